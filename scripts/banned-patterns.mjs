@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+// Banned-pattern check (STYLE.md, cross-cutting habits): no `as any`, no console/process.exit below cli/,
+// no Math.random anywhere in shipped code.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const roots = ['agent', 'wasm-core/index.ts', 'wasm-core/assembly', 'swtpm'];
+const rules = [
+  { re: /\bas any\b/, why: '`as any`', applies: () => true },
+  { re: /\bMath\.random\(/, why: 'Math.random (use crypto.getRandomValues)', applies: () => true },
+  { re: /\bconsole\./, why: 'console output outside cli/', applies: (f) => !f.startsWith('agent/cli/') },
+  { re: /\bprocess\.exit\(/, why: 'process.exit outside cli/', applies: (f) => !f.startsWith('agent/cli/') },
+];
+
+function* files(path) {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return;
+  }
+  if (st.isDirectory()) {
+    for (const name of readdirSync(path)) yield* files(join(path, name));
+  } else if (path.endsWith('.ts')) yield path;
+}
+
+let bad = 0;
+for (const root of roots) {
+  for (const f of files(root)) {
+    const lines = readFileSync(f, 'utf8').split('\n');
+    lines.forEach((line, i) => {
+      for (const r of rules) {
+        if (r.applies(f) && r.re.test(line)) {
+          console.error(`${f}:${i + 1}: banned: ${r.why}`);
+          bad++;
+        }
+      }
+    });
+  }
+}
+if (bad) process.exit(1);

@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+// Each TPM test file starts its own swtpm (fresh state, ~20 ms), so files can run in parallel;
+// tests inside a file share that swtpm and run one after another.
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    reporters: ['default', 'json'],
+    // .ci/run reads this report to print its closing 'N passed, N failed' line.
+    outputFile: { json: '.tmp/vitest.json' },
+  },
+});
