@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * PCR banks and reads. TPM2_PCR_Read returns at most 8 digests per call (Part 3 §22.4: the TPM answers
+ * with the subset it could fit, in pcrSelectionOut), so reading a selection loops until every
+ * requested PCR has a value. The allocated banks come from GetCapability(TPM_CAP_PCRS); asking for a
+ * bank that is not allocated is an error, never an empty result.
+ */
+import { ExecgateError } from '../errors.js';
+import { GetCapability, PCR_Read } from './commands.js';
+import { TPM_ALG, TPM_CAP } from './constants.js';
+import type { TPML_PCR_SELECTION } from './structures.js';
+import type { Tpm } from './tpm.js';
+
+export type PcrErrorCode = 'E_PCR_BANK' | 'E_PCR_INDEX' | 'E_TPM_PROTOCOL';
+
+export class PcrError extends ExecgateError<PcrErrorCode> {}
+
+/** Hash algorithms we name in PCR selections, tpm2-tools spelling. */
+export const BANK_NAMES: Readonly<Record<string, number>> = {
+  sha1: TPM_ALG.SHA1,
+  sha256: TPM_ALG.SHA256,
+  sha384: TPM_ALG.SHA384,
+  sha512: TPM_ALG.SHA512,
+  sm3_256: TPM_ALG.SM3_256,
+};
+
+export function bankName(alg: number): string {
+  for (const [name, id] of Object.entries(BANK_NAMES)) if (id === alg) return name;
+  return `0x${alg.toString(16).padStart(4, '0')}`;
+}
+
+/** One bank's PCR indices. */
+export interface PcrBankSelection {
+  readonly hash: number;
+  readonly pcrs: readonly number[];
+}
+
+/** Bitmap of Part 2 §10.6.2 (pcrSelect[i/8] bit i%8) for `pcrs`, at least `sizeofSelect` bytes. */
+export function pcrBitmap(pcrs: readonly number[], sizeofSelect = 3): Uint8Array {
+  const max = pcrs.reduce((m, p) => Math.max(m, p), -1);
+  const out = new Uint8Array(Math.max(sizeofSelect, Math.floor(max / 8) + 1));
+  for (const p of pcrs) {
+    if (!Number.isInteger(p) || p < 0 || p > 255) throw new RangeError(`PCR index ${p} is out of range`);
+    out[p >> 3] = (out[p >> 3] ?? 0) | (1 << (p & 7));
+  }
+  return out;
+}
+
+/** The PCR indices set in a pcrSelect bitmap, ascending. */
+export function pcrsOfBitmap(bitmap: Uint8Array): number[] {
+  const out: number[] = [];
+  bitmap.forEach((byte, i) => {
+    for (let b = 0; b < 8; b++) if (byte & (1 << b)) out.push(i * 8 + b);
+  });
+  return out;
+}
+
+export function toTpml(selection: readonly PcrBankSelection[], sizeofSelect = 3): TPML_PCR_SELECTION {
+  return selection.map((s) => ({ hash: s.hash, pcrSelect: pcrBitmap(s.pcrs, sizeofSelect) }));
+}
+
+/** The banks the TPM has allocated, with the PCRs allocated in each (GetCapability TPM_CAP_PCRS). */
+export async function allocatedBanks(tpm: Tpm): Promise<PcrBankSelection[]> {
+  const rsp = await tpm.run(GetCapability, { capability: TPM_CAP.PCRS, property: 0, propertyCount: 1 });
+  const data = rsp.capabilityData.data as TPML_PCR_SELECTION;
+  return data
+    .map((s) => ({ hash: s.hash, pcrs: pcrsOfBitmap(s.pcrSelect) }))
+    .filter((s) => s.pcrs.length > 0);
+}
+
+/** PCR values keyed by bank algorithm, then PCR index. */
+export type PcrValues = Map<number, Map<number, Uint8Array>>;
+
+/**
+ * Reads every PCR in `selection` (all allocated banks and PCRs when omitted), looping over PCR_Read.
+ * Fails with E_PCR_BANK for a bank that is not allocated and E_PCR_INDEX for a PCR the bank lacks.
+ */
+export async function readPcrs(tpm: Tpm, selection?: readonly PcrBankSelection[]): Promise<PcrValues> {
+  const banks = await allocatedBanks(tpm);
+  const wanted = selection ?? banks;
+  const pending = new Map<number, Set<number>>();
+  for (const s of wanted) {
+    const bank = banks.find((b) => b.hash === s.hash);
+    if (!bank) {
+      throw new PcrError(
+        'E_PCR_BANK',
+        `PCR bank ${bankName(s.hash)} is not allocated on this TPM (allocated: ${banks.map((b) => bankName(b.hash)).join(', ') || 'none'})`,
+      );
+    }
+    for (const p of s.pcrs) {
+      if (!bank.pcrs.includes(p))
+        throw new PcrError('E_PCR_INDEX', `PCR ${p} does not exist in bank ${bankName(s.hash)}`);
+    }
+    const set = pending.get(s.hash) ?? new Set<number>();
+    for (const p of s.pcrs) set.add(p);
+    pending.set(s.hash, set);
+  }
+
+  const out: PcrValues = new Map([...pending.keys()].map((h) => [h, new Map<number, Uint8Array>()]));
+  while ([...pending.values()].some((s) => s.size > 0)) {
+    const ask = [...pending].filter(([, s]) => s.size > 0).map(([hash, s]) => ({ hash, pcrs: [...s] }));
+    const rsp = await tpm.run(PCR_Read, { pcrSelectionIn: toTpml(ask) });
+    const got = rsp.pcrSelectionOut.flatMap((s) =>
+      pcrsOfBitmap(s.pcrSelect).map((pcr) => ({ hash: s.hash, pcr })),
+    );
+    if (got.length === 0 || got.length !== rsp.pcrValues.length) {
+      throw new PcrError(
+        'E_TPM_PROTOCOL',
+        `PCR_Read returned ${rsp.pcrValues.length} digests for ${got.length} PCRs`,
+      );
+    }
+    got.forEach(({ hash, pcr }, i) => {
+      const set = pending.get(hash);
+      const value = rsp.pcrValues[i];
+      if (!set?.has(pcr) || !value)
+        throw new PcrError('E_TPM_PROTOCOL', `PCR_Read returned unrequested PCR ${pcr}`);
+      set.delete(pcr);
+      out.get(hash)?.set(pcr, value);
+    });
+  }
+  return out;
+}
