@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+/** Flag parsing shared by the commands: node:util parseArgs in strict mode, errors as UsageError. */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { UsageError } from './exit.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+type Parsed<O extends Options> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>
+>;
+
+export function parseFlags<O extends Options>(argv: string[], options: O, usage: string): Parsed<O> {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError(`${e instanceof Error ? e.message : String(e)}\n${usage}`);
+  }
+}
+
+/** A non-negative integer flag or argument, else a UsageError naming it. */
+export function parseIndex(value: string, what: string, max: number): number {
+  if (!/^\d+$/.test(value) || Number(value) > max)
+    throw new UsageError(`${what} must be an integer 0..${max}, got "${value}"`);
+  return Number(value);
+}
+
+/** "0,1,7" or "0-7,16" → sorted unique indices. */
+export function parseIndexList(value: string, what: string, max: number): number[] {
+  const out = new Set<number>();
+  for (const part of value.split(',')) {
+    const range = /^(\d+)-(\d+)$/.exec(part);
+    if (range) {
+      const lo = parseIndex(range[1] ?? '', what, max);
+      const hi = parseIndex(range[2] ?? '', what, max);
+      if (lo > hi) throw new UsageError(`${what}: range ${part} is reversed`);
+      for (let i = lo; i <= hi; i++) out.add(i);
+    } else out.add(parseIndex(part, what, max));
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+/** Even-length hex (no 0x prefix needed, but allowed) to bytes, else a UsageError naming the flag. */
+export function parseHex(value: string, what: string): Uint8Array {
+  const hex = value.startsWith('0x') ? value.slice(2) : value;
+  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex))
+    throw new UsageError(`${what} must be hex, got "${value}"`);
+  return Uint8Array.from(Buffer.from(hex, 'hex'));
+}
+
+export function toHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}

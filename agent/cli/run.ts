@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The `execgate` command line: global flags, dispatch to a command group, and the mapping of typed
+ * errors to messages and exit codes. Nothing below cli/ prints or exits (DESIGN.md §1).
+ */
+import { ExecgateError } from '../errors.js';
+import { parseFlags } from './args.js';
+import { type CliContext, type CliIo, makeContext } from './context.js';
+import { EXIT, exitCodeOf, UsageError } from './exit.js';
+import { TPM_COMMANDS, TPM_HELP } from './tpm.js';
+
+const HELP = `Usage: execgate [--tcti TCTI] [--json] <group> <command> [flags]
+
+A command runs only after it is verified. Groups:
+  tpm      info | pcrs | extend | random       direct TPM access
+
+Global flags:
+  --tcti TCTI   the TPM to use: device:/dev/tpmrm0, swtpm:host=H,port=P, swtpm:path=SOCK, mssim:host=H,port=P
+                (default: $EXECGATE_TCTI, else $TPM2TOOLS_TCTI, else device:/dev/tpmrm0)
+  --json        machine-readable output where the output is data
+  --help        this text; "execgate tpm --help" for a group
+
+Exit codes: 0 ok, 1 internal error, 2 usage, 3 TPM unavailable, 4 TPM error response,
+            5 malformed TPM response, 6 request not supported by this TPM.`;
+
+type CommandFn = (argv: string[], ctx: CliContext) => Promise<number>;
+
+const GROUPS: Readonly<Record<string, { help: string; commands: Readonly<Record<string, CommandFn>> }>> = {
+  tpm: { help: TPM_HELP, commands: TPM_COMMANDS },
+};
+
+/** Runs one command line; returns the exit code. Never throws. */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  try {
+    // Global flags may stand before the group; the rest goes to the command's own parser.
+    const { values, positionals, rest } = parseGlobal(argv);
+    const [group, name] = positionals;
+    if (group === undefined) {
+      io.stdout.write(`${HELP}\n`);
+      return values.help ? EXIT.OK : EXIT.USAGE;
+    }
+    const g = GROUPS[group];
+    if (!g) throw new UsageError(`unknown command group "${group}"; run "execgate --help"`);
+    if (name === undefined || name === 'help' || values.help) {
+      if (name !== undefined && name !== 'help' && !g.commands[name]) {
+        throw new UsageError(`unknown command "${group} ${name}"; run "execgate ${group} --help"`);
+      }
+      io.stdout.write(`${g.help}\n`);
+      return name === undefined && !values.help ? EXIT.USAGE : EXIT.OK;
+    }
+    const cmd = g.commands[name];
+    if (!cmd) throw new UsageError(`unknown command "${group} ${name}"; run "execgate ${group} --help"`);
+    return await cmd(rest, makeContext(io, values.tcti, values.json === true));
+  } catch (e) {
+    const code = exitCodeOf(e);
+    if (e instanceof ExecgateError) {
+      io.stderr.write(`execgate: ${e.code}: ${e.message}\n`);
+    } else {
+      io.stderr.write(
+        `execgate: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+      );
+    }
+    return code;
+  }
+}
+
+/** Splits the global flags (--tcti, --json, --help) from everything else, wherever they stand. */
+function parseGlobal(argv: string[]) {
+  const globals: string[] = [];
+  const others: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    if (a === '--') {
+      others.push(...argv.slice(i));
+      break;
+    }
+    if (a === '--json' || a === '--help' || a === '-h' || a.startsWith('--tcti=')) globals.push(a);
+    else if (a === '--tcti') globals.push(a, argv[++i] ?? '');
+    else others.push(a);
+  }
+  const { values } = parseFlags(
+    globals,
+    { tcti: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    HELP,
+  );
+  // The group and command names lead; what follows is the command's own, flags included.
+  let k = 0;
+  while (k < others.length && k < 2 && !(others[k] ?? '').startsWith('-')) k++;
+  return { values, positionals: others.slice(0, k), rest: others.slice(k) };
+}

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: Apache-2.0
+/** `execgate tpm info | pcrs | extend | random`: direct TPM access for operators and tests. */
+import { tpmInfo } from '../tpm/capability.js';
+import { GetRandom, PCR_Extend } from '../tpm/commands.js';
+import { digestSize, hashAlgOf } from '../tpm/kdf.js';
+import { allocatedBanks, BANK_NAMES, bankName, type PcrBankSelection, readPcrs } from '../tpm/pcr.js';
+import { parseFlags, parseHex, parseIndex, parseIndexList, toHex } from './args.js';
+import type { CliContext } from './context.js';
+import { EXIT, UsageError } from './exit.js';
+
+export const TPM_HELP = `Usage: execgate tpm <command> [flags]
+
+Commands:
+  info [--json]                               manufacturer, firmware, spec level, PCR banks, limits
+  pcrs [--bank ALG] [--pcrs LIST] [--json]    read PCRs (every allocated bank unless --bank)
+  extend PCR --bank ALG --digest HEX          extend one PCR of one bank
+  random N                                    N random bytes from the TPM, as hex
+
+Examples:
+  execgate --tcti swtpm:host=127.0.0.1,port=2321 tpm pcrs --bank sha256 --pcrs 0-7,16 --json
+  execgate tpm extend 16 --bank sha256 --digest $(printf x | sha256sum | cut -c1-64)`;
+
+function bankAlg(name: string): number {
+  const alg = BANK_NAMES[name.toLowerCase()];
+  if (alg === undefined) {
+    throw new UsageError(`unknown PCR bank "${name}"; use one of ${Object.keys(BANK_NAMES).join(', ')}`);
+  }
+  return alg;
+}
+
+async function info(argv: string[], ctx: CliContext): Promise<number> {
+  const { positionals } = parseFlags(argv, {}, 'Usage: execgate tpm info [--json]');
+  if (positionals.length) throw new UsageError(`tpm info takes no arguments, got "${positionals.join(' ')}"`);
+  const i = await ctx.withTpm(tpmInfo);
+  if (ctx.json) {
+    ctx.out(JSON.stringify(i, null, 2));
+    return EXIT.OK;
+  }
+  ctx.out(`manufacturer:     ${i.manufacturer} (0x${i.manufacturerId.toString(16).padStart(8, '0')})`);
+  ctx.out(`vendor:           ${i.vendorString}`);
+  ctx.out(`firmware:         ${i.firmwareVersion}`);
+  ctx.out(
+    `spec:             TPM ${i.specFamily} level ${i.specLevel} revision ${i.specRevision} (${i.specDate})`,
+  );
+  for (const b of i.pcrBanks) ctx.out(`pcr bank:         ${b.bank} (${b.pcrs.length} PCRs)`);
+  const l = i.limits;
+  ctx.out(`max command:      ${l.maxCommandSize} bytes; max response ${l.maxResponseSize} bytes`);
+  ctx.out(
+    `input buffer:     ${l.inputBuffer} bytes; NV buffer ${l.nvBufferMax} bytes; max digest ${l.maxDigest}`,
+  );
+  ctx.out(`objects/sessions: ${l.transientObjects} transient slots; ${l.activeSessions} active sessions`);
+  return EXIT.OK;
+}
+
+async function pcrs(argv: string[], ctx: CliContext): Promise<number> {
+  const usage = 'Usage: execgate tpm pcrs [--bank ALG] [--pcrs LIST] [--json]';
+  const { values, positionals } = parseFlags(
+    argv,
+    { bank: { type: 'string' }, pcrs: { type: 'string' } },
+    usage,
+  );
+  if (positionals.length)
+    throw new UsageError(`tpm pcrs takes no arguments, got "${positionals.join(' ')}"\n${usage}`);
+  const only = values.pcrs === undefined ? undefined : parseIndexList(values.pcrs, '--pcrs', 255);
+  const bank = values.bank === undefined ? undefined : bankAlg(values.bank);
+  const result = await ctx.withTpm(async (tpm) => {
+    const banks = await allocatedBanks(tpm);
+    const selection: PcrBankSelection[] =
+      bank !== undefined
+        ? [{ hash: bank, pcrs: only ?? banks.find((b) => b.hash === bank)?.pcrs ?? [] }]
+        : banks.map((b) => ({ hash: b.hash, pcrs: only ?? b.pcrs }));
+    return readPcrs(tpm, selection);
+  });
+  const doc: Record<string, Record<string, string>> = {};
+  for (const [alg, values] of result) {
+    const byIndex: Record<string, string> = {};
+    for (const [pcr, v] of [...values].sort((a, b) => a[0] - b[0])) byIndex[String(pcr)] = toHex(v);
+    doc[bankName(alg)] = byIndex;
+  }
+  if (ctx.json) {
+    ctx.out(JSON.stringify(doc));
+    return EXIT.OK;
+  }
+  for (const [name, values] of Object.entries(doc)) {
+    ctx.out(`${name}:`);
+    for (const [pcr, v] of Object.entries(values)) ctx.out(`  ${pcr.padStart(2)} : 0x${v.toUpperCase()}`);
+  }
+  return EXIT.OK;
+}
+
+async function extend(argv: string[], ctx: CliContext): Promise<number> {
+  const usage = 'Usage: execgate tpm extend PCR --bank ALG --digest HEX';
+  const { values, positionals } = parseFlags(
+    argv,
+    { bank: { type: 'string' }, digest: { type: 'string' } },
+    usage,
+  );
+  if (positionals.length !== 1 || values.bank === undefined || values.digest === undefined) {
+    throw new UsageError(`tpm extend needs a PCR index, --bank and --digest\n${usage}`);
+  }
+  const pcr = parseIndex(positionals[0] ?? '', 'PCR', 23);
+  const alg = bankAlg(values.bank);
+  const digest = parseHex(values.digest, '--digest');
+  const want = digestSize(hashAlgOf(alg));
+  if (digest.length !== want) {
+    throw new UsageError(
+      `--digest for ${values.bank} must be ${want} bytes (${2 * want} hex digits), got ${digest.length}`,
+    );
+  }
+  await ctx.withTpm((tpm) => tpm.run(PCR_Extend, { pcrHandle: pcr, digests: [{ hashAlg: alg, digest }] }));
+  if (ctx.json) ctx.out(JSON.stringify({ pcr, bank: bankName(alg), extended: toHex(digest) }));
+  return EXIT.OK;
+}
+
+const MAX_RANDOM = 65536;
+
+async function random(argv: string[], ctx: CliContext): Promise<number> {
+  const usage = 'Usage: execgate tpm random N';
+  const { positionals } = parseFlags(argv, {}, usage);
+  if (positionals.length !== 1) throw new UsageError(`tpm random needs a byte count\n${usage}`);
+  const n = parseIndex(positionals[0] ?? '', 'N', MAX_RANDOM);
+  const bytes = await ctx.withTpm(async (tpm) => {
+    const out = new Uint8Array(n);
+    // GetRandom returns at most one digest's worth per call (Part 3 §16.1), possibly less: loop.
+    for (let at = 0; at < n; ) {
+      const { randomBytes } = await tpm.run(GetRandom, { bytesRequested: Math.min(n - at, 64) });
+      if (randomBytes.length === 0) throw new UsageError('the TPM returned no random bytes');
+      out.set(randomBytes.subarray(0, n - at), at);
+      at += randomBytes.length;
+    }
+    return out;
+  });
+  ctx.out(ctx.json ? JSON.stringify({ random: toHex(bytes) }) : toHex(bytes));
+  return EXIT.OK;
+}
+
+export const TPM_COMMANDS: Readonly<Record<string, (argv: string[], ctx: CliContext) => Promise<number>>> = {
+  info,
+  pcrs,
+  extend,
+  random,
+};
