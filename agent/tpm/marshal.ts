@@ -98,23 +98,29 @@ export class Writer {
   }
 
   u8(v: number): void {
-    this.view.setUint8(this.room(1), v);
+    const at = this.room(1);
+    this.view.setUint8(at, v);
   }
 
   u16(v: number): void {
-    this.view.setUint16(this.room(2), v);
+    const at = this.room(2);
+    this.view.setUint16(at, v);
   }
 
   u32(v: number): void {
-    this.view.setUint32(this.room(4), v);
+    const at = this.room(4);
+    this.view.setUint32(at, v);
   }
 
   u64(v: bigint): void {
-    this.view.setBigUint64(this.room(8), v);
+    const at = this.room(8);
+    this.view.setBigUint64(at, v);
   }
 
   bytes(b: Uint8Array): void {
-    this.buf.set(b, this.room(b.length));
+    // room() may replace this.buf, so it must run before this.buf is read.
+    const at = this.room(b.length);
+    this.buf.set(b, at);
   }
 
   /** Overwrites a u16 written earlier (a TPM2B size known only after its contents). */
