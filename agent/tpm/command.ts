@@ -97,7 +97,17 @@ export interface Session {
   readonly needsNames: boolean;
   begin(): void;
   encryptParameter(data: Uint8Array, auth: SessionUse): Uint8Array;
-  authorize(ctx: CommandContext, use: SessionUse, extraNonces: Uint8Array): AuthCommand;
+  /**
+   * `crypt` says whether this session encrypts this command's first parameter (`decrypt`) and response
+   * parameter (`encrypt`): only where the command has a TPM2B there (Part 1 §21.1), else the TPM
+   * refuses the attribute.
+   */
+  authorize(
+    ctx: CommandContext,
+    use: SessionUse,
+    extraNonces: Uint8Array,
+    crypt: { readonly decrypt: boolean; readonly encrypt: boolean },
+  ): AuthCommand;
   verify(ctx: ResponseContext, use: SessionUse, auth: AuthResponse): void;
   decryptParameter(data: Uint8Array, use: SessionUse): Uint8Array;
   /** The nonceTPM this session had for the command, for the first session's HMAC (Part 1 §19.6.5). */
@@ -170,10 +180,10 @@ export async function execute<C extends AnyCommand>(
 
   let params = marshalParams(cmd, input);
   for (const s of sessions) s.begin();
-  const decryptIdx = sessions.findIndex((s) => s.decrypt);
-  const encryptIdx = sessions.findIndex((s) => s.encrypt);
+  // A session asked to encrypt does so where the command allows it (Part 1 §21.1) and stays quiet elsewhere.
+  const decryptIdx = firstIsTpm2b(cmd.params) ? sessions.findIndex((s) => s.decrypt) : -1;
+  const encryptIdx = firstIsTpm2b(cmd.response) ? sessions.findIndex((s) => s.encrypt) : -1;
   if (decryptIdx >= 0) {
-    requireTpm2bFirst(cmd.name, cmd.params, 'decrypt');
     params = transformFirstParameter(cmd.name, params, (d) =>
       (sessions[decryptIdx] as Session).encryptParameter(d, uses[decryptIdx] as SessionUse),
     );
@@ -188,7 +198,10 @@ export async function execute<C extends AnyCommand>(
 
   const ctx: CommandContext = { cc: cmd.cc, names, parameters: params };
   const auths = sessions.map((s, i) =>
-    s.authorize(ctx, uses[i] as SessionUse, i === 0 ? extraNonces : new Uint8Array(0)),
+    s.authorize(ctx, uses[i] as SessionUse, i === 0 ? extraNonces : new Uint8Array(0), {
+      decrypt: i === decryptIdx,
+      encrypt: i === encryptIdx,
+    }),
   );
 
   const w = new Writer();
@@ -235,7 +248,6 @@ export async function execute<C extends AnyCommand>(
     throw new TpmParseError(`unexpected response tag 0x${tag.toString(16)}`, 0);
   }
   if (encryptIdx >= 0) {
-    requireTpm2bFirst(cmd.name, cmd.response, 'encrypt');
     rspParams = transformFirstParameter(cmd.name, rspParams, (d) =>
       (sessions[encryptIdx] as Session).decryptParameter(d, uses[encryptIdx] as SessionUse),
     );
@@ -253,10 +265,9 @@ function marshalParams(cmd: AnyCommand, input: unknown): Uint8Array {
 }
 
 /** Part 1 §21.1: only a first parameter that is a TPM2B can be encrypted. */
-function requireTpm2bFirst(name: string, schema: Schema<unknown>, attr: 'decrypt' | 'encrypt'): void {
+function firstIsTpm2b(schema: Schema<unknown>): boolean {
   const first = schema.desc.kind === 'struct' ? schema.desc.fields[0]?.[1].desc : undefined;
-  const ok = first && (first.kind === 'sized' || (first.kind === 'bytes' && first.prefixLen === 2));
-  if (!ok) throw new TypeError(`TPM2_${name}: a session with ${attr} set needs a TPM2B first parameter`);
+  return first !== undefined && (first.kind === 'sized' || (first.kind === 'bytes' && first.prefixLen === 2));
 }
 
 /**
