@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# A short tour on a throw-away software TPM: start swtpm, show what execgate reads from it, stop it.
+# Needs `./scripts/setup.sh` (or `npm run build`) first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -f dist/agent/cli/main.js ] || { echo "demo: run ./scripts/setup.sh (or npm run build) first" >&2; exit 1; }
+
+env_file=$(mktemp)
+node dist/swtpm/main.js start >"$env_file" &
+swtpm_pid=$!
+trap 'kill "$swtpm_pid" 2>/dev/null; wait "$swtpm_pid" 2>/dev/null; rm -f "$env_file"' EXIT
+for _ in $(seq 100); do grep -q EXECGATE_TCTI "$env_file" && break; sleep 0.05; done
+# shellcheck disable=SC1090
+source "$env_file"
+echo "TPM at $EXECGATE_TCTI"
+
+run() { echo; echo "\$ execgate $*"; node dist/agent/cli/main.js "$@"; }
+run tpm info
+run tpm pcrs --bank sha256 --pcrs 0-3,16
+digest=$(printf 'execgate demo' | sha256sum | cut -c1-64)
+run tpm extend 16 --bank sha256 --digest "$digest"
+run tpm pcrs --bank sha256 --pcrs 16 --json
+run tpm random 16
+echo; echo "\$ execgate tpm pcrs --bank md5   # a mistake: says what to do, exits 2"
+node dist/agent/cli/main.js tpm pcrs --bank md5 || echo "(exit $?)"
