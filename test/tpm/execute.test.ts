@@ -70,7 +70,7 @@ describe('execute: hostile responses', () => {
   }
 
   it('every truncation of a valid GetRandom response is a TpmParseError', async () => {
-    const ok = Uint8Array.from(Buffer.from('80010000001c000000000010' + 'ab'.repeat(16), 'hex'));
+    const ok = Uint8Array.from(Buffer.from(`80010000001c000000000010${'ab'.repeat(16)}`, 'hex'));
     const tpm = (b: Uint8Array) => new Tpm(answering(b));
     expect((await tpm(ok).run(GetRandom, { bytesRequested: 16 })).randomBytes).toEqual(
       new Uint8Array(16).fill(0xab),
