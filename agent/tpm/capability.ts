@@ -10,33 +10,42 @@ import type { Tpm } from './tpm.js';
 
 type TaggedProperty = { property: number; value: number };
 
-/** Every TPM property from `first` on (TPM_CAP_TPM_PROPERTIES), following moreData. */
+/**
+ * Every TPM property from `first` on (TPM_CAP_TPM_PROPERTIES), following moreData. The TPM answers one
+ * group per call (Part 3 §30.2: PT_FIXED 0x100…, PT_VAR 0x200…) and ends each group with moreData NO, so
+ * a read starting in the fixed group continues at the variable one.
+ */
 export async function tpmProperties(
   tpm: Tpm,
   first: number = TPM_PT.FAMILY_INDICATOR,
 ): Promise<Map<number, number>> {
   const out = new Map<number, number>();
-  let property = first;
-  for (let page = 0; page < 64; page++) {
-    const rsp = await tpm.run(GetCapability, {
-      capability: TPM_CAP.TPM_PROPERTIES,
-      property,
-      propertyCount: 127,
-    });
-    const list = rsp.capabilityData.data as TaggedProperty[];
-    for (const p of list) out.set(p.property, p.value);
-    const last = list.at(-1);
-    if (!rsp.moreData || !last) return out;
-    property = last.property + 1;
+  const groups = first < TPM_PT.PERMANENT ? [first, TPM_PT.PERMANENT] : [first];
+  for (const start of groups) {
+    let property = start;
+    for (let page = 0; page < 64; page++) {
+      const rsp = await tpm.run(GetCapability, {
+        capability: TPM_CAP.TPM_PROPERTIES,
+        property,
+        propertyCount: 127,
+      });
+      const list = rsp.capabilityData.data as TaggedProperty[];
+      for (const p of list) out.set(p.property, p.value);
+      const last = list.at(-1);
+      if (!rsp.moreData || !last) break;
+      property = last.property + 1;
+    }
   }
   return out;
 }
 
-/** Four bytes of a property as ASCII, trailing NULs and spaces dropped (manufacturer, vendor strings). */
-function ascii(value: number | undefined): string {
-  if (value === undefined) return '';
-  const b = [value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff];
-  return String.fromCharCode(...b.filter((c) => c >= 0x20 && c < 0x7f)).trimEnd();
+/** Four-byte words of a property string as ASCII (Part 2 §6.13: one string in 4-byte pieces). */
+function ascii(words: readonly (number | undefined)[]): string {
+  const bytes = words.flatMap((w) =>
+    w === undefined ? [] : [w >>> 24, (w >>> 16) & 0xff, (w >>> 8) & 0xff, w & 0xff],
+  );
+  // NUL padding goes; spaces inside the string stay ("SW  " + " TPM" is "SW   TPM").
+  return String.fromCharCode(...bytes.filter((c) => c >= 0x20 && c < 0x7f)).trim();
 }
 
 export interface TpmInfo {
@@ -69,19 +78,15 @@ export async function tpmInfo(tpm: Tpm): Promise<TpmInfo> {
   const hex8 = (v: number) => v.toString(16).padStart(8, '0');
   const banks = await allocatedBanks(tpm);
   return {
-    manufacturer: ascii(p.get(TPM_PT.MANUFACTURER)),
+    manufacturer: ascii([p.get(TPM_PT.MANUFACTURER)]),
     manufacturerId: n(TPM_PT.MANUFACTURER),
-    vendorString: [
-      TPM_PT.VENDOR_STRING_1,
-      TPM_PT.VENDOR_STRING_2,
-      TPM_PT.VENDOR_STRING_3,
-      TPM_PT.VENDOR_STRING_4,
-    ]
-      .map((pt) => ascii(p.get(pt)))
-      .join('')
-      .trim(),
+    vendorString: ascii(
+      [TPM_PT.VENDOR_STRING_1, TPM_PT.VENDOR_STRING_2, TPM_PT.VENDOR_STRING_3, TPM_PT.VENDOR_STRING_4].map(
+        (pt) => p.get(pt),
+      ),
+    ),
     firmwareVersion: hex8(n(TPM_PT.FIRMWARE_VERSION_1)) + hex8(n(TPM_PT.FIRMWARE_VERSION_2)),
-    specFamily: ascii(p.get(TPM_PT.FAMILY_INDICATOR)),
+    specFamily: ascii([p.get(TPM_PT.FAMILY_INDICATOR)]),
     specLevel: n(TPM_PT.LEVEL),
     specRevision: (n(TPM_PT.REVISION) / 100).toFixed(2),
     specDate: `${n(TPM_PT.YEAR)}, day ${n(TPM_PT.DAY_OF_YEAR)}`,
