@@ -3,6 +3,7 @@
 // (§18.2), MakeCredential (§12.6) and ActivateCredential (§12.5). Every signature is verified with
 // node:crypto from the public area the TPM returned, and every attested field is compared with a value
 // computed independently (PCR values hashed with node:crypto, Names from ReadPublic).
+
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -18,8 +19,10 @@ import {
 import { TPM_ALG, TPM_GENERATED_VALUE, TPM_RH, TPM_ST } from '../../agent/tpm/constants.js';
 import { nodeHashName } from '../../agent/tpm/names.js';
 import { readPcrs, toTpml } from '../../agent/tpm/pcr.js';
+import { policySecret } from '../../agent/tpm/policy.js';
 import { TPM_RC } from '../../agent/tpm/rc.js';
 import { attrs, unmarshal } from '../../agent/tpm/schema.js';
+import { startAuthSession } from '../../agent/tpm/sessions.js';
 import { nullHashcheck, TPMA_OBJECT, TPMS_ATTEST, type TPMT_PUBLIC } from '../../agent/tpm/structures.js';
 import {
   akEccP256Template,
@@ -253,12 +256,10 @@ describe('TPM2_Certify', () => {
 });
 
 /**
- * The EK for credential activation. ActivateCredential authorizes the EK in the USER role; a TCG-default
- * EK (Template L-1/L-2) clears userWithAuth, so only a policy session with PolicySecret(TPM_RH_ENDORSEMENT)
- * can authorize it. The session code is another module, not here yet, so these tests use the same key
- * type with Enhanced Authorization off (no authPolicy, userWithAuth set, adminWithPolicy clear): the
- * credential protocol is the same, and a password session authorizes it. The last test shows why the
- * default EK needs the policy.
+ * An EK with Enhanced Authorization off (no authPolicy, userWithAuth set, adminWithPolicy clear), so a
+ * password session authorizes it and the tests below isolate the credential protocol. A TCG-default EK
+ * (Template L-1/L-2) clears userWithAuth and needs a PolicySecret(TPM_RH_ENDORSEMENT) session: the last
+ * two tests cover that.
  */
 function passwordEk(template: () => TPMT_PUBLIC): TPMT_PUBLIC {
   return {
@@ -361,4 +362,32 @@ describe('TPM2_MakeCredential + TPM2_ActivateCredential', () => {
       }),
     );
   });
+  it.each(eks)(
+    'the TCG-default %s EK releases the credential through a PolicySecret(TPM_RH_ENDORSEMENT) session salted to it',
+    async (_, template) => {
+      const tpm = openTpm(swtpm());
+      const credential = random(32);
+      await withPrimary(tpm, TPM_RH.ENDORSEMENT, template(), async (ek) =>
+        withPrimary(tpm, TPM_RH.ENDORSEMENT, akRsa2048Template(), async (ak) => {
+          const blob = await makeCredential(tpm, ek.objectHandle, ak.name, credential);
+          const session = await startAuthSession(tpm, {
+            type: 'policy',
+            salt: { handle: ek.objectHandle, public: ek.outPublic },
+            encrypt: true,
+          });
+          try {
+            await policySecret(tpm, session, TPM_RH.ENDORSEMENT);
+            const { certInfo } = await tpm.run(
+              ActivateCredential,
+              { activateHandle: ak.objectHandle, keyHandle: ek.objectHandle, ...blob },
+              { sessions: [undefined, session] },
+            );
+            expect(hex(certInfo)).toBe(hex(credential));
+          } finally {
+            await tpm.flush(session.handle);
+          }
+        }),
+      );
+    },
+  );
 });
