@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../agent/cli/exit.js';
@@ -150,5 +150,18 @@ describe('execgate tpm', () => {
     expect(group.code).toBe(EXIT.OK);
     expect(group.stdout).toContain('Examples:');
     expect((await cli(['tpm', 'pcrs', '--help'])).code).toBe(EXIT.OK);
+  });
+  it('the execgate process sets its exit status and streams (main.ts, as a shell runs it)', () => {
+    const main = ['--import', 'tsx', 'agent/cli/main.ts'];
+    const env = { ...process.env, EXECGATE_TCTI: swtpm().tcti };
+    const ok = spawnSync(process.execPath, [...main, 'tpm', 'random', '8'], { env, encoding: 'utf8' });
+    expect(ok.status).toBe(EXIT.OK);
+    expect(ok.stdout.trim()).toMatch(/^[0-9a-f]{16}$/);
+    const bad = spawnSync(process.execPath, [...main, 'tpm', 'pcrs', '--bank', 'md5'], {
+      env,
+      encoding: 'utf8',
+    });
+    expect(bad.status).toBe(EXIT.USAGE);
+    expect(bad.stderr).toContain('E_USAGE');
   });
 });
