@@ -4,30 +4,13 @@
  * nameAlg ‖ H(public area) for objects and NV indices. Names are what cpHash and policies bind to.
  */
 import { createHash } from 'node:crypto';
-import { handleType, TPM_ALG, TPM_HT } from './constants.js';
+import { handleType, TPM_HT } from './constants.js';
+import { hashAlgOf } from './kdf.js';
 import { marshal } from './schema.js';
 import { TPMS_NV_PUBLIC, TPMT_PUBLIC } from './structures.js';
 
-/** node:crypto's name for a TPM_ALG hash, or undefined when we have none. */
-export function nodeHashName(alg: number): 'sha1' | 'sha256' | 'sha384' | 'sha512' | undefined {
-  switch (alg) {
-    case TPM_ALG.SHA1:
-      return 'sha1';
-    case TPM_ALG.SHA256:
-      return 'sha256';
-    case TPM_ALG.SHA384:
-      return 'sha384';
-    case TPM_ALG.SHA512:
-      return 'sha512';
-    default:
-      return undefined;
-  }
-}
-
 function algName(nameAlg: number, area: Uint8Array): Uint8Array {
-  const h = nodeHashName(nameAlg);
-  if (!h) throw new RangeError(`nameAlg 0x${nameAlg.toString(16)} is not a supported hash`);
-  const digest = createHash(h).update(area).digest();
+  const digest = createHash(hashAlgOf(nameAlg)).update(area).digest();
   const name = new Uint8Array(2 + digest.length);
   name[0] = nameAlg >>> 8;
   name[1] = nameAlg & 0xff;

@@ -17,7 +17,7 @@ import {
   Sign,
 } from '../../agent/tpm/commands.js';
 import { TPM_ALG, TPM_GENERATED_VALUE, TPM_RH, TPM_ST } from '../../agent/tpm/constants.js';
-import { nodeHashName } from '../../agent/tpm/names.js';
+import { hashAlgOf } from '../../agent/tpm/kdf.js';
 import { readPcrs, toTpml } from '../../agent/tpm/pcr.js';
 import { policySecret } from '../../agent/tpm/policy.js';
 import { TPM_RC } from '../../agent/tpm/rc.js';
@@ -53,7 +53,7 @@ afterEach(async () => {
 const NULL_SCHEME = { scheme: TPM_ALG.NULL, details: null };
 
 const hash = (alg: number, ...parts: Uint8Array[]) => {
-  const h = createHash(nodeHashName(alg) ?? 'unknown');
+  const h = createHash(hashAlgOf(alg));
   for (const p of parts) h.update(p);
   return new Uint8Array(h.digest());
 };

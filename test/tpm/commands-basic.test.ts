@@ -15,7 +15,7 @@ import {
   ReadClock,
 } from '../../agent/tpm/commands.js';
 import { TPM_ALG, TPM_CAP, TPM_ECC_CURVE, TPM_PT, TPM_RH } from '../../agent/tpm/constants.js';
-import { nodeHashName } from '../../agent/tpm/names.js';
+import { hashAlgOf } from '../../agent/tpm/kdf.js';
 import { allocatedBanks, readPcrs } from '../../agent/tpm/pcr.js';
 import { TPM_RC } from '../../agent/tpm/rc.js';
 import type { Infer } from '../../agent/tpm/schema.js';
@@ -40,9 +40,7 @@ const DIGEST_SIZE: Record<number, number> = {
 };
 
 function hashOf(alg: number, ...parts: Uint8Array[]): Uint8Array {
-  const name = nodeHashName(alg);
-  if (!name) throw new RangeError(`no hash for 0x${alg.toString(16)}`);
-  const h = createHash(name);
+  const h = createHash(hashAlgOf(alg));
   for (const p of parts) h.update(p);
   return new Uint8Array(h.digest());
 }

@@ -10,7 +10,7 @@ import {
   PCR_Extend,
   PCR_Read,
 } from '../../agent/tpm/commands.js';
-import { TPM_ALG, TPM_CC, TPM_ECC_CURVE, TPM_NT, TPM_RH } from '../../agent/tpm/constants.js';
+import { TPM_ALG, TPM_CC, TPM_NT, TPM_RH } from '../../agent/tpm/constants.js';
 import { TpmError } from '../../agent/tpm/errors.js';
 import {
   PolicyCalculator,
@@ -22,7 +22,8 @@ import {
 import { TPM_RC } from '../../agent/tpm/rc.js';
 import { attrs } from '../../agent/tpm/schema.js';
 import { startAuthSession } from '../../agent/tpm/sessions.js';
-import { TPMA_NV, TPMA_OBJECT, type TPMT_PUBLIC } from '../../agent/tpm/structures.js';
+import { TPMA_NV, type TPMT_PUBLIC } from '../../agent/tpm/structures.js';
+import { srkEccP256Template, srkRsa2048Template } from '../../agent/tpm/templates.js';
 import { Tpm } from '../../agent/tpm/tpm.js';
 import { openTransport, type Transport } from '../../agent/tpm/transport/index.js';
 import { useSwtpm } from '../helpers/swtpm.js';
@@ -55,42 +56,8 @@ class RecordingTransport implements Transport {
   }
 }
 
-const storageAttrs = attrs(TPMA_OBJECT, {
-  fixedTPM: true,
-  fixedParent: true,
-  sensitiveDataOrigin: true,
-  userWithAuth: true,
-  noDA: true,
-  restricted: true,
-  decrypt: true,
-});
-const aes128cfb = { algorithm: TPM_ALG.AES, keyBits: 128, mode: TPM_ALG.CFB };
-const RSA_STORAGE: TPMT_PUBLIC = {
-  type: TPM_ALG.RSA,
-  nameAlg: TPM_ALG.SHA256,
-  objectAttributes: storageAttrs,
-  authPolicy: new Uint8Array(0),
-  parameters: {
-    symmetric: aes128cfb,
-    scheme: { scheme: TPM_ALG.NULL, details: null },
-    keyBits: 2048,
-    exponent: 0,
-  },
-  unique: new Uint8Array(256),
-};
-const ECC_STORAGE: TPMT_PUBLIC = {
-  type: TPM_ALG.ECC,
-  nameAlg: TPM_ALG.SHA256,
-  objectAttributes: storageAttrs,
-  authPolicy: new Uint8Array(0),
-  parameters: {
-    symmetric: aes128cfb,
-    scheme: { scheme: TPM_ALG.NULL, details: null },
-    curveID: TPM_ECC_CURVE.NIST_P256,
-    kdf: { scheme: TPM_ALG.NULL, details: null },
-  },
-  unique: { x: new Uint8Array(32), y: new Uint8Array(32) },
-};
+const RSA_STORAGE = srkRsa2048Template();
+const ECC_STORAGE = srkEccP256Template();
 
 async function createPrimary(tpm: Tpm, template: TPMT_PUBLIC) {
   return tpm.run(CreatePrimary, {

@@ -13,7 +13,7 @@ import { expect } from 'vitest';
 import { CreatePrimary, FlushContext, GetCapability } from '../../agent/tpm/commands.js';
 import { TPM_ALG, TPM_CAP, TPM_ECC_CURVE } from '../../agent/tpm/constants.js';
 import { isTpmError } from '../../agent/tpm/errors.js';
-import { nodeHashName } from '../../agent/tpm/names.js';
+import { hashAlgOf } from '../../agent/tpm/kdf.js';
 import { formatRc } from '../../agent/tpm/rc.js';
 import type { TPMS_ECC_POINT, TPMT_PUBLIC, TPMT_SIGNATURE } from '../../agent/tpm/structures.js';
 import { Tpm } from '../../agent/tpm/tpm.js';
@@ -172,13 +172,13 @@ export function verifySignature(pub: TPMT_PUBLIC, message: Uint8Array, sig: TPMT
   const key = publicKeyOf(pub);
   if (sig.sigAlg === TPM_ALG.RSASSA) {
     const s = sig.signature as { hash: number; sig: Uint8Array };
-    return verify(nodeHashName(s.hash) ?? 'unknown', message, key, s.sig);
+    return verify(hashAlgOf(s.hash), message, key, s.sig);
   }
   if (sig.sigAlg === TPM_ALG.ECDSA) {
     const s = sig.signature as { hash: number; signatureR: Uint8Array; signatureS: Uint8Array };
     const size = curveName((pub.parameters as { curveID: number }).curveID) === 'P-256' ? 32 : 48;
     const p1363 = new Uint8Array([...leftPad(s.signatureR, size), ...leftPad(s.signatureS, size)]);
-    return verify(nodeHashName(s.hash) ?? 'unknown', message, { key, dsaEncoding: 'ieee-p1363' }, p1363);
+    return verify(hashAlgOf(s.hash), message, { key, dsaEncoding: 'ieee-p1363' }, p1363);
   }
   throw new RangeError(`signature algorithm 0x${sig.sigAlg.toString(16)} is not used in these tests`);
 }
