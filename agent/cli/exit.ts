@@ -4,6 +4,8 @@
  * `code`, so a script can tell "no TPM" from "the TPM said no" from "bad flags".
  */
 import { ExecgateError } from '../errors.js';
+import { TpmError } from '../tpm/errors.js';
+import { TPM_RC } from '../tpm/rc.js';
 
 export const EXIT = {
   OK: 0,
@@ -42,4 +44,21 @@ const BY_CODE: Readonly<Record<string, number>> = {
 
 export function exitCodeOf(err: unknown): number {
   return err instanceof ExecgateError ? (BY_CODE[err.code] ?? EXIT.FAILURE) : EXIT.FAILURE;
+}
+
+/** What to do about common TPM refusals, appended to the error message. */
+const TPM_HINTS: readonly (readonly [number, string])[] = [
+  [TPM_RC.LOCALITY, 'PCRs 17–22 belong to dynamic launch (DRTM) and take extends only from locality 3 or 4'],
+  [TPM_RC.OBJECT_MEMORY, 'the TPM has no free object slot: flush transient objects (tpm2_flushcontext -t)'],
+  [TPM_RC.SESSION_MEMORY, 'the TPM has no free session slot: flush sessions (tpm2_flushcontext -s)'],
+  [
+    TPM_RC.LOCKOUT,
+    'the TPM is in dictionary-attack lockout: wait, or reset it with the lockout authorization',
+  ],
+  [TPM_RC.INITIALIZE, 'the TPM has not been started: run tpm2_startup -c (swtpm: use --flags startup-clear)'],
+];
+
+export function hintFor(err: unknown): string | undefined {
+  if (!(err instanceof TpmError)) return undefined;
+  return TPM_HINTS.find(([rc]) => err.is(rc))?.[1];
 }

@@ -6,7 +6,7 @@
 import { ExecgateError } from '../errors.js';
 import { parseFlags } from './args.js';
 import { type CliContext, type CliIo, makeContext } from './context.js';
-import { EXIT, exitCodeOf, UsageError } from './exit.js';
+import { EXIT, exitCodeOf, hintFor, UsageError } from './exit.js';
 import { TPM_COMMANDS, TPM_HELP } from './tpm.js';
 
 const HELP = `Usage: execgate [--tcti TCTI] [--json] <group> <command> [flags]
@@ -54,7 +54,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     const code = exitCodeOf(e);
     if (e instanceof ExecgateError) {
-      io.stderr.write(`execgate: ${e.code}: ${e.message}\n`);
+      const hint = hintFor(e);
+      io.stderr.write(`execgate: ${e.code}: ${e.message}${hint ? `\n  hint: ${hint}` : ''}\n`);
     } else {
       io.stderr.write(
         `execgate: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,

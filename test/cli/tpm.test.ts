@@ -164,4 +164,20 @@ describe('execgate tpm', () => {
     expect(bad.status).toBe(EXIT.USAGE);
     expect(bad.stderr).toContain('E_USAGE');
   });
+  it('a TPM refusal exits 4 with the decoded response code and a hint (PCR 20 needs locality 3/4)', async () => {
+    const r = await cli([
+      '--tcti',
+      swtpm().tcti,
+      'tpm',
+      'extend',
+      '20',
+      '--bank',
+      'sha256',
+      '--digest',
+      '00'.repeat(32),
+    ]);
+    expect(r.code).toBe(EXIT.TPM_ERROR);
+    expect(r.stderr).toContain('TPM_RC_LOCALITY');
+    expect(r.stderr).toContain('hint: PCRs 17–22');
+  });
 });
