@@ -67,6 +67,29 @@ for (const variant of ['simd', 'scalar'] as const) {
       expect(hex(core.sha256Batch(withBuffers))).toBe(expected(withBuffers));
     });
 
+    test('views into one buffer: back-to-back runs, gaps, repeats and overlaps all hash as given', () => {
+      const backing = randomBytes(64 * 40);
+      fc.assert(
+        fc.property(
+          fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.constantFrom(0, 64, 64, 64, 63)), {
+            maxLength: 60,
+          }),
+          (steps) => {
+            // Each step moves the cursor by a whole number of 16-byte units (0 repeats, 4 is back to back
+            // for 64-byte views, other values overlap or leave a gap), then takes a view there.
+            let at = 0;
+            const msgs: Uint8Array[] = [];
+            for (const [advance, len] of steps) {
+              at = (at + advance * 16) % (backing.length - 64);
+              msgs.push(backing.subarray(at, at + len));
+            }
+            expect(hex(core.sha256Batch(msgs))).toBe(expected(msgs));
+          },
+        ),
+        { numRuns: 200 },
+      );
+    });
+
     test('batches larger than the arena are processed in chunks', () => {
       // 3,000 × 4 KiB = 12 MB of messages, more than the 8 MB arena: equal lengths (the lock-step
       // kernel) and alternating lengths (the lane-refilling kernel with its records).
