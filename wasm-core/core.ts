@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * @module wasm-core/core
+ *
+ * `WasmCore`: one instantiated wasm-core module, composing the hash engine (hasher.ts), the batch
+ * packer (batch.ts) and the Merkle trees (merkle.ts) over its one arena. Each method checks its
+ * arguments before any pointer reaches WebAssembly.
+ *
+ * Not covered: concurrency. Every operation is synchronous and owns the whole arena for its duration.
+ */
+import * as batch from './batch.js';
+import { type Arena, type CoreBoundary, instantiateCore } from './boundary.js';
+import { assertBytes } from './checks.js';
+import type { WasmArtifact } from './generated/wasm.js';
+import { Hasher, oneShot, type StreamingHash } from './hasher.js';
+import { SHA1 } from './legacy-sha1.js';
+import * as merkle from './merkle.js';
+import { SHA256, SHA384, SHA512 } from './sha.js';
+
+/** Which compiled module an instance runs. */
+export type WasmVariant = 'simd' | 'scalar';
+
+/** One instantiated wasm-core module with its views over the arena. */
+export class WasmCore {
+  /** The build this instance runs. */
+  readonly variant: WasmVariant;
+  /** Whether it is the debug build. */
+  readonly debug: boolean;
+  /** SHA-256 (hex) of the module bytes, as recorded by scripts/build-wasm.mjs. */
+  readonly moduleSha256: string;
+  /** Messages one step of the batch kernel hashes at once (4 with SIMD, 1 without). */
+  readonly lanes: number;
+  /** Byte length of the arena. */
+  readonly arenaByteLen: number;
+  readonly #arena: Arena;
+  readonly #boundary: CoreBoundary;
+
+  /** Use `createWasmCore()`. */
+  private constructor(
+    arena: Arena,
+    boundary: CoreBoundary,
+    variant: WasmVariant,
+    artifact: WasmArtifact,
+    debug: boolean,
+  ) {
+    this.#arena = arena;
+    this.#boundary = boundary;
+    this.variant = variant;
+    this.debug = debug;
+    this.moduleSha256 = artifact.sha256;
+    this.lanes = arena.x.simd_lanes();
+    this.arenaByteLen = arena.byteLen;
+  }
+
+  /** @internal Instantiate one artifact. */
+  static async instantiate(artifact: WasmArtifact, variant: WasmVariant, debug: boolean): Promise<WasmCore> {
+    const { arena, boundary } = await instantiateCore(artifact);
+    return new WasmCore(arena, boundary, variant, artifact, debug);
+  }
+
+  /**
+   * @internal To wasm-core only: the raw boundary (exports, memory, arena offset and byte length), for a
+   * loader module that drives exports of its own, such as signature verification, over this instance.
+   * Not part of the public API of `execgate/wasm-core`. The same rules bind it: every call is
+   * synchronous and owns the whole arena for its duration, leaves nothing in it between calls, and
+   * checks every offset and length before it reaches WebAssembly. Returns the same frozen object on
+   * every call.
+   */
+  boundary(): CoreBoundary {
+    return this.#boundary;
+  }
+
+  // -- Hashes (FIPS 180-4) ----------------------------------------------------------------------------
+
+  /** LEGACY SHA-1 (FIPS 180-4 §6.1): only for the SHA-1 PCR bank of TPM event logs. */
+  sha1(data: Uint8Array): Uint8Array {
+    assertBytes(data, 'data');
+    return oneShot(this.#arena, SHA1, data);
+  }
+
+  /** SHA-256 (FIPS 180-4 §6.2). */
+  sha256(data: Uint8Array): Uint8Array {
+    assertBytes(data, 'data');
+    return oneShot(this.#arena, SHA256, data);
+  }
+
+  /** SHA-384 (FIPS 180-4 §6.5). */
+  sha384(data: Uint8Array): Uint8Array {
+    assertBytes(data, 'data');
+    return oneShot(this.#arena, SHA384, data);
+  }
+
+  /** SHA-512 (FIPS 180-4 §6.4). */
+  sha512(data: Uint8Array): Uint8Array {
+    assertBytes(data, 'data');
+    return oneShot(this.#arena, SHA512, data);
+  }
+
+  /** Streaming SHA-256 (FIPS 180-4 §6.2). Any number of hashers may be open at once. */
+  createSha256(): StreamingHash {
+    return new Hasher(this.#arena, SHA256);
+  }
+
+  /** Streaming SHA-384 (FIPS 180-4 §6.5). */
+  createSha384(): StreamingHash {
+    return new Hasher(this.#arena, SHA384);
+  }
+
+  /** Streaming SHA-512 (FIPS 180-4 §6.4). */
+  createSha512(): StreamingHash {
+    return new Hasher(this.#arena, SHA512);
+  }
+
+  /** LEGACY streaming SHA-1 (FIPS 180-4 §6.1), for the SHA-1 PCR bank only. */
+  createSha1(): StreamingHash {
+    return new Hasher(this.#arena, SHA1);
+  }
+
+  // -- Batches ----------------------------------------------------------------------------------------
+
+  /**
+   * SHA-256 of every message (FIPS 180-4 §6.2), in one pass through the multi-buffer kernel: n × 32
+   * bytes, digest i at offset 32 i. Batches larger than the arena are processed in chunks.
+   */
+  sha256Batch(messages: readonly Uint8Array[]): Uint8Array {
+    return batch.sha256Batch(this.#arena, messages);
+  }
+
+  /** `sha256Batch` into out[0 .. 32 n); nothing past it is written. */
+  sha256BatchInto(messages: readonly Uint8Array[], out: Uint8Array): void {
+    batch.sha256BatchInto(this.#arena, messages, out);
+  }
+
+  // -- Merkle trees (RFC 9162 §2.1) ---------------------------------------------------------------------
+
+  /**
+   * RFC 9162 §2.1.1 Merkle Tree Hash of the leaf data: leaves are hashed as SHA-256(0x00 ‖ d), interior
+   * nodes as SHA-256(0x01 ‖ left ‖ right); the empty tree's hash is SHA-256 of the empty string.
+   */
+  merkleRoot(leaves: readonly Uint8Array[]): Uint8Array {
+    return merkle.merkleRoot(this.#arena, leaves);
+  }
+
+  /**
+   * RFC 9162 §2.1.3.1 inclusion proof (audit path) of leaves[index] in the tree of all the leaves,
+   * bottom-up. Throws RangeError when index is not in [0, leaves.length).
+   */
+  inclusionProof(leaves: readonly Uint8Array[], index: number): Uint8Array[] {
+    return merkle.inclusionProof(this.#arena, leaves, index);
+  }
+
+  /**
+   * RFC 9162 §2.1.3.2: does `proof` show that leaf data `leafData` is leaf `index` of a tree of
+   * `treeSize` leaves with root `root`? Hostile input gives false, never an exception: an index or size
+   * that is not a safe non-negative integer, a proof element or root that is not 32 bytes, a proof too
+   * long or too short. Checks only the hash chain; it says nothing about who published the root.
+   */
+  verifyInclusion(
+    leafData: Uint8Array,
+    index: number,
+    treeSize: number,
+    proof: readonly Uint8Array[],
+    root: Uint8Array,
+  ): boolean {
+    return merkle.verifyInclusion(this.#arena, leafData, index, treeSize, proof, root);
+  }
+
+  /**
+   * RFC 9162 §2.1.4.1 consistency proof between the tree of the first m leaves and the tree of all of
+   * them. Empty when m is 0 or m = leaves.length. Throws RangeError when m is not in [0, leaves.length].
+   */
+  consistencyProof(leaves: readonly Uint8Array[], m: number): Uint8Array[] {
+    return merkle.consistencyProof(this.#arena, leaves, m);
+  }
+
+  /**
+   * RFC 9162 §2.1.4.2: does `proof` show that the tree of m leaves with root rootM is a prefix of the
+   * tree of n leaves with root rootN? Also accepts m = n with an empty proof and equal roots, and m = 0
+   * with an empty proof when rootM is the empty tree's hash. Hostile input gives false, never an
+   * exception (sizes that are not safe non-negative integers, m > n, elements or roots that are not 32
+   * bytes, proofs too long or too short). Checks only the hash chain, not who signed either root.
+   */
+  verifyConsistency(
+    m: number,
+    n: number,
+    proof: readonly Uint8Array[],
+    rootM: Uint8Array,
+    rootN: Uint8Array,
+  ): boolean {
+    return merkle.verifyConsistency(this.#arena, m, n, proof, rootM, rootN);
+  }
+}

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * @module wasm-core/merkle
+ *
+ * RFC 9162 §2.1 Merkle trees over the arena: the tree hash (leaves through the batch kernel, levels
+ * through `merkle_reduce`), inclusion and consistency proofs, and their verification.
+ *
+ * Not covered: who published or signed a root. The verifiers check only the hash chain, and give false
+ * (never an exception) for hostile sizes, indices, proofs and roots.
+ */
+
+import { batchInto, packMixed, packUniform } from './batch.js';
+import type { Arena } from './boundary.js';
+import {
+  assertArray,
+  assertBytes,
+  assertBytesArray,
+  assertNumber,
+  isBytes,
+  notBytesError,
+} from './checks.js';
+import { oneShot } from './hasher.js';
+import { SHA256, SHA256_DIGEST_BYTES } from './sha.js';
+
+/** Leaves per Merkle chunk: a power of two, so that every chunk is a complete subtree (RFC 9162 §2.1.1). */
+const MERKLE_CHUNK_LEAVES = 16384;
+const NODE_BYTES = SHA256_DIGEST_BYTES;
+const LEAF_PREFIX = 0x00;
+
+/** A tree size or index the verifiers accept: a non-negative safe integer. */
+function isCount(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0;
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Exact for any safe integer (the 32-bit bitwise operators are not). */
+function isPowerOfTwo(n: number): boolean {
+  if (n < 1) return false;
+  let x = n;
+  while (x % 2 === 0) x /= 2;
+  return x === 1;
+}
+
+/** Largest power of two strictly below n (n ≥ 2): RFC 9162 §2.1.1's split point k. */
+function splitPoint(n: number): number {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
+
+/** RFC 9162 §2.1.1 Merkle Tree Hash of the leaf data (contract: `WasmCore.merkleRoot`). */
+export function merkleRoot(a: Arena, leaves: readonly Uint8Array[]): Uint8Array {
+  assertArray(leaves, 'leaves');
+  if (leaves.length === 0) return oneShot(a, SHA256, new Uint8Array(0));
+  const n = leaves.length;
+  const chunkCount = Math.ceil(n / MERKLE_CHUNK_LEAVES);
+  if (chunkCount === 1) return subtreeRoot(a, leaves, 0, n, MERKLE_CHUNK_LEAVES);
+  // Each full chunk is a complete subtree, so the chunk roots are one level of the tree
+  // (the last chunk's root stands for its partial subtree), and that level reduces to the root.
+  const roots = new Uint8Array(chunkCount * NODE_BYTES);
+  for (let c = 0; c < chunkCount; c++) {
+    const s = c * MERKLE_CHUNK_LEAVES;
+    roots.set(
+      subtreeRoot(a, leaves, s, Math.min(n, s + MERKLE_CHUNK_LEAVES), MERKLE_CHUNK_LEAVES),
+      c * NODE_BYTES,
+    );
+  }
+  return rootOfNodes(a, roots);
+}
+
+/** RFC 9162 §2.1.3.1 inclusion proof, bottom-up (contract: `WasmCore.inclusionProof`). */
+export function inclusionProof(a: Arena, leaves: readonly Uint8Array[], index: number): Uint8Array[] {
+  assertArray(leaves, 'leaves');
+  assertNumber(index, 'index');
+  const n = leaves.length;
+  if (!Number.isInteger(index) || index < 0 || index >= n) {
+    throw new RangeError(`index must be an integer in [0, ${n}), got ${index}`);
+  }
+  const hashes = leafHashes(a, leaves);
+  // PATH(m, D[lo:hi]) = PATH(m, D[lo:lo+k]) : MTH(D[lo+k:hi]) or PATH(m-k, D[lo+k:hi]) : MTH(D[lo:lo+k]);
+  // walking down collects the siblings top-first, and the proof lists them bottom-up.
+  const path: Uint8Array[] = [];
+  let lo = 0;
+  let hi = n;
+  while (hi - lo > 1) {
+    const k = splitPoint(hi - lo);
+    if (index < lo + k) {
+      path.push(rootOfHashes(a, hashes, lo + k, hi));
+      hi = lo + k;
+    } else {
+      path.push(rootOfHashes(a, hashes, lo, lo + k));
+      lo += k;
+    }
+  }
+  return path.reverse();
+}
+
+/** RFC 9162 §2.1.3.2 inclusion proof verification (contract: `WasmCore.verifyInclusion`). */
+export function verifyInclusion(
+  a: Arena,
+  leafData: Uint8Array,
+  index: number,
+  treeSize: number,
+  proof: readonly Uint8Array[],
+  root: Uint8Array,
+): boolean {
+  assertBytes(leafData, 'leafData');
+  assertNumber(index, 'index');
+  assertNumber(treeSize, 'treeSize');
+  assertBytesArray(proof, 'proof');
+  assertBytes(root, 'root');
+  if (!isCount(index) || !isCount(treeSize) || index >= treeSize || root.length !== NODE_BYTES) return false;
+  if (!proof.every((p) => p.length === NODE_BYTES)) return false;
+  let fn = index;
+  let sn = treeSize - 1;
+  let r = leafHash(a, leafData);
+  for (const p of proof) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      r = nodeHash(a, p, r);
+      while (fn % 2 === 0 && fn !== 0) {
+        fn /= 2;
+        sn = Math.floor(sn / 2);
+      }
+    } else {
+      r = nodeHash(a, r, p);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && bytesEqual(r, root);
+}
+
+/** RFC 9162 §2.1.4.1 consistency proof (contract: `WasmCore.consistencyProof`). */
+export function consistencyProof(a: Arena, leaves: readonly Uint8Array[], m: number): Uint8Array[] {
+  assertArray(leaves, 'leaves');
+  assertNumber(m, 'm');
+  const n = leaves.length;
+  if (!Number.isInteger(m) || m < 0 || m > n)
+    throw new RangeError(`m must be an integer in [0, ${n}], got ${m}`);
+  if (m === 0 || m === n) return [];
+  const hashes = leafHashes(a, leaves);
+  // SUBPROOF(m, D[lo:hi], b), unrolled: walking down collects the outermost MTH first, and the proof
+  // lists the innermost first.
+  const proof: Uint8Array[] = [];
+  let lo = 0;
+  let hi = n;
+  let mm = m;
+  let completeSubtree = true;
+  for (;;) {
+    if (mm === hi - lo) {
+      if (!completeSubtree) proof.push(rootOfHashes(a, hashes, lo, hi));
+      break;
+    }
+    const k = splitPoint(hi - lo);
+    if (mm <= k) {
+      proof.push(rootOfHashes(a, hashes, lo + k, hi));
+      hi = lo + k;
+    } else {
+      proof.push(rootOfHashes(a, hashes, lo, lo + k));
+      lo += k;
+      mm -= k;
+      completeSubtree = false;
+    }
+  }
+  return proof.reverse();
+}
+
+/** RFC 9162 §2.1.4.2 consistency proof verification (contract: `WasmCore.verifyConsistency`). */
+export function verifyConsistency(
+  a: Arena,
+  m: number,
+  n: number,
+  proof: readonly Uint8Array[],
+  rootM: Uint8Array,
+  rootN: Uint8Array,
+): boolean {
+  assertNumber(m, 'm');
+  assertNumber(n, 'n');
+  assertBytesArray(proof, 'proof');
+  assertBytes(rootM, 'rootM');
+  assertBytes(rootN, 'rootN');
+  if (!isCount(m) || !isCount(n) || m > n) return false;
+  if (rootM.length !== NODE_BYTES || rootN.length !== NODE_BYTES) return false;
+  if (!proof.every((p) => p.length === NODE_BYTES)) return false;
+  if (m === n) return proof.length === 0 && bytesEqual(rootM, rootN);
+  if (m === 0) return proof.length === 0 && bytesEqual(rootM, oneShot(a, SHA256, new Uint8Array(0)));
+  if (proof.length === 0) return false;
+  // When m is a power of two, the old root is itself a node of the new tree and starts the chain.
+  const path = isPowerOfTwo(m) ? [rootM, ...proof] : proof;
+  let fn = m - 1;
+  let sn = n - 1;
+  while (fn % 2 === 1) {
+    fn = (fn - 1) / 2;
+    sn = Math.floor(sn / 2);
+  }
+  let fr = path[0] as Uint8Array;
+  let sr = fr;
+  for (let i = 1; i < path.length; i++) {
+    const c = path[i] as Uint8Array;
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      fr = nodeHash(a, c, fr);
+      sr = nodeHash(a, c, sr);
+      while (fn % 2 === 0 && fn !== 0) {
+        fn /= 2;
+        sn = Math.floor(sn / 2);
+      }
+    } else {
+      sr = nodeHash(a, sr, c);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && bytesEqual(fr, rootM) && bytesEqual(sr, rootN);
+}
+
+/** SHA-256(0x00 ‖ data): RFC 9162 §2.1.1 leaf hash. */
+function leafHash(a: Arena, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(NODE_BYTES);
+  batchInto(a, [data], 0, 1, LEAF_PREFIX, out, 0, 'leafData');
+  return out;
+}
+
+/** SHA-256(0x01 ‖ left ‖ right): RFC 9162 §2.1.1 interior node. */
+function nodeHash(a: Arena, left: Uint8Array, right: Uint8Array): Uint8Array {
+  const base = a.base;
+  a.u8.set(left, base);
+  a.u8.set(right, base + NODE_BYTES);
+  a.x.merkle_level(base, 2, base + 2 * NODE_BYTES);
+  return a.u8.slice(base + 2 * NODE_BYTES, base + 3 * NODE_BYTES);
+}
+
+/** Leaf hashes of all leaves, 32 bytes each, through the batch kernel. */
+function leafHashes(a: Arena, leaves: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(leaves.length * NODE_BYTES);
+  batchInto(a, leaves, 0, leaves.length, LEAF_PREFIX, out, 0, 'leaves');
+  return out;
+}
+
+/** MTH of leaves [lo, hi) given their leaf hashes. */
+function rootOfHashes(a: Arena, hashes: Uint8Array, lo: number, hi: number): Uint8Array {
+  return rootOfNodes(a, hashes.subarray(lo * NODE_BYTES, hi * NODE_BYTES));
+}
+
+/**
+ * MTH of leaves [start, end), where end − start ≤ width, width is a power of two and start is a
+ * multiple of it: hashed and reduced inside the arena when they fit, else split at width / 2 (which is
+ * then RFC 9162's split point k), down to single leaves that are streamed.
+ */
+function subtreeRoot(
+  a: Arena,
+  leaves: readonly Uint8Array[],
+  start: number,
+  end: number,
+  width: number,
+): Uint8Array {
+  const count = end - start;
+  const first = leaves[start];
+  if (!isBytes(first)) throw notBytesError('leaves', start, first);
+  const byteLen = first.length + 1;
+  let digests = -1;
+  if (count * (byteLen + NODE_BYTES) <= a.byteLen) {
+    if (packUniform(a, leaves, start, end, LEAF_PREFIX, byteLen, 'leaves') === count) {
+      digests = a.base + count * byteLen;
+      a.x.sha256_batch_fixed(a.base, byteLen, count, digests);
+    }
+  }
+  if (digests < 0) {
+    const [packed, dataEnd] = packMixed(a, leaves, start, end, LEAF_PREFIX, 'leaves');
+    if (packed === count) {
+      digests = dataEnd;
+      a.x.sha256_batch(a.base, count, digests);
+    }
+  }
+  if (digests >= 0) {
+    a.x.merkle_reduce(digests, count);
+    return a.u8.slice(digests, digests + NODE_BYTES);
+  }
+  if (count === 1) return leafHash(a, first);
+  const half = width / 2;
+  const left = subtreeRoot(a, leaves, start, Math.min(end, start + half), half);
+  if (end <= start + half) return left;
+  return nodeHash(a, left, subtreeRoot(a, leaves, start + half, end, half));
+}
+
+/** Reduce one level of nodes (32 bytes each) to the root, level by level (RFC 9162 §2.1.1). */
+function rootOfNodes(a: Arena, nodes: Uint8Array): Uint8Array {
+  const count = nodes.length / NODE_BYTES;
+  if (count === 1) return nodes.slice(0, NODE_BYTES);
+  const base = a.base;
+  if (nodes.length <= a.byteLen) {
+    a.u8.set(nodes, base);
+    a.x.merkle_reduce(base, count);
+    return a.u8.slice(base, base + NODE_BYTES);
+  }
+  // Larger than the arena: reduce aligned power-of-two groups, whose roots form a higher level.
+  let group = 1;
+  while (group * 2 * NODE_BYTES <= a.byteLen) group *= 2;
+  const groups = Math.ceil(count / group);
+  const next = new Uint8Array(groups * NODE_BYTES);
+  for (let g = 0; g < groups; g++) {
+    const part = nodes.subarray(g * group * NODE_BYTES, Math.min(count, (g + 1) * group) * NODE_BYTES);
+    a.u8.set(part, base);
+    a.x.merkle_reduce(base, part.length / NODE_BYTES);
+    next.set(a.u8.subarray(base, base + NODE_BYTES), g * NODE_BYTES);
+  }
+  return rootOfNodes(a, next);
+}
