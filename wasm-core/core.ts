@@ -16,6 +16,7 @@ import { Hasher, oneShot, type StreamingHash } from './hasher.js';
 import { SHA1 } from './legacy-sha1.js';
 import * as merkle from './merkle.js';
 import { SHA256, SHA384, SHA512 } from './sha.js';
+import { createVerifier, type Verifier, type VerifyItem } from './verify/index.js';
 
 /** Which compiled module an instance runs. */
 export type WasmVariant = 'simd' | 'scalar';
@@ -188,5 +189,28 @@ export class WasmCore {
     rootN: Uint8Array,
   ): boolean {
     return merkle.verifyConsistency(this.#arena, m, n, proof, rootM, rootN);
+  }
+
+  // -- Signatures (Ed25519, ECDSA P-256/P-384, RSA PKCS#1 v1.5 and PSS) -------------------------------
+
+  /**
+   * Whether `item`'s signature is valid (wasm-core/verify: RFC 8032, FIPS 186-5 / SEC 1, RFC 8017).
+   * Malformed keys, signatures or encodings give false; only misuse (unknown alg, missing hash, a
+   * non-Uint8Array field) throws TypeError.
+   */
+  verify(item: VerifyItem): boolean {
+    return this.#verifier().verify(item);
+  }
+
+  /** `verify` for many items in one call, any mix of algorithms and keys; keys are parsed once each. */
+  verifyBatch(items: readonly VerifyItem[]): boolean[] {
+    return this.#verifier().verifyBatch(items);
+  }
+
+  #verifierCache: Verifier | undefined;
+
+  #verifier(): Verifier {
+    this.#verifierCache ??= createVerifier(this.#boundary);
+    return this.#verifierCache;
   }
 }

@@ -3,8 +3,9 @@
  * @module execgate/wasm-core
  *
  * The typed loader of wasm-core: SHA-1 (legacy), SHA-256, SHA-384 and SHA-512 (FIPS 180-4), SHA-256 of
- * many messages in one call (multi-buffer SIMD), and RFC 9162 §2.1 Merkle tree hashing with inclusion and
- * consistency proofs.
+ * many messages in one call (multi-buffer SIMD), RFC 9162 §2.1 Merkle tree hashing with inclusion and
+ * consistency proofs, and signature verification (`verify`, `verifyBatch`: Ed25519 single and batch,
+ * ECDSA P-256/P-384, RSA PKCS#1 v1.5 and PSS; see verify/index.ts).
  *
  * `await init()` once (idempotent), then call the functions below; or `createWasmCore()` for an
  * independent instance, for example to force the scalar build. The module compiles once per instance,
@@ -16,20 +17,23 @@
  * The loader is split by concept: boundary.ts (exports, base64, instantiation and its checks),
  * checks.ts (argument checks), sha.ts and legacy-sha1.ts (per-algorithm facts), hasher.ts (one-shot
  * and streaming hashing), batch.ts (multi-buffer packing), merkle.ts (RFC 9162 trees and proofs),
- * core.ts (`WasmCore`, composing them over one arena). This module holds instance creation, the default
+ * core.ts (`WasmCore`, composing them over one arena), verify/ (signature verification over the same
+ * arena). This module holds instance creation, the default
  * instance and its free functions, and is the only public entry.
  *
- * Not covered: secrets. This code hashes public data for verification (DESIGN §2) and is not
+ * Not covered: secrets. This code hashes and verifies public data (DESIGN §2) and is not
  * constant-time. SHA-1 is broken for collisions and is here only to replay legacy PCR banks.
  */
 import { validates } from './boundary.js';
 import { WasmCore, type WasmVariant } from './core.js';
 import { releaseScalar, releaseSimd, type WasmArtifact } from './generated/wasm.js';
 import type { StreamingHash } from './hasher.js';
+import type { VerifyItem } from './verify/index.js';
 
 export { WasmCore, type WasmVariant } from './core.js';
 export type { StreamingHash } from './hasher.js';
 export { SHA256_DIGEST_BYTES } from './sha.js';
+export type { VerifyAlgorithm, VerifyHash, VerifyItem } from './verify/index.js';
 
 /** Options of `init()` and `createWasmCore()`. */
 export interface WasmCoreOptions {
@@ -179,4 +183,12 @@ export function verifyConsistency(
   rootN: Uint8Array,
 ): boolean {
   return core().verifyConsistency(m, n, proof, rootM, rootN);
+}
+/** Whether `item`'s signature is valid, on the default instance (see `WasmCore.verify`). */
+export function verify(item: VerifyItem): boolean {
+  return core().verify(item);
+}
+/** `verify` for many items in one call, on the default instance (see `WasmCore.verifyBatch`). */
+export function verifyBatch(items: readonly VerifyItem[]): boolean[] {
+  return core().verifyBatch(items);
 }

@@ -8,3 +8,36 @@ export { sha512_init, sha512_blocks, sha512_final, sha512_digest } from './sha51
 export { sha1_init, sha1_blocks, sha1_final, sha1_digest } from './legacy-sha1';
 export { sha256_batch, sha256_batch_fixed, simd_lanes } from './batch';
 export { merkle_level, merkle_reduce } from './merkle';
+export {
+  ed25519_verify,
+  ed25519_verify_digest,
+  ed25519_batch_scratch_byte_len,
+  ed25519_verify_batch,
+  ed25519_batch_set_msm,
+  ed25519_batch_combined,
+  ed25519_field_op,
+  ed25519_scalar_op,
+} from './ed25519';
+export { bn_mont_mul, bn_mont_sqr, bn_mont_r2, bn_mod_inverse } from './bignum';
+export {
+  field_desc_byte_len,
+  field_init,
+  field_mul,
+  field_sqr,
+  field_add,
+  field_sub,
+  field_half,
+  field_neg,
+  field_inv,
+  field_to_mont,
+  field_from_mont,
+  field_sqrt,
+} from './field';
+export {
+  ecdsa_field,
+  ecdsa_verify,
+  ecdsa_key_table,
+  ecdsa_batch_scratch_bytes,
+  ecdsa_verify_batch,
+} from './ecdsa';
+export { rsa_key_byte_len, rsa_key_init, rsa_verify_pkcs1, rsa_verify_pss } from './rsa';

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * @module agent/crypto/verify
+ *
+ * The one place the agent verifies signatures (DESIGN §2): Ed25519, ECDSA P-256/P-384, RSASSA-PKCS1-v1_5
+ * and RSASSA-PSS over DER SubjectPublicKeyInfo keys, with the item shape of wasm-core/verify
+ * (`VerifyItem`). Each call goes to the engine measured faster for it (see `route`), and both engines give
+ * the same verdict on every input, because every key first passes wasm-core's strict SPKI parser and key
+ * policy here (node:crypto alone would accept BER-encoded SPKIs, trailing bytes, RSA keys below 2048
+ * bits, RSA signatures shorter than the modulus and the hybrid EC point form that RFC 5480 §2.2 forbids).
+ * test/wasm-core/verify-facade.test.ts runs every Wycheproof and NIST vector and random cases with
+ * one-bit mutants through both engines and asserts equal verdicts.
+ *
+ * Call `await initVerification()` once; until it resolves, every call throws (there is no fallback that
+ * could change a verdict).
+ *
+ * Not covered: what wasm-core/verify does not cover (other curves, prehashed messages, PSS with an MGF1
+ * hash other than the message hash).
+ */
+import { constants, createPublicKey, type KeyObject, verify as nodeVerify } from 'node:crypto';
+import * as wasm from '../../wasm-core/index.js';
+import { DerError, type PublicKeyInfo, parseSpki } from '../../wasm-core/verify/der.js';
+import {
+  checkItem,
+  createVerifier,
+  ECDSA_TABLE_MIN_GROUP,
+  type Verifier,
+  type VerifyItem,
+} from '../../wasm-core/verify/index.js';
+import { KeyCache } from '../../wasm-core/verify/key-cache.js';
+
+export type { VerifyItem } from '../../wasm-core/verify/index.js';
+
+/**
+ * Measured with `npm run bench -- sig` (2 × AMD EPYC Zen 4, Node 20.20; medians of round-robin samples,
+ * µs per verification, wasm-core SIMD build; node:crypto with its KeyObject created once):
+ *
+ * | call | wasm-core | node:crypto | route |
+ * | --- | --- | --- | --- |
+ * | Ed25519 | — | — | wasm-core: node:crypto's rule (cofactorless) differs on the speccheck cases |
+ * | ECDSA P-256, a new key | 150 | 66 | node:crypto |
+ * | ECDSA P-256, the key of the previous P-256 call | 42 (comb table cached) | 66 | wasm-core |
+ * | ECDSA P-256, same-key group of ≥ 12 in a batch | 40 per signature | 66 | wasm-core |
+ * | ECDSA P-384, any | 410 new key, 115 repeated | 630 | wasm-core |
+ * | RSA-2048 PKCS#1 v1.5 / PSS | 48 / 50 | 21 / 22 | node:crypto |
+ *
+ * wasm-core keeps one key per curve with a comb table, built once the key has come 8 times in a row
+ * (wasm-core/assembly/weierstrass.ts, "Key cache"); routing a repeated P-256 key to it from its second
+ * use on lets that table pay for itself, while a stream of different keys stays on node:crypto.
+ */
+export type Engine = 'wasm-core' | 'node:crypto';
+
+/** The previous single ECDSA P-256 key, by its parsed entry (equal bytes give the same entry). */
+let lastP256: NodeKey | undefined;
+
+/** Which engine verifies this single item (after its misuse checks). */
+export function route(item: VerifyItem): Engine {
+  if (item.alg === 'ed25519') return 'wasm-core';
+  if (item.alg !== 'ecdsa') return 'node:crypto';
+  const k = nodeKeys.get(item.publicKey, makeNodeKey);
+  if (k.info?.kind !== 'ec' || k.info.curve !== 'P-256') return 'wasm-core';
+  const repeated = k === lastP256;
+  lastP256 = k;
+  return repeated ? 'wasm-core' : 'node:crypto';
+}
+
+let verifier: Verifier | undefined;
+
+/** Instantiate wasm-core (idempotent) and the verifier over it. */
+export async function initVerification(): Promise<void> {
+  if (verifier !== undefined) return;
+  const core = await wasm.init();
+  // The loader exposes the raw boundary to wasm-core's own modules; the verifier is one of them. When
+  // wasm-core's init() returns a verifier of its own, this becomes `core.verify`.
+  verifier = createVerifier(core.boundary());
+}
+
+function wasmVerifier(): Verifier {
+  if (verifier === undefined) throw new Error('agent/crypto/verify: call `await initVerification()` first');
+  return verifier;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// node:crypto with wasm-core's key policy in front of it
+
+/** RSA modulus bounds and exponent rule of wasm-core/assembly/rsa.ts, restated for the keys node:crypto gets. */
+const RSA_MIN_BITS = 2048;
+const RSA_MAX_BITS = 4096;
+
+function bitLength(bigEndian: Uint8Array): number {
+  const top = bigEndian[0];
+  return top === undefined ? 0 : (bigEndian.length - 1) * 8 + (32 - Math.clz32(top));
+}
+
+/** Whether wasm-core's policy admits the key (SPKI already strictly parsed). */
+function keyAdmitted(info: PublicKeyInfo): boolean {
+  if (info.kind === 'rsa') {
+    const bits = bitLength(info.modulus);
+    const e = info.exponent;
+    const eLast = e[e.length - 1] ?? 0;
+    const eValue = e.reduce((acc, b) => acc * 256 + b, 0);
+    return (
+      bits >= RSA_MIN_BITS &&
+      bits <= RSA_MAX_BITS &&
+      ((info.modulus[info.modulus.length - 1] ?? 0) & 1) === 1 &&
+      e.length <= 4 &&
+      (eLast & 1) === 1 &&
+      eValue >= 3
+    );
+  }
+  if (info.kind === 'ec') {
+    // Uncompressed (04) or compressed (02/03) of the curve's size; no hybrid (06/07) form.
+    const n = info.curve === 'P-256' ? 32 : 48;
+    const tag = info.point[0];
+    return (
+      (tag === 4 && info.point.length === 1 + 2 * n) ||
+      ((tag === 2 || tag === 3) && info.point.length === 1 + n)
+    );
+  }
+  return true;
+}
+
+/** A key as node:crypto gets it: parsed strictly first; `key` only when wasm-core's policy admits it. */
+interface NodeKey {
+  readonly info: PublicKeyInfo | undefined;
+  readonly key: KeyObject | undefined;
+}
+
+const nodeKeys = new KeyCache<NodeKey>(64);
+
+function makeNodeKey(spki: Uint8Array): NodeKey {
+  let info: PublicKeyInfo | undefined;
+  try {
+    info = parseSpki(spki);
+  } catch (err) {
+    if (!(err instanceof DerError)) throw err;
+  }
+  let key: KeyObject | undefined;
+  if (info !== undefined && keyAdmitted(info)) {
+    try {
+      key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+    } catch {
+      key = undefined;
+    }
+  }
+  return { info, key };
+}
+
+/** The parsed key and its KeyObject (cached), or undefined when wasm-core would refuse the key. */
+function nodeKey(spki: Uint8Array): { info: PublicKeyInfo; key: KeyObject } | undefined {
+  const entry = nodeKeys.get(spki, makeNodeKey);
+  return entry.info === undefined || entry.key === undefined
+    ? undefined
+    : { info: entry.info, key: entry.key };
+}
+
+const DIGEST_BYTES = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 } as const;
+
+/** node:crypto's verdict for an item whose misuse checks wasm-core has already run. */
+function nodeVerdict(item: VerifyItem): boolean {
+  const k = nodeKey(item.publicKey);
+  if (k === undefined) return false;
+  const { info, key } = k;
+  const hash = item.hash ?? 'sha256';
+  try {
+    if (item.alg === 'ecdsa') {
+      if (info.kind !== 'ec') return false;
+      return nodeVerify(
+        hash,
+        item.message,
+        { key, dsaEncoding: item.sigEncoding === 'der' ? 'der' : 'ieee-p1363' },
+        item.signature,
+      );
+    }
+    if (info.kind !== 'rsa') return false;
+    // RSA signatures are exactly k bytes (RFC 8017 §8.2.2 step 1); OpenSSL also accepts shorter ones.
+    if (item.signature.length !== (bitLength(info.modulus) + 7) >> 3) return false;
+    if (item.alg === 'rsa-pkcs1v15') {
+      if (info.pssOnly) return false;
+      return nodeVerify(hash, item.message, key, item.signature);
+    }
+    const saltLength = item.saltLength ?? DIGEST_BYTES[hash];
+    if (
+      info.pss !== undefined &&
+      (info.pss.hash !== hash || info.pss.mgf1Hash !== hash || saltLength < info.pss.saltLength)
+    ) {
+      return false;
+    }
+    return nodeVerify(
+      hash,
+      item.message,
+      { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength },
+      item.signature,
+    );
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The facade
+
+/**
+ * Whether item's signature is valid. Throws only on misuse (wasm-core/verify's rules: unknown `alg`,
+ * missing `hash`, a field that is not a Uint8Array…), and before `initVerification()` has resolved.
+ */
+export function verifySignature(item: VerifyItem): boolean {
+  checkItem(item, 'item');
+  return verifyWith(route(item), item);
+}
+
+/**
+ * The verdict of one engine, whatever `route` would choose: for the tests that hold both engines to the
+ * same verdicts, and for the benchmarks.
+ */
+export function verifyWith(engine: Engine, item: VerifyItem): boolean {
+  const v = wasmVerifier();
+  checkItem(item, 'item');
+  return engine === 'wasm-core' ? v.verify(item) : nodeVerdict(item);
+}
+
+/**
+ * For each item, whether its signature is valid. ECDSA items under one key that number at least
+ * ECDSA_TABLE_MIN_GROUP go to wasm-core's comb-table path, with all Ed25519 items (batch verification);
+ * the rest are routed one by one as `verifySignature`.
+ */
+export function verifySignatures(items: readonly VerifyItem[]): boolean[] {
+  const v = wasmVerifier();
+  if (!Array.isArray(items)) throw new TypeError('items must be an array of VerifyItem');
+  // ECDSA items grouped by key: the cache gives one entry object per distinct key's bytes.
+  const groups = new Map<NodeKey, number[]>();
+  const itemKey: (NodeKey | undefined)[] = [];
+  items.forEach((item, i) => {
+    checkItem(item, `items[${i}]`);
+    if (item.alg !== 'ecdsa') {
+      itemKey.push(undefined);
+      return;
+    }
+    const k = nodeKeys.get(item.publicKey, makeNodeKey);
+    itemKey.push(k);
+    const g = groups.get(k);
+    if (g === undefined) groups.set(k, [i]);
+    else g.push(i);
+  });
+  const toWasm: number[] = [];
+  const verdicts = new Array<boolean>(items.length).fill(false);
+  items.forEach((item, i) => {
+    const k = itemKey[i];
+    const bigGroup = k !== undefined && (groups.get(k)?.length ?? 0) >= ECDSA_TABLE_MIN_GROUP;
+    if (bigGroup || item.alg === 'ed25519' || (k === undefined ? false : route(item) === 'wasm-core'))
+      toWasm.push(i);
+    else verdicts[i] = nodeVerdict(item);
+  });
+  const out = v.verifyBatch(toWasm.map((i) => items[i] as VerifyItem));
+  toWasm.forEach((i, j) => {
+    verdicts[i] = out[j] === true;
+  });
+  return verdicts;
+}
