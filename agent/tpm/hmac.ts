@@ -13,7 +13,10 @@
  * caller's HMAC are empty the TPM accepts an empty HMAC), policy-session specifics, and constant-time
  * comparison of a response HMAC (use crypto.timingSafeEqual on the result of responseHmac).
  */
-import { createHash, createHmac } from 'node:crypto';
+// HMAC keys (session key ‖ authValue) are secrets and stay in node:crypto; cpHash/rpHash hash public
+// parameters through the agent's hashing facade.
+import { createHmac } from 'node:crypto';
+import { createHasher } from '../crypto/hash.js';
 import { digestSize, kdfa, requireBytes, type TpmHash } from './kdf.js';
 
 function requireU32(value: number, name: string): void {
@@ -99,9 +102,9 @@ export function cpHash(
     requireBytes(name, `names[${i}]`);
   });
   requireBytes(parameters, 'parameters');
-  const h = createHash(hash).update(u32be(commandCode));
+  const h = createHasher(hash).update(u32be(commandCode));
   for (const name of names) h.update(name);
-  return new Uint8Array(h.update(parameters).digest());
+  return h.update(parameters).digest();
 }
 
 /**
@@ -121,9 +124,11 @@ export function rpHash(
   requireU32(responseCode, 'responseCode');
   requireU32(commandCode, 'commandCode');
   requireBytes(parameters, 'parameters');
-  return new Uint8Array(
-    createHash(hash).update(u32be(responseCode)).update(u32be(commandCode)).update(parameters).digest(),
-  );
+  return createHasher(hash)
+    .update(u32be(responseCode))
+    .update(u32be(commandCode))
+    .update(parameters)
+    .digest();
 }
 
 function sessionHmac(hash: TpmHash, key: Uint8Array, parts: readonly Uint8Array[], attributes: number) {

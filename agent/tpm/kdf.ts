@@ -12,6 +12,7 @@
  * implementation limit on the output size (the reference implementation stops at 32767 bytes; we allow
  * what the u32 `bits` field of the formula can express).
  */
+// KDFa keys and KDFe's Z are secrets: they stay in node:crypto (DESIGN §2), not the hashing facade.
 import { createHash, createHmac } from 'node:crypto';
 import { TPM_ALG } from './constants.js';
 

@@ -3,14 +3,14 @@
  * Names of TPM entities (Part 1 §16): a handle's own bytes for PCRs, permanent handles and sessions;
  * nameAlg ‖ H(public area) for objects and NV indices. Names are what cpHash and policies bind to.
  */
-import { createHash } from 'node:crypto';
+import { digest as hash } from '../crypto/hash.js';
 import { handleType, TPM_HT } from './constants.js';
 import { hashAlgOf } from './kdf.js';
 import { marshal } from './schema.js';
 import { TPMS_NV_PUBLIC, TPMT_PUBLIC } from './structures.js';
 
 function algName(nameAlg: number, area: Uint8Array): Uint8Array {
-  const digest = createHash(hashAlgOf(nameAlg)).update(area).digest();
+  const digest = hash(hashAlgOf(nameAlg), area);
   const name = new Uint8Array(2 + digest.length);
   name[0] = nameAlg >>> 8;
   name[1] = nameAlg & 0xff;

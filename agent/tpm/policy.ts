@@ -5,7 +5,7 @@
  * (its command code and parameter schema), so the two cannot drift: tests compare the offline digest
  * with TPM2_PolicyGetDigest of a trial session on swtpm.
  */
-import { createHash } from 'node:crypto';
+import { createHasher } from '../crypto/hash.js';
 import type { HandleRef } from './command.js';
 import { PolicyGetDigest, PolicyPCR, PolicySecret } from './commands.js';
 import { digestSize, type TpmHash } from './kdf.js';
@@ -33,9 +33,9 @@ export class PolicyCalculator {
   }
 
   private extend(...parts: Uint8Array[]): void {
-    const h = createHash(this.hash).update(this.value);
+    const h = createHasher(this.hash).update(this.value);
     for (const p of parts) h.update(p);
-    this.value = new Uint8Array(h.digest());
+    this.value = h.digest();
   }
 
   /** Part 3 §23.7: policyDigest' = H(policyDigest ‖ TPM_CC_PolicyPCR ‖ pcrs ‖ pcrDigest). */
@@ -57,9 +57,9 @@ export class PolicyCalculator {
 
 /** H(concatenated PCR values), the pcrDigest PolicyPCR and quotes use, with the policy's hash. */
 export function pcrDigest(hash: TpmHash, values: readonly Uint8Array[]): Uint8Array {
-  const h = createHash(hash);
+  const h = createHasher(hash);
   for (const v of values) h.update(v);
-  return new Uint8Array(h.digest());
+  return h.digest();
 }
 
 /**
