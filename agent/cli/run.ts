@@ -6,13 +6,19 @@
 import { ExecgateError } from '../errors.js';
 import { parseFlags } from './args.js';
 import { type CliContext, type CliIo, makeContext } from './context.js';
+import { CREDENTIAL_COMMANDS, CREDENTIAL_HELP } from './credential.js';
 import { EXIT, exitCodeOf, hintFor, UsageError } from './exit.js';
+import { HOST_COMMANDS, HOST_HELP } from './host.js';
+import { QUOTE_COMMANDS, QUOTE_DEFAULT, QUOTE_HELP } from './quote.js';
 import { TPM_COMMANDS, TPM_HELP } from './tpm.js';
 
 const HELP = `Usage: execgate [--tcti TCTI] [--json] <group> <command> [flags]
 
 A command runs only after it is verified. Groups:
   tpm      info | pcrs | extend | random       direct TPM access
+  host     init | identity                     the host's attestation identity (AK under the EK)
+  credential make | activate                   credential activation: prove an AK and an EK share a TPM
+  quote    (make) | verify                     TPM quotes: make one, or verify one with a reason code
 
 Global flags:
   --tcti TCTI   the TPM to use: device:/dev/tpmrm0, swtpm:host=H,port=P, swtpm:path=SOCK, mssim:host=H,port=P
@@ -21,12 +27,17 @@ Global flags:
   --help        this text; "execgate tpm --help" for a group
 
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 TPM unavailable, 4 TPM error response,
-            5 malformed TPM response, 6 request not supported by this TPM.`;
+            5 malformed TPM response, 6 request not supported by this TPM, 7 quote failed verification.`;
 
 type CommandFn = (argv: string[], ctx: CliContext) => Promise<number>;
 
-const GROUPS: Readonly<Record<string, { help: string; commands: Readonly<Record<string, CommandFn>> }>> = {
+const GROUPS: Readonly<
+  Record<string, { help: string; commands: Readonly<Record<string, CommandFn>>; default?: CommandFn }>
+> = {
   tpm: { help: TPM_HELP, commands: TPM_COMMANDS },
+  host: { help: HOST_HELP, commands: HOST_COMMANDS },
+  credential: { help: CREDENTIAL_HELP, commands: CREDENTIAL_COMMANDS },
+  quote: { help: QUOTE_HELP, commands: QUOTE_COMMANDS, default: QUOTE_DEFAULT },
 };
 
 /** Runs one command line; returns the exit code. Never throws. */
@@ -41,6 +52,10 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     }
     const g = GROUPS[group];
     if (!g) throw new UsageError(`unknown command group "${group}"; run "execgate --help"`);
+    // A group with a default command runs it when no sub-command is named (`execgate quote --pcrs …`).
+    if (name === undefined && g.default && !values.help) {
+      return await g.default(rest, makeContext(io, values.tcti, values.json === true));
+    }
     if (name === undefined || name === 'help' || values.help) {
       if (name !== undefined && name !== 'help' && !g.commands[name]) {
         throw new UsageError(`unknown command "${group} ${name}"; run "execgate ${group} --help"`);

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The Attestation Key: a restricted signing key (RSA-2048 RSASSA-SHA256 or ECC P-256 ECDSA-SHA256) created
+ * under the EK in the endorsement hierarchy, as tpm2-tools 5.4 `tpm2_createak` does it: TPM2_Create with the
+ * EK as parent, authorized by a PolicySecret(TPM_RH_ENDORSEMENT) session (the default EK's PolicyA, EK
+ * Credential Profile Annex B.3), then TPM2_Load with a fresh such session. In the endorsement hierarchy the
+ * TPM does not obfuscate the clock, reset counters and firmware version of its quotes (Part 3 §18.1).
+ *
+ * The AK is kept either persistent (TPM2_EvictControl at a handle, default 0x81010002) or as its
+ * TPM2B_PUBLIC/TPM2B_PRIVATE pair (the `-u`/`-r` files of tpm2_createak), which any later boot reloads
+ * under the same EK (the EK is re-derived from the endorsement seed). The host's identity is the AK's
+ * Name, nameAlg ‖ H_nameAlg(TPMT_PUBLIC) (Part 1 §16).
+ */
+
+import { digest as hash } from '../crypto/hash.js';
+import { ExecgateError } from '../errors.js';
+import { Create, EvictControl, Load } from '../tpm/commands.js';
+import { TPM_ALG, TPM_RH } from '../tpm/constants.js';
+import { hashAlgOf } from '../tpm/kdf.js';
+import { objectName } from '../tpm/names.js';
+import { policySecret } from '../tpm/policy.js';
+import { marshal, unmarshal } from '../tpm/schema.js';
+import { type AuthSession, startAuthSession } from '../tpm/sessions.js';
+import { TPM2B_PRIVATE, TPM2B_PUBLIC, type TPMS_ECC_PARMS, type TPMT_PUBLIC } from '../tpm/structures.js';
+import { akEccP256Template, akRsa2048Template } from '../tpm/templates.js';
+import type { Tpm } from '../tpm/tpm.js';
+import { type Ek, readPublicOrUndefined, spkiPemOf } from './ek.js';
+
+export type AkAlg = 'rsa' | 'ecc';
+
+/** Where execgate keeps the AK unless told otherwise (TCG handle registry: endorsement-range persistent). */
+export const DEFAULT_AK_HANDLE = 0x81010002;
+
+export type AkCode = 'E_AK_MISSING' | 'E_AK_INVALID' | 'E_AK_HANDLE';
+
+export class AkError extends ExecgateError<AkCode> {}
+
+/** An AK as created: the pair to keep, its public area and Name. */
+export interface AkPair {
+  readonly public: TPMT_PUBLIC;
+  /** TPM2B_PRIVATE contents (the TPM-wrapped sensitive area; useless outside this TPM). */
+  readonly private: Uint8Array;
+  readonly name: Uint8Array;
+}
+
+export function akTemplate(alg: AkAlg, nameAlg: number = TPM_ALG.SHA256): TPMT_PUBLIC {
+  return alg === 'rsa' ? akRsa2048Template(nameAlg) : akEccP256Template(nameAlg);
+}
+
+/** 'rsa' or 'ecc' for a public area, else E_AK_INVALID. */
+export function akAlgOf(pub: TPMT_PUBLIC): AkAlg {
+  if (pub.type === TPM_ALG.RSA) return 'rsa';
+  if (pub.type === TPM_ALG.ECC) return 'ecc';
+  throw new AkError('E_AK_INVALID', `AK type 0x${pub.type.toString(16)} is neither RSA nor ECC`);
+}
+
+/**
+ * Checks that `pub` is an AK as this module makes them: restricted, signing, not decrypting, fixedTPM,
+ * fixedParent, sensitiveDataOrigin; RSA-2048 RSASSA-SHA256 or P-256 ECDSA-SHA256.
+ */
+export function checkAkPublic(pub: TPMT_PUBLIC): AkAlg {
+  const alg = akAlgOf(pub);
+  const a = pub.objectAttributes;
+  if (!(a.restricted && a.sign && !a.decrypt && a.fixedTPM && a.fixedParent && a.sensitiveDataOrigin)) {
+    throw new AkError('E_AK_INVALID', 'the key is not a restricted signing key fixed to this TPM');
+  }
+  const want = akTemplate(alg, pub.nameAlg);
+  const params = (p: TPMT_PUBLIC) =>
+    Buffer.from(
+      marshal(TPM2B_PUBLIC, {
+        ...p,
+        objectAttributes: want.objectAttributes,
+        authPolicy: new Uint8Array(0),
+        unique: want.unique,
+      }),
+    );
+  if (!params(pub).equals(params(want))) {
+    throw new AkError(
+      'E_AK_INVALID',
+      `the ${alg} key's parameters are not ${alg === 'rsa' ? 'RSA-2048 RSASSA-SHA256' : 'P-256 ECDSA-SHA256'}`,
+    );
+  }
+  if (
+    alg === 'ecc' &&
+    (pub.parameters as TPMS_ECC_PARMS).curveID !== (want.parameters as TPMS_ECC_PARMS).curveID
+  ) {
+    throw new AkError('E_AK_INVALID', 'the ECC AK is not on P-256');
+  }
+  return alg;
+}
+
+/**
+ * A session authorizing the default EK in the USER or ADMIN role: PolicySecret(TPM_RH_ENDORSEMENT) salted
+ * to the EK (Low Range templates, PolicyA), or undefined for the High Range EK (userWithAuth set, empty
+ * authValue: a password session does). The caller flushes a returned session.
+ */
+export async function ekSession(tpm: Tpm, ek: Ek): Promise<AuthSession | undefined> {
+  if (ek.public.objectAttributes.userWithAuth) return undefined;
+  const session = await startAuthSession(tpm, {
+    type: 'policy',
+    hash: hashAlgOf(ek.public.nameAlg),
+    salt: { handle: ek.handle, public: ek.public },
+  });
+  try {
+    await policySecret(tpm, session, TPM_RH.ENDORSEMENT);
+  } catch (e) {
+    await tpm.flush(session.handle);
+    throw e;
+  }
+  return session;
+}
+
+async function withEkSession<T>(
+  tpm: Tpm,
+  ek: Ek,
+  fn: (s: AuthSession | undefined) => Promise<T>,
+): Promise<T> {
+  const session = await ekSession(tpm, ek);
+  try {
+    return await fn(session);
+  } finally {
+    if (session) await tpm.flush(session.handle);
+  }
+}
+
+/** TPM2_Create of an AK under the loaded EK; nothing stays loaded. */
+export async function createAk(tpm: Tpm, ek: Ek, alg: AkAlg): Promise<AkPair> {
+  const out = await withEkSession(tpm, ek, (s) =>
+    tpm.run(
+      Create,
+      {
+        parentHandle: ek.handle,
+        inSensitive: { userAuth: new Uint8Array(0), data: new Uint8Array(0) },
+        inPublic: akTemplate(alg, ek.public.nameAlg),
+        outsideInfo: new Uint8Array(0),
+        creationPCR: [],
+      },
+      { sessions: [s] },
+    ),
+  );
+  return { public: out.outPublic, private: out.outPrivate, name: objectName(out.outPublic) };
+}
+
+/** TPM2_Load of a saved AK pair under the loaded EK; returns the transient handle (flush it). */
+export async function loadAk(tpm: Tpm, ek: Ek, pair: Pick<AkPair, 'public' | 'private'>): Promise<number> {
+  const { objectHandle } = await withEkSession(tpm, ek, (s) =>
+    tpm.run(
+      Load,
+      { parentHandle: ek.handle, inPrivate: pair.private, inPublic: pair.public },
+      { sessions: [s] },
+    ),
+  );
+  return objectHandle;
+}
+
+/** Makes a loaded AK persistent at `handle` (owner authorization, Part 3 §28.5). */
+export async function persistAk(tpm: Tpm, transientHandle: number, handle: number): Promise<void> {
+  checkPersistentHandle(handle);
+  await tpm.run(EvictControl, {
+    auth: TPM_RH.OWNER,
+    objectHandle: transientHandle,
+    persistentHandle: handle,
+  });
+}
+
+/** Removes the persistent object at `handle` (owner authorization). */
+export async function evictPersistent(tpm: Tpm, handle: number): Promise<void> {
+  checkPersistentHandle(handle);
+  await tpm.run(EvictControl, { auth: TPM_RH.OWNER, objectHandle: handle, persistentHandle: handle });
+}
+
+/** Part 2 §7.6: owner-authorized persistent handles are 0x81000000–0x817fffff. */
+export function checkPersistentHandle(handle: number): void {
+  if (!Number.isInteger(handle) || handle < 0x81000000 || handle > 0x817fffff) {
+    throw new AkError(
+      'E_AK_HANDLE',
+      `0x${handle.toString(16)} is not an owner persistent handle (0x81000000–0x817fffff)`,
+    );
+  }
+}
+
+/** The AK's public area at a persistent (or loaded) handle, checked to be an AK; undefined when absent. */
+export async function readAk(
+  tpm: Tpm,
+  handle: number,
+): Promise<{ public: TPMT_PUBLIC; name: Uint8Array; qualifiedName: Uint8Array } | undefined> {
+  const found = await readPublicOrUndefined(tpm, handle);
+  if (!found) return undefined;
+  checkAkPublic(found.outPublic);
+  return { public: found.outPublic, name: found.name, qualifiedName: found.qualifiedName };
+}
+
+/**
+ * The qualified Name an AK created directly under `ek` has (Part 1 §16.5): QN(EK) = nameAlg ‖
+ * H(TPM_RH_ENDORSEMENT ‖ Name(EK)), QN(AK) = nameAlg ‖ H(QN(EK) ‖ Name(AK)). ReadPublic's qualifiedName
+ * equal to it proves the AK's parent is that EK.
+ */
+export function qualifiedNameUnder(ek: Ek, akPublic: TPMT_PUBLIC): Uint8Array {
+  const qn = (nameAlg: number, parentQn: Uint8Array, name: Uint8Array) => {
+    const d = hash(hashAlgOf(nameAlg), Uint8Array.from([...parentQn, ...name]));
+    return Uint8Array.from([nameAlg >>> 8, nameAlg & 0xff, ...d]);
+  };
+  const hierarchy = Uint8Array.from([0x40, 0x00, 0x00, 0x0b]);
+  const qnEk = qn(ek.public.nameAlg, hierarchy, ek.name);
+  return qn(akPublic.nameAlg, qnEk, objectName(akPublic));
+}
+
+/** The saved-pair form: TPM2B_PUBLIC and TPM2B_PRIVATE bytes, as tpm2_createak's `-u` and `-r` files. */
+export function saveAkPair(pair: Pick<AkPair, 'public' | 'private'>): {
+  public: Uint8Array;
+  private: Uint8Array;
+} {
+  return { public: marshal(TPM2B_PUBLIC, pair.public), private: marshal(TPM2B_PRIVATE, pair.private) };
+}
+
+/** Parses a saved pair (throws E_TPM_PARSE on malformed bytes, E_AK_INVALID when it is not an AK). */
+export function parseAkPair(saved: { public: Uint8Array; private: Uint8Array }): AkPair {
+  const pub = unmarshal(TPM2B_PUBLIC, saved.public);
+  checkAkPublic(pub);
+  return { public: pub, private: unmarshal(TPM2B_PRIVATE, saved.private), name: objectName(pub) };
+}
+
+/** SubjectPublicKeyInfo PEM of the AK (the `ak.pem` of tpm2_createak -f pem). */
+export function akPublicPem(pub: TPMT_PUBLIC): string {
+  return spkiPemOf(pub);
+}

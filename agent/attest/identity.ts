@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The host's attestation identity (DESIGN.md §3): the AK at a persistent handle, proven to sit under the
+ * TPM's default EK, with the EK's public key and certificate and the TPM's maker and firmware.
+ *
+ * `hostInit` is idempotent: an AK already at the handle (and under the EK) is kept unless `force`, which
+ * evicts it and makes a new one. `hostIdentity` reads without changing anything (a transient EK it
+ * recreates is flushed).
+ */
+import { tpmInfo } from '../tpm/capability.js';
+import type { Tpm } from '../tpm/tpm.js';
+import {
+  type AkAlg,
+  AkError,
+  akAlgOf,
+  akPublicPem,
+  createAk,
+  DEFAULT_AK_HANDLE,
+  evictPersistent,
+  loadAk,
+  persistAk,
+  qualifiedNameUnder,
+  readAk,
+} from './ak.js';
+import { derToPem, type Ek, type EkAlg, readEkCertificate, spkiPemOf, withEk } from './ek.js';
+
+/** The JSON document of `execgate host identity --json`; keys exactly these. */
+export interface HostIdentity {
+  /** Hex of nameAlg ‖ H(TPMT_PUBLIC). */
+  akName: string;
+  akPublicPem: string;
+  akAlg: AkAlg;
+  ekPublicPem: string;
+  ekCertificatePem?: string;
+  tpm: { manufacturer: string; firmwareVersion: string };
+}
+
+export interface HostInitOptions {
+  readonly akAlg?: AkAlg;
+  readonly akHandle?: number;
+  readonly force?: boolean;
+  readonly ekAlg?: EkAlg;
+}
+
+export interface HostInitResult {
+  /** true when a new AK was made, false when the existing one was kept. */
+  readonly created: boolean;
+  readonly identity: HostIdentity;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+async function existingAkUnder(tpm: Tpm, ek: Ek, handle: number) {
+  const ak = await readAk(tpm, handle);
+  if (!ak) return undefined;
+  if (!Buffer.from(ak.qualifiedName).equals(qualifiedNameUnder(ek, ak.public))) {
+    throw new AkError('E_AK_INVALID', `the key at 0x${handle.toString(16)} is not an AK under this TPM's EK`);
+  }
+  return ak;
+}
+
+/** Creates (or keeps) the AK at the handle; see the module comment. */
+export async function hostInit(tpm: Tpm, opts: HostInitOptions = {}): Promise<HostInitResult> {
+  const { akAlg = 'rsa', akHandle = DEFAULT_AK_HANDLE, force = false, ekAlg = 'rsa2048' } = opts;
+  const created = await withEk(tpm, ekAlg, async (ek) => {
+    const existing = await readAk(tpm, akHandle).catch((e: unknown) => {
+      if (force && e instanceof AkError) return 'not-an-ak' as const;
+      throw e;
+    });
+    if (existing && !force) {
+      await existingAkUnder(tpm, ek, akHandle);
+      return false;
+    }
+    if (existing) await evictPersistent(tpm, akHandle);
+    const pair = await createAk(tpm, ek, akAlg);
+    const handle = await loadAk(tpm, ek, pair);
+    try {
+      await persistAk(tpm, handle, akHandle);
+    } finally {
+      await tpm.flush(handle);
+    }
+    return true;
+  });
+  return { created, identity: await hostIdentity(tpm, { akHandle, ekAlg }) };
+}
+
+/** The identity document; E_AK_MISSING when no AK is at the handle. */
+export async function hostIdentity(
+  tpm: Tpm,
+  opts: { readonly akHandle?: number; readonly ekAlg?: EkAlg } = {},
+): Promise<HostIdentity> {
+  const { akHandle = DEFAULT_AK_HANDLE, ekAlg = 'rsa2048' } = opts;
+  return withEk(tpm, ekAlg, async (ek) => {
+    const ak = await existingAkUnder(tpm, ek, akHandle);
+    if (!ak) {
+      throw new AkError('E_AK_MISSING', `no AK at 0x${akHandle.toString(16)}; run "execgate host init"`);
+    }
+    const cert = await readEkCertificate(tpm, ekAlg);
+    const info = await tpmInfo(tpm);
+    return {
+      akName: hex(ak.name),
+      akPublicPem: akPublicPem(ak.public),
+      akAlg: akAlgOf(ak.public),
+      ekPublicPem: spkiPemOf(ek.public),
+      ...(cert ? { ekCertificatePem: derToPem(cert, 'CERTIFICATE') } : {}),
+      tpm: { manufacturer: info.manufacturer, firmwareVersion: info.firmwareVersion },
+    };
+  });
+}

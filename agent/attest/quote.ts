@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Making quotes (TPM2_Quote, Part 3 §18.4) and the evidence bundle that carries one to a verifier.
+ *
+ * A quote signs only pcrDigest, so the PCR values travel beside it: `makeQuote` quotes, reads the
+ * selected PCRs right after, and recomputes pcrDigest (with the signature's hash) from them; if a PCR
+ * was extended in between, the two disagree and it quotes again (up to `attempts` times), so the values
+ * handed out are always the quoted ones.
+ *
+ * The bundle is CBOR (cbor-x, RFC 8949) map with text keys:
+ *   v: 1, attest: TPMS_ATTEST bytes, signature: TPMT_SIGNATURE bytes, selection: tpm2-tools text,
+ *   pcrValues: [bytes…] (bank by bank in selection order, PCRs ascending), nonce: bytes,
+ *   akPublic: TPMT_PUBLIC bytes, akSpki: DER SubjectPublicKeyInfo.
+ * Decoding is size-limited and checks every field's type and size (E_QUOTE_PARSE); the AK key inside a
+ * bundle is information, not trust: verifiers use their own copy of the AK.
+ *
+ * The AK comes from `withAk`: a persistent handle, or a primary AK made in the endorsement hierarchy
+ * from the AK templates (deterministic from the endorsement seed). Host identity replaces this later.
+ */
+import { createPublicKey } from 'node:crypto';
+import { Decoder, Encoder } from 'cbor-x';
+import { ExecgateError } from '../errors.js';
+import { CreatePrimary, Quote, ReadPublic } from '../tpm/commands.js';
+import { TPM_ALG, TPM_ECC_CURVE, TPM_RH } from '../tpm/constants.js';
+import { isTpmError } from '../tpm/errors.js';
+import { readPcrs } from '../tpm/pcr.js';
+import { TPM_RC } from '../tpm/rc.js';
+import { marshal, unmarshal } from '../tpm/schema.js';
+import { TPMS_ATTEST, type TPMS_ECC_POINT, TPMT_PUBLIC, TPMT_SIGNATURE } from '../tpm/structures.js';
+import { akEccP256Template, akRsa2048Template } from '../tpm/templates.js';
+import type { Tpm } from '../tpm/tpm.js';
+import {
+  formatSelection,
+  type PcrSelection,
+  parseSelection,
+  selectionSize,
+  toTpmlSelection,
+} from './selection.js';
+import { pcrDigestOf, signatureHash } from './verify-quote.js';
+
+export type QuoteErrorCode = 'E_QUOTE_PARSE' | 'E_QUOTE_PCR_CHANGED' | 'E_QUOTE_AK';
+
+export class QuoteError extends ExecgateError<QuoteErrorCode> {}
+
+/** The default persistent AK handle (DESIGN §3; TCG's AK range starts at 0x81010002 by convention). */
+export const DEFAULT_AK_HANDLE = 0x81010002;
+/** Largest nonce a TPM2B_DATA holds in a quote (sizeof(TPMT_HA) of SHA-512). */
+export const MAX_NONCE = 64;
+/** Largest bundle accepted for decoding. */
+export const MAX_BUNDLE_BYTES = 64 * 1024;
+
+export interface QuoteEvidence {
+  readonly attest: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly selection: PcrSelection;
+  readonly pcrValues: readonly Uint8Array[];
+  readonly nonce: Uint8Array;
+  /** Marshalled TPMT_PUBLIC of the AK. */
+  readonly akPublic: Uint8Array;
+  /** DER SubjectPublicKeyInfo of the AK. */
+  readonly akSpki: Uint8Array;
+}
+
+// ── AK public key formats ───────────────────────────────────────────────────────────────────────────
+
+/** The DER SubjectPublicKeyInfo of an RSA or ECC P-256/P-384 TPMT_PUBLIC (Part 2 §12.2.4). */
+export function spkiOfPublic(pub: TPMT_PUBLIC): Uint8Array {
+  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+  let key: ReturnType<typeof createPublicKey>;
+  if (pub.type === TPM_ALG.RSA) {
+    const { exponent } = pub.parameters as { exponent: number };
+    const e = exponent === 0 ? 65537 : exponent; // Part 2 §12.2.3.5: 0 means 2^16+1
+    const eHex = e.toString(16);
+    const eBytes = Buffer.from(eHex.length % 2 ? `0${eHex}` : eHex, 'hex');
+    key = createPublicKey({
+      key: { kty: 'RSA', n: b64(pub.unique as Uint8Array), e: b64(eBytes) },
+      format: 'jwk',
+    });
+  } else if (pub.type === TPM_ALG.ECC) {
+    const { curveID } = pub.parameters as { curveID: number };
+    const crv =
+      curveID === TPM_ECC_CURVE.NIST_P256
+        ? 'P-256'
+        : curveID === TPM_ECC_CURVE.NIST_P384
+          ? 'P-384'
+          : undefined;
+    if (crv === undefined)
+      throw new QuoteError('E_QUOTE_AK', `ECC curve 0x${curveID.toString(16)} is not supported`);
+    const { x, y } = pub.unique as TPMS_ECC_POINT;
+    key = createPublicKey({ key: { kty: 'EC', crv, x: b64(x), y: b64(y) }, format: 'jwk' });
+  } else {
+    throw new QuoteError('E_QUOTE_AK', `object type 0x${pub.type.toString(16)} is not a signing key type`);
+  }
+  const der = key.export({ type: 'spki', format: 'der' });
+  return new Uint8Array(der.buffer, der.byteOffset, der.byteLength);
+}
+
+/** PEM ("PUBLIC KEY") of a DER SubjectPublicKeyInfo, as tpm2-tools `-f pem` writes it. */
+export function spkiToPem(spki: Uint8Array): string {
+  const lines =
+    Buffer.from(spki)
+      .toString('base64')
+      .match(/.{1,64}/g) ?? [];
+  return `-----BEGIN PUBLIC KEY-----\n${lines.join('\n')}\n-----END PUBLIC KEY-----\n`;
+}
+
+/** The DER of the first "PUBLIC KEY" PEM block, strictly (E_QUOTE_AK otherwise). */
+export function pemToSpki(pem: string): Uint8Array {
+  const m = /-----BEGIN PUBLIC KEY-----\r?\n([A-Za-z0-9+/=\r\n]+?)-----END PUBLIC KEY-----/.exec(pem);
+  if (!m?.[1]) throw new QuoteError('E_QUOTE_AK', 'no "PUBLIC KEY" PEM block found');
+  return Uint8Array.from(Buffer.from(m[1].replace(/\s+/g, ''), 'base64'));
+}
+
+// ── The AK (swappable for the host-identity module) ─────────────────────────────────────────────────
+
+export type AkSource =
+  | { readonly kind: 'persistent'; readonly handle: number }
+  | { readonly kind: 'primary'; readonly alg: 'rsa' | 'ecc' };
+
+export interface LoadedAk {
+  readonly handle: number;
+  readonly public: TPMT_PUBLIC;
+}
+
+/**
+ * Runs `fn` with the AK: a persistent handle is read (ReadPublic); a primary AK is created in the
+ * endorsement hierarchy from akRsa2048Template/akEccP256Template and flushed afterwards, whatever happens.
+ */
+export async function withAk<T>(tpm: Tpm, source: AkSource, fn: (ak: LoadedAk) => Promise<T>): Promise<T> {
+  if (source.kind === 'persistent') {
+    const rsp = await tpm.run(ReadPublic, { objectHandle: source.handle });
+    return fn({ handle: source.handle, public: rsp.outPublic });
+  }
+  const template = source.alg === 'ecc' ? akEccP256Template() : akRsa2048Template();
+  const rsp = await tpm.run(CreatePrimary, {
+    primaryHandle: TPM_RH.ENDORSEMENT,
+    inSensitive: { userAuth: new Uint8Array(0), data: new Uint8Array(0) },
+    inPublic: template,
+    outsideInfo: new Uint8Array(0),
+    creationPCR: [],
+  });
+  try {
+    return await fn({ handle: rsp.objectHandle, public: rsp.outPublic });
+  } finally {
+    await tpm.flush(rsp.objectHandle);
+  }
+}
+
+/** Whether a persistent handle holds an object (TPM_RC_HANDLE from ReadPublic means it does not). */
+export async function persistentExists(tpm: Tpm, handle: number): Promise<boolean> {
+  try {
+    await tpm.run(ReadPublic, { objectHandle: handle });
+    return true;
+  } catch (e) {
+    if (isTpmError(e, TPM_RC.HANDLE)) return false;
+    throw e;
+  }
+}
+
+// ── Making a quote ──────────────────────────────────────────────────────────────────────────────────
+
+export interface MakeQuoteOptions {
+  readonly selection: PcrSelection;
+  readonly nonce: Uint8Array;
+  /** Quote attempts when PCRs change between the quote and the read (default 5). */
+  readonly attempts?: number;
+}
+
+/** The selected PCR values, bank by bank in selection order, PCRs ascending. */
+export async function readSelectedPcrs(tpm: Tpm, selection: PcrSelection): Promise<Uint8Array[]> {
+  const values = await readPcrs(tpm, selection);
+  const out: Uint8Array[] = [];
+  for (const bank of selection) {
+    for (const pcr of [...bank.pcrs].sort((a, b) => a - b)) {
+      const v = values.get(bank.hash)?.get(pcr);
+      if (v === undefined)
+        throw new QuoteError('E_QUOTE_PARSE', `PCR ${pcr} of bank 0x${bank.hash.toString(16)} was not read`);
+      out.push(v);
+    }
+  }
+  return out;
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Quotes `selection` with the AK and returns the evidence with the values the quote covers. */
+export async function makeQuote(tpm: Tpm, ak: LoadedAk, opts: MakeQuoteOptions): Promise<QuoteEvidence> {
+  if (opts.nonce.length > MAX_NONCE)
+    throw new RangeError(`nonce of ${opts.nonce.length} bytes exceeds ${MAX_NONCE}`);
+  const attempts = opts.attempts ?? 5;
+  const akPublic = marshal(TPMT_PUBLIC, ak.public);
+  const akSpki = spkiOfPublic(ak.public);
+  for (let i = 0; i < attempts; i++) {
+    const rsp = await tpm.run(Quote, {
+      signHandle: ak.handle,
+      qualifyingData: opts.nonce,
+      inScheme: { scheme: TPM_ALG.NULL, details: null }, // the AK's own scheme (Part 3 §18.4.1)
+      PCRselect: toTpmlSelection(opts.selection),
+    });
+    const pcrValues = await readSelectedPcrs(tpm, opts.selection);
+    const attest = unmarshal(TPMS_ATTEST, rsp.quoted);
+    const hash = signatureHash(rsp.signature);
+    if (hash === undefined) throw new QuoteError('E_QUOTE_AK', 'the AK signed with an unsupported scheme');
+    const want = pcrDigestOf(hash, opts.selection, pcrValues);
+    const got = (attest.attested as { pcrDigest: Uint8Array }).pcrDigest;
+    if (typeof want !== 'string' && equal(want, got)) {
+      return {
+        attest: rsp.quoted,
+        signature: marshal(TPMT_SIGNATURE, rsp.signature),
+        selection: opts.selection,
+        pcrValues,
+        nonce: opts.nonce,
+        akPublic,
+        akSpki,
+      };
+    }
+  }
+  throw new QuoteError(
+    'E_QUOTE_PCR_CHANGED',
+    `PCRs kept changing between TPM2_Quote and TPM2_PCR_Read (${attempts} attempts)`,
+  );
+}
+
+// ── The bundle ──────────────────────────────────────────────────────────────────────────────────────
+
+const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
+
+export function encodeBundle(ev: QuoteEvidence): Uint8Array {
+  const out = encoder.encode({
+    v: 1,
+    attest: ev.attest,
+    signature: ev.signature,
+    selection: formatSelection(ev.selection),
+    pcrValues: [...ev.pcrValues],
+    nonce: ev.nonce,
+    akPublic: ev.akPublic,
+    akSpki: ev.akSpki,
+  });
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+function field(doc: Record<string, unknown>, key: string, max: number): Uint8Array {
+  const v = doc[key];
+  if (!(v instanceof Uint8Array))
+    throw new QuoteError('E_QUOTE_PARSE', `bundle field "${key}" is not a byte string`);
+  if (v.length > max) throw new QuoteError('E_QUOTE_PARSE', `bundle field "${key}" exceeds ${max} bytes`);
+  return Uint8Array.from(v);
+}
+
+/** Decodes and checks a bundle; throws QuoteError E_QUOTE_PARSE for anything malformed. */
+export function decodeBundle(bytes: Uint8Array): QuoteEvidence {
+  if (!(bytes instanceof Uint8Array)) throw new QuoteError('E_QUOTE_PARSE', 'a bundle must be bytes');
+  if (bytes.length > MAX_BUNDLE_BYTES) {
+    throw new QuoteError('E_QUOTE_PARSE', `bundle of ${bytes.length} bytes exceeds ${MAX_BUNDLE_BYTES}`);
+  }
+  let doc: unknown;
+  try {
+    doc = decoder.decode(bytes);
+  } catch (e) {
+    throw new QuoteError(
+      'E_QUOTE_PARSE',
+      `bundle is not CBOR: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc) || doc instanceof Uint8Array) {
+    throw new QuoteError('E_QUOTE_PARSE', 'bundle is not a CBOR map');
+  }
+  const d = doc as Record<string, unknown>;
+  const known = new Set([
+    'v',
+    'attest',
+    'signature',
+    'selection',
+    'pcrValues',
+    'nonce',
+    'akPublic',
+    'akSpki',
+  ]);
+  for (const k of Object.keys(d))
+    if (!known.has(k)) throw new QuoteError('E_QUOTE_PARSE', `unknown bundle field "${k}"`);
+  if (d.v !== 1) throw new QuoteError('E_QUOTE_PARSE', `unsupported bundle version ${String(d.v)}`);
+  if (typeof d.selection !== 'string' || d.selection.length > 256) {
+    throw new QuoteError('E_QUOTE_PARSE', 'bundle field "selection" is not a selection string');
+  }
+  let selection: PcrSelection;
+  try {
+    selection = parseSelection(d.selection);
+  } catch (e) {
+    throw new QuoteError('E_QUOTE_PARSE', `bundle selection: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const values = d.pcrValues;
+  if (!Array.isArray(values) || values.length !== selectionSize(selection)) {
+    throw new QuoteError('E_QUOTE_PARSE', 'bundle field "pcrValues" does not match the selection');
+  }
+  const pcrValues = values.map((v, i) => field({ [i]: v }, String(i), 64));
+  return {
+    attest: field(d, 'attest', 2048),
+    signature: field(d, 'signature', 1024),
+    selection,
+    pcrValues,
+    nonce: field(d, 'nonce', MAX_NONCE),
+    akPublic: field(d, 'akPublic', 1024),
+    akSpki: field(d, 'akSpki', 1024),
+  };
+}

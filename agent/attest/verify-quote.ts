@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Quote verification (DESIGN §3), pure: no I/O, and never throws for hostile bytes; every failure is a
+ * verdict with a reason code. The checks, in order:
+ *
+ * 1. the TPMT_SIGNATURE (Part 2 §11.3.4) parses and signs the exact TPMS_ATTEST bytes under the AK
+ *    (RSASSA → RSASSA-PKCS1-v1_5, RSAPSS → RSASSA-PSS, ECDSA → IEEE P1363 r‖s left-padded to the curve
+ *    size), through agent/crypto/verify.ts — E_QUOTE_SIGNATURE;
+ * 2. magic == TPM_GENERATED_VALUE (Part 2 §10.12.12; only the TPM writes it, so a TPM2_Sign output over
+ *    caller-chosen bytes cannot pass) — E_QUOTE_MAGIC;
+ * 3. type == TPM_ST_ATTEST_QUOTE — E_QUOTE_TYPE; then the whole TPMS_ATTEST parses — E_QUOTE_PARSE;
+ * 4. extraData == the verifier's nonce — E_QUOTE_NONCE;
+ * 5. the signed TPMS_QUOTE_INFO.pcrSelect (Part 2 §10.12.1) == the requested selection — E_QUOTE_SELECTION;
+ * 6. pcrDigest == H_sig(values in selection order) with the signature's hash — E_QUOTE_PCR_DIGEST;
+ * 7. when the verifier gives the last TPMS_CLOCK_INFO (Part 2 §10.11.1) it saw from this TPM: safe == 1,
+ *    resetCount and restartCount never decrease, clock never decreases — E_QUOTE_CLOCK.
+ */
+
+import { DerError, parseSpki } from '../../wasm-core/verify/der.js';
+import { digest } from '../crypto/hash.js';
+import { verifySignature } from '../crypto/verify.js';
+import { TPM_ALG, TPM_GENERATED_VALUE, TPM_ST } from '../tpm/constants.js';
+import { digestSize, hashAlgOf, type TpmHash } from '../tpm/kdf.js';
+import type { PcrBankSelection } from '../tpm/pcr.js';
+import { unmarshal } from '../tpm/schema.js';
+import { TPMS_ATTEST, type TPMS_CLOCK_INFO, TPMT_SIGNATURE } from '../tpm/structures.js';
+import { formatSelection, fromTpmlSelection, sameSelection } from './selection.js';
+
+export type QuoteCode =
+  | 'E_QUOTE_SIGNATURE'
+  | 'E_QUOTE_MAGIC'
+  | 'E_QUOTE_TYPE'
+  | 'E_QUOTE_NONCE'
+  | 'E_QUOTE_SELECTION'
+  | 'E_QUOTE_PCR_DIGEST'
+  | 'E_QUOTE_CLOCK'
+  | 'E_QUOTE_PARSE';
+
+export const QUOTE_CODES: readonly QuoteCode[] = [
+  'E_QUOTE_SIGNATURE',
+  'E_QUOTE_MAGIC',
+  'E_QUOTE_TYPE',
+  'E_QUOTE_NONCE',
+  'E_QUOTE_SELECTION',
+  'E_QUOTE_PCR_DIGEST',
+  'E_QUOTE_CLOCK',
+  'E_QUOTE_PARSE',
+];
+
+export interface QuoteVerdict {
+  readonly ok: boolean;
+  readonly code?: QuoteCode;
+  readonly detail: string;
+  /** The parsed TPMS_ATTEST, once it has parsed (so also on the checks after parsing). */
+  readonly attest?: TPMS_ATTEST;
+}
+
+export interface VerifyQuoteInput {
+  /** The marshalled TPMS_ATTEST exactly as signed (tpm2-tools quote.msg). */
+  readonly attest: Uint8Array;
+  /** The marshalled TPMT_SIGNATURE (tpm2-tools quote.sig). */
+  readonly signature: Uint8Array;
+  /** The AK's DER SubjectPublicKeyInfo, as the verifier trusts it. */
+  readonly akPublicKey: Uint8Array;
+  /** The verifier's nonce (TPMS_ATTEST.extraData). */
+  readonly nonce: Uint8Array;
+  /** The selection the verifier asked for. */
+  readonly selection: readonly PcrBankSelection[];
+  /** The PCR values: bank by bank in selection order, PCRs ascending (tpm2-tools quote.pcrs.values). */
+  readonly pcrValues: readonly Uint8Array[];
+  /** The last clock info the verifier saw from this TPM, if any. */
+  readonly lastClock?: TPMS_CLOCK_INFO;
+}
+
+function fail(code: QuoteCode, detail: string, attest?: TPMS_ATTEST): QuoteVerdict {
+  return attest === undefined ? { ok: false, code, detail } : { ok: false, code, detail, attest };
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+
+function leftPad(b: Uint8Array, len: number): Uint8Array | undefined {
+  // Leading zero bytes beyond the curve size are tolerated; a longer value is not a scalar of the curve.
+  let v = b;
+  while (v.length > len && v[0] === 0) v = v.subarray(1);
+  if (v.length > len) return undefined;
+  const out = new Uint8Array(len);
+  out.set(v, len - v.length);
+  return out;
+}
+
+function tpmHash(alg: number): TpmHash | undefined {
+  try {
+    return hashAlgOf(alg);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses a TPMT_SIGNATURE, or undefined for hostile bytes. */
+export function parseSignature(bytes: Uint8Array): TPMT_SIGNATURE | undefined {
+  try {
+    return unmarshal(TPMT_SIGNATURE, bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The hash a TPMT_SIGNATURE names (RSASSA/RSAPSS/ECDSA), or undefined. */
+export function signatureHash(sig: TPMT_SIGNATURE): TpmHash | undefined {
+  if (sig.sigAlg !== TPM_ALG.RSASSA && sig.sigAlg !== TPM_ALG.RSAPSS && sig.sigAlg !== TPM_ALG.ECDSA) {
+    return undefined;
+  }
+  return tpmHash((sig.signature as { hash: number }).hash);
+}
+
+/** Step 1: whether `sig` is the AK's signature over `message`; a reason when it is not. */
+export function checkSignature(
+  akSpki: Uint8Array,
+  message: Uint8Array,
+  sig: TPMT_SIGNATURE,
+): string | undefined {
+  let info: ReturnType<typeof parseSpki>;
+  try {
+    info = parseSpki(akSpki);
+  } catch (e) {
+    return `the AK public key is not a supported SubjectPublicKeyInfo (${e instanceof DerError ? e.message : String(e)})`;
+  }
+  const hash = signatureHash(sig);
+  if (hash === undefined)
+    return `signature algorithm 0x${sig.sigAlg.toString(16)} or its hash is not supported`;
+  try {
+    if (sig.sigAlg === TPM_ALG.ECDSA) {
+      if (info.kind !== 'ec') return 'an ECDSA signature but the AK is not an EC key';
+      const size = info.curve === 'P-256' ? 32 : 48;
+      const s = sig.signature as { signatureR: Uint8Array; signatureS: Uint8Array };
+      const r = leftPad(s.signatureR, size);
+      const ss = leftPad(s.signatureS, size);
+      if (r === undefined || ss === undefined) return `ECDSA r or s is longer than ${size} bytes`;
+      const p1363 = new Uint8Array(2 * size);
+      p1363.set(r, 0);
+      p1363.set(ss, size);
+      const ok = verifySignature({
+        alg: 'ecdsa',
+        hash,
+        publicKey: akSpki,
+        message,
+        signature: p1363,
+        sigEncoding: 'p1363',
+      });
+      return ok ? undefined : 'the ECDSA signature does not verify under the AK';
+    }
+    if (info.kind !== 'rsa') return 'an RSA signature but the AK is not an RSA key';
+    const s = sig.signature as { sig: Uint8Array };
+    const ok = verifySignature({
+      alg: sig.sigAlg === TPM_ALG.RSAPSS ? 'rsa-pss' : 'rsa-pkcs1v15',
+      hash,
+      publicKey: akSpki,
+      message,
+      signature: s.sig,
+    });
+    return ok ? undefined : 'the RSA signature does not verify under the AK';
+  } catch (e) {
+    return `the signature could not be checked: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+
+/** H(values concatenated), or a reason the values do not fit the selection. */
+export function pcrDigestOf(
+  hash: TpmHash,
+  selection: readonly PcrBankSelection[],
+  values: readonly Uint8Array[],
+): Uint8Array | string {
+  const count = selection.reduce((n, b) => n + b.pcrs.length, 0);
+  if (values.length !== count) return `${values.length} PCR values for ${count} selected PCRs`;
+  let k = 0;
+  for (const bank of selection) {
+    const bankHash = tpmHash(bank.hash);
+    if (bankHash === undefined) return `bank 0x${bank.hash.toString(16)} is not supported`;
+    const size = digestSize(bankHash);
+    for (const pcr of bank.pcrs) {
+      const v = values[k++];
+      if (v === undefined || v.length !== size) {
+        return `the value of ${bankHash} PCR ${pcr} is ${v?.length ?? 0} bytes, not ${size}`;
+      }
+    }
+  }
+  const all = new Uint8Array(values.reduce((n, v) => n + v.length, 0));
+  let at = 0;
+  for (const v of values) {
+    all.set(v, at);
+    at += v.length;
+  }
+  return digest(hash, all);
+}
+
+/** Step 7: a reason the quote's clock info goes backwards from `last` (or is unsafe), else undefined. */
+export function checkClock(now: TPMS_CLOCK_INFO, last: TPMS_CLOCK_INFO): string | undefined {
+  if (now.safe !== 1) return 'clockInfo.safe is not 1: the clock may have gone back (unorderly shutdown)';
+  if (now.resetCount < last.resetCount) {
+    return `resetCount went back from ${last.resetCount} to ${now.resetCount}`;
+  }
+  if (now.resetCount === last.resetCount && now.restartCount < last.restartCount) {
+    return `restartCount went back from ${last.restartCount} to ${now.restartCount} without a reset`;
+  }
+  if (now.clock < last.clock) return `clock went back from ${last.clock} to ${now.clock}`;
+  return undefined;
+}
+
+/** Verifies a quote; see the module comment for the checks. Never throws. */
+export function verifyQuote(input: VerifyQuoteInput): QuoteVerdict {
+  try {
+    return verifyQuoteUnsafe(input);
+  } catch (e) {
+    // A bug or a misuse (e.g. verification not initialized): still a verdict, never a pass.
+    return fail('E_QUOTE_PARSE', `verification failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function verifyQuoteUnsafe(input: VerifyQuoteInput): QuoteVerdict {
+  const { attest: bytes, nonce, selection, pcrValues } = input;
+  if (!(bytes instanceof Uint8Array) || !(input.signature instanceof Uint8Array)) {
+    return fail('E_QUOTE_PARSE', 'attest and signature must be byte arrays');
+  }
+  const sig = parseSignature(input.signature);
+  if (sig === undefined) return fail('E_QUOTE_PARSE', 'the signature is not a TPMT_SIGNATURE');
+  const sigFailure = checkSignature(input.akPublicKey, bytes, sig);
+  if (sigFailure !== undefined) return fail('E_QUOTE_SIGNATURE', sigFailure);
+
+  if (bytes.length < 6) return fail('E_QUOTE_PARSE', `TPMS_ATTEST of ${bytes.length} bytes is truncated`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magic = view.getUint32(0);
+  if (magic !== TPM_GENERATED_VALUE) {
+    return fail('E_QUOTE_MAGIC', `magic is 0x${magic.toString(16)}, not TPM_GENERATED_VALUE 0xff544347`);
+  }
+  const type = view.getUint16(4);
+  if (type !== TPM_ST.ATTEST_QUOTE) {
+    return fail('E_QUOTE_TYPE', `type is 0x${type.toString(16)}, not TPM_ST_ATTEST_QUOTE 0x8018`);
+  }
+  let attest: TPMS_ATTEST;
+  try {
+    attest = unmarshal(TPMS_ATTEST, bytes);
+  } catch (e) {
+    return fail('E_QUOTE_PARSE', `TPMS_ATTEST does not parse: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (!equal(attest.extraData, nonce)) {
+    return fail(
+      'E_QUOTE_NONCE',
+      `extraData ${hex(attest.extraData) || '(empty)'} is not the nonce ${hex(nonce) || '(empty)'}`,
+      attest,
+    );
+  }
+  const info = attest.attested as {
+    pcrSelect: Parameters<typeof fromTpmlSelection>[0];
+    pcrDigest: Uint8Array;
+  };
+  const signed = fromTpmlSelection(info.pcrSelect);
+  if (!sameSelection(signed, selection)) {
+    return fail(
+      'E_QUOTE_SELECTION',
+      `the quote covers ${formatSelection(signed) || '(nothing)'}, not the requested ${formatSelection(selection) || '(nothing)'}`,
+      attest,
+    );
+  }
+  const hash = signatureHash(sig);
+  if (hash === undefined) return fail('E_QUOTE_SIGNATURE', 'unsupported signature hash', attest);
+  const expected = pcrDigestOf(hash, selection, pcrValues);
+  if (typeof expected === 'string') return fail('E_QUOTE_PCR_DIGEST', expected, attest);
+  if (!equal(expected, info.pcrDigest)) {
+    return fail(
+      'E_QUOTE_PCR_DIGEST',
+      `pcrDigest ${hex(info.pcrDigest)} is not ${hash}(PCR values) = ${hex(expected)}`,
+      attest,
+    );
+  }
+  if (input.lastClock !== undefined) {
+    const clockFailure = checkClock(attest.clockInfo, input.lastClock);
+    if (clockFailure !== undefined) return fail('E_QUOTE_CLOCK', clockFailure, attest);
+  }
+  return { ok: true, detail: `valid quote over ${formatSelection(selection)}`, attest };
+}

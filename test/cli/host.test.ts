@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+// `execgate host init | identity` on a swtpm with EK certificates, in-process (test/cli/helpers.ts).
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { EXIT } from '../../agent/cli/exit.js';
+import { useSwtpm } from '../helpers/swtpm.js';
+import { tpm2, withTempDir } from '../tpm/swtpm-kit.js';
+import { cli } from './helpers.js';
+
+const swtpm = useSwtpm({ ek: true });
+
+const KEYS = ['akName', 'akPublicPem', 'akAlg', 'ekPublicPem', 'ekCertificatePem', 'tpm'];
+
+describe('execgate host', () => {
+  it('host identity --json before init: exit 2 with E_AK_MISSING', async () => {
+    const r = await cli(['--tcti', swtpm().tcti, 'host', 'identity', '--json']);
+    expect(r.code).toBe(EXIT.USAGE);
+    expect(r.stderr).toContain('E_AK_MISSING');
+  });
+
+  it('host init twice keeps the AK; --force makes a new one; identity --json has exactly the documented keys', async () => {
+    const tcti = swtpm().tcti;
+    const init1 = await cli(['--tcti', tcti, 'host', 'init']);
+    expect(init1.stderr).toBe('');
+    expect(init1.code).toBe(EXIT.OK);
+    expect(init1.stdout).toMatch(/^created AK at 0x81010002\n/);
+    const id1 = JSON.parse((await cli(['--tcti', tcti, 'host', 'identity', '--json'])).stdout);
+    expect(Object.keys(id1)).toEqual(KEYS);
+    expect(Object.keys(id1.tpm)).toEqual(['manufacturer', 'firmwareVersion']);
+    expect(id1.akAlg).toBe('rsa');
+    await withTempDir(async (dir) => {
+      await tpm2(swtpm(), 'tpm2_readpublic', ['-c', '0x81010002', '-n', `${dir}/name`]);
+      expect(id1.akName).toBe((await readFile(`${dir}/name`)).toString('hex'));
+    });
+
+    const init2 = await cli(['--tcti', tcti, 'host', 'init', '--json']);
+    expect(init2.code).toBe(EXIT.OK);
+    expect(JSON.parse(init2.stdout)).toMatchObject({ created: false, akName: id1.akName });
+
+    const forced = await cli(['--tcti', tcti, 'host', 'init', '--force', '--ak-alg', 'ecc', '--json']);
+    expect(forced.code).toBe(EXIT.OK);
+    const id3 = JSON.parse(forced.stdout);
+    expect(id3).toMatchObject({ created: true, akAlg: 'ecc' });
+    expect(id3.akName).not.toBe(id1.akName);
+    const text = await cli(['--tcti', tcti, 'host', 'identity']);
+    expect(text.stdout).toContain(`ak name:      ${id3.akName}`);
+  });
+
+  it('--ak-handle places the AK elsewhere; EXECGATE_TCTI is honoured', async () => {
+    const env = { EXECGATE_TCTI: swtpm().tcti };
+    expect((await cli(['host', 'init', '--ak-handle', '0x81010020'], env)).code).toBe(EXIT.OK);
+    const id = JSON.parse(
+      (await cli(['host', 'identity', '--ak-handle', '0x81010020', '--json'], env)).stdout,
+    );
+    expect(id.akAlg).toBe('rsa');
+  });
+
+  it('bad flags: exit 2', async () => {
+    const tcti = swtpm().tcti;
+    for (const argv of [
+      ['host', 'init', '--ak-alg', 'dsa'],
+      ['host', 'init', '--ak-handle', 'zz'],
+      ['host', 'init', '--ak-handle', '0x80000001'],
+      ['host', 'identity', 'extra'],
+      ['host', 'frobnicate'],
+    ]) {
+      const r = await cli(['--tcti', tcti, ...argv]);
+      expect(r.code, argv.join(' ')).toBe(EXIT.USAGE);
+    }
+  });
+});

@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: Apache-2.0
+// `execgate quote` and `execgate quote verify`, with tpm2-tools as the other side (SWTPM.md §4):
+// tpm2_quote's files verify with `execgate quote verify`, and `execgate quote --format tpm2-tools`
+// passes tpm2_checkquote, for RSA and ECC AKs and single- and multi-bank selections.
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseSelection } from '../../agent/attest/selection.js';
+import { parsePcrs } from '../../agent/attest/tpm2-tools-format.js';
+import { EXIT } from '../../agent/cli/exit.js';
+import { EvictControl } from '../../agent/tpm/commands.js';
+import { TPM_RH } from '../../agent/tpm/constants.js';
+import { bankName } from '../../agent/tpm/pcr.js';
+import { akEccP256Template, akRsa2048Template } from '../../agent/tpm/templates.js';
+import { useSwtpm } from '../helpers/swtpm.js';
+import {
+  createPrimary,
+  flushAllTransient,
+  openTpm,
+  transientHandles,
+  withTempDir,
+} from '../tpm/swtpm-kit.js';
+import { cli } from './helpers.js';
+
+const swtpm = useSwtpm();
+const execFileP = promisify(execFile);
+const NONCE = '00112233445566778899aabbccddeeff';
+const AKS = { rsa: '0x81010002', ecc: '0x81010003' } as const;
+const SELECTIONS = ['sha256:0-7,16', 'sha1:0,23+sha256:0-7,16'];
+
+/** The selection with ranges spelled out: tpm2-tools 5.4 takes lists only (`sha256:0,1,2`). */
+function listed(sel: string): string {
+  return parseSelection(sel)
+    .map((b) => `${bankName(b.hash)}:${b.pcrs.join(',')}`)
+    .join('+');
+}
+
+/** Runs a tpm2-tools command on the swtpm; resolves with its exit code and output (never rejects). */
+async function tool(args: string[], cwd: string): Promise<{ code: number; out: string }> {
+  const [cmd, ...rest] = args;
+  try {
+    const { stdout, stderr } = await execFileP(cmd ?? '', rest, {
+      cwd,
+      env: { ...process.env, ...swtpm().env },
+    });
+    return { code: 0, out: stdout + stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return {
+      code: typeof err.code === 'number' ? err.code : 1,
+      out: `${err.stdout ?? ''}${err.stderr ?? ''}`,
+    };
+  }
+}
+
+async function must(args: string[], cwd: string): Promise<string> {
+  const r = await tool(args, cwd);
+  expect(r.code, `${args.join(' ')}: ${r.out}`).toBe(0);
+  return r.out;
+}
+
+beforeAll(async () => {
+  // Two AKs made by execgate's templates in the endorsement hierarchy, persisted for tpm2-tools.
+  const tpm = openTpm(swtpm());
+  try {
+    for (const [alg, handle] of Object.entries(AKS)) {
+      const key = await createPrimary(
+        tpm,
+        TPM_RH.ENDORSEMENT,
+        alg === 'rsa' ? akRsa2048Template() : akEccP256Template(),
+      );
+      try {
+        await tpm.run(EvictControl, {
+          auth: TPM_RH.OWNER,
+          objectHandle: key.objectHandle,
+          persistentHandle: Number(handle),
+        });
+      } finally {
+        await tpm.flush(key.objectHandle);
+      }
+    }
+    // PCR16 not all zero, so a wrong value would show.
+    await must(['tpm2_pcrextend', `16:sha256=${'01'.padStart(64, '0')},sha1=${'02'.padStart(40, '0')}`], '.');
+  } finally {
+    await tpm.close();
+  }
+});
+
+afterAll(async () => {
+  const tpm = openTpm(swtpm());
+  try {
+    await flushAllTransient(tpm);
+    expect(await transientHandles(tpm)).toEqual([]);
+  } finally {
+    await tpm.close();
+  }
+});
+
+function tcti(): string[] {
+  return ['--tcti', swtpm().tcti];
+}
+
+describe('tpm2_quote → execgate quote verify', () => {
+  for (const [alg, handle] of Object.entries(AKS)) {
+    for (const sel of SELECTIONS) {
+      it(`${alg} AK, ${sel}`, async () => {
+        await withTempDir(async (dir) => {
+          await must(['tpm2_readpublic', '-c', handle, '-f', 'pem', '-o', 'ak.pem'], dir);
+          await must(
+            [
+              'tpm2_quote',
+              '-c',
+              handle,
+              '-l',
+              listed(sel),
+              '-q',
+              NONCE,
+              '-m',
+              'quote.msg',
+              '-s',
+              'quote.sig',
+              '-o',
+              'quote.pcrs',
+              '-g',
+              'sha256',
+            ],
+            dir,
+          );
+          await must(['tpm2_pcrread', listed(sel), '-o', 'values.bin'], dir);
+          const args = [
+            ...tcti(),
+            'quote',
+            'verify',
+            '--msg',
+            join(dir, 'quote.msg'),
+            '--sig',
+            join(dir, 'quote.sig'),
+            '--pcrs-values',
+            join(dir, 'values.bin'),
+            '--pcrs',
+            sel,
+            '--ak',
+            join(dir, 'ak.pem'),
+          ];
+          const ok = await cli([...args, '--nonce', NONCE]);
+          expect(ok.stderr).toBe('');
+          expect(ok.code).toBe(EXIT.OK);
+          expect(ok.stdout).toMatch(/^OK: valid quote/);
+          // tpm2_quote's serialized quote.pcrs holds the same values as tpm2_pcrread's.
+          const parsed = parsePcrs(new Uint8Array(await readFile(join(dir, 'quote.pcrs'))));
+          expect(Buffer.concat(parsed.values)).toEqual(await readFile(join(dir, 'values.bin')));
+          const wrong = await cli([...args, '--nonce', `${NONCE.slice(0, -2)}00`]);
+          expect(wrong.code).toBe(EXIT.EVIDENCE_INVALID);
+          expect(wrong.stderr).toMatch(/E_QUOTE_NONCE/);
+          const narrowed = await cli([
+            ...args.slice(0, -4),
+            '--pcrs',
+            'sha256:0-7',
+            '--ak',
+            join(dir, 'ak.pem'),
+            '--nonce',
+            NONCE,
+          ]);
+          expect(narrowed.code).toBe(EXIT.EVIDENCE_INVALID);
+        });
+      });
+    }
+  }
+});
+
+describe('execgate quote --format tpm2-tools → tpm2_checkquote', () => {
+  for (const [alg, handle] of Object.entries(AKS)) {
+    for (const sel of SELECTIONS) {
+      it(`${alg} AK, ${sel}`, async () => {
+        await withTempDir(async (dir) => {
+          const out = join(dir, 'q');
+          const r = await cli([
+            ...tcti(),
+            'quote',
+            '--ak-handle',
+            handle,
+            '--pcrs',
+            sel,
+            '--nonce',
+            NONCE,
+            '--format',
+            'tpm2-tools',
+            '--out',
+            out,
+          ]);
+          expect(r.stderr).toBe('');
+          expect(r.code).toBe(EXIT.OK);
+          const check = [
+            'tpm2_checkquote',
+            '-u',
+            'ak.pem',
+            '-m',
+            'quote.msg',
+            '-s',
+            'quote.sig',
+            '-f',
+            'quote.pcrs',
+            '-g',
+            'sha256',
+          ];
+          await must([...check, '-q', NONCE], out);
+          expect((await tool([...check, '-q', `${NONCE.slice(0, -2)}00`], out)).code).not.toBe(0);
+          // A changed PCR value in quote.pcrs makes tpm2_checkquote fail: it does check the values.
+          const pcrs = await readFile(join(out, 'quote.pcrs'));
+          pcrs[132 + 4 + 4 + 2] = (pcrs[132 + 4 + 4 + 2] ?? 0) ^ 1;
+          await writeFile(join(out, 'quote.pcrs'), pcrs);
+          expect((await tool([...check, '-q', NONCE], out)).code).not.toBe(0);
+          // Our own verifier on the written files agrees.
+          const v = await cli([
+            ...tcti(),
+            'quote',
+            'verify',
+            '--msg',
+            join(out, 'quote.msg'),
+            '--sig',
+            join(out, 'quote.sig'),
+            '--pcrs-values',
+            join(out, 'quote.pcrs.values'),
+            '--pcrs',
+            sel,
+            '--ak',
+            join(out, 'ak.pem'),
+            '--nonce',
+            NONCE,
+          ]);
+          expect(v.code).toBe(EXIT.OK);
+          // ak.pem equals what tpm2-tools reads from the TPM.
+          await must(['tpm2_readpublic', '-c', handle, '-f', 'pem', '-o', 'theirs.pem'], dir);
+          expect(await readFile(join(out, 'ak.pem'), 'utf8')).toBe(
+            await readFile(join(dir, 'theirs.pem'), 'utf8'),
+          );
+        });
+      });
+    }
+  }
+});
+
+describe('evidence bundle on the command line', () => {
+  it('quote --out BUNDLE (default AK 0x81010002) verifies; wrong nonce, garbage, wrong AK give exit 7 with the code', async () => {
+    await withTempDir(async (dir) => {
+      const bundle = join(dir, 'q.cbor');
+      const made = await cli([
+        ...tcti(),
+        'quote',
+        '--pcrs',
+        'sha1:0,23+sha256:0-7,16',
+        '--nonce',
+        NONCE,
+        '--out',
+        bundle,
+      ]);
+      expect(made.stderr).toBe('');
+      expect(made.code).toBe(EXIT.OK);
+      await must(['tpm2_readpublic', '-c', AKS.rsa, '-f', 'pem', '-o', 'rsa.pem'], dir);
+      await must(['tpm2_readpublic', '-c', AKS.ecc, '-f', 'pem', '-o', 'ecc.pem'], dir);
+      const ok = await cli([
+        'quote',
+        'verify',
+        bundle,
+        '--ak',
+        join(dir, 'rsa.pem'),
+        '--nonce',
+        NONCE,
+        '--json',
+      ]);
+      expect(ok.code).toBe(EXIT.OK);
+      const doc = JSON.parse(ok.stdout);
+      expect(doc).toMatchObject({ ok: true, safe: 1 });
+      expect(doc.resetCount).toBeTypeOf('number');
+
+      const nonce = await cli(['quote', 'verify', bundle, '--ak', join(dir, 'rsa.pem'), '--nonce', '00']);
+      expect(nonce.code).toBe(EXIT.EVIDENCE_INVALID);
+      expect(nonce.stderr).toMatch(/^execgate: E_QUOTE_NONCE: /);
+      const other = await cli([
+        'quote',
+        'verify',
+        bundle,
+        '--ak',
+        join(dir, 'ecc.pem'),
+        '--nonce',
+        NONCE,
+        '--json',
+      ]);
+      expect(other.code).toBe(EXIT.EVIDENCE_INVALID);
+      expect(JSON.parse(other.stdout)).toMatchObject({ ok: false, code: 'E_QUOTE_SIGNATURE' });
+      const narrowed = await cli([
+        'quote',
+        'verify',
+        bundle,
+        '--pcrs',
+        'sha256:0-7,16',
+        '--ak',
+        join(dir, 'rsa.pem'),
+        '--nonce',
+        NONCE,
+      ]);
+      expect(narrowed.code).toBe(EXIT.EVIDENCE_INVALID);
+      expect(narrowed.stderr).toMatch(/E_QUOTE_SELECTION/);
+      await writeFile(join(dir, 'junk'), 'not a bundle');
+      const junk = await cli([
+        'quote',
+        'verify',
+        join(dir, 'junk'),
+        '--ak',
+        join(dir, 'rsa.pem'),
+        '--nonce',
+        NONCE,
+      ]);
+      expect(junk.code).toBe(EXIT.EVIDENCE_INVALID);
+      expect(junk.stderr).toMatch(/E_QUOTE_PARSE/);
+    });
+  });
+
+  it('a primary AK is made and flushed when the default handle is empty (--ak-alg ecc), bundle on stdout', async () => {
+    const tpm = openTpm(swtpm());
+    try {
+      await tpm.run(EvictControl, {
+        auth: TPM_RH.OWNER,
+        objectHandle: Number(AKS.rsa),
+        persistentHandle: Number(AKS.rsa),
+      });
+      const r = await cli([
+        ...tcti(),
+        'quote',
+        '--ak-alg',
+        'ecc',
+        '--pcrs',
+        'sha256:16',
+        '--nonce',
+        NONCE,
+        '--json',
+      ]);
+      expect(r.code).toBe(EXIT.OK);
+      expect(JSON.parse(r.stdout).bundle).toMatch(/^[A-Za-z0-9+/]+=*$/);
+      expect(await transientHandles(tpm)).toEqual([]);
+    } finally {
+      await tpm.close();
+    }
+  });
+
+  it('usage errors exit 2', async () => {
+    for (const argv of [
+      ['quote', '--pcrs', 'sha256:0-99'],
+      ['quote', '--format', 'xml'],
+      ['quote', '--ak-handle', '0x01000000'],
+      ['quote', 'verify', '--nonce', '00'],
+      ['quote', 'verify', 'b.cbor', '--msg', 'm', '--ak', 'a', '--nonce', '00'],
+      ['quote', 'verify', 'b.cbor', '--ak', '/nonexistent.pem', '--nonce', '00'],
+      ['quote', 'frobnicate'],
+    ]) {
+      const r = await cli(argv);
+      expect(r.code, argv.join(' ')).toBe(EXIT.USAGE);
+    }
+    expect((await cli(['quote', '--help'])).code).toBe(EXIT.OK);
+  });
+});
