@@ -10,6 +10,8 @@ export function mul_p256p(r: usize, a: usize, b: usize): void {
   let lo: i64 = 0;
   let hi: u64 = 0;
   let p: u64 = 0;
+  let xlo: u64 = 0;
+  let xhi: u64 = 0;
   let q0: u64 = 0;
   let q1: u64 = 0;
   let q2: u64 = 0;
@@ -122,205 +124,197 @@ export function mul_p256p(r: usize, a: usize, b: usize): void {
   if (ASC_FEATURE_SIMD) {
     lo += <i64>C0;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo); hi += xhi;
   }
   q0 = <u64>(<u32>lo);
-  lo -= <i64>q0; hi += q0;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 1
   if (ASC_FEATURE_SIMD) {
     lo += <i64>C1;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo); hi += xhi;
   }
-  lo -= <i64>q0; hi += q0;
   q1 = <u64>(<u32>lo);
-  lo -= <i64>q1; hi += q1;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 2
   if (ASC_FEATURE_SIMD) {
     lo += <i64>C2;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo); hi += xhi;
   }
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
   q2 = <u64>(<u32>lo);
-  lo -= <i64>q2; hi += q2;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 3
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C3;
+    lo += <i64>C3 + <i64>q0;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + <i64>q0; hi += xhi;
   }
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
   q3 = <u64>(<u32>lo);
-  lo -= <i64>q3; hi += q3;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 4
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C4;
+    lo += <i64>C4 + <i64>q1;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + <i64>q1; hi += xhi;
   }
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
   q4 = <u64>(<u32>lo);
-  lo -= <i64>q4; hi += q4;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 5
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C5;
+    lo += <i64>C5 + <i64>q2;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + <i64>q2; hi += xhi;
   }
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
   q5 = <u64>(<u32>lo);
-  lo -= <i64>q5; hi += q5;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 6
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C6;
+    lo += <i64>C6 + (<i64>q0 + <i64>q3);
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q0 + <i64>q3); hi += xhi;
   }
-  lo += <i64>q0;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
   q6 = <u64>(<u32>lo);
-  lo -= <i64>q6; hi += q6;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 7
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C7;
+    lo += <i64>C7 + (-<i64>q0 + <i64>q1 + <i64>q4);
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (-<i64>q0 + <i64>q1 + <i64>q4); hi += xhi;
   }
-  lo -= <i64>q0; hi += q0;
-  lo += <i64>q1;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
   q7 = <u64>(<u32>lo);
-  lo -= <i64>q7; hi += q7;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 8
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C8;
+    lo += <i64>C8 + (<i64>q0 - <i64>q1 + <i64>q2 + <i64>q5);
   } else {
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q0 - <i64>q1 + <i64>q2 + <i64>q5); hi += xhi;
   }
-  lo -= <i64>q1; hi += q1;
-  lo += <i64>q2;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
   z0 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 9
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C9;
+    lo += <i64>C9 + (<i64>q1 - <i64>q2 + <i64>q3 + <i64>q6);
   } else {
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q1 - <i64>q2 + <i64>q3 + <i64>q6); hi += xhi;
   }
-  lo -= <i64>q2; hi += q2;
-  lo += <i64>q3;
-  lo -= <i64>q7; hi += q7;
   z1 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 10
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C10;
+    lo += <i64>C10 + (<i64>q2 - <i64>q3 + <i64>q4 + <i64>q7);
   } else {
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q2 - <i64>q3 + <i64>q4 + <i64>q7); hi += xhi;
   }
-  lo -= <i64>q3; hi += q3;
-  lo += <i64>q4;
   z2 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 11
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C11;
+    lo += <i64>C11 + (<i64>q3 - <i64>q4 + <i64>q5);
   } else {
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q3 - <i64>q4 + <i64>q5); hi += xhi;
   }
-  lo -= <i64>q4; hi += q4;
-  lo += <i64>q5;
   z3 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 12
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C12;
+    lo += <i64>C12 + (<i64>q4 - <i64>q5 + <i64>q6);
   } else {
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q4 - <i64>q5 + <i64>q6); hi += xhi;
   }
-  lo -= <i64>q5; hi += q5;
-  lo += <i64>q6;
   z4 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 13
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C13;
+    lo += <i64>C13 + (<i64>q5 - <i64>q6 + <i64>q7);
   } else {
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q5 - <i64>q6 + <i64>q7); hi += xhi;
   }
-  lo -= <i64>q6; hi += q6;
-  lo += <i64>q7;
   z5 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 14
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C14;
+    lo += <i64>C14 + (<i64>q6 - <i64>q7);
   } else {
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q6 - <i64>q7); hi += xhi;
   }
-  lo -= <i64>q7; hi += q7;
   z6 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
+  // column 15
   if (ASC_FEATURE_SIMD) lo += <i64>C15;
+  lo += <i64>q7;
   z7 = <u32>lo;
   const top = <u32>(lo >> 32);
   let d: i64 = 0;
@@ -333,14 +327,10 @@ export function mul_p256p(r: usize, a: usize, b: usize): void {
   d = <i64>z6 - 0x00000001 + (d >> 32); const s6 = <u32>d;
   d = <i64>z7 - 0xffffffff + (d >> 32); const s7 = <u32>d;
   const keep = top == 0 && d < 0;
-  store<u32>(r, select<u32>(z0, s0, keep), 0);
-  store<u32>(r, select<u32>(z1, s1, keep), 4);
-  store<u32>(r, select<u32>(z2, s2, keep), 8);
-  store<u32>(r, select<u32>(z3, s3, keep), 12);
-  store<u32>(r, select<u32>(z4, s4, keep), 16);
-  store<u32>(r, select<u32>(z5, s5, keep), 20);
-  store<u32>(r, select<u32>(z6, s6, keep), 24);
-  store<u32>(r, select<u32>(z7, s7, keep), 28);
+  store<u64>(r, <u64>select<u32>(z0, s0, keep) | (<u64>select<u32>(z1, s1, keep) << 32), 0);
+  store<u64>(r, <u64>select<u32>(z2, s2, keep) | (<u64>select<u32>(z3, s3, keep) << 32), 8);
+  store<u64>(r, <u64>select<u32>(z4, s4, keep) | (<u64>select<u32>(z5, s5, keep) << 32), 16);
+  store<u64>(r, <u64>select<u32>(z6, s6, keep) | (<u64>select<u32>(z7, s7, keep) << 32), 24);
 }
 
 /** r = a²·2^−256 mod p256p (Montgomery); a < m, and r < m. */
@@ -367,72 +357,54 @@ export function sqr_p256p(r: usize, a: usize): void {
   let z6: u32 = 0;
   let z7: u32 = 0;
   // column 0
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 0);
+  lo += <i64>(p & 0xffffffff); hi += (p >>> 32);
   q0 = <u64>(<u32>lo);
-  lo -= <i64>q0; hi += q0;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 1
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q0; hi += q0;
+  lo += <i64>(xlo << 1); hi += (xhi << 1);
   q1 = <u64>(<u32>lo);
-  lo -= <i64>q1; hi += q1;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 2
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
+  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 4);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)); hi += (xhi << 1) + (p >>> 32);
   q2 = <u64>(<u32>lo);
-  lo -= <i64>q2; hi += q2;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 3
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
+  lo += <i64>(xlo << 1) + <i64>q0; hi += (xhi << 1);
   q3 = <u64>(<u32>lo);
-  lo -= <i64>q3; hi += q3;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 4
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
+  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 8);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + <i64>q1; hi += (xhi << 1) + (p >>> 32);
   q4 = <u64>(<u32>lo);
-  lo -= <i64>q4; hi += q4;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 5
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
+  lo += <i64>(xlo << 1) + <i64>q2; hi += (xhi << 1);
   q5 = <u64>(<u32>lo);
-  lo -= <i64>q5; hi += q5;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 6
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo += <i64>q0;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
+  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 12);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q0 + <i64>q3); hi += (xhi << 1) + (p >>> 32);
   q6 = <u64>(<u32>lo);
-  lo -= <i64>q6; hi += q6;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 7
   xlo = 0; xhi = 0;
@@ -440,72 +412,54 @@ export function sqr_p256p(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q0; hi += q0;
-  lo += <i64>q1;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
+  lo += <i64>(xlo << 1) + (-<i64>q0 + <i64>q1 + <i64>q4); hi += (xhi << 1);
   q7 = <u64>(<u32>lo);
-  lo -= <i64>q7; hi += q7;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 8
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q1; hi += q1;
-  lo += <i64>q2;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
+  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 16);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q0 - <i64>q1 + <i64>q2 + <i64>q5); hi += (xhi << 1) + (p >>> 32);
   z0 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 9
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q2; hi += q2;
-  lo += <i64>q3;
-  lo -= <i64>q7; hi += q7;
+  lo += <i64>(xlo << 1) + (<i64>q1 - <i64>q2 + <i64>q3 + <i64>q6); hi += (xhi << 1);
   z1 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 10
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q3; hi += q3;
-  lo += <i64>q4;
+  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 20);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q2 - <i64>q3 + <i64>q4 + <i64>q7); hi += (xhi << 1) + (p >>> 32);
   z2 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 11
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q4; hi += q4;
-  lo += <i64>q5;
+  lo += <i64>(xlo << 1) + (<i64>q3 - <i64>q4 + <i64>q5); hi += (xhi << 1);
   z3 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 12
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q5; hi += q5;
-  lo += <i64>q6;
+  p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 24);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q4 - <i64>q5 + <i64>q6); hi += (xhi << 1) + (p >>> 32);
   z4 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 13
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q6; hi += q6;
-  lo += <i64>q7;
+  lo += <i64>(xlo << 1) + (<i64>q5 - <i64>q6 + <i64>q7); hi += (xhi << 1);
   z5 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 14
-  p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q7; hi += q7;
+  p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 28);
+  lo += <i64>(p & 0xffffffff) + (<i64>q6 - <i64>q7); hi += (p >>> 32);
   z6 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
+  // column 15
+  lo += <i64>q7;
   z7 = <u32>lo;
   const top = <u32>(lo >> 32);
   let d: i64 = 0;
@@ -518,92 +472,89 @@ export function sqr_p256p(r: usize, a: usize): void {
   d = <i64>z6 - 0x00000001 + (d >> 32); const s6 = <u32>d;
   d = <i64>z7 - 0xffffffff + (d >> 32); const s7 = <u32>d;
   const keep = top == 0 && d < 0;
-  store<u32>(r, select<u32>(z0, s0, keep), 0);
-  store<u32>(r, select<u32>(z1, s1, keep), 4);
-  store<u32>(r, select<u32>(z2, s2, keep), 8);
-  store<u32>(r, select<u32>(z3, s3, keep), 12);
-  store<u32>(r, select<u32>(z4, s4, keep), 16);
-  store<u32>(r, select<u32>(z5, s5, keep), 20);
-  store<u32>(r, select<u32>(z6, s6, keep), 24);
-  store<u32>(r, select<u32>(z7, s7, keep), 28);
+  store<u64>(r, <u64>select<u32>(z0, s0, keep) | (<u64>select<u32>(z1, s1, keep) << 32), 0);
+  store<u64>(r, <u64>select<u32>(z2, s2, keep) | (<u64>select<u32>(z3, s3, keep) << 32), 8);
+  store<u64>(r, <u64>select<u32>(z4, s4, keep) | (<u64>select<u32>(z5, s5, keep) << 32), 16);
+  store<u64>(r, <u64>select<u32>(z6, s6, keep) | (<u64>select<u32>(z7, s7, keep) << 32), 24);
 }
 
 /** r = a + b mod p256p; a, b < m. */
 export function add_p256p(r: usize, a: usize, b: usize): void {
   let c: u64 = 0;
-  let d: i64 = 0;
-  const x0 = <u64>load<u32>(a, 0) + <u64>load<u32>(b, 0);
-  c = x0 + (c >>> 32); const s0 = <u32>c;
-  d = <i64>x0 - 0xffffffff; const t0 = <u32>d;
-  const x1 = <u64>load<u32>(a, 4) + <u64>load<u32>(b, 4);
-  c = x1 + (c >>> 32); const s1 = <u32>c;
-  d = <i64>x1 - 0xffffffff + (d >> 32); const t1 = <u32>d;
-  const x2 = <u64>load<u32>(a, 8) + <u64>load<u32>(b, 8);
-  c = x2 + (c >>> 32); const s2 = <u32>c;
-  d = <i64>x2 - 0xffffffff + (d >> 32); const t2 = <u32>d;
-  const x3 = <u64>load<u32>(a, 12) + <u64>load<u32>(b, 12);
-  c = x3 + (c >>> 32); const s3 = <u32>c;
-  d = <i64>x3 + (d >> 32); const t3 = <u32>d;
-  const x4 = <u64>load<u32>(a, 16) + <u64>load<u32>(b, 16);
-  c = x4 + (c >>> 32); const s4 = <u32>c;
-  d = <i64>x4 + (d >> 32); const t4 = <u32>d;
-  const x5 = <u64>load<u32>(a, 20) + <u64>load<u32>(b, 20);
-  c = x5 + (c >>> 32); const s5 = <u32>c;
-  d = <i64>x5 + (d >> 32); const t5 = <u32>d;
-  const x6 = <u64>load<u32>(a, 24) + <u64>load<u32>(b, 24);
-  c = x6 + (c >>> 32); const s6 = <u32>c;
-  d = <i64>x6 - 0x00000001 + (d >> 32); const t6 = <u32>d;
-  const x7 = <u64>load<u32>(a, 28) + <u64>load<u32>(b, 28);
-  c = x7 + (c >>> 32); const s7 = <u32>c;
-  d = <i64>x7 - 0xffffffff + (d >> 32); const t7 = <u32>d;
-  const keep = d < 0;
-  store<u32>(r, select<u32>(s0, t0, keep), 0);
-  store<u32>(r, select<u32>(s1, t1, keep), 4);
-  store<u32>(r, select<u32>(s2, t2, keep), 8);
-  store<u32>(r, select<u32>(s3, t3, keep), 12);
-  store<u32>(r, select<u32>(s4, t4, keep), 16);
-  store<u32>(r, select<u32>(s5, t5, keep), 20);
-  store<u32>(r, select<u32>(s6, t6, keep), 24);
-  store<u32>(r, select<u32>(s7, t7, keep), 28);
+  let w: u64 = 0;
+  const a0 = load<u64>(a, 0);
+  const b0 = load<u64>(b, 0);
+  const a1 = load<u64>(a, 8);
+  const b1 = load<u64>(b, 8);
+  const a2 = load<u64>(a, 16);
+  const b2 = load<u64>(b, 16);
+  const a3 = load<u64>(a, 24);
+  const b3 = load<u64>(b, 24);
+  const s0 = a0 + b0;
+  c = <u64>(s0 < a0);
+  const u1 = a1 + b1;
+  const s1 = u1 + c;
+  c = <u64>(u1 < a1) | <u64>(s1 < u1);
+  const u2 = a2 + b2;
+  const s2 = u2 + c;
+  c = <u64>(u2 < a2) | <u64>(s2 < u2);
+  const u3 = a3 + b3;
+  const s3 = u3 + c;
+  c = <u64>(u3 < a3) | <u64>(s3 < u3);
+  const t0 = s0 - 0xffffffffffffffff;
+  w = <u64>(s0 < 0xffffffffffffffff);
+  const v1 = s1 - 0x00000000ffffffff;
+  const t1 = v1 - w;
+  w = <u64>(s1 < 0x00000000ffffffff) | <u64>(v1 < w);
+  const t2 = s2 - w;
+  w = <u64>(s2 < w);
+  const v3 = s3 - 0xffffffff00000001;
+  const t3 = v3 - w;
+  w = <u64>(s3 < 0xffffffff00000001) | <u64>(v3 < w);
+  const keep = c == 0 && w != 0;
+  store<u64>(r, select<u64>(s0, t0, keep), 0);
+  store<u64>(r, select<u64>(s1, t1, keep), 8);
+  store<u64>(r, select<u64>(s2, t2, keep), 16);
+  store<u64>(r, select<u64>(s3, t3, keep), 24);
 }
 
 /** r = a − b mod p256p; a, b < m. */
 export function sub_p256p(r: usize, a: usize, b: usize): void {
-  let d: i64 = 0;
-  let e: i64 = 0;
-  const x0 = <i64>load<u32>(a, 0) - <i64>load<u32>(b, 0);
-  d = x0; const s0 = <u32>d;
-  e = x0 + 0xffffffff; const t0 = <u32>e;
-  const x1 = <i64>load<u32>(a, 4) - <i64>load<u32>(b, 4);
-  d = x1 + (d >> 32); const s1 = <u32>d;
-  e = x1 + 0xffffffff + (e >> 32); const t1 = <u32>e;
-  const x2 = <i64>load<u32>(a, 8) - <i64>load<u32>(b, 8);
-  d = x2 + (d >> 32); const s2 = <u32>d;
-  e = x2 + 0xffffffff + (e >> 32); const t2 = <u32>e;
-  const x3 = <i64>load<u32>(a, 12) - <i64>load<u32>(b, 12);
-  d = x3 + (d >> 32); const s3 = <u32>d;
-  e = x3 + (e >> 32); const t3 = <u32>e;
-  const x4 = <i64>load<u32>(a, 16) - <i64>load<u32>(b, 16);
-  d = x4 + (d >> 32); const s4 = <u32>d;
-  e = x4 + (e >> 32); const t4 = <u32>e;
-  const x5 = <i64>load<u32>(a, 20) - <i64>load<u32>(b, 20);
-  d = x5 + (d >> 32); const s5 = <u32>d;
-  e = x5 + (e >> 32); const t5 = <u32>e;
-  const x6 = <i64>load<u32>(a, 24) - <i64>load<u32>(b, 24);
-  d = x6 + (d >> 32); const s6 = <u32>d;
-  e = x6 + 0x00000001 + (e >> 32); const t6 = <u32>e;
-  const x7 = <i64>load<u32>(a, 28) - <i64>load<u32>(b, 28);
-  d = x7 + (d >> 32); const s7 = <u32>d;
-  e = x7 + 0xffffffff + (e >> 32); const t7 = <u32>e;
-  const borrow = d < 0;
-  store<u32>(r, select<u32>(t0, s0, borrow), 0);
-  store<u32>(r, select<u32>(t1, s1, borrow), 4);
-  store<u32>(r, select<u32>(t2, s2, borrow), 8);
-  store<u32>(r, select<u32>(t3, s3, borrow), 12);
-  store<u32>(r, select<u32>(t4, s4, borrow), 16);
-  store<u32>(r, select<u32>(t5, s5, borrow), 20);
-  store<u32>(r, select<u32>(t6, s6, borrow), 24);
-  store<u32>(r, select<u32>(t7, s7, borrow), 28);
+  let c: u64 = 0;
+  let w: u64 = 0;
+  const a0 = load<u64>(a, 0);
+  const b0 = load<u64>(b, 0);
+  const a1 = load<u64>(a, 8);
+  const b1 = load<u64>(b, 8);
+  const a2 = load<u64>(a, 16);
+  const b2 = load<u64>(b, 16);
+  const a3 = load<u64>(a, 24);
+  const b3 = load<u64>(b, 24);
+  const d0 = a0 - b0;
+  w = <u64>(a0 < b0);
+  const v1 = a1 - b1;
+  const d1 = v1 - w;
+  w = <u64>(a1 < b1) | <u64>(v1 < w);
+  const v2 = a2 - b2;
+  const d2 = v2 - w;
+  w = <u64>(a2 < b2) | <u64>(v2 < w);
+  const v3 = a3 - b3;
+  const d3 = v3 - w;
+  w = <u64>(a3 < b3) | <u64>(v3 < w);
+  const mask: u64 = 0 - w;
+  const s0 = d0 + mask;
+  c = <u64>(s0 < d0);
+  const u1 = d1 + (0x00000000ffffffff & mask);
+  const s1 = u1 + c;
+  c = <u64>(u1 < d1) | <u64>(s1 < u1);
+  const s2 = d2 + c;
+  c = <u64>(s2 < c);
+  const u3 = d3 + (0xffffffff00000001 & mask);
+  const s3 = u3 + c;
+  store<u64>(r, s0, 0);
+  store<u64>(r, s1, 8);
+  store<u64>(r, s2, 16);
+  store<u64>(r, s3, 24);
 }
 
 /** r = a/2 mod p256p (a·2^−1): a when even, a + m when odd, shifted right by one; a < m. */
@@ -636,6 +587,8 @@ export function mul_p256n(r: usize, a: usize, b: usize): void {
   let lo: i64 = 0;
   let hi: u64 = 0;
   let p: u64 = 0;
+  let xlo: u64 = 0;
+  let xhi: u64 = 0;
   let q0: u64 = 0;
   let q1: u64 = 0;
   let q2: u64 = 0;
@@ -748,7 +701,9 @@ export function mul_p256n(r: usize, a: usize, b: usize): void {
   if (ASC_FEATURE_SIMD) {
     lo += <i64>C0;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo); hi += xhi;
   }
   q0 = <u64>(<u32>lo * 0xee00bc4f);
   p = q0 * 0xfc632551; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -757,8 +712,10 @@ export function mul_p256n(r: usize, a: usize, b: usize): void {
   if (ASC_FEATURE_SIMD) {
     lo += <i64>C1;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo); hi += xhi;
   }
   p = q0 * 0xf3b9cac2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   q1 = <u64>(<u32>lo * 0xee00bc4f);
@@ -768,9 +725,11 @@ export function mul_p256n(r: usize, a: usize, b: usize): void {
   if (ASC_FEATURE_SIMD) {
     lo += <i64>C2;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo); hi += xhi;
   }
   p = q0 * 0xa7179e84; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q1 * 0xf3b9cac2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -781,10 +740,12 @@ export function mul_p256n(r: usize, a: usize, b: usize): void {
   if (ASC_FEATURE_SIMD) {
     lo += <i64>C3;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo); hi += xhi;
   }
   p = q0 * 0xbce6faad; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q1 * 0xa7179e84; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -794,15 +755,16 @@ export function mul_p256n(r: usize, a: usize, b: usize): void {
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 4
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C4;
+    lo += <i64>C4 - <i64>q0;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) - <i64>q0; hi += xhi;
   }
-  lo -= <i64>q0; hi += q0;
   p = q1 * 0xbce6faad; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q2 * 0xa7179e84; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q3 * 0xf3b9cac2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -811,17 +773,17 @@ export function mul_p256n(r: usize, a: usize, b: usize): void {
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 5
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C5;
+    lo += <i64>C5 - <i64>q1;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) - <i64>q1; hi += xhi;
   }
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
   p = q2 * 0xbce6faad; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q3 * 0xa7179e84; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q4 * 0xf3b9cac2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -830,18 +792,18 @@ export function mul_p256n(r: usize, a: usize, b: usize): void {
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 6
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C6;
+    lo += <i64>C6 + (<i64>q0 - <i64>q2);
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q0 - <i64>q2); hi += xhi;
   }
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
   p = q3 * 0xbce6faad; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q4 * 0xa7179e84; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q5 * 0xf3b9cac2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -850,20 +812,19 @@ export function mul_p256n(r: usize, a: usize, b: usize): void {
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 7
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C7;
+    lo += <i64>C7 + (-<i64>q0 + <i64>q1 - <i64>q3);
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (-<i64>q0 + <i64>q1 - <i64>q3); hi += xhi;
   }
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
   p = q4 * 0xbce6faad; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q5 * 0xa7179e84; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q6 * 0xf3b9cac2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -872,97 +833,97 @@ export function mul_p256n(r: usize, a: usize, b: usize): void {
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 8
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C8;
+    lo += <i64>C8 + (<i64>q0 - <i64>q1 + <i64>q2 - <i64>q4);
   } else {
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q0 - <i64>q1 + <i64>q2 - <i64>q4); hi += xhi;
   }
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
   p = q5 * 0xbce6faad; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q6 * 0xa7179e84; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q7 * 0xf3b9cac2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   z0 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 9
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C9;
+    lo += <i64>C9 + (<i64>q1 - <i64>q2 + <i64>q3 - <i64>q5);
   } else {
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q1 - <i64>q2 + <i64>q3 - <i64>q5); hi += xhi;
   }
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
   p = q6 * 0xbce6faad; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q7 * 0xa7179e84; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   z1 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 10
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C10;
+    lo += <i64>C10 + (<i64>q2 - <i64>q3 + <i64>q4 - <i64>q6);
   } else {
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q2 - <i64>q3 + <i64>q4 - <i64>q6); hi += xhi;
   }
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
   p = q7 * 0xbce6faad; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   z2 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 11
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C11;
+    lo += <i64>C11 + (<i64>q3 - <i64>q4 + <i64>q5 - <i64>q7);
   } else {
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q3 - <i64>q4 + <i64>q5 - <i64>q7); hi += xhi;
   }
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
   z3 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 12
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C12;
+    lo += <i64>C12 + (<i64>q4 - <i64>q5 + <i64>q6);
   } else {
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q4 - <i64>q5 + <i64>q6); hi += xhi;
   }
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q7; hi += q7;
   z4 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 13
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C13;
+    lo += <i64>C13 + (<i64>q5 - <i64>q6 + <i64>q7);
   } else {
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q5 - <i64>q6 + <i64>q7); hi += xhi;
   }
-  lo -= <i64>q6; hi += q6;
   z5 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 14
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C14;
+    lo += <i64>C14 + (<i64>q6 - <i64>q7);
   } else {
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q6 - <i64>q7); hi += xhi;
   }
-  lo -= <i64>q7; hi += q7;
   z6 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
+  // column 15
   if (ASC_FEATURE_SIMD) lo += <i64>C15;
+  lo += <i64>q7;
   z7 = <u32>lo;
   const top = <u32>(lo >> 32);
   let d: i64 = 0;
@@ -975,14 +936,10 @@ export function mul_p256n(r: usize, a: usize, b: usize): void {
   d = <i64>z6 - 0 + (d >> 32); const s6 = <u32>d;
   d = <i64>z7 - 0xffffffff + (d >> 32); const s7 = <u32>d;
   const keep = top == 0 && d < 0;
-  store<u32>(r, select<u32>(z0, s0, keep), 0);
-  store<u32>(r, select<u32>(z1, s1, keep), 4);
-  store<u32>(r, select<u32>(z2, s2, keep), 8);
-  store<u32>(r, select<u32>(z3, s3, keep), 12);
-  store<u32>(r, select<u32>(z4, s4, keep), 16);
-  store<u32>(r, select<u32>(z5, s5, keep), 20);
-  store<u32>(r, select<u32>(z6, s6, keep), 24);
-  store<u32>(r, select<u32>(z7, s7, keep), 28);
+  store<u64>(r, <u64>select<u32>(z0, s0, keep) | (<u64>select<u32>(z1, s1, keep) << 32), 0);
+  store<u64>(r, <u64>select<u32>(z2, s2, keep) | (<u64>select<u32>(z3, s3, keep) << 32), 8);
+  store<u64>(r, <u64>select<u32>(z4, s4, keep) | (<u64>select<u32>(z5, s5, keep) << 32), 16);
+  store<u64>(r, <u64>select<u32>(z6, s6, keep) | (<u64>select<u32>(z7, s7, keep) << 32), 24);
 }
 
 /** r = a²·2^−256 mod p256n (Montgomery); a < m, and r < m. */
@@ -1009,14 +966,15 @@ export function sqr_p256n(r: usize, a: usize): void {
   let z6: u32 = 0;
   let z7: u32 = 0;
   // column 0
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 0);
+  lo += <i64>(p & 0xffffffff); hi += (p >>> 32);
   q0 = <u64>(<u32>lo * 0xee00bc4f);
   p = q0 * 0xfc632551; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 1
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
+  lo += <i64>(xlo << 1); hi += (xhi << 1);
   p = q0 * 0xf3b9cac2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   q1 = <u64>(<u32>lo * 0xee00bc4f);
   p = q1 * 0xfc632551; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -1024,8 +982,8 @@ export function sqr_p256n(r: usize, a: usize): void {
   // column 2
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 4);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)); hi += (xhi << 1) + (p >>> 32);
   p = q0 * 0xa7179e84; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q1 * 0xf3b9cac2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   q2 = <u64>(<u32>lo * 0xee00bc4f);
@@ -1035,7 +993,7 @@ export function sqr_p256n(r: usize, a: usize): void {
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
+  lo += <i64>(xlo << 1); hi += (xhi << 1);
   p = q0 * 0xbce6faad; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q1 * 0xa7179e84; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q2 * 0xf3b9cac2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -1046,9 +1004,8 @@ export function sqr_p256n(r: usize, a: usize): void {
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q0; hi += q0;
+  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 8);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) - <i64>q0; hi += (xhi << 1) + (p >>> 32);
   p = q1 * 0xbce6faad; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q2 * 0xa7179e84; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q3 * 0xf3b9cac2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -1060,9 +1017,7 @@ export function sqr_p256n(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
+  lo += <i64>(xlo << 1) - <i64>q1; hi += (xhi << 1);
   p = q2 * 0xbce6faad; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q3 * 0xa7179e84; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q4 * 0xf3b9cac2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -1074,10 +1029,8 @@ export function sqr_p256n(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
+  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 12);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q0 - <i64>q2); hi += (xhi << 1) + (p >>> 32);
   p = q3 * 0xbce6faad; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q4 * 0xa7179e84; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q5 * 0xf3b9cac2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -1090,10 +1043,7 @@ export function sqr_p256n(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
+  lo += <i64>(xlo << 1) + (-<i64>q0 + <i64>q1 - <i64>q3); hi += (xhi << 1);
   p = q4 * 0xbce6faad; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q5 * 0xa7179e84; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q6 * 0xf3b9cac2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -1105,11 +1055,8 @@ export function sqr_p256n(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
+  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 16);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q0 - <i64>q1 + <i64>q2 - <i64>q4); hi += (xhi << 1) + (p >>> 32);
   p = q5 * 0xbce6faad; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q6 * 0xa7179e84; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q7 * 0xf3b9cac2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -1119,10 +1066,7 @@ export function sqr_p256n(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
+  lo += <i64>(xlo << 1) + (<i64>q1 - <i64>q2 + <i64>q3 - <i64>q5); hi += (xhi << 1);
   p = q6 * 0xbce6faad; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q7 * 0xa7179e84; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   z1 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
@@ -1130,40 +1074,33 @@ export function sqr_p256n(r: usize, a: usize): void {
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
+  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 20);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q2 - <i64>q3 + <i64>q4 - <i64>q6); hi += (xhi << 1) + (p >>> 32);
   p = q7 * 0xbce6faad; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   z2 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 11
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
+  lo += <i64>(xlo << 1) + (<i64>q3 - <i64>q4 + <i64>q5 - <i64>q7); hi += (xhi << 1);
   z3 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 12
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q7; hi += q7;
+  p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 24);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q4 - <i64>q5 + <i64>q6); hi += (xhi << 1) + (p >>> 32);
   z4 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 13
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q6; hi += q6;
+  lo += <i64>(xlo << 1) + (<i64>q5 - <i64>q6 + <i64>q7); hi += (xhi << 1);
   z5 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 14
-  p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q7; hi += q7;
+  p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 28);
+  lo += <i64>(p & 0xffffffff) + (<i64>q6 - <i64>q7); hi += (p >>> 32);
   z6 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
+  // column 15
+  lo += <i64>q7;
   z7 = <u32>lo;
   const top = <u32>(lo >> 32);
   let d: i64 = 0;
@@ -1176,92 +1113,91 @@ export function sqr_p256n(r: usize, a: usize): void {
   d = <i64>z6 - 0 + (d >> 32); const s6 = <u32>d;
   d = <i64>z7 - 0xffffffff + (d >> 32); const s7 = <u32>d;
   const keep = top == 0 && d < 0;
-  store<u32>(r, select<u32>(z0, s0, keep), 0);
-  store<u32>(r, select<u32>(z1, s1, keep), 4);
-  store<u32>(r, select<u32>(z2, s2, keep), 8);
-  store<u32>(r, select<u32>(z3, s3, keep), 12);
-  store<u32>(r, select<u32>(z4, s4, keep), 16);
-  store<u32>(r, select<u32>(z5, s5, keep), 20);
-  store<u32>(r, select<u32>(z6, s6, keep), 24);
-  store<u32>(r, select<u32>(z7, s7, keep), 28);
+  store<u64>(r, <u64>select<u32>(z0, s0, keep) | (<u64>select<u32>(z1, s1, keep) << 32), 0);
+  store<u64>(r, <u64>select<u32>(z2, s2, keep) | (<u64>select<u32>(z3, s3, keep) << 32), 8);
+  store<u64>(r, <u64>select<u32>(z4, s4, keep) | (<u64>select<u32>(z5, s5, keep) << 32), 16);
+  store<u64>(r, <u64>select<u32>(z6, s6, keep) | (<u64>select<u32>(z7, s7, keep) << 32), 24);
 }
 
 /** r = a + b mod p256n; a, b < m. */
 export function add_p256n(r: usize, a: usize, b: usize): void {
   let c: u64 = 0;
-  let d: i64 = 0;
-  const x0 = <u64>load<u32>(a, 0) + <u64>load<u32>(b, 0);
-  c = x0 + (c >>> 32); const s0 = <u32>c;
-  d = <i64>x0 - 0xfc632551; const t0 = <u32>d;
-  const x1 = <u64>load<u32>(a, 4) + <u64>load<u32>(b, 4);
-  c = x1 + (c >>> 32); const s1 = <u32>c;
-  d = <i64>x1 - 0xf3b9cac2 + (d >> 32); const t1 = <u32>d;
-  const x2 = <u64>load<u32>(a, 8) + <u64>load<u32>(b, 8);
-  c = x2 + (c >>> 32); const s2 = <u32>c;
-  d = <i64>x2 - 0xa7179e84 + (d >> 32); const t2 = <u32>d;
-  const x3 = <u64>load<u32>(a, 12) + <u64>load<u32>(b, 12);
-  c = x3 + (c >>> 32); const s3 = <u32>c;
-  d = <i64>x3 - 0xbce6faad + (d >> 32); const t3 = <u32>d;
-  const x4 = <u64>load<u32>(a, 16) + <u64>load<u32>(b, 16);
-  c = x4 + (c >>> 32); const s4 = <u32>c;
-  d = <i64>x4 - 0xffffffff + (d >> 32); const t4 = <u32>d;
-  const x5 = <u64>load<u32>(a, 20) + <u64>load<u32>(b, 20);
-  c = x5 + (c >>> 32); const s5 = <u32>c;
-  d = <i64>x5 - 0xffffffff + (d >> 32); const t5 = <u32>d;
-  const x6 = <u64>load<u32>(a, 24) + <u64>load<u32>(b, 24);
-  c = x6 + (c >>> 32); const s6 = <u32>c;
-  d = <i64>x6 + (d >> 32); const t6 = <u32>d;
-  const x7 = <u64>load<u32>(a, 28) + <u64>load<u32>(b, 28);
-  c = x7 + (c >>> 32); const s7 = <u32>c;
-  d = <i64>x7 - 0xffffffff + (d >> 32); const t7 = <u32>d;
-  const keep = d < 0;
-  store<u32>(r, select<u32>(s0, t0, keep), 0);
-  store<u32>(r, select<u32>(s1, t1, keep), 4);
-  store<u32>(r, select<u32>(s2, t2, keep), 8);
-  store<u32>(r, select<u32>(s3, t3, keep), 12);
-  store<u32>(r, select<u32>(s4, t4, keep), 16);
-  store<u32>(r, select<u32>(s5, t5, keep), 20);
-  store<u32>(r, select<u32>(s6, t6, keep), 24);
-  store<u32>(r, select<u32>(s7, t7, keep), 28);
+  let w: u64 = 0;
+  const a0 = load<u64>(a, 0);
+  const b0 = load<u64>(b, 0);
+  const a1 = load<u64>(a, 8);
+  const b1 = load<u64>(b, 8);
+  const a2 = load<u64>(a, 16);
+  const b2 = load<u64>(b, 16);
+  const a3 = load<u64>(a, 24);
+  const b3 = load<u64>(b, 24);
+  const s0 = a0 + b0;
+  c = <u64>(s0 < a0);
+  const u1 = a1 + b1;
+  const s1 = u1 + c;
+  c = <u64>(u1 < a1) | <u64>(s1 < u1);
+  const u2 = a2 + b2;
+  const s2 = u2 + c;
+  c = <u64>(u2 < a2) | <u64>(s2 < u2);
+  const u3 = a3 + b3;
+  const s3 = u3 + c;
+  c = <u64>(u3 < a3) | <u64>(s3 < u3);
+  const t0 = s0 - 0xf3b9cac2fc632551;
+  w = <u64>(s0 < 0xf3b9cac2fc632551);
+  const v1 = s1 - 0xbce6faada7179e84;
+  const t1 = v1 - w;
+  w = <u64>(s1 < 0xbce6faada7179e84) | <u64>(v1 < w);
+  const v2 = s2 - 0xffffffffffffffff;
+  const t2 = v2 - w;
+  w = <u64>(s2 < 0xffffffffffffffff) | <u64>(v2 < w);
+  const v3 = s3 - 0xffffffff00000000;
+  const t3 = v3 - w;
+  w = <u64>(s3 < 0xffffffff00000000) | <u64>(v3 < w);
+  const keep = c == 0 && w != 0;
+  store<u64>(r, select<u64>(s0, t0, keep), 0);
+  store<u64>(r, select<u64>(s1, t1, keep), 8);
+  store<u64>(r, select<u64>(s2, t2, keep), 16);
+  store<u64>(r, select<u64>(s3, t3, keep), 24);
 }
 
 /** r = a − b mod p256n; a, b < m. */
 export function sub_p256n(r: usize, a: usize, b: usize): void {
-  let d: i64 = 0;
-  let e: i64 = 0;
-  const x0 = <i64>load<u32>(a, 0) - <i64>load<u32>(b, 0);
-  d = x0; const s0 = <u32>d;
-  e = x0 + 0xfc632551; const t0 = <u32>e;
-  const x1 = <i64>load<u32>(a, 4) - <i64>load<u32>(b, 4);
-  d = x1 + (d >> 32); const s1 = <u32>d;
-  e = x1 + 0xf3b9cac2 + (e >> 32); const t1 = <u32>e;
-  const x2 = <i64>load<u32>(a, 8) - <i64>load<u32>(b, 8);
-  d = x2 + (d >> 32); const s2 = <u32>d;
-  e = x2 + 0xa7179e84 + (e >> 32); const t2 = <u32>e;
-  const x3 = <i64>load<u32>(a, 12) - <i64>load<u32>(b, 12);
-  d = x3 + (d >> 32); const s3 = <u32>d;
-  e = x3 + 0xbce6faad + (e >> 32); const t3 = <u32>e;
-  const x4 = <i64>load<u32>(a, 16) - <i64>load<u32>(b, 16);
-  d = x4 + (d >> 32); const s4 = <u32>d;
-  e = x4 + 0xffffffff + (e >> 32); const t4 = <u32>e;
-  const x5 = <i64>load<u32>(a, 20) - <i64>load<u32>(b, 20);
-  d = x5 + (d >> 32); const s5 = <u32>d;
-  e = x5 + 0xffffffff + (e >> 32); const t5 = <u32>e;
-  const x6 = <i64>load<u32>(a, 24) - <i64>load<u32>(b, 24);
-  d = x6 + (d >> 32); const s6 = <u32>d;
-  e = x6 + (e >> 32); const t6 = <u32>e;
-  const x7 = <i64>load<u32>(a, 28) - <i64>load<u32>(b, 28);
-  d = x7 + (d >> 32); const s7 = <u32>d;
-  e = x7 + 0xffffffff + (e >> 32); const t7 = <u32>e;
-  const borrow = d < 0;
-  store<u32>(r, select<u32>(t0, s0, borrow), 0);
-  store<u32>(r, select<u32>(t1, s1, borrow), 4);
-  store<u32>(r, select<u32>(t2, s2, borrow), 8);
-  store<u32>(r, select<u32>(t3, s3, borrow), 12);
-  store<u32>(r, select<u32>(t4, s4, borrow), 16);
-  store<u32>(r, select<u32>(t5, s5, borrow), 20);
-  store<u32>(r, select<u32>(t6, s6, borrow), 24);
-  store<u32>(r, select<u32>(t7, s7, borrow), 28);
+  let c: u64 = 0;
+  let w: u64 = 0;
+  const a0 = load<u64>(a, 0);
+  const b0 = load<u64>(b, 0);
+  const a1 = load<u64>(a, 8);
+  const b1 = load<u64>(b, 8);
+  const a2 = load<u64>(a, 16);
+  const b2 = load<u64>(b, 16);
+  const a3 = load<u64>(a, 24);
+  const b3 = load<u64>(b, 24);
+  const d0 = a0 - b0;
+  w = <u64>(a0 < b0);
+  const v1 = a1 - b1;
+  const d1 = v1 - w;
+  w = <u64>(a1 < b1) | <u64>(v1 < w);
+  const v2 = a2 - b2;
+  const d2 = v2 - w;
+  w = <u64>(a2 < b2) | <u64>(v2 < w);
+  const v3 = a3 - b3;
+  const d3 = v3 - w;
+  w = <u64>(a3 < b3) | <u64>(v3 < w);
+  const mask: u64 = 0 - w;
+  const s0 = d0 + (0xf3b9cac2fc632551 & mask);
+  c = <u64>(s0 < d0);
+  const u1 = d1 + (0xbce6faada7179e84 & mask);
+  const s1 = u1 + c;
+  c = <u64>(u1 < d1) | <u64>(s1 < u1);
+  const u2 = d2 + mask;
+  const s2 = u2 + c;
+  c = <u64>(u2 < d2) | <u64>(s2 < u2);
+  const u3 = d3 + (0xffffffff00000000 & mask);
+  const s3 = u3 + c;
+  store<u64>(r, s0, 0);
+  store<u64>(r, s1, 8);
+  store<u64>(r, s2, 16);
+  store<u64>(r, s3, 24);
 }
 
 /** r = a/2 mod p256n (a·2^−1): a when even, a + m when odd, shifted right by one; a < m. */
@@ -1294,6 +1230,8 @@ export function mul_p384p(r: usize, a: usize, b: usize): void {
   let lo: i64 = 0;
   let hi: u64 = 0;
   let p: u64 = 0;
+  let xlo: u64 = 0;
+  let xhi: u64 = 0;
   let q0: u64 = 0;
   let q1: u64 = 0;
   let q2: u64 = 0;
@@ -1483,417 +1421,345 @@ export function mul_p384p(r: usize, a: usize, b: usize): void {
   if (ASC_FEATURE_SIMD) {
     lo += <i64>C0;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo); hi += xhi;
   }
   q0 = <u64>(<u32>lo);
-  lo -= <i64>q0; hi += q0;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 1
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C1;
+    lo += <i64>C1 + <i64>q0;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + <i64>q0; hi += xhi;
   }
   q1 = <u64>(<u32>lo);
-  lo -= <i64>q1; hi += q1;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 2
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C2;
+    lo += <i64>C2 + <i64>q1;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + <i64>q1; hi += xhi;
   }
   q2 = <u64>(<u32>lo);
-  lo -= <i64>q2; hi += q2;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 3
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C3;
+    lo += <i64>C3 + (-<i64>q0 + <i64>q2);
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (-<i64>q0 + <i64>q2); hi += xhi;
   }
-  lo -= <i64>q0; hi += q0;
   q3 = <u64>(<u32>lo);
-  lo -= <i64>q3; hi += q3;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 4
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C4;
+    lo += <i64>C4 + (-<i64>q0 - <i64>q1 + <i64>q3);
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (-<i64>q0 - <i64>q1 + <i64>q3); hi += xhi;
   }
-  lo -= <i64>(q0 << 1); hi += q0;
-  lo -= <i64>q1; hi += q1;
   q4 = <u64>(<u32>lo);
-  lo -= <i64>q4; hi += q4;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 5
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C5;
+    lo += <i64>C5 + (-<i64>q1 - <i64>q2 + <i64>q4);
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (-<i64>q1 - <i64>q2 + <i64>q4); hi += xhi;
   }
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>(q1 << 1); hi += q1;
-  lo -= <i64>q2; hi += q2;
   q5 = <u64>(<u32>lo);
-  lo -= <i64>q5; hi += q5;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 6
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C6;
+    lo += <i64>C6 + (-<i64>q2 - <i64>q3 + <i64>q5);
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (-<i64>q2 - <i64>q3 + <i64>q5); hi += xhi;
   }
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>(q2 << 1); hi += q2;
-  lo -= <i64>q3; hi += q3;
   q6 = <u64>(<u32>lo);
-  lo -= <i64>q6; hi += q6;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 7
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C7;
+    lo += <i64>C7 + (-<i64>q3 - <i64>q4 + <i64>q6);
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (-<i64>q3 - <i64>q4 + <i64>q6); hi += xhi;
   }
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>(q3 << 1); hi += q3;
-  lo -= <i64>q4; hi += q4;
   q7 = <u64>(<u32>lo);
-  lo -= <i64>q7; hi += q7;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 8
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C8;
+    lo += <i64>C8 + (-<i64>q4 - <i64>q5 + <i64>q7);
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (-<i64>q4 - <i64>q5 + <i64>q7); hi += xhi;
   }
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>(q4 << 1); hi += q4;
-  lo -= <i64>q5; hi += q5;
   q8 = <u64>(<u32>lo);
-  lo -= <i64>q8; hi += q8;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 9
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C9;
+    lo += <i64>C9 + (-<i64>q5 - <i64>q6 + <i64>q8);
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (-<i64>q5 - <i64>q6 + <i64>q8); hi += xhi;
   }
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>(q5 << 1); hi += q5;
-  lo -= <i64>q6; hi += q6;
   q9 = <u64>(<u32>lo);
-  lo -= <i64>q9; hi += q9;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 10
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C10;
+    lo += <i64>C10 + (-<i64>q6 - <i64>q7 + <i64>q9);
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (-<i64>q6 - <i64>q7 + <i64>q9); hi += xhi;
   }
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>(q6 << 1); hi += q6;
-  lo -= <i64>q7; hi += q7;
   q10 = <u64>(<u32>lo);
-  lo -= <i64>q10; hi += q10;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 11
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C11;
+    lo += <i64>C11 + (-<i64>q7 - <i64>q8 + <i64>q10);
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (-<i64>q7 - <i64>q8 + <i64>q10); hi += xhi;
   }
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>(q7 << 1); hi += q7;
-  lo -= <i64>q8; hi += q8;
   q11 = <u64>(<u32>lo);
-  lo -= <i64>q11; hi += q11;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 12
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C12;
+    lo += <i64>C12 + (<i64>q0 - <i64>q8 - <i64>q9 + <i64>q11);
   } else {
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q0 - <i64>q8 - <i64>q9 + <i64>q11); hi += xhi;
   }
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
-  lo -= <i64>(q8 << 1); hi += q8;
-  lo -= <i64>q9; hi += q9;
   z0 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 13
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C13;
+    lo += <i64>C13 + (<i64>q1 - <i64>q9 - <i64>q10);
   } else {
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q1 - <i64>q9 - <i64>q10); hi += xhi;
   }
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
-  lo -= <i64>q8; hi += q8;
-  lo -= <i64>(q9 << 1); hi += q9;
-  lo -= <i64>q10; hi += q10;
   z1 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 14
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C14;
+    lo += <i64>C14 + (<i64>q2 - <i64>q10 - <i64>q11);
   } else {
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q2 - <i64>q10 - <i64>q11); hi += xhi;
   }
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
-  lo -= <i64>q8; hi += q8;
-  lo -= <i64>q9; hi += q9;
-  lo -= <i64>(q10 << 1); hi += q10;
-  lo -= <i64>q11; hi += q11;
   z2 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 15
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C15;
+    lo += <i64>C15 + (<i64>q3 - <i64>q11);
   } else {
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q3 - <i64>q11); hi += xhi;
   }
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
-  lo -= <i64>q8; hi += q8;
-  lo -= <i64>q9; hi += q9;
-  lo -= <i64>q10; hi += q10;
-  lo -= <i64>(q11 << 1); hi += q11;
   z3 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 16
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C16;
+    lo += <i64>C16 + <i64>q4;
   } else {
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + <i64>q4; hi += xhi;
   }
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
-  lo -= <i64>q8; hi += q8;
-  lo -= <i64>q9; hi += q9;
-  lo -= <i64>q10; hi += q10;
-  lo -= <i64>q11; hi += q11;
   z4 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 17
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C17;
+    lo += <i64>C17 + <i64>q5;
   } else {
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + <i64>q5; hi += xhi;
   }
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
-  lo -= <i64>q8; hi += q8;
-  lo -= <i64>q9; hi += q9;
-  lo -= <i64>q10; hi += q10;
-  lo -= <i64>q11; hi += q11;
   z5 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 18
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C18;
+    lo += <i64>C18 + <i64>q6;
   } else {
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + <i64>q6; hi += xhi;
   }
-  lo -= <i64>q7; hi += q7;
-  lo -= <i64>q8; hi += q8;
-  lo -= <i64>q9; hi += q9;
-  lo -= <i64>q10; hi += q10;
-  lo -= <i64>q11; hi += q11;
   z6 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 19
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C19;
+    lo += <i64>C19 + <i64>q7;
   } else {
-    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + <i64>q7; hi += xhi;
   }
-  lo -= <i64>q8; hi += q8;
-  lo -= <i64>q9; hi += q9;
-  lo -= <i64>q10; hi += q10;
-  lo -= <i64>q11; hi += q11;
   z7 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 20
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C20;
+    lo += <i64>C20 + <i64>q8;
   } else {
-    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + <i64>q8; hi += xhi;
   }
-  lo -= <i64>q9; hi += q9;
-  lo -= <i64>q10; hi += q10;
-  lo -= <i64>q11; hi += q11;
   z8 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 21
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C21;
+    lo += <i64>C21 + <i64>q9;
   } else {
-    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + <i64>q9; hi += xhi;
   }
-  lo -= <i64>q10; hi += q10;
-  lo -= <i64>q11; hi += q11;
   z9 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 22
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C22;
+    lo += <i64>C22 + <i64>q10;
   } else {
-    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + <i64>q10; hi += xhi;
   }
-  lo -= <i64>q11; hi += q11;
   z10 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
+  // column 23
   if (ASC_FEATURE_SIMD) lo += <i64>C23;
+  lo += <i64>q11;
   z11 = <u32>lo;
   const top = <u32>(lo >> 32);
   let d: i64 = 0;
@@ -1910,18 +1776,12 @@ export function mul_p384p(r: usize, a: usize, b: usize): void {
   d = <i64>z10 - 0xffffffff + (d >> 32); const s10 = <u32>d;
   d = <i64>z11 - 0xffffffff + (d >> 32); const s11 = <u32>d;
   const keep = top == 0 && d < 0;
-  store<u32>(r, select<u32>(z0, s0, keep), 0);
-  store<u32>(r, select<u32>(z1, s1, keep), 4);
-  store<u32>(r, select<u32>(z2, s2, keep), 8);
-  store<u32>(r, select<u32>(z3, s3, keep), 12);
-  store<u32>(r, select<u32>(z4, s4, keep), 16);
-  store<u32>(r, select<u32>(z5, s5, keep), 20);
-  store<u32>(r, select<u32>(z6, s6, keep), 24);
-  store<u32>(r, select<u32>(z7, s7, keep), 28);
-  store<u32>(r, select<u32>(z8, s8, keep), 32);
-  store<u32>(r, select<u32>(z9, s9, keep), 36);
-  store<u32>(r, select<u32>(z10, s10, keep), 40);
-  store<u32>(r, select<u32>(z11, s11, keep), 44);
+  store<u64>(r, <u64>select<u32>(z0, s0, keep) | (<u64>select<u32>(z1, s1, keep) << 32), 0);
+  store<u64>(r, <u64>select<u32>(z2, s2, keep) | (<u64>select<u32>(z3, s3, keep) << 32), 8);
+  store<u64>(r, <u64>select<u32>(z4, s4, keep) | (<u64>select<u32>(z5, s5, keep) << 32), 16);
+  store<u64>(r, <u64>select<u32>(z6, s6, keep) | (<u64>select<u32>(z7, s7, keep) << 32), 24);
+  store<u64>(r, <u64>select<u32>(z8, s8, keep) | (<u64>select<u32>(z9, s9, keep) << 32), 32);
+  store<u64>(r, <u64>select<u32>(z10, s10, keep) | (<u64>select<u32>(z11, s11, keep) << 32), 40);
 }
 
 /** r = a²·2^−384 mod p384p (Montgomery); a < m, and r < m. */
@@ -1956,70 +1816,54 @@ export function sqr_p384p(r: usize, a: usize): void {
   let z10: u32 = 0;
   let z11: u32 = 0;
   // column 0
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 0);
+  lo += <i64>(p & 0xffffffff); hi += (p >>> 32);
   q0 = <u64>(<u32>lo);
-  lo -= <i64>q0; hi += q0;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 1
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
+  lo += <i64>(xlo << 1) + <i64>q0; hi += (xhi << 1);
   q1 = <u64>(<u32>lo);
-  lo -= <i64>q1; hi += q1;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 2
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 4);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + <i64>q1; hi += (xhi << 1) + (p >>> 32);
   q2 = <u64>(<u32>lo);
-  lo -= <i64>q2; hi += q2;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 3
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q0; hi += q0;
+  lo += <i64>(xlo << 1) + (-<i64>q0 + <i64>q2); hi += (xhi << 1);
   q3 = <u64>(<u32>lo);
-  lo -= <i64>q3; hi += q3;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 4
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>(q0 << 1); hi += q0;
-  lo -= <i64>q1; hi += q1;
+  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 8);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (-<i64>q0 - <i64>q1 + <i64>q3); hi += (xhi << 1) + (p >>> 32);
   q4 = <u64>(<u32>lo);
-  lo -= <i64>q4; hi += q4;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 5
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>(q1 << 1); hi += q1;
-  lo -= <i64>q2; hi += q2;
+  lo += <i64>(xlo << 1) + (-<i64>q1 - <i64>q2 + <i64>q4); hi += (xhi << 1);
   q5 = <u64>(<u32>lo);
-  lo -= <i64>q5; hi += q5;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 6
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>(q2 << 1); hi += q2;
-  lo -= <i64>q3; hi += q3;
+  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 12);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (-<i64>q2 - <i64>q3 + <i64>q5); hi += (xhi << 1) + (p >>> 32);
   q6 = <u64>(<u32>lo);
-  lo -= <i64>q6; hi += q6;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 7
   xlo = 0; xhi = 0;
@@ -2027,14 +1871,8 @@ export function sqr_p384p(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>(q3 << 1); hi += q3;
-  lo -= <i64>q4; hi += q4;
+  lo += <i64>(xlo << 1) + (-<i64>q3 - <i64>q4 + <i64>q6); hi += (xhi << 1);
   q7 = <u64>(<u32>lo);
-  lo -= <i64>q7; hi += q7;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 8
   xlo = 0; xhi = 0;
@@ -2042,16 +1880,9 @@ export function sqr_p384p(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>(q4 << 1); hi += q4;
-  lo -= <i64>q5; hi += q5;
+  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 16);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (-<i64>q4 - <i64>q5 + <i64>q7); hi += (xhi << 1) + (p >>> 32);
   q8 = <u64>(<u32>lo);
-  lo -= <i64>q8; hi += q8;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 9
   xlo = 0; xhi = 0;
@@ -2060,16 +1891,8 @@ export function sqr_p384p(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>(q5 << 1); hi += q5;
-  lo -= <i64>q6; hi += q6;
+  lo += <i64>(xlo << 1) + (-<i64>q5 - <i64>q6 + <i64>q8); hi += (xhi << 1);
   q9 = <u64>(<u32>lo);
-  lo -= <i64>q9; hi += q9;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 10
   xlo = 0; xhi = 0;
@@ -2078,18 +1901,9 @@ export function sqr_p384p(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>(q6 << 1); hi += q6;
-  lo -= <i64>q7; hi += q7;
+  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 20);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (-<i64>q6 - <i64>q7 + <i64>q9); hi += (xhi << 1) + (p >>> 32);
   q10 = <u64>(<u32>lo);
-  lo -= <i64>q10; hi += q10;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 11
   xlo = 0; xhi = 0;
@@ -2099,18 +1913,8 @@ export function sqr_p384p(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>(q7 << 1); hi += q7;
-  lo -= <i64>q8; hi += q8;
+  lo += <i64>(xlo << 1) + (-<i64>q7 - <i64>q8 + <i64>q10); hi += (xhi << 1);
   q11 = <u64>(<u32>lo);
-  lo -= <i64>q11; hi += q11;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 12
   xlo = 0; xhi = 0;
@@ -2119,17 +1923,8 @@ export function sqr_p384p(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
-  lo -= <i64>(q8 << 1); hi += q8;
-  lo -= <i64>q9; hi += q9;
+  p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 24);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q0 - <i64>q8 - <i64>q9 + <i64>q11); hi += (xhi << 1) + (p >>> 32);
   z0 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 13
   xlo = 0; xhi = 0;
@@ -2138,16 +1933,7 @@ export function sqr_p384p(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
-  lo -= <i64>q8; hi += q8;
-  lo -= <i64>(q9 << 1); hi += q9;
-  lo -= <i64>q10; hi += q10;
+  lo += <i64>(xlo << 1) + (<i64>q1 - <i64>q9 - <i64>q10); hi += (xhi << 1);
   z1 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 14
   xlo = 0; xhi = 0;
@@ -2155,17 +1941,8 @@ export function sqr_p384p(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
-  lo -= <i64>q8; hi += q8;
-  lo -= <i64>q9; hi += q9;
-  lo -= <i64>(q10 << 1); hi += q10;
-  lo -= <i64>q11; hi += q11;
+  p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 28);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q2 - <i64>q10 - <i64>q11); hi += (xhi << 1) + (p >>> 32);
   z2 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 15
   xlo = 0; xhi = 0;
@@ -2173,86 +1950,53 @@ export function sqr_p384p(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
-  lo -= <i64>q8; hi += q8;
-  lo -= <i64>q9; hi += q9;
-  lo -= <i64>q10; hi += q10;
-  lo -= <i64>(q11 << 1); hi += q11;
+  lo += <i64>(xlo << 1) + (<i64>q3 - <i64>q11); hi += (xhi << 1);
   z3 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 16
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
-  lo -= <i64>q8; hi += q8;
-  lo -= <i64>q9; hi += q9;
-  lo -= <i64>q10; hi += q10;
-  lo -= <i64>q11; hi += q11;
+  p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 32);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + <i64>q4; hi += (xhi << 1) + (p >>> 32);
   z4 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 17
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
-  lo -= <i64>q8; hi += q8;
-  lo -= <i64>q9; hi += q9;
-  lo -= <i64>q10; hi += q10;
-  lo -= <i64>q11; hi += q11;
+  lo += <i64>(xlo << 1) + <i64>q5; hi += (xhi << 1);
   z5 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 18
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 36) * <u64>load<u32>(a, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q7; hi += q7;
-  lo -= <i64>q8; hi += q8;
-  lo -= <i64>q9; hi += q9;
-  lo -= <i64>q10; hi += q10;
-  lo -= <i64>q11; hi += q11;
+  p = <u64>load<u32>(a, 36) * <u64>load<u32>(a, 36);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + <i64>q6; hi += (xhi << 1) + (p >>> 32);
   z6 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 19
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 36) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q8; hi += q8;
-  lo -= <i64>q9; hi += q9;
-  lo -= <i64>q10; hi += q10;
-  lo -= <i64>q11; hi += q11;
+  lo += <i64>(xlo << 1) + <i64>q7; hi += (xhi << 1);
   z7 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 20
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 36) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 40) * <u64>load<u32>(a, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q9; hi += q9;
-  lo -= <i64>q10; hi += q10;
-  lo -= <i64>q11; hi += q11;
+  p = <u64>load<u32>(a, 40) * <u64>load<u32>(a, 40);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + <i64>q8; hi += (xhi << 1) + (p >>> 32);
   z8 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 21
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 40) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q10; hi += q10;
-  lo -= <i64>q11; hi += q11;
+  lo += <i64>(xlo << 1) + <i64>q9; hi += (xhi << 1);
   z9 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 22
-  p = <u64>load<u32>(a, 44) * <u64>load<u32>(a, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q11; hi += q11;
+  p = <u64>load<u32>(a, 44) * <u64>load<u32>(a, 44);
+  lo += <i64>(p & 0xffffffff) + <i64>q10; hi += (p >>> 32);
   z10 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
+  // column 23
+  lo += <i64>q11;
   z11 = <u32>lo;
   const top = <u32>(lo >> 32);
   let d: i64 = 0;
@@ -2269,128 +2013,129 @@ export function sqr_p384p(r: usize, a: usize): void {
   d = <i64>z10 - 0xffffffff + (d >> 32); const s10 = <u32>d;
   d = <i64>z11 - 0xffffffff + (d >> 32); const s11 = <u32>d;
   const keep = top == 0 && d < 0;
-  store<u32>(r, select<u32>(z0, s0, keep), 0);
-  store<u32>(r, select<u32>(z1, s1, keep), 4);
-  store<u32>(r, select<u32>(z2, s2, keep), 8);
-  store<u32>(r, select<u32>(z3, s3, keep), 12);
-  store<u32>(r, select<u32>(z4, s4, keep), 16);
-  store<u32>(r, select<u32>(z5, s5, keep), 20);
-  store<u32>(r, select<u32>(z6, s6, keep), 24);
-  store<u32>(r, select<u32>(z7, s7, keep), 28);
-  store<u32>(r, select<u32>(z8, s8, keep), 32);
-  store<u32>(r, select<u32>(z9, s9, keep), 36);
-  store<u32>(r, select<u32>(z10, s10, keep), 40);
-  store<u32>(r, select<u32>(z11, s11, keep), 44);
+  store<u64>(r, <u64>select<u32>(z0, s0, keep) | (<u64>select<u32>(z1, s1, keep) << 32), 0);
+  store<u64>(r, <u64>select<u32>(z2, s2, keep) | (<u64>select<u32>(z3, s3, keep) << 32), 8);
+  store<u64>(r, <u64>select<u32>(z4, s4, keep) | (<u64>select<u32>(z5, s5, keep) << 32), 16);
+  store<u64>(r, <u64>select<u32>(z6, s6, keep) | (<u64>select<u32>(z7, s7, keep) << 32), 24);
+  store<u64>(r, <u64>select<u32>(z8, s8, keep) | (<u64>select<u32>(z9, s9, keep) << 32), 32);
+  store<u64>(r, <u64>select<u32>(z10, s10, keep) | (<u64>select<u32>(z11, s11, keep) << 32), 40);
 }
 
 /** r = a + b mod p384p; a, b < m. */
 export function add_p384p(r: usize, a: usize, b: usize): void {
   let c: u64 = 0;
-  let d: i64 = 0;
-  const x0 = <u64>load<u32>(a, 0) + <u64>load<u32>(b, 0);
-  c = x0 + (c >>> 32); const s0 = <u32>c;
-  d = <i64>x0 - 0xffffffff; const t0 = <u32>d;
-  const x1 = <u64>load<u32>(a, 4) + <u64>load<u32>(b, 4);
-  c = x1 + (c >>> 32); const s1 = <u32>c;
-  d = <i64>x1 + (d >> 32); const t1 = <u32>d;
-  const x2 = <u64>load<u32>(a, 8) + <u64>load<u32>(b, 8);
-  c = x2 + (c >>> 32); const s2 = <u32>c;
-  d = <i64>x2 + (d >> 32); const t2 = <u32>d;
-  const x3 = <u64>load<u32>(a, 12) + <u64>load<u32>(b, 12);
-  c = x3 + (c >>> 32); const s3 = <u32>c;
-  d = <i64>x3 - 0xffffffff + (d >> 32); const t3 = <u32>d;
-  const x4 = <u64>load<u32>(a, 16) + <u64>load<u32>(b, 16);
-  c = x4 + (c >>> 32); const s4 = <u32>c;
-  d = <i64>x4 - 0xfffffffe + (d >> 32); const t4 = <u32>d;
-  const x5 = <u64>load<u32>(a, 20) + <u64>load<u32>(b, 20);
-  c = x5 + (c >>> 32); const s5 = <u32>c;
-  d = <i64>x5 - 0xffffffff + (d >> 32); const t5 = <u32>d;
-  const x6 = <u64>load<u32>(a, 24) + <u64>load<u32>(b, 24);
-  c = x6 + (c >>> 32); const s6 = <u32>c;
-  d = <i64>x6 - 0xffffffff + (d >> 32); const t6 = <u32>d;
-  const x7 = <u64>load<u32>(a, 28) + <u64>load<u32>(b, 28);
-  c = x7 + (c >>> 32); const s7 = <u32>c;
-  d = <i64>x7 - 0xffffffff + (d >> 32); const t7 = <u32>d;
-  const x8 = <u64>load<u32>(a, 32) + <u64>load<u32>(b, 32);
-  c = x8 + (c >>> 32); const s8 = <u32>c;
-  d = <i64>x8 - 0xffffffff + (d >> 32); const t8 = <u32>d;
-  const x9 = <u64>load<u32>(a, 36) + <u64>load<u32>(b, 36);
-  c = x9 + (c >>> 32); const s9 = <u32>c;
-  d = <i64>x9 - 0xffffffff + (d >> 32); const t9 = <u32>d;
-  const x10 = <u64>load<u32>(a, 40) + <u64>load<u32>(b, 40);
-  c = x10 + (c >>> 32); const s10 = <u32>c;
-  d = <i64>x10 - 0xffffffff + (d >> 32); const t10 = <u32>d;
-  const x11 = <u64>load<u32>(a, 44) + <u64>load<u32>(b, 44);
-  c = x11 + (c >>> 32); const s11 = <u32>c;
-  d = <i64>x11 - 0xffffffff + (d >> 32); const t11 = <u32>d;
-  const keep = d < 0;
-  store<u32>(r, select<u32>(s0, t0, keep), 0);
-  store<u32>(r, select<u32>(s1, t1, keep), 4);
-  store<u32>(r, select<u32>(s2, t2, keep), 8);
-  store<u32>(r, select<u32>(s3, t3, keep), 12);
-  store<u32>(r, select<u32>(s4, t4, keep), 16);
-  store<u32>(r, select<u32>(s5, t5, keep), 20);
-  store<u32>(r, select<u32>(s6, t6, keep), 24);
-  store<u32>(r, select<u32>(s7, t7, keep), 28);
-  store<u32>(r, select<u32>(s8, t8, keep), 32);
-  store<u32>(r, select<u32>(s9, t9, keep), 36);
-  store<u32>(r, select<u32>(s10, t10, keep), 40);
-  store<u32>(r, select<u32>(s11, t11, keep), 44);
+  let w: u64 = 0;
+  const a0 = load<u64>(a, 0);
+  const b0 = load<u64>(b, 0);
+  const a1 = load<u64>(a, 8);
+  const b1 = load<u64>(b, 8);
+  const a2 = load<u64>(a, 16);
+  const b2 = load<u64>(b, 16);
+  const a3 = load<u64>(a, 24);
+  const b3 = load<u64>(b, 24);
+  const a4 = load<u64>(a, 32);
+  const b4 = load<u64>(b, 32);
+  const a5 = load<u64>(a, 40);
+  const b5 = load<u64>(b, 40);
+  const s0 = a0 + b0;
+  c = <u64>(s0 < a0);
+  const u1 = a1 + b1;
+  const s1 = u1 + c;
+  c = <u64>(u1 < a1) | <u64>(s1 < u1);
+  const u2 = a2 + b2;
+  const s2 = u2 + c;
+  c = <u64>(u2 < a2) | <u64>(s2 < u2);
+  const u3 = a3 + b3;
+  const s3 = u3 + c;
+  c = <u64>(u3 < a3) | <u64>(s3 < u3);
+  const u4 = a4 + b4;
+  const s4 = u4 + c;
+  c = <u64>(u4 < a4) | <u64>(s4 < u4);
+  const u5 = a5 + b5;
+  const s5 = u5 + c;
+  c = <u64>(u5 < a5) | <u64>(s5 < u5);
+  const t0 = s0 - 0x00000000ffffffff;
+  w = <u64>(s0 < 0x00000000ffffffff);
+  const v1 = s1 - 0xffffffff00000000;
+  const t1 = v1 - w;
+  w = <u64>(s1 < 0xffffffff00000000) | <u64>(v1 < w);
+  const v2 = s2 - 0xfffffffffffffffe;
+  const t2 = v2 - w;
+  w = <u64>(s2 < 0xfffffffffffffffe) | <u64>(v2 < w);
+  const v3 = s3 - 0xffffffffffffffff;
+  const t3 = v3 - w;
+  w = <u64>(s3 < 0xffffffffffffffff) | <u64>(v3 < w);
+  const v4 = s4 - 0xffffffffffffffff;
+  const t4 = v4 - w;
+  w = <u64>(s4 < 0xffffffffffffffff) | <u64>(v4 < w);
+  const v5 = s5 - 0xffffffffffffffff;
+  const t5 = v5 - w;
+  w = <u64>(s5 < 0xffffffffffffffff) | <u64>(v5 < w);
+  const keep = c == 0 && w != 0;
+  store<u64>(r, select<u64>(s0, t0, keep), 0);
+  store<u64>(r, select<u64>(s1, t1, keep), 8);
+  store<u64>(r, select<u64>(s2, t2, keep), 16);
+  store<u64>(r, select<u64>(s3, t3, keep), 24);
+  store<u64>(r, select<u64>(s4, t4, keep), 32);
+  store<u64>(r, select<u64>(s5, t5, keep), 40);
 }
 
 /** r = a − b mod p384p; a, b < m. */
 export function sub_p384p(r: usize, a: usize, b: usize): void {
-  let d: i64 = 0;
-  let e: i64 = 0;
-  const x0 = <i64>load<u32>(a, 0) - <i64>load<u32>(b, 0);
-  d = x0; const s0 = <u32>d;
-  e = x0 + 0xffffffff; const t0 = <u32>e;
-  const x1 = <i64>load<u32>(a, 4) - <i64>load<u32>(b, 4);
-  d = x1 + (d >> 32); const s1 = <u32>d;
-  e = x1 + (e >> 32); const t1 = <u32>e;
-  const x2 = <i64>load<u32>(a, 8) - <i64>load<u32>(b, 8);
-  d = x2 + (d >> 32); const s2 = <u32>d;
-  e = x2 + (e >> 32); const t2 = <u32>e;
-  const x3 = <i64>load<u32>(a, 12) - <i64>load<u32>(b, 12);
-  d = x3 + (d >> 32); const s3 = <u32>d;
-  e = x3 + 0xffffffff + (e >> 32); const t3 = <u32>e;
-  const x4 = <i64>load<u32>(a, 16) - <i64>load<u32>(b, 16);
-  d = x4 + (d >> 32); const s4 = <u32>d;
-  e = x4 + 0xfffffffe + (e >> 32); const t4 = <u32>e;
-  const x5 = <i64>load<u32>(a, 20) - <i64>load<u32>(b, 20);
-  d = x5 + (d >> 32); const s5 = <u32>d;
-  e = x5 + 0xffffffff + (e >> 32); const t5 = <u32>e;
-  const x6 = <i64>load<u32>(a, 24) - <i64>load<u32>(b, 24);
-  d = x6 + (d >> 32); const s6 = <u32>d;
-  e = x6 + 0xffffffff + (e >> 32); const t6 = <u32>e;
-  const x7 = <i64>load<u32>(a, 28) - <i64>load<u32>(b, 28);
-  d = x7 + (d >> 32); const s7 = <u32>d;
-  e = x7 + 0xffffffff + (e >> 32); const t7 = <u32>e;
-  const x8 = <i64>load<u32>(a, 32) - <i64>load<u32>(b, 32);
-  d = x8 + (d >> 32); const s8 = <u32>d;
-  e = x8 + 0xffffffff + (e >> 32); const t8 = <u32>e;
-  const x9 = <i64>load<u32>(a, 36) - <i64>load<u32>(b, 36);
-  d = x9 + (d >> 32); const s9 = <u32>d;
-  e = x9 + 0xffffffff + (e >> 32); const t9 = <u32>e;
-  const x10 = <i64>load<u32>(a, 40) - <i64>load<u32>(b, 40);
-  d = x10 + (d >> 32); const s10 = <u32>d;
-  e = x10 + 0xffffffff + (e >> 32); const t10 = <u32>e;
-  const x11 = <i64>load<u32>(a, 44) - <i64>load<u32>(b, 44);
-  d = x11 + (d >> 32); const s11 = <u32>d;
-  e = x11 + 0xffffffff + (e >> 32); const t11 = <u32>e;
-  const borrow = d < 0;
-  store<u32>(r, select<u32>(t0, s0, borrow), 0);
-  store<u32>(r, select<u32>(t1, s1, borrow), 4);
-  store<u32>(r, select<u32>(t2, s2, borrow), 8);
-  store<u32>(r, select<u32>(t3, s3, borrow), 12);
-  store<u32>(r, select<u32>(t4, s4, borrow), 16);
-  store<u32>(r, select<u32>(t5, s5, borrow), 20);
-  store<u32>(r, select<u32>(t6, s6, borrow), 24);
-  store<u32>(r, select<u32>(t7, s7, borrow), 28);
-  store<u32>(r, select<u32>(t8, s8, borrow), 32);
-  store<u32>(r, select<u32>(t9, s9, borrow), 36);
-  store<u32>(r, select<u32>(t10, s10, borrow), 40);
-  store<u32>(r, select<u32>(t11, s11, borrow), 44);
+  let c: u64 = 0;
+  let w: u64 = 0;
+  const a0 = load<u64>(a, 0);
+  const b0 = load<u64>(b, 0);
+  const a1 = load<u64>(a, 8);
+  const b1 = load<u64>(b, 8);
+  const a2 = load<u64>(a, 16);
+  const b2 = load<u64>(b, 16);
+  const a3 = load<u64>(a, 24);
+  const b3 = load<u64>(b, 24);
+  const a4 = load<u64>(a, 32);
+  const b4 = load<u64>(b, 32);
+  const a5 = load<u64>(a, 40);
+  const b5 = load<u64>(b, 40);
+  const d0 = a0 - b0;
+  w = <u64>(a0 < b0);
+  const v1 = a1 - b1;
+  const d1 = v1 - w;
+  w = <u64>(a1 < b1) | <u64>(v1 < w);
+  const v2 = a2 - b2;
+  const d2 = v2 - w;
+  w = <u64>(a2 < b2) | <u64>(v2 < w);
+  const v3 = a3 - b3;
+  const d3 = v3 - w;
+  w = <u64>(a3 < b3) | <u64>(v3 < w);
+  const v4 = a4 - b4;
+  const d4 = v4 - w;
+  w = <u64>(a4 < b4) | <u64>(v4 < w);
+  const v5 = a5 - b5;
+  const d5 = v5 - w;
+  w = <u64>(a5 < b5) | <u64>(v5 < w);
+  const mask: u64 = 0 - w;
+  const s0 = d0 + (0x00000000ffffffff & mask);
+  c = <u64>(s0 < d0);
+  const u1 = d1 + (0xffffffff00000000 & mask);
+  const s1 = u1 + c;
+  c = <u64>(u1 < d1) | <u64>(s1 < u1);
+  const u2 = d2 + (0xfffffffffffffffe & mask);
+  const s2 = u2 + c;
+  c = <u64>(u2 < d2) | <u64>(s2 < u2);
+  const u3 = d3 + mask;
+  const s3 = u3 + c;
+  c = <u64>(u3 < d3) | <u64>(s3 < u3);
+  const u4 = d4 + mask;
+  const s4 = u4 + c;
+  c = <u64>(u4 < d4) | <u64>(s4 < u4);
+  const u5 = d5 + mask;
+  const s5 = u5 + c;
+  store<u64>(r, s0, 0);
+  store<u64>(r, s1, 8);
+  store<u64>(r, s2, 16);
+  store<u64>(r, s3, 24);
+  store<u64>(r, s4, 32);
+  store<u64>(r, s5, 40);
 }
 
 /** r = a/2 mod p384p (a·2^−1): a when even, a + m when odd, shifted right by one; a < m. */
@@ -2431,6 +2176,8 @@ export function mul_p384n(r: usize, a: usize, b: usize): void {
   let lo: i64 = 0;
   let hi: u64 = 0;
   let p: u64 = 0;
+  let xlo: u64 = 0;
+  let xhi: u64 = 0;
   let q0: u64 = 0;
   let q1: u64 = 0;
   let q2: u64 = 0;
@@ -2620,7 +2367,9 @@ export function mul_p384n(r: usize, a: usize, b: usize): void {
   if (ASC_FEATURE_SIMD) {
     lo += <i64>C0;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo); hi += xhi;
   }
   q0 = <u64>(<u32>lo * 0xe88fdc45);
   p = q0 * 0xccc52973; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -2629,8 +2378,10 @@ export function mul_p384n(r: usize, a: usize, b: usize): void {
   if (ASC_FEATURE_SIMD) {
     lo += <i64>C1;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo); hi += xhi;
   }
   p = q0 * 0xecec196a; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   q1 = <u64>(<u32>lo * 0xe88fdc45);
@@ -2640,9 +2391,11 @@ export function mul_p384n(r: usize, a: usize, b: usize): void {
   if (ASC_FEATURE_SIMD) {
     lo += <i64>C2;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo); hi += xhi;
   }
   p = q0 * 0x48b0a77a; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q1 * 0xecec196a; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -2653,10 +2406,12 @@ export function mul_p384n(r: usize, a: usize, b: usize): void {
   if (ASC_FEATURE_SIMD) {
     lo += <i64>C3;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo); hi += xhi;
   }
   p = q0 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q1 * 0x48b0a77a; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -2668,11 +2423,13 @@ export function mul_p384n(r: usize, a: usize, b: usize): void {
   if (ASC_FEATURE_SIMD) {
     lo += <i64>C4;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo); hi += xhi;
   }
   p = q0 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q1 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -2685,12 +2442,14 @@ export function mul_p384n(r: usize, a: usize, b: usize): void {
   if (ASC_FEATURE_SIMD) {
     lo += <i64>C5;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo); hi += xhi;
   }
   p = q0 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q1 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -2702,17 +2461,18 @@ export function mul_p384n(r: usize, a: usize, b: usize): void {
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 6
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C6;
+    lo += <i64>C6 - <i64>q0;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) - <i64>q0; hi += xhi;
   }
-  lo -= <i64>q0; hi += q0;
   p = q1 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q2 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q3 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -2723,19 +2483,19 @@ export function mul_p384n(r: usize, a: usize, b: usize): void {
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 7
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C7;
+    lo += <i64>C7 - <i64>q1;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) - <i64>q1; hi += xhi;
   }
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
   p = q2 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q3 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q4 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -2746,21 +2506,20 @@ export function mul_p384n(r: usize, a: usize, b: usize): void {
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 8
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C8;
+    lo += <i64>C8 - <i64>q2;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) - <i64>q2; hi += xhi;
   }
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
   p = q3 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q4 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q5 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -2771,23 +2530,21 @@ export function mul_p384n(r: usize, a: usize, b: usize): void {
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 9
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C9;
+    lo += <i64>C9 - <i64>q3;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) - <i64>q3; hi += xhi;
   }
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
   p = q4 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q5 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q6 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -2798,25 +2555,22 @@ export function mul_p384n(r: usize, a: usize, b: usize): void {
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 10
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C10;
+    lo += <i64>C10 - <i64>q4;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) - <i64>q4; hi += xhi;
   }
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
   p = q5 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q6 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q7 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -2827,27 +2581,23 @@ export function mul_p384n(r: usize, a: usize, b: usize): void {
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 11
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C11;
+    lo += <i64>C11 - <i64>q5;
   } else {
-    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(b, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 0); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) - <i64>q5; hi += xhi;
   }
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
   p = q6 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q7 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q8 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -2858,26 +2608,22 @@ export function mul_p384n(r: usize, a: usize, b: usize): void {
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 12
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C12;
+    lo += <i64>C12 + (<i64>q0 - <i64>q6);
   } else {
-    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(b, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q0 - <i64>q6); hi += xhi;
   }
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
   p = q7 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q8 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q9 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -2886,25 +2632,21 @@ export function mul_p384n(r: usize, a: usize, b: usize): void {
   z0 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 13
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C13;
+    lo += <i64>C13 + (<i64>q1 - <i64>q7);
   } else {
-    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(b, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q1 - <i64>q7); hi += xhi;
   }
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
   p = q8 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q9 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q10 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -2912,149 +2654,130 @@ export function mul_p384n(r: usize, a: usize, b: usize): void {
   z1 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 14
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C14;
+    lo += <i64>C14 + (<i64>q2 - <i64>q8);
   } else {
-    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(b, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q2 - <i64>q8); hi += xhi;
   }
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
-  lo -= <i64>q8; hi += q8;
   p = q9 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q10 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q11 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   z2 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 15
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C15;
+    lo += <i64>C15 + (<i64>q3 - <i64>q9);
   } else {
-    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(b, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q3 - <i64>q9); hi += xhi;
   }
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
-  lo -= <i64>q8; hi += q8;
-  lo -= <i64>q9; hi += q9;
   p = q10 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q11 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   z3 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 16
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C16;
+    lo += <i64>C16 + (<i64>q4 - <i64>q10);
   } else {
-    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(b, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q4 - <i64>q10); hi += xhi;
   }
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
-  lo -= <i64>q8; hi += q8;
-  lo -= <i64>q9; hi += q9;
-  lo -= <i64>q10; hi += q10;
   p = q11 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   z4 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 17
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C17;
+    lo += <i64>C17 + (<i64>q5 - <i64>q11);
   } else {
-    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(b, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + (<i64>q5 - <i64>q11); hi += xhi;
   }
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
-  lo -= <i64>q8; hi += q8;
-  lo -= <i64>q9; hi += q9;
-  lo -= <i64>q10; hi += q10;
-  lo -= <i64>q11; hi += q11;
   z5 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 18
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C18;
+    lo += <i64>C18 + <i64>q6;
   } else {
-    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(b, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + <i64>q6; hi += xhi;
   }
-  lo -= <i64>q7; hi += q7;
-  lo -= <i64>q8; hi += q8;
-  lo -= <i64>q9; hi += q9;
-  lo -= <i64>q10; hi += q10;
-  lo -= <i64>q11; hi += q11;
   z6 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 19
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C19;
+    lo += <i64>C19 + <i64>q7;
   } else {
-    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(b, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + <i64>q7; hi += xhi;
   }
-  lo -= <i64>q8; hi += q8;
-  lo -= <i64>q9; hi += q9;
-  lo -= <i64>q10; hi += q10;
-  lo -= <i64>q11; hi += q11;
   z7 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 20
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C20;
+    lo += <i64>C20 + <i64>q8;
   } else {
-    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(b, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + <i64>q8; hi += xhi;
   }
-  lo -= <i64>q9; hi += q9;
-  lo -= <i64>q10; hi += q10;
-  lo -= <i64>q11; hi += q11;
   z8 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 21
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C21;
+    lo += <i64>C21 + <i64>q9;
   } else {
-    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(b, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + <i64>q9; hi += xhi;
   }
-  lo -= <i64>q10; hi += q10;
-  lo -= <i64>q11; hi += q11;
   z9 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 22
   if (ASC_FEATURE_SIMD) {
-    lo += <i64>C22;
+    lo += <i64>C22 + <i64>q10;
   } else {
-    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(b, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo) + <i64>q10; hi += xhi;
   }
-  lo -= <i64>q11; hi += q11;
   z10 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
+  // column 23
   if (ASC_FEATURE_SIMD) lo += <i64>C23;
+  lo += <i64>q11;
   z11 = <u32>lo;
   const top = <u32>(lo >> 32);
   let d: i64 = 0;
@@ -3071,18 +2794,12 @@ export function mul_p384n(r: usize, a: usize, b: usize): void {
   d = <i64>z10 - 0xffffffff + (d >> 32); const s10 = <u32>d;
   d = <i64>z11 - 0xffffffff + (d >> 32); const s11 = <u32>d;
   const keep = top == 0 && d < 0;
-  store<u32>(r, select<u32>(z0, s0, keep), 0);
-  store<u32>(r, select<u32>(z1, s1, keep), 4);
-  store<u32>(r, select<u32>(z2, s2, keep), 8);
-  store<u32>(r, select<u32>(z3, s3, keep), 12);
-  store<u32>(r, select<u32>(z4, s4, keep), 16);
-  store<u32>(r, select<u32>(z5, s5, keep), 20);
-  store<u32>(r, select<u32>(z6, s6, keep), 24);
-  store<u32>(r, select<u32>(z7, s7, keep), 28);
-  store<u32>(r, select<u32>(z8, s8, keep), 32);
-  store<u32>(r, select<u32>(z9, s9, keep), 36);
-  store<u32>(r, select<u32>(z10, s10, keep), 40);
-  store<u32>(r, select<u32>(z11, s11, keep), 44);
+  store<u64>(r, <u64>select<u32>(z0, s0, keep) | (<u64>select<u32>(z1, s1, keep) << 32), 0);
+  store<u64>(r, <u64>select<u32>(z2, s2, keep) | (<u64>select<u32>(z3, s3, keep) << 32), 8);
+  store<u64>(r, <u64>select<u32>(z4, s4, keep) | (<u64>select<u32>(z5, s5, keep) << 32), 16);
+  store<u64>(r, <u64>select<u32>(z6, s6, keep) | (<u64>select<u32>(z7, s7, keep) << 32), 24);
+  store<u64>(r, <u64>select<u32>(z8, s8, keep) | (<u64>select<u32>(z9, s9, keep) << 32), 32);
+  store<u64>(r, <u64>select<u32>(z10, s10, keep) | (<u64>select<u32>(z11, s11, keep) << 32), 40);
 }
 
 /** r = a²·2^−384 mod p384n (Montgomery); a < m, and r < m. */
@@ -3117,14 +2834,15 @@ export function sqr_p384n(r: usize, a: usize): void {
   let z10: u32 = 0;
   let z11: u32 = 0;
   // column 0
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 0); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 0);
+  lo += <i64>(p & 0xffffffff); hi += (p >>> 32);
   q0 = <u64>(<u32>lo * 0xe88fdc45);
   p = q0 * 0xccc52973; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 1
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
+  lo += <i64>(xlo << 1); hi += (xhi << 1);
   p = q0 * 0xecec196a; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   q1 = <u64>(<u32>lo * 0xe88fdc45);
   p = q1 * 0xccc52973; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -3132,8 +2850,8 @@ export function sqr_p384n(r: usize, a: usize): void {
   // column 2
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 4); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 4);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)); hi += (xhi << 1) + (p >>> 32);
   p = q0 * 0x48b0a77a; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q1 * 0xecec196a; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   q2 = <u64>(<u32>lo * 0xe88fdc45);
@@ -3143,7 +2861,7 @@ export function sqr_p384n(r: usize, a: usize): void {
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
+  lo += <i64>(xlo << 1); hi += (xhi << 1);
   p = q0 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q1 * 0x48b0a77a; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q2 * 0xecec196a; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -3154,8 +2872,8 @@ export function sqr_p384n(r: usize, a: usize): void {
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 8); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
+  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 8);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)); hi += (xhi << 1) + (p >>> 32);
   p = q0 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q1 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q2 * 0x48b0a77a; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -3168,7 +2886,7 @@ export function sqr_p384n(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
+  lo += <i64>(xlo << 1); hi += (xhi << 1);
   p = q0 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q1 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q2 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -3182,9 +2900,8 @@ export function sqr_p384n(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 12); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q0; hi += q0;
+  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 12);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) - <i64>q0; hi += (xhi << 1) + (p >>> 32);
   p = q1 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q2 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q3 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -3199,9 +2916,7 @@ export function sqr_p384n(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
+  lo += <i64>(xlo << 1) - <i64>q1; hi += (xhi << 1);
   p = q2 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q3 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q4 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -3216,11 +2931,8 @@ export function sqr_p384n(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 16); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
+  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 16);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) - <i64>q2; hi += (xhi << 1) + (p >>> 32);
   p = q3 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q4 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q5 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -3236,11 +2948,7 @@ export function sqr_p384n(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
+  lo += <i64>(xlo << 1) - <i64>q3; hi += (xhi << 1);
   p = q4 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q5 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q6 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -3256,13 +2964,8 @@ export function sqr_p384n(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 20); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
+  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 20);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) - <i64>q4; hi += (xhi << 1) + (p >>> 32);
   p = q5 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q6 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q7 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -3279,13 +2982,7 @@ export function sqr_p384n(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q0; hi += q0;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
+  lo += <i64>(xlo << 1) - <i64>q5; hi += (xhi << 1);
   p = q6 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q7 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q8 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -3301,14 +2998,8 @@ export function sqr_p384n(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 24); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q1; hi += q1;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
+  p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 24);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q0 - <i64>q6); hi += (xhi << 1) + (p >>> 32);
   p = q7 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q8 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q9 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -3322,13 +3013,7 @@ export function sqr_p384n(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q2; hi += q2;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
+  lo += <i64>(xlo << 1) + (<i64>q1 - <i64>q7); hi += (xhi << 1);
   p = q8 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q9 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q10 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -3340,14 +3025,8 @@ export function sqr_p384n(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 28); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q3; hi += q3;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
-  lo -= <i64>q8; hi += q8;
+  p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 28);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q2 - <i64>q8); hi += (xhi << 1) + (p >>> 32);
   p = q9 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q10 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q11 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -3358,13 +3037,7 @@ export function sqr_p384n(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q4; hi += q4;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
-  lo -= <i64>q8; hi += q8;
-  lo -= <i64>q9; hi += q9;
+  lo += <i64>(xlo << 1) + (<i64>q3 - <i64>q9); hi += (xhi << 1);
   p = q10 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q11 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   z3 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
@@ -3373,14 +3046,8 @@ export function sqr_p384n(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 32); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q5; hi += q5;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
-  lo -= <i64>q8; hi += q8;
-  lo -= <i64>q9; hi += q9;
-  lo -= <i64>q10; hi += q10;
+  p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 32);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q4 - <i64>q10); hi += (xhi << 1) + (p >>> 32);
   p = q11 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   z4 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 17
@@ -3388,56 +3055,38 @@ export function sqr_p384n(r: usize, a: usize): void {
   p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q6; hi += q6;
-  lo -= <i64>q7; hi += q7;
-  lo -= <i64>q8; hi += q8;
-  lo -= <i64>q9; hi += q9;
-  lo -= <i64>q10; hi += q10;
-  lo -= <i64>q11; hi += q11;
+  lo += <i64>(xlo << 1) + (<i64>q5 - <i64>q11); hi += (xhi << 1);
   z5 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 18
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 36) * <u64>load<u32>(a, 36); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q7; hi += q7;
-  lo -= <i64>q8; hi += q8;
-  lo -= <i64>q9; hi += q9;
-  lo -= <i64>q10; hi += q10;
-  lo -= <i64>q11; hi += q11;
+  p = <u64>load<u32>(a, 36) * <u64>load<u32>(a, 36);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + <i64>q6; hi += (xhi << 1) + (p >>> 32);
   z6 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 19
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
   p = <u64>load<u32>(a, 36) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q8; hi += q8;
-  lo -= <i64>q9; hi += q9;
-  lo -= <i64>q10; hi += q10;
-  lo -= <i64>q11; hi += q11;
+  lo += <i64>(xlo << 1) + <i64>q7; hi += (xhi << 1);
   z7 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 20
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 36) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  p = <u64>load<u32>(a, 40) * <u64>load<u32>(a, 40); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q9; hi += q9;
-  lo -= <i64>q10; hi += q10;
-  lo -= <i64>q11; hi += q11;
+  p = <u64>load<u32>(a, 40) * <u64>load<u32>(a, 40);
+  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + <i64>q8; hi += (xhi << 1) + (p >>> 32);
   z8 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 21
   xlo = 0; xhi = 0;
   p = <u64>load<u32>(a, 40) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += xhi << 1;
-  lo -= <i64>q10; hi += q10;
-  lo -= <i64>q11; hi += q11;
+  lo += <i64>(xlo << 1) + <i64>q9; hi += (xhi << 1);
   z9 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 22
-  p = <u64>load<u32>(a, 44) * <u64>load<u32>(a, 44); lo += <i64>(p & 0xffffffff); hi += p >>> 32;
-  lo -= <i64>q11; hi += q11;
+  p = <u64>load<u32>(a, 44) * <u64>load<u32>(a, 44);
+  lo += <i64>(p & 0xffffffff) + <i64>q10; hi += (p >>> 32);
   z10 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
+  // column 23
+  lo += <i64>q11;
   z11 = <u32>lo;
   const top = <u32>(lo >> 32);
   let d: i64 = 0;
@@ -3454,128 +3103,129 @@ export function sqr_p384n(r: usize, a: usize): void {
   d = <i64>z10 - 0xffffffff + (d >> 32); const s10 = <u32>d;
   d = <i64>z11 - 0xffffffff + (d >> 32); const s11 = <u32>d;
   const keep = top == 0 && d < 0;
-  store<u32>(r, select<u32>(z0, s0, keep), 0);
-  store<u32>(r, select<u32>(z1, s1, keep), 4);
-  store<u32>(r, select<u32>(z2, s2, keep), 8);
-  store<u32>(r, select<u32>(z3, s3, keep), 12);
-  store<u32>(r, select<u32>(z4, s4, keep), 16);
-  store<u32>(r, select<u32>(z5, s5, keep), 20);
-  store<u32>(r, select<u32>(z6, s6, keep), 24);
-  store<u32>(r, select<u32>(z7, s7, keep), 28);
-  store<u32>(r, select<u32>(z8, s8, keep), 32);
-  store<u32>(r, select<u32>(z9, s9, keep), 36);
-  store<u32>(r, select<u32>(z10, s10, keep), 40);
-  store<u32>(r, select<u32>(z11, s11, keep), 44);
+  store<u64>(r, <u64>select<u32>(z0, s0, keep) | (<u64>select<u32>(z1, s1, keep) << 32), 0);
+  store<u64>(r, <u64>select<u32>(z2, s2, keep) | (<u64>select<u32>(z3, s3, keep) << 32), 8);
+  store<u64>(r, <u64>select<u32>(z4, s4, keep) | (<u64>select<u32>(z5, s5, keep) << 32), 16);
+  store<u64>(r, <u64>select<u32>(z6, s6, keep) | (<u64>select<u32>(z7, s7, keep) << 32), 24);
+  store<u64>(r, <u64>select<u32>(z8, s8, keep) | (<u64>select<u32>(z9, s9, keep) << 32), 32);
+  store<u64>(r, <u64>select<u32>(z10, s10, keep) | (<u64>select<u32>(z11, s11, keep) << 32), 40);
 }
 
 /** r = a + b mod p384n; a, b < m. */
 export function add_p384n(r: usize, a: usize, b: usize): void {
   let c: u64 = 0;
-  let d: i64 = 0;
-  const x0 = <u64>load<u32>(a, 0) + <u64>load<u32>(b, 0);
-  c = x0 + (c >>> 32); const s0 = <u32>c;
-  d = <i64>x0 - 0xccc52973; const t0 = <u32>d;
-  const x1 = <u64>load<u32>(a, 4) + <u64>load<u32>(b, 4);
-  c = x1 + (c >>> 32); const s1 = <u32>c;
-  d = <i64>x1 - 0xecec196a + (d >> 32); const t1 = <u32>d;
-  const x2 = <u64>load<u32>(a, 8) + <u64>load<u32>(b, 8);
-  c = x2 + (c >>> 32); const s2 = <u32>c;
-  d = <i64>x2 - 0x48b0a77a + (d >> 32); const t2 = <u32>d;
-  const x3 = <u64>load<u32>(a, 12) + <u64>load<u32>(b, 12);
-  c = x3 + (c >>> 32); const s3 = <u32>c;
-  d = <i64>x3 - 0x581a0db2 + (d >> 32); const t3 = <u32>d;
-  const x4 = <u64>load<u32>(a, 16) + <u64>load<u32>(b, 16);
-  c = x4 + (c >>> 32); const s4 = <u32>c;
-  d = <i64>x4 - 0xf4372ddf + (d >> 32); const t4 = <u32>d;
-  const x5 = <u64>load<u32>(a, 20) + <u64>load<u32>(b, 20);
-  c = x5 + (c >>> 32); const s5 = <u32>c;
-  d = <i64>x5 - 0xc7634d81 + (d >> 32); const t5 = <u32>d;
-  const x6 = <u64>load<u32>(a, 24) + <u64>load<u32>(b, 24);
-  c = x6 + (c >>> 32); const s6 = <u32>c;
-  d = <i64>x6 - 0xffffffff + (d >> 32); const t6 = <u32>d;
-  const x7 = <u64>load<u32>(a, 28) + <u64>load<u32>(b, 28);
-  c = x7 + (c >>> 32); const s7 = <u32>c;
-  d = <i64>x7 - 0xffffffff + (d >> 32); const t7 = <u32>d;
-  const x8 = <u64>load<u32>(a, 32) + <u64>load<u32>(b, 32);
-  c = x8 + (c >>> 32); const s8 = <u32>c;
-  d = <i64>x8 - 0xffffffff + (d >> 32); const t8 = <u32>d;
-  const x9 = <u64>load<u32>(a, 36) + <u64>load<u32>(b, 36);
-  c = x9 + (c >>> 32); const s9 = <u32>c;
-  d = <i64>x9 - 0xffffffff + (d >> 32); const t9 = <u32>d;
-  const x10 = <u64>load<u32>(a, 40) + <u64>load<u32>(b, 40);
-  c = x10 + (c >>> 32); const s10 = <u32>c;
-  d = <i64>x10 - 0xffffffff + (d >> 32); const t10 = <u32>d;
-  const x11 = <u64>load<u32>(a, 44) + <u64>load<u32>(b, 44);
-  c = x11 + (c >>> 32); const s11 = <u32>c;
-  d = <i64>x11 - 0xffffffff + (d >> 32); const t11 = <u32>d;
-  const keep = d < 0;
-  store<u32>(r, select<u32>(s0, t0, keep), 0);
-  store<u32>(r, select<u32>(s1, t1, keep), 4);
-  store<u32>(r, select<u32>(s2, t2, keep), 8);
-  store<u32>(r, select<u32>(s3, t3, keep), 12);
-  store<u32>(r, select<u32>(s4, t4, keep), 16);
-  store<u32>(r, select<u32>(s5, t5, keep), 20);
-  store<u32>(r, select<u32>(s6, t6, keep), 24);
-  store<u32>(r, select<u32>(s7, t7, keep), 28);
-  store<u32>(r, select<u32>(s8, t8, keep), 32);
-  store<u32>(r, select<u32>(s9, t9, keep), 36);
-  store<u32>(r, select<u32>(s10, t10, keep), 40);
-  store<u32>(r, select<u32>(s11, t11, keep), 44);
+  let w: u64 = 0;
+  const a0 = load<u64>(a, 0);
+  const b0 = load<u64>(b, 0);
+  const a1 = load<u64>(a, 8);
+  const b1 = load<u64>(b, 8);
+  const a2 = load<u64>(a, 16);
+  const b2 = load<u64>(b, 16);
+  const a3 = load<u64>(a, 24);
+  const b3 = load<u64>(b, 24);
+  const a4 = load<u64>(a, 32);
+  const b4 = load<u64>(b, 32);
+  const a5 = load<u64>(a, 40);
+  const b5 = load<u64>(b, 40);
+  const s0 = a0 + b0;
+  c = <u64>(s0 < a0);
+  const u1 = a1 + b1;
+  const s1 = u1 + c;
+  c = <u64>(u1 < a1) | <u64>(s1 < u1);
+  const u2 = a2 + b2;
+  const s2 = u2 + c;
+  c = <u64>(u2 < a2) | <u64>(s2 < u2);
+  const u3 = a3 + b3;
+  const s3 = u3 + c;
+  c = <u64>(u3 < a3) | <u64>(s3 < u3);
+  const u4 = a4 + b4;
+  const s4 = u4 + c;
+  c = <u64>(u4 < a4) | <u64>(s4 < u4);
+  const u5 = a5 + b5;
+  const s5 = u5 + c;
+  c = <u64>(u5 < a5) | <u64>(s5 < u5);
+  const t0 = s0 - 0xecec196accc52973;
+  w = <u64>(s0 < 0xecec196accc52973);
+  const v1 = s1 - 0x581a0db248b0a77a;
+  const t1 = v1 - w;
+  w = <u64>(s1 < 0x581a0db248b0a77a) | <u64>(v1 < w);
+  const v2 = s2 - 0xc7634d81f4372ddf;
+  const t2 = v2 - w;
+  w = <u64>(s2 < 0xc7634d81f4372ddf) | <u64>(v2 < w);
+  const v3 = s3 - 0xffffffffffffffff;
+  const t3 = v3 - w;
+  w = <u64>(s3 < 0xffffffffffffffff) | <u64>(v3 < w);
+  const v4 = s4 - 0xffffffffffffffff;
+  const t4 = v4 - w;
+  w = <u64>(s4 < 0xffffffffffffffff) | <u64>(v4 < w);
+  const v5 = s5 - 0xffffffffffffffff;
+  const t5 = v5 - w;
+  w = <u64>(s5 < 0xffffffffffffffff) | <u64>(v5 < w);
+  const keep = c == 0 && w != 0;
+  store<u64>(r, select<u64>(s0, t0, keep), 0);
+  store<u64>(r, select<u64>(s1, t1, keep), 8);
+  store<u64>(r, select<u64>(s2, t2, keep), 16);
+  store<u64>(r, select<u64>(s3, t3, keep), 24);
+  store<u64>(r, select<u64>(s4, t4, keep), 32);
+  store<u64>(r, select<u64>(s5, t5, keep), 40);
 }
 
 /** r = a − b mod p384n; a, b < m. */
 export function sub_p384n(r: usize, a: usize, b: usize): void {
-  let d: i64 = 0;
-  let e: i64 = 0;
-  const x0 = <i64>load<u32>(a, 0) - <i64>load<u32>(b, 0);
-  d = x0; const s0 = <u32>d;
-  e = x0 + 0xccc52973; const t0 = <u32>e;
-  const x1 = <i64>load<u32>(a, 4) - <i64>load<u32>(b, 4);
-  d = x1 + (d >> 32); const s1 = <u32>d;
-  e = x1 + 0xecec196a + (e >> 32); const t1 = <u32>e;
-  const x2 = <i64>load<u32>(a, 8) - <i64>load<u32>(b, 8);
-  d = x2 + (d >> 32); const s2 = <u32>d;
-  e = x2 + 0x48b0a77a + (e >> 32); const t2 = <u32>e;
-  const x3 = <i64>load<u32>(a, 12) - <i64>load<u32>(b, 12);
-  d = x3 + (d >> 32); const s3 = <u32>d;
-  e = x3 + 0x581a0db2 + (e >> 32); const t3 = <u32>e;
-  const x4 = <i64>load<u32>(a, 16) - <i64>load<u32>(b, 16);
-  d = x4 + (d >> 32); const s4 = <u32>d;
-  e = x4 + 0xf4372ddf + (e >> 32); const t4 = <u32>e;
-  const x5 = <i64>load<u32>(a, 20) - <i64>load<u32>(b, 20);
-  d = x5 + (d >> 32); const s5 = <u32>d;
-  e = x5 + 0xc7634d81 + (e >> 32); const t5 = <u32>e;
-  const x6 = <i64>load<u32>(a, 24) - <i64>load<u32>(b, 24);
-  d = x6 + (d >> 32); const s6 = <u32>d;
-  e = x6 + 0xffffffff + (e >> 32); const t6 = <u32>e;
-  const x7 = <i64>load<u32>(a, 28) - <i64>load<u32>(b, 28);
-  d = x7 + (d >> 32); const s7 = <u32>d;
-  e = x7 + 0xffffffff + (e >> 32); const t7 = <u32>e;
-  const x8 = <i64>load<u32>(a, 32) - <i64>load<u32>(b, 32);
-  d = x8 + (d >> 32); const s8 = <u32>d;
-  e = x8 + 0xffffffff + (e >> 32); const t8 = <u32>e;
-  const x9 = <i64>load<u32>(a, 36) - <i64>load<u32>(b, 36);
-  d = x9 + (d >> 32); const s9 = <u32>d;
-  e = x9 + 0xffffffff + (e >> 32); const t9 = <u32>e;
-  const x10 = <i64>load<u32>(a, 40) - <i64>load<u32>(b, 40);
-  d = x10 + (d >> 32); const s10 = <u32>d;
-  e = x10 + 0xffffffff + (e >> 32); const t10 = <u32>e;
-  const x11 = <i64>load<u32>(a, 44) - <i64>load<u32>(b, 44);
-  d = x11 + (d >> 32); const s11 = <u32>d;
-  e = x11 + 0xffffffff + (e >> 32); const t11 = <u32>e;
-  const borrow = d < 0;
-  store<u32>(r, select<u32>(t0, s0, borrow), 0);
-  store<u32>(r, select<u32>(t1, s1, borrow), 4);
-  store<u32>(r, select<u32>(t2, s2, borrow), 8);
-  store<u32>(r, select<u32>(t3, s3, borrow), 12);
-  store<u32>(r, select<u32>(t4, s4, borrow), 16);
-  store<u32>(r, select<u32>(t5, s5, borrow), 20);
-  store<u32>(r, select<u32>(t6, s6, borrow), 24);
-  store<u32>(r, select<u32>(t7, s7, borrow), 28);
-  store<u32>(r, select<u32>(t8, s8, borrow), 32);
-  store<u32>(r, select<u32>(t9, s9, borrow), 36);
-  store<u32>(r, select<u32>(t10, s10, borrow), 40);
-  store<u32>(r, select<u32>(t11, s11, borrow), 44);
+  let c: u64 = 0;
+  let w: u64 = 0;
+  const a0 = load<u64>(a, 0);
+  const b0 = load<u64>(b, 0);
+  const a1 = load<u64>(a, 8);
+  const b1 = load<u64>(b, 8);
+  const a2 = load<u64>(a, 16);
+  const b2 = load<u64>(b, 16);
+  const a3 = load<u64>(a, 24);
+  const b3 = load<u64>(b, 24);
+  const a4 = load<u64>(a, 32);
+  const b4 = load<u64>(b, 32);
+  const a5 = load<u64>(a, 40);
+  const b5 = load<u64>(b, 40);
+  const d0 = a0 - b0;
+  w = <u64>(a0 < b0);
+  const v1 = a1 - b1;
+  const d1 = v1 - w;
+  w = <u64>(a1 < b1) | <u64>(v1 < w);
+  const v2 = a2 - b2;
+  const d2 = v2 - w;
+  w = <u64>(a2 < b2) | <u64>(v2 < w);
+  const v3 = a3 - b3;
+  const d3 = v3 - w;
+  w = <u64>(a3 < b3) | <u64>(v3 < w);
+  const v4 = a4 - b4;
+  const d4 = v4 - w;
+  w = <u64>(a4 < b4) | <u64>(v4 < w);
+  const v5 = a5 - b5;
+  const d5 = v5 - w;
+  w = <u64>(a5 < b5) | <u64>(v5 < w);
+  const mask: u64 = 0 - w;
+  const s0 = d0 + (0xecec196accc52973 & mask);
+  c = <u64>(s0 < d0);
+  const u1 = d1 + (0x581a0db248b0a77a & mask);
+  const s1 = u1 + c;
+  c = <u64>(u1 < d1) | <u64>(s1 < u1);
+  const u2 = d2 + (0xc7634d81f4372ddf & mask);
+  const s2 = u2 + c;
+  c = <u64>(u2 < d2) | <u64>(s2 < u2);
+  const u3 = d3 + mask;
+  const s3 = u3 + c;
+  c = <u64>(u3 < d3) | <u64>(s3 < u3);
+  const u4 = d4 + mask;
+  const s4 = u4 + c;
+  c = <u64>(u4 < d4) | <u64>(s4 < u4);
+  const u5 = d5 + mask;
+  const s5 = u5 + c;
+  store<u64>(r, s0, 0);
+  store<u64>(r, s1, 8);
+  store<u64>(r, s2, 16);
+  store<u64>(r, s3, 24);
+  store<u64>(r, s4, 32);
+  store<u64>(r, s5, 40);
 }
 
 /** r = a/2 mod p384n (a·2^−1): a when even, a + m when odd, shifted right by one; a < m. */

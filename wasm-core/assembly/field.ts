@@ -96,6 +96,8 @@ const POW_TABLE: usize = memory.data(<i32>(FIELD_SLOT_BYTES * 8), 16);
 const POW_ACC: usize = memory.data(<i32>FIELD_SLOT_BYTES, 16);
 const PLAIN_ONE: usize = memory.data(<i32>FIELD_SLOT_BYTES, 16);
 const TMP_A: usize = memory.data(<i32>FIELD_SLOT_BYTES, 16);
+/** The element 0 (never written). */
+const ZERO: usize = memory.data(<i32>FIELD_SLOT_BYTES, 16);
 
 /**
  * Fill the descriptor at f for the odd modulus given as limbs limbs at modulus (limbs ≤ 12, top limb
@@ -262,8 +264,15 @@ export function fieldHalf(f: usize, r: usize, a: usize): void {
   }
 }
 
-/** r = −a. */
+/**
+ * r = −a. The generated fields use their subtraction kernel (0 − a: branch-free and without bignum's limb
+ * loop; the wNAF and comb loops negate a table entry for every negative digit).
+ */
 export function fieldNeg(f: usize, r: usize, a: usize): void {
+  if (load<u32>(f + F_KERNEL) != KERNEL_GENERIC) {
+    fieldSub(f, r, ZERO, a);
+    return;
+  }
   const limbs = fieldLimbs(f);
   if (bnIsZero(a, limbs)) bnZero(r, limbs);
   else bnSub(r, f + F_MODULUS, a, limbs);
