@@ -38,10 +38,10 @@ export type { VerifyItem } from '../../wasm-core/verify/index.js';
  * | call | wasm-core | node:crypto | route |
  * | --- | --- | --- | --- |
  * | Ed25519 | — | — | wasm-core: node:crypto's rule (cofactorless) differs on the speccheck cases |
- * | ECDSA P-256, a new key | 150 | 66 | node:crypto |
- * | ECDSA P-256, the key of the previous P-256 call | 42 (comb table cached) | 66 | wasm-core |
- * | ECDSA P-256, same-key group of ≥ 12 in a batch | 40 per signature | 66 | wasm-core |
- * | ECDSA P-384, any | 410 new key, 115 repeated | 630 | wasm-core |
+ * | ECDSA P-256, a new key | 130 | 66 | node:crypto |
+ * | ECDSA P-256, the key of the previous P-256 call | 37 (comb table cached) | 66 | wasm-core |
+ * | ECDSA P-256, same-key group of ≥ 12 in a batch | 35 per signature | 66 | wasm-core |
+ * | ECDSA P-384, any | 327 new key, 94 repeated | 635 | wasm-core |
  * | RSA-2048 PKCS#1 v1.5 / PSS | 48 / 50 | 21 / 22 | node:crypto |
  *
  * wasm-core keeps one key per curve with a comb table, built once the key has come 8 times in a row
