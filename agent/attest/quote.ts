@@ -14,21 +14,21 @@
  * Decoding is size-limited and checks every field's type and size (E_QUOTE_PARSE); the AK key inside a
  * bundle is information, not trust: verifiers use their own copy of the AK.
  *
- * The AK comes from `withAk`: a persistent handle, or a primary AK made in the endorsement hierarchy
- * from the AK templates (deterministic from the endorsement seed). Host identity replaces this later.
+ * The AK comes from `withAk`: the host's AK at a persistent handle (as `execgate host init` makes it,
+ * read and checked by attest/ak.ts `readAk`), or a primary AK made in the endorsement hierarchy from the
+ * AK templates (deterministic from the endorsement seed), for a TPM without a host AK and for tests.
  */
 import { createPublicKey } from 'node:crypto';
 import { Decoder, Encoder } from 'cbor-x';
 import { ExecgateError } from '../errors.js';
-import { CreatePrimary, Quote, ReadPublic } from '../tpm/commands.js';
+import { CreatePrimary, Quote } from '../tpm/commands.js';
 import { TPM_ALG, TPM_ECC_CURVE, TPM_RH } from '../tpm/constants.js';
-import { isTpmError } from '../tpm/errors.js';
 import { readPcrs } from '../tpm/pcr.js';
-import { TPM_RC } from '../tpm/rc.js';
 import { marshal, unmarshal } from '../tpm/schema.js';
 import { TPMS_ATTEST, type TPMS_ECC_POINT, TPMT_PUBLIC, TPMT_SIGNATURE } from '../tpm/structures.js';
 import { akEccP256Template, akRsa2048Template } from '../tpm/templates.js';
 import type { Tpm } from '../tpm/tpm.js';
+import { AkError, readAk } from './ak.js';
 import {
   formatSelection,
   type PcrSelection,
@@ -42,8 +42,8 @@ export type QuoteErrorCode = 'E_QUOTE_PARSE' | 'E_QUOTE_PCR_CHANGED' | 'E_QUOTE_
 
 export class QuoteError extends ExecgateError<QuoteErrorCode> {}
 
-/** The default persistent AK handle (DESIGN §3; TCG's AK range starts at 0x81010002 by convention). */
-export const DEFAULT_AK_HANDLE = 0x81010002;
+/** The default persistent AK handle: attest/ak.ts's, where `execgate host init` puts the host's AK. */
+export { DEFAULT_AK_HANDLE } from './ak.js';
 /** Largest nonce a TPM2B_DATA holds in a quote (sizeof(TPMT_HA) of SHA-512). */
 export const MAX_NONCE = 64;
 /** Largest bundle accepted for decoding. */
@@ -123,13 +123,21 @@ export interface LoadedAk {
 }
 
 /**
- * Runs `fn` with the AK: a persistent handle is read (ReadPublic); a primary AK is created in the
- * endorsement hierarchy from akRsa2048Template/akEccP256Template and flushed afterwards, whatever happens.
+ * Runs `fn` with the AK: a persistent handle is read with attest/ak.ts `readAk`, so it must hold an AK as
+ * `execgate host init` makes them (E_AK_MISSING when empty, E_AK_INVALID when the object is not such an
+ * AK); a primary AK is created in the endorsement hierarchy from akRsa2048Template/akEccP256Template and
+ * flushed afterwards, whatever happens.
  */
 export async function withAk<T>(tpm: Tpm, source: AkSource, fn: (ak: LoadedAk) => Promise<T>): Promise<T> {
   if (source.kind === 'persistent') {
-    const rsp = await tpm.run(ReadPublic, { objectHandle: source.handle });
-    return fn({ handle: source.handle, public: rsp.outPublic });
+    const ak = await readAk(tpm, source.handle);
+    if (ak === undefined) {
+      throw new AkError(
+        'E_AK_MISSING',
+        `no AK at 0x${source.handle.toString(16)}; run "execgate host init" (or give another --ak-handle)`,
+      );
+    }
+    return fn({ handle: source.handle, public: ak.public });
   }
   const template = source.alg === 'ecc' ? akEccP256Template() : akRsa2048Template();
   const rsp = await tpm.run(CreatePrimary, {
@@ -143,17 +151,6 @@ export async function withAk<T>(tpm: Tpm, source: AkSource, fn: (ak: LoadedAk) =
     return await fn({ handle: rsp.objectHandle, public: rsp.outPublic });
   } finally {
     await tpm.flush(rsp.objectHandle);
-  }
-}
-
-/** Whether a persistent handle holds an object (TPM_RC_HANDLE from ReadPublic means it does not). */
-export async function persistentExists(tpm: Tpm, handle: number): Promise<boolean> {
-  try {
-    await tpm.run(ReadPublic, { objectHandle: handle });
-    return true;
-  } catch (e) {
-    if (isTpmError(e, TPM_RC.HANDLE)) return false;
-    throw e;
   }
 }
 

@@ -10,6 +10,7 @@
  *    caller-chosen bytes cannot pass) — E_QUOTE_MAGIC;
  * 3. type == TPM_ST_ATTEST_QUOTE — E_QUOTE_TYPE; then the whole TPMS_ATTEST parses — E_QUOTE_PARSE;
  * 4. extraData == the verifier's nonce — E_QUOTE_NONCE;
+ *    when the verifier gives the AK's qualified Name: qualifiedSigner == it — E_QUOTE_SIGNER;
  * 5. the signed TPMS_QUOTE_INFO.pcrSelect (Part 2 §10.12.1) == the requested selection — E_QUOTE_SELECTION;
  * 6. pcrDigest == H_sig(values in selection order) with the signature's hash — E_QUOTE_PCR_DIGEST;
  * 7. when the verifier gives the last TPMS_CLOCK_INFO (Part 2 §10.11.1) it saw from this TPM: safe == 1,
@@ -18,7 +19,7 @@
 
 import { DerError, parseSpki } from '../../wasm-core/verify/der.js';
 import { digest } from '../crypto/hash.js';
-import { verifySignature } from '../crypto/verify.js';
+import { type VerifyItem, verifySignature, verifySignatures } from '../crypto/verify.js';
 import { TPM_ALG, TPM_GENERATED_VALUE, TPM_ST } from '../tpm/constants.js';
 import { digestSize, hashAlgOf, type TpmHash } from '../tpm/kdf.js';
 import type { PcrBankSelection } from '../tpm/pcr.js';
@@ -34,6 +35,7 @@ export type QuoteCode =
   | 'E_QUOTE_SELECTION'
   | 'E_QUOTE_PCR_DIGEST'
   | 'E_QUOTE_CLOCK'
+  | 'E_QUOTE_SIGNER'
   | 'E_QUOTE_PARSE';
 
 export const QUOTE_CODES: readonly QuoteCode[] = [
@@ -44,6 +46,7 @@ export const QUOTE_CODES: readonly QuoteCode[] = [
   'E_QUOTE_SELECTION',
   'E_QUOTE_PCR_DIGEST',
   'E_QUOTE_CLOCK',
+  'E_QUOTE_SIGNER',
   'E_QUOTE_PARSE',
 ];
 
@@ -70,6 +73,11 @@ export interface VerifyQuoteInput {
   readonly pcrValues: readonly Uint8Array[];
   /** The last clock info the verifier saw from this TPM, if any. */
   readonly lastClock?: TPMS_CLOCK_INFO;
+  /**
+   * The AK's qualified Name as the verifier computed it (e.g. attest/ak.ts `qualifiedNameUnder(ek, ak)`),
+   * if any: then TPMS_ATTEST.qualifiedSigner must equal it.
+   */
+  readonly akQualifiedName?: Uint8Array;
 }
 
 function fail(code: QuoteCode, detail: string, attest?: TPMS_ATTEST): QuoteVerdict {
@@ -117,12 +125,19 @@ export function signatureHash(sig: TPMT_SIGNATURE): TpmHash | undefined {
   return tpmHash((sig.signature as { hash: number }).hash);
 }
 
-/** Step 1: whether `sig` is the AK's signature over `message`; a reason when it is not. */
-export function checkSignature(
+/** Step 1, before the signature check itself: the facade item, or a reason the signature cannot be right. */
+interface SignatureCheck {
+  readonly item: VerifyItem;
+  /** The reason when the item's signature does not verify. */
+  readonly failure: string;
+}
+
+/** The VerifyItem that checks `sig` over `message` under the AK, or a reason it cannot verify. */
+export function signatureItem(
   akSpki: Uint8Array,
   message: Uint8Array,
   sig: TPMT_SIGNATURE,
-): string | undefined {
+): SignatureCheck | string {
   let info: ReturnType<typeof parseSpki>;
   try {
     info = parseSpki(akSpki);
@@ -132,39 +147,50 @@ export function checkSignature(
   const hash = signatureHash(sig);
   if (hash === undefined)
     return `signature algorithm 0x${sig.sigAlg.toString(16)} or its hash is not supported`;
-  try {
-    if (sig.sigAlg === TPM_ALG.ECDSA) {
-      if (info.kind !== 'ec') return 'an ECDSA signature but the AK is not an EC key';
-      const size = info.curve === 'P-256' ? 32 : 48;
-      const s = sig.signature as { signatureR: Uint8Array; signatureS: Uint8Array };
-      const r = leftPad(s.signatureR, size);
-      const ss = leftPad(s.signatureS, size);
-      if (r === undefined || ss === undefined) return `ECDSA r or s is longer than ${size} bytes`;
-      const p1363 = new Uint8Array(2 * size);
-      p1363.set(r, 0);
-      p1363.set(ss, size);
-      const ok = verifySignature({
-        alg: 'ecdsa',
-        hash,
-        publicKey: akSpki,
-        message,
-        signature: p1363,
-        sigEncoding: 'p1363',
-      });
-      return ok ? undefined : 'the ECDSA signature does not verify under the AK';
-    }
-    if (info.kind !== 'rsa') return 'an RSA signature but the AK is not an RSA key';
-    const s = sig.signature as { sig: Uint8Array };
-    const ok = verifySignature({
+  if (sig.sigAlg === TPM_ALG.ECDSA) {
+    if (info.kind !== 'ec') return 'an ECDSA signature but the AK is not an EC key';
+    const size = info.curve === 'P-256' ? 32 : 48;
+    const s = sig.signature as { signatureR: Uint8Array; signatureS: Uint8Array };
+    const r = leftPad(s.signatureR, size);
+    const ss = leftPad(s.signatureS, size);
+    if (r === undefined || ss === undefined) return `ECDSA r or s is longer than ${size} bytes`;
+    const p1363 = new Uint8Array(2 * size);
+    p1363.set(r, 0);
+    p1363.set(ss, size);
+    return {
+      item: { alg: 'ecdsa', hash, publicKey: akSpki, message, signature: p1363, sigEncoding: 'p1363' },
+      failure: 'the ECDSA signature does not verify under the AK',
+    };
+  }
+  if (info.kind !== 'rsa') return 'an RSA signature but the AK is not an RSA key';
+  const s = sig.signature as { sig: Uint8Array };
+  return {
+    item: {
       alg: sig.sigAlg === TPM_ALG.RSAPSS ? 'rsa-pss' : 'rsa-pkcs1v15',
       hash,
       publicKey: akSpki,
       message,
       signature: s.sig,
-    });
-    return ok ? undefined : 'the RSA signature does not verify under the AK';
+    },
+    failure: 'the RSA signature does not verify under the AK',
+  };
+}
+
+const couldNotCheck = (e: unknown) =>
+  `the signature could not be checked: ${e instanceof Error ? e.message : String(e)}`;
+
+/** Step 1: whether `sig` is the AK's signature over `message`; a reason when it is not. */
+export function checkSignature(
+  akSpki: Uint8Array,
+  message: Uint8Array,
+  sig: TPMT_SIGNATURE,
+): string | undefined {
+  const check = signatureItem(akSpki, message, sig);
+  if (typeof check === 'string') return check;
+  try {
+    return verifySignature(check.item) ? undefined : check.failure;
   } catch (e) {
-    return `the signature could not be checked: ${e instanceof Error ? e.message : String(e)}`;
+    return couldNotCheck(e);
   }
 }
 
@@ -212,24 +238,93 @@ export function checkClock(now: TPMS_CLOCK_INFO, last: TPMS_CLOCK_INFO): string 
 
 /** Verifies a quote; see the module comment for the checks. Never throws. */
 export function verifyQuote(input: VerifyQuoteInput): QuoteVerdict {
+  const first = prepare(input);
+  if ('verdict' in first) return first.verdict;
+  let valid: boolean;
   try {
-    return verifyQuoteUnsafe(input);
+    valid = verifySignature(first.check.item);
   } catch (e) {
-    // A bug or a misuse (e.g. verification not initialized): still a verdict, never a pass.
-    return fail('E_QUOTE_PARSE', `verification failed: ${e instanceof Error ? e.message : String(e)}`);
+    return fail('E_QUOTE_SIGNATURE', couldNotCheck(e));
+  }
+  return valid ? afterSignature(input, first.sig) : fail('E_QUOTE_SIGNATURE', first.check.failure);
+}
+
+/**
+ * Verifies many quotes: the same verdict as `verifyQuote` for each input, with the signatures checked
+ * in one `verifySignatures` call (same-key ECDSA groups take wasm-core's comb-table path). Never throws.
+ */
+export function verifyQuotes(inputs: readonly VerifyQuoteInput[]): QuoteVerdict[] {
+  const firsts = inputs.map(prepare);
+  const pending: number[] = [];
+  const items: VerifyItem[] = [];
+  firsts.forEach((f, i) => {
+    if ('check' in f) {
+      pending.push(i);
+      items.push(f.check.item);
+    }
+  });
+  let valid: readonly boolean[] | undefined;
+  try {
+    valid = verifySignatures(items);
+  } catch {
+    valid = undefined; // a misuse somewhere: check one by one, so that each gets its own verdict
+  }
+  const out: QuoteVerdict[] = firsts.map((f) =>
+    'verdict' in f ? f.verdict : fail('E_QUOTE_PARSE', 'not checked'),
+  );
+  pending.forEach((i, j) => {
+    const f = firsts[i];
+    const input = inputs[i];
+    if (f === undefined || !('check' in f) || input === undefined) return;
+    let ok: boolean;
+    if (valid === undefined) {
+      try {
+        ok = verifySignature(f.check.item);
+      } catch (e) {
+        out[i] = fail('E_QUOTE_SIGNATURE', couldNotCheck(e));
+        return;
+      }
+    } else ok = valid[j] === true;
+    out[i] = ok ? afterSignature(input, f.sig) : fail('E_QUOTE_SIGNATURE', f.check.failure);
+  });
+  return out;
+}
+
+type Prepared =
+  | { readonly verdict: QuoteVerdict }
+  | { readonly check: SignatureCheck; readonly sig: TPMT_SIGNATURE };
+
+/** Everything before the signature check: the signature parses and fits the AK. */
+function prepare(input: VerifyQuoteInput): Prepared {
+  try {
+    if (!(input.attest instanceof Uint8Array) || !(input.signature instanceof Uint8Array)) {
+      return { verdict: fail('E_QUOTE_PARSE', 'attest and signature must be byte arrays') };
+    }
+    const sig = parseSignature(input.signature);
+    if (sig === undefined) return { verdict: fail('E_QUOTE_PARSE', 'the signature is not a TPMT_SIGNATURE') };
+    const check = signatureItem(input.akPublicKey, input.attest, sig);
+    if (typeof check === 'string') return { verdict: fail('E_QUOTE_SIGNATURE', check) };
+    return { check, sig };
+  } catch (e) {
+    return { verdict: bug(e) };
   }
 }
 
-function verifyQuoteUnsafe(input: VerifyQuoteInput): QuoteVerdict {
-  const { attest: bytes, nonce, selection, pcrValues } = input;
-  if (!(bytes instanceof Uint8Array) || !(input.signature instanceof Uint8Array)) {
-    return fail('E_QUOTE_PARSE', 'attest and signature must be byte arrays');
-  }
-  const sig = parseSignature(input.signature);
-  if (sig === undefined) return fail('E_QUOTE_PARSE', 'the signature is not a TPMT_SIGNATURE');
-  const sigFailure = checkSignature(input.akPublicKey, bytes, sig);
-  if (sigFailure !== undefined) return fail('E_QUOTE_SIGNATURE', sigFailure);
+// A bug or a misuse: still a verdict, never a pass.
+const bug = (e: unknown) =>
+  fail('E_QUOTE_PARSE', `verification failed: ${e instanceof Error ? e.message : String(e)}`);
 
+/** Every check after a valid signature. */
+function afterSignature(input: VerifyQuoteInput, sig: TPMT_SIGNATURE): QuoteVerdict {
+  try {
+    return afterSignatureUnsafe(input, sig);
+  } catch (e) {
+    return bug(e);
+  }
+}
+
+function afterSignatureUnsafe(input: VerifyQuoteInput, sig: TPMT_SIGNATURE): QuoteVerdict {
+  const { attest: bytes, nonce, selection, pcrValues } = input;
   if (bytes.length < 6) return fail('E_QUOTE_PARSE', `TPMS_ATTEST of ${bytes.length} bytes is truncated`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0);
@@ -250,6 +345,13 @@ function verifyQuoteUnsafe(input: VerifyQuoteInput): QuoteVerdict {
     return fail(
       'E_QUOTE_NONCE',
       `extraData ${hex(attest.extraData) || '(empty)'} is not the nonce ${hex(nonce) || '(empty)'}`,
+      attest,
+    );
+  }
+  if (input.akQualifiedName !== undefined && !equal(attest.qualifiedSigner, input.akQualifiedName)) {
+    return fail(
+      'E_QUOTE_SIGNER',
+      `qualifiedSigner ${hex(attest.qualifiedSigner) || '(empty)'} is not the AK's qualified Name ${hex(input.akQualifiedName) || '(empty)'}`,
       attest,
     );
   }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /** `execgate quote` (make a quote) and `execgate quote verify` (check one, with reason codes). */
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { readAk } from '../attest/ak.js';
 import {
   type AkSource,
   DEFAULT_AK_HANDLE,
@@ -10,7 +12,6 @@ import {
   MAX_NONCE,
   makeQuote,
   pemToSpki,
-  persistentExists,
   QuoteError,
   withAk,
 } from '../attest/quote.js';
@@ -19,6 +20,7 @@ import { readBounded, splitValues, writeTpm2ToolsQuote } from '../attest/tpm2-to
 import { type QuoteCode, verifyQuote } from '../attest/verify-quote.js';
 import { initVerification } from '../crypto/verify.js';
 import { ExecgateError } from '../errors.js';
+import type { TPMS_CLOCK_INFO } from '../tpm/structures.js';
 import { parseFlags, parseHex, toHex } from './args.js';
 import type { CliContext } from './context.js';
 import { EXIT, UsageError } from './exit.js';
@@ -28,15 +30,21 @@ export const QUOTE_HELP = `Usage: execgate quote [flags]            make a quote
 
 quote [--pcrs SEL] [--nonce HEX] [--ak-handle H] [--ak-alg rsa|ecc] [--out FILE] [--format bundle|tpm2-tools]
   SEL is tpm2-tools syntax, ranges allowed (default sha256:0-7): sha1:0,23+sha256:0-7,16
-  The AK is the persistent handle H (default 0x81010002); without --ak-handle, when 0x81010002 is empty,
+  The AK is the host's AK (execgate host init) at the persistent handle H (default 0x81010002); an object
+  there that is not such an AK is refused (E_AK_INVALID). Without --ak-handle, when 0x81010002 is empty,
   a primary AK of --ak-alg (default rsa) is made in the endorsement hierarchy.
   --format bundle (default) writes a CBOR evidence bundle to FILE (base64 on stdout without --out);
   --format tpm2-tools writes quote.msg, quote.sig, quote.pcrs, quote.pcrs.values and ak.pem into the
   directory FILE (tpm2_checkquote -u ak.pem -m quote.msg -s quote.sig -f quote.pcrs -q NONCE).
 
-verify (BUNDLE | --msg F --sig F --pcrs-values F --pcrs SEL) --ak PEM --nonce HEX [--json]
+verify (BUNDLE | --msg F --sig F --pcrs-values F --pcrs SEL) --ak PEM --nonce HEX
+       [--last-clock FILE|JSON] [--save-clock FILE] [--json]
+  --last-clock: the last clock info seen from this TPM, {"clock":"…","resetCount":N,"restartCount":N} as
+  --json prints it (a file, or the JSON itself): then safe must be 1 and clock, resetCount and
+  restartCount must not go back (E_QUOTE_CLOCK). The file must exist: leave the flag out on first contact.
+  --save-clock: when the quote is valid, write its clock info there (atomically) for the next --last-clock.
   Exit 0 when valid, 7 when not, with the reason code (E_QUOTE_SIGNATURE, E_QUOTE_MAGIC, E_QUOTE_TYPE,
-  E_QUOTE_NONCE, E_QUOTE_SELECTION, E_QUOTE_PCR_DIGEST, E_QUOTE_CLOCK, E_QUOTE_PARSE).`;
+  E_QUOTE_NONCE, E_QUOTE_SELECTION, E_QUOTE_PCR_DIGEST, E_QUOTE_CLOCK, E_QUOTE_SIGNER, E_QUOTE_PARSE).`;
 
 /** A failed verification, as a typed error so run() prints its code and maps it to EXIT.EVIDENCE_INVALID. */
 export class QuoteInvalidError extends ExecgateError<QuoteCode> {}
@@ -56,6 +64,79 @@ function handleFlag(text: string): number {
   if (h >>> 24 !== 0x81)
     throw new UsageError(`--ak-handle must be a persistent handle 0x81xxxxxx, got "${text}"`);
   return h;
+}
+
+const U32_MAX = 0xffff_ffff;
+const U64_MAX = (1n << 64n) - 1n;
+
+/** `--last-clock`: a JSON object, given inline or as a file, with clock, resetCount, restartCount. */
+async function lastClockFlag(text: string): Promise<TPMS_CLOCK_INFO> {
+  let raw = text;
+  if (!text.trimStart().startsWith('{')) {
+    try {
+      raw = await readFile(text, 'utf8');
+    } catch (e) {
+      throw new UsageError(`--last-clock ${text}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw);
+  } catch (e) {
+    throw new UsageError(`--last-clock: not JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw new UsageError('--last-clock: expected a JSON object {"clock","resetCount","restartCount"}');
+  const o = doc as Record<string, unknown>;
+  const c = o.clock;
+  let clock: bigint | undefined;
+  if (typeof c === 'string' && /^\d{1,20}$/.test(c)) clock = BigInt(c);
+  else if (typeof c === 'number' && Number.isSafeInteger(c) && c >= 0) clock = BigInt(c);
+  if (clock === undefined || clock > U64_MAX)
+    throw new UsageError('--last-clock: "clock" must be a decimal string (or integer) of at most 64 bits');
+  const count = (name: 'resetCount' | 'restartCount'): number => {
+    const v = o[name];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > U32_MAX)
+      throw new UsageError(`--last-clock: "${name}" must be an integer 0–${U32_MAX}`);
+    return v;
+  };
+  const safe = o.safe ?? 1;
+  if (safe !== 0 && safe !== 1) throw new UsageError('--last-clock: "safe" must be 0 or 1 when given');
+  return { clock, resetCount: count('resetCount'), restartCount: count('restartCount'), safe };
+}
+
+/** The clock info as `quote verify --json` prints it and `--last-clock` reads it. */
+function clockJson(c: TPMS_CLOCK_INFO) {
+  return { clock: c.clock.toString(), resetCount: c.resetCount, restartCount: c.restartCount, safe: c.safe };
+}
+
+/** Writes `text` to `file` atomically: a temporary file beside it, fsync, rename over `file`. */
+async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const fh = await open(tmp, 'wx', 0o644);
+    try {
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  // The rename itself survives a crash once the directory is synced (best effort: not every FS allows it).
+  try {
+    const dir = await open(dirname(file), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  } catch {
+    // fsync of a directory is refused on some file systems; the rename has happened either way.
+  }
 }
 
 async function make(argv: string[], ctx: CliContext): Promise<number> {
@@ -90,7 +171,7 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
   const ev = await ctx.withTpm(async (tpm) => {
     let source: AkSource;
     if (explicit !== undefined) source = { kind: 'persistent', handle: explicit };
-    else if (await persistentExists(tpm, DEFAULT_AK_HANDLE))
+    else if ((await readAk(tpm, DEFAULT_AK_HANDLE)) !== undefined)
       source = { kind: 'persistent', handle: DEFAULT_AK_HANDLE };
     else source = { kind: 'primary', alg };
     return withAk(tpm, source, (ak) => makeQuote(tpm, ak, { selection, nonce }));
@@ -119,7 +200,7 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
 
 async function verify(argv: string[], ctx: CliContext): Promise<number> {
   const usage =
-    'Usage: execgate quote verify (BUNDLE | --msg F --sig F --pcrs-values F --pcrs SEL) --ak PEM --nonce HEX [--json]';
+    'Usage: execgate quote verify (BUNDLE | --msg F --sig F --pcrs-values F --pcrs SEL) --ak PEM --nonce HEX [--last-clock FILE|JSON] [--save-clock FILE] [--json]';
   const { values, positionals } = parseFlags(
     argv,
     {
@@ -129,6 +210,8 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
       pcrs: { type: 'string' },
       ak: { type: 'string' },
       nonce: { type: 'string' },
+      'last-clock': { type: 'string' },
+      'save-clock': { type: 'string' },
     },
     usage,
   );
@@ -146,6 +229,8 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
     throw new UsageError(`--ak ${values.ak}: ${e instanceof Error ? e.message : String(e)}`);
   }
   const requested = values.pcrs === undefined ? undefined : selectionFlag(values.pcrs);
+  const lastClock =
+    values['last-clock'] === undefined ? undefined : await lastClockFlag(values['last-clock']);
 
   const evidence = await (async () => {
     try {
@@ -182,7 +267,15 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
   const verdict =
     'failure' in evidence
       ? { ok: false, code: 'E_QUOTE_PARSE' as const, detail: evidence.failure }
-      : verifyQuote({ ...evidence, akPublicKey, nonce });
+      : verifyQuote({ ...evidence, akPublicKey, nonce, ...(lastClock === undefined ? {} : { lastClock }) });
+  const saveTo = values['save-clock'];
+  if (verdict.ok && saveTo !== undefined && 'attest' in verdict && verdict.attest !== undefined) {
+    try {
+      await writeAtomic(saveTo, `${JSON.stringify(clockJson(verdict.attest.clockInfo))}\n`);
+    } catch (e) {
+      throw new UsageError(`--save-clock ${saveTo}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   if (ctx.json) {
     const a = 'attest' in verdict ? verdict.attest : undefined;
     ctx.out(
@@ -193,10 +286,7 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
         ...(a === undefined
           ? {}
           : {
-              clock: a.clockInfo.clock.toString(),
-              resetCount: a.clockInfo.resetCount,
-              restartCount: a.clockInfo.restartCount,
-              safe: a.clockInfo.safe,
+              ...clockJson(a.clockInfo),
               firmwareVersion: `0x${a.firmwareVersion.toString(16).padStart(16, '0')}`,
               qualifiedSigner: toHex(a.qualifiedSigner),
             }),

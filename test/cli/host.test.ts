@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // `execgate host init | identity` on a swtpm with EK certificates, in-process (test/cli/helpers.ts).
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../agent/cli/exit.js';
+import { EvictControl } from '../../agent/tpm/commands.js';
+import { TPM_RH } from '../../agent/tpm/constants.js';
+import { signingRsa2048Template } from '../../agent/tpm/templates.js';
 import { useSwtpm } from '../helpers/swtpm.js';
-import { tpm2, withTempDir } from '../tpm/swtpm-kit.js';
+import { createPrimary, openTpm, tpm2, transientHandles, withTempDir } from '../tpm/swtpm-kit.js';
 import { cli } from './helpers.js';
 
 const swtpm = useSwtpm({ ek: true });
@@ -66,6 +70,55 @@ describe('execgate host', () => {
     ]) {
       const r = await cli(['--tcti', tcti, ...argv]);
       expect(r.code, argv.join(' ')).toBe(EXIT.USAGE);
+    }
+  });
+
+  it('execgate quote signs with the host AK of host init (default handle, --ak-handle); a non-AK or empty handle is refused', async () => {
+    const tcti = swtpm().tcti;
+    const nonce = '0011223344556677';
+    expect(
+      (await cli(['--tcti', tcti, 'host', 'init', '--ak-handle', '0x81010041', '--ak-alg', 'ecc'])).code,
+    ).toBe(EXIT.OK);
+    expect((await cli(['--tcti', tcti, 'host', 'init'])).code).toBe(EXIT.OK);
+    await withTempDir(async (dir) => {
+      for (const handle of [undefined, '0x81010041']) {
+        const at = handle === undefined ? [] : ['--ak-handle', handle];
+        const id = JSON.parse((await cli(['--tcti', tcti, 'host', 'identity', ...at, '--json'])).stdout);
+        const ak = join(dir, 'ak.pem');
+        await writeFile(ak, id.akPublicPem);
+        const bundle = join(dir, 'q.cbor');
+        const made = await cli(['--tcti', tcti, 'quote', ...at, '--nonce', nonce, '--out', bundle]);
+        expect(made.stderr).toBe('');
+        expect(made.code).toBe(EXIT.OK);
+        const v = await cli(['quote', 'verify', bundle, '--ak', ak, '--nonce', nonce, '--json']);
+        expect(v.code, v.stdout).toBe(EXIT.OK);
+        // The quote's qualifiedSigner is the AK's qualified Name under the EK, as the TPM reports it.
+        await tpm2(swtpm(), 'tpm2_readpublic', ['-c', handle ?? '0x81010002', '-q', join(dir, 'qn')]);
+        expect(JSON.parse(v.stdout).qualifiedSigner).toBe((await readFile(join(dir, 'qn'))).toString('hex'));
+      }
+    });
+    // A persistent object that is not an AK (an unrestricted signing key), and an empty handle.
+    const tpm = openTpm(swtpm());
+    try {
+      const key = await createPrimary(tpm, TPM_RH.OWNER, signingRsa2048Template());
+      try {
+        await tpm.run(EvictControl, {
+          auth: TPM_RH.OWNER,
+          objectHandle: key.objectHandle,
+          persistentHandle: 0x81010042,
+        });
+      } finally {
+        await tpm.flush(key.objectHandle);
+      }
+      const notAk = await cli(['--tcti', tcti, 'quote', '--ak-handle', '0x81010042']);
+      expect(notAk.code).toBe(EXIT.USAGE);
+      expect(notAk.stderr).toContain('E_AK_INVALID');
+      const empty = await cli(['--tcti', tcti, 'quote', '--ak-handle', '0x81010043']);
+      expect(empty.code).toBe(EXIT.USAGE);
+      expect(empty.stderr).toContain('E_AK_MISSING');
+      expect(await transientHandles(tpm)).toEqual([]);
+    } finally {
+      await tpm.close();
     }
   });
 });

@@ -3,7 +3,7 @@
 // tpm2_quote's files verify with `execgate quote verify`, and `execgate quote --format tpm2-tools`
 // passes tpm2_checkquote, for RSA and ECC AKs and single- and multi-bank selections.
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -315,6 +315,71 @@ describe('evidence bundle on the command line', () => {
       ]);
       expect(junk.code).toBe(EXIT.EVIDENCE_INVALID);
       expect(junk.stderr).toMatch(/E_QUOTE_PARSE/);
+    });
+  });
+
+  it('--save-clock then --last-clock: an older quote after a newer one gives E_QUOTE_CLOCK, exit 7', async () => {
+    await withTempDir(async (dir) => {
+      const quote = async (name: string) => {
+        const r = await cli([
+          ...tcti(),
+          'quote',
+          '--pcrs',
+          'sha256:0-7',
+          '--nonce',
+          NONCE,
+          '--out',
+          join(dir, name),
+        ]);
+        expect(r.code, r.stderr).toBe(EXIT.OK);
+        return join(dir, name);
+      };
+      const older = await quote('older.cbor');
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the TPM clock counts milliseconds
+      const newer = await quote('newer.cbor');
+      await must(['tpm2_readpublic', '-c', AKS.rsa, '-f', 'pem', '-o', 'rsa.pem'], dir);
+      const verify = (bundle: string, ...more: string[]) =>
+        cli(['quote', 'verify', bundle, '--ak', join(dir, 'rsa.pem'), '--nonce', NONCE, ...more]);
+      const state = join(dir, 'clock.json');
+
+      // No state yet: --last-clock on a missing file is refused rather than silently skipped.
+      expect((await verify(newer, '--last-clock', state)).code).toBe(EXIT.USAGE);
+      const saved = await verify(newer, '--save-clock', state, '--json');
+      expect(saved.code).toBe(EXIT.OK);
+      const clock = JSON.parse(await readFile(state, 'utf8'));
+      const printed = JSON.parse(saved.stdout);
+      expect(clock).toEqual({
+        clock: printed.clock,
+        resetCount: printed.resetCount,
+        restartCount: printed.restartCount,
+        safe: 1,
+      });
+      expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+
+      // The same quote, and the newer clock itself, pass; the older quote does not.
+      expect((await verify(newer, '--last-clock', state)).code).toBe(EXIT.OK);
+      const back = await verify(older, '--last-clock', state, '--save-clock', state);
+      expect(back.code).toBe(EXIT.EVIDENCE_INVALID);
+      expect(back.stderr).toMatch(/^execgate: E_QUOTE_CLOCK: clock went back/);
+      // A failed verification does not overwrite the saved clock.
+      expect(JSON.parse(await readFile(state, 'utf8'))).toEqual(clock);
+      // The JSON inline, as `quote verify --json` prints it (extra keys ignored).
+      const inline = await verify(older, '--last-clock', saved.stdout, '--json');
+      expect(inline.code).toBe(EXIT.EVIDENCE_INVALID);
+      expect(JSON.parse(inline.stdout)).toMatchObject({ ok: false, code: 'E_QUOTE_CLOCK' });
+      const reset = JSON.stringify({ ...clock, clock: '0', resetCount: clock.resetCount + 1 });
+      expect((await verify(newer, '--last-clock', reset)).stderr).toMatch(
+        /E_QUOTE_CLOCK: resetCount went back/,
+      );
+      expect((await verify(older, '--last-clock', JSON.stringify({ ...clock, clock: '0' }))).code).toBe(
+        EXIT.OK,
+      );
+      for (const bad of ['{"clock":-1,"resetCount":0,"restartCount":0}', '{"clock":"1"}', '[]', '{x']) {
+        expect((await verify(newer, '--last-clock', bad)).code, bad).toBe(EXIT.USAGE);
+      }
+      expect((await verify(newer, '--save-clock', join(dir, 'no', 'such', 'dir.json'))).code).toBe(
+        EXIT.USAGE,
+      );
     });
   });
 
