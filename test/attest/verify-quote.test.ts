@@ -13,6 +13,7 @@ import { QUOTE_CODES, verifyQuote } from '../../agent/attest/verify-quote.js';
 import { initVerification } from '../../agent/crypto/verify.js';
 import { Certify, Sign } from '../../agent/tpm/commands.js';
 import { TPM_ALG, TPM_RH } from '../../agent/tpm/constants.js';
+import { objectName } from '../../agent/tpm/names.js';
 import { marshal, unmarshal } from '../../agent/tpm/schema.js';
 import { nullHashcheck, TPMS_ATTEST, TPMT_PUBLIC, TPMT_SIGNATURE } from '../../agent/tpm/structures.js';
 import { akRsa2048Template, signingRsa2048Template } from '../../agent/tpm/templates.js';
@@ -48,6 +49,8 @@ describe('real quotes from test/vectors/tpm', () => {
     expect(Buffer.from(spkiOfPublic(pub))).toEqual(
       Buffer.from(pemToSpki(readFileSync(`${V}/keylime/akpub.pem`, 'utf8'))),
     );
+    // …and its Name is the one tpm2-tools wrote to ak.name.
+    expect(Buffer.from(objectName(pub))).toEqual(Buffer.from(file('keylime/ak.name')));
   });
 
   it('go-attestation Windows GCE quote (SHA-1 bank, RSASSA-SHA1, empty nonce) verifies', () => {
