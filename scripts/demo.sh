@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 [ -f dist/agent/cli/main.js ] || { echo "demo: run ./scripts/setup.sh (or npm run build) first" >&2; exit 1; }
 
 env_file=$(mktemp)
-node dist/swtpm/main.js start >"$env_file" &
+work=$(mktemp -d)
+node dist/swtpm/main.js start --ek >"$env_file" &
 swtpm_pid=$!
-trap 'kill "$swtpm_pid" 2>/dev/null; wait "$swtpm_pid" 2>/dev/null; rm -f "$env_file"' EXIT
-for _ in $(seq 100); do grep -q EXECGATE_TCTI "$env_file" && break; sleep 0.05; done
+trap 'kill "$swtpm_pid" 2>/dev/null; wait "$swtpm_pid" 2>/dev/null; rm -rf "$env_file" "$work"' EXIT
+for _ in $(seq 200); do grep -q EXECGATE_TCTI "$env_file" && break; sleep 0.05; done
 # shellcheck disable=SC1090
 source "$env_file"
 echo "TPM at $EXECGATE_TCTI"
@@ -24,3 +25,16 @@ run tpm pcrs --bank sha256 --pcrs 16 --json
 run tpm random 16
 echo; echo "\$ execgate tpm pcrs --bank md5   # a mistake: says what to do, exits 2"
 node dist/agent/cli/main.js tpm pcrs --bank md5 || echo "(exit $?)"
+
+echo; echo "# Host identity: an AK under the EK (whose certificate swtpm_setup put in NV)"
+run host init --ak-alg ecc
+node dist/agent/cli/main.js host identity --json >"$work/identity.json"
+node -e 'const i=require(process.argv[1]); console.log("akName", i.akName, "| EK cert", i.ekCertificatePem ? "present" : "absent"); require("fs").writeFileSync(process.argv[2], i.akPublicPem)' "$work/identity.json" "$work/ak.pem"
+
+echo; echo "# A quote over sha256:0-7,16 with a fresh nonce, then its verification"
+nonce=$(node dist/agent/cli/main.js tpm random 16)
+run quote --pcrs sha256:0-7,16 --nonce "$nonce" --out "$work/evidence.cbor"
+run quote verify "$work/evidence.cbor" --ak "$work/ak.pem" --nonce "$nonce" --save-clock "$work/clock.json"
+echo; echo "\$ execgate quote verify … --nonce <another nonce>   # a replayed quote: exit 7"
+node dist/agent/cli/main.js quote verify "$work/evidence.cbor" --ak "$work/ak.pem" --nonce 00 || echo "(exit $?)"
+
