@@ -21,7 +21,7 @@ export const EXIT = {
   TPM_PROTOCOL: 5,
   /** The request does not fit this TPM (e.g. a PCR bank it has not allocated). */
   TPM_UNSUPPORTED: 6,
-  /** Evidence failed verification: a quote (E_QUOTE_*) or an EK certificate (E_EK_CERT_*). */
+  /** Evidence failed verification: a quote (E_QUOTE_*), an EK certificate (E_EK_CERT_*), an event log. */
   EVIDENCE_INVALID: 7,
 } as const;
 
@@ -53,6 +53,9 @@ const BY_CODE: Readonly<Record<string, number>> = {
   E_EK_CERT_CHAIN: EXIT.EVIDENCE_INVALID,
   E_EK_CERT_KEY: EXIT.EVIDENCE_INVALID,
   E_EK_CERT_PARSE: EXIT.EVIDENCE_INVALID,
+  E_EVENTLOG_FORMAT: EXIT.EVIDENCE_INVALID,
+  E_EVENTLOG_LIMIT: EXIT.EVIDENCE_INVALID,
+  E_EVENTLOG_TRUNCATED: EXIT.EVIDENCE_INVALID,
   E_CREDENTIAL_INPUT: EXIT.USAGE,
   E_CREDENTIAL_REJECTED: EXIT.TPM_ERROR,
   E_QUOTE_SIGNATURE: EXIT.EVIDENCE_INVALID,
