@@ -69,11 +69,8 @@ export interface CoreExports {
   merkle_reduce(nodesPtr: number, nodeCount: number): void;
 }
 
-const EXPORTED_FUNCTIONS = [
-  'abi_version',
-  'arena_ptr',
-  'arena_byte_len',
-  'simd_lanes',
+/** The streaming and one-shot SHA exports, which the signature verifiers call too. */
+export const SHA_EXPORTS = [
   'sha256_init',
   'sha256_blocks',
   'sha256_final',
@@ -86,6 +83,14 @@ const EXPORTED_FUNCTIONS = [
   'sha1_blocks',
   'sha1_final',
   'sha1_digest',
+] as const;
+
+const EXPORTED_FUNCTIONS = [
+  'abi_version',
+  'arena_ptr',
+  'arena_byte_len',
+  'simd_lanes',
+  ...SHA_EXPORTS,
   'sha256_batch',
   'sha256_batch_fixed',
   'merkle_level',

@@ -33,7 +33,7 @@
  * Uses no Node built-ins (it runs in a browser). Not covered: other curves or algorithms, prehashed
  * messages, and RSASSA-PSS with an MGF1 hash different from the message hash.
  */
-import { assertFunctions, type CoreExports } from '../boundary.js';
+import { assertFunctions, type CoreExports, SHA_EXPORTS } from '../boundary.js';
 import { assertBytes } from '../checks.js';
 import { DerError, type PssKeyParams, type PublicKeyInfo, parseSpki } from './der.js';
 import type { HashName } from './digest.js';
@@ -93,18 +93,7 @@ type SignatureExports = CoreExports & EcdsaExports & RsaExports & Ed25519Exports
 
 /** Every export the verifiers call, checked once by createVerifier. */
 const REQUIRED_EXPORTS = [
-  'sha1_init',
-  'sha1_blocks',
-  'sha1_final',
-  'sha1_digest',
-  'sha256_init',
-  'sha256_blocks',
-  'sha256_final',
-  'sha256_digest',
-  'sha512_init',
-  'sha512_blocks',
-  'sha512_final',
-  'sha512_digest',
+  ...SHA_EXPORTS,
   'ecdsa_verify',
   'ecdsa_key_table',
   'ecdsa_batch_scratch_bytes',
