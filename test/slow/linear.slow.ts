@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+// Parse + replay time grows linearly with log size: the per-byte cost of a log 16 times larger stays
+// within a small factor of the smaller one's (a quadratic step would multiply it by about 16).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initHashing } from '../../agent/crypto/hash.js';
+import { parseEventLog } from '../../agent/measure/eventlog.js';
+import { replayEventLog } from '../../agent/measure/replay.js';
+
+const VECTORS = join(import.meta.dirname, '../vectors');
+
+/** The fastest of `runs` timings of `fn`, in ns (the minimum is the least disturbed by other load). */
+function fastest(fn: () => void, runs: number): number {
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    best = Math.min(best, Number(process.hrtime.bigint() - t0));
+  }
+  return best;
+}
+
+/** Per-byte cost at size ×16 divided by the per-byte cost at size ×1; ~1 when linear. */
+function growth(make: (copies: number) => Uint8Array, work: (bytes: Uint8Array) => void): number {
+  const small = make(64);
+  const large = make(64 * 16);
+  work(small); // warm up the JIT
+  work(large);
+  const tSmall = fastest(() => work(small), 15) / small.length;
+  const tLarge = fastest(() => work(large), 5) / large.length;
+  return tLarge / tSmall;
+}
+
+/** A crypto-agile log: the header and its first records of `base`, then the rest repeated `copies` times. */
+function repeatedEventLog(base: Uint8Array, copies: number): Uint8Array {
+  const log = parseEventLog(base);
+  const firstRepeated = log.events[1]?.offset ?? base.length;
+  const body = base.subarray(firstRepeated);
+  const out = new Uint8Array(firstRepeated + body.length * copies);
+  out.set(base.subarray(0, firstRepeated));
+  for (let i = 0; i < copies; i++) out.set(body, firstRepeated + i * body.length);
+  return out;
+}
+
+beforeAll(async () => {
+  await initHashing();
+});
+
+describe('linear time', () => {
+  it('TCG event log: parse + replay', () => {
+    const base = new Uint8Array(readFileSync(join(VECTORS, 'eventlog/keylime/binary_bios_measurements')));
+    const g = growth(
+      (n) => repeatedEventLog(base, n),
+      (bytes) => {
+        replayEventLog(parseEventLog(bytes));
+      },
+    );
+    expect(g).toBeLessThan(3);
+  });
+});

@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+// The slow suite (`npm run test:slow`): measurements that need quiet time and repetition, such as
+// "parse time is linear in log size". Kept out of `npm test`, which never asserts timings.
+export default defineConfig({
+  test: {
+    include: ['test/slow/**/*.slow.ts'],
+    testTimeout: 300_000,
+    fileParallelism: false,
+  },
+});
