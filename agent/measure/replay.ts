@@ -103,7 +103,8 @@ export interface IncompleteBank {
   readonly firstEvent: number;
 }
 
-function resetValue(pcr: number, size: number, locality: number): Uint8Array {
+/** The value a PCR starts at: zeros, all-ones for DRTM PCRs 17–22, PCR 0's last byte the startup locality. */
+export function resetValue(pcr: number, size: number, locality: number): Uint8Array {
   const value = new Uint8Array(size);
   if (pcr >= 17 && pcr <= 22) value.fill(0xff);
   if (pcr === 0) value[size - 1] = locality;
