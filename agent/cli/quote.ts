@@ -3,10 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { readAk } from '../attest/ak.js';
 import {
-  type AkSource,
-  DEFAULT_AK_HANDLE,
   decodeBundle,
   encodeBundle,
   MAX_NONCE,
@@ -15,14 +12,13 @@ import {
   QuoteError,
   withAk,
 } from '../attest/quote.js';
-import { type PcrSelection, parseSelection } from '../attest/selection.js';
 import { readBounded, splitValues, writeTpm2ToolsQuote } from '../attest/tpm2-tools-format.js';
-import { type QuoteCode, verifyQuote } from '../attest/verify-quote.js';
+import { verifyQuote } from '../attest/verify-quote.js';
 import { initVerification } from '../crypto/verify.js';
-import { ExecgateError } from '../errors.js';
 import type { TPMS_CLOCK_INFO } from '../tpm/structures.js';
 import { parseFlags, parseHex, toHex } from './args.js';
 import type { CliContext } from './context.js';
+import { akSource, handleFlag, QuoteInvalidError, selectionFlag } from './evidence.js';
 import { EXIT, UsageError } from './exit.js';
 
 export const QUOTE_HELP = `Usage: execgate quote [flags]            make a quote
@@ -45,26 +41,6 @@ verify (BUNDLE | --msg F --sig F --pcrs-values F --pcrs SEL) --ak PEM --nonce HE
   --save-clock: when the quote is valid, write its clock info there (atomically) for the next --last-clock.
   Exit 0 when valid, 7 when not, with the reason code (E_QUOTE_SIGNATURE, E_QUOTE_MAGIC, E_QUOTE_TYPE,
   E_QUOTE_NONCE, E_QUOTE_SELECTION, E_QUOTE_PCR_DIGEST, E_QUOTE_CLOCK, E_QUOTE_SIGNER, E_QUOTE_PARSE).`;
-
-/** A failed verification, as a typed error so run() prints its code and maps it to EXIT.EVIDENCE_INVALID. */
-export class QuoteInvalidError extends ExecgateError<QuoteCode> {}
-
-function selectionFlag(text: string): PcrSelection {
-  try {
-    return parseSelection(text);
-  } catch (e) {
-    throw new UsageError(`--pcrs: ${e instanceof Error ? e.message : String(e)}`);
-  }
-}
-
-function handleFlag(text: string): number {
-  if (!/^(0x[0-9a-fA-F]{1,8}|\d{1,10})$/.test(text))
-    throw new UsageError(`--ak-handle must be a handle like 0x81010002, got "${text}"`);
-  const h = Number(text);
-  if (h >>> 24 !== 0x81)
-    throw new UsageError(`--ak-handle must be a persistent handle 0x81xxxxxx, got "${text}"`);
-  return h;
-}
 
 const U32_MAX = 0xffff_ffff;
 const U64_MAX = (1n << 64n) - 1n;
@@ -168,14 +144,9 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
   if (alg !== 'rsa' && alg !== 'ecc') throw new UsageError(`--ak-alg must be rsa or ecc, got "${alg}"`);
   const explicit = values['ak-handle'] === undefined ? undefined : handleFlag(values['ak-handle']);
 
-  const ev = await ctx.withTpm(async (tpm) => {
-    let source: AkSource;
-    if (explicit !== undefined) source = { kind: 'persistent', handle: explicit };
-    else if ((await readAk(tpm, DEFAULT_AK_HANDLE)) !== undefined)
-      source = { kind: 'persistent', handle: DEFAULT_AK_HANDLE };
-    else source = { kind: 'primary', alg };
-    return withAk(tpm, source, (ak) => makeQuote(tpm, ak, { selection, nonce }));
-  });
+  const ev = await ctx.withTpm(async (tpm) =>
+    withAk(tpm, await akSource(tpm, explicit, alg), (ak) => makeQuote(tpm, ak, { selection, nonce })),
+  );
 
   if (format === 'tpm2-tools') {
     const files = await writeTpm2ToolsQuote(values.out ?? '.', ev);

@@ -7,6 +7,7 @@ import { ExecgateError } from '../errors.js';
 import { parseFlags } from './args.js';
 import { type CliContext, type CliIo, makeContext } from './context.js';
 import { CREDENTIAL_COMMANDS, CREDENTIAL_HELP } from './credential.js';
+import { EVENTLOG_COMMANDS, EVENTLOG_HELP } from './eventlog.js';
 import { EXIT, exitCodeOf, hintFor, UsageError } from './exit.js';
 import { HOST_COMMANDS, HOST_HELP } from './host.js';
 import { QUOTE_COMMANDS, QUOTE_DEFAULT, QUOTE_HELP } from './quote.js';
@@ -19,6 +20,7 @@ A command runs only after it is verified. Groups:
   host     init | identity                     the host's attestation identity (AK under the EK)
   credential make | activate                   credential activation: prove an AK and an EK share a TPM
   quote    (make) | verify                     TPM quotes: make one, or verify one with a reason code
+  eventlog show | replay | verify [FILE]       the firmware/boot event log, replayed and judged against a quote
 
 Global flags:
   --tcti TCTI   the TPM to use: device:/dev/tpmrm0, swtpm:host=H,port=P, swtpm:path=SOCK, mssim:host=H,port=P
@@ -27,7 +29,8 @@ Global flags:
   --help        this text; "execgate tpm --help" for a group
 
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 TPM unavailable, 4 TPM error response,
-            5 malformed TPM response, 6 request not supported by this TPM, 7 quote failed verification.`;
+            5 malformed TPM response, 6 request not supported by this TPM, 7 evidence failed verification,
+            8 no measurement log to read.`;
 
 type CommandFn = (argv: string[], ctx: CliContext) => Promise<number>;
 
@@ -38,6 +41,7 @@ const GROUPS: Readonly<
   host: { help: HOST_HELP, commands: HOST_COMMANDS },
   credential: { help: CREDENTIAL_HELP, commands: CREDENTIAL_COMMANDS },
   quote: { help: QUOTE_HELP, commands: QUOTE_COMMANDS, default: QUOTE_DEFAULT },
+  eventlog: { help: EVENTLOG_HELP, commands: EVENTLOG_COMMANDS },
 };
 
 /** Runs one command line; returns the exit code. Never throws. */

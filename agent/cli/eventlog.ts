@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * `execgate eventlog show | replay | verify [FILE]`: the TCG PC Client event log (the firmware's and the
+ * boot loader's measurements), decoded, replayed into PCR values, and judged against a verified quote.
+ */
+
+import type { PcrSelection } from '../attest/selection.js';
+import { ExecgateError } from '../errors.js';
+import { compareWithQuote, type PcrMismatch } from '../measure/compare.js';
+import { checkEvents, type EventFinding } from '../measure/event-check.js';
+import { decodeEventData } from '../measure/event-data.js';
+import { type EventLog, parseEventLog } from '../measure/eventlog.js';
+import {
+  PCR_COUNT,
+  type ReplayResult,
+  replayEventLog,
+  WORKAROUNDS,
+  type WorkaroundId,
+} from '../measure/replay.js';
+import { readMeasurementList, readToEnd, SECURITYFS_LIMITS } from '../measure/securityfs.js';
+import { allocatedBanks, bankName, type PcrValues } from '../tpm/pcr.js';
+import type { Tpm } from '../tpm/tpm.js';
+import { parseFlags, toHex } from './args.js';
+import type { CliContext } from './context.js';
+import { QUOTE_SOURCE_FLAGS, QUOTE_SOURCE_HELP, quotedPcrs } from './evidence.js';
+import { EXIT, UsageError } from './exit.js';
+import { jsonSafe } from './json.js';
+
+export const EVENTLOG_HELP = `Usage: execgate eventlog <command> [FILE] [flags]
+
+  show [FILE] [--json]             every event: PCR, type, digests, decoded data, and what cannot be trusted
+  replay [FILE] [--json]           the PCR values the log implies (JSON as "tpm pcrs --json": bank → PCR → hex)
+  verify [FILE] [--json]           replay against a verified TPM quote; a mismatch names the PCR and, where
+                                   it can, the first event where log and TPM part ways
+
+FILE is a binary TCG event log; without it, the kernel's copy in securityfs
+(/sys/kernel/security/tpm0/binary_bios_measurements, readable by root; $EXECGATE_SECURITYFS moves the root).
+
+replay and verify:
+  --workaround ID  repair a known firmware quirk, only when the log shows it (opt-in; ids: ${Object.keys(WORKAROUNDS).join(', ')})
+verify:
+${QUOTE_SOURCE_HELP}
+                   (default --pcrs: PCRs 0–7 and every PCR the log extends, in the banks both the log and the
+                   TPM have)
+
+Exit 0 when the log matches the quote, 7 when it does not (E_EVENTLOG_MISMATCH) or is malformed
+(E_EVENTLOG_*), 8 when there is no log to read (E_MEASURE_NO_LOG, E_MEASURE_UNREADABLE).
+Example:
+  execgate --tcti swtpm:host=127.0.0.1,port=2321 eventlog verify boot.log --json`;
+
+/** The replayed log disagrees with the quoted PCRs. */
+export class EventLogMismatchError extends ExecgateError<'E_EVENTLOG_MISMATCH'> {
+  constructor(message: string) {
+    super('E_EVENTLOG_MISMATCH', message);
+  }
+}
+
+/** The log at FILE, or the kernel's when FILE is absent; parsed. */
+export async function loadEventLog(
+  file: string | undefined,
+  ctx: CliContext,
+): Promise<{ path: string; log: EventLog }> {
+  const root = ctx.env.EXECGATE_SECURITYFS;
+  const { path, bytes } =
+    file === undefined
+      ? await readMeasurementList('tcg', root === undefined ? {} : { root })
+      : { path: file, bytes: await readFile(file) };
+  return { path, log: parseEventLog(bytes) };
+}
+
+async function readFile(file: string): Promise<Uint8Array> {
+  try {
+    return await readToEnd(file, { maxBytes: SECURITYFS_LIMITS.tcg });
+  } catch (e) {
+    if (e instanceof ExecgateError) throw e;
+    throw new UsageError(`${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function fileArg(positionals: readonly string[], usage: string): string | undefined {
+  if (positionals.length > 1)
+    throw new UsageError(`at most one FILE, got "${positionals.join(' ')}"\n${usage}`);
+  return positionals[0];
+}
+
+function workaroundsFlag(values: readonly string[] | undefined): WorkaroundId[] {
+  return (values ?? []).map((id) => {
+    if (!(id in WORKAROUNDS))
+      throw new UsageError(`--workaround: unknown id "${id}"; known: ${Object.keys(WORKAROUNDS).join(', ')}`);
+    return id as WorkaroundId;
+  });
+}
+
+/** bank name → PCR → hex, for `pcrs` limited to `only` PCRs (every PCR when absent). */
+export function pcrsJson(
+  pcrs: PcrValues,
+  only?: ReadonlySet<number>,
+): Record<string, Record<string, string>> {
+  const doc: Record<string, Record<string, string>> = {};
+  for (const [alg, values] of pcrs) {
+    const byIndex: Record<string, string> = {};
+    for (const [pcr, v] of [...values].sort((a, b) => a[0] - b[0]))
+      if (only === undefined || only.has(pcr)) byIndex[String(pcr)] = toHex(v);
+    doc[bankName(alg)] = byIndex;
+  }
+  return doc;
+}
+
+const pcrText = (pcr: number) => (pcr === 0xffff_ffff ? '0xffffffff' : String(pcr));
+
+function findingLine(f: EventFinding): string {
+  return `      ! ${f.code}: ${f.message}`;
+}
+
+async function show(argv: string[], ctx: CliContext): Promise<number> {
+  const usage = 'Usage: execgate eventlog show [FILE] [--json]';
+  const { positionals } = parseFlags(argv, {}, usage);
+  const { path, log } = await loadEventLog(fileArg(positionals, usage), ctx);
+  const findings = checkEvents(log);
+  const byEvent = new Map<number, EventFinding[]>();
+  for (const f of findings) byEvent.set(f.index, [...(byEvent.get(f.index) ?? []), f]);
+  if (ctx.json) {
+    ctx.out(
+      JSON.stringify({
+        path,
+        format: log.format,
+        algorithms: log.algorithms.map((a) => ({ alg: bankName(a.algId), digestSize: a.digestSize })),
+        ...(log.startupLocality === undefined ? {} : { startupLocality: log.startupLocality }),
+        events: log.events.map((e) => ({
+          index: e.index,
+          offset: e.offset,
+          pcr: e.pcrIndex,
+          type: e.typeName,
+          eventType: e.eventType,
+          digests: Object.fromEntries(e.digests.map((d) => [bankName(d.algId), toHex(d.digest)])),
+          data: jsonSafe(decodeEventData(e, log)),
+          dataHex: toHex(e.data),
+        })),
+        findings,
+      }),
+    );
+    return EXIT.OK;
+  }
+  ctx.out(
+    `${path}: ${log.format} log, ${log.events.length} events, banks ${log.algorithms.map((a) => bankName(a.algId)).join(', ')}` +
+      (log.startupLocality === undefined ? '' : `, StartupLocality ${log.startupLocality}`),
+  );
+  for (const e of log.events) {
+    const digests = e.digests.map((d) => `${bankName(d.algId)}:${toHex(d.digest).slice(0, 16)}…`).join(' ');
+    ctx.out(
+      `${String(e.index).padStart(5)}  PCR ${String(e.pcrIndex).padStart(2)}  ${e.typeName}  ${digests}`,
+    );
+    const summary = summarize(decodeEventData(e, log));
+    if (summary) ctx.out(`         ${summary}`);
+    for (const f of byEvent.get(e.index) ?? []) ctx.out(findingLine(f));
+  }
+  ctx.out(
+    findings.length === 0
+      ? 'no findings'
+      : `${findings.length} finding(s): events marked "!" cannot be trusted`,
+  );
+  return EXIT.OK;
+}
+
+/** One line about decoded event data, for the text listing. */
+function summarize(d: ReturnType<typeof decodeEventData>): string {
+  switch (d.kind) {
+    case 'raw':
+      return '';
+    case 'undecodable':
+      return `(undecodable at byte ${d.at}: ${d.reason})`;
+    default: {
+      const text = JSON.stringify(jsonSafe(d));
+      return text.length > 160 ? `${text.slice(0, 157)}…` : text;
+    }
+  }
+}
+
+async function replay(argv: string[], ctx: CliContext): Promise<number> {
+  const usage = 'Usage: execgate eventlog replay [FILE] [--workaround ID] [--json]';
+  const { values, positionals } = parseFlags(argv, { workaround: { type: 'string', multiple: true } }, usage);
+  const workarounds = workaroundsFlag(values.workaround);
+  const { path, log } = await loadEventLog(fileArg(positionals, usage), ctx);
+  const r = replayEventLog(log, { workarounds });
+  const doc = pcrsJson(r.pcrs, r.extended);
+  if (ctx.json) {
+    ctx.out(JSON.stringify(doc));
+    return EXIT.OK;
+  }
+  ctx.out(`${path}: PCRs the log extends (PCR 0 from locality ${r.pcr0Locality}, ${r.pcr0LocalitySource})`);
+  for (const [name, byPcr] of Object.entries(doc)) {
+    ctx.out(`${name}:`);
+    for (const [pcr, v] of Object.entries(byPcr)) ctx.out(`  ${pcr.padStart(2)} : 0x${v.toUpperCase()}`);
+  }
+  for (const b of r.unsupportedBanks) ctx.out(`not replayed: bank ${bankName(b)} (no hash for it here)`);
+  for (const b of r.incompleteBanks)
+    ctx.out(`not replayed: bank ${bankName(b.algId)} (event ${b.firstEvent} has no digest for it)`);
+  for (const w of r.appliedWorkarounds)
+    ctx.out(`workaround ${w.id} applied to PCR ${w.pcr}: ${w.provenance}`);
+  return EXIT.OK;
+}
+
+/** PCRs 0–7 and every PCR the log extends, in every bank the log and the TPM share. */
+export async function defaultLogSelection(tpm: Tpm, log: EventLog, r: ReplayResult): Promise<PcrSelection> {
+  const pcrs = [...new Set([0, 1, 2, 3, 4, 5, 6, 7, ...r.extended])]
+    .filter((p) => p < PCR_COUNT)
+    .sort((a, b) => a - b);
+  const inLog = new Set(log.algorithms.map((a) => a.algId));
+  const banks = (await allocatedBanks(tpm)).filter((b) => inLog.has(b.hash) && r.pcrs.has(b.hash));
+  if (banks.length === 0)
+    throw new UsageError(
+      `the TPM allocates none of the log's banks (${log.algorithms.map((a) => bankName(a.algId)).join(', ')})`,
+    );
+  return banks.map((b) => ({ hash: b.hash, pcrs: pcrs.filter((p) => b.pcrs.includes(p)) }));
+}
+
+function mismatchJson(m: PcrMismatch) {
+  return {
+    bank: bankName(m.algId),
+    pcr: m.pcr,
+    kind: m.kind,
+    quoted: toHex(m.quoted),
+    ...(m.expected === undefined ? {} : { expected: toHex(m.expected) }),
+    ...(m.divergence === undefined ? {} : { divergence: m.divergence }),
+    message: m.message,
+  };
+}
+
+/** Findings that say an event's data or type is not what was measured. */
+export const UNTRUSTED: ReadonlySet<string> = new Set(['digest-mismatch', 'retagged']);
+
+async function verify(argv: string[], ctx: CliContext): Promise<number> {
+  const usage =
+    'Usage: execgate eventlog verify [FILE] [--workaround ID] [--pcrs SEL] [--ak-handle H | --quote BUNDLE --ak PEM --nonce HEX] [--json]';
+  const { values, positionals } = parseFlags(
+    argv,
+    { workaround: { type: 'string', multiple: true }, ...QUOTE_SOURCE_FLAGS },
+    usage,
+  );
+  const workarounds = workaroundsFlag(values.workaround);
+  const { path, log } = await loadEventLog(fileArg(positionals, usage), ctx);
+  const r = replayEventLog(log, { workarounds });
+  const quoted = await quotedPcrs(ctx, values, (tpm) => defaultLogSelection(tpm, log, r));
+  const findings = checkEvents(log);
+  const c = compareWithQuote(log, r, quoted.pcrs, { findings });
+  // The verdict is the PCR comparison: an event whose data is not what its digest says (or an
+  // EV_NO_ACTION carrying digests) changes no PCR once the values match, but its data cannot be believed,
+  // so it is reported; `state check` leaves such events out of the boot chain it judges.
+  const untrusted = findings.filter((f) => UNTRUSTED.has(f.code));
+  if (ctx.json) {
+    ctx.out(
+      JSON.stringify({
+        ok: c.ok,
+        log: path,
+        quote: quoted.source,
+        matched: c.matched.map((p) => ({ bank: bankName(p.algId), pcr: p.pcr })),
+        mismatches: c.mismatches.map(mismatchJson),
+        notQuoted: c.notQuoted,
+        findings,
+      }),
+    );
+    return c.ok ? EXIT.OK : EXIT.EVIDENCE_INVALID;
+  }
+  if (!c.ok) {
+    const lines = c.mismatches.map((m) => `  ${m.message}`);
+    if (c.matched.length === 0 && c.mismatches.length === 0) lines.push('  the quote covers no PCR to judge');
+    for (const f of untrusted)
+      lines.push(`  event ${f.index} (PCR ${pcrText(f.pcrIndex)}) ${f.code}: ${f.message}`);
+    throw new EventLogMismatchError(`${path} does not match the ${quoted.source}:\n${lines.join('\n')}`);
+  }
+  ctx.out(`OK: ${path} replays to the ${quoted.source}'s ${c.matched.length} PCR values`);
+  if (c.notQuoted.length) ctx.out(`not quoted, so not verified: PCR ${c.notQuoted.join(', ')}`);
+  for (const f of untrusted)
+    ctx.out(
+      `warning: event ${f.index} (PCR ${pcrText(f.pcrIndex)}) ${f.code}, its data cannot be trusted: ${f.message}`,
+    );
+  if (findings.length > untrusted.length)
+    ctx.out(
+      `${findings.length - untrusted.length} other event finding(s); "execgate eventlog show" lists them`,
+    );
+  return EXIT.OK;
+}
+
+export const EVENTLOG_COMMANDS: Readonly<
+  Record<string, (argv: string[], ctx: CliContext) => Promise<number>>
+> = {
+  show,
+  replay,
+  verify,
+};

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The quoted PCR values that `eventlog verify`, `ima verify` and `state` judge logs against. They come
+ * from a TPM quote that has passed verification (DESIGN.md §4: the quote is the ground truth, never a
+ * separate PCR read): a fresh quote from this host's TPM with a random nonce, or a quote bundle given by
+ * an auditor with the AK and nonce it was made for.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { readAk } from '../attest/ak.js';
+import {
+  type AkSource,
+  DEFAULT_AK_HANDLE,
+  decodeBundle,
+  makeQuote,
+  pemToSpki,
+  QuoteError,
+  withAk,
+} from '../attest/quote.js';
+import { type PcrSelection, parseSelection } from '../attest/selection.js';
+import { readBounded } from '../attest/tpm2-tools-format.js';
+import { type QuoteCode, verifyQuote } from '../attest/verify-quote.js';
+import { initVerification } from '../crypto/verify.js';
+import { ExecgateError } from '../errors.js';
+import { quotedPcrValues } from '../measure/compare.js';
+import type { PcrValues } from '../tpm/pcr.js';
+import type { Tpm } from '../tpm/tpm.js';
+import { parseHex } from './args.js';
+import type { CliContext } from './context.js';
+import { UsageError } from './exit.js';
+
+/** A failed verification, as a typed error so run() prints its code and maps it to EXIT.EVIDENCE_INVALID. */
+export class QuoteInvalidError extends ExecgateError<QuoteCode> {}
+
+/** Flags of the commands that need quoted PCRs (parseFlags options). */
+export const QUOTE_SOURCE_FLAGS = {
+  pcrs: { type: 'string' },
+  'ak-handle': { type: 'string' },
+  quote: { type: 'string' },
+  ak: { type: 'string' },
+  nonce: { type: 'string' },
+} as const;
+
+export const QUOTE_SOURCE_HELP = `  --pcrs SEL       the PCRs to quote (tpm2-tools syntax; default: see the command)
+  --ak-handle H    the AK (default: the host AK at 0x81010002, else a primary RSA AK)
+  --quote BUNDLE --ak PEM --nonce HEX
+                   judge against this quote bundle (execgate quote --out) instead of a fresh quote`;
+
+export interface QuoteSourceValues {
+  readonly pcrs?: string | undefined;
+  readonly 'ak-handle'?: string | undefined;
+  readonly quote?: string | undefined;
+  readonly ak?: string | undefined;
+  readonly nonce?: string | undefined;
+}
+
+export interface QuotedPcrs {
+  /** The verified quote's PCR values: bank → PCR → value. */
+  readonly pcrs: PcrValues;
+  readonly selection: PcrSelection;
+  /** 'fresh quote' or 'quote FILE', for messages. */
+  readonly source: string;
+}
+
+export function selectionFlag(text: string): PcrSelection {
+  try {
+    return parseSelection(text);
+  } catch (e) {
+    throw new UsageError(`--pcrs: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+export function handleFlag(text: string): number {
+  if (!/^(0x[0-9a-fA-F]{1,8}|\d{1,10})$/.test(text))
+    throw new UsageError(`--ak-handle must be a handle like 0x81010002, got "${text}"`);
+  const h = Number(text);
+  if (h >>> 24 !== 0x81)
+    throw new UsageError(`--ak-handle must be a persistent handle 0x81xxxxxx, got "${text}"`);
+  return h;
+}
+
+/** The AK a quote is made with: an explicit handle, else the host AK, else a primary AK of `alg`. */
+export async function akSource(
+  tpm: Tpm,
+  explicit: number | undefined,
+  alg: 'rsa' | 'ecc',
+): Promise<AkSource> {
+  if (explicit !== undefined) return { kind: 'persistent', handle: explicit };
+  if ((await readAk(tpm, DEFAULT_AK_HANDLE)) !== undefined)
+    return { kind: 'persistent', handle: DEFAULT_AK_HANDLE };
+  return { kind: 'primary', alg };
+}
+
+/**
+ * Quoted, verified PCR values: from `--quote BUNDLE --ak PEM --nonce HEX` when given, else from a fresh
+ * quote of `selection(tpm)` on this host's TPM. A quote that fails verification throws QuoteInvalidError
+ * (exit 7), so no caller ever judges against unverified values.
+ */
+export async function quotedPcrs(
+  ctx: CliContext,
+  values: QuoteSourceValues,
+  defaultSelection: (tpm: Tpm) => Promise<PcrSelection>,
+): Promise<QuotedPcrs> {
+  const given = values.quote !== undefined || values.ak !== undefined || values.nonce !== undefined;
+  await initVerification();
+  if (given) {
+    if (values.quote === undefined || values.ak === undefined || values.nonce === undefined)
+      throw new UsageError('--quote, --ak and --nonce go together');
+    if (values['ak-handle'] !== undefined)
+      throw new UsageError('--ak-handle makes a fresh quote: not with --quote');
+    let akPublicKey: Uint8Array;
+    try {
+      akPublicKey = pemToSpki(await readFile(values.ak, 'utf8'));
+    } catch (e) {
+      throw new UsageError(`--ak ${values.ak}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const nonce = parseHex(values.nonce, '--nonce');
+    let ev: ReturnType<typeof decodeBundle>;
+    try {
+      ev = decodeBundle(await readBounded(values.quote));
+    } catch (e) {
+      if (e instanceof QuoteError)
+        throw new QuoteInvalidError('E_QUOTE_PARSE', `${values.quote}: ${e.message}`);
+      throw e;
+    }
+    const selection = values.pcrs === undefined ? ev.selection : selectionFlag(values.pcrs);
+    const verdict = verifyQuote({ ...ev, selection, akPublicKey, nonce });
+    if (!verdict.ok)
+      throw new QuoteInvalidError(verdict.code ?? 'E_QUOTE_PARSE', `${values.quote}: ${verdict.detail}`);
+    return { pcrs: quotedPcrValues(selection, ev.pcrValues), selection, source: `quote ${values.quote}` };
+  }
+  const explicit = values['ak-handle'] === undefined ? undefined : handleFlag(values['ak-handle']);
+  const nonce = new Uint8Array(randomBytes(20));
+  return ctx.withTpm(async (tpm) => {
+    const selection = values.pcrs === undefined ? await defaultSelection(tpm) : selectionFlag(values.pcrs);
+    const ev = await withAk(tpm, await akSource(tpm, explicit, 'rsa'), (ak) =>
+      makeQuote(tpm, ak, { selection, nonce }),
+    );
+    // Verified like any other quote: the values are used only once the AK's signature covers them.
+    const verdict = verifyQuote({ ...ev, akPublicKey: ev.akSpki, nonce });
+    if (!verdict.ok)
+      throw new QuoteInvalidError(verdict.code ?? 'E_QUOTE_PARSE', `fresh quote: ${verdict.detail}`);
+    return { pcrs: quotedPcrValues(selection, ev.pcrValues), selection, source: 'fresh quote' };
+  });
+}
