@@ -5,8 +5,7 @@
 // event, a missing PCR) and each is caught with the PCR named and, where the rules allow, the event.
 //
 // swtpm starts at locality 0 with PCRs 0–15 extendable from it (PC Client PCR attributes), so the log uses
-// PCRs 0–9 as firmware and the boot loader would. The findings come from a simple data-hash check written
-// here (agent/measure/event-check.ts's checkEvents will replace it).
+// PCRs 0–9 as firmware and the boot loader would. The findings come from agent/measure/event-check.ts.
 
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +19,7 @@ import { verifyQuote } from '../../agent/attest/verify-quote.js';
 import { initHashing } from '../../agent/crypto/hash.js';
 import { initVerification } from '../../agent/crypto/verify.js';
 import { compareWithQuote, type FindingLike, quotedPcrValues } from '../../agent/measure/compare.js';
+import { checkEvents } from '../../agent/measure/event-check.js';
 import { EV, type EventLog, parseEventLog } from '../../agent/measure/eventlog.js';
 import { replayEventLog } from '../../agent/measure/replay.js';
 import { PCR_Extend } from '../../agent/tpm/commands.js';
@@ -32,7 +32,6 @@ import {
   BANK_ALG,
   type Bank,
   buildEventLog,
-  DATA_HASHED_TYPES,
   hash,
   type SyntheticEvent,
   uefiBootEvents,
@@ -68,38 +67,6 @@ async function verifiedQuote(): Promise<PcrValues> {
   });
   expect(verdict).toMatchObject({ ok: true });
   return quotedPcrValues(ev.selection, ev.pcrValues);
-}
-
-/**
- * The test's stand-in for checkEvents: a 'digest-mismatch' for each digest of a data-hashed event type
- * (PFP §10.4) that is not the node:crypto hash of the data, and 'retagged' for an EV_NO_ACTION after the
- * header with a non-zero digest.
- */
-function simpleFindings(log: EventLog): FindingLike[] {
-  const names: Record<number, Bank> = Object.fromEntries(BANKS.map((b) => [BANK_ALG[b], b]));
-  const out: FindingLike[] = [];
-  for (const e of log.events.slice(1)) {
-    const at = { index: e.index, offset: e.offset, pcrIndex: e.pcrIndex };
-    if (e.eventType === EV.NO_ACTION) {
-      if (e.digests.some((d) => d.digest.some((b) => b !== 0))) {
-        out.push({ ...at, code: 'retagged', message: 'EV_NO_ACTION with non-zero digests' });
-      }
-      continue;
-    }
-    if (!DATA_HASHED_TYPES.has(e.eventType)) continue;
-    for (const d of e.digests) {
-      const bank = names[d.algId];
-      if (bank !== undefined && hex(hash(bank, e.data)) !== hex(d.digest)) {
-        out.push({
-          ...at,
-          code: 'digest-mismatch',
-          message: `${bank} digest is not H(data)`,
-          algId: d.algId,
-        });
-      }
-    }
-  }
-  return out;
 }
 
 function compare(bytes: Uint8Array, findings?: (log: EventLog) => FindingLike[]) {
@@ -154,13 +121,13 @@ describe('event log vs a verified quote on swtpm', () => {
       rmSync(dir, { recursive: true, force: true });
     }
 
-    const { comparison } = compare(LOG.bytes, simpleFindings);
+    const { comparison } = compare(LOG.bytes, checkEvents);
     expect(comparison.mismatches).toEqual([]);
     expect(comparison.ok).toBe(true);
     expect(comparison.matched.length).toBe(3 * 11);
     expect(comparison.notInLog).toEqual(BANKS.map((b) => ({ algId: BANK_ALG[b], pcr: 11 })));
     expect(comparison.notQuoted).toEqual([]);
-    expect(simpleFindings(parseEventLog(LOG.bytes))).toEqual([]);
+    expect(checkEvents(parseEventLog(LOG.bytes))).toEqual([]);
   });
 
   it('one changed byte of one logged digest: that bank and PCR mismatch, and the finding names the event', () => {
@@ -176,7 +143,7 @@ describe('event log vs a verified quote on swtpm', () => {
     expect(plain.mismatches[0]?.divergence).toBeUndefined();
     expect(plain.mismatches[0]?.message).toContain('cannot be localized');
 
-    const { log, comparison } = compare(bytes, simpleFindings);
+    const { log, comparison } = compare(bytes, checkEvents);
     const [m] = comparison.mismatches;
     expect(comparison.mismatches.length).toBe(1);
     expect(m?.divergence).toEqual({
@@ -190,10 +157,15 @@ describe('event log vs a verified quote on swtpm', () => {
   });
 
   it('an extra logged event that was never extended is named (rule 2)', () => {
-    const extra: SyntheticEvent = { pcr: 8, type: EV.IPL, data: ascii('grub_cmd: insmod not-really-run\0') };
+    const extra: SyntheticEvent = {
+      pcr: 8,
+      type: EV.IPL,
+      data: ascii('grub_cmd: insmod not-really-run\0'),
+      measured: ascii('insmod not-really-run'),
+    };
     const bytes = buildEventLog({ banks: BANKS, events: [...EVENTS, extra] }).bytes;
     expect(Buffer.from(bytes.subarray(0, LOG.bytes.length)).equals(Buffer.from(LOG.bytes))).toBe(true);
-    const { log, comparison } = compare(bytes, simpleFindings);
+    const { log, comparison } = compare(bytes, checkEvents);
     expect(comparison.mismatches.map((m) => [bankName(m.algId), m.pcr])).toEqual(BANKS.map((b) => [b, 8]));
     for (const m of comparison.mismatches) {
       expect(m.divergence).toMatchObject({ index: log.events.length - 1, reason: 'logged-not-extended' });
@@ -209,7 +181,7 @@ describe('event log vs a verified quote on swtpm', () => {
     expect(plain.mismatches.map((m) => [bankName(m.algId), m.pcr])).toEqual(BANKS.map((b) => [b, 4]));
     expect(plain.mismatches.every((m) => m.divergence === undefined)).toBe(true);
 
-    const { comparison } = compare(bytes, simpleFindings);
+    const { comparison } = compare(bytes, checkEvents);
     expect(comparison.mismatches.length).toBe(3);
     for (const m of comparison.mismatches) {
       expect(m.divergence).toMatchObject({
@@ -235,7 +207,7 @@ describe('event log vs a verified quote on swtpm', () => {
       digests: BANKS.map((b) => ({ hashAlg: BANK_ALG[b], digest: hash(b, ascii('unlogged')) })),
     });
     quoted = await verifiedQuote();
-    const { comparison } = compare(LOG.bytes, simpleFindings);
+    const { comparison } = compare(LOG.bytes, checkEvents);
     expect(comparison.mismatches.map((m) => [bankName(m.algId), m.pcr, m.kind])).toEqual(
       BANKS.map((b) => [b, 11, 'unlogged-extend']),
     );
