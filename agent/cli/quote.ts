@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /** `execgate quote` (make a quote) and `execgate quote verify` (check one, with reason codes). */
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
 import {
   decodeBundle,
   encodeBundle,
@@ -17,6 +16,7 @@ import { verifyQuote } from '../attest/verify-quote.js';
 import { initVerification } from '../crypto/verify.js';
 import type { TPMS_CLOCK_INFO } from '../tpm/structures.js';
 import { parseFlags, parseHex, toHex } from './args.js';
+import { writeAtomic } from './atomic.js';
 import type { CliContext } from './context.js';
 import { akSource, handleFlag, QuoteInvalidError, selectionFlag } from './evidence.js';
 import { EXIT, UsageError } from './exit.js';
@@ -84,35 +84,6 @@ async function lastClockFlag(text: string): Promise<TPMS_CLOCK_INFO> {
 /** The clock info as `quote verify --json` prints it and `--last-clock` reads it. */
 function clockJson(c: TPMS_CLOCK_INFO) {
   return { clock: c.clock.toString(), resetCount: c.resetCount, restartCount: c.restartCount, safe: c.safe };
-}
-
-/** Writes `text` to `file` atomically: a temporary file beside it, fsync, rename over `file`. */
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const fh = await open(tmp, 'wx', 0o644);
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  // The rename itself survives a crash once the directory is synced (best effort: not every FS allows it).
-  try {
-    const dir = await open(dirname(file), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-  } catch {
-    // fsync of a directory is refused on some file systems; the rename has happened either way.
-  }
 }
 
 async function make(argv: string[], ctx: CliContext): Promise<number> {

@@ -10,6 +10,7 @@ import { CREDENTIAL_COMMANDS, CREDENTIAL_HELP } from './credential.js';
 import { EVENTLOG_COMMANDS, EVENTLOG_HELP } from './eventlog.js';
 import { EXIT, exitCodeOf, hintFor, UsageError } from './exit.js';
 import { HOST_COMMANDS, HOST_HELP } from './host.js';
+import { IMA_COMMANDS, IMA_HELP } from './ima.js';
 import { QUOTE_COMMANDS, QUOTE_DEFAULT, QUOTE_HELP } from './quote.js';
 import { TPM_COMMANDS, TPM_HELP } from './tpm.js';
 
@@ -21,6 +22,7 @@ A command runs only after it is verified. Groups:
   credential make | activate                   credential activation: prove an AK and an EK share a TPM
   quote    (make) | verify                     TPM quotes: make one, or verify one with a reason code
   eventlog show | replay | verify [FILE]       the firmware/boot event log, replayed and judged against a quote
+  ima      show | replay | verify [FILE]       the kernel's IMA measurement list, replayed and judged likewise
 
 Global flags:
   --tcti TCTI   the TPM to use: device:/dev/tpmrm0, swtpm:host=H,port=P, swtpm:path=SOCK, mssim:host=H,port=P
@@ -42,6 +44,7 @@ const GROUPS: Readonly<
   credential: { help: CREDENTIAL_HELP, commands: CREDENTIAL_COMMANDS },
   quote: { help: QUOTE_HELP, commands: QUOTE_COMMANDS, default: QUOTE_DEFAULT },
   eventlog: { help: EVENTLOG_HELP, commands: EVENTLOG_COMMANDS },
+  ima: { help: IMA_HELP, commands: IMA_COMMANDS },
 };
 
 /** Runs one command line; returns the exit code. Never throws. */
