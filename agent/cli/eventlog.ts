@@ -18,6 +18,7 @@ import {
   type WorkaroundId,
 } from '../measure/replay.js';
 import { readMeasurementList, readToEnd, SECURITYFS_LIMITS } from '../measure/securityfs.js';
+import { UNTRUSTED_FINDINGS } from '../measure/state-evidence.js';
 import { allocatedBanks, bankName, type PcrValues } from '../tpm/pcr.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseFlags, toHex } from './args.js';
@@ -226,9 +227,6 @@ function mismatchJson(m: PcrMismatch) {
   };
 }
 
-/** Findings that say an event's data or type is not what was measured. */
-export const UNTRUSTED: ReadonlySet<string> = new Set(['digest-mismatch', 'retagged']);
-
 async function verify(argv: string[], ctx: CliContext): Promise<number> {
   const usage =
     'Usage: execgate eventlog verify [FILE] [--workaround ID] [--pcrs SEL] [--ak-handle H | --quote BUNDLE --ak PEM --nonce HEX] [--json]';
@@ -246,7 +244,7 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
   // The verdict is the PCR comparison: an event whose data is not what its digest says (or an
   // EV_NO_ACTION carrying digests) changes no PCR once the values match, but its data cannot be believed,
   // so it is reported; `state check` leaves such events out of the boot chain it judges.
-  const untrusted = findings.filter((f) => UNTRUSTED.has(f.code));
+  const untrusted = findings.filter((f) => UNTRUSTED_FINDINGS.has(f.code));
   if (ctx.json) {
     ctx.out(
       JSON.stringify({

@@ -12,6 +12,7 @@ import { EXIT, exitCodeOf, hintFor, UsageError } from './exit.js';
 import { HOST_COMMANDS, HOST_HELP } from './host.js';
 import { IMA_COMMANDS, IMA_HELP } from './ima.js';
 import { QUOTE_COMMANDS, QUOTE_DEFAULT, QUOTE_HELP } from './quote.js';
+import { STATE_COMMANDS, STATE_HELP } from './state.js';
 import { TPM_COMMANDS, TPM_HELP } from './tpm.js';
 
 const HELP = `Usage: execgate [--tcti TCTI] [--json] <group> <command> [flags]
@@ -23,6 +24,7 @@ A command runs only after it is verified. Groups:
   quote    (make) | verify                     TPM quotes: make one, or verify one with a reason code
   eventlog show | replay | verify [FILE]       the firmware/boot event log, replayed and judged against a quote
   ima      show | replay | verify [FILE]       the kernel's IMA measurement list, replayed and judged likewise
+  state    capture | check | digest            the host's reference state: record it, judge against it
 
 Global flags:
   --tcti TCTI   the TPM to use: device:/dev/tpmrm0, swtpm:host=H,port=P, swtpm:path=SOCK, mssim:host=H,port=P
@@ -45,6 +47,7 @@ const GROUPS: Readonly<
   quote: { help: QUOTE_HELP, commands: QUOTE_COMMANDS, default: QUOTE_DEFAULT },
   eventlog: { help: EVENTLOG_HELP, commands: EVENTLOG_COMMANDS },
   ima: { help: IMA_HELP, commands: IMA_COMMANDS },
+  state: { help: STATE_HELP, commands: STATE_COMMANDS },
 };
 
 /** Runs one command line; returns the exit code. Never throws. */
