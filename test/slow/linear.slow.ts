@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// Parse + replay time grows linearly with log size: the per-byte cost of a log 16 times larger stays
+// Parse + replay time of event logs and IMA lists grows linearly with log size: the per-byte cost of a log 16 times larger stays
 // within a small factor of the smaller one's (a quadratic step would multiply it by about 16).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initHashing } from '../../agent/crypto/hash.js';
 import { parseEventLog } from '../../agent/measure/eventlog.js';
+import { parseImaLog, replayImaLog } from '../../agent/measure/ima.js';
 import { replayEventLog } from '../../agent/measure/replay.js';
 
 const VECTORS = join(import.meta.dirname, '../vectors');
@@ -54,6 +55,43 @@ describe('linear time', () => {
       (n) => repeatedEventLog(base, n),
       (bytes) => {
         replayEventLog(parseEventLog(bytes));
+      },
+    );
+    expect(g).toBeLessThan(3);
+  });
+});
+
+/** An ASCII IMA list: the lines of `base` repeated `copies` times (entries need not be unique). */
+function repeatedImaList(base: string, copies: number): Uint8Array {
+  const body = base.endsWith('\n') ? base : `${base}\n`;
+  return new TextEncoder().encode(body.repeat(copies));
+}
+
+describe('linear time, IMA', () => {
+  const ascii = readFileSync(join(VECTORS, 'ima/rust-keylime/ascii_runtime_measurements'), 'utf8');
+  const file = new Uint8Array(readFileSync(join(VECTORS, 'ima/tpm2-tss/sml-ima-ng-sha1.bin')));
+  // Whole entries only (the vector ends with a stray byte).
+  const binary = file.subarray(0, parseImaLog(file, { allowTruncatedTail: true }).end);
+
+  it('ASCII list: parse + replay (template hashes recomputed)', () => {
+    const g = growth(
+      (n) => repeatedImaList(ascii, Math.max(1, n / 16)),
+      (bytes) => {
+        replayImaLog(parseImaLog(bytes), { bank: 'sha256', derive: 'recompute' });
+      },
+    );
+    expect(g).toBeLessThan(3);
+  });
+
+  it('binary list: parse + replay', () => {
+    const g = growth(
+      (n) => {
+        const out = new Uint8Array(binary.length * n);
+        for (let i = 0; i < n; i++) out.set(binary, i * binary.length);
+        return out;
+      },
+      (bytes) => {
+        replayImaLog(parseImaLog(bytes));
       },
     );
     expect(g).toBeLessThan(3);
