@@ -8,7 +8,11 @@ import type { PcrSelection } from '../attest/selection.js';
 import { ExecgateError } from '../errors.js';
 import { compareWithQuote, type PcrMismatch } from '../measure/compare.js';
 import { checkEvents, type EventFinding } from '../measure/event-check.js';
-import { decodeEventData } from '../measure/event-data.js';
+import {
+  type DecodedEventData,
+  decodeEventData,
+  type VariableValue as UefiVariableValue,
+} from '../measure/event-data.js';
 import { type EventLog, parseEventLog } from '../measure/eventlog.js';
 import {
   PCR_COUNT,
@@ -163,17 +167,57 @@ async function show(argv: string[], ctx: CliContext): Promise<number> {
   return EXIT.OK;
 }
 
-/** One line about decoded event data, for the text listing. */
-function summarize(d: ReturnType<typeof decodeEventData>): string {
+/** One line about decoded event data, for the text listing (`--json` has every field). */
+function summarize(d: DecodedEventData): string {
   switch (d.kind) {
     case 'raw':
       return '';
     case 'undecodable':
       return `(undecodable at byte ${d.at}: ${d.reason})`;
+    case 'string':
+      return JSON.stringify(d.text);
+    case 'EV_SEPARATOR':
+      return d.error ? 'separator: ERROR (0xffffffff)' : `separator ${d.value}`;
+    case 'UEFI_IMAGE_LOAD_EVENT':
+      return `${d.devicePathText ?? `(device path: ${d.devicePathError ?? 'none'})`}, ${d.imageLengthInMemory} bytes`;
+    case 'UEFI_GPT_DATA':
+      return `GPT disk ${d.uefiPartitionHeader.diskGUID}, ${d.numberOfPartitions} partitions`;
+    case 'UEFI_PLATFORM_FIRMWARE_BLOB':
+      return `firmware blob at 0x${d.blobBase.toString(16)}, ${d.blobLength} bytes`;
+    case 'UEFI_PLATFORM_FIRMWARE_BLOB2':
+      return `${JSON.stringify(d.blobDescription)} at 0x${d.blobBase.toString(16)}, ${d.blobLength} bytes`;
+    case 'UEFI_HANDOFF_TABLE_POINTERS':
+    case 'UEFI_HANDOFF_TABLE_POINTERS2':
+      return `configuration tables ${d.tableEntry.map((t) => t.vendorGuid).join(', ')}`;
+    case 'UEFI_VARIABLE_DATA':
+      return `${d.unicodeName} (${d.variableName})${variableValue(d.value)}`;
+    case 'TCG_EfiStartupLocalityEvent':
+      return `StartupLocality ${d.startupLocality}`;
+    case 'TCG_PCClientTaggedEvent':
+      return `tag 0x${d.taggedEventID.toString(16)}, ${d.taggedEventData.length} bytes`;
     default: {
       const text = JSON.stringify(jsonSafe(d));
       return text.length > 160 ? `${text.slice(0, 157)}…` : text;
     }
+  }
+}
+
+function variableValue(v: UefiVariableValue | undefined): string {
+  switch (v?.type) {
+    case undefined:
+      return '';
+    case 'SecureBoot':
+      return v.present ? ` = ${v.enabled ? 'enabled' : 'disabled'}` : ' absent';
+    case 'BootOrder':
+      return ` = ${v.order.map((n) => `Boot${n.toString(16).padStart(4, '0')}`).join(',')}`;
+    case 'EFI_LOAD_OPTION':
+      return ` = ${JSON.stringify(v.option.description)} ${v.option.devicePath}`;
+    case 'EFI_SIGNATURE_LIST':
+      return `: ${v.lists.length} signature list(s), ${v.lists.reduce((n, l) => n + l.signatures.length, 0)} entries`;
+    case 'EFI_SIGNATURE_DATA':
+      return `: signature owned by ${v.signature.signatureOwner}`;
+    case 'undecodable':
+      return ` (value undecodable at byte ${v.at}: ${v.reason})`;
   }
 }
 
