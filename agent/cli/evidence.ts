@@ -7,20 +7,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { readAk } from '../attest/ak.js';
-import {
-  type AkSource,
-  DEFAULT_AK_HANDLE,
-  decodeBundle,
-  makeQuote,
-  pemToSpki,
-  QuoteError,
-  withAk,
-} from '../attest/quote.js';
+import type { AkSource } from '../attest/quote.js';
 import { type PcrSelection, parseSelection } from '../attest/selection.js';
-import { readBounded } from '../attest/tpm2-tools-format.js';
-import { type QuoteCode, verifyQuote } from '../attest/verify-quote.js';
-import { initVerification } from '../crypto/verify.js';
+import type { QuoteCode } from '../attest/verify-quote.js';
 import { ExecgateError } from '../errors.js';
 import { quotedPcrValues } from '../measure/compare.js';
 import type { PcrValues } from '../tpm/pcr.js';
@@ -80,12 +69,16 @@ export function handleFlag(text: string): number {
 }
 
 /** The AK a quote is made with: an explicit handle, else the host AK, else a primary AK of `alg`. */
+// The quote, TPM and signature modules load when a quote is needed, not when a command that may never
+// quote (`eventlog show`) starts.
+
 export async function akSource(
   tpm: Tpm,
   explicit: number | undefined,
   alg: 'rsa' | 'ecc',
 ): Promise<AkSource> {
   if (explicit !== undefined) return { kind: 'persistent', handle: explicit };
+  const { DEFAULT_AK_HANDLE, readAk } = await import('../attest/ak.js');
   if ((await readAk(tpm, DEFAULT_AK_HANDLE)) !== undefined)
     return { kind: 'persistent', handle: DEFAULT_AK_HANDLE };
   return { kind: 'primary', alg };
@@ -102,6 +95,10 @@ export async function quotedPcrs(
   defaultSelection: (tpm: Tpm) => Promise<PcrSelection>,
 ): Promise<QuotedPcrs> {
   const given = values.quote !== undefined || values.ak !== undefined || values.nonce !== undefined;
+  const { decodeBundle, makeQuote, pemToSpki, QuoteError, withAk } = await import('../attest/quote.js');
+  const { readBounded } = await import('../attest/tpm2-tools-format.js');
+  const { verifyQuote } = await import('../attest/verify-quote.js');
+  const { initVerification } = await import('../crypto/verify.js');
   await initVerification();
   if (given) {
     if (values.quote === undefined || values.ak === undefined || values.nonce === undefined)

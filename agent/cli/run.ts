@@ -6,14 +6,7 @@
 import { ExecgateError } from '../errors.js';
 import { parseFlags } from './args.js';
 import { type CliContext, type CliIo, makeContext } from './context.js';
-import { CREDENTIAL_COMMANDS, CREDENTIAL_HELP } from './credential.js';
-import { EVENTLOG_COMMANDS, EVENTLOG_HELP } from './eventlog.js';
 import { EXIT, exitCodeOf, hintFor, UsageError } from './exit.js';
-import { HOST_COMMANDS, HOST_HELP } from './host.js';
-import { IMA_COMMANDS, IMA_HELP } from './ima.js';
-import { QUOTE_COMMANDS, QUOTE_DEFAULT, QUOTE_HELP } from './quote.js';
-import { STATE_COMMANDS, STATE_HELP } from './state.js';
-import { TPM_COMMANDS, TPM_HELP } from './tpm.js';
 
 const HELP = `Usage: execgate [--tcti TCTI] [--json] <group> <command> [flags]
 
@@ -38,16 +31,43 @@ Exit codes: 0 ok, 1 internal error, 2 usage, 3 TPM unavailable, 4 TPM error resp
 
 type CommandFn = (argv: string[], ctx: CliContext) => Promise<number>;
 
-const GROUPS: Readonly<
-  Record<string, { help: string; commands: Readonly<Record<string, CommandFn>>; default?: CommandFn }>
-> = {
-  tpm: { help: TPM_HELP, commands: TPM_COMMANDS },
-  host: { help: HOST_HELP, commands: HOST_COMMANDS },
-  credential: { help: CREDENTIAL_HELP, commands: CREDENTIAL_COMMANDS },
-  quote: { help: QUOTE_HELP, commands: QUOTE_COMMANDS, default: QUOTE_DEFAULT },
-  eventlog: { help: EVENTLOG_HELP, commands: EVENTLOG_COMMANDS },
-  ima: { help: IMA_HELP, commands: IMA_COMMANDS },
-  state: { help: STATE_HELP, commands: STATE_COMMANDS },
+interface CommandGroup {
+  readonly help: string;
+  readonly commands: Readonly<Record<string, CommandFn>>;
+  readonly default?: CommandFn;
+}
+
+// Each group's modules load only when that group runs: a command pays for its own imports, not for every
+// group's (X.509, CBOR, the TPM client), which keeps start-up short for `eventlog replay` and the like.
+const GROUPS: Readonly<Record<string, () => Promise<CommandGroup>>> = {
+  tpm: async () => {
+    const m = await import('./tpm.js');
+    return { help: m.TPM_HELP, commands: m.TPM_COMMANDS };
+  },
+  host: async () => {
+    const m = await import('./host.js');
+    return { help: m.HOST_HELP, commands: m.HOST_COMMANDS };
+  },
+  credential: async () => {
+    const m = await import('./credential.js');
+    return { help: m.CREDENTIAL_HELP, commands: m.CREDENTIAL_COMMANDS };
+  },
+  quote: async () => {
+    const m = await import('./quote.js');
+    return { help: m.QUOTE_HELP, commands: m.QUOTE_COMMANDS, default: m.QUOTE_DEFAULT };
+  },
+  eventlog: async () => {
+    const m = await import('./eventlog.js');
+    return { help: m.EVENTLOG_HELP, commands: m.EVENTLOG_COMMANDS };
+  },
+  ima: async () => {
+    const m = await import('./ima.js');
+    return { help: m.IMA_HELP, commands: m.IMA_COMMANDS };
+  },
+  state: async () => {
+    const m = await import('./state.js');
+    return { help: m.STATE_HELP, commands: m.STATE_COMMANDS };
+  },
 };
 
 /** Runs one command line; returns the exit code. Never throws. */
@@ -60,8 +80,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       io.stdout.write(`${HELP}\n`);
       return values.help ? EXIT.OK : EXIT.USAGE;
     }
-    const g = GROUPS[group];
-    if (!g) throw new UsageError(`unknown command group "${group}"; run "execgate --help"`);
+    const load = GROUPS[group];
+    if (!load) throw new UsageError(`unknown command group "${group}"; run "execgate --help"`);
+    const g = await load();
     // A group with a default command runs it when no sub-command is named (`execgate quote --pcrs …`).
     if (name === undefined && g.default && !values.help) {
       return await g.default(rest, makeContext(io, values.tcti, values.json === true));
