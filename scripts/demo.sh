@@ -38,3 +38,31 @@ run quote verify "$work/evidence.cbor" --ak "$work/ak.pem" --nonce "$nonce" --sa
 echo; echo "\$ execgate quote verify … --nonce <another nonce>   # a replayed quote: exit 7"
 node dist/agent/cli/main.js quote verify "$work/evidence.cbor" --ak "$work/ak.pem" --nonce 00 || echo "(exit $?)"
 
+
+echo; echo "# Measured state: a real firmware event log (a vendored test vector), decoded and replayed"
+log=test/vectors/eventlog/keylime/binary_bios_measurements
+echo; echo "\$ execgate eventlog show $log | head -12"
+node dist/agent/cli/main.js eventlog show "$log" | head -12
+run eventlog replay "$log" --json
+
+echo; echo "# An IMA list: the first 100 entries' template hashes extended into PCR 10, as the kernel would"
+ima=test/vectors/ima/rust-keylime/ascii_runtime_measurements
+node --input-type=module -e '
+  import { readFileSync } from "node:fs";
+  const { parseImaLog } = await import(process.cwd() + "/dist/agent/measure/ima.js");
+  const { initHashing } = await import(process.cwd() + "/dist/agent/crypto/hash.js");
+  const { Tpm } = await import(process.cwd() + "/dist/agent/tpm/tpm.js");
+  const { openTransport, resolveTcti } = await import(process.cwd() + "/dist/agent/tpm/transport/index.js");
+  const { PCR_Extend } = await import(process.cwd() + "/dist/agent/tpm/commands.js");
+  await initHashing();
+  const tpm = new Tpm(openTransport(resolveTcti(undefined, process.env)));
+  for (const e of parseImaLog(readFileSync(process.argv[1])).entries.slice(0, 100))
+    await tpm.run(PCR_Extend, { pcrHandle: 10, digests: [{ hashAlg: 0x0004, digest: e.templateHash }] });
+  await tpm.close();
+' "$ima"
+run ima verify "$ima" --pcrs sha1:10
+run state capture --no-eventlog --ima "$ima" --pcrs sha1:10,16 --out "$work/reference.json"
+run state check "$work/reference.json" --no-eventlog --ima "$ima" --pcrs sha1:10,16
+echo; echo "\$ execgate tpm extend 16 …; execgate state check …   # PCR 16 moved: exit 7, naming it"
+node dist/agent/cli/main.js tpm extend 16 --bank sha1 --digest "$(printf x | sha1sum | cut -c1-40)" >/dev/null
+node dist/agent/cli/main.js state check "$work/reference.json" --no-eventlog --ima "$ima" --pcrs sha1:10,16 || echo "(exit $?)"

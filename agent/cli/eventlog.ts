@@ -191,6 +191,8 @@ function summarize(d: DecodedEventData): string {
       return `configuration tables ${d.tableEntry.map((t) => t.vendorGuid).join(', ')}`;
     case 'UEFI_VARIABLE_DATA':
       return `${d.unicodeName} (${d.variableName})${variableValue(d.value)}`;
+    case 'TCG_EfiSpecIDEvent':
+      return `Spec ID event: PC Client ${d.specVersionMajor}.${d.specVersionMinor} errata ${d.specErrata}, digests ${d.algorithms.map((a) => `${bankName(a.algId)}/${a.digestSize}`).join(', ')}`;
     case 'TCG_EfiStartupLocalityEvent':
       return `StartupLocality ${d.startupLocality}`;
     case 'TCG_PCClientTaggedEvent':
