@@ -18,6 +18,7 @@
  * Not covered: that the data matches the event's digest (event-check.ts), X.509 parsing of certificates
  * (they are returned as DER bytes), and any UEFI variable value other than those named above.
  */
+import { ByteReader, type ByteReaderOptions } from './byte-reader.js';
 import { DevicePathError, devicePathToText, guidToText, ucs2ToText } from './device-path.js';
 import { EV, type EventLog, type SpecIdEvent, type TcgEvent } from './eventlog.js';
 
@@ -286,80 +287,32 @@ class Malformed {
   ) {}
 }
 
-/** Bounds-checked little-endian cursor over one event's data. */
-class Cursor {
-  pos = 0;
-  private readonly view: DataView;
+function malformed(reason: string, at: number): never {
+  throw new Malformed(reason, at);
+}
 
-  constructor(readonly bytes: Uint8Array) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
+/** Readers over one event's data (offsets from its start): a read past its end makes it Malformed. */
+const EVENT_DATA: ByteReaderOptions = { what: 'data', onOverrun: malformed };
 
-  get remaining(): number {
-    return this.bytes.length - this.pos;
-  }
+function readUintn(c: ByteReader, bytes: 4 | 8, field: string): bigint {
+  return bytes === 8 ? c.u64(field) : BigInt(c.u32(field));
+}
 
-  fail(reason: string, at = this.pos): never {
-    throw new Malformed(reason, at);
-  }
+/** A u64 length that must fit in the remaining bytes times `unit`. */
+function readLength64(c: ByteReader, field: string, unit = 1): number {
+  const at = c.pos;
+  const v = c.u64(field);
+  if (v > BigInt(Math.floor(c.remaining / unit)))
+    malformed(`${field} ${v} exceeds the ${c.remaining} bytes left`, at);
+  return Number(v);
+}
 
-  need(n: number, field: string): void {
-    if (n > this.remaining) this.fail(`data ends inside ${field}: need ${n} bytes, have ${this.remaining}`);
-  }
+function readGuid(c: ByteReader, field: string): string {
+  return guidToText(c.take(16, field));
+}
 
-  u8(field: string): number {
-    this.need(1, field);
-    return this.view.getUint8(this.pos++);
-  }
-
-  u16(field: string): number {
-    this.need(2, field);
-    const v = this.view.getUint16(this.pos, true);
-    this.pos += 2;
-    return v;
-  }
-
-  u32(field: string): number {
-    this.need(4, field);
-    const v = this.view.getUint32(this.pos, true);
-    this.pos += 4;
-    return v;
-  }
-
-  u64(field: string): bigint {
-    this.need(8, field);
-    const v = this.view.getBigUint64(this.pos, true);
-    this.pos += 8;
-    return v;
-  }
-
-  uintn(bytes: 4 | 8, field: string): bigint {
-    return bytes === 8 ? this.u64(field) : BigInt(this.u32(field));
-  }
-
-  /** A u64 length that must fit in the remaining bytes times `unit`. */
-  length64(field: string, unit = 1): number {
-    const at = this.pos;
-    const v = this.u64(field);
-    if (v > BigInt(Math.floor(this.remaining / unit)))
-      this.fail(`${field} ${v} exceeds the ${this.remaining} bytes left`, at);
-    return Number(v);
-  }
-
-  take(n: number, field: string): Uint8Array {
-    this.need(n, field);
-    const v = this.bytes.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return v;
-  }
-
-  guid(field: string): string {
-    return guidToText(this.take(16, field));
-  }
-
-  end(what: string): void {
-    if (this.remaining !== 0) this.fail(`${this.remaining} bytes after the end of ${what}`);
-  }
+function expectEnd(c: ByteReader, what: string): void {
+  if (c.remaining !== 0) malformed(`${c.remaining} bytes after the end of ${what}`, c.pos);
 }
 
 /**
@@ -413,7 +366,7 @@ function decode(event: TcgEvent, uintn: 4 | 8 | undefined): DecodedEventData {
     case EV.EFI_ACTION:
     case EV.ACTION:
     case EV.EFI_HCRTM_EVENT:
-      return asciiString(data) ?? new Cursor(data).fail('not printable ASCII text');
+      return asciiString(data) ?? malformed('not printable ASCII text', 0);
     case EV.S_CRTM_VERSION:
       // A UCS-2 version string (PFP); some firmware logs a GUID or bytes instead, kept raw.
       return ucs2String(data) ?? { kind: 'raw' };
@@ -476,15 +429,15 @@ function ucs2String(data: Uint8Array): StringEventData | undefined {
 
 /** UEFI_VARIABLE_DATA: VariableName GUID, UnicodeNameLength u64, VariableDataLength u64, names, data. */
 function decodeVariable(data: Uint8Array, eventType: number): UefiVariableData {
-  const c = new Cursor(data);
-  const variableName = c.guid('VariableName');
-  const nameLength = c.length64('UnicodeNameLength', 2);
+  const c = new ByteReader(data, EVENT_DATA);
+  const variableName = readGuid(c, 'VariableName');
+  const nameLength = readLength64(c, 'UnicodeNameLength', 2);
   const dataLengthAt = c.pos;
   const dataLength = c.u64('VariableDataLength');
   const unicodeName = ucs2ToText(c.take(nameLength * 2, 'UnicodeName'));
   const extra = BigInt(c.remaining) - dataLength;
   if (extra < 0n || extra > BigInt(STRUCT_PADDING_TOLERANCE)) {
-    c.fail(`VariableDataLength ${dataLength} but ${c.remaining} bytes follow UnicodeName`, dataLengthAt);
+    malformed(`VariableDataLength ${dataLength} but ${c.remaining} bytes follow UnicodeName`, dataLengthAt);
   }
   const variableData = c.take(Number(dataLength), 'VariableData');
   const trailing = c.take(c.remaining, 'trailing');
@@ -519,8 +472,8 @@ function variableValue(
       // PFP: the db entry that verified an image, i.e. one EFI_SIGNATURE_DATA. shim logs its own
       // certificates ("Shim", "MokList") here as bare DER, which stays undecoded.
       if (SIGNATURE_DATABASES.get(name) !== guid) return undefined;
-      const c = new Cursor(data);
-      const signatureOwner = c.guid('SignatureOwner');
+      const c = new ByteReader(data, EVENT_DATA);
+      const signatureOwner = readGuid(c, 'SignatureOwner');
       return {
         type: 'EFI_SIGNATURE_DATA',
         signature: { signatureOwner, signatureData: c.take(c.remaining, 'SignatureData') },
@@ -532,12 +485,12 @@ function variableValue(
     if (name === 'SecureBoot') {
       // PFP: a variable that does not exist is measured with VariableDataLength 0 (real logs do so).
       if (data.length === 0) return { type: 'SecureBoot', present: false, enabled: false };
-      if (data.length !== 1) new Cursor(data).fail(`SecureBoot is ${data.length} bytes, not 1`, 0);
+      if (data.length !== 1) malformed(`SecureBoot is ${data.length} bytes, not 1`, 0);
       return { type: 'SecureBoot', present: true, enabled: data[0] === 1 };
     }
     if (name === 'BootOrder') {
-      const c = new Cursor(data);
-      if (data.length % 2 !== 0) c.fail(`BootOrder is ${data.length} bytes, not a list of UINT16`, 0);
+      const c = new ByteReader(data, EVENT_DATA);
+      if (data.length % 2 !== 0) malformed(`BootOrder is ${data.length} bytes, not a list of UINT16`, 0);
       const order: number[] = [];
       while (c.remaining > 0) order.push(c.u16('BootOrder entry'));
       return { type: 'BootOrder', order };
@@ -552,23 +505,24 @@ function variableValue(
 
 /** A sequence of EFI_SIGNATURE_LISTs filling `data`. */
 function signatureLists(data: Uint8Array): EfiSignatureList[] {
-  const c = new Cursor(data);
+  const c = new ByteReader(data, EVENT_DATA);
   const lists: EfiSignatureList[] = [];
   let count = 0;
   while (c.remaining > 0) {
     const start = c.pos;
-    const signatureType = c.guid('SignatureType');
+    const signatureType = readGuid(c, 'SignatureType');
     const signatureListSize = c.u32('SignatureListSize');
     const signatureHeaderSize = c.u32('SignatureHeaderSize');
     const signatureSize = c.u32('SignatureSize');
     const fixed = 28;
     if (signatureListSize < fixed || signatureListSize > data.length - start) {
-      c.fail(`SignatureListSize ${signatureListSize} is outside 28..${data.length - start}`, start + 16);
+      malformed(`SignatureListSize ${signatureListSize} is outside 28..${data.length - start}`, start + 16);
     }
-    if (signatureSize < 16) c.fail(`SignatureSize ${signatureSize} is under 16 (the owner GUID)`, start + 24);
+    if (signatureSize < 16)
+      malformed(`SignatureSize ${signatureSize} is under 16 (the owner GUID)`, start + 24);
     const body = signatureListSize - fixed;
     if (signatureHeaderSize > body || (body - signatureHeaderSize) % signatureSize !== 0) {
-      c.fail(
+      malformed(
         `SignatureListSize ${signatureListSize} is not 28 + header ${signatureHeaderSize} + n × ${signatureSize}`,
         start + 16,
       );
@@ -577,10 +531,10 @@ function signatureLists(data: Uint8Array): EfiSignatureList[] {
     const n = (body - signatureHeaderSize) / signatureSize;
     count += n;
     if (count > EVENTDATA_LIMITS.maxSignatures)
-      c.fail(`more than ${EVENTDATA_LIMITS.maxSignatures} signatures`);
+      malformed(`more than ${EVENTDATA_LIMITS.maxSignatures} signatures`, c.pos);
     const signatures: EfiSignatureData[] = [];
     for (let i = 0; i < n; i++) {
-      const signatureOwner = c.guid('SignatureOwner');
+      const signatureOwner = readGuid(c, 'SignatureOwner');
       signatures.push({ signatureOwner, signatureData: c.take(signatureSize - 16, 'SignatureData') });
     }
     lists.push({ signatureType, signatureListSize, signatureHeaderSize, signatureSize, signatures });
@@ -590,13 +544,13 @@ function signatureLists(data: Uint8Array): EfiSignatureList[] {
 
 /** EFI_LOAD_OPTION: Attributes u32, FilePathListLength u16, Description (NUL-terminated UCS-2), paths, data. */
 function loadOption(data: Uint8Array): EfiLoadOption {
-  const c = new Cursor(data);
+  const c = new ByteReader(data, EVENT_DATA);
   const attributes = c.u32('Attributes');
   const filePathListLength = c.u16('FilePathListLength');
   const descStart = c.pos;
   let end = descStart;
   while (true) {
-    if (end + 2 > data.length) c.fail('Description has no NUL terminator', descStart);
+    if (end + 2 > data.length) malformed('Description has no NUL terminator', descStart);
     if (data[end] === 0 && data[end + 1] === 0) break;
     end += 2;
   }
@@ -634,15 +588,15 @@ function decodeImageLoad(data: Uint8Array, uintn: 4 | 8 | undefined): UefiImageL
     return extra >= 0n && extra <= BigInt(STRUCT_PADDING_TOLERANCE);
   };
   const width: 4 | 8 = uintn ?? (fits(8) || !fits(4) ? 8 : 4);
-  const c = new Cursor(data);
+  const c = new ByteReader(data, EVENT_DATA);
   const imageLocationInMemory = c.u64('ImageLocationInMemory');
-  const imageLengthInMemory = c.uintn(width, 'ImageLengthInMemory');
-  const imageLinkTimeAddress = c.uintn(width, 'ImageLinkTimeAddress');
+  const imageLengthInMemory = readUintn(c, width, 'ImageLengthInMemory');
+  const imageLinkTimeAddress = readUintn(c, width, 'ImageLinkTimeAddress');
   const lengthAt = c.pos;
-  const length = c.uintn(width, 'LengthOfDevicePath');
+  const length = readUintn(c, width, 'LengthOfDevicePath');
   const extra = BigInt(c.remaining) - length;
   if (extra < 0n || extra > BigInt(STRUCT_PADDING_TOLERANCE)) {
-    c.fail(`LengthOfDevicePath ${length} but ${c.remaining} bytes follow`, lengthAt);
+    malformed(`LengthOfDevicePath ${length} but ${c.remaining} bytes follow`, lengthAt);
   }
   const devicePath = c.take(Number(length), 'DevicePath');
   const trailing = c.take(c.remaining, 'trailing');
@@ -668,19 +622,20 @@ const GPT_ENTRY_MIN_BYTES = 128;
 
 /** UEFI_GPT_DATA: UEFI_PARTITION_TABLE_HEADER, NumberOfPartitions u64, then that many entries. */
 function decodeGpt(data: Uint8Array): UefiGptData {
-  const c = new Cursor(data);
+  const c = new ByteReader(data, EVENT_DATA);
   const signature = String.fromCharCode(...c.take(8, 'Signature'));
-  if (signature !== GPT_SIGNATURE) c.fail(`GPT signature is ${JSON.stringify(signature)}, not "EFI PART"`, 0);
+  if (signature !== GPT_SIGNATURE)
+    malformed(`GPT signature is ${JSON.stringify(signature)}, not "EFI PART"`, 0);
   const revision = c.u32('Revision');
   const headerSize = c.u32('HeaderSize');
-  if (headerSize < GPT_HEADER_BYTES) c.fail(`HeaderSize ${headerSize} is under ${GPT_HEADER_BYTES}`, 12);
+  if (headerSize < GPT_HEADER_BYTES) malformed(`HeaderSize ${headerSize} is under ${GPT_HEADER_BYTES}`, 12);
   c.u32('HeaderCRC32');
   c.u32('Reserved');
   const myLBA = c.u64('MyLBA');
   const alternateLBA = c.u64('AlternateLBA');
   const firstUsableLBA = c.u64('FirstUsableLBA');
   const lastUsableLBA = c.u64('LastUsableLBA');
-  const diskGUID = c.guid('DiskGUID');
+  const diskGUID = readGuid(c, 'DiskGUID');
   const partitionEntryLBA = c.u64('PartitionEntryLBA');
   const numberOfPartitionEntries = c.u32('NumberOfPartitionEntries');
   const sizeOfPartitionEntry = c.u32('SizeOfPartitionEntry');
@@ -689,21 +644,21 @@ function decodeGpt(data: Uint8Array): UefiGptData {
   const countAt = c.pos;
   const count = c.u64('NumberOfPartitions');
   if (sizeOfPartitionEntry < GPT_ENTRY_MIN_BYTES) {
-    c.fail(`SizeOfPartitionEntry ${sizeOfPartitionEntry} is under ${GPT_ENTRY_MIN_BYTES}`, 84);
+    malformed(`SizeOfPartitionEntry ${sizeOfPartitionEntry} is under ${GPT_ENTRY_MIN_BYTES}`, 84);
   }
   if (count > BigInt(EVENTDATA_LIMITS.maxPartitions)) {
-    c.fail(`NumberOfPartitions ${count} is over ${EVENTDATA_LIMITS.maxPartitions}`, countAt);
+    malformed(`NumberOfPartitions ${count} is over ${EVENTDATA_LIMITS.maxPartitions}`, countAt);
   }
   const n = Number(count);
   if (n * sizeOfPartitionEntry !== c.remaining) {
-    c.fail(`${n} partitions of ${sizeOfPartitionEntry} bytes but ${c.remaining} bytes follow`, countAt);
+    malformed(`${n} partitions of ${sizeOfPartitionEntry} bytes but ${c.remaining} bytes follow`, countAt);
   }
   const partitions: GptPartition[] = [];
   for (let i = 0; i < n; i++) {
-    const e = new Cursor(c.take(sizeOfPartitionEntry, 'partition entry'));
+    const e = new ByteReader(c.take(sizeOfPartitionEntry, 'partition entry'), EVENT_DATA);
     partitions.push({
-      partitionTypeGUID: e.guid('PartitionTypeGUID'),
-      uniquePartitionGUID: e.guid('UniquePartitionGUID'),
+      partitionTypeGUID: readGuid(e, 'PartitionTypeGUID'),
+      uniquePartitionGUID: readGuid(e, 'UniquePartitionGUID'),
       startingLBA: e.u64('StartingLBA'),
       endingLBA: e.u64('EndingLBA'),
       attributes: e.u64('Attributes'),
@@ -732,21 +687,21 @@ function decodeGpt(data: Uint8Array): UefiGptData {
 
 /** UEFI_PLATFORM_FIRMWARE_BLOB: BlobBase (UEFI_PHYSICAL_ADDRESS) and BlobLength u64. */
 function decodeBlob(data: Uint8Array): UefiPlatformFirmwareBlob {
-  const c = new Cursor(data);
+  const c = new ByteReader(data, EVENT_DATA);
   const blobBase = c.u64('BlobBase');
   const blobLength = c.u64('BlobLength');
-  c.end('UEFI_PLATFORM_FIRMWARE_BLOB');
+  expectEnd(c, 'UEFI_PLATFORM_FIRMWARE_BLOB');
   return { kind: 'UEFI_PLATFORM_FIRMWARE_BLOB', blobBase, blobLength };
 }
 
 /** UEFI_PLATFORM_FIRMWARE_BLOB2: BlobDescriptionSize u8, BlobDescription, BlobBase, BlobLength. */
 function decodeBlob2(data: Uint8Array): UefiPlatformFirmwareBlob2 {
-  const c = new Cursor(data);
+  const c = new ByteReader(data, EVENT_DATA);
   const size = c.u8('BlobDescriptionSize');
   const blobDescription = asciiText(c.take(size, 'BlobDescription'));
   const blobBase = c.u64('BlobBase');
   const blobLength = c.u64('BlobLength');
-  c.end('UEFI_PLATFORM_FIRMWARE_BLOB2');
+  expectEnd(c, 'UEFI_PLATFORM_FIRMWARE_BLOB2');
   return { kind: 'UEFI_PLATFORM_FIRMWARE_BLOB2', blobDescription, blobBase, blobLength };
 }
 
@@ -756,20 +711,23 @@ function decodeHandoff(
   uintn: 4 | 8 | undefined,
   two: boolean,
 ): UefiHandoffTablePointers | UefiHandoffTablePointers2 {
-  const c = new Cursor(data);
+  const c = new ByteReader(data, EVENT_DATA);
   const tableDescription = two ? asciiText(c.take(c.u8('TableDescriptionSize'), 'TableDescription')) : '';
   const countAt = c.pos;
   const count = c.u64('NumberOfTables');
   if (count > BigInt(EVENTDATA_LIMITS.maxTables))
-    c.fail(`NumberOfTables ${count} is over ${EVENTDATA_LIMITS.maxTables}`, countAt);
+    malformed(`NumberOfTables ${count} is over ${EVENTDATA_LIMITS.maxTables}`, countAt);
   const n = Number(count);
   const width: 4 | 8 = uintn ?? (c.remaining === n * 20 ? 4 : 8);
   if (c.remaining !== n * (16 + width)) {
-    c.fail(`${n} tables of ${16 + width} bytes but ${c.remaining} bytes follow`, countAt);
+    malformed(`${n} tables of ${16 + width} bytes but ${c.remaining} bytes follow`, countAt);
   }
   const tableEntry: UefiConfigurationTable[] = [];
   for (let i = 0; i < n; i++)
-    tableEntry.push({ vendorGuid: c.guid('VendorGuid'), vendorTable: c.uintn(width, 'VendorTable') });
+    tableEntry.push({
+      vendorGuid: readGuid(c, 'VendorGuid'),
+      vendorTable: readUintn(c, width, 'VendorTable'),
+    });
   return two
     ? { kind: 'UEFI_HANDOFF_TABLE_POINTERS2', tableDescription, tableEntry }
     : { kind: 'UEFI_HANDOFF_TABLE_POINTERS', tableEntry };
@@ -780,19 +738,19 @@ function decodeHandoff(
  * rejected: Windows logs "WBCL" (0x4C434257) separators in PCRs 12–14 (go-attestation option_rom_eventlog).
  */
 function decodeSeparator(data: Uint8Array): SeparatorEventData {
-  const c = new Cursor(data);
+  const c = new ByteReader(data, EVENT_DATA);
   const value = c.u32('separator value');
-  c.end('the separator value');
+  expectEnd(c, 'the separator value');
   return { kind: 'EV_SEPARATOR', value, error: value === 0xffff_ffff };
 }
 
 /** TCG_PCClientTaggedEvent: taggedEventID u32, taggedEventDataSize u32, taggedEventData. */
 function decodeTagged(data: Uint8Array): TaggedEventData {
-  const c = new Cursor(data);
+  const c = new ByteReader(data, EVENT_DATA);
   const taggedEventID = c.u32('taggedEventID');
   const sizeAt = c.pos;
   const size = c.u32('taggedEventDataSize');
-  if (size !== c.remaining) c.fail(`taggedEventDataSize ${size} but ${c.remaining} bytes follow`, sizeAt);
+  if (size !== c.remaining) malformed(`taggedEventDataSize ${size} but ${c.remaining} bytes follow`, sizeAt);
   return { kind: 'TCG_PCClientTaggedEvent', taggedEventID, taggedEventData: c.take(size, 'taggedEventData') };
 }
 
@@ -820,9 +778,9 @@ function signatureOf(data: Uint8Array): string | undefined {
 
 /** EV_NO_ACTION data: one of the PFP's signature-tagged structures, else undecodable. */
 function decodeNoAction(data: Uint8Array): DecodedEventData {
-  const c: Cursor = new Cursor(data); // annotated so `c.fail` (never) narrows `signature`
+  const c = new ByteReader(data, EVENT_DATA);
   const signature = signatureOf(data);
-  if (signature === undefined) c.fail('EV_NO_ACTION data opens with none of the defined signatures', 0);
+  if (signature === undefined) malformed('EV_NO_ACTION data opens with none of the defined signatures', 0);
   c.take(16, 'Signature');
   switch (signature) {
     case 'Spec ID Event03': {
@@ -832,12 +790,12 @@ function decodeNoAction(data: Uint8Array): DecodedEventData {
       const specErrata = c.u8('specErrata');
       const uintnSize = c.u8('uintnSize');
       const n = c.u32('numberOfAlgorithms');
-      if (n * 4 > c.remaining) c.fail(`numberOfAlgorithms ${n} exceeds the data`, c.pos - 4);
+      if (n * 4 > c.remaining) malformed(`numberOfAlgorithms ${n} exceeds the data`, c.pos - 4);
       const algorithms = [];
       for (let i = 0; i < n; i++)
         algorithms.push({ algId: c.u16('algorithmId'), digestSize: c.u16('digestSize') });
       const vendorInfo = c.take(c.u8('vendorInfoSize'), 'vendorInfo');
-      c.end('TCG_EfiSpecIDEvent');
+      expectEnd(c, 'TCG_EfiSpecIDEvent');
       return {
         kind: 'TCG_EfiSpecIDEvent',
         platformClass,
@@ -856,7 +814,7 @@ function decodeNoAction(data: Uint8Array): DecodedEventData {
       const specErrata = c.u8('specErrata');
       const uintnSize = c.u8('uintnSize');
       const vendorInfo = c.take(c.u8('vendorInfoSize'), 'vendorInfo');
-      c.end('TCG_EfiSpecIdEventStruct');
+      expectEnd(c, 'TCG_EfiSpecIdEventStruct');
       return {
         kind: 'TCG_EfiSpecIdEventStruct',
         platformClass,
@@ -869,7 +827,7 @@ function decodeNoAction(data: Uint8Array): DecodedEventData {
     }
     case 'StartupLocality': {
       const startupLocality = c.u8('StartupLocality');
-      c.end('TCG_EfiStartupLocalityEvent');
+      expectEnd(c, 'TCG_EfiStartupLocalityEvent');
       return { kind: 'TCG_EfiStartupLocalityEvent', startupLocality };
     }
     case 'NvIndexInstance':
@@ -882,14 +840,14 @@ function decodeNoAction(data: Uint8Array): DecodedEventData {
   }
 }
 
-function sized8(c: Cursor, field: string): string {
+function sized8(c: ByteReader, field: string): string {
   return asciiText(c.take(c.u8(`${field}Size`), field));
 }
 
 /** TCG_Sp800_155_PlatformId_Event(2/3), after the signature. */
-function decodeSp800155(c: Cursor, signature: string): Sp800155PlatformIdData {
+function decodeSp800155(c: ByteReader, signature: string): Sp800155PlatformIdData {
   const platformManufacturerId = c.u32('PlatformManufacturerId');
-  const referenceManifestGuid = c.guid('ReferenceManifestGuid');
+  const referenceManifestGuid = readGuid(c, 'ReferenceManifestGuid');
   const platformManufacturerStr = sized8(c, 'PlatformManufacturerStr');
   const platformModel = sized8(c, 'PlatformModel');
   const platformVersion = sized8(c, 'PlatformVersion');

@@ -33,6 +33,7 @@
  */
 import { ExecgateError } from '../errors.js';
 import { TPM_ALG } from '../tpm/constants.js';
+import { ByteReader, type OverrunHandler } from './byte-reader.js';
 
 export type EventLogErrorCode = 'E_EVENTLOG_TRUNCATED' | 'E_EVENTLOG_FORMAT' | 'E_EVENTLOG_LIMIT';
 
@@ -208,67 +209,20 @@ function startsWith(data: Uint8Array, prefix: Uint8Array): boolean {
   return true;
 }
 
-/** A bounds-checked little-endian cursor over [start, end) of `bytes`. */
-class Reader {
-  pos: number;
-  recordOffset = 0;
-
-  constructor(
-    private readonly bytes: Uint8Array,
-    private readonly view: DataView,
-    start: number,
-    private readonly end: number,
-    private readonly overrun: EventLogErrorCode,
-    private readonly what: string,
-  ) {
-    this.pos = start;
-  }
-
-  get remaining(): number {
-    return this.end - this.pos;
-  }
-
-  fail(code: EventLogErrorCode, message: string, offset = this.pos): never {
-    throw new EventLogError(code, message, offset, this.recordOffset);
-  }
-
-  private need(n: number, field: string): void {
-    if (n > this.end - this.pos) {
-      this.fail(
-        this.overrun,
-        `${this.what} ends inside ${field}: need ${n} bytes, have ${this.end - this.pos}`,
-      );
-    }
-  }
-
-  u8(field: string): number {
-    this.need(1, field);
-    const v = this.view.getUint8(this.pos);
-    this.pos += 1;
-    return v;
-  }
-
-  u16(field: string): number {
-    this.need(2, field);
-    const v = this.view.getUint16(this.pos, true);
-    this.pos += 2;
-    return v;
-  }
-
-  u32(field: string): number {
-    this.need(4, field);
-    const v = this.view.getUint32(this.pos, true);
-    this.pos += 4;
-    return v;
-  }
-
-  bytesOf(n: number, field: string): Uint8Array {
-    this.need(n, field);
-    const v = this.bytes.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return v;
-  }
+/** Throws the EventLogError of `code` for a failure at `offset` of the record `r` is reading. */
+function fail(r: ByteReader, code: EventLogErrorCode, message: string, offset = r.pos): never {
+  throw new EventLogError(code, message, offset, r.recordOffset);
 }
+
+/** A read past the log's end is E_EVENTLOG_TRUNCATED: the bytes stop inside a record. */
+const truncated: OverrunHandler = (message, offset, recordOffset) => {
+  throw new EventLogError('E_EVENTLOG_TRUNCATED', message, offset, recordOffset);
+};
+
+/** A read past the Spec ID event's data is E_EVENTLOG_FORMAT: its eventSize contradicts its content. */
+const specIdOverrun: OverrunHandler = (message, offset, recordOffset) => {
+  throw new EventLogError('E_EVENTLOG_FORMAT', message, offset, recordOffset);
+};
 
 function resolveLimits(options: ParseOptions | undefined): EventLogLimits {
   return { ...EVENTLOG_LIMITS, ...options?.limits };
@@ -290,8 +244,7 @@ export function parseEventLog(bytes: Uint8Array, options?: ParseOptions): EventL
     );
   }
   if (bytes.length === 0) throw new EventLogError('E_EVENTLOG_TRUNCATED', 'event log is empty', 0, 0);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const r = new Reader(bytes, view, 0, bytes.length, 'E_EVENTLOG_TRUNCATED', 'event log');
+  const r = new ByteReader(bytes, { what: 'event log', onOverrun: truncated });
 
   // PFP §10.2.1: the first record is always a TCG_PCR_EVENT.
   const header = readSha1Event(r, 0, limits);
@@ -300,7 +253,7 @@ export function parseEventLog(bytes: Uint8Array, options?: ParseOptions): EventL
 
   let specId: SpecIdEvent | undefined;
   if (header.eventType === EV.NO_ACTION && startsWith(header.data, SPEC_ID_SIGNATURE)) {
-    specId = parseSpecId(bytes, view, header, limits);
+    specId = parseSpecId(bytes, header, limits);
   }
 
   if (specId === undefined) {
@@ -328,31 +281,31 @@ export function parseEventLog(bytes: Uint8Array, options?: ParseOptions): EventL
  * extended (PFP §10.4.5) and real logs carry some with pcrIndex 0xFFFFFFFF (go-attestation
  * option_rom_eventlog), so its index is not range-checked.
  */
-function readPcrAndType(r: Reader): { pcrIndex: number; eventType: number } {
+function readPcrAndType(r: ByteReader): { pcrIndex: number; eventType: number } {
   const at = r.pos;
   const pcrIndex = r.u32('pcrIndex');
   const eventType = r.u32('eventType');
   if (pcrIndex > MAX_PCR_INDEX && eventType !== EV.NO_ACTION) {
-    r.fail('E_EVENTLOG_FORMAT', `PCR index ${pcrIndex} of an extended event is out of range 0–23`, at);
+    fail(r, 'E_EVENTLOG_FORMAT', `PCR index ${pcrIndex} of an extended event is out of range 0–23`, at);
   }
   return { pcrIndex, eventType };
 }
 
-function readEventData(r: Reader, limits: EventLogLimits): Uint8Array {
+function readEventData(r: ByteReader, limits: EventLogLimits): Uint8Array {
   const at = r.pos;
   const size = r.u32('eventSize');
   if (size > limits.maxEventDataBytes) {
-    r.fail('E_EVENTLOG_LIMIT', `eventSize ${size} is over the ${limits.maxEventDataBytes}-byte limit`, at);
+    fail(r, 'E_EVENTLOG_LIMIT', `eventSize ${size} is over the ${limits.maxEventDataBytes}-byte limit`, at);
   }
-  return r.bytesOf(size, 'event data');
+  return r.take(size, 'event data');
 }
 
 /** PFP §10.2.1 TCG_PCR_EVENT. */
-function readSha1Event(r: Reader, index: number, limits: EventLogLimits): TcgEvent {
+function readSha1Event(r: ByteReader, index: number, limits: EventLogLimits): TcgEvent {
   const offset = r.pos;
   r.recordOffset = offset;
   const { pcrIndex, eventType } = readPcrAndType(r);
-  const digest = r.bytesOf(SHA1_DIGEST_BYTES, 'SHA-1 digest');
+  const digest = r.take(SHA1_DIGEST_BYTES, 'SHA-1 digest');
   const data = readEventData(r, limits);
   return {
     index,
@@ -367,7 +320,7 @@ function readSha1Event(r: Reader, index: number, limits: EventLogLimits): TcgEve
 
 /** PFP §10.2.2 TCG_PCR_EVENT2 with TPML_DIGEST_VALUES sized by the Spec ID event. */
 function readEvent2(
-  r: Reader,
+  r: ByteReader,
   index: number,
   sizes: ReadonlyMap<number, number>,
   limits: EventLogLimits,
@@ -378,55 +331,54 @@ function readEvent2(
   const countAt = r.pos;
   const count = r.u32('digest count');
   if (count > sizes.size) {
-    r.fail(
+    fail(
+      r,
       'E_EVENTLOG_LIMIT',
       `digest count ${count} exceeds the ${sizes.size} algorithms the Spec ID event declares`,
       countAt,
     );
   }
-  if (count === 0) r.fail('E_EVENTLOG_FORMAT', 'digest count is 0', countAt);
+  if (count === 0) fail(r, 'E_EVENTLOG_FORMAT', 'digest count is 0', countAt);
   const digests: EventDigest[] = [];
   for (let i = 0; i < count; i++) {
     const algAt = r.pos;
     const algId = r.u16('digest algorithm');
     const size = sizes.get(algId);
     if (size === undefined) {
-      r.fail(
+      fail(
+        r,
         'E_EVENTLOG_FORMAT',
         `digest algorithm 0x${algId.toString(16).padStart(4, '0')} is not declared in the Spec ID event`,
         algAt,
       );
     }
     if (digests.some((d) => d.algId === algId)) {
-      r.fail(
+      fail(
+        r,
         'E_EVENTLOG_FORMAT',
         `digest algorithm 0x${algId.toString(16).padStart(4, '0')} appears twice`,
         algAt,
       );
     }
-    digests.push({ algId, digest: r.bytesOf(size, 'digest') });
+    digests.push({ algId, digest: r.take(size, 'digest') });
   }
   const data = readEventData(r, limits);
   return { index, offset, pcrIndex, eventType, typeName: eventTypeName(eventType), digests, data };
 }
 
 /** PFP §10.4.5.1 TCG_EfiSpecIDEvent, read from the header event's data (which must be exactly it). */
-function parseSpecId(
-  bytes: Uint8Array,
-  view: DataView,
-  header: TcgEvent,
-  limits: EventLogLimits,
-): SpecIdEvent {
+function parseSpecId(bytes: Uint8Array, header: TcgEvent, limits: EventLogLimits): SpecIdEvent {
   const start = header.data.byteOffset - bytes.byteOffset;
-  const r = new Reader(bytes, view, start, start + header.data.length, 'E_EVENTLOG_FORMAT', 'Spec ID event');
+  const end = start + header.data.length;
+  const r = new ByteReader(bytes, { what: 'Spec ID event', onOverrun: specIdOverrun, start, end });
   r.recordOffset = header.offset;
   if (header.pcrIndex !== 0)
-    r.fail('E_EVENTLOG_FORMAT', `Spec ID event is in PCR ${header.pcrIndex}, not 0`, header.offset);
+    fail(r, 'E_EVENTLOG_FORMAT', `Spec ID event is in PCR ${header.pcrIndex}, not 0`, header.offset);
   const headerDigest = header.digests[0]?.digest;
   if (headerDigest === undefined || headerDigest.some((b) => b !== 0)) {
-    r.fail('E_EVENTLOG_FORMAT', 'Spec ID event digest is not all zeros', header.offset + 8);
+    fail(r, 'E_EVENTLOG_FORMAT', 'Spec ID event digest is not all zeros', header.offset + 8);
   }
-  r.bytesOf(SPEC_ID_SIGNATURE.length, 'signature');
+  r.take(SPEC_ID_SIGNATURE.length, 'signature');
   const platformClass = r.u32('platformClass');
   const specVersionMinor = r.u8('specVersionMinor');
   const specVersionMajor = r.u8('specVersionMajor');
@@ -434,7 +386,8 @@ function parseSpecId(
   const uintnAt = r.pos;
   const uintnSize = r.u8('uintnSize');
   if (specVersionMajor !== 2 || specVersionMinor !== 0) {
-    r.fail(
+    fail(
+      r,
       'E_EVENTLOG_FORMAT',
       `Spec ID Event03 with spec version ${specVersionMajor}.${specVersionMinor}, not 2.0`,
       uintnAt - 3,
@@ -442,12 +395,13 @@ function parseSpecId(
   }
   // uintnSize counts UINT32s: 1 for a 32-bit UINTN, 2 for a 64-bit one.
   if (uintnSize !== 1 && uintnSize !== 2)
-    r.fail('E_EVENTLOG_FORMAT', `uintnSize ${uintnSize} is not 1 or 2`, uintnAt);
+    fail(r, 'E_EVENTLOG_FORMAT', `uintnSize ${uintnSize} is not 1 or 2`, uintnAt);
   const countAt = r.pos;
   const count = r.u32('numberOfAlgorithms');
-  if (count === 0) r.fail('E_EVENTLOG_FORMAT', 'numberOfAlgorithms is 0', countAt);
+  if (count === 0) fail(r, 'E_EVENTLOG_FORMAT', 'numberOfAlgorithms is 0', countAt);
   if (count > limits.maxAlgorithms) {
-    r.fail(
+    fail(
+      r,
       'E_EVENTLOG_LIMIT',
       `numberOfAlgorithms ${count} is over the limit of ${limits.maxAlgorithms}`,
       countAt,
@@ -460,18 +414,21 @@ function parseSpecId(
     const digestSize = r.u16('digestSize');
     const hex = `0x${algId.toString(16).padStart(4, '0')}`;
     if (algorithms.some((a) => a.algId === algId))
-      r.fail('E_EVENTLOG_FORMAT', `algorithm ${hex} is declared twice`, at);
+      fail(r, 'E_EVENTLOG_FORMAT', `algorithm ${hex} is declared twice`, at);
     const known = KNOWN_DIGEST_SIZES.get(algId);
     if (known !== undefined && known !== digestSize) {
-      r.fail(
+      fail(
+        r,
         'E_EVENTLOG_FORMAT',
         `algorithm ${hex} declared with digest size ${digestSize}, not ${known}`,
         at + 2,
       );
     }
-    if (digestSize === 0) r.fail('E_EVENTLOG_FORMAT', `algorithm ${hex} declared with digest size 0`, at + 2);
+    if (digestSize === 0)
+      fail(r, 'E_EVENTLOG_FORMAT', `algorithm ${hex} declared with digest size 0`, at + 2);
     if (digestSize > limits.maxDigestBytes) {
-      r.fail(
+      fail(
+        r,
         'E_EVENTLOG_LIMIT',
         `algorithm ${hex} digest size ${digestSize} is over ${limits.maxDigestBytes}`,
         at + 2,
@@ -480,9 +437,9 @@ function parseSpecId(
     algorithms.push({ algId, digestSize });
   }
   const vendorInfoSize = r.u8('vendorInfoSize');
-  const vendorInfo = r.bytesOf(vendorInfoSize, 'vendorInfo');
+  const vendorInfo = r.take(vendorInfoSize, 'vendorInfo');
   if (r.remaining !== 0)
-    r.fail('E_EVENTLOG_FORMAT', `Spec ID event has ${r.remaining} bytes after vendorInfo`);
+    fail(r, 'E_EVENTLOG_FORMAT', `Spec ID event has ${r.remaining} bytes after vendorInfo`);
   return { platformClass, specVersionMinor, specVersionMajor, specErrata, uintnSize, algorithms, vendorInfo };
 }
 

@@ -52,6 +52,7 @@
  */
 import { DIGEST_BYTES, digest, type HashAlgorithm, sha256Batch } from '../crypto/hash.js';
 import { ExecgateError } from '../errors.js';
+import { ByteReader, type OverrunHandler } from './byte-reader.js';
 import {
   checkTemplateData,
   decodeDigestWithAlgo,
@@ -364,53 +365,15 @@ function decodeEntry(
   return { fields, fileDigest, pathBytes, path, signature, buffer };
 }
 
-/** Reader over the binary list with the current entry's offset for errors. */
-class BinaryReader {
-  pos: number;
-  entryOffset = 0;
-
-  constructor(
-    private readonly s: ParseState,
-    start: number,
-  ) {
-    this.pos = start;
-  }
-
-  get remaining(): number {
-    return this.s.bytes.length - this.pos;
-  }
-
-  fail(code: ImaLogErrorCode, message: string, offset = this.pos): never {
-    throw new ImaLogError(code, message, offset, this.entryOffset);
-  }
-
-  need(n: number, field: string): void {
-    if (n > this.remaining) {
-      this.fail('E_IMA_TRUNCATED', `list ends inside ${field}: need ${n} bytes, have ${this.remaining}`);
-    }
-  }
-
-  u32(field: string): number {
-    this.need(4, field);
-    const b = this.s.bytes;
-    const p = this.pos;
-    this.pos += 4;
-    const b0 = b[p] ?? 0;
-    const b1 = b[p + 1] ?? 0;
-    const b2 = b[p + 2] ?? 0;
-    const b3 = b[p + 3] ?? 0;
-    return this.s.little
-      ? (b0 | (b1 << 8) | (b2 << 16) | (b3 << 24)) >>> 0
-      : ((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0;
-  }
-
-  take(n: number, field: string): Uint8Array {
-    this.need(n, field);
-    const v = this.s.bytes.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return v;
-  }
+/** Throws the ImaLogError of `code` for a failure at `offset` of the entry `r` is reading. */
+function fail(r: ByteReader, code: ImaLogErrorCode, message: string, offset: number): never {
+  throw new ImaLogError(code, message, offset, r.recordOffset);
 }
+
+/** A read past the binary list's end is E_IMA_TRUNCATED: the bytes stop inside an entry. */
+const truncated: OverrunHandler = (message, offset, entryOffset) => {
+  throw new ImaLogError('E_IMA_TRUNCATED', message, offset, entryOffset);
+};
 
 /** The template of the previous entry, reused while names repeat (they nearly always do). */
 interface TemplateCache {
@@ -419,25 +382,30 @@ interface TemplateCache {
   ids: readonly string[] | undefined;
 }
 
-function readBinaryEntry(r: BinaryReader, s: ParseState, index: number, cache: TemplateCache): Entry {
+function readBinaryEntry(r: ByteReader, s: ParseState, index: number, cache: TemplateCache): Entry {
   const offset = r.pos;
-  r.entryOffset = offset;
+  r.recordOffset = offset;
   const pcrAt = r.pos;
   const pcr = r.u32('PCR index');
-  if (pcr > MAX_IMA_PCR) r.fail('E_IMA_FORMAT', `PCR ${pcr} is above ${MAX_IMA_PCR}`, pcrAt);
+  if (pcr > MAX_IMA_PCR) fail(r, 'E_IMA_FORMAT', `PCR ${pcr} is above ${MAX_IMA_PCR}`, pcrAt);
   const templateHash = r.take(s.hashSize, 'template hash');
   const nameAt = r.pos;
   const nameLen = r.u32('template name length');
-  if (nameLen === 0) r.fail('E_IMA_FORMAT', 'template name is empty', nameAt);
+  if (nameLen === 0) fail(r, 'E_IMA_FORMAT', 'template name is empty', nameAt);
   if (nameLen > s.limits.maxTemplateNameBytes) {
-    r.fail('E_IMA_LIMIT', `template name length ${nameLen} is over ${s.limits.maxTemplateNameBytes}`, nameAt);
+    fail(
+      r,
+      'E_IMA_LIMIT',
+      `template name length ${nameLen} is over ${s.limits.maxTemplateNameBytes}`,
+      nameAt,
+    );
   }
   r.need(nameLen, 'template name');
   if (!sameBytesAt(s.bytes, r.pos, nameLen, cache.nameBytes)) {
     const nameBytes = s.bytes.slice(r.pos, r.pos + nameLen);
     for (let i = 0; i < nameBytes.length; i++) {
       if (!isTemplateNameByte(nameBytes[i] ?? 0)) {
-        r.fail('E_IMA_FORMAT', 'template name has a byte that is not printable ASCII', r.pos + i);
+        fail(r, 'E_IMA_FORMAT', 'template name has a byte that is not printable ASCII', r.pos + i);
       }
     }
     cache.nameBytes = nameBytes;
@@ -452,11 +420,16 @@ function readBinaryEntry(r: BinaryReader, s: ParseState, index: number, cache: T
     const nLenAt = r.pos;
     const nLen = r.u32("'ima' template name length");
     if (nLen >= IMA_NAME_HASH_BYTES) {
-      r.fail('E_IMA_FORMAT', `'ima' template name length ${nLen} is over IMA_EVENT_NAME_LEN_MAX 255`, nLenAt);
+      fail(
+        r,
+        'E_IMA_FORMAT',
+        `'ima' template name length ${nLen} is over IMA_EVENT_NAME_LEN_MAX 255`,
+        nLenAt,
+      );
     }
     const name = r.take(nLen, "'ima' template name");
     const nul = name.indexOf(0);
-    if (nul >= 0) r.fail('E_IMA_FORMAT', "'ima' template name has a NUL inside", nLenAt + 4 + nul);
+    if (nul >= 0) fail(r, 'E_IMA_FORMAT', "'ima' template name has a NUL inside", nLenAt + 4 + nul);
     const hashed = imaHashedData(d, name);
     return new Entry(
       index,
@@ -475,12 +448,12 @@ function readBinaryEntry(r: BinaryReader, s: ParseState, index: number, cache: T
   const lenAt = r.pos;
   const dataLen = r.u32('template data length');
   if (dataLen > s.limits.maxTemplateDataBytes) {
-    r.fail('E_IMA_LIMIT', `template data length ${dataLen} is over ${s.limits.maxTemplateDataBytes}`, lenAt);
+    fail(r, 'E_IMA_LIMIT', `template data length ${dataLen} is over ${s.limits.maxTemplateDataBytes}`, lenAt);
   }
   const dataAt = r.pos;
   const data = r.take(dataLen, 'template data');
   const defect = checkTemplateData(cache.ids, data, s.little, s.prefixes);
-  if (defect !== undefined) r.fail('E_IMA_FORMAT', `${cache.name}: ${defect.message}`, dataAt + defect.at);
+  if (defect !== undefined) fail(r, 'E_IMA_FORMAT', `${cache.name}: ${defect.message}`, dataAt + defect.at);
   return new Entry(
     index,
     offset,
@@ -791,7 +764,7 @@ export function parseImaLog(bytes: Uint8Array, options?: ImaParseOptions): ImaLo
 
   try {
     if (format === 'binary') {
-      const r = new BinaryReader(s, byteOffset);
+      const r = new ByteReader(bytes, { what: 'list', onOverrun: truncated, start: byteOffset, byteOrder });
       const cache: TemplateCache = { nameBytes: new Uint8Array(0), name: '', ids: undefined };
       while (r.remaining > 0) {
         if (entryCount + raw.length >= limits.maxEntries) tooMany(r.pos);
