@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * Hashing: wasm-core against node:crypto, hash-wasm and @noble/hashes (STYLE principle 13). Sections:
- * the batch kernel (100,000 × 64 B), a Merkle root of 1,000,000 leaves, single messages from 32 B to
- * 1 MiB, the agent facade, and the facade's crossover length. Prints markdown tables of medians and
- * ratios for BENCHMARKS.md; asserts nothing.
+ * the batch kernel (100,000 × 64 B; also the facade's batch on two threads), the two-thread batch by
+ * batch size (its threshold), a Merkle root of 1,000,000 leaves, single messages from 32 B to 1 MiB, the
+ * agent facade, and the facade's crossover length. Prints markdown tables of medians and ratios for
+ * BENCHMARKS.md; asserts nothing.
  */
 import { hash as nodeHash } from 'node:crypto';
 import { sha256 as nobleSha256, sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
 import { createSHA256, createSHA512 } from 'hash-wasm';
 import * as facade from '../agent/crypto/hash.js';
+import { MIN_PARALLEL_BLOCKS, ParallelSha256Batch } from '../agent/crypto/parallel-batch.js';
+import { releaseScalar, releaseSimd } from '../wasm-core/generated/wasm.js';
 import { createWasmCore, type WasmCore } from '../wasm-core/index.js';
 import { type Case, compare, formatNs, ratio, table } from './measure.js';
 
@@ -86,20 +89,71 @@ async function batchSection(simd: WasmCore, scalar: WasmCore): Promise<void> {
       run: perMessage((m) => nodeHash('sha256', m, 'buffer'), own),
       reps: 1,
     },
+    { name: 'agent facade sha256Batch (two threads)', run: () => facade.sha256Batch(msgs), reps: 3 },
+    {
+      name: 'agent facade sha256Batch (two threads), separately allocated messages',
+      run: () => facade.sha256Batch(own),
+      reps: 3,
+    },
   ];
+  const threads = facade.batchThreads();
+  const before = threads?.stats.workerMessages ?? 0;
   const t = compare(cases, 15);
-  const [simdT = 0, , nodeT = 0, , , simdOwnT = 0, nodeOwnT = 0] = t;
+  const [simdT = 0, , nodeT = 0, , , simdOwnT = 0, nodeOwnT = 0, facadeT = 0, facadeOwnT = 0] = t;
+  const separately = (i: number) => i === 5 || i === 6 || i === 8;
   table(
     'SHA-256 of 100,000 × 64-byte messages (subarrays of one buffer unless noted)',
     ['implementation', 'median per batch', 'per message', 'node:crypto / this'],
     cases.map((c, i) => {
       const ns = t[i] ?? 0;
-      const ref = i >= 5 ? nodeOwnT : nodeT;
+      const ref = separately(i) ? nodeOwnT : nodeT;
       return [c.name, formatNs(ns), formatNs(ns / n), ratio(ref, ns)];
     }),
   );
+  // The facade's rows mean two threads only if its worker ran: say how much of the work it took.
+  const workerMessages = (threads?.stats.workerMessages ?? 0) - before;
+  const facadeBatches = (3 + 15) * 3 * 2;
   process.stdout.write(
-    `\nTarget ≥ 6×: sha256Batch is ${ratio(nodeT, simdT)} node:crypto (sliced messages), ${ratio(nodeOwnT, simdOwnT)} (separately allocated).\n`,
+    [
+      '',
+      `Target ≥ 6×: wasm-core sha256Batch (one thread) is ${ratio(nodeT, simdT)} node:crypto (sliced messages), ${ratio(nodeOwnT, simdOwnT)} (separately allocated).`,
+      `Target ≥ 6×: the agent facade's sha256Batch (two threads) is ${ratio(nodeT, facadeT)} node:crypto (sliced messages), ${ratio(nodeOwnT, facadeOwnT)} (separately allocated).`,
+      `Facade worker: ${threads === undefined ? 'off' : `${threads.state}, hashed ${((100 * workerMessages) / (facadeBatches * n)).toFixed(1)}% of the facade's messages, ${threads.stats.failures} failures`}.`,
+      '',
+    ].join('\n'),
+  );
+}
+
+/** The two-thread batch against one thread by batch size (64-byte messages): where splitting pays. */
+async function threadsSection(simd: WasmCore): Promise<void> {
+  const artifact = simd.variant === 'simd' ? releaseSimd : releaseScalar;
+  const two = new ParallelSha256Batch({
+    moduleBytes: new Uint8Array(Buffer.from(artifact.base64, 'base64')),
+    imageByteLen: simd.arenaByteLen,
+    local: (messages, out) => simd.sha256BatchInto(messages, out),
+    minBlocks: 0,
+  });
+  two.sha256Batch(sliced(1000, 64));
+  while (two.state === 'starting') await new Promise((resolve) => setTimeout(resolve, 5));
+  const rows: string[][] = [];
+  for (const count of [250, 500, 1000, 2000, 4000, 8000, 16000, 100_000]) {
+    const msgs = sliced(count, 64);
+    const reps = Math.max(1, Math.floor(400_000 / count));
+    const [one = 0, both = 0] = compare(
+      [
+        { name: 'one thread', run: () => simd.sha256Batch(msgs), reps },
+        { name: 'two threads', run: () => two.sha256Batch(msgs), reps },
+      ],
+      15,
+    );
+    const share = two.stats.workerShare.toFixed(2);
+    rows.push([String(count), formatNs(one / count), formatNs(both / count), ratio(one, both), share]);
+  }
+  await two.close();
+  table(
+    `two threads by batch size: 64-byte messages (3 work units each; the facade splits from MIN_PARALLEL_BLOCKS = ${MIN_PARALLEL_BLOCKS}); worker ${two.stats.failures === 0 ? 'ok' : 'FAILED'}`,
+    ['messages', 'one thread, per message', 'two threads, per message', 'one / two', 'worker share after'],
+    rows,
   );
 }
 
@@ -233,7 +287,11 @@ export async function main(): Promise<void> {
   const simd = await createWasmCore({ variant: 'simd' });
   const scalar = await createWasmCore({ variant: 'scalar' });
   await facade.initHashing();
+  // Start the facade's worker (lazily, on a large batch) before anything is timed.
+  facade.sha256Batch(sliced(20_000, 64));
+  while (facade.batchThreads()?.state === 'starting') await new Promise((resolve) => setTimeout(resolve, 5));
   if (want('batch')) await batchSection(simd, scalar);
+  if (want('threads')) await threadsSection(simd);
   if (want('merkle')) merkleSection(simd, scalar);
   if (want('single')) await singleSection(simd, scalar);
   if (want('facade')) facadeSection();

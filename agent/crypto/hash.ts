@@ -6,7 +6,8 @@
  * SHA-384 and SHA-512, batches, and RFC 9162 Merkle trees. It routes each call to whichever engine is
  * faster for it on the measured numbers in BENCHMARKS.md:
  *
- * - batches and Merkle trees → wasm-core (its multi-buffer SIMD kernel);
+ * - batches and Merkle trees → wasm-core (its multi-buffer SIMD kernel; large batches on two threads,
+ *   parallel-batch.ts, unless EXECGATE_HASH_THREADS=0);
  * - one message below the crossover length → wasm-core (node:crypto pays 0.8–1.3 µs per call);
  * - one message at or above it → node:crypto (OpenSSL with SHA-NI, which WebAssembly cannot reach);
  * - streaming → node:crypto: a stream's length is unknown in advance, and streams are files.
@@ -19,6 +20,7 @@
  */
 import { createHash, hash as nativeHash } from 'node:crypto';
 import * as wasm from '../../wasm-core/index.js';
+import { batchThreadsFor, type ParallelSha256Batch } from './parallel-batch.js';
 
 export type HashAlgorithm = 'sha1' | 'sha256' | 'sha384' | 'sha512';
 
@@ -60,10 +62,13 @@ const WASM_ONE_SHOT: Readonly<Record<HashAlgorithm, (data: Uint8Array) => Uint8A
 };
 
 let wasmReady = false;
+/** Two-thread batches (parallel-batch.ts), unless EXECGATE_HASH_THREADS=0 or one core. */
+let batchThreadsInstance: ParallelSha256Batch | undefined;
 
 /** Instantiate wasm-core (idempotent). Until this resolves, everything but Merkle runs on node:crypto. */
 export async function initHashing(): Promise<void> {
-  await wasm.init();
+  const core = await wasm.init();
+  if (!wasmReady) batchThreadsInstance = batchThreadsFor(core);
   wasmReady = true;
 }
 
@@ -151,8 +156,17 @@ export function createHasher(alg: HashAlgorithm): Hasher {
   return hasher;
 }
 
-/** SHA-256 of each message (FIPS 180-4 §6.2): n × 32 bytes, digest i at offset 32 i. */
+/** The two-thread batcher `sha256Batch` uses (its state and counters), or undefined when it is off. */
+export function batchThreads(): ParallelSha256Batch | undefined {
+  return batchThreadsInstance;
+}
+
+/**
+ * SHA-256 of each message (FIPS 180-4 §6.2): n × 32 bytes, digest i at offset 32 i. Large batches are
+ * split between this thread and a worker thread (parallel-batch.ts), still synchronously.
+ */
 export function sha256Batch(messages: readonly Uint8Array[]): Uint8Array {
+  if (batchThreadsInstance !== undefined) return batchThreadsInstance.sha256Batch(messages);
   if (wasmReady) return wasm.sha256Batch(messages);
   if (!Array.isArray(messages)) throw new TypeError('messages must be an array of Uint8Array');
   const out = new Uint8Array(messages.length * DIGEST_BYTES.sha256);
