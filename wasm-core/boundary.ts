@@ -15,7 +15,7 @@
 import type { WasmArtifact } from './generated/wasm.js';
 
 /** The ABI version the loader speaks; wasm-core/assembly/layout.ts exports the module's. */
-const ABI_VERSION = 1;
+export const ABI_VERSION = 1;
 
 /** What the loader needs of a WebAssembly.Memory. */
 export interface WasmMemory {

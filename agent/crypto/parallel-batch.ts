@@ -26,6 +26,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { ABI_VERSION } from '../../wasm-core/boundary.js';
 import { assertArray, isBytes, notBytesError } from '../../wasm-core/checks.js';
 import { releaseScalar, releaseSimd } from '../../wasm-core/generated/wasm.js';
 import type { WasmCore } from '../../wasm-core/index.js';
@@ -108,7 +109,7 @@ try {
   const x = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes), {}).exports;
   for (const f of ['abi_version', 'arena_ptr', 'arena_byte_len', 'sha256_batch', 'sha256_batch_fixed'])
     if (typeof x[f] !== 'function') throw new Error('wasm-core export missing: ' + f);
-  if (x.abi_version() !== 1) throw new Error('wasm-core ABI ' + x.abi_version());
+  if (x.abi_version() !== ${ABI_VERSION}) throw new Error('wasm-core ABI ' + x.abi_version());
   const base = x.arena_ptr();
   if (x.arena_byte_len() < imageByteLen) throw new Error('wasm-core arena smaller than the shared image');
   const mem = new Uint8Array(x.memory.buffer);
