@@ -1,6 +1,54 @@
 // SPDX-License-Identifier: Apache-2.0
-/** execgate's library API: the TPM 2.0 client and the typed errors. */
+/** execgate's library API: the TPM 2.0 client, attestation, public-data crypto, measured state, typed errors. */
+
+// Attestation: quotes made, bundled and verified (pure, never throws on hostile bytes).
+export {
+  decodeBundle,
+  encodeBundle,
+  makeQuote,
+  pemToSpki,
+  QuoteError,
+  type QuoteEvidence,
+  spkiToPem,
+  withAk,
+} from './attest/quote.js';
+export { type PcrSelection, parseSelection } from './attest/selection.js';
+export {
+  type QuoteVerdict,
+  type VerifyQuoteInput,
+  verifyQuote,
+  verifyQuotes,
+} from './attest/verify-quote.js';
+// Public-data crypto: hashing (wasm-core and node:crypto by measured crossover) and signature verification.
+export { digest, type HashAlgorithm, initHashing, merkleRoot, sha256Batch } from './crypto/hash.js';
+export { initVerification, verifySignature, verifySignatures } from './crypto/verify.js';
 export { ExecgateError } from './errors.js';
+// Measured state: event log and IMA list parsed, checked, replayed, compared with a verified quote, and
+// judged against a reference state.
+export { type BootSummary, summarizeBoot } from './measure/boot-summary.js';
+export { type Comparison, compareWithQuote, quotedPcrValues } from './measure/compare.js';
+export { checkEvents, type EventFinding } from './measure/event-check.js';
+export { type DecodedEventData, decodeEventData } from './measure/event-data.js';
+export { type EventLog, EventLogError, parseEventLog, type TcgEvent } from './measure/eventlog.js';
+export {
+  type ImaCheckpoint,
+  type ImaEntry,
+  type ImaLog,
+  ImaLogError,
+  matchQuotedPrefix,
+  parseImaLog,
+  replayImaLog,
+} from './measure/ima.js';
+export {
+  captureReference,
+  checkReference,
+  parseReferenceState,
+  type ReferenceState,
+  ReferenceStateError,
+  referenceDigest,
+  type StateEvidence,
+} from './measure/reference.js';
+export { type ReplayResult, replayEventLog } from './measure/replay.js';
 export { type TpmInfo, tpmInfo, tpmProperties } from './tpm/capability.js';
 export type { Command, HandleRef, Session } from './tpm/command.js';
 export * from './tpm/commands.js';

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+// The package entry (`execgate`) carries what an offline auditor needs: a real event log parsed, checked,
+// replayed and compared with quoted values, an IMA list matched to a quoted PCR 10, and a reference state
+// captured, digested and checked, through the public names only.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as execgate from '../agent/index.js';
+
+const VECTORS = join(import.meta.dirname, 'vectors');
+
+beforeAll(async () => {
+  await execgate.initHashing();
+});
+
+describe('library entry', () => {
+  it('event log: parse, check, replay, compare with quoted values, summarize', () => {
+    const log = execgate.parseEventLog(
+      new Uint8Array(readFileSync(join(VECTORS, 'eventlog/keylime/binary_bios_measurements'))),
+    );
+    expect(execgate.checkEvents(log)).toEqual([]);
+    const replay = execgate.replayEventLog(log);
+    const sha256 = replay.pcrs.get(execgate.TPM_ALG.SHA256);
+    if (sha256 === undefined) throw new Error('no sha256 bank');
+    // Quoted values equal to the replay, but PCR 7 one bit off: exactly that PCR mismatches.
+    const quoted = new Map([[execgate.TPM_ALG.SHA256, new Map([...sha256].filter(([p]) => p < 10))]]);
+    expect(execgate.compareWithQuote(log, replay, quoted).ok).toBe(true);
+    const seven = Uint8Array.from(sha256.get(7) ?? []);
+    seven[0] = (seven[0] ?? 0) ^ 1;
+    quoted.get(execgate.TPM_ALG.SHA256)?.set(7, seven);
+    const c = execgate.compareWithQuote(log, replay, quoted);
+    expect(c.mismatches.map((m) => m.pcr)).toEqual([7]);
+    expect(execgate.summarizeBoot(log).secureBoot).toBe('disabled');
+  });
+
+  it('IMA: the prefix matching a quoted PCR 10, and a reference state round trip', () => {
+    const list = execgate.parseImaLog(
+      new Uint8Array(readFileSync(join(VECTORS, 'ima/rust-keylime/ascii_runtime_measurements'))),
+    );
+    const prefix = execgate.replayImaLog({ ...list, entries: list.entries.slice(0, 300) });
+    const quoted = prefix.pcrs.get(10);
+    if (quoted === undefined) throw new Error('no PCR 10');
+    expect(execgate.matchQuotedPrefix(list, 10, quoted)?.entryCount).toBe(300);
+
+    const evidence: execgate.StateEvidence = {
+      pcrs: new Map([['sha1', new Map([[10, quoted]])]]),
+      ima: {
+        entries: list.entries.slice(0, 300).map((e) => ({
+          path: e.path ?? '',
+          digestAlg: e.fileDigest?.algorithm ?? 'sha1',
+          digest: Buffer.from(e.fileDigest?.digest ?? []).toString('hex'),
+        })),
+      },
+    };
+    const ref = execgate.captureReference(evidence);
+    const again = execgate.parseReferenceState(JSON.stringify(ref, null, 3));
+    expect(execgate.referenceDigest(again)).toEqual(execgate.referenceDigest(ref));
+    expect(execgate.checkReference(again, evidence).ok).toBe(true);
+  });
+});
