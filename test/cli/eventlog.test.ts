@@ -77,7 +77,9 @@ describe('eventlog show and replay', () => {
     expect(r.stdout).toMatch(/crypto-agile log, 121 events, banks sha1, sha256, StartupLocality 3/);
     // Decoded for people: this Lenovo logged SecureBoot = 00 (tpm2_eventlog shows the same byte).
     expect(r.stdout).toMatch(/SecureBoot \(8be4df61-93ca-11d2-aa0d-00e098032b8c\) = disabled/);
-    expect(r.stdout).toMatch(/Boot0000 .* = "Fedora" HD\(1,GPT,[0-9a-f-]+,0x800,0x80000\)\/\\EFI\\fedora\\shimx64\.efi/);
+    expect(r.stdout).toMatch(
+      /Boot0000 .* = "Fedora" HD\(1,GPT,[0-9a-f-]+,0x800,0x80000\)\/\\EFI\\fedora\\shimx64\.efi/,
+    );
   });
 
   it('replay --json gives the stated values of every PCR the log extends, shaped like tpm pcrs --json', async () => {
