@@ -10,7 +10,7 @@ import { type BootSummary, summarizeBoot } from '../../agent/measure/boot-summar
 import { parseEventLog } from '../../agent/measure/eventlog.js';
 
 const DIR = join(import.meta.dirname, '../vectors/eventlog');
-const PRETTY = join(import.meta.dirname, '../../../shared/vectors/eventlog/tpm2-tools/event-pretty');
+const PRETTY = join(import.meta.dirname, '../vectors/eventlog/tpm2-tools/event-pretty');
 
 interface YamlEvent {
   readonly num: number;

@@ -17,12 +17,16 @@ import {
 import { EV, type EventLog, parseEventLog, type TcgEvent } from '../../agent/measure/eventlog.js';
 
 const DIR = join(import.meta.dirname, '../vectors/eventlog');
-const PRETTY = join(import.meta.dirname, '../../../shared/vectors/eventlog/tpm2-tools/event-pretty');
+const PRETTY = join(import.meta.dirname, '../vectors/eventlog/tpm2-tools/event-pretty');
 
 /** The real logs the parser accepts (the bogus keylime file and tpm2-tools' bad Spec ID copy are not logs). */
 const LOGS: readonly string[] = readdirSync(DIR, { withFileTypes: true })
   .filter((d) => d.isDirectory())
-  .flatMap((d) => readdirSync(join(DIR, d.name)).map((f) => `${d.name}/${f}`))
+  .flatMap((d) =>
+    readdirSync(join(DIR, d.name), { withFileTypes: true })
+      .filter((f) => f.isFile() && !f.name.endsWith('.warn'))
+      .map((f) => `${d.name}/${f.name}`),
+  )
   .filter((n) => n !== 'keylime/binary_bios_measurements-bogus' && n !== 'tpm2-tools/specid-vendordata.bin')
   .sort();
 
