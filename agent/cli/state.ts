@@ -299,7 +299,11 @@ async function check(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseFlags(argv, EVIDENCE_FLAGS, usage);
   if (positionals.length > 1) throw new UsageError(`one REF, got "${positionals.join(' ')}"\n${usage}`);
   const ref = await readReference(positionals[0], usage);
-  const c = await collect(ctx, values, { wantIma: ref.rules.ima !== undefined, imaOptional: false, ref });
+  const c = await collect(ctx, values, {
+    wantIma: ref.rules.ima !== undefined || values.ima !== undefined,
+    imaOptional: false,
+    ref,
+  });
   const verdict = checkReference(ref, c.evidence);
   const failures: { rule: string; code: string; message: string }[] = [
     ...c.problems.map((p) => ({ rule: p.rule, code: 'evidence-untrusted', message: p.message })),
