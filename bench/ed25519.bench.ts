@@ -5,7 +5,8 @@
  * principle 13). Sections (BENCH_SECTIONS=single,batch,msm to pick):
  *   single  one signature at a time, 100-byte messages: one key throughout, and 64 keys in turn
  *   batch   batches of 256: 256 keys and one key, per-signature time against node:crypto single
- *   msm     Straus against Pippenger windows at several batch sizes (how ed25519-batch.ts chooses)
+ *   msm     Straus against Pippenger windows at several batch sizes (how ed25519-batch.ts chooses), on
+ *           the SIMD testing build, the one with the MSM switch (release optimisation like the others)
  * Prints markdown tables of medians and ratios for BENCHMARKS.md; asserts nothing, but refuses to time a
  * verifier that does not accept the signatures it is timed on.
  */
@@ -13,6 +14,7 @@ import { generateKeyPairSync, type KeyObject, verify as nodeVerify, randomBytes,
 import { ed25519 } from '@noble/curves/ed25519.js';
 import sodium from 'libsodium-wrappers';
 import { releaseScalar, releaseSimd, type WasmArtifact } from '../wasm-core/generated/wasm.js';
+import { testingSimd } from '../wasm-core/generated/wasm-testing.js';
 import {
   type Ed25519Core,
   type Ed25519Exports,
@@ -25,10 +27,13 @@ import { type Case, compare, formatNs, ratio, table } from './measure.js';
 interface BenchExports extends Ed25519Exports {
   arena_ptr(): number;
   arena_byte_len(): number;
+}
+/** The testing builds' MSM switch (wasm-core/assembly/testing.ts); the release builds do not export it. */
+interface MsmExports extends BenchExports {
   ed25519_batch_set_msm(mode: number): number;
 }
-interface BenchCore extends Ed25519Core {
-  readonly exports: BenchExports;
+interface BenchCore<X extends BenchExports = BenchExports> extends Ed25519Core {
+  readonly exports: X;
 }
 
 interface WebAssemblyApi {
@@ -39,13 +44,13 @@ interface WebAssemblyApi {
 }
 const webAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
-/** An instance of one release build (the loader's init() will own this once it wires Ed25519 in). */
-async function instantiate(artifact: WasmArtifact): Promise<BenchCore> {
+/** An instance of one build, its exports taken to be X (the caller picks the build that has them). */
+async function instantiate<X extends BenchExports>(artifact: WasmArtifact): Promise<BenchCore<X>> {
   const { instance } = await webAssembly.instantiate(
     Uint8Array.from(Buffer.from(artifact.base64, 'base64')),
     {},
   );
-  const exports = instance.exports as unknown as BenchExports & { memory: { buffer: ArrayBuffer } };
+  const exports = instance.exports as unknown as X & { memory: { buffer: ArrayBuffer } };
   return {
     exports,
     memory: exports.memory,
@@ -183,7 +188,7 @@ function batchSection(simd: BenchCore, scalar: BenchCore): void {
 }
 
 /** Straus against Pippenger windows: the data behind chooseWindow() in ed25519-batch.ts. */
-function msmSection(simd: BenchCore): void {
+function msmSection(simd: BenchCore<MsmExports>): void {
   const modes = [
     { mode: 1, name: 'Straus' },
     { mode: 4, name: 'Pippenger c=4' },
@@ -212,7 +217,7 @@ function msmSection(simd: BenchCore): void {
     rows.push([String(n), ...t.map((ns) => `${formatNs(ns / n)}${ns === best ? ' ←' : ''}`)]);
   }
   table(
-    'Ed25519 batch, n keys: time per signature by multi-scalar multiplication (SIMD build)',
+    'Ed25519 batch, n keys: time per signature by multi-scalar multiplication (SIMD testing build)',
     ['n', ...modes.map((m) => m.name)],
     rows,
   );
@@ -226,5 +231,5 @@ export async function main(): Promise<void> {
   const scalar = await instantiate(releaseScalar);
   if (want('single')) singleSection(simd, scalar);
   if (want('batch')) batchSection(simd, scalar);
-  if (want('msm')) msmSection(simd);
+  if (want('msm')) msmSection(await instantiate<MsmExports>(testingSimd));
 }

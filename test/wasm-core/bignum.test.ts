@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// bignum.ts's Montgomery multiplication, squaring, R² and binary-GCD inverse against BigInt (STYLE principle 9), on both builds and
-// for limb counts on both sides of the SIMD kernel's threshold (16 limbs): random odd moduli with a
-// non-zero top limb, random operands below them, and the edge operands 0, 1, m − 1.
+// bignum.ts's Montgomery multiplication, squaring, R² and binary-GCD inverse against BigInt (STYLE
+// principle 9), through the probes of both testing builds (the release builds do not export them), for
+// limb counts on both sides of the SIMD kernel's threshold (16 limbs): random odd moduli with a non-zero
+// top limb, random operands below them, and the edge operands 0, 1, m − 1.
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { cores, readLimbs, writeLimbs } from './verify-harness.js';
+import { readLimbs, testingCores, writeLimbs } from './verify-harness.js';
 
-const all = await cores();
+const all = await testingCores();
 
 /** Limb counts: small, the EC sizes, both sides of 16, RSA-2048/3072/4096 and odd sizes between. */
 const LIMB_COUNTS = [1, 2, 3, 8, 12, 15, 16, 17, 33, 64, 65, 96, 128];

@@ -3,7 +3,8 @@
 // 0..1000 bytes, and the same cases with one bit flipped in the signature, the message or the key. The
 // two rules differ only on crafted small-order or mixed-order inputs (OpenSSL is cofactorless and keeps
 // small-order keys), which random cases never produce, so every verdict must agree. Also: batches that
-// mix valid and invalid items, messages larger than the arena, and misuse.
+// mix valid and invalid items, messages larger than the arena, and misuse. Verdicts are asserted on the
+// release builds; forced multi-scalar multiplications run on the testing builds, which have the switch.
 import {
   createPublicKey,
   generateKeyPairSync,
@@ -21,9 +22,10 @@ import {
   ed25519VerifyBatchDetailed,
   ed25519VerifyDetailed,
 } from '../../wasm-core/verify/ed25519.js';
-import { cores, type TestCore, unhex, withArena } from './ed25519-harness.js';
+import { cores, type TestCore, type TestingCore, testingCores, unhex, withArena } from './ed25519-harness.js';
 
 const CORES = await cores();
+const TESTING_CORES = await testingCores();
 const SPKI_PREFIX = unhex('302a300506032b6570032100'); // RFC 8410 §4 SubjectPublicKeyInfo, Ed25519
 
 interface Case extends Ed25519Item {
@@ -87,20 +89,24 @@ function mutate(c: { publicKey: Uint8Array; message: Uint8Array; signature: Uint
   };
 }
 
-/** Random-size batches over `cases` under ed25519_batch_set_msm(mode); each verdict must equal `expected`. */
-function checkInBatches(core: TestCore, cases: readonly Case[], mode: number): void {
+/** Random-size batches over `cases`; each verdict must equal `expected`. */
+function checkInBatches(core: TestCore, cases: readonly Case[]): void {
+  for (let i = 0; i < cases.length; ) {
+    const n = Math.min(cases.length - i, 1 + randomInt(96));
+    const chunk = cases.slice(i, i + n);
+    const got = ed25519VerifyBatch(core, chunk);
+    chunk.forEach((c, k) => {
+      if (got[k] !== c.expected) expect.fail(`${core.name} batch item ${i + k}: ${c.what}: got ${got[k]}`);
+    });
+    i += n;
+  }
+}
+
+/** checkInBatches on a testing build under ed25519_batch_set_msm(mode). */
+function checkInBatchesWithMsm(core: TestingCore, cases: readonly Case[], mode: number): void {
   const old = core.exports.ed25519_batch_set_msm(mode);
   try {
-    for (let i = 0; i < cases.length; ) {
-      const n = Math.min(cases.length - i, 1 + randomInt(96));
-      const chunk = cases.slice(i, i + n);
-      const got = ed25519VerifyBatch(core, chunk);
-      chunk.forEach((c, k) => {
-        if (got[k] !== c.expected)
-          expect.fail(`batch (mode ${mode}) item ${i + k}: ${c.what}: got ${got[k]}`);
-      });
-      i += n;
-    }
+    checkInBatches({ ...core, name: `${core.name} (MSM mode ${mode})` }, cases);
   } finally {
     core.exports.ed25519_batch_set_msm(old);
   }
@@ -108,6 +114,7 @@ function checkInBatches(core: TestCore, cases: readonly Case[], mode: number): v
 
 describe('Ed25519 against node:crypto', () => {
   const [simd, scalar] = CORES as [TestCore, TestCore];
+  const [testingSimd, testingScalar] = TESTING_CORES as [TestingCore, TestingCore];
 
   test('10,000 random cases and their one-bit mutations: the same verdict as node:crypto, single and batch', () => {
     const cases: Case[] = [];
@@ -131,10 +138,10 @@ describe('Ed25519 against node:crypto', () => {
     // key that decodes to the same point cannot happen, so these come only from… none); record counts.
     const rejected = cases.filter((c) => !c.expected).length;
     expect(rejected).toBeGreaterThan(9_900);
-    checkInBatches(simd, cases.slice(0, 6000), 0);
-    checkInBatches(simd, cases.slice(6000, 9000), 1);
-    checkInBatches(simd, cases.slice(9000, 12000), 5);
-    checkInBatches(scalar, cases.slice(12000, 14000), 0);
+    checkInBatches(simd, cases.slice(0, 6000));
+    checkInBatchesWithMsm(testingSimd, cases.slice(6000, 9000), 1);
+    checkInBatchesWithMsm(testingSimd, cases.slice(9000, 12000), 5);
+    checkInBatches(scalar, cases.slice(12000, 14000));
   });
 
   test('batches mixing valid and invalid items report exactly the invalid ones', () => {
@@ -159,20 +166,22 @@ describe('Ed25519 against node:crypto', () => {
         fc.boolean(),
         (oneSigner, n, badIndices, mode, useScalar) => {
           const source = oneSigner ? sameKey : pool;
-          const core = useScalar ? scalar : simd;
           const bad = new Set(badIndices.filter((b) => b < n));
           const items = source
             .slice(0, n)
             .map((c, i) => (bad.has(i) ? { ...c, signature: flipBit(c.signature, 256 + (i % 250)) } : c));
-          const old = core.exports.ed25519_batch_set_msm(mode);
+          const expected = items.map((_, i) => !bad.has(i));
+          expect(ed25519VerifyBatch(useScalar ? scalar : simd, items)).toEqual(expected);
+          const testing = useScalar ? testingScalar : testingSimd;
+          const old = testing.exports.ed25519_batch_set_msm(mode);
           try {
-            const got = ed25519VerifyBatch(core, items);
-            expect(got).toEqual(items.map((_, i) => !bad.has(i)));
+            expect(ed25519VerifyBatch(testing, items)).toEqual(expected);
             // The kernel runs from two items up (one goes the single path); its combination runs from
             // three valid-looking items up, and holds exactly when all are valid.
-            if (n >= 2) expect(core.exports.ed25519_batch_combined()).toBe(n > 2 && bad.size === 0 ? 1 : 0);
+            if (n >= 2)
+              expect(testing.exports.ed25519_batch_combined()).toBe(n > 2 && bad.size === 0 ? 1 : 0);
           } finally {
-            core.exports.ed25519_batch_set_msm(old);
+            testing.exports.ed25519_batch_set_msm(old);
           }
         },
       ),

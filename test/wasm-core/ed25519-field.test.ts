@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Laws of the arithmetic under Ed25519 verification, against BigInt (STYLE principle 9): GF(2^255 − 19)
-// in wasm-core/assembly/field25519.ts and the integers mod L in ed25519-scalar.ts, through the module's
-// probes (ed25519_field_op, ed25519_scalar_op). Inputs include the non-canonical encodings [p, 2^255)
-// and the unreduced limb sums the point formulas feed to the multiplier.
+// in wasm-core/assembly/field25519.ts and the integers mod L in ed25519-scalar.ts, through the testing
+// builds' probes (ed25519_field_op, ed25519_scalar_op; not in the release builds). Inputs include the
+// non-canonical encodings [p, 2^255) and the unreduced limb sums the point formulas feed to the multiplier.
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { cores, type TestCore } from './ed25519-harness.js';
+import { type TestingCore, testingCores } from './ed25519-harness.js';
 
 const P = 2n ** 255n - 19n;
 const L = 2n ** 252n + 27742317777372353535851937790883648493n;
@@ -46,7 +46,7 @@ const fieldInput = fc.oneof(
 );
 
 /** Field probe: op on a, b; returns the canonical result and the probe's flag. */
-function fieldOp(core: TestCore, op: number, a: bigint, b: bigint): { r: bigint; flag: number } {
+function fieldOp(core: TestingCore, op: number, a: bigint, b: bigint): { r: bigint; flag: number } {
   const base = core.arenaPtr;
   core.u8.set(toLe(a, 32), base);
   core.u8.set(toLe(b, 32), base + 32);
@@ -55,7 +55,7 @@ function fieldOp(core: TestCore, op: number, a: bigint, b: bigint): { r: bigint;
 }
 
 function scalarOp(
-  core: TestCore,
+  core: TestingCore,
   op: number,
   a: Uint8Array,
   b: Uint8Array,
@@ -71,7 +71,7 @@ function scalarOp(
   return { out: core.u8.slice(base + 128, base + 128 + outLen), ret };
 }
 
-for (const core of await cores()) {
+for (const core of await testingCores()) {
   describe(`GF(2^255 − 19) (wasm-core ${core.name})`, () => {
     const f = (op: number, a: bigint, b = 0n): bigint => fieldOp(core, op, a, b).r;
 

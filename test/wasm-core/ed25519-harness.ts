@@ -1,26 +1,42 @@
 // SPDX-License-Identifier: Apache-2.0
-// Shared by the test/wasm-core/ed25519*.test.ts suites: wasm-core instances built for the Ed25519 glue
-// (SIMD and scalar release builds, instantiated here from the generated module), and one typed loader per
+// Shared by the test/wasm-core/ed25519*.test.ts suites: wasm-core instances built for the Ed25519 glue,
+// instantiated here from the generated modules (the SIMD and scalar release builds, on which the verdicts
+// are asserted, and the testing builds, which add the probes and the MSM switch), and one typed loader per
 // vendored vector format (provenance in test/vectors/SOURCES.md).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { releaseScalar, releaseSimd, type WasmArtifact } from '../../wasm-core/generated/wasm.js';
+import { testingScalar, testingSimd } from '../../wasm-core/generated/wasm-testing.js';
 import type { Ed25519Core, Ed25519Exports } from '../../wasm-core/verify/ed25519.js';
 
-/** The module's exports the Ed25519 tests use beyond the glue's: the probes and the MSM switch. */
-export interface Ed25519TestExports extends Ed25519Exports {
+/** The glue's exports and the arena's, which every build has. */
+export interface Ed25519InstanceExports extends Ed25519Exports {
   arena_ptr(): number;
   arena_byte_len(): number;
+}
+
+/** What the testing builds add (wasm-core/assembly/testing.ts): the probes and the MSM switch. */
+export interface Ed25519TestingExports extends Ed25519InstanceExports {
   ed25519_field_op(op: number, outPtr: number, aPtr: number, bPtr: number): number;
   ed25519_scalar_op(op: number, outPtr: number, aPtr: number, bPtr: number): number;
   ed25519_batch_set_msm(mode: number): number;
   ed25519_batch_combined(): number;
 }
 
-export interface TestCore extends Ed25519Core {
+export interface TestCore<X extends Ed25519InstanceExports = Ed25519InstanceExports> extends Ed25519Core {
   readonly name: string;
-  readonly exports: Ed25519TestExports;
+  readonly exports: X;
   readonly u8: Uint8Array;
+}
+
+/** An instance of a testing build. */
+export type TestingCore = TestCore<Ed25519TestingExports>;
+
+/** A release build and the testing build of the same variant (SIMD or scalar). */
+export interface CorePair {
+  readonly name: string;
+  readonly release: TestCore;
+  readonly testing: TestingCore;
 }
 
 // The WebAssembly global, typed locally: the project's TypeScript lib (ES2023, no DOM) does not declare it.
@@ -32,10 +48,14 @@ interface WebAssemblyApi {
 }
 const webAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
-export async function instantiate(artifact: WasmArtifact, name: string): Promise<TestCore> {
+/** An instance of `artifact`, its exports taken to be X (the caller picks the build that has them). */
+async function instantiate<X extends Ed25519InstanceExports>(
+  artifact: WasmArtifact,
+  name: string,
+): Promise<TestCore<X>> {
   const bytes = Uint8Array.from(Buffer.from(artifact.base64, 'base64'));
   const { instance } = await webAssembly.instantiate(bytes, {});
-  const exports = instance.exports as unknown as Ed25519TestExports & { memory: { buffer: ArrayBuffer } };
+  const exports = instance.exports as unknown as X & { memory: { buffer: ArrayBuffer } };
   return {
     name,
     exports,
@@ -46,9 +66,33 @@ export async function instantiate(artifact: WasmArtifact, name: string): Promise
   };
 }
 
-/** Both release builds; every suite runs against each. */
+/** Both release builds; the verdict suites run against each. */
 export async function cores(): Promise<TestCore[]> {
   return [await instantiate(releaseSimd, 'SIMD'), await instantiate(releaseScalar, 'scalar')];
+}
+
+/** Both testing builds, for the probes. */
+export async function testingCores(): Promise<TestingCore[]> {
+  return [
+    await instantiate<Ed25519TestingExports>(testingSimd, 'testing SIMD'),
+    await instantiate<Ed25519TestingExports>(testingScalar, 'testing scalar'),
+  ];
+}
+
+/** Each release build with its testing twin, for suites that assert verdicts under every MSM mode. */
+export async function corePairs(): Promise<CorePair[]> {
+  return [
+    {
+      name: 'SIMD',
+      release: await instantiate(releaseSimd, 'SIMD'),
+      testing: await instantiate<Ed25519TestingExports>(testingSimd, 'testing SIMD'),
+    },
+    {
+      name: 'scalar',
+      release: await instantiate(releaseScalar, 'scalar'),
+      testing: await instantiate<Ed25519TestingExports>(testingScalar, 'testing scalar'),
+    },
+  ];
 }
 
 /** The same instance seen through a smaller arena (exercises chunking and streaming on small inputs). */

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Ed25519 verification (wasm-core/verify/ed25519.ts over both release builds) against the vendored
 // vectors: RFC 8032 §7.1, ring's Ed25519 files, SUPERCOP sign.input, Wycheproof and ed25519-speccheck.
-// Every file is checked by single and by batch verification, with both multi-scalar multiplications.
+// Every file is checked by single and by batch verification on the release builds, and by batch
+// verification with both multi-scalar multiplications forced on the testing builds (the release builds
+// have no MSM switch), which must give the same verdicts.
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { ED25519_TORSION_SUBGROUP } from '@noble/curves/ed25519.js';
 import { describe, expect, test } from 'vitest';
@@ -12,19 +14,23 @@ import {
   ed25519VerifyDetailed,
 } from '../../wasm-core/verify/ed25519.js';
 import {
-  cores,
+  type CorePair,
+  corePairs,
   hex,
   loadRingEd25519,
   loadSpeccheck,
   loadSupercop,
   loadWycheproofEd25519,
-  type TestCore,
+  type TestingCore,
   unhex,
 } from './ed25519-harness.js';
 
-const CORES = await cores();
+const PAIRS = await corePairs();
 
-/** ed25519_batch_set_msm modes: the size-based choice, Straus forced, Pippenger forced (window 4 and 7). */
+/**
+ * ed25519_batch_set_msm modes (testing builds): the size-based choice, Straus forced, Pippenger forced
+ * (window 4 and 7).
+ */
 const MSM_MODES = [
   { mode: 0, name: 'auto' },
   { mode: 1, name: 'Straus' },
@@ -32,7 +38,7 @@ const MSM_MODES = [
   { mode: 7, name: 'Pippenger c=7' },
 ] as const;
 
-function withMsm<T>(core: TestCore, mode: number, f: () => T): T {
+function withMsm<T>(core: TestingCore, mode: number, f: () => T): T {
   const old = core.exports.ed25519_batch_set_msm(mode);
   try {
     return f();
@@ -41,14 +47,17 @@ function withMsm<T>(core: TestCore, mode: number, f: () => T): T {
   }
 }
 
-/** Batch verdicts for `items` under every MSM mode; asserts they agree and returns them. */
-function batchAllModes(core: TestCore, items: readonly Ed25519Item[]): Ed25519Verdict[] {
-  const first = withMsm(core, 0, () => ed25519VerifyBatchDetailed(core, items));
-  for (const { mode, name } of MSM_MODES.slice(1)) {
-    const again = withMsm(core, mode, () => ed25519VerifyBatchDetailed(core, items));
-    expect(again, `batch with ${name}`).toEqual(first);
+/**
+ * The release build's batch verdicts for `items`, which it returns, after asserting that the testing
+ * build of the same variant gives the same under every MSM mode (its last batch is under the last mode).
+ */
+function batchAllModes(pair: CorePair, items: readonly Ed25519Item[]): Ed25519Verdict[] {
+  const verdicts = ed25519VerifyBatchDetailed(pair.release, items);
+  for (const { mode, name } of MSM_MODES) {
+    const again = withMsm(pair.testing, mode, () => ed25519VerifyBatchDetailed(pair.testing, items));
+    expect(again, `testing build, batch with ${name}`).toEqual(verdicts);
   }
-  return first;
+  return verdicts;
 }
 
 /** Node's verdict, with the raw key wrapped in an SPKI (RFC 8410 §4) as OpenSSL wants it. */
@@ -146,8 +155,10 @@ function flip(bytes: Uint8Array, bit: number): Uint8Array {
   return out;
 }
 
-for (const core of CORES) {
-  describe(`Ed25519 vectors (wasm-core ${core.name})`, () => {
+for (const pair of PAIRS) {
+  const core = pair.release;
+  const combined = (): number => pair.testing.exports.ed25519_batch_combined();
+  describe(`Ed25519 vectors (wasm-core ${pair.name})`, () => {
     test('RFC 8032 §7.1: TEST 1, 2, 3, 1024 and SHA(abc) verify; one flipped bit fails', () => {
       const records = loadRingEd25519('ed25519_tests.txt');
       for (const pk of RFC8032_KEYS) {
@@ -167,9 +178,9 @@ for (const core of CORES) {
       for (const r of records) {
         expect(ed25519VerifyDetailed(core, r.publicKey, r.message, r.signature), r.id).toBe('valid');
       }
-      const verdicts = batchAllModes(core, records);
+      const verdicts = batchAllModes(pair, records);
       expect(verdicts.every((v) => v === 'valid')).toBe(true);
-      expect(core.exports.ed25519_batch_combined()).toBe(1);
+      expect(combined()).toBe(1);
     });
 
     test("ring's ed25519_verify_tests.txt (BoringSSL malleability): 3 P verify, 2 F fail on S ≥ L", () => {
@@ -177,7 +188,7 @@ for (const core of CORES) {
       expect(records.map((r) => r.valid)).toEqual([true, false, true, true, false]);
       const single = records.map((r) => ed25519VerifyDetailed(core, r.publicKey, r.message, r.signature));
       expect(single).toEqual(records.map((r) => (r.valid ? 'valid' : 's-not-canonical')));
-      expect(batchAllModes(core, records)).toEqual(single);
+      expect(batchAllModes(pair, records)).toEqual(single);
     });
 
     test('SUPERCOP sign.input: all 1024 verify, single and batch; corrupted copies all fail', () => {
@@ -186,12 +197,12 @@ for (const core of CORES) {
       for (const r of records) {
         expect(ed25519VerifyDetailed(core, r.publicKey, r.message, r.signature), r.id).toBe('valid');
       }
-      expect(batchAllModes(core, records).every((v) => v === 'valid')).toBe(true);
+      expect(batchAllModes(pair, records).every((v) => v === 'valid')).toBe(true);
       // Every 16th record with a bit of S flipped: exactly those fail in the batch.
       const bad = records.map((r, i) =>
         i % 16 === 5 ? { ...r, signature: flip(r.signature, 256 + (i % 200)) } : r,
       );
-      const verdicts = batchAllModes(core, bad);
+      const verdicts = batchAllModes(pair, bad);
       verdicts.forEach((v, i) => {
         expect(v === 'valid', `item ${i}`).toBe(i % 16 !== 5);
       });
@@ -241,7 +252,7 @@ for (const core of CORES) {
         'r-small-order': 7,
         equation: 12,
       });
-      expect(batchAllModes(core, file.cases)).toEqual(single);
+      expect(batchAllModes(pair, file.cases)).toEqual(single);
     });
 
     test('crafted encodings of A and R: each RFC 8032 §5.1.3 failure and each small-order point', () => {
@@ -288,7 +299,7 @@ for (const core of CORES) {
       });
       expect(
         batchAllModes(
-          core,
+          pair,
           crafted.map((c) => c.item),
         ),
       ).toEqual(single);
@@ -304,14 +315,14 @@ for (const core of CORES) {
       );
       // All twelve in one batch; each alone; and each inside a batch of valid SUPERCOP items, where the
       // accepted ones (3, 4, 5: mixed order) must pass the combined equation itself, not the fallback.
-      expect(batchAllModes(core, cases)).toEqual(single);
+      expect(batchAllModes(pair, cases)).toEqual(single);
       const fillers = loadSupercop().slice(0, 40);
       cases.forEach((c, i) => {
-        expect(batchAllModes(core, [c]), `case ${i} alone`).toEqual([single[i]]);
-        const mixed = batchAllModes(core, [...fillers.slice(0, 20), c, ...fillers.slice(20)]);
+        expect(batchAllModes(pair, [c]), `case ${i} alone`).toEqual([single[i]]);
+        const mixed = batchAllModes(pair, [...fillers.slice(0, 20), c, ...fillers.slice(20)]);
         expect(mixed[20], `case ${i} among valid items`).toBe(single[i]);
         expect(mixed.filter((v) => v !== 'valid').length).toBe(single[i] === 'valid' ? 0 : 1);
-        if (single[i] === 'valid') expect(core.exports.ed25519_batch_combined(), `case ${i}`).toBe(1);
+        if (single[i] === 'valid') expect(combined(), `case ${i}`).toBe(1);
       });
     });
   });

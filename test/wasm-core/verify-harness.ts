@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 // Shared by the signature suites (bignum, field, der, ecdsa, rsa, verify tests): wasm-core instances
-// instantiated here from the generated module (SIMD and scalar release builds) with the verifier over
-// each, typed views of the arithmetic probes, and one typed loader per vendored vector format
+// instantiated here from the generated modules with the verifier over each (the SIMD and scalar release
+// builds, which the verdict suites run on), the testing builds with typed views of their arithmetic
+// probes (which the release builds do not export), and one typed loader per vendored vector format
 // (provenance in test/vectors/SOURCES.md).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { releaseScalar, releaseSimd, type WasmArtifact } from '../../wasm-core/generated/wasm.js';
+import { testingScalar, testingSimd } from '../../wasm-core/generated/wasm-testing.js';
 import { createVerifier, type Verifier, type VerifierCore } from '../../wasm-core/verify/index.js';
 
-/** The arithmetic probes the property tests call (wasm-core/assembly/{bignum,field,ecdsa}.ts). */
+/**
+ * The arithmetic probes the property tests call (wasm-core/assembly/{bignum,field,ecdsa}.ts), exported
+ * by the testing builds only (wasm-core/assembly/testing.ts).
+ */
 export interface ArithmeticExports {
   arena_ptr(): number;
   arena_byte_len(): number;
@@ -34,9 +39,13 @@ export interface ArithmeticExports {
 export interface SigTestCore {
   readonly name: string;
   readonly core: VerifierCore;
-  readonly x: ArithmeticExports;
   readonly u8: Uint8Array;
   readonly verifier: Verifier;
+}
+
+/** An instance of a testing build: the verifier as on a release build, and the arithmetic probes. */
+export interface ArithmeticTestCore extends SigTestCore {
+  readonly x: ArithmeticExports;
 }
 
 // The WebAssembly global, typed locally: the project's TypeScript lib (ES2023, no DOM) does not declare it.
@@ -48,23 +57,42 @@ interface WebAssemblyApi {
 }
 const webAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
-export async function instantiate(artifact: WasmArtifact, name: string): Promise<SigTestCore> {
+interface InstanceExports {
+  readonly memory: { readonly buffer: ArrayBuffer };
+  arena_ptr(): number;
+  arena_byte_len(): number;
+}
+
+async function instantiate(artifact: WasmArtifact, name: string): Promise<SigTestCore> {
   const bytes = Uint8Array.from(Buffer.from(artifact.base64, 'base64'));
   const { instance } = await webAssembly.instantiate(bytes, {});
   const exports = instance.exports;
-  const x = exports as unknown as ArithmeticExports & { memory: { buffer: ArrayBuffer } };
+  const x = exports as unknown as InstanceExports;
   const core: VerifierCore = {
     exports,
     memory: x.memory,
     arenaPtr: x.arena_ptr(),
     arenaByteLen: x.arena_byte_len(),
   };
-  return { name, core, x, u8: new Uint8Array(x.memory.buffer), verifier: createVerifier(core) };
+  return { name, core, u8: new Uint8Array(x.memory.buffer), verifier: createVerifier(core) };
 }
 
 /** Both release builds; every vector suite runs against each. */
 export async function cores(): Promise<SigTestCore[]> {
   return [await instantiate(releaseSimd, 'SIMD'), await instantiate(releaseScalar, 'scalar')];
+}
+
+/** Both testing builds, for the property tests of the arithmetic probes. */
+export async function testingCores(): Promise<ArithmeticTestCore[]> {
+  const out: ArithmeticTestCore[] = [];
+  for (const [artifact, name] of [
+    [testingSimd, 'testing SIMD'],
+    [testingScalar, 'testing scalar'],
+  ] as const) {
+    const c = await instantiate(artifact, name);
+    out.push({ ...c, x: c.core.exports as unknown as ArithmeticExports });
+  }
+  return out;
 }
 
 export const fromHex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'));

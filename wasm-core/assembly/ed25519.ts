@@ -11,7 +11,8 @@
 //   ed25519_batch_scratch_byte_len(keyCount, itemCount) → bytes of scratch ed25519_verify_batch needs
 //   ed25519_verify_batch(keysPtr, keyCount, itemsPtr, itemCount, randomPtr, outPtr, scratchPtr) → count
 //       of valid items; see ed25519-batch.ts for the record layouts.
-//   ed25519_field_op / ed25519_scalar_op: arithmetic probes for the property tests (not for production).
+// Exported by testing.ts only (the testing builds), not by the production ABI:
+//   ed25519_field_op / ed25519_scalar_op: arithmetic probes for the property tests.
 //   ed25519_batch_set_msm(mode) / ed25519_batch_combined(): choose the multi-scalar multiplication, and
 //       whether the last batch's combination held: knobs and probes for the tests and benchmarks.
 // Verdicts are the codes of ed25519-rule.ts: 1 = valid, 2..11 = the first rule that failed.

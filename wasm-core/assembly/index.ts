@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// wasm-core entry point: the complete export list of the module (its ABI). Built twice by
-// scripts/build-wasm.mjs, with and without SIMD; both builds export the same names.
+// wasm-core entry point: the complete export list of the production module (its ABI), exactly what the
+// loader requires (wasm-core/boundary.ts, wasm-core/verify/index.ts). Built by scripts/build-wasm.mjs
+// with and without SIMD; both builds export the same names. The knobs and probes that tests and
+// benchmarks drive are exported only by testing.ts, the entry of the testing builds.
 
 export { abi_version, arena_ptr, arena_byte_len } from './layout';
 export { sha256_init, sha256_blocks, sha256_final, sha256_digest } from './sha256';
@@ -13,31 +15,6 @@ export {
   ed25519_verify_digest,
   ed25519_batch_scratch_byte_len,
   ed25519_verify_batch,
-  ed25519_batch_set_msm,
-  ed25519_batch_combined,
-  ed25519_field_op,
-  ed25519_scalar_op,
 } from './ed25519';
-export { bn_mont_mul, bn_mont_sqr, bn_mont_r2, bn_mod_inverse } from './bignum';
-export {
-  field_desc_byte_len,
-  field_init,
-  field_mul,
-  field_sqr,
-  field_add,
-  field_sub,
-  field_half,
-  field_neg,
-  field_inv,
-  field_to_mont,
-  field_from_mont,
-  field_sqrt,
-} from './field';
-export {
-  ecdsa_field,
-  ecdsa_verify,
-  ecdsa_key_table,
-  ecdsa_batch_scratch_bytes,
-  ecdsa_verify_batch,
-} from './ecdsa';
+export { ecdsa_verify, ecdsa_key_table, ecdsa_batch_scratch_bytes, ecdsa_verify_batch } from './ecdsa';
 export { rsa_key_byte_len, rsa_key_init, rsa_verify_pkcs1, rsa_verify_pss } from './rsa';
