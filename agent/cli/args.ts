@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /** Flag parsing shared by the commands: node:util parseArgs in strict mode, errors as UsageError. */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import type { EkAlg } from '../attest/ek.js';
+import { TPM_HT } from '../tpm/constants.js';
 import { UsageError } from './exit.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -37,6 +39,31 @@ export function parseIndexList(value: string, what: string, max: number): number
     } else out.add(parseIndex(part, what, max));
   }
   return [...out].sort((a, b) => a - b);
+}
+
+/**
+ * A persistent handle flag (every handle the CLI takes names a persistent AK): 0x-prefixed hex or decimal,
+ * as tpm2-tools reads handles (strtoul base 0), of handle type TPM_HT_PERSISTENT 0x81 (Part 2 §7.2).
+ * Bare hex digits read as decimal, so "81010002" is refused rather than guessed to be 0x81010002; a
+ * leading 0 (octal to strtoul) is refused too.
+ */
+export function parseHandle(value: string, what: string): number {
+  if (!/^(0x[0-9a-fA-F]{1,8}|0|[1-9]\d{0,9})$/.test(value) || Number(value) > 0xffff_ffff)
+    throw new UsageError(`${what} must be a handle like 0x81010002, got "${value}"`);
+  const handle = Number(value);
+  if (handle >>> 24 !== TPM_HT.PERSISTENT) {
+    throw new UsageError(
+      `${what} must be a persistent handle 0x81xxxxxx, got "${value}" (0x${handle.toString(16)})`,
+    );
+  }
+  return handle;
+}
+
+/** `--ek-alg`: which TCG default EK (attest/ek.ts), rsa2048 when not given. */
+export function parseEkAlg(value: string | undefined): EkAlg {
+  if (value === undefined) return 'rsa2048';
+  if (value === 'rsa2048' || value === 'eccP256' || value === 'eccP384') return value;
+  throw new UsageError(`--ek-alg must be rsa2048, eccP256 or eccP384, got "${value}"`);
 }
 
 /** Even-length hex (no 0x prefix needed, but allowed) to bytes, else a UsageError naming the flag. */

@@ -12,10 +12,9 @@ import {
   makeCredential,
 } from '../attest/credential.js';
 import { ekPublicFromSpki } from '../attest/ek.js';
-import { parseFlags, parseHex, toHex } from './args.js';
+import { parseEkAlg, parseFlags, parseHandle, parseHex, toHex } from './args.js';
 import type { CliContext } from './context.js';
 import { EXIT, UsageError } from './exit.js';
-import { parseEkAlg, parseHandle } from './host.js';
 
 export const CREDENTIAL_HELP = `Usage: execgate credential <command> [flags]
 

@@ -14,7 +14,7 @@ import { ExecgateError } from '../errors.js';
 import { quotedPcrValues } from '../measure/compare.js';
 import type { PcrValues } from '../tpm/pcr.js';
 import type { Tpm } from '../tpm/tpm.js';
-import { parseHex } from './args.js';
+import { parseHandle, parseHex } from './args.js';
 import type { CliContext } from './context.js';
 import { UsageError } from './exit.js';
 
@@ -57,15 +57,6 @@ export function selectionFlag(text: string): PcrSelection {
   } catch (e) {
     throw new UsageError(`--pcrs: ${e instanceof Error ? e.message : String(e)}`);
   }
-}
-
-export function handleFlag(text: string): number {
-  if (!/^(0x[0-9a-fA-F]{1,8}|\d{1,10})$/.test(text))
-    throw new UsageError(`--ak-handle must be a handle like 0x81010002, got "${text}"`);
-  const h = Number(text);
-  if (h >>> 24 !== 0x81)
-    throw new UsageError(`--ak-handle must be a persistent handle 0x81xxxxxx, got "${text}"`);
-  return h;
 }
 
 /** The AK a quote is made with: an explicit handle, else the host AK, else a primary AK of `alg`. */
@@ -126,7 +117,8 @@ export async function quotedPcrs(
       throw new QuoteInvalidError(verdict.code ?? 'E_QUOTE_PARSE', `${values.quote}: ${verdict.detail}`);
     return { pcrs: quotedPcrValues(selection, ev.pcrValues), selection, source: `quote ${values.quote}` };
   }
-  const explicit = values['ak-handle'] === undefined ? undefined : handleFlag(values['ak-handle']);
+  const explicit =
+    values['ak-handle'] === undefined ? undefined : parseHandle(values['ak-handle'], '--ak-handle');
   const nonce = new Uint8Array(randomBytes(20));
   return ctx.withTpm(async (tpm) => {
     const selection = values.pcrs === undefined ? await defaultSelection(tpm) : selectionFlag(values.pcrs);

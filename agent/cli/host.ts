@@ -1,11 +1,40 @@
 // SPDX-License-Identifier: Apache-2.0
-/** `execgate host init | identity`: the host's attestation identity (AK under the EK), DESIGN.md §3. */
-import { type AkAlg, DEFAULT_AK_HANDLE } from '../attest/ak.js';
-import type { EkAlg } from '../attest/ek.js';
+/**
+ * `execgate host init | identity`: the host's attestation identity (AK under the EK), DESIGN.md §3.
+ *
+ * `identity --ca` also validates the EK certificate (from NV, or `--ek-cert FILE` for TPMs whose maker
+ * hands it out another way) with attest/ek-cert.ts; the deviations from RFC 5280 and the TCG profile
+ * that validateEkCertificate tolerates are refused here unless the operator names each with --ek-quirk.
+ * `init --ak-save DIR` keeps the AK as a TPM2B_PUBLIC/TPM2B_PRIVATE pair instead of persisting it.
+ */
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type AkAlg,
+  AkError,
+  akPublicPem,
+  createAk,
+  DEFAULT_AK_HANDLE,
+  qualifiedNameUnder,
+  readAk,
+  saveAkPair,
+} from '../attest/ak.js';
+import { type EkAlg, ekPublicFromSpki, pemToDer, withEk } from '../attest/ek.js';
+import type { EkCertQuirk } from '../attest/ek-cert.js';
 import { type HostIdentity, hostIdentity, hostInit } from '../attest/identity.js';
-import { parseFlags } from './args.js';
+import { readBounded } from '../attest/tpm2-tools-format.js';
+import { ExecgateError } from '../errors.js';
+import type { Tpm } from '../tpm/tpm.js';
+import { parseEkAlg, parseFlags, parseHandle, toHex } from './args.js';
 import type { CliContext } from './context.js';
-import { EXIT, UsageError } from './exit.js';
+import { EXIT, exitCodeOf, UsageError } from './exit.js';
+
+/** The quirks validateEkCertificate can report (the Record makes the compiler list each one). */
+const EK_QUIRKS: Readonly<Record<EkCertQuirk, string>> = {
+  'critical-san-with-subject': 'a critical TPM-model subjectAltName beside a subject (swtpm_setup)',
+  'critical-tcg-extension': 'a critical TCG-profile extension execgate does not act on',
+  'no-eku': 'no extendedKeyUsage (older vendor certificates)',
+};
 
 export const HOST_HELP = `Usage: execgate host <command> [flags]
 
@@ -13,26 +42,28 @@ Commands:
   init [--ak-alg rsa|ecc] [--ak-handle H] [--ek-alg A] [--force]
                              create the AK (restricted signing key under the EK, endorsement hierarchy)
                              and persist it at H (default 0x81010002); an existing AK is kept unless --force
-  identity [--ak-handle H] [--ek-alg A] [--json]
-                             AK name, AK and EK public keys (PEM), EK certificate from NV, TPM maker/firmware
+  init --ak-save DIR [--ak-alg rsa|ecc] [--ek-alg A] [--force]
+                             create the AK and keep it as files instead: DIR/ak.pub (TPM2B_PUBLIC) and
+                             DIR/ak.priv (TPM2B_PRIVATE) as tpm2_createak -u/-r write them, DIR/ak.name,
+                             DIR/ak.pem; existing files are replaced only with --force. Quote with
+                             execgate quote --ak-public DIR/ak.pub --ak-private DIR/ak.priv
+  identity [--ak-handle H] [--ek-alg A] [--ca BUNDLE [--ek-cert FILE] [--ek-quirk NAME]…] [--json]
+                             AK name and qualified name, AK and EK public keys (PEM), EK certificate from
+                             NV, TPM maker/firmware. With --ca: validate the EK certificate (NV, or FILE,
+                             DER or PEM) against the CA bundle (PEM or one DER certificate) and that it
+                             certifies this TPM's EK; exit 7 with E_EK_CERT_* when it does not
 
+  --ak-handle H: a persistent handle, 0x81xxxxxx (hex with 0x, or decimal).
   --ek-alg: rsa2048 (default), eccP256 or eccP384: the TCG default EK the AK lives under.
+  --ek-quirk NAME: accept this deviation from RFC 5280 / the TCG EK profile (repeatable):
+${Object.entries(EK_QUIRKS)
+  .map(([name, what]) => `    ${name.padEnd(26)} ${what}`)
+  .join('\n')}
 
 Examples:
   execgate host init --ak-alg ecc
-  execgate host identity --json`;
-
-export function parseHandle(value: string, what: string): number {
-  if (!/^(0x)?[0-9a-fA-F]{1,8}$/.test(value))
-    throw new UsageError(`${what} must be a hex handle like 0x81010002, got "${value}"`);
-  return Number.parseInt(value.replace(/^0x/, ''), 16);
-}
-
-export function parseEkAlg(value: string | undefined): EkAlg {
-  if (value === undefined) return 'rsa2048';
-  if (value === 'rsa2048' || value === 'eccP256' || value === 'eccP384') return value;
-  throw new UsageError(`--ek-alg must be rsa2048, eccP256 or eccP384, got "${value}"`);
-}
+  execgate host init --ak-save /var/lib/execgate/ak
+  execgate host identity --json --ca vendor-roots.pem --ek-quirk no-eku`;
 
 function parseAkAlg(value: string | undefined): AkAlg {
   if (value === undefined) return 'rsa';
@@ -40,8 +71,35 @@ function parseAkAlg(value: string | undefined): AkAlg {
   throw new UsageError(`--ak-alg must be rsa or ecc, got "${value}"`);
 }
 
-function printIdentity(ctx: CliContext, id: HostIdentity): void {
+function parseQuirks(values: readonly string[] | undefined): ReadonlySet<EkCertQuirk> {
+  const out = new Set<EkCertQuirk>();
+  for (const v of values ?? []) {
+    if (!Object.hasOwn(EK_QUIRKS, v)) {
+      throw new UsageError(`--ek-quirk must be one of ${Object.keys(EK_QUIRKS).join(', ')}, got "${v}"`);
+    }
+    out.add(v as EkCertQuirk);
+  }
+  return out;
+}
+
+/** No EK certificate to validate: the EK's NV index is not defined and no --ek-cert was given. */
+class EkCertMissingError extends ExecgateError<'E_EK_CERT_MISSING'> {}
+
+/** The identity document with the AK's qualified Name beside its Name (for quote verify --ak-qualified-name). */
+type CliIdentity = { akName: string; akQualifiedName: string } & Omit<HostIdentity, 'akName'>;
+
+/** The identity with the qualified Name the TPM reports (hostIdentity checked it is the one under the EK). */
+async function withQualifiedName(tpm: Tpm, id: HostIdentity, akHandle: number): Promise<CliIdentity> {
+  const ak = await readAk(tpm, akHandle);
+  // hostIdentity found it a moment ago: only another process evicting it in between gets here.
+  if (!ak) throw new AkError('E_AK_MISSING', `the AK at 0x${akHandle.toString(16)} went away`);
+  const { akName, ...rest } = id;
+  return { akName, akQualifiedName: toHex(ak.qualifiedName), ...rest };
+}
+
+function printIdentity(ctx: CliContext, id: CliIdentity): void {
   ctx.out(`ak name:      ${id.akName}`);
+  ctx.out(`ak qualified: ${id.akQualifiedName}`);
   ctx.out(`ak alg:       ${id.akAlg}`);
   ctx.out(`tpm:          ${id.tpm.manufacturer}, firmware ${id.tpm.firmwareVersion}`);
   ctx.out(`ek cert:      ${id.ekCertificatePem ? 'present in NV' : 'none'}`);
@@ -49,13 +107,68 @@ function printIdentity(ctx: CliContext, id: HostIdentity): void {
   ctx.out(`ek public key:\n${id.ekPublicPem.trimEnd()}`);
 }
 
+const AK_FILES = { public: 'ak.pub', private: 'ak.priv', name: 'ak.name', pem: 'ak.pem' } as const;
+
+async function initSaved(
+  ctx: CliContext,
+  dir: string,
+  opts: { akAlg: AkAlg; ekAlg: EkAlg; force: boolean },
+): Promise<number> {
+  const path = (f: keyof typeof AK_FILES) => join(dir, AK_FILES[f]);
+  if (!opts.force) {
+    for (const f of Object.keys(AK_FILES) as (keyof typeof AK_FILES)[]) {
+      if (await stat(path(f)).catch(() => undefined))
+        throw new UsageError(`${path(f)} exists; --force replaces it`);
+    }
+  }
+  const made = await ctx.withTpm((tpm) =>
+    withEk(tpm, opts.ekAlg, async (ek) => {
+      const pair = await createAk(tpm, ek, opts.akAlg);
+      return { pair, qualifiedName: qualifiedNameUnder(ek, pair.public) };
+    }),
+  );
+  const saved = saveAkPair(made.pair);
+  const pem = akPublicPem(made.pair.public);
+  try {
+    await mkdir(dir, { recursive: true });
+    const flag = opts.force ? 'w' : 'wx';
+    await writeFile(path('public'), saved.public, { flag });
+    await writeFile(path('private'), saved.private, { flag, mode: 0o600 });
+    await writeFile(path('name'), made.pair.name, { flag });
+    await writeFile(path('pem'), pem, { flag });
+  } catch (e) {
+    throw new UsageError(`--ak-save ${dir}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const doc = {
+    created: true,
+    akPublic: path('public'),
+    akPrivate: path('private'),
+    akName: toHex(made.pair.name),
+    akQualifiedName: toHex(made.qualifiedName),
+    akPublicPem: pem,
+    akAlg: opts.akAlg,
+    ekAlg: opts.ekAlg,
+  };
+  if (ctx.json) {
+    ctx.out(JSON.stringify(doc));
+    return EXIT.OK;
+  }
+  ctx.out(`created AK pair ${doc.akPublic} ${doc.akPrivate} (under the ${opts.ekAlg} EK)`);
+  ctx.out(`ak name:      ${doc.akName}`);
+  ctx.out(`ak qualified: ${doc.akQualifiedName}`);
+  ctx.out(`ak public key:\n${pem.trimEnd()}`);
+  return EXIT.OK;
+}
+
 async function init(argv: string[], ctx: CliContext): Promise<number> {
-  const usage = 'Usage: execgate host init [--ak-alg rsa|ecc] [--ak-handle H] [--ek-alg A] [--force]';
+  const usage =
+    'Usage: execgate host init [--ak-alg rsa|ecc] [--ak-handle H | --ak-save DIR] [--ek-alg A] [--force]';
   const { values, positionals } = parseFlags(
     argv,
     {
       'ak-alg': { type: 'string' },
       'ak-handle': { type: 'string' },
+      'ak-save': { type: 'string' },
       'ek-alg': { type: 'string' },
       force: { type: 'boolean' },
     },
@@ -63,12 +176,19 @@ async function init(argv: string[], ctx: CliContext): Promise<number> {
   );
   if (positionals.length) throw new UsageError(`host init takes no arguments\n${usage}`);
   const akAlg = parseAkAlg(values['ak-alg']);
+  const ekAlg = parseEkAlg(values['ek-alg']);
+  const force = values.force === true;
+  if (values['ak-save'] !== undefined) {
+    if (values['ak-handle'] !== undefined)
+      throw new UsageError(`--ak-save keeps the AK as files: not with --ak-handle\n${usage}`);
+    return initSaved(ctx, values['ak-save'], { akAlg, ekAlg, force });
+  }
   const akHandle =
     values['ak-handle'] === undefined ? DEFAULT_AK_HANDLE : parseHandle(values['ak-handle'], '--ak-handle');
-  const ekAlg = parseEkAlg(values['ek-alg']);
-  const r = await ctx.withTpm((tpm) =>
-    hostInit(tpm, { akAlg, akHandle, ekAlg, force: values.force === true }),
-  );
+  const r = await ctx.withTpm(async (tpm) => {
+    const { created, identity } = await hostInit(tpm, { akAlg, akHandle, ekAlg, force });
+    return { created, identity: await withQualifiedName(tpm, identity, akHandle) };
+  });
   if (ctx.json) {
     ctx.out(JSON.stringify({ created: r.created, akHandle: `0x${akHandle.toString(16)}`, ...r.identity }));
     return EXIT.OK;
@@ -78,24 +198,155 @@ async function init(argv: string[], ctx: CliContext): Promise<number> {
   return EXIT.OK;
 }
 
+/** `ekCertificate` of `identity --json --ca`: the validated path, or why there is none. */
+type EkCertReport =
+  | {
+      readonly valid: true;
+      readonly source: string;
+      /** Leaf first, root last. */
+      readonly chain: readonly { subject: string; issuer: string; notBefore: string; notAfter: string }[];
+      readonly quirks: readonly EkCertQuirk[];
+    }
+  | { readonly valid: false; readonly source: string; readonly code: string; readonly detail: string };
+
+/** A file given on the command line, bounded; a missing or oversized file is a usage error. */
+async function readFlagFile(file: string, flag: string, max: number): Promise<Uint8Array> {
+  try {
+    return await readBounded(file, max);
+  } catch (e) {
+    throw new UsageError(`${flag} ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+const isPem = (b: Uint8Array) => Buffer.from(b).includes('-----BEGIN ');
+
+/** A CA bundle holds every root and intermediate of a maker (or several): larger than one certificate. */
+const MAX_CA_BUNDLE = 4 * 1024 * 1024;
+
+/** The files of `identity --ca`, read before the TPM is asked anything. */
+interface EkCertInputs {
+  readonly bundle: string | readonly Uint8Array[];
+  /** From --ek-cert; undefined: the certificate in NV. */
+  readonly certificate: Uint8Array | undefined;
+  readonly source: string;
+}
+
+async function readEkCertInputs(ca: string, ekCert: string | undefined): Promise<EkCertInputs> {
+  const bundle = await readFlagFile(ca, '--ca', MAX_CA_BUNDLE);
+  let certificate: Uint8Array | undefined;
+  if (ekCert !== undefined) {
+    const bytes = await readFlagFile(ekCert, '--ek-cert', 64 * 1024);
+    // A PEM file without a CERTIFICATE block goes on as is: validateEkCertificate names it unparsable.
+    certificate = isPem(bytes)
+      ? (pemToDer(Buffer.from(bytes).toString('utf8'), 'CERTIFICATE') ?? bytes)
+      : bytes;
+  }
+  return {
+    bundle: isPem(bundle) ? Buffer.from(bundle).toString('utf8') : [bundle],
+    certificate,
+    source: ekCert ?? 'NV',
+  };
+}
+
+/**
+ * Validates the EK certificate against the bundle and this TPM's EK; throws EkCertError (E_EK_CERT_*) or
+ * EkCertMissingError. A quirk the certificate needs but the operator did not allow fails as
+ * E_EK_CERT_CHAIN, the code ek-cert.ts gives every other profile violation of the leaf.
+ */
+async function validateEkCert(
+  id: CliIdentity,
+  inputs: EkCertInputs,
+  allowed: ReadonlySet<EkCertQuirk>,
+  ekAlg: EkAlg,
+): Promise<EkCertReport & { valid: true }> {
+  const nv = id.ekCertificatePem === undefined ? undefined : pemToDer(id.ekCertificatePem, 'CERTIFICATE');
+  const certificate = inputs.certificate ?? nv;
+  if (certificate === undefined) {
+    throw new EkCertMissingError(
+      'E_EK_CERT_MISSING',
+      `this TPM has no ${ekAlg} EK certificate in NV; get it from the TPM maker and give it with --ek-cert FILE`,
+    );
+  }
+  // X.509 (with reflect-metadata and tsyringe) loads only when a certificate is checked: ~135 ms of
+  // start-up (measured under tsx) that `host init`, plain `host identity` and `credential` do not pay.
+  const { EkCertError, validateEkCertificate } = await import('../attest/ek-cert.js');
+  const r = await validateEkCertificate({
+    certificate,
+    bundle: inputs.bundle,
+    ekPublic: ekPublicFromSpki(id.ekPublicPem).public,
+  });
+  const refused = r.quirks.filter((q) => !allowed.has(q));
+  if (refused.length) {
+    throw new EkCertError(
+      'E_EK_CERT_CHAIN',
+      `the EK certificate has ${refused.map((q) => `"${q}" (${EK_QUIRKS[q]})`).join(', ')}; accept it with ${refused.map((q) => `--ek-quirk ${q}`).join(' ')}`,
+    );
+  }
+  return {
+    valid: true,
+    source: inputs.source,
+    chain: r.chain.map((c) => ({
+      subject: c.subject,
+      issuer: c.issuer,
+      notBefore: c.notBefore.toISOString(),
+      notAfter: c.notAfter.toISOString(),
+    })),
+    quirks: r.quirks,
+  };
+}
+
 async function identity(argv: string[], ctx: CliContext): Promise<number> {
-  const usage = 'Usage: execgate host identity [--ak-handle H] [--ek-alg A] [--json]';
+  const usage =
+    'Usage: execgate host identity [--ak-handle H] [--ek-alg A] [--ca BUNDLE [--ek-cert FILE] [--ek-quirk NAME]…] [--json]';
   const { values, positionals } = parseFlags(
     argv,
-    { 'ak-handle': { type: 'string' }, 'ek-alg': { type: 'string' } },
+    {
+      'ak-handle': { type: 'string' },
+      'ek-alg': { type: 'string' },
+      ca: { type: 'string' },
+      'ek-cert': { type: 'string' },
+      'ek-quirk': { type: 'string', multiple: true },
+    },
     usage,
   );
   if (positionals.length) throw new UsageError(`host identity takes no arguments\n${usage}`);
   const akHandle =
     values['ak-handle'] === undefined ? DEFAULT_AK_HANDLE : parseHandle(values['ak-handle'], '--ak-handle');
   const ekAlg = parseEkAlg(values['ek-alg']);
-  const id = await ctx.withTpm((tpm) => hostIdentity(tpm, { akHandle, ekAlg }));
-  if (ctx.json) {
+  const allowed = parseQuirks(values['ek-quirk']);
+  if (values.ca === undefined && (values['ek-cert'] !== undefined || allowed.size))
+    throw new UsageError(`--ek-cert and --ek-quirk validate against --ca BUNDLE\n${usage}`);
+  const inputs = values.ca === undefined ? undefined : await readEkCertInputs(values.ca, values['ek-cert']);
+  const id = await ctx.withTpm(async (tpm) =>
+    withQualifiedName(tpm, await hostIdentity(tpm, { akHandle, ekAlg }), akHandle),
+  );
+  if (!ctx.json) {
+    printIdentity(ctx, id);
+    if (inputs === undefined) return EXIT.OK;
+    // A failure goes to stderr with its code, after the identity.
+    const r = await validateEkCert(id, inputs, allowed, ekAlg);
+    ctx.out(
+      `ek cert check: valid, from ${r.source}${r.quirks.length ? `, quirks accepted: ${r.quirks.join(', ')}` : ''}`,
+    );
+    for (const c of r.chain) ctx.out(`  ${c.subject}  ${c.notBefore} .. ${c.notAfter}`);
+    return EXIT.OK;
+  }
+  if (inputs === undefined) {
     ctx.out(JSON.stringify(id));
     return EXIT.OK;
   }
-  printIdentity(ctx, id);
-  return EXIT.OK;
+  let report: EkCertReport;
+  let exit: number = EXIT.OK;
+  try {
+    report = await validateEkCert(id, inputs, allowed, ekAlg);
+  } catch (e) {
+    // EkCertError (loaded with ek-cert.ts) or EkCertMissingError; anything else is not a verdict.
+    if (!(e instanceof ExecgateError && /^E_EK_CERT_[A-Z]+$/.test(e.code))) throw e;
+    report = { valid: false, source: inputs.source, code: e.code, detail: e.message };
+    exit = exitCodeOf(e);
+  }
+  ctx.out(JSON.stringify({ ...id, ekCertificate: report }));
+  return exit;
 }
 
 export const HOST_COMMANDS: Readonly<Record<string, (argv: string[], ctx: CliContext) => Promise<number>>> = {

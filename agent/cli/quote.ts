@@ -2,9 +2,12 @@
 /** `execgate quote` (make a quote) and `execgate quote verify` (check one, with reason codes). */
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
+import { AkError, type AkPair, loadAk, parseAkPair } from '../attest/ak.js';
+import { type EkAlg, withEk } from '../attest/ek.js';
 import {
   decodeBundle,
   encodeBundle,
+  type LoadedAk,
   MAX_NONCE,
   makeQuote,
   pemToSpki,
@@ -14,27 +17,35 @@ import {
 import { readBounded, splitValues, writeTpm2ToolsQuote } from '../attest/tpm2-tools-format.js';
 import { verifyQuote } from '../attest/verify-quote.js';
 import { initVerification } from '../crypto/verify.js';
+import { digestSize, hashAlgOf } from '../tpm/kdf.js';
 import type { TPMS_CLOCK_INFO } from '../tpm/structures.js';
-import { parseFlags, parseHex, toHex } from './args.js';
+import type { Tpm } from '../tpm/tpm.js';
+import { parseEkAlg, parseFlags, parseHandle, parseHex, toHex } from './args.js';
 import { writeAtomic } from './atomic.js';
 import type { CliContext } from './context.js';
-import { akSource, handleFlag, QuoteInvalidError, selectionFlag } from './evidence.js';
+import { akSource, QuoteInvalidError, selectionFlag } from './evidence.js';
 import { EXIT, UsageError } from './exit.js';
 
 export const QUOTE_HELP = `Usage: execgate quote [flags]            make a quote
        execgate quote verify [flags]     verify one
 
-quote [--pcrs SEL] [--nonce HEX] [--ak-handle H] [--ak-alg rsa|ecc] [--out FILE] [--format bundle|tpm2-tools]
+quote [--pcrs SEL] [--nonce HEX] [--ak-handle H | --ak-alg rsa|ecc | --ak-public F --ak-private F [--ek-alg A]]
+      [--out FILE] [--format bundle|tpm2-tools]
   SEL is tpm2-tools syntax, ranges allowed (default sha256:0-7): sha1:0,23+sha256:0-7,16
   The AK is the host's AK (execgate host init) at the persistent handle H (default 0x81010002); an object
   there that is not such an AK is refused (E_AK_INVALID). Without --ak-handle, when 0x81010002 is empty,
   a primary AK of --ak-alg (default rsa) is made in the endorsement hierarchy.
+  --ak-public F --ak-private F: a saved AK pair (execgate host init --ak-save, or tpm2_createak -u/-r),
+  loaded under the default EK of --ek-alg (rsa2048, eccP256, eccP384; default rsa2048) for this quote.
   --format bundle (default) writes a CBOR evidence bundle to FILE (base64 on stdout without --out);
   --format tpm2-tools writes quote.msg, quote.sig, quote.pcrs, quote.pcrs.values and ak.pem into the
   directory FILE (tpm2_checkquote -u ak.pem -m quote.msg -s quote.sig -f quote.pcrs -q NONCE).
 
 verify (BUNDLE | --msg F --sig F --pcrs-values F --pcrs SEL) --ak PEM --nonce HEX
-       [--last-clock FILE|JSON] [--save-clock FILE] [--json]
+       [--ak-qualified-name HEX] [--last-clock FILE|JSON] [--save-clock FILE] [--json]
+  --ak-qualified-name: the AK's qualified Name under the EK (akQualifiedName of execgate host identity
+  --json, or of host init --ak-save); the quote's qualifiedSigner must equal it (E_QUOTE_SIGNER), so a
+  quote by a trusted key that is not that AK under that EK (e.g. a primary key) is refused.
   --last-clock: the last clock info seen from this TPM, {"clock":"…","resetCount":N,"restartCount":N} as
   --json prints it (a file, or the JSON itself): then safe must be 1 and clock, resetCount and
   restartCount must not go back (E_QUOTE_CLOCK). The file must exist: leave the flag out on first contact.
@@ -86,9 +97,84 @@ function clockJson(c: TPMS_CLOCK_INFO) {
   return { clock: c.clock.toString(), resetCount: c.resetCount, restartCount: c.restartCount, safe: c.safe };
 }
 
+/**
+ * `--ak-public F --ak-private F [--ek-alg A]`: a saved AK pair, parsed and checked to be an AK
+ * (E_AK_INVALID otherwise) before the TPM is asked anything; undefined when neither flag is given.
+ */
+async function savedAkFlags(
+  values: {
+    'ak-public'?: string | undefined;
+    'ak-private'?: string | undefined;
+    'ek-alg'?: string | undefined;
+    'ak-handle'?: string | undefined;
+    'ak-alg'?: string | undefined;
+  },
+  usage: string,
+): Promise<{ pair: AkPair; ekAlg: EkAlg } | undefined> {
+  const pub = values['ak-public'];
+  const priv = values['ak-private'];
+  if (pub === undefined && priv === undefined) {
+    if (values['ek-alg'] !== undefined) throw new UsageError(`--ek-alg goes with --ak-public\n${usage}`);
+    return undefined;
+  }
+  if (pub === undefined || priv === undefined)
+    throw new UsageError(`--ak-public and --ak-private go together\n${usage}`);
+  if (values['ak-handle'] !== undefined || values['ak-alg'] !== undefined)
+    throw new UsageError(`--ak-public/--ak-private name the AK: not with --ak-handle or --ak-alg\n${usage}`);
+  const ekAlg = parseEkAlg(values['ek-alg']);
+  let bytes: { public: Uint8Array; private: Uint8Array };
+  try {
+    bytes = { public: await readBounded(pub), private: await readBounded(priv) };
+  } catch (e) {
+    throw new UsageError(`--ak-public/--ak-private: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  try {
+    return { pair: parseAkPair(bytes), ekAlg };
+  } catch (e) {
+    if (e instanceof AkError) throw e;
+    throw new UsageError(
+      `--ak-public ${pub} --ak-private ${priv}: not a TPM2B_PUBLIC and TPM2B_PRIVATE (${e instanceof Error ? e.message : String(e)})`,
+    );
+  }
+}
+
+/** Runs `fn` with a saved AK pair loaded under the EK (attest/ak.ts loadAk), flushed afterwards. */
+async function withSavedAk<T>(
+  tpm: Tpm,
+  pair: AkPair,
+  ekAlg: EkAlg,
+  fn: (ak: LoadedAk) => Promise<T>,
+): Promise<T> {
+  // The EK is released once the AK is loaded: a loaded object does not need its parent, and swtpm has
+  // only three object slots.
+  const handle = await withEk(tpm, ekAlg, (ek) => loadAk(tpm, ek, pair));
+  try {
+    return await fn({ handle, public: pair.public });
+  } finally {
+    await tpm.flush(handle);
+  }
+}
+
+/** `--ak-qualified-name`: a Name, nameAlg ‖ H_nameAlg(…) (Part 1 §16), of a hash the TPM names. */
+function qualifiedNameFlag(text: string): Uint8Array {
+  const qn = parseHex(text, '--ak-qualified-name');
+  const alg = qn.length >= 2 ? ((qn[0] ?? 0) << 8) | (qn[1] ?? 0) : undefined;
+  let size: number | undefined;
+  try {
+    size = alg === undefined ? undefined : digestSize(hashAlgOf(alg));
+  } catch {
+    size = undefined;
+  }
+  if (size === undefined || qn.length !== 2 + size)
+    throw new UsageError(
+      `--ak-qualified-name must be a Name (2-byte hash algorithm, then its digest), got "${text}"`,
+    );
+  return qn;
+}
+
 async function make(argv: string[], ctx: CliContext): Promise<number> {
   const usage =
-    'Usage: execgate quote [--pcrs SEL] [--nonce HEX] [--ak-handle H] [--ak-alg rsa|ecc] [--out FILE] [--format bundle|tpm2-tools]';
+    'Usage: execgate quote [--pcrs SEL] [--nonce HEX] [--ak-handle H | --ak-alg rsa|ecc | --ak-public F --ak-private F [--ek-alg A]] [--out FILE] [--format bundle|tpm2-tools]';
   const { values, positionals } = parseFlags(
     argv,
     {
@@ -96,6 +182,9 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
       nonce: { type: 'string' },
       'ak-handle': { type: 'string' },
       'ak-alg': { type: 'string' },
+      'ak-public': { type: 'string' },
+      'ak-private': { type: 'string' },
+      'ek-alg': { type: 'string' },
       out: { type: 'string' },
       format: { type: 'string' },
     },
@@ -113,11 +202,15 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
     throw new UsageError('--format tpm2-tools needs --out DIR');
   const alg = values['ak-alg'] ?? 'rsa';
   if (alg !== 'rsa' && alg !== 'ecc') throw new UsageError(`--ak-alg must be rsa or ecc, got "${alg}"`);
-  const explicit = values['ak-handle'] === undefined ? undefined : handleFlag(values['ak-handle']);
+  const explicit =
+    values['ak-handle'] === undefined ? undefined : parseHandle(values['ak-handle'], '--ak-handle');
+  const saved = await savedAkFlags(values, usage);
 
-  const ev = await ctx.withTpm(async (tpm) =>
-    withAk(tpm, await akSource(tpm, explicit, alg), (ak) => makeQuote(tpm, ak, { selection, nonce })),
-  );
+  const ev = await ctx.withTpm(async (tpm) => {
+    const quote = (ak: LoadedAk) => makeQuote(tpm, ak, { selection, nonce });
+    if (saved !== undefined) return withSavedAk(tpm, saved.pair, saved.ekAlg, quote);
+    return withAk(tpm, await akSource(tpm, explicit, alg), quote);
+  });
 
   if (format === 'tpm2-tools') {
     const files = await writeTpm2ToolsQuote(values.out ?? '.', ev);
@@ -142,7 +235,7 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
 
 async function verify(argv: string[], ctx: CliContext): Promise<number> {
   const usage =
-    'Usage: execgate quote verify (BUNDLE | --msg F --sig F --pcrs-values F --pcrs SEL) --ak PEM --nonce HEX [--last-clock FILE|JSON] [--save-clock FILE] [--json]';
+    'Usage: execgate quote verify (BUNDLE | --msg F --sig F --pcrs-values F --pcrs SEL) --ak PEM --nonce HEX [--ak-qualified-name HEX] [--last-clock FILE|JSON] [--save-clock FILE] [--json]';
   const { values, positionals } = parseFlags(
     argv,
     {
@@ -152,6 +245,7 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
       pcrs: { type: 'string' },
       ak: { type: 'string' },
       nonce: { type: 'string' },
+      'ak-qualified-name': { type: 'string' },
       'last-clock': { type: 'string' },
       'save-clock': { type: 'string' },
     },
@@ -160,6 +254,8 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
   if (values.ak === undefined || values.nonce === undefined)
     throw new UsageError(`--ak and --nonce are required\n${usage}`);
   const nonce = parseHex(values.nonce, '--nonce');
+  const akQualifiedName =
+    values['ak-qualified-name'] === undefined ? undefined : qualifiedNameFlag(values['ak-qualified-name']);
   const files = values.msg !== undefined || values.sig !== undefined || values['pcrs-values'] !== undefined;
   if (positionals.length > 1 || (positionals.length === 1) === files) {
     throw new UsageError(`give either a BUNDLE file or --msg, --sig, --pcrs-values and --pcrs\n${usage}`);
@@ -209,7 +305,13 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
   const verdict =
     'failure' in evidence
       ? { ok: false, code: 'E_QUOTE_PARSE' as const, detail: evidence.failure }
-      : verifyQuote({ ...evidence, akPublicKey, nonce, ...(lastClock === undefined ? {} : { lastClock }) });
+      : verifyQuote({
+          ...evidence,
+          akPublicKey,
+          nonce,
+          ...(lastClock === undefined ? {} : { lastClock }),
+          ...(akQualifiedName === undefined ? {} : { akQualifiedName }),
+        });
   const saveTo = values['save-clock'];
   if (verdict.ok && saveTo !== undefined && 'attest' in verdict && verdict.attest !== undefined) {
     try {

@@ -1,19 +1,82 @@
 // SPDX-License-Identifier: Apache-2.0
-// `execgate host init | identity` on a swtpm with EK certificates, in-process (test/cli/helpers.ts).
-import { readFile, writeFile } from 'node:fs/promises';
+// `execgate host init | identity` on a swtpm with EK certificates, in-process (test/cli/helpers.ts):
+// the identity document against tpm2_readpublic, EK certificate validation (--ca) against openssl's
+// reading of swtpm_setup's certificates, the saved AK pair (--ak-save) loaded by tpm2_load, and the
+// one handle parser all commands share.
+import { execFile } from 'node:child_process';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EXIT } from '../../agent/cli/exit.js';
+import { parseHandle } from '../../agent/cli/args.js';
+import { EXIT, UsageError } from '../../agent/cli/exit.js';
 import { EvictControl } from '../../agent/tpm/commands.js';
 import { TPM_RH } from '../../agent/tpm/constants.js';
 import { signingRsa2048Template } from '../../agent/tpm/templates.js';
 import { useSwtpm } from '../helpers/swtpm.js';
-import { createPrimary, openTpm, tpm2, transientHandles, withTempDir } from '../tpm/swtpm-kit.js';
+import {
+  createPrimary,
+  flushAllTransient,
+  openTpm,
+  tpm2,
+  transientHandles,
+  withTempDir,
+} from '../tpm/swtpm-kit.js';
 import { cli } from './helpers.js';
 
 const swtpm = useSwtpm({ ek: true });
+const execFileP = promisify(execFile);
 
-const KEYS = ['akName', 'akPublicPem', 'akAlg', 'ekPublicPem', 'ekCertificatePem', 'tpm'];
+const KEYS = ['akName', 'akQualifiedName', 'akPublicPem', 'akAlg', 'ekPublicPem', 'ekCertificatePem', 'tpm'];
+
+function ca() {
+  const files = swtpm().ca;
+  if (!files) throw new Error('swtpm without CA');
+  return files;
+}
+
+/** swtpm_setup's root and intermediate, the bundle an operator of these TPMs would hold. */
+async function writeBundle(dir: string): Promise<string> {
+  const bundle = join(dir, 'bundle.pem');
+  await writeFile(
+    bundle,
+    (await readFile(ca().rootCert, 'utf8')) + (await readFile(ca().issuerCert, 'utf8')),
+  );
+  return bundle;
+}
+
+/** openssl's reading of a certificate: the independent oracle for subjects and validity. */
+async function openssl(file: string, inform: 'der' | 'pem') {
+  const { stdout } = await execFileP('openssl', [
+    'x509',
+    '-in',
+    file,
+    '-inform',
+    inform,
+    '-noout',
+    '-subject',
+    '-startdate',
+    '-enddate',
+    '-nameopt',
+    'RFC2253',
+  ]);
+  const field = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(stdout)?.[1] ?? '';
+  return {
+    subject: field('subject'),
+    notBefore: new Date(field('notBefore')).toISOString(),
+    notAfter: new Date(field('notAfter')).toISOString(),
+  };
+}
+
+async function codeOf(fn: () => unknown): Promise<string> {
+  try {
+    await fn();
+    return 'no error';
+  } catch (e) {
+    return e instanceof UsageError ? e.code : String(e);
+  }
+}
 
 describe('execgate host', () => {
   it('host identity --json before init: exit 2 with E_AK_MISSING', async () => {
@@ -33,8 +96,9 @@ describe('execgate host', () => {
     expect(Object.keys(id1.tpm)).toEqual(['manufacturer', 'firmwareVersion']);
     expect(id1.akAlg).toBe('rsa');
     await withTempDir(async (dir) => {
-      await tpm2(swtpm(), 'tpm2_readpublic', ['-c', '0x81010002', '-n', `${dir}/name`]);
+      await tpm2(swtpm(), 'tpm2_readpublic', ['-c', '0x81010002', '-n', `${dir}/name`, '-q', `${dir}/qn`]);
       expect(id1.akName).toBe((await readFile(`${dir}/name`)).toString('hex'));
+      expect(id1.akQualifiedName).toBe((await readFile(`${dir}/qn`)).toString('hex'));
     });
 
     const init2 = await cli(['--tcti', tcti, 'host', 'init', '--json']);
@@ -48,6 +112,7 @@ describe('execgate host', () => {
     expect(id3.akName).not.toBe(id1.akName);
     const text = await cli(['--tcti', tcti, 'host', 'identity']);
     expect(text.stdout).toContain(`ak name:      ${id3.akName}`);
+    expect(text.stdout).toContain(`ak qualified: ${id3.akQualifiedName}`);
   });
 
   it('--ak-handle places the AK elsewhere; EXECGATE_TCTI is honoured', async () => {
@@ -65,7 +130,13 @@ describe('execgate host', () => {
       ['host', 'init', '--ak-alg', 'dsa'],
       ['host', 'init', '--ak-handle', 'zz'],
       ['host', 'init', '--ak-handle', '0x80000001'],
+      ['host', 'init', '--ak-handle', '81010002'], // bare hex digits: decimal 0x04d40c12, not persistent
+      ['host', 'init', '--ak-save', '/tmp', '--ak-handle', '0x81010002'],
       ['host', 'identity', 'extra'],
+      ['host', 'identity', '--ek-quirk', 'no-eku'], // a quirk means nothing without --ca
+      ['host', 'identity', '--ek-cert', 'x.der'],
+      ['host', 'identity', '--ca', '/nonexistent.pem'],
+      ['host', 'identity', '--ca', '/dev/null', '--ek-quirk', 'lenient'],
       ['host', 'frobnicate'],
     ]) {
       const r = await cli(['--tcti', tcti, ...argv]);
@@ -120,5 +191,272 @@ describe('execgate host', () => {
     } finally {
       await tpm.close();
     }
+  });
+});
+
+describe('one handle parser (host, quote, credential, evidence flags)', () => {
+  it('0x-hex and decimal name the same persistent handle; anything else is a UsageError', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffff_ffff }), (h) => {
+        const forms = [`0x${h.toString(16)}`, `0x${h.toString(16).toUpperCase()}`, String(h)];
+        for (const form of forms) {
+          if (Math.floor(h / 0x100_0000) === 0x81) expect(parseHandle(form, '--h')).toBe(h);
+          else expect(() => parseHandle(form, '--h')).toThrow(UsageError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(fc.string({ maxLength: 14 }), (text) => {
+        try {
+          const h = parseHandle(text, '--h');
+          // Accepted text reads back to the same number by the two spellings tpm2-tools takes.
+          expect(text.startsWith('0x') ? Number.parseInt(text.slice(2), 16) : Number.parseInt(text, 10)).toBe(
+            h,
+          );
+          expect(Math.floor(h / 0x100_0000)).toBe(0x81);
+        } catch (e) {
+          expect(e).toBeInstanceOf(UsageError);
+        }
+      }),
+    );
+  });
+
+  it('refuses what tpm2-tools would read otherwise or what is not a handle', async () => {
+    for (const bad of [
+      '81010002',
+      '081010002',
+      '0x',
+      '0x181010002',
+      '4294967296',
+      '0o2',
+      ' 0x81010002',
+      '-1',
+      '',
+    ])
+      expect(await codeOf(() => parseHandle(bad, '--ak-handle')), bad).toBe('E_USAGE');
+    expect(parseHandle('2164326402', '--ak-handle')).toBe(0x81010002);
+  });
+
+  it('host and quote both take a decimal handle and both refuse a transient one', async () => {
+    const tcti = swtpm().tcti;
+    const init = await cli(['--tcti', tcti, 'host', 'init', '--ak-handle', String(0x81010051), '--json']);
+    expect(init.code, init.stderr).toBe(EXIT.OK);
+    expect(JSON.parse(init.stdout).akHandle).toBe('0x81010051');
+    const q = await cli(['--tcti', tcti, 'quote', '--ak-handle', String(0x81010051), '--pcrs', 'sha256:0']);
+    expect(q.code, q.stderr).toBe(EXIT.OK);
+    for (const group of [['host', 'identity'], ['quote'], ['credential', 'activate', '--in', 'x']]) {
+      const r = await cli(['--tcti', tcti, ...group, '--ak-handle', '0x80000001']);
+      expect(r.code, group.join(' ')).toBe(EXIT.USAGE);
+      expect(r.stderr).toMatch(/^execgate: E_USAGE: --ak-handle must be a persistent handle/);
+    }
+  });
+});
+
+describe('host identity --ca: the EK certificate validated', () => {
+  it("NV certificate against swtpm_setup's CA: its critical SAN quirk must be accepted by name; chain and validity as openssl reads them", async () => {
+    const tcti = swtpm().tcti;
+    expect((await cli(['--tcti', tcti, 'host', 'init'])).code).toBe(EXIT.OK);
+    await withTempDir(async (dir) => {
+      const bundle = await writeBundle(dir);
+      // Not accepted: exit 7, the identity still printed, the quirk and the flag to accept it named.
+      const strict = await cli(['--tcti', tcti, 'host', 'identity', '--ca', bundle]);
+      expect(strict.code).toBe(EXIT.EVIDENCE_INVALID);
+      expect(strict.stdout).toMatch(/^ak name: /);
+      expect(strict.stderr).toMatch(
+        /^execgate: E_EK_CERT_CHAIN: .*"critical-san-with-subject".*--ek-quirk critical-san-with-subject/,
+      );
+      const strictJson = await cli(['--tcti', tcti, 'host', 'identity', '--ca', bundle, '--json']);
+      expect(strictJson.code).toBe(EXIT.EVIDENCE_INVALID);
+      expect(JSON.parse(strictJson.stdout).ekCertificate).toMatchObject({
+        valid: false,
+        source: 'NV',
+        code: 'E_EK_CERT_CHAIN',
+      });
+
+      const ok = await cli([
+        ...['--tcti', tcti, 'host', 'identity', '--ca', bundle],
+        ...['--ek-quirk', 'critical-san-with-subject', '--ek-quirk', 'no-eku', '--json'],
+      ]);
+      expect(ok.stderr).toBe('');
+      expect(ok.code).toBe(EXIT.OK);
+      const doc = JSON.parse(ok.stdout);
+      expect(Object.keys(doc)).toEqual([...KEYS, 'ekCertificate']);
+      expect(Object.keys(doc.ekCertificate)).toEqual(['valid', 'source', 'chain', 'quirks']);
+      expect(doc.ekCertificate.quirks).toEqual(['critical-san-with-subject']);
+      const leaf = await openssl(ca().ekCertRsa, 'der');
+      const issuer = await openssl(ca().issuerCert, 'pem');
+      const root = await openssl(ca().rootCert, 'pem');
+      expect(doc.ekCertificate.chain).toEqual([
+        { ...leaf, issuer: issuer.subject },
+        { ...issuer, issuer: root.subject },
+        { ...root, issuer: root.subject },
+      ]);
+      expect(leaf.subject).toBe('CN=unknown');
+
+      const text = await cli([
+        ...['--tcti', tcti, 'host', 'identity', '--ca', bundle],
+        ...['--ek-quirk', 'critical-san-with-subject'],
+      ]);
+      expect(text.code).toBe(EXIT.OK);
+      expect(text.stdout).toContain(
+        'ek cert check: valid, from NV, quirks accepted: critical-san-with-subject\n  CN=unknown  ',
+      );
+
+      // The root alone is no path to the EK certificate (its intermediate is missing).
+      const rootOnly = await cli([
+        ...['--tcti', tcti, 'host', 'identity', '--ca', ca().rootCert],
+        ...['--ek-quirk', 'critical-san-with-subject'],
+      ]);
+      expect(rootOnly.code).toBe(EXIT.EVIDENCE_INVALID);
+      expect(rootOnly.stderr).toMatch(/^execgate: E_EK_CERT_CHAIN: no certificate in the CA bundle/);
+    });
+  });
+
+  it("--ek-cert FILE (DER or PEM) instead of NV: still checked against this TPM's EK; garbage is E_EK_CERT_PARSE", async () => {
+    const tcti = swtpm().tcti;
+    expect((await cli(['--tcti', tcti, 'host', 'init'])).code).toBe(EXIT.OK);
+    await withTempDir(async (dir) => {
+      const bundle = await writeBundle(dir);
+      const pem = join(dir, 'ek.pem');
+      await execFileP('openssl', ['x509', '-in', ca().ekCertRsa, '-inform', 'der', '-out', pem]);
+      const idWith = (...more: string[]) =>
+        cli([
+          '--tcti',
+          tcti,
+          'host',
+          'identity',
+          '--ca',
+          bundle,
+          '--ek-quirk',
+          'critical-san-with-subject',
+          ...more,
+        ]);
+      for (const file of [ca().ekCertRsa, pem]) {
+        const r = await idWith('--ek-cert', file, '--json');
+        expect(r.code, r.stdout).toBe(EXIT.OK);
+        expect(JSON.parse(r.stdout).ekCertificate).toMatchObject({ valid: true, source: file });
+      }
+      // A valid certificate from the same CA, but of the P-384 EK: not this (RSA) EK's.
+      const other = await idWith('--ek-cert', ca().ekCertEcc);
+      expect(other.code).toBe(EXIT.EVIDENCE_INVALID);
+      expect(other.stderr).toMatch(/^execgate: E_EK_CERT_KEY: /);
+      await writeFile(join(dir, 'junk.der'), Buffer.from([0x30, 0x03, 0x02, 0x01, 0x00]));
+      const junk = await idWith('--ek-cert', join(dir, 'junk.der'), '--json');
+      expect(junk.code).toBe(EXIT.EVIDENCE_INVALID);
+      expect(JSON.parse(junk.stdout).ekCertificate).toMatchObject({ valid: false, code: 'E_EK_CERT_PARSE' });
+    });
+  });
+
+  it('no certificate in NV (the P-256 EK has none on swtpm): E_EK_CERT_MISSING pointing to --ek-cert', async () => {
+    const tcti = swtpm().tcti;
+    const at = ['--ak-handle', '0x81010052', '--ek-alg', 'eccP256'];
+    expect((await cli(['--tcti', tcti, 'host', 'init', ...at, '--ak-alg', 'ecc'])).code).toBe(EXIT.OK);
+    await withTempDir(async (dir) => {
+      const bundle = await writeBundle(dir);
+      const r = await cli(['--tcti', tcti, 'host', 'identity', ...at, '--ca', bundle]);
+      expect(r.code).not.toBe(EXIT.OK);
+      expect(r.stderr).toMatch(
+        /^execgate: E_EK_CERT_MISSING: this TPM has no eccP256 EK certificate in NV.*--ek-cert FILE/,
+      );
+      const json = await cli(['--tcti', tcti, 'host', 'identity', ...at, '--ca', bundle, '--json']);
+      expect(json.code).toBe(r.code);
+      expect(JSON.parse(json.stdout).ekCertificate).toMatchObject({
+        valid: false,
+        code: 'E_EK_CERT_MISSING',
+      });
+    });
+  });
+});
+
+describe('host init --ak-save DIR: the AK as a TPM2B_PUBLIC/TPM2B_PRIVATE pair', () => {
+  it('tpm2_load loads the pair under the EK with the same Name and qualified Name; execgate quote uses it and flushes it', async () => {
+    const tcti = swtpm().tcti;
+    await withTempDir(async (dir) => {
+      const save = join(dir, 'ak');
+      const made = await cli([
+        '--tcti',
+        tcti,
+        'host',
+        'init',
+        '--ak-save',
+        save,
+        '--ak-alg',
+        'ecc',
+        '--json',
+      ]);
+      expect(made.stderr).toBe('');
+      expect(made.code).toBe(EXIT.OK);
+      const doc = JSON.parse(made.stdout);
+      expect(doc).toMatchObject({
+        created: true,
+        akAlg: 'ecc',
+        ekAlg: 'rsa2048',
+        akPublic: join(save, 'ak.pub'),
+      });
+      expect((await stat(join(save, 'ak.priv'))).mode & 0o777).toBe(0o600);
+      expect((await readFile(join(save, 'ak.name'))).toString('hex')).toBe(doc.akName);
+      expect(await readFile(join(save, 'ak.pem'), 'utf8')).toBe(doc.akPublicPem);
+
+      // The oracle: tpm2-tools loads the files under the persistent RSA EK (PolicySecret(endorsement)).
+      await tpm2(swtpm(), 'tpm2_startauthsession', ['--policy-session', '-S', 's.ctx'], dir);
+      await tpm2(swtpm(), 'tpm2_policysecret', ['-S', 's.ctx', '-c', 'e'], dir);
+      await tpm2(
+        swtpm(),
+        'tpm2_load',
+        ['-C', '0x81010001', '-u', 'ak/ak.pub', '-r', 'ak/ak.priv', '-c', 'ak.ctx', '-P', 'session:s.ctx'],
+        dir,
+      );
+      await tpm2(
+        swtpm(),
+        'tpm2_readpublic',
+        ['-c', 'ak.ctx', '-n', 'name', '-q', 'qn', '-f', 'pem', '-o', 'their.pem'],
+        dir,
+      );
+      expect((await readFile(join(dir, 'name'))).toString('hex')).toBe(doc.akName);
+      expect((await readFile(join(dir, 'qn'))).toString('hex')).toBe(doc.akQualifiedName);
+      expect(await readFile(join(dir, 'their.pem'), 'utf8')).toBe(doc.akPublicPem);
+      const tpm = openTpm(swtpm());
+      try {
+        await tpm2(swtpm(), 'tpm2_flushcontext', ['-s'], dir);
+        await flushAllTransient(tpm);
+
+        const bundle = join(dir, 'q.cbor');
+        const nonce = '0123456789abcdef';
+        const q = await cli([
+          ...[
+            '--tcti',
+            tcti,
+            'quote',
+            '--ak-public',
+            join(save, 'ak.pub'),
+            '--ak-private',
+            join(save, 'ak.priv'),
+          ],
+          ...['--pcrs', 'sha256:0-7', '--nonce', nonce, '--out', bundle],
+        ]);
+        expect(q.stderr).toBe('');
+        expect(q.code).toBe(EXIT.OK);
+        expect(await transientHandles(tpm)).toEqual([]);
+        const v = await cli([
+          ...['quote', 'verify', bundle, '--ak', join(save, 'ak.pem'), '--nonce', nonce],
+          ...['--ak-qualified-name', doc.akQualifiedName, '--json'],
+        ]);
+        expect(v.code, v.stdout).toBe(EXIT.OK);
+        expect(JSON.parse(v.stdout).qualifiedSigner).toBe(doc.akQualifiedName);
+      } finally {
+        await tpm.close();
+      }
+
+      // Files are not replaced without --force; with it, a new AK.
+      const again = await cli(['--tcti', tcti, 'host', 'init', '--ak-save', save]);
+      expect(again.code).toBe(EXIT.USAGE);
+      expect(again.stderr).toMatch(/ak\.pub exists; --force replaces it/);
+      const forced = await cli(['--tcti', tcti, 'host', 'init', '--ak-save', save, '--force', '--json']);
+      expect(forced.code).toBe(EXIT.OK);
+      const doc2 = JSON.parse(forced.stdout);
+      expect(doc2.akName).not.toBe(doc.akName);
+      expect((await readFile(join(save, 'ak.name'))).toString('hex')).toBe(doc2.akName);
+    });
   });
 });

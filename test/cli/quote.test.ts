@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // `execgate quote` and `execgate quote verify`, with tpm2-tools as the other side (SWTPM.md §4):
 // tpm2_quote's files verify with `execgate quote verify`, and `execgate quote --format tpm2-tools`
-// passes tpm2_checkquote, for RSA and ECC AKs and single- and multi-bank selections.
+// passes tpm2_checkquote, for RSA and ECC AKs and single- and multi-bank selections; --ak-qualified-name
+// against tpm2_readpublic's qualified Names of two AKs under the EK and of a primary; a tpm2_createak pair
+// quoted with --ak-public/--ak-private.
 import { execFile } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -424,5 +426,157 @@ describe('evidence bundle on the command line', () => {
       expect(r.code, argv.join(' ')).toBe(EXIT.USAGE);
     }
     expect((await cli(['quote', '--help'])).code).toBe(EXIT.OK);
+  });
+});
+
+/** The AK's qualified Name as tpm2_readpublic -q reports it (hex), and its PEM, for `quote verify`. */
+async function readPublic(handle: string, dir: string, name: string): Promise<{ qn: string; pem: string }> {
+  await must(['tpm2_readpublic', '-c', handle, '-q', `${name}.qn`, '-f', 'pem', '-o', `${name}.pem`], dir);
+  return { qn: (await readFile(join(dir, `${name}.qn`))).toString('hex'), pem: join(dir, `${name}.pem`) };
+}
+
+describe('quote verify --ak-qualified-name: the AK under the expected EK', () => {
+  it("two AKs under the EK and a primary: only the signing AK's own qualified Name passes; others give E_QUOTE_SIGNER", async () => {
+    const handles = { a: '0x81010060', b: '0x81010061' };
+    for (const [alg, handle] of [
+      ['rsa', handles.a],
+      ['ecc', handles.b],
+    ] as const) {
+      const r = await cli([...tcti(), 'host', 'init', '--ak-handle', handle, '--ak-alg', alg]);
+      expect(r.code, r.stderr).toBe(EXIT.OK);
+    }
+    await withTempDir(async (dir) => {
+      const a = await readPublic(handles.a, dir, 'a');
+      const b = await readPublic(handles.b, dir, 'b');
+      const primary = await readPublic(AKS.ecc, dir, 'primary'); // a primary AK: not under the EK
+      expect(new Set([a.qn, b.qn, primary.qn]).size).toBe(3);
+      // host identity --json prints what tpm2-tools reads, so an operator can pin it from there.
+      const id = await cli([...tcti(), 'host', 'identity', '--ak-handle', handles.b, '--json']);
+      expect(JSON.parse(id.stdout).akQualifiedName).toBe(b.qn);
+
+      const quoteWith = async (handle: string, name: string) => {
+        const out = join(dir, name);
+        const r = await cli([
+          ...tcti(),
+          'quote',
+          '--ak-handle',
+          handle,
+          '--pcrs',
+          'sha256:0-7',
+          '--nonce',
+          NONCE,
+          '--out',
+          out,
+        ]);
+        expect(r.code, r.stderr).toBe(EXIT.OK);
+        return out;
+      };
+      const verify = (bundle: string, pem: string, qn: string, ...more: string[]) =>
+        cli(['quote', 'verify', bundle, '--ak', pem, '--nonce', NONCE, '--ak-qualified-name', qn, ...more]);
+
+      const byB = await quoteWith(handles.b, 'b.cbor');
+      expect((await verify(byB, b.pem, b.qn)).code).toBe(EXIT.OK);
+      // The key is right, the pinned AK is another one under the same EK.
+      const wrong = await verify(byB, b.pem, a.qn, '--json');
+      expect(wrong.code).toBe(EXIT.EVIDENCE_INVALID);
+      expect(JSON.parse(wrong.stdout)).toMatchObject({
+        ok: false,
+        code: 'E_QUOTE_SIGNER',
+        qualifiedSigner: b.qn,
+      });
+      expect((await verify(byB, b.pem, a.qn)).stderr).toMatch(/^execgate: E_QUOTE_SIGNER: qualifiedSigner /);
+      // A key the verifier trusts, that signs real quotes, but is a primary, not the pinned AK under the EK.
+      const byPrimary = await quoteWith(AKS.ecc, 'p.cbor');
+      expect((await verify(byPrimary, primary.pem, primary.qn)).code).toBe(EXIT.OK);
+      const notUnder = await verify(byPrimary, primary.pem, b.qn);
+      expect(notUnder.code).toBe(EXIT.EVIDENCE_INVALID);
+      expect(notUnder.stderr).toMatch(/E_QUOTE_SIGNER/);
+      // The signature is still checked first: the pinned Name does not stand in for the key.
+      const otherKey = await verify(byB, a.pem, b.qn, '--json');
+      expect(JSON.parse(otherKey.stdout)).toMatchObject({ ok: false, code: 'E_QUOTE_SIGNATURE' });
+
+      for (const bad of ['00', 'zz', `000b${'00'.repeat(31)}`, `0099${'00'.repeat(32)}`, '']) {
+        expect((await verify(byB, b.pem, bad)).code, bad).toBe(EXIT.USAGE);
+      }
+    });
+  });
+});
+
+describe('quote --ak-public F --ak-private F: a saved AK pair', () => {
+  for (const alg of ['rsa', 'ecc'] as const) {
+    it(`a tpm2_createak ${alg} pair is loaded under the EK, quotes, verifies with tpm2-tools' PEM and qualified Name, and is flushed`, async () => {
+      await withTempDir(async (dir) => {
+        // tpm2-tools leaves its objects loaded (no resource manager): flush after each step.
+        const tpm = openTpm(swtpm());
+        try {
+          const step = async (args: string[]) => {
+            await must(args, dir);
+            await flushAllTransient(tpm);
+          };
+          await step(['tpm2_createek', '-c', 'ek.ctx', '-G', 'rsa', '-u', 'ek.pub']);
+          await step([
+            ...['tpm2_createak', '-C', 'ek.ctx', '-c', 'ak.ctx', '-G', alg, '-g', 'sha256'],
+            ...['-s', alg === 'rsa' ? 'rsassa' : 'ecdsa', '-u', 'ak.pub', '-r', 'ak.priv'],
+          ]);
+          const theirs = await readPublic('ak.ctx', dir, 'ak');
+          await flushAllTransient(tpm);
+          const files = ['--ak-public', join(dir, 'ak.pub'), '--ak-private', join(dir, 'ak.priv')];
+          const out = join(dir, 'q.cbor');
+          const q = await cli([
+            ...tcti(),
+            'quote',
+            ...files,
+            '--pcrs',
+            'sha1:0+sha256:0-7,16',
+            '--nonce',
+            NONCE,
+            '--out',
+            out,
+          ]);
+          expect(q.stderr).toBe('');
+          expect(q.code).toBe(EXIT.OK);
+          expect(await transientHandles(tpm)).toEqual([]);
+          const v = await cli([
+            'quote',
+            'verify',
+            out,
+            '--ak',
+            theirs.pem,
+            '--nonce',
+            NONCE,
+            '--ak-qualified-name',
+            theirs.qn,
+          ]);
+          expect(v.code, v.stderr).toBe(EXIT.OK);
+
+          // Under another EK the TPM refuses the pair (its private part is wrapped to the RSA EK); the
+          // AK handle is not left behind either way.
+          const wrongEk = await cli([...tcti(), 'quote', ...files, '--ek-alg', 'eccP256', '--nonce', NONCE]);
+          expect(wrongEk.code).toBe(EXIT.TPM_ERROR);
+          expect(wrongEk.stderr).toMatch(/^execgate: E_TPM_RC: TPM2_Load failed: TPM_RC_INTEGRITY/);
+          expect(await transientHandles(tpm)).toEqual([]);
+        } finally {
+          await tpm.close();
+        }
+      });
+    });
+  }
+
+  it('usage: both files, not with --ak-handle/--ak-alg, and parseable pairs only', async () => {
+    await withTempDir(async (dir) => {
+      await writeFile(join(dir, 'junk'), Buffer.from([0, 4, 1, 2, 3, 4]));
+      for (const argv of [
+        ['quote', '--ak-public', join(dir, 'junk')],
+        ['quote', '--ak-private', join(dir, 'junk')],
+        ['quote', '--ek-alg', 'eccP256'],
+        ['quote', '--ak-public', 'p', '--ak-private', 'q', '--ak-handle', '0x81010002'],
+        ['quote', '--ak-public', 'p', '--ak-private', 'q', '--ak-alg', 'ecc'],
+        ['quote', '--ak-public', join(dir, 'nonexistent'), '--ak-private', join(dir, 'junk')],
+        ['quote', '--ak-public', join(dir, 'junk'), '--ak-private', join(dir, 'junk')],
+      ]) {
+        const r = await cli([...tcti(), ...argv]);
+        expect(r.code, `${argv.join(' ')}: ${r.stderr}`).toBe(EXIT.USAGE);
+      }
+    });
   });
 });
