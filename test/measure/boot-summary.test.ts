@@ -2,61 +2,20 @@
 // Boot summary of real logs (shim + grub with Secure Boot, RHEL's grub 2.02, systemd-boot, a kernel
 // loaded as a boot application), checked against tpm2_eventlog's YAML for the same log and against
 // values read by hand from that YAML.
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type BootSummary, summarizeBoot } from '../../agent/measure/boot-summary.js';
-import { parseEventLog } from '../../agent/measure/eventlog.js';
+import { loadEventLog, PRETTY_DIR, tpm2Eventlog, type YamlEvent } from '../helpers/eventlog-vectors.js';
 
-const DIR = join(import.meta.dirname, '../vectors/eventlog');
-const PRETTY = join(import.meta.dirname, '../vectors/eventlog/tpm2-tools/event-pretty');
-
-interface YamlEvent {
-  readonly num: number;
-  readonly pcr: number;
-  readonly type: string;
-  readonly digests: Readonly<Record<string, string>>;
-  readonly fields: ReadonlyMap<string, string>;
-  /** The `String:` value without quotes, `\0` kept as written. */
-  readonly string?: string;
+/** tpm2_eventlog's YAML for a log this test needs it to parse. */
+function yamlOf(name: string): YamlEvent[] {
+  const y = tpm2Eventlog(name);
+  if (y === undefined) throw new Error(`tpm2_eventlog failed on ${name}`);
+  return y;
 }
 
-function parseYaml(text: string): YamlEvent[] {
-  return text
-    .split(/^- EventNum: /m)
-    .slice(1)
-    .map((body) => {
-      const fields = new Map<string, string>();
-      for (const m of body.matchAll(/^ {4}(\w+): (.*)$/gm)) {
-        if (m[1] !== undefined && m[2] !== undefined && !fields.has(m[1])) fields.set(m[1], m[2]);
-      }
-      const digests = Object.fromEntries(
-        [...body.matchAll(/AlgorithmId: (\w+)\n\s+Digest: "([0-9a-f]+)"/g)].map((m) => [m[1], m[2]]),
-      );
-      const str = /String: \|-\n\s+"(.*)"\n/.exec(body)?.[1];
-      const e = {
-        num: Number(body.split('\n')[0]),
-        pcr: Number(/PCRIndex: (\d+)/.exec(body)?.[1]),
-        type: /EventType: (\S+)/.exec(body)?.[1] ?? '',
-        digests,
-        fields,
-      };
-      return str === undefined ? e : { ...e, string: str };
-    });
-}
-
-function tpm2Eventlog(name: string): YamlEvent[] {
-  const run = spawnSync('tpm2_eventlog', [join(DIR, name)], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (run.status !== 0) throw new Error(`tpm2_eventlog failed on ${name}: ${run.stderr}`);
-  return parseYaml(run.stdout);
-}
-
-const summary = (name: string): BootSummary =>
-  summarizeBoot(parseEventLog(new Uint8Array(readFileSync(join(DIR, name)))));
+const summary = (name: string): BootSummary => summarizeBoot(loadEventLog(name));
 
 /** What tpm2_eventlog's YAML says for the parts of the summary that are plain event fields. */
 function fromYaml(yaml: readonly YamlEvent[]) {
@@ -96,7 +55,7 @@ describe('boot summary equals tpm2_eventlog for the plain fields', () => {
   for (const name of LOGS) {
     it(name, () => {
       const s = summary(name);
-      const y = fromYaml(tpm2Eventlog(name));
+      const y = fromYaml(yamlOf(name));
       expect(s.secureBoot).toBe(y.secureBoot);
       expect(
         s.secureBootVariables.map(({ name: n, index, digests, dataBytes }) => ({
@@ -131,7 +90,7 @@ describe('kernels, initrds and command lines', () => {
   it('shim + grub 2.06 with Secure Boot (RHEL 9, keylime)', () => {
     const name = 'keylime/binary_bios_measurements-secureboot';
     const s = summary(name);
-    const yaml = tpm2Eventlog(name);
+    const yaml = yamlOf(name);
     expect(s.secureBoot).toBe('enabled');
     expect(s.kernels).toEqual([{ index: 92, pcrIndex: 9, source: 'grub', ...pcr9(yaml, 92) }]);
     expect(s.kernels[0]?.path).toBe('(hd0,gpt2)/vmlinuz-5.14.0-503.11.1.el9_5.x86_64');
@@ -160,7 +119,7 @@ describe('kernels, initrds and command lines', () => {
   it("RHEL 8's grub 2.02: grub_linuxefi Kernel/Initrd events stand for the paths", () => {
     const name = 'go-tpm-tools/rhel8-uefi.bin';
     const s = summary(name);
-    const yaml = tpm2Eventlog(name);
+    const yaml = yamlOf(name);
     expect(s.secureBoot).toBe('enabled');
     expect(s.kernels).toEqual([
       {
@@ -183,7 +142,7 @@ describe('kernels, initrds and command lines', () => {
   it('systemd-boot + EFI stub (Fedora 37): initrd tag in PCR 9, UCS-2 command line in PCR 12', () => {
     const name = 'tpm2-tools/event-sd-boot-fedora37.bin';
     const s = summary(name);
-    const yaml = tpm2Eventlog(name);
+    const yaml = yamlOf(name);
     const tag = yaml.find((e) => e.num === 25);
     expect(tag?.type).toBe('EV_EVENT_TAG');
     expect(s.initrds).toEqual([{ index: 25, pcrIndex: 9, source: 'linux-efi-stub', digests: tag?.digests }]);
@@ -212,7 +171,7 @@ describe('kernels, initrds and command lines', () => {
       ],
     ]);
     // The efivar-built YAML of the same boot (tpm2-tools copy) names this path.
-    const pretty = readFileSync(join(PRETTY, 'event-arch-linux.bin.yaml'), 'utf8');
+    const pretty = readFileSync(join(PRETTY_DIR, 'event-arch-linux.bin.yaml'), 'utf8');
     expect(pretty).toContain(
       'PciRoot(0x0)/Pci(0x17,0x0)/Sata(1,65535,0)/HD(1,GPT,1a504613-19b5-4b44-a83d-d926d40daa1c,0x800,0x80000)/File(\\vmlinuz-linux-lts)',
     );
@@ -221,7 +180,7 @@ describe('kernels, initrds and command lines', () => {
 
   it('decoded sizes of the Secure Boot databases (moklisttrusted: Red Hat PK, KEK, db; one dbx hash)', () => {
     const s = summary('tpm2-tools/event-moklisttrusted.bin');
-    const pretty = readFileSync(join(PRETTY, 'event-moklisttrusted.bin.yaml'), 'utf8');
+    const pretty = readFileSync(join(PRETTY_DIR, 'event-moklisttrusted.bin.yaml'), 'utf8');
     expect(pretty).toMatch(/UnicodeName: SecureBoot\n\s+VariableData:\n\s+Enabled: 'Yes'/);
     expect(s.secureBoot).toBe('enabled');
     expect(

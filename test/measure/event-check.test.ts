@@ -2,27 +2,18 @@
 // Event trust findings: the exact findings on every real log (each kept one explained), the digest variants
 // seen on real firmware, synthetic logs with an altered digest or a retagged event, and hostile logs.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkEvents, verifyEventDigest } from '../../agent/measure/event-check.js';
-import { EV, type EventLog, parseEventLog } from '../../agent/measure/eventlog.js';
+import { EV, parseEventLog } from '../../agent/measure/eventlog.js';
 import { TPM_ALG } from '../../agent/tpm/constants.js';
+import { EVENTLOG_DIR, loadEventLog, REAL_LOGS } from '../helpers/eventlog-vectors.js';
 
-const DIR = join(import.meta.dirname, '../vectors/eventlog');
-
-const LOGS: readonly string[] = readdirSync(DIR, { withFileTypes: true })
-  .filter((d) => d.isDirectory())
-  .flatMap((d) =>
-    readdirSync(join(DIR, d.name), { withFileTypes: true })
-      .filter((f) => f.isFile() && !f.name.endsWith('.warn'))
-      .map((f) => `${d.name}/${f.name}`),
-  )
-  .filter((n) => n !== 'keylime/binary_bios_measurements-bogus' && n !== 'tpm2-tools/specid-vendordata.bin')
-  .sort();
-
-const load = (name: string): EventLog => parseEventLog(new Uint8Array(readFileSync(join(DIR, name))));
+const load = loadEventLog;
+const LOGS = REAL_LOGS;
+const DIR = EVENTLOG_DIR;
 
 /**
  * Every finding on the real logs, per log: [event index, code, bank] — none is a false alarm of a rule;

@@ -2,7 +2,6 @@
 // Event data decoding: every event of every real log decodes (the one exception named), fields agree with
 // tpm2_eventlog (the installed tool and the vendored efivar-built YAML), GPT agrees with device paths,
 // the firmware quirks are decoded as documented, synthetic structures, and hostile bytes never throw.
-import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -14,59 +13,22 @@ import {
   EFI_CERT_X509_GUID,
   EFI_GLOBAL_VARIABLE,
 } from '../../agent/measure/event-data.js';
-import { EV, type EventLog, parseEventLog, type TcgEvent } from '../../agent/measure/eventlog.js';
+import { EV, type EventLog, type TcgEvent } from '../../agent/measure/eventlog.js';
+import {
+  EVENTLOG_DIR,
+  loadEventLog,
+  PRETTY_DIR,
+  parseTpm2EventlogYaml,
+  REAL_LOGS,
+  tpm2Eventlog,
+} from '../helpers/eventlog-vectors.js';
 
-const DIR = join(import.meta.dirname, '../vectors/eventlog');
-const PRETTY = join(import.meta.dirname, '../vectors/eventlog/tpm2-tools/event-pretty');
-
-/** The real logs the parser accepts (the bogus keylime file and tpm2-tools' bad Spec ID copy are not logs). */
-const LOGS: readonly string[] = readdirSync(DIR, { withFileTypes: true })
-  .filter((d) => d.isDirectory())
-  .flatMap((d) =>
-    readdirSync(join(DIR, d.name), { withFileTypes: true })
-      .filter((f) => f.isFile() && !f.name.endsWith('.warn'))
-      .map((f) => `${d.name}/${f.name}`),
-  )
-  .filter((n) => n !== 'keylime/binary_bios_measurements-bogus' && n !== 'tpm2-tools/specid-vendordata.bin')
-  .sort();
-
-const load = (name: string): EventLog => parseEventLog(new Uint8Array(readFileSync(join(DIR, name))));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-
-/** One event of tpm2_eventlog's YAML: header fields and the `Event:` fields at four spaces. */
-interface YamlEvent {
-  readonly num: number;
-  readonly type: string;
-  readonly fields: ReadonlyMap<string, string>;
-  readonly body: string;
-}
-
-function parseYaml(text: string): YamlEvent[] {
-  return text
-    .split(/^- EventNum: /m)
-    .slice(1)
-    .map((body) => {
-      const fields = new Map<string, string>();
-      for (const m of body.matchAll(/^ {4}(\w+): (.*)$/gm)) {
-        if (m[1] !== undefined && m[2] !== undefined && !fields.has(m[1])) fields.set(m[1], m[2]);
-      }
-      return {
-        num: Number(body.split('\n')[0]),
-        type: /EventType: (\S+)/.exec(body)?.[1] ?? '',
-        fields,
-        body,
-      };
-    });
-}
-
-/** The installed tpm2_eventlog's YAML for a log, or undefined when it fails (it segfaults on some). */
-function tpm2Eventlog(name: string): YamlEvent[] | undefined {
-  const run = spawnSync('tpm2_eventlog', [join(DIR, name)], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return run.status === 0 ? parseYaml(run.stdout) : undefined;
-}
+const DIR = EVENTLOG_DIR;
+const PRETTY = PRETTY_DIR;
+const LOGS = REAL_LOGS;
+const load = loadEventLog;
+const parseYaml = parseTpm2EventlogYaml;
 
 function eventAt(log: EventLog, index: number): TcgEvent {
   const e = log.events[index];
