@@ -209,7 +209,7 @@ export type StateRule = 'pcr' | 'secure-boot' | 'boot-application' | 'kernel' | 
 /**
  * What differed. `detail` by code: pcr-mismatch {bank, pcr, expected, actual}; pcr-missing {bank, pcr,
  * expected}; secure-boot-not-enabled {state}; evidence-missing {}; bank-missing {index, bank, path?};
- * digest-not-allowed {index, bank?, digest?, path?}; ima-unlisted and ima-digest-mismatch {index, path,
+ * digest-not-allowed {index, bank?, digest?, path?}; component-missing {}; ima-unlisted and ima-digest-mismatch {index, path,
  * digest, allowed?}; ima-violation {index, path}.
  */
 export type StateFailureCode =
@@ -219,6 +219,7 @@ export type StateFailureCode =
   | 'evidence-missing'
   | 'bank-missing'
   | 'digest-not-allowed'
+  | 'component-missing'
   | 'ima-unlisted'
   | 'ima-digest-mismatch'
   | 'ima-violation';
@@ -714,6 +715,16 @@ export function checkReference(doc: ReferenceState, evidence: StateEvidence): St
         rule,
         'evidence-missing',
         `the reference lists allowed ${what} digests but no boot evidence was given`,
+      );
+      continue;
+    }
+    // A list that allows some component needs the evidence to show one: the data that names a PCR 9 file
+    // (a kernel path) is not covered by its digest, so an empty finding must not pass vacuously.
+    if (allowed.length > 0 && boot[list].length === 0) {
+      add(
+        rule,
+        'component-missing',
+        `the reference allows certain ${what} digests but the evidence shows no ${what}`,
       );
       continue;
     }

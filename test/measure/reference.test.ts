@@ -639,6 +639,12 @@ describe('checkReference: each single mutation of the evidence fails with its ru
     expect([f.rule, f.code, f.detail.path]).toEqual(['kernel', 'digest-not-allowed', KERNEL]);
   });
 
+  it('a non-empty list fails when the evidence shows no such component (no vacuous pass)', () => {
+    const e = hostEvidence();
+    const f = onlyFailure(doc, { ...e, boot: { ...e.boot, kernels: [] } });
+    expect([f.rule, f.code]).toEqual(['kernel', 'component-missing']);
+  });
+
   it('rules absent from the document are not checked', () => {
     const e = hostEvidence();
     const pcrOnly = capture({ pcrs: e.pcrs });
