@@ -27,7 +27,7 @@ import { bootEvidence, imaEvidence } from '../measure/state-evidence.js';
 import { TPM_ALG } from '../tpm/constants.js';
 import { allocatedBanks, BANK_NAMES, bankName } from '../tpm/pcr.js';
 import type { Tpm } from '../tpm/tpm.js';
-import { parseFlags, toHex } from './args.js';
+import { parseFlags, parseIndexList, toHex } from './args.js';
 import { writeAtomic } from './atomic.js';
 import type { CliContext } from './context.js';
 import { defaultLogSelection, loadEventLog } from './eventlog.js';
@@ -37,7 +37,8 @@ import { loadImaLog, matchImaQuote } from './ima.js';
 
 export const STATE_HELP = `Usage: execgate state <command> [flags]
 
-  capture --out REF [--note TEXT] [--secure-boot required|any]    record this host's measured state
+  capture --out REF [--note TEXT] [--secure-boot required|any] [--exact-pcrs LIST|none]
+                                                                 record this host's measured state
   check REF [--json]                                             judge this host's state against REF
   digest REF                                                     the digest an artifact binds (sha256 hex)
 
@@ -51,7 +52,8 @@ ${QUOTE_SOURCE_HELP}
                                     (default --pcrs: PCRs 0–7, those the log extends, PCR 10 for IMA, and
                                     those REF names)
 
-A reference records exact PCR values (every quoted PCR but IMA's PCR 10), Secure Boot required when it was
+A reference records exact PCR values (every quoted PCR but IMA's PCR 10, or only --exact-pcrs: e.g. 0-7 so
+that kernels may change within the allowlist, or none), Secure Boot required when it was
 enabled, the boot applications, kernels and initrds seen (allowed digests per bank), and every IMA
 (path, digest) seen as an allowlist. Edit it to widen or narrow what is allowed; its digest
 (RFC 8785 canonical JSON, SHA-256) changes only when its content does.
@@ -242,18 +244,24 @@ async function readReference(file: string | undefined, usage: string): Promise<R
 
 async function capture(argv: string[], ctx: CliContext): Promise<number> {
   const usage =
-    'Usage: execgate state capture --out REF [--note TEXT] [--secure-boot required|any] [evidence flags] [--json]';
+    'Usage: execgate state capture --out REF [--note TEXT] [--secure-boot required|any] [--exact-pcrs LIST|none] [evidence flags] [--json]';
   const { values, positionals } = parseFlags(
     argv,
     {
       out: { type: 'string' },
       note: { type: 'string' },
       'secure-boot': { type: 'string' },
+      'exact-pcrs': { type: 'string' },
       ...EVIDENCE_FLAGS,
     },
     usage,
   );
   if (positionals.length) throw new UsageError(`unknown argument "${positionals[0]}"\n${usage}`);
+  const exact = values['exact-pcrs'];
+  const keep =
+    exact === undefined
+      ? undefined
+      : new Set(exact === 'none' ? [] : parseIndexList(exact, '--exact-pcrs', 23));
   if (values.out === undefined) throw new UsageError(`--out REF is required\n${usage}`);
   const sb = values['secure-boot'];
   if (sb !== undefined && sb !== 'required' && sb !== 'any')
@@ -263,7 +271,17 @@ async function capture(argv: string[], ctx: CliContext): Promise<number> {
     throw new StateMismatchError(
       `the evidence does not hold together; nothing captured:\n  ${c.problems.map((p) => p.message).join('\n  ')}`,
     );
-  const doc = captureReference(c.evidence, {
+  // Exact values only for the PCRs asked for (e.g. firmware 0–7), so that allowlisted kernels can change.
+  const evidence =
+    keep === undefined
+      ? c.evidence
+      : {
+          ...c.evidence,
+          pcrs: new Map(
+            [...c.evidence.pcrs].map(([b, m]) => [b, new Map([...m].filter(([p]) => keep.has(p)))]),
+          ),
+        };
+  const doc = captureReference(evidence, {
     ...(values.note === undefined ? {} : { host: { note: values.note } }),
     ...(sb === undefined ? {} : { secureBoot: sb }),
   });

@@ -138,6 +138,50 @@ describe('state capture', () => {
     expect(allow.some((a) => a.path === onlyLate)).toBe(false);
   });
 
+  it('--exact-pcrs keeps exact values only for the PCRs named (allowlists judge the rest)', async () => {
+    const out = join(dir, 'firmware-only.json');
+    const r = await cli([
+      ...tcti(),
+      'state',
+      'capture',
+      '--eventlog',
+      boot,
+      '--no-ima',
+      '--exact-pcrs',
+      '0-7',
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.stderr).toBe(EXIT.OK);
+    const doc = await readRef(out);
+    for (const bank of ['sha1', 'sha256'])
+      expect(
+        Object.keys(doc.pcrs[bank] ?? {})
+          .map(Number)
+          .sort((a, b) => a - b),
+      ).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(doc.rules.kernels?.length).toBeGreaterThan(0);
+    expect(doc.rules.ima).toBeUndefined();
+    const ok = await cli([...tcti(), 'state', 'check', out, '--eventlog', boot, '--no-ima']);
+    expect(ok.code, ok.stderr).toBe(EXIT.OK);
+    const none = await cli([
+      ...tcti(),
+      'state',
+      'capture',
+      '--eventlog',
+      boot,
+      '--no-ima',
+      '--exact-pcrs',
+      'none',
+      '--out',
+      join(dir, 'none.json'),
+    ]);
+    expect(none.code, none.stderr).toBe(EXIT.OK);
+    expect((await readRef(join(dir, 'none.json'))).pcrs).toEqual({});
+    const bad = await cli(['state', 'capture', '--out', join(dir, 'x.json'), '--exact-pcrs', '24']);
+    expect(bad.code).toBe(EXIT.USAGE);
+  });
+
   it('state digest is stable under reformatting and equals the digest capture printed', async () => {
     const d = await cli(['state', 'digest', ref]);
     expect(d.code, d.stderr).toBe(EXIT.OK);
