@@ -12,6 +12,7 @@ import { type PcrSelection, parseSelection } from '../attest/selection.js';
 import type { QuoteCode } from '../attest/verify-quote.js';
 import { ExecgateError } from '../errors.js';
 import { quotedPcrValues } from '../measure/compare.js';
+import { digestSize, hashAlgOf } from '../tpm/kdf.js';
 import type { PcrValues } from '../tpm/pcr.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseHandle, parseHex } from './args.js';
@@ -28,12 +29,16 @@ export const QUOTE_SOURCE_FLAGS = {
   quote: { type: 'string' },
   ak: { type: 'string' },
   nonce: { type: 'string' },
+  'ak-qualified-name': { type: 'string' },
 } as const;
 
 export const QUOTE_SOURCE_HELP = `  --pcrs SEL       the PCRs to quote (tpm2-tools syntax; default: see the command)
   --ak-handle H    the AK (default: the host AK at 0x81010002, else a primary RSA AK)
   --quote BUNDLE --ak PEM --nonce HEX
-                   judge against this quote bundle (execgate quote --out) instead of a fresh quote`;
+                   judge against this quote bundle (execgate quote --out) instead of a fresh quote
+  --ak-qualified-name HEX
+                   the AK's qualified Name (host identity --json): the quote must come from that AK under
+                   the EK (E_QUOTE_SIGNER otherwise), fresh or given`;
 
 export interface QuoteSourceValues {
   readonly pcrs?: string | undefined;
@@ -41,6 +46,7 @@ export interface QuoteSourceValues {
   readonly quote?: string | undefined;
   readonly ak?: string | undefined;
   readonly nonce?: string | undefined;
+  readonly 'ak-qualified-name'?: string | undefined;
 }
 
 export interface QuotedPcrs {
@@ -91,6 +97,9 @@ export async function quotedPcrs(
   const { verifyQuote } = await import('../attest/verify-quote.js');
   const { initVerification } = await import('../crypto/verify.js');
   await initVerification();
+  const qn = values['ak-qualified-name'];
+  const akQualifiedName = qn === undefined ? undefined : qualifiedNameFlag(qn);
+  const pinned = akQualifiedName === undefined ? {} : { akQualifiedName };
   if (given) {
     if (values.quote === undefined || values.ak === undefined || values.nonce === undefined)
       throw new UsageError('--quote, --ak and --nonce go together');
@@ -112,7 +121,7 @@ export async function quotedPcrs(
       throw e;
     }
     const selection = values.pcrs === undefined ? ev.selection : selectionFlag(values.pcrs);
-    const verdict = verifyQuote({ ...ev, selection, akPublicKey, nonce });
+    const verdict = verifyQuote({ ...ev, selection, akPublicKey, nonce, ...pinned });
     if (!verdict.ok)
       throw new QuoteInvalidError(verdict.code ?? 'E_QUOTE_PARSE', `${values.quote}: ${verdict.detail}`);
     return { pcrs: quotedPcrValues(selection, ev.pcrValues), selection, source: `quote ${values.quote}` };
@@ -126,9 +135,26 @@ export async function quotedPcrs(
       makeQuote(tpm, ak, { selection, nonce }),
     );
     // Verified like any other quote: the values are used only once the AK's signature covers them.
-    const verdict = verifyQuote({ ...ev, akPublicKey: ev.akSpki, nonce });
+    const verdict = verifyQuote({ ...ev, akPublicKey: ev.akSpki, nonce, ...pinned });
     if (!verdict.ok)
       throw new QuoteInvalidError(verdict.code ?? 'E_QUOTE_PARSE', `fresh quote: ${verdict.detail}`);
     return { pcrs: quotedPcrValues(selection, ev.pcrValues), selection, source: 'fresh quote' };
   });
+}
+
+/** `--ak-qualified-name`: a Name, nameAlg ‖ H_nameAlg(…) (Part 1 §16), of a hash the TPM names. */
+export function qualifiedNameFlag(text: string): Uint8Array {
+  const qn = parseHex(text, '--ak-qualified-name');
+  const alg = qn.length >= 2 ? ((qn[0] ?? 0) << 8) | (qn[1] ?? 0) : undefined;
+  let size: number | undefined;
+  try {
+    size = alg === undefined ? undefined : digestSize(hashAlgOf(alg));
+  } catch {
+    size = undefined;
+  }
+  if (size === undefined || qn.length !== 2 + size)
+    throw new UsageError(
+      `--ak-qualified-name must be a Name (2-byte hash algorithm, then its digest), got "${text}"`,
+    );
+  return qn;
 }

@@ -17,13 +17,12 @@ import {
 import { readBounded, splitValues, writeTpm2ToolsQuote } from '../attest/tpm2-tools-format.js';
 import { verifyQuote } from '../attest/verify-quote.js';
 import { initVerification } from '../crypto/verify.js';
-import { digestSize, hashAlgOf } from '../tpm/kdf.js';
 import type { TPMS_CLOCK_INFO } from '../tpm/structures.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseEkAlg, parseFlags, parseHandle, parseHex, toHex } from './args.js';
 import { writeAtomic } from './atomic.js';
 import type { CliContext } from './context.js';
-import { akSource, QuoteInvalidError, selectionFlag } from './evidence.js';
+import { akSource, QuoteInvalidError, qualifiedNameFlag, selectionFlag } from './evidence.js';
 import { EXIT, UsageError } from './exit.js';
 
 export const QUOTE_HELP = `Usage: execgate quote [flags]            make a quote
@@ -153,23 +152,6 @@ async function withSavedAk<T>(
   } finally {
     await tpm.flush(handle);
   }
-}
-
-/** `--ak-qualified-name`: a Name, nameAlg ‖ H_nameAlg(…) (Part 1 §16), of a hash the TPM names. */
-function qualifiedNameFlag(text: string): Uint8Array {
-  const qn = parseHex(text, '--ak-qualified-name');
-  const alg = qn.length >= 2 ? ((qn[0] ?? 0) << 8) | (qn[1] ?? 0) : undefined;
-  let size: number | undefined;
-  try {
-    size = alg === undefined ? undefined : digestSize(hashAlgOf(alg));
-  } catch {
-    size = undefined;
-  }
-  if (size === undefined || qn.length !== 2 + size)
-    throw new UsageError(
-      `--ak-qualified-name must be a Name (2-byte hash algorithm, then its digest), got "${text}"`,
-    );
-  return qn;
 }
 
 async function make(argv: string[], ctx: CliContext): Promise<number> {

@@ -176,6 +176,8 @@ describe('eventlog verify against swtpm', () => {
     expect(init.code, init.stderr).toBe(EXIT.OK);
     const id = JSON.parse((await cli([...tcti(), 'host', 'identity', '--json'])).stdout) as {
       akPublicPem: string;
+      akName: string;
+      akQualifiedName: string;
     };
     const pem = join(dir, 'ak.pem');
     await writeFile(pem, id.akPublicPem);
@@ -211,5 +213,31 @@ describe('eventlog verify against swtpm', () => {
     expect(wrongNonce.stderr).toMatch(/E_QUOTE_NONCE/);
     const partial = await cli(['eventlog', 'verify', join(dir, 'boot.log'), '--quote', bundle, '--ak', pem]);
     expect(partial.code).toBe(EXIT.USAGE);
+    // Pinned to the AK's qualified Name under the EK: the host AK passes, fresh or given; another Name
+    // (here its plain Name) is E_QUOTE_SIGNER.
+    const given = [
+      'eventlog',
+      'verify',
+      join(dir, 'boot.log'),
+      '--quote',
+      bundle,
+      '--ak',
+      pem,
+      '--nonce',
+      nonce,
+    ];
+    expect((await cli([...given, '--ak-qualified-name', id.akQualifiedName])).code).toBe(EXIT.OK);
+    const fresh = await cli([
+      ...tcti(),
+      'eventlog',
+      'verify',
+      join(dir, 'boot.log'),
+      '--ak-qualified-name',
+      id.akQualifiedName,
+    ]);
+    expect(fresh.code, fresh.stderr).toBe(EXIT.OK);
+    const other = await cli([...given, '--ak-qualified-name', id.akName]);
+    expect(other.code).toBe(EXIT.EVIDENCE_INVALID);
+    expect(other.stderr).toMatch(/E_QUOTE_SIGNER/);
   });
 });
