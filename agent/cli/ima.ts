@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type { PcrSelection } from '../attest/selection.js';
 import { DIGEST_BYTES, type HashAlgorithm } from '../crypto/hash.js';
 import { ExecgateError } from '../errors.js';
+import { BOOT_AGGREGATE, checkBootAggregate } from '../measure/boot-aggregate.js';
 import {
   type ImaCheckpoint,
   type ImaEntry,
@@ -19,7 +20,7 @@ import {
 } from '../measure/ima.js';
 import { readMeasurementList, readToEnd, SECURITYFS_LIMITS } from '../measure/securityfs.js';
 import { TPM_ALG } from '../tpm/constants.js';
-import { allocatedBanks, BANK_NAMES, bankName } from '../tpm/pcr.js';
+import { allocatedBanks, BANK_NAMES, bankName, type PcrBankSelection } from '../tpm/pcr.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseFlags, parseHex, toHex } from './args.js';
 import { writeAtomic } from './atomic.js';
@@ -47,9 +48,9 @@ verify:
 ${QUOTE_SOURCE_HELP}
                       (default --pcrs: PCR 10 in the TPM's bank for the list, else sha256)
 
-Exit 0 when a prefix of the list matches the quote and every entry in it is intact; 7 when none does, an
-entry's template hash does not recompute from its data (E_IMA_MISMATCH), or the list is malformed
-(E_IMA_*); 8 when there is no list (E_MEASURE_NO_LOG).
+Exit 0 when a prefix of the list matches the quote, every entry in it is intact, and boot_aggregate is the
+hash of the quoted PCRs 0–7 (SHA-1) or 0–9 (it ties the list to the attested boot); 7 when any of these
+fails (E_IMA_MISMATCH) or the list is malformed (E_IMA_*); 8 when there is no list (E_MEASURE_NO_LOG).
 Example:
   execgate ima replay /sys/kernel/security/ima/binary_runtime_measurements --json`;
 
@@ -255,7 +256,26 @@ async function defaultImaSelection(tpm: Tpm, log: ImaLog): Promise<PcrSelection>
   const bank = banks.find((b) => b.hash === want) ?? banks.find((b) => b.hash === TPM_ALG.SHA256);
   if (bank === undefined)
     throw new UsageError("the TPM has neither the list's bank nor sha256 allocated; give --pcrs");
-  return [{ hash: bank.hash, pcrs: [IMA_PCR] }];
+  return bootAggregateSelection(banks, log, [{ hash: bank.hash, pcrs: [IMA_PCR] }]);
+}
+
+/**
+ * `selection` plus PCRs 0–9 in the bank of the list's boot_aggregate digest (when the TPM has it), so that
+ * the entry can be checked against the same quote.
+ */
+export function bootAggregateSelection(
+  allocated: readonly PcrBankSelection[],
+  log: ImaLog,
+  selection: PcrSelection,
+): PcrSelection {
+  const first = log.entries[0];
+  const alg = first?.path === BOOT_AGGREGATE ? BANK_NAMES[first.fileDigest?.algorithm ?? ''] : undefined;
+  if (alg === undefined || !allocated.some((b) => b.hash === alg)) return selection;
+  const pcrs = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const merged = selection.map((b) =>
+    b.hash === alg ? { hash: b.hash, pcrs: [...new Set([...pcrs, ...b.pcrs])].sort((x, y) => x - y) } : b,
+  );
+  return merged.some((b) => b.hash === alg) ? merged : [...merged, { hash: alg, pcrs }];
 }
 
 export interface ImaQuoteMatch {
@@ -320,7 +340,11 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
   const broken = covered.filter((e) => e.templateHashCheck === 'mismatch');
   for (const e of broken.slice(0, 20))
     problems.push(`entry ${e.index} (${e.path ?? 'no path'}): its template hash is not the hash of its data`);
-  const ok = match !== undefined && broken.length === 0;
+  // The first entry ties the list to the boot the quote attests (a list from another boot, or from a
+  // kernel that saw no TPM, fails); a list resumed from a checkpoint was tied when the checkpoint was made.
+  const aggregate = checkBootAggregate(log.firstIndex === 0 ? log.entries[0] : undefined, quoted.pcrs);
+  if (aggregate.status === 'mismatch') problems.push(aggregate.message);
+  const ok = match !== undefined && broken.length === 0 && aggregate.status !== 'mismatch';
   if (ok && values.checkpoint !== undefined && match !== undefined)
     await writeAtomic(values.checkpoint, `${JSON.stringify(checkpointJson(match.checkpoint))}\n`);
   const total = log.firstIndex + log.entries.length;
@@ -335,6 +359,7 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
           ? {}
           : { covered: match.checkpoint.entryCount, checkpoint: checkpointJson(match.checkpoint) }),
         ...(match?.derive === undefined ? {} : { derive: match.derive }),
+        bootAggregate: aggregate,
         problems,
       }),
     );
@@ -347,6 +372,8 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
     `OK: the ${quoted.source} covers entries 0–${c - 1} of ${total} in ${path}` +
       (c < total ? ` (${total - c} added since)` : ''),
   );
+  if (aggregate.status === 'match') ctx.out(`boot_aggregate matches the quoted PCRs ${aggregate.pcrs}`);
+  if (aggregate.status === 'not-quoted') ctx.out(`boot_aggregate not checked: ${aggregate.message}`);
   return EXIT.OK;
 }
 

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import type { PcrSelection } from '../attest/selection.js';
 import type { HashAlgorithm } from '../crypto/hash.js';
 import { ExecgateError } from '../errors.js';
+import { checkBootAggregate } from '../measure/boot-aggregate.js';
 import { compareWithQuote } from '../measure/compare.js';
 import { checkEvents } from '../measure/event-check.js';
 import type { ImaLog } from '../measure/ima.js';
@@ -33,7 +34,7 @@ import type { CliContext } from './context.js';
 import { defaultLogSelection, loadEventLog } from './eventlog.js';
 import { QUOTE_SOURCE_FLAGS, QUOTE_SOURCE_HELP, quotedPcrs } from './evidence.js';
 import { EXIT, UsageError } from './exit.js';
-import { loadImaLog, matchImaQuote } from './ima.js';
+import { bootAggregateSelection, loadImaLog, matchImaQuote } from './ima.js';
 
 export const STATE_HELP = `Usage: execgate state <command> [flags]
 
@@ -159,7 +160,8 @@ async function collect(
     if (sel.size === 0)
       for (const b of banks.filter((b) => b.hash === TPM_ALG.SHA256))
         addPcrs(sel, b.hash, [0, 1, 2, 3, 4, 5, 6, 7]);
-    return [...sel].map(([h, pcrs]) => ({ hash: h, pcrs: [...pcrs].sort((a, b) => a - b) }));
+    const merged = [...sel].map(([h, pcrs]) => ({ hash: h, pcrs: [...pcrs].sort((a, b) => a - b) }));
+    return ima === undefined ? merged : bootAggregateSelection(banks, ima.log, merged);
   };
   const quoted = await quotedPcrs(ctx, values, selection);
   const problems: { rule: 'pcr' | 'ima'; message: string }[] = [];
@@ -198,6 +200,8 @@ async function collect(
         message: `no prefix of the IMA list ${ima.path} replays to the ${quoted.source}'s PCR ${IMA_PCR}`,
       });
     } else {
+      const aggregate = checkBootAggregate(ima.log.entries[0], quoted.pcrs);
+      if (aggregate.status === 'mismatch') problems.push({ rule: 'ima', message: aggregate.message });
       const covered = ima.log.entries.filter((e) => e.index < found.checkpoint.entryCount);
       const r = imaEvidence(covered);
       imaPart = r.ima;

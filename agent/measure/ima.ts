@@ -45,8 +45,8 @@
  * are read as 20-byte digests and fail to parse.
  *
  * Not checked here: file digests against an allowlist, signatures in `sig` fields, the boot_aggregate
- * against PCRs 0–9, and whether replayed values match a TPM (the caller compares them with a verified
- * quote; replay does not prove the values came from a TPM). The ASCII list cannot represent every path
+ * against quoted PCRs (boot-aggregate.ts), and whether replayed values match a TPM (the caller compares
+ * them with a verified quote; replay does not prove the values came from a TPM). The ASCII list cannot represent every path
  * exactly (ima_write_template_field_data now replaces spaces with '_', older kernels did not, and no
  * kernel escapes newlines); a name with spaces is taken as the one string field absorbing them.
  */

@@ -51,6 +51,7 @@
  */
 import { digest } from '../crypto/hash.js';
 import { ExecgateError } from '../errors.js';
+import { BOOT_AGGREGATE } from './boot-aggregate.js';
 import { canonicalBytes, JsonError, type JsonValue, parseJson } from './canonical-json.js';
 
 export type ReferenceStateErrorCode = 'E_REFERENCE_FORMAT' | 'E_REFERENCE_LIMIT';
@@ -122,7 +123,6 @@ const NAME_ALG_BYTES: ReadonlyMap<number, number> = new Map([
 
 const PCR_MAX_INDEX = 23;
 /** The IMA entry the kernel writes first: a hash over PCRs 0–7 (0–9 for non-SHA-1 on Linux ≥ 5.8). */
-const BOOT_AGGREGATE = 'boot_aggregate';
 
 export interface DigestRule {
   readonly bank: PcrBank;

@@ -14,6 +14,7 @@ import { PCR_Extend } from '../../agent/tpm/commands.js';
 import { TPM_ALG } from '../../agent/tpm/constants.js';
 import { Tpm } from '../../agent/tpm/tpm.js';
 import { openTransport } from '../../agent/tpm/transport/index.js';
+import { withBootAggregate } from '../helpers/ima-list.js';
 import { useSwtpm } from '../helpers/swtpm.js';
 import { cli } from './helpers.js';
 
@@ -24,13 +25,21 @@ const STATED_SHA1 = '82231c67a69da98dc5b3aa10f6343d33109225fc'; // expected.json
 const EXTENDED = 500;
 const tcti = () => ['--tcti', swtpm().tcti];
 let dir: string;
+/** The list as this swtpm's host would have it: its boot_aggregate from the swtpm's PCRs 0–7 (zeros). */
 let lines: string[];
+let HOST: string;
 
 beforeAll(async () => {
   await initHashing();
   dir = await mkdtemp(join(tmpdir(), 'execgate-ima-'));
-  const text = await readFile(LIST, 'utf8');
-  lines = text.split('\n').filter((l) => l.length > 0);
+  const real = (await readFile(LIST, 'utf8')).split('\n').filter((l) => l.length > 0);
+  lines = withBootAggregate(
+    real,
+    Array.from({ length: 8 }, () => new Uint8Array(20)),
+  );
+  const text = `${lines.join('\n')}\n`;
+  HOST = join(dir, 'host.list');
+  await writeFile(HOST, text);
   // Extend the first EXTENDED entries as the kernel does: the SHA-1 template hash into sha1, and the
   // SHA-256 of the same template data into sha256 (Linux ≥ 5.8).
   const log = parseImaLog(new TextEncoder().encode(text));
@@ -91,9 +100,9 @@ describe('ima show and replay', () => {
     const first = await cli(['ima', 'replay', head, '--checkpoint', checkpoint, '--bank', 'sha256']);
     expect(first.code, first.stderr).toBe(EXIT.OK);
     expect(JSON.parse(await readFile(checkpoint, 'utf8'))).toMatchObject({ bank: 'sha256', entryCount: 300 });
-    const resumed = await cli(['ima', 'replay', LIST, '--checkpoint', checkpoint, '--json']);
+    const resumed = await cli(['ima', 'replay', HOST, '--checkpoint', checkpoint, '--json']);
     expect(resumed.code, resumed.stderr).toBe(EXIT.OK);
-    const whole = await cli(['ima', 'replay', LIST, '--bank', 'sha256', '--json']);
+    const whole = await cli(['ima', 'replay', HOST, '--bank', 'sha256', '--json']);
     expect(resumed.stdout).toBe(whole.stdout);
     expect(JSON.parse(await readFile(checkpoint, 'utf8'))).toMatchObject({ entryCount: lines.length });
   });
@@ -118,13 +127,31 @@ describe('ima show and replay', () => {
 
 describe('ima verify against swtpm', () => {
   it('finds the prefix the quote covers (sha1 bank, the list’s own)', async () => {
-    const r = await cli([...tcti(), 'ima', 'verify', LIST, '--json']);
+    const r = await cli([...tcti(), 'ima', 'verify', HOST, '--json']);
     expect(r.code, r.stdout + r.stderr).toBe(EXIT.OK);
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, covered: EXTENDED, entries: lines.length });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      ok: true,
+      covered: EXTENDED,
+      entries: lines.length,
+      bootAggregate: { status: 'match', pcrs: '0-7' },
+    });
+  });
+
+  it('a list whose boot_aggregate is not of the quoted PCRs 0–7 fails (the real list: no TPM at boot)', async () => {
+    const r = await cli([...tcti(), 'ima', 'verify', LIST, '--json']);
+    expect(r.code).toBe(EXIT.EVIDENCE_INVALID);
+    const doc = JSON.parse(r.stdout) as {
+      covered: number;
+      bootAggregate: { status: string };
+      problems: string[];
+    };
+    expect(doc.bootAggregate.status).toBe('mismatch');
+    // Entry 0 differs, so no prefix of the real list matches either; both are named.
+    expect(doc.problems.join('\n')).toMatch(/boot_aggregate is sha1:0{40}/);
   });
 
   it('in the sha256 bank, by recomputing each template hash', async () => {
-    const r = await cli([...tcti(), 'ima', 'verify', LIST, '--pcrs', 'sha256:10', '--json']);
+    const r = await cli([...tcti(), 'ima', 'verify', HOST, '--pcrs', 'sha256:10', '--json']);
     expect(r.code, r.stdout + r.stderr).toBe(EXIT.OK);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, covered: EXTENDED, derive: 'recompute' });
   });
@@ -150,7 +177,7 @@ describe('ima verify against swtpm', () => {
     const checkpoint = join(dir, 'verify.checkpoint');
     const head = await write('head200.list', `${lines.slice(0, 200).join('\n')}\n`);
     expect((await cli(['ima', 'replay', head, '--checkpoint', checkpoint])).code).toBe(EXIT.OK);
-    const r = await cli([...tcti(), 'ima', 'verify', LIST, '--checkpoint', checkpoint, '--json']);
+    const r = await cli([...tcti(), 'ima', 'verify', HOST, '--checkpoint', checkpoint, '--json']);
     expect(r.code, r.stdout + r.stderr).toBe(EXIT.OK);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, covered: EXTENDED });
     expect(JSON.parse(await readFile(checkpoint, 'utf8'))).toMatchObject({ entryCount: EXTENDED });

@@ -15,6 +15,7 @@ import { PCR_Extend } from '../../agent/tpm/commands.js';
 import { TPM_ALG } from '../../agent/tpm/constants.js';
 import { Tpm } from '../../agent/tpm/tpm.js';
 import { openTransport } from '../../agent/tpm/transport/index.js';
+import { withBootAggregate } from '../helpers/ima-list.js';
 import { useSwtpm } from '../helpers/swtpm.js';
 import { buildEventLog, uefiBootEvents } from '../helpers/synthetic-eventlog.js';
 import { cli } from './helpers.js';
@@ -44,7 +45,11 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'execgate-state-'));
   boot = join(dir, 'boot.log');
   await writeFile(boot, LOG.bytes);
-  const imaText = await readFile(IMA_LIST, 'utf8');
+  // The list as this host's kernel would write it: boot_aggregate over the SHA-1 PCRs 0–7 the boot log left.
+  const sha1 = LOG.pcrs.get(TPM_ALG.SHA1);
+  const pcrs0to7 = Array.from({ length: 8 }, (_, i) => sha1?.get(i) ?? new Uint8Array(20));
+  const real = (await readFile(IMA_LIST, 'utf8')).split('\n').filter((l) => l.length > 0);
+  const imaText = `${withBootAggregate(real, pcrs0to7).join('\n')}\n`;
   ima = join(dir, 'ima.list');
   await writeFile(ima, imaText);
   const tpm = new Tpm(openTransport(swtpm().tcti));
