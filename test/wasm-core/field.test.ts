@@ -68,19 +68,22 @@ class FieldProbe {
   montForm(a: bigint): bigint {
     return readLimbs(this.#u8, this.#in(0, a), this.limbs);
   }
-  binary(op: 'mul' | 'add' | 'sub', a: bigint, b: bigint): bigint {
+  binary(op: 'mul' | 'add' | 'sub' | 'subDouble' | 'subHalf', a: bigint, b: bigint): bigint {
     const pa = this.#in(0, a);
     const pb = this.#in(1, b);
     const r = this.#slot(2);
     if (op === 'mul') this.#x.field_mul(this.f, r, pa, pb);
     else if (op === 'add') this.#x.field_add(this.f, r, pa, pb);
+    else if (op === 'subDouble') this.#x.field_sub_double(this.f, r, pa, pb);
+    else if (op === 'subHalf') this.#x.field_sub_half(this.f, r, pa, pb);
     else this.#x.field_sub(this.f, r, pa, pb);
     return this.#out(r);
   }
-  unary(op: 'sqr' | 'half' | 'neg' | 'inv', a: bigint): bigint {
+  unary(op: 'sqr' | 'half' | 'triple' | 'neg' | 'inv', a: bigint): bigint {
     const pa = this.#in(0, a);
     const r = this.#slot(2);
     if (op === 'sqr') this.#x.field_sqr(this.f, r, pa);
+    else if (op === 'triple') this.#x.field_triple(this.f, r, pa);
     else if (op === 'half') this.#x.field_half(this.f, r, pa);
     else if (op === 'neg') this.#x.field_neg(this.f, r, pa);
     else this.#x.field_inv(this.f, r, pa);
@@ -135,6 +138,10 @@ describe.each(all)('field on wasm-core $name', ({ x, u8 }) => {
             expect(F.unary('sqr', a)).toBe((a * a) % p);
             expect(F.unary('neg', a)).toBe(mod(-a, p));
             expect(F.unary('half', a)).toBe((a * ((p + 1n) / 2n)) % p);
+            // The fused kernels the point formulas use.
+            expect(F.unary('triple', a)).toBe((3n * a) % p);
+            expect(F.binary('subDouble', a, b)).toBe(mod(a - 2n * b, p));
+            expect(F.binary('subHalf', a, b)).toBe(mod(a - b * ((p + 1n) / 2n), p));
           }
         }),
         { numRuns: 150 },

@@ -28,6 +28,9 @@ export interface ArithmeticExports {
   field_add(f: number, r: number, a: number, b: number): void;
   field_sub(f: number, r: number, a: number, b: number): void;
   field_half(f: number, r: number, a: number): void;
+  field_triple(f: number, r: number, a: number): void;
+  field_sub_double(f: number, r: number, a: number, b: number): void;
+  field_sub_half(f: number, r: number, a: number, b: number): void;
   field_neg(f: number, r: number, a: number): void;
   field_inv(f: number, r: number, a: number): void;
   field_to_mont(f: number, r: number, a: number): void;

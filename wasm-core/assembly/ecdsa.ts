@@ -22,12 +22,14 @@ import {
   ecdsaKeyTable,
   ecdsaVerify,
   ecdsaVerifyBatch,
+  G_WNAF_W,
 } from './weierstrass';
 
 /**
- * Window width of G's static comb table: 37 windows × 64 points for P-256 (151,552 bytes), 55 × 64 for
- * P-384 (337,920 bytes); one mixed addition per window in u1·G. w = 8 would save 4 additions on P-256
- * (about 2 µs of ~150) for a table twice the size; the tables live in static memory, below the arena.
+ * Window width of G's static comb table (for the cached key's path; a new key uses G's odd multiples
+ * below): 37 windows × 64 points for P-256 (151,552 bytes), 55 × 64 for P-384 (337,920 bytes); one
+ * mixed addition per window in u1·G. w = 8 would save 4 additions on P-256 (about 2 µs of ~150) for a
+ * table twice the size; the tables live in static memory, below the arena.
  */
 // @ts-ignore: decorator
 @inline const G_COMB_W: u32 = 7;
@@ -50,6 +52,11 @@ const P384_GTABLE: usize = memory.data(P384_GTABLE_BYTES, 16);
 @inline const P384_KTABLE_BYTES: i32 = ((384 + 6) / 6) * 32 * 96;
 const P256_KTABLE: usize = memory.data(P256_KTABLE_BYTES, 16);
 const P384_KTABLE: usize = memory.data(P384_KTABLE_BYTES, 16);
+/** G's odd multiples for the single-signature path (weierstrass.ts G_WNAF_W): 2^(w−2) affine points. */
+// @ts-ignore: decorator
+@inline const GODD_POINTS: i32 = 1 << (G_WNAF_W - 2);
+const P256_GODD: usize = memory.data(GODD_POINTS * 64, 16);
+const P384_GODD: usize = memory.data(GODD_POINTS * 96, 16);
 let p256Ready = false;
 let p384Ready = false;
 
@@ -57,14 +64,14 @@ let p384Ready = false;
 export function curveById(curve: u32): usize {
   if (curve == 1) {
     if (!p256Ready) {
-      curveInit(P256_CURVE, P256_P, P256_N, P256_B, P256_GX, P256_GY, P256_LIMBS, KERNEL_P256P, KERNEL_P256N, P256_GTABLE, G_COMB_W, P256_KTABLE);
+      curveInit(P256_CURVE, P256_P, P256_N, P256_B, P256_GX, P256_GY, P256_LIMBS, KERNEL_P256P, KERNEL_P256N, P256_GTABLE, G_COMB_W, P256_KTABLE, P256_GODD);
       p256Ready = true;
     }
     return P256_CURVE;
   }
   if (curve == 2) {
     if (!p384Ready) {
-      curveInit(P384_CURVE, P384_P, P384_N, P384_B, P384_GX, P384_GY, P384_LIMBS, KERNEL_P384P, KERNEL_P384N, P384_GTABLE, G_COMB_W, P384_KTABLE);
+      curveInit(P384_CURVE, P384_P, P384_N, P384_B, P384_GX, P384_GY, P384_LIMBS, KERNEL_P384P, KERNEL_P384N, P384_GTABLE, G_COMB_W, P384_KTABLE, P384_GODD);
       p384Ready = true;
     }
     return P384_CURVE;

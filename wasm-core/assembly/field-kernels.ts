@@ -356,109 +356,250 @@ export function sqr_p256p(r: usize, a: usize): void {
   let z5: u32 = 0;
   let z6: u32 = 0;
   let z7: u32 = 0;
+  let C0: u64 = 0;
+  let C1: u64 = 0;
+  let C2: u64 = 0;
+  let C3: u64 = 0;
+  let C4: u64 = 0;
+  let C5: u64 = 0;
+  let C6: u64 = 0;
+  let C7: u64 = 0;
+  let C8: u64 = 0;
+  let C9: u64 = 0;
+  let C10: u64 = 0;
+  let C11: u64 = 0;
+  let C12: u64 = 0;
+  let C13: u64 = 0;
+  let C14: u64 = 0;
+  let C15: u64 = 0;
+  if (ASC_FEATURE_SIMD) {
+    const A0 = v128.load(a, 0);
+    const A1 = v128.load(a, 16);
+    const M = i64x2.splat(0xffffffff);
+    const B0 = i32x4.splat(load<u32>(a, 0));
+    const B1 = i32x4.splat(load<u32>(a, 4));
+    const B2 = i32x4.splat(load<u32>(a, 8));
+    const B3 = i32x4.splat(load<u32>(a, 12));
+    const B4 = i32x4.splat(load<u32>(a, 16));
+    const B5 = i32x4.splat(load<u32>(a, 20));
+    const B6 = i32x4.splat(load<u32>(a, 24));
+    const B7 = i32x4.splat(load<u32>(a, 28));
+    const P0_0 = i64x2.extmul_low_i32x4_u(A0, B0);
+    const V0 = v128.and(P0_0, M);
+    const P1_0 = i64x2.extmul_low_i32x4_u(A0, B1);
+    const V1 = i64x2.add(i64x2.shr_u(P0_0, 32), v128.and(P1_0, M));
+    const P0_1 = i64x2.extmul_high_i32x4_u(A0, B0);
+    const V2 = i64x2.add(i64x2.shl(v128.and(P0_1, M), 1), i64x2.shr_u(P1_0, 32));
+    const P1_1 = i64x2.extmul_high_i32x4_u(A0, B1);
+    const V3 = i64x2.shl(i64x2.add(i64x2.shr_u(P0_1, 32), v128.and(P1_1, M)), 1);
+    const P0_2 = i64x2.extmul_low_i32x4_u(A1, B0);
+    const P2_1 = i64x2.extmul_high_i32x4_u(A0, B2);
+    const V4 = i64x2.add(i64x2.shl(i64x2.add(v128.and(P0_2, M), i64x2.shr_u(P1_1, 32)), 1), v128.and(P2_1, M));
+    const P1_2 = i64x2.extmul_low_i32x4_u(A1, B1);
+    const P3_1 = i64x2.extmul_high_i32x4_u(A0, B3);
+    const V5 = i64x2.add(i64x2.add(i64x2.shl(i64x2.add(i64x2.shr_u(P0_2, 32), v128.and(P1_2, M)), 1), i64x2.shr_u(P2_1, 32)), v128.and(P3_1, M));
+    const P0_3 = i64x2.extmul_high_i32x4_u(A1, B0);
+    const P2_2 = i64x2.extmul_low_i32x4_u(A1, B2);
+    const V6 = i64x2.add(i64x2.shl(i64x2.add(i64x2.add(v128.and(P0_3, M), i64x2.shr_u(P1_2, 32)), v128.and(P2_2, M)), 1), i64x2.shr_u(P3_1, 32));
+    const P1_3 = i64x2.extmul_high_i32x4_u(A1, B1);
+    const P3_2 = i64x2.extmul_low_i32x4_u(A1, B3);
+    const V7 = i64x2.shl(i64x2.add(i64x2.add(i64x2.add(i64x2.shr_u(P0_3, 32), v128.and(P1_3, M)), i64x2.shr_u(P2_2, 32)), v128.and(P3_2, M)), 1);
+    const P2_3 = i64x2.extmul_high_i32x4_u(A1, B2);
+    const P4_2 = i64x2.extmul_low_i32x4_u(A1, B4);
+    const V8 = i64x2.add(i64x2.shl(i64x2.add(i64x2.add(i64x2.shr_u(P1_3, 32), v128.and(P2_3, M)), i64x2.shr_u(P3_2, 32)), 1), v128.and(P4_2, M));
+    const P3_3 = i64x2.extmul_high_i32x4_u(A1, B3);
+    const P5_2 = i64x2.extmul_low_i32x4_u(A1, B5);
+    const V9 = i64x2.add(i64x2.add(i64x2.shl(i64x2.add(i64x2.shr_u(P2_3, 32), v128.and(P3_3, M)), 1), i64x2.shr_u(P4_2, 32)), v128.and(P5_2, M));
+    const P4_3 = i64x2.extmul_high_i32x4_u(A1, B4);
+    const V10 = i64x2.add(i64x2.shl(i64x2.add(i64x2.shr_u(P3_3, 32), v128.and(P4_3, M)), 1), i64x2.shr_u(P5_2, 32));
+    const P5_3 = i64x2.extmul_high_i32x4_u(A1, B5);
+    const V11 = i64x2.shl(i64x2.add(i64x2.shr_u(P4_3, 32), v128.and(P5_3, M)), 1);
+    const P6_3 = i64x2.extmul_high_i32x4_u(A1, B6);
+    const V12 = i64x2.add(i64x2.shl(i64x2.shr_u(P5_3, 32), 1), v128.and(P6_3, M));
+    const P7_3 = i64x2.extmul_high_i32x4_u(A1, B7);
+    const V13 = i64x2.add(i64x2.shr_u(P6_3, 32), v128.and(P7_3, M));
+    const V14 = i64x2.shr_u(P7_3, 32);
+    C0 = i64x2.extract_lane(V0, 0);
+    C1 = i64x2.extract_lane(V1, 0) + i64x2.extract_lane(V0, 1);
+    C2 = i64x2.extract_lane(V2, 0) + i64x2.extract_lane(V1, 1);
+    C3 = i64x2.extract_lane(V3, 0) + i64x2.extract_lane(V2, 1);
+    C4 = i64x2.extract_lane(V4, 0) + i64x2.extract_lane(V3, 1);
+    C5 = i64x2.extract_lane(V5, 0) + i64x2.extract_lane(V4, 1);
+    C6 = i64x2.extract_lane(V6, 0) + i64x2.extract_lane(V5, 1);
+    C7 = i64x2.extract_lane(V7, 0) + i64x2.extract_lane(V6, 1);
+    C8 = i64x2.extract_lane(V8, 0) + i64x2.extract_lane(V7, 1);
+    C9 = i64x2.extract_lane(V9, 0) + i64x2.extract_lane(V8, 1);
+    C10 = i64x2.extract_lane(V10, 0) + i64x2.extract_lane(V9, 1);
+    C11 = i64x2.extract_lane(V11, 0) + i64x2.extract_lane(V10, 1);
+    C12 = i64x2.extract_lane(V12, 0) + i64x2.extract_lane(V11, 1);
+    C13 = i64x2.extract_lane(V13, 0) + i64x2.extract_lane(V12, 1);
+    C14 = i64x2.extract_lane(V14, 0) + i64x2.extract_lane(V13, 1);
+    C15 = i64x2.extract_lane(V14, 1);
+  }
   // column 0
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 0);
-  lo += <i64>(p & 0xffffffff); hi += (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C0;
+  } else {
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 0);
+    lo += <i64>(p & 0xffffffff); hi += (p >>> 32);
+  }
   q0 = <u64>(<u32>lo);
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 1
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C1;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1); hi += (xhi << 1);
+  }
   q1 = <u64>(<u32>lo);
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 2
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 4);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)); hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C2;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 4);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)); hi += (xhi << 1) + (p >>> 32);
+  }
   q2 = <u64>(<u32>lo);
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 3
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + <i64>q0; hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C3 + <i64>q0;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + <i64>q0; hi += (xhi << 1);
+  }
   q3 = <u64>(<u32>lo);
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 4
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 8);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + <i64>q1; hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C4 + <i64>q1;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 8);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) + <i64>q1; hi += (xhi << 1) + (p >>> 32);
+  }
   q4 = <u64>(<u32>lo);
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 5
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + <i64>q2; hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C5 + <i64>q2;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + <i64>q2; hi += (xhi << 1);
+  }
   q5 = <u64>(<u32>lo);
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 6
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 12);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q0 + <i64>q3); hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C6 + (<i64>q0 + <i64>q3);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 12);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q0 + <i64>q3); hi += (xhi << 1) + (p >>> 32);
+  }
   q6 = <u64>(<u32>lo);
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 7
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + (-<i64>q0 + <i64>q1 + <i64>q4); hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C7 + (-<i64>q0 + <i64>q1 + <i64>q4);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + (-<i64>q0 + <i64>q1 + <i64>q4); hi += (xhi << 1);
+  }
   q7 = <u64>(<u32>lo);
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 8
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 16);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q0 - <i64>q1 + <i64>q2 + <i64>q5); hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C8 + (<i64>q0 - <i64>q1 + <i64>q2 + <i64>q5);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 16);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q0 - <i64>q1 + <i64>q2 + <i64>q5); hi += (xhi << 1) + (p >>> 32);
+  }
   z0 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 9
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + (<i64>q1 - <i64>q2 + <i64>q3 + <i64>q6); hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C9 + (<i64>q1 - <i64>q2 + <i64>q3 + <i64>q6);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + (<i64>q1 - <i64>q2 + <i64>q3 + <i64>q6); hi += (xhi << 1);
+  }
   z1 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 10
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 20);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q2 - <i64>q3 + <i64>q4 + <i64>q7); hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C10 + (<i64>q2 - <i64>q3 + <i64>q4 + <i64>q7);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 20);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q2 - <i64>q3 + <i64>q4 + <i64>q7); hi += (xhi << 1) + (p >>> 32);
+  }
   z2 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 11
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + (<i64>q3 - <i64>q4 + <i64>q5); hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C11 + (<i64>q3 - <i64>q4 + <i64>q5);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + (<i64>q3 - <i64>q4 + <i64>q5); hi += (xhi << 1);
+  }
   z3 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 12
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 24);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q4 - <i64>q5 + <i64>q6); hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C12 + (<i64>q4 - <i64>q5 + <i64>q6);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 24);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q4 - <i64>q5 + <i64>q6); hi += (xhi << 1) + (p >>> 32);
+  }
   z4 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 13
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + (<i64>q5 - <i64>q6 + <i64>q7); hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C13 + (<i64>q5 - <i64>q6 + <i64>q7);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + (<i64>q5 - <i64>q6 + <i64>q7); hi += (xhi << 1);
+  }
   z5 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 14
-  p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 28);
-  lo += <i64>(p & 0xffffffff) + (<i64>q6 - <i64>q7); hi += (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C14 + (<i64>q6 - <i64>q7);
+  } else {
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 28);
+    lo += <i64>(p & 0xffffffff) + (<i64>q6 - <i64>q7); hi += (p >>> 32);
+  }
   z6 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 15
+  if (ASC_FEATURE_SIMD) lo += <i64>C15;
   lo += <i64>q7;
   z7 = <u32>lo;
   const top = <u32>(lo >> 32);
@@ -578,6 +719,188 @@ export function half_p256p(r: usize, a: usize): void {
   store<u32>(r, (s5 >>> 1) | (s6 << 31), 20);
   store<u32>(r, (s6 >>> 1) | (s7 << 31), 24);
   store<u32>(r, (s7 >>> 1) | (top << 31), 28);
+}
+
+/** r = 3a mod p256p; a < m. */
+export function tri_p256p(r: usize, a: usize): void {
+  const a0 = load<u64>(a, 0);
+  const a1 = load<u64>(a, 8);
+  const a2 = load<u64>(a, 16);
+  const a3 = load<u64>(a, 24);
+  const xs0 = a0 + a0;
+  let xc = <u64>(xs0 < a0);
+  const xu1 = a1 + a1;
+  const xs1 = xu1 + xc;
+  xc = <u64>(xu1 < a1) | <u64>(xs1 < xu1);
+  const xu2 = a2 + a2;
+  const xs2 = xu2 + xc;
+  xc = <u64>(xu2 < a2) | <u64>(xs2 < xu2);
+  const xu3 = a3 + a3;
+  const xs3 = xu3 + xc;
+  xc = <u64>(xu3 < a3) | <u64>(xs3 < xu3);
+  let xw: u64 = 0;
+  const xt0 = xs0 - 0xffffffffffffffff;
+  xw = <u64>(xs0 < 0xffffffffffffffff);
+  const xv1 = xs1 - 0x00000000ffffffff;
+  const xt1 = xv1 - xw;
+  xw = <u64>(xs1 < 0x00000000ffffffff) | <u64>(xv1 < xw);
+  const xt2 = xs2 - xw;
+  xw = <u64>(xs2 < xw);
+  const xv3 = xs3 - 0xffffffff00000001;
+  const xt3 = xv3 - xw;
+  xw = <u64>(xs3 < 0xffffffff00000001) | <u64>(xv3 < xw);
+  const xkeep = xc == 0 && xw != 0;
+  const xr0 = select<u64>(xs0, xt0, xkeep);
+  const xr1 = select<u64>(xs1, xt1, xkeep);
+  const xr2 = select<u64>(xs2, xt2, xkeep);
+  const xr3 = select<u64>(xs3, xt3, xkeep);
+  const ys0 = xr0 + a0;
+  let yc = <u64>(ys0 < xr0);
+  const yu1 = xr1 + a1;
+  const ys1 = yu1 + yc;
+  yc = <u64>(yu1 < xr1) | <u64>(ys1 < yu1);
+  const yu2 = xr2 + a2;
+  const ys2 = yu2 + yc;
+  yc = <u64>(yu2 < xr2) | <u64>(ys2 < yu2);
+  const yu3 = xr3 + a3;
+  const ys3 = yu3 + yc;
+  yc = <u64>(yu3 < xr3) | <u64>(ys3 < yu3);
+  let yw: u64 = 0;
+  const yt0 = ys0 - 0xffffffffffffffff;
+  yw = <u64>(ys0 < 0xffffffffffffffff);
+  const yv1 = ys1 - 0x00000000ffffffff;
+  const yt1 = yv1 - yw;
+  yw = <u64>(ys1 < 0x00000000ffffffff) | <u64>(yv1 < yw);
+  const yt2 = ys2 - yw;
+  yw = <u64>(ys2 < yw);
+  const yv3 = ys3 - 0xffffffff00000001;
+  const yt3 = yv3 - yw;
+  yw = <u64>(ys3 < 0xffffffff00000001) | <u64>(yv3 < yw);
+  const ykeep = yc == 0 && yw != 0;
+  const yr0 = select<u64>(ys0, yt0, ykeep);
+  const yr1 = select<u64>(ys1, yt1, ykeep);
+  const yr2 = select<u64>(ys2, yt2, ykeep);
+  const yr3 = select<u64>(ys3, yt3, ykeep);
+  store<u64>(r, yr0, 0);
+  store<u64>(r, yr1, 8);
+  store<u64>(r, yr2, 16);
+  store<u64>(r, yr3, 24);
+}
+
+/** r = a − 2b mod p256p; a, b < m. */
+export function subdbl_p256p(r: usize, a: usize, b: usize): void {
+  const a0 = load<u64>(a, 0);
+  const a1 = load<u64>(a, 8);
+  const a2 = load<u64>(a, 16);
+  const a3 = load<u64>(a, 24);
+  const b0 = load<u64>(b, 0);
+  const b1 = load<u64>(b, 8);
+  const b2 = load<u64>(b, 16);
+  const b3 = load<u64>(b, 24);
+  const xd0 = a0 - b0;
+  let xw = <u64>(a0 < b0);
+  const xv1 = a1 - b1;
+  const xd1 = xv1 - xw;
+  xw = <u64>(a1 < b1) | <u64>(xv1 < xw);
+  const xv2 = a2 - b2;
+  const xd2 = xv2 - xw;
+  xw = <u64>(a2 < b2) | <u64>(xv2 < xw);
+  const xv3 = a3 - b3;
+  const xd3 = xv3 - xw;
+  xw = <u64>(a3 < b3) | <u64>(xv3 < xw);
+  const xmask: u64 = 0 - xw;
+  let xc: u64 = 0;
+  const xs0 = xd0 + xmask;
+  xc = <u64>(xs0 < xd0);
+  const xu1 = xd1 + (0x00000000ffffffff & xmask);
+  const xs1 = xu1 + xc;
+  xc = <u64>(xu1 < xd1) | <u64>(xs1 < xu1);
+  const xs2 = xd2 + xc;
+  xc = <u64>(xs2 < xc);
+  const xu3 = xd3 + (0xffffffff00000001 & xmask);
+  const xs3 = xu3 + xc;
+  const yd0 = xs0 - b0;
+  let yw = <u64>(xs0 < b0);
+  const yv1 = xs1 - b1;
+  const yd1 = yv1 - yw;
+  yw = <u64>(xs1 < b1) | <u64>(yv1 < yw);
+  const yv2 = xs2 - b2;
+  const yd2 = yv2 - yw;
+  yw = <u64>(xs2 < b2) | <u64>(yv2 < yw);
+  const yv3 = xs3 - b3;
+  const yd3 = yv3 - yw;
+  yw = <u64>(xs3 < b3) | <u64>(yv3 < yw);
+  const ymask: u64 = 0 - yw;
+  let yc: u64 = 0;
+  const ys0 = yd0 + ymask;
+  yc = <u64>(ys0 < yd0);
+  const yu1 = yd1 + (0x00000000ffffffff & ymask);
+  const ys1 = yu1 + yc;
+  yc = <u64>(yu1 < yd1) | <u64>(ys1 < yu1);
+  const ys2 = yd2 + yc;
+  yc = <u64>(ys2 < yc);
+  const yu3 = yd3 + (0xffffffff00000001 & ymask);
+  const ys3 = yu3 + yc;
+  store<u64>(r, ys0, 0);
+  store<u64>(r, ys1, 8);
+  store<u64>(r, ys2, 16);
+  store<u64>(r, ys3, 24);
+}
+
+/** r = a − b/2 mod p256p; a, b < m. */
+export function subhalf_p256p(r: usize, a: usize, b: usize): void {
+  const a0 = load<u64>(a, 0);
+  const a1 = load<u64>(a, 8);
+  const a2 = load<u64>(a, 16);
+  const a3 = load<u64>(a, 24);
+  const b0 = load<u64>(b, 0);
+  const b1 = load<u64>(b, 8);
+  const b2 = load<u64>(b, 16);
+  const b3 = load<u64>(b, 24);
+  const xmask: u64 = 0 - (b0 & 1);
+  let xc: u64 = 0;
+  const xu0 = b0 + xmask;
+  const xs0 = xu0 + xc;
+  xc = <u64>(xu0 < b0) | <u64>(xs0 < xu0);
+  const xu1 = b1 + (0x00000000ffffffff & xmask);
+  const xs1 = xu1 + xc;
+  xc = <u64>(xu1 < b1) | <u64>(xs1 < xu1);
+  const xu2 = b2 + 0;
+  const xs2 = xu2 + xc;
+  xc = <u64>(xu2 < b2) | <u64>(xs2 < xu2);
+  const xu3 = b3 + (0xffffffff00000001 & xmask);
+  const xs3 = xu3 + xc;
+  xc = <u64>(xu3 < b3) | <u64>(xs3 < xu3);
+  const xh0 = (xs0 >>> 1) | (xs1 << 63);
+  const xh1 = (xs1 >>> 1) | (xs2 << 63);
+  const xh2 = (xs2 >>> 1) | (xs3 << 63);
+  const xh3 = (xs3 >>> 1) | (xc << 63);
+  const yd0 = a0 - xh0;
+  let yw = <u64>(a0 < xh0);
+  const yv1 = a1 - xh1;
+  const yd1 = yv1 - yw;
+  yw = <u64>(a1 < xh1) | <u64>(yv1 < yw);
+  const yv2 = a2 - xh2;
+  const yd2 = yv2 - yw;
+  yw = <u64>(a2 < xh2) | <u64>(yv2 < yw);
+  const yv3 = a3 - xh3;
+  const yd3 = yv3 - yw;
+  yw = <u64>(a3 < xh3) | <u64>(yv3 < yw);
+  const ymask: u64 = 0 - yw;
+  let yc: u64 = 0;
+  const ys0 = yd0 + ymask;
+  yc = <u64>(ys0 < yd0);
+  const yu1 = yd1 + (0x00000000ffffffff & ymask);
+  const ys1 = yu1 + yc;
+  yc = <u64>(yu1 < yd1) | <u64>(ys1 < yu1);
+  const ys2 = yd2 + yc;
+  yc = <u64>(ys2 < yc);
+  const yu3 = yd3 + (0xffffffff00000001 & ymask);
+  const ys3 = yu3 + yc;
+  store<u64>(r, ys0, 0);
+  store<u64>(r, ys1, 8);
+  store<u64>(r, ys2, 16);
+  store<u64>(r, ys3, 24);
 }
 
 // ---- P-256 group order n (SEC 2 v2 §2.4.2; NIST SP 800-186 §3.2.1.3): 8 limbs, −m^−1 mod 2^32 = 0xee00bc4f
@@ -965,35 +1288,131 @@ export function sqr_p256n(r: usize, a: usize): void {
   let z5: u32 = 0;
   let z6: u32 = 0;
   let z7: u32 = 0;
+  let C0: u64 = 0;
+  let C1: u64 = 0;
+  let C2: u64 = 0;
+  let C3: u64 = 0;
+  let C4: u64 = 0;
+  let C5: u64 = 0;
+  let C6: u64 = 0;
+  let C7: u64 = 0;
+  let C8: u64 = 0;
+  let C9: u64 = 0;
+  let C10: u64 = 0;
+  let C11: u64 = 0;
+  let C12: u64 = 0;
+  let C13: u64 = 0;
+  let C14: u64 = 0;
+  let C15: u64 = 0;
+  if (ASC_FEATURE_SIMD) {
+    const A0 = v128.load(a, 0);
+    const A1 = v128.load(a, 16);
+    const M = i64x2.splat(0xffffffff);
+    const B0 = i32x4.splat(load<u32>(a, 0));
+    const B1 = i32x4.splat(load<u32>(a, 4));
+    const B2 = i32x4.splat(load<u32>(a, 8));
+    const B3 = i32x4.splat(load<u32>(a, 12));
+    const B4 = i32x4.splat(load<u32>(a, 16));
+    const B5 = i32x4.splat(load<u32>(a, 20));
+    const B6 = i32x4.splat(load<u32>(a, 24));
+    const B7 = i32x4.splat(load<u32>(a, 28));
+    const P0_0 = i64x2.extmul_low_i32x4_u(A0, B0);
+    const V0 = v128.and(P0_0, M);
+    const P1_0 = i64x2.extmul_low_i32x4_u(A0, B1);
+    const V1 = i64x2.add(i64x2.shr_u(P0_0, 32), v128.and(P1_0, M));
+    const P0_1 = i64x2.extmul_high_i32x4_u(A0, B0);
+    const V2 = i64x2.add(i64x2.shl(v128.and(P0_1, M), 1), i64x2.shr_u(P1_0, 32));
+    const P1_1 = i64x2.extmul_high_i32x4_u(A0, B1);
+    const V3 = i64x2.shl(i64x2.add(i64x2.shr_u(P0_1, 32), v128.and(P1_1, M)), 1);
+    const P0_2 = i64x2.extmul_low_i32x4_u(A1, B0);
+    const P2_1 = i64x2.extmul_high_i32x4_u(A0, B2);
+    const V4 = i64x2.add(i64x2.shl(i64x2.add(v128.and(P0_2, M), i64x2.shr_u(P1_1, 32)), 1), v128.and(P2_1, M));
+    const P1_2 = i64x2.extmul_low_i32x4_u(A1, B1);
+    const P3_1 = i64x2.extmul_high_i32x4_u(A0, B3);
+    const V5 = i64x2.add(i64x2.add(i64x2.shl(i64x2.add(i64x2.shr_u(P0_2, 32), v128.and(P1_2, M)), 1), i64x2.shr_u(P2_1, 32)), v128.and(P3_1, M));
+    const P0_3 = i64x2.extmul_high_i32x4_u(A1, B0);
+    const P2_2 = i64x2.extmul_low_i32x4_u(A1, B2);
+    const V6 = i64x2.add(i64x2.shl(i64x2.add(i64x2.add(v128.and(P0_3, M), i64x2.shr_u(P1_2, 32)), v128.and(P2_2, M)), 1), i64x2.shr_u(P3_1, 32));
+    const P1_3 = i64x2.extmul_high_i32x4_u(A1, B1);
+    const P3_2 = i64x2.extmul_low_i32x4_u(A1, B3);
+    const V7 = i64x2.shl(i64x2.add(i64x2.add(i64x2.add(i64x2.shr_u(P0_3, 32), v128.and(P1_3, M)), i64x2.shr_u(P2_2, 32)), v128.and(P3_2, M)), 1);
+    const P2_3 = i64x2.extmul_high_i32x4_u(A1, B2);
+    const P4_2 = i64x2.extmul_low_i32x4_u(A1, B4);
+    const V8 = i64x2.add(i64x2.shl(i64x2.add(i64x2.add(i64x2.shr_u(P1_3, 32), v128.and(P2_3, M)), i64x2.shr_u(P3_2, 32)), 1), v128.and(P4_2, M));
+    const P3_3 = i64x2.extmul_high_i32x4_u(A1, B3);
+    const P5_2 = i64x2.extmul_low_i32x4_u(A1, B5);
+    const V9 = i64x2.add(i64x2.add(i64x2.shl(i64x2.add(i64x2.shr_u(P2_3, 32), v128.and(P3_3, M)), 1), i64x2.shr_u(P4_2, 32)), v128.and(P5_2, M));
+    const P4_3 = i64x2.extmul_high_i32x4_u(A1, B4);
+    const V10 = i64x2.add(i64x2.shl(i64x2.add(i64x2.shr_u(P3_3, 32), v128.and(P4_3, M)), 1), i64x2.shr_u(P5_2, 32));
+    const P5_3 = i64x2.extmul_high_i32x4_u(A1, B5);
+    const V11 = i64x2.shl(i64x2.add(i64x2.shr_u(P4_3, 32), v128.and(P5_3, M)), 1);
+    const P6_3 = i64x2.extmul_high_i32x4_u(A1, B6);
+    const V12 = i64x2.add(i64x2.shl(i64x2.shr_u(P5_3, 32), 1), v128.and(P6_3, M));
+    const P7_3 = i64x2.extmul_high_i32x4_u(A1, B7);
+    const V13 = i64x2.add(i64x2.shr_u(P6_3, 32), v128.and(P7_3, M));
+    const V14 = i64x2.shr_u(P7_3, 32);
+    C0 = i64x2.extract_lane(V0, 0);
+    C1 = i64x2.extract_lane(V1, 0) + i64x2.extract_lane(V0, 1);
+    C2 = i64x2.extract_lane(V2, 0) + i64x2.extract_lane(V1, 1);
+    C3 = i64x2.extract_lane(V3, 0) + i64x2.extract_lane(V2, 1);
+    C4 = i64x2.extract_lane(V4, 0) + i64x2.extract_lane(V3, 1);
+    C5 = i64x2.extract_lane(V5, 0) + i64x2.extract_lane(V4, 1);
+    C6 = i64x2.extract_lane(V6, 0) + i64x2.extract_lane(V5, 1);
+    C7 = i64x2.extract_lane(V7, 0) + i64x2.extract_lane(V6, 1);
+    C8 = i64x2.extract_lane(V8, 0) + i64x2.extract_lane(V7, 1);
+    C9 = i64x2.extract_lane(V9, 0) + i64x2.extract_lane(V8, 1);
+    C10 = i64x2.extract_lane(V10, 0) + i64x2.extract_lane(V9, 1);
+    C11 = i64x2.extract_lane(V11, 0) + i64x2.extract_lane(V10, 1);
+    C12 = i64x2.extract_lane(V12, 0) + i64x2.extract_lane(V11, 1);
+    C13 = i64x2.extract_lane(V13, 0) + i64x2.extract_lane(V12, 1);
+    C14 = i64x2.extract_lane(V14, 0) + i64x2.extract_lane(V13, 1);
+    C15 = i64x2.extract_lane(V14, 1);
+  }
   // column 0
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 0);
-  lo += <i64>(p & 0xffffffff); hi += (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C0;
+  } else {
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 0);
+    lo += <i64>(p & 0xffffffff); hi += (p >>> 32);
+  }
   q0 = <u64>(<u32>lo * 0xee00bc4f);
   p = q0 * 0xfc632551; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 1
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C1;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1); hi += (xhi << 1);
+  }
   p = q0 * 0xf3b9cac2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   q1 = <u64>(<u32>lo * 0xee00bc4f);
   p = q1 * 0xfc632551; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 2
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 4);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)); hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C2;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 4);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)); hi += (xhi << 1) + (p >>> 32);
+  }
   p = q0 * 0xa7179e84; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q1 * 0xf3b9cac2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   q2 = <u64>(<u32>lo * 0xee00bc4f);
   p = q2 * 0xfc632551; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 3
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C3;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1); hi += (xhi << 1);
+  }
   p = q0 * 0xbce6faad; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q1 * 0xa7179e84; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q2 * 0xf3b9cac2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -1001,11 +1420,15 @@ export function sqr_p256n(r: usize, a: usize): void {
   p = q3 * 0xfc632551; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 4
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 8);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) - <i64>q0; hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C4 - <i64>q0;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 8);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) - <i64>q0; hi += (xhi << 1) + (p >>> 32);
+  }
   p = q1 * 0xbce6faad; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q2 * 0xa7179e84; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q3 * 0xf3b9cac2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -1013,11 +1436,15 @@ export function sqr_p256n(r: usize, a: usize): void {
   p = q4 * 0xfc632551; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 5
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) - <i64>q1; hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C5 - <i64>q1;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) - <i64>q1; hi += (xhi << 1);
+  }
   p = q2 * 0xbce6faad; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q3 * 0xa7179e84; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q4 * 0xf3b9cac2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -1025,12 +1452,16 @@ export function sqr_p256n(r: usize, a: usize): void {
   p = q5 * 0xfc632551; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 6
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 12);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q0 - <i64>q2); hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C6 + (<i64>q0 - <i64>q2);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 12);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q0 - <i64>q2); hi += (xhi << 1) + (p >>> 32);
+  }
   p = q3 * 0xbce6faad; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q4 * 0xa7179e84; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q5 * 0xf3b9cac2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -1038,12 +1469,16 @@ export function sqr_p256n(r: usize, a: usize): void {
   p = q6 * 0xfc632551; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 7
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + (-<i64>q0 + <i64>q1 - <i64>q3); hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C7 + (-<i64>q0 + <i64>q1 - <i64>q3);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + (-<i64>q0 + <i64>q1 - <i64>q3); hi += (xhi << 1);
+  }
   p = q4 * 0xbce6faad; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q5 * 0xa7179e84; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q6 * 0xf3b9cac2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -1051,55 +1486,84 @@ export function sqr_p256n(r: usize, a: usize): void {
   p = q7 * 0xfc632551; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 8
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 16);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q0 - <i64>q1 + <i64>q2 - <i64>q4); hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C8 + (<i64>q0 - <i64>q1 + <i64>q2 - <i64>q4);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 16);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q0 - <i64>q1 + <i64>q2 - <i64>q4); hi += (xhi << 1) + (p >>> 32);
+  }
   p = q5 * 0xbce6faad; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q6 * 0xa7179e84; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q7 * 0xf3b9cac2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   z0 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 9
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + (<i64>q1 - <i64>q2 + <i64>q3 - <i64>q5); hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C9 + (<i64>q1 - <i64>q2 + <i64>q3 - <i64>q5);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + (<i64>q1 - <i64>q2 + <i64>q3 - <i64>q5); hi += (xhi << 1);
+  }
   p = q6 * 0xbce6faad; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q7 * 0xa7179e84; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   z1 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 10
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 20);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q2 - <i64>q3 + <i64>q4 - <i64>q6); hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C10 + (<i64>q2 - <i64>q3 + <i64>q4 - <i64>q6);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 20);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q2 - <i64>q3 + <i64>q4 - <i64>q6); hi += (xhi << 1) + (p >>> 32);
+  }
   p = q7 * 0xbce6faad; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   z2 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 11
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + (<i64>q3 - <i64>q4 + <i64>q5 - <i64>q7); hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C11 + (<i64>q3 - <i64>q4 + <i64>q5 - <i64>q7);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + (<i64>q3 - <i64>q4 + <i64>q5 - <i64>q7); hi += (xhi << 1);
+  }
   z3 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 12
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 24);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q4 - <i64>q5 + <i64>q6); hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C12 + (<i64>q4 - <i64>q5 + <i64>q6);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 24);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q4 - <i64>q5 + <i64>q6); hi += (xhi << 1) + (p >>> 32);
+  }
   z4 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 13
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + (<i64>q5 - <i64>q6 + <i64>q7); hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C13 + (<i64>q5 - <i64>q6 + <i64>q7);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + (<i64>q5 - <i64>q6 + <i64>q7); hi += (xhi << 1);
+  }
   z5 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 14
-  p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 28);
-  lo += <i64>(p & 0xffffffff) + (<i64>q6 - <i64>q7); hi += (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C14 + (<i64>q6 - <i64>q7);
+  } else {
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 28);
+    lo += <i64>(p & 0xffffffff) + (<i64>q6 - <i64>q7); hi += (p >>> 32);
+  }
   z6 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 15
+  if (ASC_FEATURE_SIMD) lo += <i64>C15;
   lo += <i64>q7;
   z7 = <u32>lo;
   const top = <u32>(lo >> 32);
@@ -1221,6 +1685,193 @@ export function half_p256n(r: usize, a: usize): void {
   store<u32>(r, (s5 >>> 1) | (s6 << 31), 20);
   store<u32>(r, (s6 >>> 1) | (s7 << 31), 24);
   store<u32>(r, (s7 >>> 1) | (top << 31), 28);
+}
+
+/** r = 3a mod p256n; a < m. */
+export function tri_p256n(r: usize, a: usize): void {
+  const a0 = load<u64>(a, 0);
+  const a1 = load<u64>(a, 8);
+  const a2 = load<u64>(a, 16);
+  const a3 = load<u64>(a, 24);
+  const xs0 = a0 + a0;
+  let xc = <u64>(xs0 < a0);
+  const xu1 = a1 + a1;
+  const xs1 = xu1 + xc;
+  xc = <u64>(xu1 < a1) | <u64>(xs1 < xu1);
+  const xu2 = a2 + a2;
+  const xs2 = xu2 + xc;
+  xc = <u64>(xu2 < a2) | <u64>(xs2 < xu2);
+  const xu3 = a3 + a3;
+  const xs3 = xu3 + xc;
+  xc = <u64>(xu3 < a3) | <u64>(xs3 < xu3);
+  let xw: u64 = 0;
+  const xt0 = xs0 - 0xf3b9cac2fc632551;
+  xw = <u64>(xs0 < 0xf3b9cac2fc632551);
+  const xv1 = xs1 - 0xbce6faada7179e84;
+  const xt1 = xv1 - xw;
+  xw = <u64>(xs1 < 0xbce6faada7179e84) | <u64>(xv1 < xw);
+  const xv2 = xs2 - 0xffffffffffffffff;
+  const xt2 = xv2 - xw;
+  xw = <u64>(xs2 < 0xffffffffffffffff) | <u64>(xv2 < xw);
+  const xv3 = xs3 - 0xffffffff00000000;
+  const xt3 = xv3 - xw;
+  xw = <u64>(xs3 < 0xffffffff00000000) | <u64>(xv3 < xw);
+  const xkeep = xc == 0 && xw != 0;
+  const xr0 = select<u64>(xs0, xt0, xkeep);
+  const xr1 = select<u64>(xs1, xt1, xkeep);
+  const xr2 = select<u64>(xs2, xt2, xkeep);
+  const xr3 = select<u64>(xs3, xt3, xkeep);
+  const ys0 = xr0 + a0;
+  let yc = <u64>(ys0 < xr0);
+  const yu1 = xr1 + a1;
+  const ys1 = yu1 + yc;
+  yc = <u64>(yu1 < xr1) | <u64>(ys1 < yu1);
+  const yu2 = xr2 + a2;
+  const ys2 = yu2 + yc;
+  yc = <u64>(yu2 < xr2) | <u64>(ys2 < yu2);
+  const yu3 = xr3 + a3;
+  const ys3 = yu3 + yc;
+  yc = <u64>(yu3 < xr3) | <u64>(ys3 < yu3);
+  let yw: u64 = 0;
+  const yt0 = ys0 - 0xf3b9cac2fc632551;
+  yw = <u64>(ys0 < 0xf3b9cac2fc632551);
+  const yv1 = ys1 - 0xbce6faada7179e84;
+  const yt1 = yv1 - yw;
+  yw = <u64>(ys1 < 0xbce6faada7179e84) | <u64>(yv1 < yw);
+  const yv2 = ys2 - 0xffffffffffffffff;
+  const yt2 = yv2 - yw;
+  yw = <u64>(ys2 < 0xffffffffffffffff) | <u64>(yv2 < yw);
+  const yv3 = ys3 - 0xffffffff00000000;
+  const yt3 = yv3 - yw;
+  yw = <u64>(ys3 < 0xffffffff00000000) | <u64>(yv3 < yw);
+  const ykeep = yc == 0 && yw != 0;
+  const yr0 = select<u64>(ys0, yt0, ykeep);
+  const yr1 = select<u64>(ys1, yt1, ykeep);
+  const yr2 = select<u64>(ys2, yt2, ykeep);
+  const yr3 = select<u64>(ys3, yt3, ykeep);
+  store<u64>(r, yr0, 0);
+  store<u64>(r, yr1, 8);
+  store<u64>(r, yr2, 16);
+  store<u64>(r, yr3, 24);
+}
+
+/** r = a − 2b mod p256n; a, b < m. */
+export function subdbl_p256n(r: usize, a: usize, b: usize): void {
+  const a0 = load<u64>(a, 0);
+  const a1 = load<u64>(a, 8);
+  const a2 = load<u64>(a, 16);
+  const a3 = load<u64>(a, 24);
+  const b0 = load<u64>(b, 0);
+  const b1 = load<u64>(b, 8);
+  const b2 = load<u64>(b, 16);
+  const b3 = load<u64>(b, 24);
+  const xd0 = a0 - b0;
+  let xw = <u64>(a0 < b0);
+  const xv1 = a1 - b1;
+  const xd1 = xv1 - xw;
+  xw = <u64>(a1 < b1) | <u64>(xv1 < xw);
+  const xv2 = a2 - b2;
+  const xd2 = xv2 - xw;
+  xw = <u64>(a2 < b2) | <u64>(xv2 < xw);
+  const xv3 = a3 - b3;
+  const xd3 = xv3 - xw;
+  xw = <u64>(a3 < b3) | <u64>(xv3 < xw);
+  const xmask: u64 = 0 - xw;
+  let xc: u64 = 0;
+  const xs0 = xd0 + (0xf3b9cac2fc632551 & xmask);
+  xc = <u64>(xs0 < xd0);
+  const xu1 = xd1 + (0xbce6faada7179e84 & xmask);
+  const xs1 = xu1 + xc;
+  xc = <u64>(xu1 < xd1) | <u64>(xs1 < xu1);
+  const xu2 = xd2 + xmask;
+  const xs2 = xu2 + xc;
+  xc = <u64>(xu2 < xd2) | <u64>(xs2 < xu2);
+  const xu3 = xd3 + (0xffffffff00000000 & xmask);
+  const xs3 = xu3 + xc;
+  const yd0 = xs0 - b0;
+  let yw = <u64>(xs0 < b0);
+  const yv1 = xs1 - b1;
+  const yd1 = yv1 - yw;
+  yw = <u64>(xs1 < b1) | <u64>(yv1 < yw);
+  const yv2 = xs2 - b2;
+  const yd2 = yv2 - yw;
+  yw = <u64>(xs2 < b2) | <u64>(yv2 < yw);
+  const yv3 = xs3 - b3;
+  const yd3 = yv3 - yw;
+  yw = <u64>(xs3 < b3) | <u64>(yv3 < yw);
+  const ymask: u64 = 0 - yw;
+  let yc: u64 = 0;
+  const ys0 = yd0 + (0xf3b9cac2fc632551 & ymask);
+  yc = <u64>(ys0 < yd0);
+  const yu1 = yd1 + (0xbce6faada7179e84 & ymask);
+  const ys1 = yu1 + yc;
+  yc = <u64>(yu1 < yd1) | <u64>(ys1 < yu1);
+  const yu2 = yd2 + ymask;
+  const ys2 = yu2 + yc;
+  yc = <u64>(yu2 < yd2) | <u64>(ys2 < yu2);
+  const yu3 = yd3 + (0xffffffff00000000 & ymask);
+  const ys3 = yu3 + yc;
+  store<u64>(r, ys0, 0);
+  store<u64>(r, ys1, 8);
+  store<u64>(r, ys2, 16);
+  store<u64>(r, ys3, 24);
+}
+
+/** r = a − b/2 mod p256n; a, b < m. */
+export function subhalf_p256n(r: usize, a: usize, b: usize): void {
+  const a0 = load<u64>(a, 0);
+  const a1 = load<u64>(a, 8);
+  const a2 = load<u64>(a, 16);
+  const a3 = load<u64>(a, 24);
+  const b0 = load<u64>(b, 0);
+  const b1 = load<u64>(b, 8);
+  const b2 = load<u64>(b, 16);
+  const b3 = load<u64>(b, 24);
+  const xmask: u64 = 0 - (b0 & 1);
+  let xc: u64 = 0;
+  const xu0 = b0 + (0xf3b9cac2fc632551 & xmask);
+  const xs0 = xu0 + xc;
+  xc = <u64>(xu0 < b0) | <u64>(xs0 < xu0);
+  const xu1 = b1 + (0xbce6faada7179e84 & xmask);
+  const xs1 = xu1 + xc;
+  xc = <u64>(xu1 < b1) | <u64>(xs1 < xu1);
+  const xu2 = b2 + xmask;
+  const xs2 = xu2 + xc;
+  xc = <u64>(xu2 < b2) | <u64>(xs2 < xu2);
+  const xu3 = b3 + (0xffffffff00000000 & xmask);
+  const xs3 = xu3 + xc;
+  xc = <u64>(xu3 < b3) | <u64>(xs3 < xu3);
+  const xh0 = (xs0 >>> 1) | (xs1 << 63);
+  const xh1 = (xs1 >>> 1) | (xs2 << 63);
+  const xh2 = (xs2 >>> 1) | (xs3 << 63);
+  const xh3 = (xs3 >>> 1) | (xc << 63);
+  const yd0 = a0 - xh0;
+  let yw = <u64>(a0 < xh0);
+  const yv1 = a1 - xh1;
+  const yd1 = yv1 - yw;
+  yw = <u64>(a1 < xh1) | <u64>(yv1 < yw);
+  const yv2 = a2 - xh2;
+  const yd2 = yv2 - yw;
+  yw = <u64>(a2 < xh2) | <u64>(yv2 < yw);
+  const yv3 = a3 - xh3;
+  const yd3 = yv3 - yw;
+  yw = <u64>(a3 < xh3) | <u64>(yv3 < yw);
+  const ymask: u64 = 0 - yw;
+  let yc: u64 = 0;
+  const ys0 = yd0 + (0xf3b9cac2fc632551 & ymask);
+  yc = <u64>(ys0 < yd0);
+  const yu1 = yd1 + (0xbce6faada7179e84 & ymask);
+  const ys1 = yu1 + yc;
+  yc = <u64>(yu1 < yd1) | <u64>(ys1 < yu1);
+  const yu2 = yd2 + ymask;
+  const ys2 = yu2 + yc;
+  yc = <u64>(yu2 < yd2) | <u64>(ys2 < yu2);
+  const yu3 = yd3 + (0xffffffff00000000 & ymask);
+  const ys3 = yu3 + yc;
+  store<u64>(r, ys0, 0);
+  store<u64>(r, ys1, 8);
+  store<u64>(r, ys2, 16);
+  store<u64>(r, ys3, 24);
 }
 
 // ---- P-384 base field p = 2^384 − 2^128 − 2^96 + 2^32 − 1 (SEC 2 v2 §2.5.1; NIST SP 800-186 §3.2.1.4): 12 limbs, −m^−1 mod 2^32 = 0x00000001
@@ -1815,187 +2466,411 @@ export function sqr_p384p(r: usize, a: usize): void {
   let z9: u32 = 0;
   let z10: u32 = 0;
   let z11: u32 = 0;
+  let C0: u64 = 0;
+  let C1: u64 = 0;
+  let C2: u64 = 0;
+  let C3: u64 = 0;
+  let C4: u64 = 0;
+  let C5: u64 = 0;
+  let C6: u64 = 0;
+  let C7: u64 = 0;
+  let C8: u64 = 0;
+  let C9: u64 = 0;
+  let C10: u64 = 0;
+  let C11: u64 = 0;
+  let C12: u64 = 0;
+  let C13: u64 = 0;
+  let C14: u64 = 0;
+  let C15: u64 = 0;
+  let C16: u64 = 0;
+  let C17: u64 = 0;
+  let C18: u64 = 0;
+  let C19: u64 = 0;
+  let C20: u64 = 0;
+  let C21: u64 = 0;
+  let C22: u64 = 0;
+  let C23: u64 = 0;
+  if (ASC_FEATURE_SIMD) {
+    const A0 = v128.load(a, 0);
+    const A1 = v128.load(a, 16);
+    const A2 = v128.load(a, 32);
+    const M = i64x2.splat(0xffffffff);
+    const B0 = i32x4.splat(load<u32>(a, 0));
+    const B1 = i32x4.splat(load<u32>(a, 4));
+    const B2 = i32x4.splat(load<u32>(a, 8));
+    const B3 = i32x4.splat(load<u32>(a, 12));
+    const B4 = i32x4.splat(load<u32>(a, 16));
+    const B5 = i32x4.splat(load<u32>(a, 20));
+    const B6 = i32x4.splat(load<u32>(a, 24));
+    const B7 = i32x4.splat(load<u32>(a, 28));
+    const B8 = i32x4.splat(load<u32>(a, 32));
+    const B9 = i32x4.splat(load<u32>(a, 36));
+    const B10 = i32x4.splat(load<u32>(a, 40));
+    const B11 = i32x4.splat(load<u32>(a, 44));
+    const P0_0 = i64x2.extmul_low_i32x4_u(A0, B0);
+    const V0 = v128.and(P0_0, M);
+    const P1_0 = i64x2.extmul_low_i32x4_u(A0, B1);
+    const V1 = i64x2.add(i64x2.shr_u(P0_0, 32), v128.and(P1_0, M));
+    const P0_1 = i64x2.extmul_high_i32x4_u(A0, B0);
+    const V2 = i64x2.add(i64x2.shl(v128.and(P0_1, M), 1), i64x2.shr_u(P1_0, 32));
+    const P1_1 = i64x2.extmul_high_i32x4_u(A0, B1);
+    const V3 = i64x2.shl(i64x2.add(i64x2.shr_u(P0_1, 32), v128.and(P1_1, M)), 1);
+    const P0_2 = i64x2.extmul_low_i32x4_u(A1, B0);
+    const P2_1 = i64x2.extmul_high_i32x4_u(A0, B2);
+    const V4 = i64x2.add(i64x2.shl(i64x2.add(v128.and(P0_2, M), i64x2.shr_u(P1_1, 32)), 1), v128.and(P2_1, M));
+    const P1_2 = i64x2.extmul_low_i32x4_u(A1, B1);
+    const P3_1 = i64x2.extmul_high_i32x4_u(A0, B3);
+    const V5 = i64x2.add(i64x2.add(i64x2.shl(i64x2.add(i64x2.shr_u(P0_2, 32), v128.and(P1_2, M)), 1), i64x2.shr_u(P2_1, 32)), v128.and(P3_1, M));
+    const P0_3 = i64x2.extmul_high_i32x4_u(A1, B0);
+    const P2_2 = i64x2.extmul_low_i32x4_u(A1, B2);
+    const V6 = i64x2.add(i64x2.shl(i64x2.add(i64x2.add(v128.and(P0_3, M), i64x2.shr_u(P1_2, 32)), v128.and(P2_2, M)), 1), i64x2.shr_u(P3_1, 32));
+    const P1_3 = i64x2.extmul_high_i32x4_u(A1, B1);
+    const P3_2 = i64x2.extmul_low_i32x4_u(A1, B3);
+    const V7 = i64x2.shl(i64x2.add(i64x2.add(i64x2.add(i64x2.shr_u(P0_3, 32), v128.and(P1_3, M)), i64x2.shr_u(P2_2, 32)), v128.and(P3_2, M)), 1);
+    const P0_4 = i64x2.extmul_low_i32x4_u(A2, B0);
+    const P2_3 = i64x2.extmul_high_i32x4_u(A1, B2);
+    const P4_2 = i64x2.extmul_low_i32x4_u(A1, B4);
+    const V8 = i64x2.add(i64x2.shl(i64x2.add(i64x2.add(i64x2.add(v128.and(P0_4, M), i64x2.shr_u(P1_3, 32)), v128.and(P2_3, M)), i64x2.shr_u(P3_2, 32)), 1), v128.and(P4_2, M));
+    const P1_4 = i64x2.extmul_low_i32x4_u(A2, B1);
+    const P3_3 = i64x2.extmul_high_i32x4_u(A1, B3);
+    const P5_2 = i64x2.extmul_low_i32x4_u(A1, B5);
+    const V9 = i64x2.add(i64x2.add(i64x2.shl(i64x2.add(i64x2.add(i64x2.add(i64x2.shr_u(P0_4, 32), v128.and(P1_4, M)), i64x2.shr_u(P2_3, 32)), v128.and(P3_3, M)), 1), i64x2.shr_u(P4_2, 32)), v128.and(P5_2, M));
+    const P0_5 = i64x2.extmul_high_i32x4_u(A2, B0);
+    const P2_4 = i64x2.extmul_low_i32x4_u(A2, B2);
+    const P4_3 = i64x2.extmul_high_i32x4_u(A1, B4);
+    const V10 = i64x2.add(i64x2.shl(i64x2.add(i64x2.add(i64x2.add(i64x2.add(v128.and(P0_5, M), i64x2.shr_u(P1_4, 32)), v128.and(P2_4, M)), i64x2.shr_u(P3_3, 32)), v128.and(P4_3, M)), 1), i64x2.shr_u(P5_2, 32));
+    const P1_5 = i64x2.extmul_high_i32x4_u(A2, B1);
+    const P3_4 = i64x2.extmul_low_i32x4_u(A2, B3);
+    const P5_3 = i64x2.extmul_high_i32x4_u(A1, B5);
+    const V11 = i64x2.shl(i64x2.add(i64x2.add(i64x2.add(i64x2.add(i64x2.add(i64x2.shr_u(P0_5, 32), v128.and(P1_5, M)), i64x2.shr_u(P2_4, 32)), v128.and(P3_4, M)), i64x2.shr_u(P4_3, 32)), v128.and(P5_3, M)), 1);
+    const P2_5 = i64x2.extmul_high_i32x4_u(A2, B2);
+    const P4_4 = i64x2.extmul_low_i32x4_u(A2, B4);
+    const P6_3 = i64x2.extmul_high_i32x4_u(A1, B6);
+    const V12 = i64x2.add(i64x2.shl(i64x2.add(i64x2.add(i64x2.add(i64x2.add(i64x2.shr_u(P1_5, 32), v128.and(P2_5, M)), i64x2.shr_u(P3_4, 32)), v128.and(P4_4, M)), i64x2.shr_u(P5_3, 32)), 1), v128.and(P6_3, M));
+    const P3_5 = i64x2.extmul_high_i32x4_u(A2, B3);
+    const P5_4 = i64x2.extmul_low_i32x4_u(A2, B5);
+    const P7_3 = i64x2.extmul_high_i32x4_u(A1, B7);
+    const V13 = i64x2.add(i64x2.add(i64x2.shl(i64x2.add(i64x2.add(i64x2.add(i64x2.shr_u(P2_5, 32), v128.and(P3_5, M)), i64x2.shr_u(P4_4, 32)), v128.and(P5_4, M)), 1), i64x2.shr_u(P6_3, 32)), v128.and(P7_3, M));
+    const P4_5 = i64x2.extmul_high_i32x4_u(A2, B4);
+    const P6_4 = i64x2.extmul_low_i32x4_u(A2, B6);
+    const V14 = i64x2.add(i64x2.shl(i64x2.add(i64x2.add(i64x2.add(i64x2.shr_u(P3_5, 32), v128.and(P4_5, M)), i64x2.shr_u(P5_4, 32)), v128.and(P6_4, M)), 1), i64x2.shr_u(P7_3, 32));
+    const P5_5 = i64x2.extmul_high_i32x4_u(A2, B5);
+    const P7_4 = i64x2.extmul_low_i32x4_u(A2, B7);
+    const V15 = i64x2.shl(i64x2.add(i64x2.add(i64x2.add(i64x2.shr_u(P4_5, 32), v128.and(P5_5, M)), i64x2.shr_u(P6_4, 32)), v128.and(P7_4, M)), 1);
+    const P6_5 = i64x2.extmul_high_i32x4_u(A2, B6);
+    const P8_4 = i64x2.extmul_low_i32x4_u(A2, B8);
+    const V16 = i64x2.add(i64x2.shl(i64x2.add(i64x2.add(i64x2.shr_u(P5_5, 32), v128.and(P6_5, M)), i64x2.shr_u(P7_4, 32)), 1), v128.and(P8_4, M));
+    const P7_5 = i64x2.extmul_high_i32x4_u(A2, B7);
+    const P9_4 = i64x2.extmul_low_i32x4_u(A2, B9);
+    const V17 = i64x2.add(i64x2.add(i64x2.shl(i64x2.add(i64x2.shr_u(P6_5, 32), v128.and(P7_5, M)), 1), i64x2.shr_u(P8_4, 32)), v128.and(P9_4, M));
+    const P8_5 = i64x2.extmul_high_i32x4_u(A2, B8);
+    const V18 = i64x2.add(i64x2.shl(i64x2.add(i64x2.shr_u(P7_5, 32), v128.and(P8_5, M)), 1), i64x2.shr_u(P9_4, 32));
+    const P9_5 = i64x2.extmul_high_i32x4_u(A2, B9);
+    const V19 = i64x2.shl(i64x2.add(i64x2.shr_u(P8_5, 32), v128.and(P9_5, M)), 1);
+    const P10_5 = i64x2.extmul_high_i32x4_u(A2, B10);
+    const V20 = i64x2.add(i64x2.shl(i64x2.shr_u(P9_5, 32), 1), v128.and(P10_5, M));
+    const P11_5 = i64x2.extmul_high_i32x4_u(A2, B11);
+    const V21 = i64x2.add(i64x2.shr_u(P10_5, 32), v128.and(P11_5, M));
+    const V22 = i64x2.shr_u(P11_5, 32);
+    C0 = i64x2.extract_lane(V0, 0);
+    C1 = i64x2.extract_lane(V1, 0) + i64x2.extract_lane(V0, 1);
+    C2 = i64x2.extract_lane(V2, 0) + i64x2.extract_lane(V1, 1);
+    C3 = i64x2.extract_lane(V3, 0) + i64x2.extract_lane(V2, 1);
+    C4 = i64x2.extract_lane(V4, 0) + i64x2.extract_lane(V3, 1);
+    C5 = i64x2.extract_lane(V5, 0) + i64x2.extract_lane(V4, 1);
+    C6 = i64x2.extract_lane(V6, 0) + i64x2.extract_lane(V5, 1);
+    C7 = i64x2.extract_lane(V7, 0) + i64x2.extract_lane(V6, 1);
+    C8 = i64x2.extract_lane(V8, 0) + i64x2.extract_lane(V7, 1);
+    C9 = i64x2.extract_lane(V9, 0) + i64x2.extract_lane(V8, 1);
+    C10 = i64x2.extract_lane(V10, 0) + i64x2.extract_lane(V9, 1);
+    C11 = i64x2.extract_lane(V11, 0) + i64x2.extract_lane(V10, 1);
+    C12 = i64x2.extract_lane(V12, 0) + i64x2.extract_lane(V11, 1);
+    C13 = i64x2.extract_lane(V13, 0) + i64x2.extract_lane(V12, 1);
+    C14 = i64x2.extract_lane(V14, 0) + i64x2.extract_lane(V13, 1);
+    C15 = i64x2.extract_lane(V15, 0) + i64x2.extract_lane(V14, 1);
+    C16 = i64x2.extract_lane(V16, 0) + i64x2.extract_lane(V15, 1);
+    C17 = i64x2.extract_lane(V17, 0) + i64x2.extract_lane(V16, 1);
+    C18 = i64x2.extract_lane(V18, 0) + i64x2.extract_lane(V17, 1);
+    C19 = i64x2.extract_lane(V19, 0) + i64x2.extract_lane(V18, 1);
+    C20 = i64x2.extract_lane(V20, 0) + i64x2.extract_lane(V19, 1);
+    C21 = i64x2.extract_lane(V21, 0) + i64x2.extract_lane(V20, 1);
+    C22 = i64x2.extract_lane(V22, 0) + i64x2.extract_lane(V21, 1);
+    C23 = i64x2.extract_lane(V22, 1);
+  }
   // column 0
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 0);
-  lo += <i64>(p & 0xffffffff); hi += (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C0;
+  } else {
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 0);
+    lo += <i64>(p & 0xffffffff); hi += (p >>> 32);
+  }
   q0 = <u64>(<u32>lo);
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 1
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + <i64>q0; hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C1 + <i64>q0;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + <i64>q0; hi += (xhi << 1);
+  }
   q1 = <u64>(<u32>lo);
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 2
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 4);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + <i64>q1; hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C2 + <i64>q1;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 4);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) + <i64>q1; hi += (xhi << 1) + (p >>> 32);
+  }
   q2 = <u64>(<u32>lo);
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 3
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + (-<i64>q0 + <i64>q2); hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C3 + (-<i64>q0 + <i64>q2);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + (-<i64>q0 + <i64>q2); hi += (xhi << 1);
+  }
   q3 = <u64>(<u32>lo);
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 4
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 8);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (-<i64>q0 - <i64>q1 + <i64>q3); hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C4 + (-<i64>q0 - <i64>q1 + <i64>q3);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 8);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (-<i64>q0 - <i64>q1 + <i64>q3); hi += (xhi << 1) + (p >>> 32);
+  }
   q4 = <u64>(<u32>lo);
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 5
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + (-<i64>q1 - <i64>q2 + <i64>q4); hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C5 + (-<i64>q1 - <i64>q2 + <i64>q4);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + (-<i64>q1 - <i64>q2 + <i64>q4); hi += (xhi << 1);
+  }
   q5 = <u64>(<u32>lo);
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 6
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 12);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (-<i64>q2 - <i64>q3 + <i64>q5); hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C6 + (-<i64>q2 - <i64>q3 + <i64>q5);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 12);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (-<i64>q2 - <i64>q3 + <i64>q5); hi += (xhi << 1) + (p >>> 32);
+  }
   q6 = <u64>(<u32>lo);
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 7
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + (-<i64>q3 - <i64>q4 + <i64>q6); hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C7 + (-<i64>q3 - <i64>q4 + <i64>q6);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + (-<i64>q3 - <i64>q4 + <i64>q6); hi += (xhi << 1);
+  }
   q7 = <u64>(<u32>lo);
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 8
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 16);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (-<i64>q4 - <i64>q5 + <i64>q7); hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C8 + (-<i64>q4 - <i64>q5 + <i64>q7);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 16);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (-<i64>q4 - <i64>q5 + <i64>q7); hi += (xhi << 1) + (p >>> 32);
+  }
   q8 = <u64>(<u32>lo);
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 9
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + (-<i64>q5 - <i64>q6 + <i64>q8); hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C9 + (-<i64>q5 - <i64>q6 + <i64>q8);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + (-<i64>q5 - <i64>q6 + <i64>q8); hi += (xhi << 1);
+  }
   q9 = <u64>(<u32>lo);
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 10
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 20);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (-<i64>q6 - <i64>q7 + <i64>q9); hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C10 + (-<i64>q6 - <i64>q7 + <i64>q9);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 20);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (-<i64>q6 - <i64>q7 + <i64>q9); hi += (xhi << 1) + (p >>> 32);
+  }
   q10 = <u64>(<u32>lo);
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 11
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + (-<i64>q7 - <i64>q8 + <i64>q10); hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C11 + (-<i64>q7 - <i64>q8 + <i64>q10);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + (-<i64>q7 - <i64>q8 + <i64>q10); hi += (xhi << 1);
+  }
   q11 = <u64>(<u32>lo);
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 12
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 24);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q0 - <i64>q8 - <i64>q9 + <i64>q11); hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C12 + (<i64>q0 - <i64>q8 - <i64>q9 + <i64>q11);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 24);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q0 - <i64>q8 - <i64>q9 + <i64>q11); hi += (xhi << 1) + (p >>> 32);
+  }
   z0 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 13
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + (<i64>q1 - <i64>q9 - <i64>q10); hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C13 + (<i64>q1 - <i64>q9 - <i64>q10);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + (<i64>q1 - <i64>q9 - <i64>q10); hi += (xhi << 1);
+  }
   z1 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 14
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 28);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q2 - <i64>q10 - <i64>q11); hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C14 + (<i64>q2 - <i64>q10 - <i64>q11);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 28);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q2 - <i64>q10 - <i64>q11); hi += (xhi << 1) + (p >>> 32);
+  }
   z2 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 15
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + (<i64>q3 - <i64>q11); hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C15 + (<i64>q3 - <i64>q11);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + (<i64>q3 - <i64>q11); hi += (xhi << 1);
+  }
   z3 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 16
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 32);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + <i64>q4; hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C16 + <i64>q4;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 32);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) + <i64>q4; hi += (xhi << 1) + (p >>> 32);
+  }
   z4 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 17
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + <i64>q5; hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C17 + <i64>q5;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + <i64>q5; hi += (xhi << 1);
+  }
   z5 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 18
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 36) * <u64>load<u32>(a, 36);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + <i64>q6; hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C18 + <i64>q6;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(a, 36);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) + <i64>q6; hi += (xhi << 1) + (p >>> 32);
+  }
   z6 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 19
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 36) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + <i64>q7; hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C19 + <i64>q7;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + <i64>q7; hi += (xhi << 1);
+  }
   z7 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 20
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 36) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 40) * <u64>load<u32>(a, 40);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + <i64>q8; hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C20 + <i64>q8;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(a, 40);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) + <i64>q8; hi += (xhi << 1) + (p >>> 32);
+  }
   z8 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 21
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 40) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + <i64>q9; hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C21 + <i64>q9;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + <i64>q9; hi += (xhi << 1);
+  }
   z9 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 22
-  p = <u64>load<u32>(a, 44) * <u64>load<u32>(a, 44);
-  lo += <i64>(p & 0xffffffff) + <i64>q10; hi += (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C22 + <i64>q10;
+  } else {
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(a, 44);
+    lo += <i64>(p & 0xffffffff) + <i64>q10; hi += (p >>> 32);
+  }
   z10 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 23
+  if (ASC_FEATURE_SIMD) lo += <i64>C23;
   lo += <i64>q11;
   z11 = <u32>lo;
   const top = <u32>(lo >> 32);
@@ -2167,6 +3042,281 @@ export function half_p384p(r: usize, a: usize): void {
   store<u32>(r, (s9 >>> 1) | (s10 << 31), 36);
   store<u32>(r, (s10 >>> 1) | (s11 << 31), 40);
   store<u32>(r, (s11 >>> 1) | (top << 31), 44);
+}
+
+/** r = 3a mod p384p; a < m. */
+export function tri_p384p(r: usize, a: usize): void {
+  const a0 = load<u64>(a, 0);
+  const a1 = load<u64>(a, 8);
+  const a2 = load<u64>(a, 16);
+  const a3 = load<u64>(a, 24);
+  const a4 = load<u64>(a, 32);
+  const a5 = load<u64>(a, 40);
+  const xs0 = a0 + a0;
+  let xc = <u64>(xs0 < a0);
+  const xu1 = a1 + a1;
+  const xs1 = xu1 + xc;
+  xc = <u64>(xu1 < a1) | <u64>(xs1 < xu1);
+  const xu2 = a2 + a2;
+  const xs2 = xu2 + xc;
+  xc = <u64>(xu2 < a2) | <u64>(xs2 < xu2);
+  const xu3 = a3 + a3;
+  const xs3 = xu3 + xc;
+  xc = <u64>(xu3 < a3) | <u64>(xs3 < xu3);
+  const xu4 = a4 + a4;
+  const xs4 = xu4 + xc;
+  xc = <u64>(xu4 < a4) | <u64>(xs4 < xu4);
+  const xu5 = a5 + a5;
+  const xs5 = xu5 + xc;
+  xc = <u64>(xu5 < a5) | <u64>(xs5 < xu5);
+  let xw: u64 = 0;
+  const xt0 = xs0 - 0x00000000ffffffff;
+  xw = <u64>(xs0 < 0x00000000ffffffff);
+  const xv1 = xs1 - 0xffffffff00000000;
+  const xt1 = xv1 - xw;
+  xw = <u64>(xs1 < 0xffffffff00000000) | <u64>(xv1 < xw);
+  const xv2 = xs2 - 0xfffffffffffffffe;
+  const xt2 = xv2 - xw;
+  xw = <u64>(xs2 < 0xfffffffffffffffe) | <u64>(xv2 < xw);
+  const xv3 = xs3 - 0xffffffffffffffff;
+  const xt3 = xv3 - xw;
+  xw = <u64>(xs3 < 0xffffffffffffffff) | <u64>(xv3 < xw);
+  const xv4 = xs4 - 0xffffffffffffffff;
+  const xt4 = xv4 - xw;
+  xw = <u64>(xs4 < 0xffffffffffffffff) | <u64>(xv4 < xw);
+  const xv5 = xs5 - 0xffffffffffffffff;
+  const xt5 = xv5 - xw;
+  xw = <u64>(xs5 < 0xffffffffffffffff) | <u64>(xv5 < xw);
+  const xkeep = xc == 0 && xw != 0;
+  const xr0 = select<u64>(xs0, xt0, xkeep);
+  const xr1 = select<u64>(xs1, xt1, xkeep);
+  const xr2 = select<u64>(xs2, xt2, xkeep);
+  const xr3 = select<u64>(xs3, xt3, xkeep);
+  const xr4 = select<u64>(xs4, xt4, xkeep);
+  const xr5 = select<u64>(xs5, xt5, xkeep);
+  const ys0 = xr0 + a0;
+  let yc = <u64>(ys0 < xr0);
+  const yu1 = xr1 + a1;
+  const ys1 = yu1 + yc;
+  yc = <u64>(yu1 < xr1) | <u64>(ys1 < yu1);
+  const yu2 = xr2 + a2;
+  const ys2 = yu2 + yc;
+  yc = <u64>(yu2 < xr2) | <u64>(ys2 < yu2);
+  const yu3 = xr3 + a3;
+  const ys3 = yu3 + yc;
+  yc = <u64>(yu3 < xr3) | <u64>(ys3 < yu3);
+  const yu4 = xr4 + a4;
+  const ys4 = yu4 + yc;
+  yc = <u64>(yu4 < xr4) | <u64>(ys4 < yu4);
+  const yu5 = xr5 + a5;
+  const ys5 = yu5 + yc;
+  yc = <u64>(yu5 < xr5) | <u64>(ys5 < yu5);
+  let yw: u64 = 0;
+  const yt0 = ys0 - 0x00000000ffffffff;
+  yw = <u64>(ys0 < 0x00000000ffffffff);
+  const yv1 = ys1 - 0xffffffff00000000;
+  const yt1 = yv1 - yw;
+  yw = <u64>(ys1 < 0xffffffff00000000) | <u64>(yv1 < yw);
+  const yv2 = ys2 - 0xfffffffffffffffe;
+  const yt2 = yv2 - yw;
+  yw = <u64>(ys2 < 0xfffffffffffffffe) | <u64>(yv2 < yw);
+  const yv3 = ys3 - 0xffffffffffffffff;
+  const yt3 = yv3 - yw;
+  yw = <u64>(ys3 < 0xffffffffffffffff) | <u64>(yv3 < yw);
+  const yv4 = ys4 - 0xffffffffffffffff;
+  const yt4 = yv4 - yw;
+  yw = <u64>(ys4 < 0xffffffffffffffff) | <u64>(yv4 < yw);
+  const yv5 = ys5 - 0xffffffffffffffff;
+  const yt5 = yv5 - yw;
+  yw = <u64>(ys5 < 0xffffffffffffffff) | <u64>(yv5 < yw);
+  const ykeep = yc == 0 && yw != 0;
+  const yr0 = select<u64>(ys0, yt0, ykeep);
+  const yr1 = select<u64>(ys1, yt1, ykeep);
+  const yr2 = select<u64>(ys2, yt2, ykeep);
+  const yr3 = select<u64>(ys3, yt3, ykeep);
+  const yr4 = select<u64>(ys4, yt4, ykeep);
+  const yr5 = select<u64>(ys5, yt5, ykeep);
+  store<u64>(r, yr0, 0);
+  store<u64>(r, yr1, 8);
+  store<u64>(r, yr2, 16);
+  store<u64>(r, yr3, 24);
+  store<u64>(r, yr4, 32);
+  store<u64>(r, yr5, 40);
+}
+
+/** r = a − 2b mod p384p; a, b < m. */
+export function subdbl_p384p(r: usize, a: usize, b: usize): void {
+  const a0 = load<u64>(a, 0);
+  const a1 = load<u64>(a, 8);
+  const a2 = load<u64>(a, 16);
+  const a3 = load<u64>(a, 24);
+  const a4 = load<u64>(a, 32);
+  const a5 = load<u64>(a, 40);
+  const b0 = load<u64>(b, 0);
+  const b1 = load<u64>(b, 8);
+  const b2 = load<u64>(b, 16);
+  const b3 = load<u64>(b, 24);
+  const b4 = load<u64>(b, 32);
+  const b5 = load<u64>(b, 40);
+  const xd0 = a0 - b0;
+  let xw = <u64>(a0 < b0);
+  const xv1 = a1 - b1;
+  const xd1 = xv1 - xw;
+  xw = <u64>(a1 < b1) | <u64>(xv1 < xw);
+  const xv2 = a2 - b2;
+  const xd2 = xv2 - xw;
+  xw = <u64>(a2 < b2) | <u64>(xv2 < xw);
+  const xv3 = a3 - b3;
+  const xd3 = xv3 - xw;
+  xw = <u64>(a3 < b3) | <u64>(xv3 < xw);
+  const xv4 = a4 - b4;
+  const xd4 = xv4 - xw;
+  xw = <u64>(a4 < b4) | <u64>(xv4 < xw);
+  const xv5 = a5 - b5;
+  const xd5 = xv5 - xw;
+  xw = <u64>(a5 < b5) | <u64>(xv5 < xw);
+  const xmask: u64 = 0 - xw;
+  let xc: u64 = 0;
+  const xs0 = xd0 + (0x00000000ffffffff & xmask);
+  xc = <u64>(xs0 < xd0);
+  const xu1 = xd1 + (0xffffffff00000000 & xmask);
+  const xs1 = xu1 + xc;
+  xc = <u64>(xu1 < xd1) | <u64>(xs1 < xu1);
+  const xu2 = xd2 + (0xfffffffffffffffe & xmask);
+  const xs2 = xu2 + xc;
+  xc = <u64>(xu2 < xd2) | <u64>(xs2 < xu2);
+  const xu3 = xd3 + xmask;
+  const xs3 = xu3 + xc;
+  xc = <u64>(xu3 < xd3) | <u64>(xs3 < xu3);
+  const xu4 = xd4 + xmask;
+  const xs4 = xu4 + xc;
+  xc = <u64>(xu4 < xd4) | <u64>(xs4 < xu4);
+  const xu5 = xd5 + xmask;
+  const xs5 = xu5 + xc;
+  const yd0 = xs0 - b0;
+  let yw = <u64>(xs0 < b0);
+  const yv1 = xs1 - b1;
+  const yd1 = yv1 - yw;
+  yw = <u64>(xs1 < b1) | <u64>(yv1 < yw);
+  const yv2 = xs2 - b2;
+  const yd2 = yv2 - yw;
+  yw = <u64>(xs2 < b2) | <u64>(yv2 < yw);
+  const yv3 = xs3 - b3;
+  const yd3 = yv3 - yw;
+  yw = <u64>(xs3 < b3) | <u64>(yv3 < yw);
+  const yv4 = xs4 - b4;
+  const yd4 = yv4 - yw;
+  yw = <u64>(xs4 < b4) | <u64>(yv4 < yw);
+  const yv5 = xs5 - b5;
+  const yd5 = yv5 - yw;
+  yw = <u64>(xs5 < b5) | <u64>(yv5 < yw);
+  const ymask: u64 = 0 - yw;
+  let yc: u64 = 0;
+  const ys0 = yd0 + (0x00000000ffffffff & ymask);
+  yc = <u64>(ys0 < yd0);
+  const yu1 = yd1 + (0xffffffff00000000 & ymask);
+  const ys1 = yu1 + yc;
+  yc = <u64>(yu1 < yd1) | <u64>(ys1 < yu1);
+  const yu2 = yd2 + (0xfffffffffffffffe & ymask);
+  const ys2 = yu2 + yc;
+  yc = <u64>(yu2 < yd2) | <u64>(ys2 < yu2);
+  const yu3 = yd3 + ymask;
+  const ys3 = yu3 + yc;
+  yc = <u64>(yu3 < yd3) | <u64>(ys3 < yu3);
+  const yu4 = yd4 + ymask;
+  const ys4 = yu4 + yc;
+  yc = <u64>(yu4 < yd4) | <u64>(ys4 < yu4);
+  const yu5 = yd5 + ymask;
+  const ys5 = yu5 + yc;
+  store<u64>(r, ys0, 0);
+  store<u64>(r, ys1, 8);
+  store<u64>(r, ys2, 16);
+  store<u64>(r, ys3, 24);
+  store<u64>(r, ys4, 32);
+  store<u64>(r, ys5, 40);
+}
+
+/** r = a − b/2 mod p384p; a, b < m. */
+export function subhalf_p384p(r: usize, a: usize, b: usize): void {
+  const a0 = load<u64>(a, 0);
+  const a1 = load<u64>(a, 8);
+  const a2 = load<u64>(a, 16);
+  const a3 = load<u64>(a, 24);
+  const a4 = load<u64>(a, 32);
+  const a5 = load<u64>(a, 40);
+  const b0 = load<u64>(b, 0);
+  const b1 = load<u64>(b, 8);
+  const b2 = load<u64>(b, 16);
+  const b3 = load<u64>(b, 24);
+  const b4 = load<u64>(b, 32);
+  const b5 = load<u64>(b, 40);
+  const xmask: u64 = 0 - (b0 & 1);
+  let xc: u64 = 0;
+  const xu0 = b0 + (0x00000000ffffffff & xmask);
+  const xs0 = xu0 + xc;
+  xc = <u64>(xu0 < b0) | <u64>(xs0 < xu0);
+  const xu1 = b1 + (0xffffffff00000000 & xmask);
+  const xs1 = xu1 + xc;
+  xc = <u64>(xu1 < b1) | <u64>(xs1 < xu1);
+  const xu2 = b2 + (0xfffffffffffffffe & xmask);
+  const xs2 = xu2 + xc;
+  xc = <u64>(xu2 < b2) | <u64>(xs2 < xu2);
+  const xu3 = b3 + xmask;
+  const xs3 = xu3 + xc;
+  xc = <u64>(xu3 < b3) | <u64>(xs3 < xu3);
+  const xu4 = b4 + xmask;
+  const xs4 = xu4 + xc;
+  xc = <u64>(xu4 < b4) | <u64>(xs4 < xu4);
+  const xu5 = b5 + xmask;
+  const xs5 = xu5 + xc;
+  xc = <u64>(xu5 < b5) | <u64>(xs5 < xu5);
+  const xh0 = (xs0 >>> 1) | (xs1 << 63);
+  const xh1 = (xs1 >>> 1) | (xs2 << 63);
+  const xh2 = (xs2 >>> 1) | (xs3 << 63);
+  const xh3 = (xs3 >>> 1) | (xs4 << 63);
+  const xh4 = (xs4 >>> 1) | (xs5 << 63);
+  const xh5 = (xs5 >>> 1) | (xc << 63);
+  const yd0 = a0 - xh0;
+  let yw = <u64>(a0 < xh0);
+  const yv1 = a1 - xh1;
+  const yd1 = yv1 - yw;
+  yw = <u64>(a1 < xh1) | <u64>(yv1 < yw);
+  const yv2 = a2 - xh2;
+  const yd2 = yv2 - yw;
+  yw = <u64>(a2 < xh2) | <u64>(yv2 < yw);
+  const yv3 = a3 - xh3;
+  const yd3 = yv3 - yw;
+  yw = <u64>(a3 < xh3) | <u64>(yv3 < yw);
+  const yv4 = a4 - xh4;
+  const yd4 = yv4 - yw;
+  yw = <u64>(a4 < xh4) | <u64>(yv4 < yw);
+  const yv5 = a5 - xh5;
+  const yd5 = yv5 - yw;
+  yw = <u64>(a5 < xh5) | <u64>(yv5 < yw);
+  const ymask: u64 = 0 - yw;
+  let yc: u64 = 0;
+  const ys0 = yd0 + (0x00000000ffffffff & ymask);
+  yc = <u64>(ys0 < yd0);
+  const yu1 = yd1 + (0xffffffff00000000 & ymask);
+  const ys1 = yu1 + yc;
+  yc = <u64>(yu1 < yd1) | <u64>(ys1 < yu1);
+  const yu2 = yd2 + (0xfffffffffffffffe & ymask);
+  const ys2 = yu2 + yc;
+  yc = <u64>(yu2 < yd2) | <u64>(ys2 < yu2);
+  const yu3 = yd3 + ymask;
+  const ys3 = yu3 + yc;
+  yc = <u64>(yu3 < yd3) | <u64>(ys3 < yu3);
+  const yu4 = yd4 + ymask;
+  const ys4 = yu4 + yc;
+  yc = <u64>(yu4 < yd4) | <u64>(ys4 < yu4);
+  const yu5 = yd5 + ymask;
+  const ys5 = yu5 + yc;
+  store<u64>(r, ys0, 0);
+  store<u64>(r, ys1, 8);
+  store<u64>(r, ys2, 16);
+  store<u64>(r, ys3, 24);
+  store<u64>(r, ys4, 32);
+  store<u64>(r, ys5, 40);
 }
 
 // ---- P-384 group order n (SEC 2 v2 §2.5.1; NIST SP 800-186 §3.2.1.4): 12 limbs, −m^−1 mod 2^32 = 0xe88fdc45
@@ -2833,35 +3983,182 @@ export function sqr_p384n(r: usize, a: usize): void {
   let z9: u32 = 0;
   let z10: u32 = 0;
   let z11: u32 = 0;
+  let C0: u64 = 0;
+  let C1: u64 = 0;
+  let C2: u64 = 0;
+  let C3: u64 = 0;
+  let C4: u64 = 0;
+  let C5: u64 = 0;
+  let C6: u64 = 0;
+  let C7: u64 = 0;
+  let C8: u64 = 0;
+  let C9: u64 = 0;
+  let C10: u64 = 0;
+  let C11: u64 = 0;
+  let C12: u64 = 0;
+  let C13: u64 = 0;
+  let C14: u64 = 0;
+  let C15: u64 = 0;
+  let C16: u64 = 0;
+  let C17: u64 = 0;
+  let C18: u64 = 0;
+  let C19: u64 = 0;
+  let C20: u64 = 0;
+  let C21: u64 = 0;
+  let C22: u64 = 0;
+  let C23: u64 = 0;
+  if (ASC_FEATURE_SIMD) {
+    const A0 = v128.load(a, 0);
+    const A1 = v128.load(a, 16);
+    const A2 = v128.load(a, 32);
+    const M = i64x2.splat(0xffffffff);
+    const B0 = i32x4.splat(load<u32>(a, 0));
+    const B1 = i32x4.splat(load<u32>(a, 4));
+    const B2 = i32x4.splat(load<u32>(a, 8));
+    const B3 = i32x4.splat(load<u32>(a, 12));
+    const B4 = i32x4.splat(load<u32>(a, 16));
+    const B5 = i32x4.splat(load<u32>(a, 20));
+    const B6 = i32x4.splat(load<u32>(a, 24));
+    const B7 = i32x4.splat(load<u32>(a, 28));
+    const B8 = i32x4.splat(load<u32>(a, 32));
+    const B9 = i32x4.splat(load<u32>(a, 36));
+    const B10 = i32x4.splat(load<u32>(a, 40));
+    const B11 = i32x4.splat(load<u32>(a, 44));
+    const P0_0 = i64x2.extmul_low_i32x4_u(A0, B0);
+    const V0 = v128.and(P0_0, M);
+    const P1_0 = i64x2.extmul_low_i32x4_u(A0, B1);
+    const V1 = i64x2.add(i64x2.shr_u(P0_0, 32), v128.and(P1_0, M));
+    const P0_1 = i64x2.extmul_high_i32x4_u(A0, B0);
+    const V2 = i64x2.add(i64x2.shl(v128.and(P0_1, M), 1), i64x2.shr_u(P1_0, 32));
+    const P1_1 = i64x2.extmul_high_i32x4_u(A0, B1);
+    const V3 = i64x2.shl(i64x2.add(i64x2.shr_u(P0_1, 32), v128.and(P1_1, M)), 1);
+    const P0_2 = i64x2.extmul_low_i32x4_u(A1, B0);
+    const P2_1 = i64x2.extmul_high_i32x4_u(A0, B2);
+    const V4 = i64x2.add(i64x2.shl(i64x2.add(v128.and(P0_2, M), i64x2.shr_u(P1_1, 32)), 1), v128.and(P2_1, M));
+    const P1_2 = i64x2.extmul_low_i32x4_u(A1, B1);
+    const P3_1 = i64x2.extmul_high_i32x4_u(A0, B3);
+    const V5 = i64x2.add(i64x2.add(i64x2.shl(i64x2.add(i64x2.shr_u(P0_2, 32), v128.and(P1_2, M)), 1), i64x2.shr_u(P2_1, 32)), v128.and(P3_1, M));
+    const P0_3 = i64x2.extmul_high_i32x4_u(A1, B0);
+    const P2_2 = i64x2.extmul_low_i32x4_u(A1, B2);
+    const V6 = i64x2.add(i64x2.shl(i64x2.add(i64x2.add(v128.and(P0_3, M), i64x2.shr_u(P1_2, 32)), v128.and(P2_2, M)), 1), i64x2.shr_u(P3_1, 32));
+    const P1_3 = i64x2.extmul_high_i32x4_u(A1, B1);
+    const P3_2 = i64x2.extmul_low_i32x4_u(A1, B3);
+    const V7 = i64x2.shl(i64x2.add(i64x2.add(i64x2.add(i64x2.shr_u(P0_3, 32), v128.and(P1_3, M)), i64x2.shr_u(P2_2, 32)), v128.and(P3_2, M)), 1);
+    const P0_4 = i64x2.extmul_low_i32x4_u(A2, B0);
+    const P2_3 = i64x2.extmul_high_i32x4_u(A1, B2);
+    const P4_2 = i64x2.extmul_low_i32x4_u(A1, B4);
+    const V8 = i64x2.add(i64x2.shl(i64x2.add(i64x2.add(i64x2.add(v128.and(P0_4, M), i64x2.shr_u(P1_3, 32)), v128.and(P2_3, M)), i64x2.shr_u(P3_2, 32)), 1), v128.and(P4_2, M));
+    const P1_4 = i64x2.extmul_low_i32x4_u(A2, B1);
+    const P3_3 = i64x2.extmul_high_i32x4_u(A1, B3);
+    const P5_2 = i64x2.extmul_low_i32x4_u(A1, B5);
+    const V9 = i64x2.add(i64x2.add(i64x2.shl(i64x2.add(i64x2.add(i64x2.add(i64x2.shr_u(P0_4, 32), v128.and(P1_4, M)), i64x2.shr_u(P2_3, 32)), v128.and(P3_3, M)), 1), i64x2.shr_u(P4_2, 32)), v128.and(P5_2, M));
+    const P0_5 = i64x2.extmul_high_i32x4_u(A2, B0);
+    const P2_4 = i64x2.extmul_low_i32x4_u(A2, B2);
+    const P4_3 = i64x2.extmul_high_i32x4_u(A1, B4);
+    const V10 = i64x2.add(i64x2.shl(i64x2.add(i64x2.add(i64x2.add(i64x2.add(v128.and(P0_5, M), i64x2.shr_u(P1_4, 32)), v128.and(P2_4, M)), i64x2.shr_u(P3_3, 32)), v128.and(P4_3, M)), 1), i64x2.shr_u(P5_2, 32));
+    const P1_5 = i64x2.extmul_high_i32x4_u(A2, B1);
+    const P3_4 = i64x2.extmul_low_i32x4_u(A2, B3);
+    const P5_3 = i64x2.extmul_high_i32x4_u(A1, B5);
+    const V11 = i64x2.shl(i64x2.add(i64x2.add(i64x2.add(i64x2.add(i64x2.add(i64x2.shr_u(P0_5, 32), v128.and(P1_5, M)), i64x2.shr_u(P2_4, 32)), v128.and(P3_4, M)), i64x2.shr_u(P4_3, 32)), v128.and(P5_3, M)), 1);
+    const P2_5 = i64x2.extmul_high_i32x4_u(A2, B2);
+    const P4_4 = i64x2.extmul_low_i32x4_u(A2, B4);
+    const P6_3 = i64x2.extmul_high_i32x4_u(A1, B6);
+    const V12 = i64x2.add(i64x2.shl(i64x2.add(i64x2.add(i64x2.add(i64x2.add(i64x2.shr_u(P1_5, 32), v128.and(P2_5, M)), i64x2.shr_u(P3_4, 32)), v128.and(P4_4, M)), i64x2.shr_u(P5_3, 32)), 1), v128.and(P6_3, M));
+    const P3_5 = i64x2.extmul_high_i32x4_u(A2, B3);
+    const P5_4 = i64x2.extmul_low_i32x4_u(A2, B5);
+    const P7_3 = i64x2.extmul_high_i32x4_u(A1, B7);
+    const V13 = i64x2.add(i64x2.add(i64x2.shl(i64x2.add(i64x2.add(i64x2.add(i64x2.shr_u(P2_5, 32), v128.and(P3_5, M)), i64x2.shr_u(P4_4, 32)), v128.and(P5_4, M)), 1), i64x2.shr_u(P6_3, 32)), v128.and(P7_3, M));
+    const P4_5 = i64x2.extmul_high_i32x4_u(A2, B4);
+    const P6_4 = i64x2.extmul_low_i32x4_u(A2, B6);
+    const V14 = i64x2.add(i64x2.shl(i64x2.add(i64x2.add(i64x2.add(i64x2.shr_u(P3_5, 32), v128.and(P4_5, M)), i64x2.shr_u(P5_4, 32)), v128.and(P6_4, M)), 1), i64x2.shr_u(P7_3, 32));
+    const P5_5 = i64x2.extmul_high_i32x4_u(A2, B5);
+    const P7_4 = i64x2.extmul_low_i32x4_u(A2, B7);
+    const V15 = i64x2.shl(i64x2.add(i64x2.add(i64x2.add(i64x2.shr_u(P4_5, 32), v128.and(P5_5, M)), i64x2.shr_u(P6_4, 32)), v128.and(P7_4, M)), 1);
+    const P6_5 = i64x2.extmul_high_i32x4_u(A2, B6);
+    const P8_4 = i64x2.extmul_low_i32x4_u(A2, B8);
+    const V16 = i64x2.add(i64x2.shl(i64x2.add(i64x2.add(i64x2.shr_u(P5_5, 32), v128.and(P6_5, M)), i64x2.shr_u(P7_4, 32)), 1), v128.and(P8_4, M));
+    const P7_5 = i64x2.extmul_high_i32x4_u(A2, B7);
+    const P9_4 = i64x2.extmul_low_i32x4_u(A2, B9);
+    const V17 = i64x2.add(i64x2.add(i64x2.shl(i64x2.add(i64x2.shr_u(P6_5, 32), v128.and(P7_5, M)), 1), i64x2.shr_u(P8_4, 32)), v128.and(P9_4, M));
+    const P8_5 = i64x2.extmul_high_i32x4_u(A2, B8);
+    const V18 = i64x2.add(i64x2.shl(i64x2.add(i64x2.shr_u(P7_5, 32), v128.and(P8_5, M)), 1), i64x2.shr_u(P9_4, 32));
+    const P9_5 = i64x2.extmul_high_i32x4_u(A2, B9);
+    const V19 = i64x2.shl(i64x2.add(i64x2.shr_u(P8_5, 32), v128.and(P9_5, M)), 1);
+    const P10_5 = i64x2.extmul_high_i32x4_u(A2, B10);
+    const V20 = i64x2.add(i64x2.shl(i64x2.shr_u(P9_5, 32), 1), v128.and(P10_5, M));
+    const P11_5 = i64x2.extmul_high_i32x4_u(A2, B11);
+    const V21 = i64x2.add(i64x2.shr_u(P10_5, 32), v128.and(P11_5, M));
+    const V22 = i64x2.shr_u(P11_5, 32);
+    C0 = i64x2.extract_lane(V0, 0);
+    C1 = i64x2.extract_lane(V1, 0) + i64x2.extract_lane(V0, 1);
+    C2 = i64x2.extract_lane(V2, 0) + i64x2.extract_lane(V1, 1);
+    C3 = i64x2.extract_lane(V3, 0) + i64x2.extract_lane(V2, 1);
+    C4 = i64x2.extract_lane(V4, 0) + i64x2.extract_lane(V3, 1);
+    C5 = i64x2.extract_lane(V5, 0) + i64x2.extract_lane(V4, 1);
+    C6 = i64x2.extract_lane(V6, 0) + i64x2.extract_lane(V5, 1);
+    C7 = i64x2.extract_lane(V7, 0) + i64x2.extract_lane(V6, 1);
+    C8 = i64x2.extract_lane(V8, 0) + i64x2.extract_lane(V7, 1);
+    C9 = i64x2.extract_lane(V9, 0) + i64x2.extract_lane(V8, 1);
+    C10 = i64x2.extract_lane(V10, 0) + i64x2.extract_lane(V9, 1);
+    C11 = i64x2.extract_lane(V11, 0) + i64x2.extract_lane(V10, 1);
+    C12 = i64x2.extract_lane(V12, 0) + i64x2.extract_lane(V11, 1);
+    C13 = i64x2.extract_lane(V13, 0) + i64x2.extract_lane(V12, 1);
+    C14 = i64x2.extract_lane(V14, 0) + i64x2.extract_lane(V13, 1);
+    C15 = i64x2.extract_lane(V15, 0) + i64x2.extract_lane(V14, 1);
+    C16 = i64x2.extract_lane(V16, 0) + i64x2.extract_lane(V15, 1);
+    C17 = i64x2.extract_lane(V17, 0) + i64x2.extract_lane(V16, 1);
+    C18 = i64x2.extract_lane(V18, 0) + i64x2.extract_lane(V17, 1);
+    C19 = i64x2.extract_lane(V19, 0) + i64x2.extract_lane(V18, 1);
+    C20 = i64x2.extract_lane(V20, 0) + i64x2.extract_lane(V19, 1);
+    C21 = i64x2.extract_lane(V21, 0) + i64x2.extract_lane(V20, 1);
+    C22 = i64x2.extract_lane(V22, 0) + i64x2.extract_lane(V21, 1);
+    C23 = i64x2.extract_lane(V22, 1);
+  }
   // column 0
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 0);
-  lo += <i64>(p & 0xffffffff); hi += (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C0;
+  } else {
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 0);
+    lo += <i64>(p & 0xffffffff); hi += (p >>> 32);
+  }
   q0 = <u64>(<u32>lo * 0xe88fdc45);
   p = q0 * 0xccc52973; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 1
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C1;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 4); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1); hi += (xhi << 1);
+  }
   p = q0 * 0xecec196a; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   q1 = <u64>(<u32>lo * 0xe88fdc45);
   p = q1 * 0xccc52973; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 2
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 4);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)); hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C2;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 4);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)); hi += (xhi << 1) + (p >>> 32);
+  }
   p = q0 * 0x48b0a77a; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q1 * 0xecec196a; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   q2 = <u64>(<u32>lo * 0xe88fdc45);
   p = q2 * 0xccc52973; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 3
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C3;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 8); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1); hi += (xhi << 1);
+  }
   p = q0 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q1 * 0x48b0a77a; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q2 * 0xecec196a; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -2869,11 +4166,15 @@ export function sqr_p384n(r: usize, a: usize): void {
   p = q3 * 0xccc52973; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 4
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 8);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)); hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C4;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 8);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)); hi += (xhi << 1) + (p >>> 32);
+  }
   p = q0 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q1 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q2 * 0x48b0a77a; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -2882,11 +4183,15 @@ export function sqr_p384n(r: usize, a: usize): void {
   p = q4 * 0xccc52973; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 5
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1); hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C5;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 12); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1); hi += (xhi << 1);
+  }
   p = q0 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q1 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q2 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -2896,12 +4201,16 @@ export function sqr_p384n(r: usize, a: usize): void {
   p = q5 * 0xccc52973; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 6
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 12);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) - <i64>q0; hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C6 - <i64>q0;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 12);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) - <i64>q0; hi += (xhi << 1) + (p >>> 32);
+  }
   p = q1 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q2 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q3 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -2911,12 +4220,16 @@ export function sqr_p384n(r: usize, a: usize): void {
   p = q6 * 0xccc52973; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 7
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) - <i64>q1; hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C7 - <i64>q1;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 16); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) - <i64>q1; hi += (xhi << 1);
+  }
   p = q2 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q3 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q4 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -2926,13 +4239,17 @@ export function sqr_p384n(r: usize, a: usize): void {
   p = q7 * 0xccc52973; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 8
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 16);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) - <i64>q2; hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C8 - <i64>q2;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 16);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) - <i64>q2; hi += (xhi << 1) + (p >>> 32);
+  }
   p = q3 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q4 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q5 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -2942,13 +4259,17 @@ export function sqr_p384n(r: usize, a: usize): void {
   p = q8 * 0xccc52973; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 9
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) - <i64>q3; hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C9 - <i64>q3;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 20); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) - <i64>q3; hi += (xhi << 1);
+  }
   p = q4 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q5 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q6 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -2958,14 +4279,18 @@ export function sqr_p384n(r: usize, a: usize): void {
   p = q9 * 0xccc52973; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 10
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 20);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) - <i64>q4; hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C10 - <i64>q4;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 20);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) - <i64>q4; hi += (xhi << 1) + (p >>> 32);
+  }
   p = q5 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q6 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q7 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -2975,14 +4300,18 @@ export function sqr_p384n(r: usize, a: usize): void {
   p = q10 * 0xccc52973; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 11
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) - <i64>q5; hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C11 - <i64>q5;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 0) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 24); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) - <i64>q5; hi += (xhi << 1);
+  }
   p = q6 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q7 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q8 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -2992,14 +4321,18 @@ export function sqr_p384n(r: usize, a: usize): void {
   p = q11 * 0xccc52973; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 12
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 24);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q0 - <i64>q6); hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C12 + (<i64>q0 - <i64>q6);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 4) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 24);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q0 - <i64>q6); hi += (xhi << 1) + (p >>> 32);
+  }
   p = q7 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q8 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q9 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
@@ -3007,85 +4340,126 @@ export function sqr_p384n(r: usize, a: usize): void {
   p = q11 * 0xecec196a; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   z0 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 13
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + (<i64>q1 - <i64>q7); hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C13 + (<i64>q1 - <i64>q7);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 8) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 28); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + (<i64>q1 - <i64>q7); hi += (xhi << 1);
+  }
   p = q8 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q9 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q10 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q11 * 0x48b0a77a; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   z1 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 14
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 28);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q2 - <i64>q8); hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C14 + (<i64>q2 - <i64>q8);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 12) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 28);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q2 - <i64>q8); hi += (xhi << 1) + (p >>> 32);
+  }
   p = q9 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q10 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q11 * 0x581a0db2; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   z2 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 15
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + (<i64>q3 - <i64>q9); hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C15 + (<i64>q3 - <i64>q9);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 16) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 32); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + (<i64>q3 - <i64>q9); hi += (xhi << 1);
+  }
   p = q10 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   p = q11 * 0xf4372ddf; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   z3 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 16
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 32);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q4 - <i64>q10); hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C16 + (<i64>q4 - <i64>q10);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 20) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 32);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) + (<i64>q4 - <i64>q10); hi += (xhi << 1) + (p >>> 32);
+  }
   p = q11 * 0xc7634d81; lo += <i64>(p & 0xffffffff); hi += p >>> 32;
   z4 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 17
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + (<i64>q5 - <i64>q11); hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C17 + (<i64>q5 - <i64>q11);
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 24) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 36); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + (<i64>q5 - <i64>q11); hi += (xhi << 1);
+  }
   z5 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 18
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 36) * <u64>load<u32>(a, 36);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + <i64>q6; hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C18 + <i64>q6;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 28) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(a, 36);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) + <i64>q6; hi += (xhi << 1) + (p >>> 32);
+  }
   z6 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 19
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 36) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + <i64>q7; hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C19 + <i64>q7;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 32) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(a, 40); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + <i64>q7; hi += (xhi << 1);
+  }
   z7 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 20
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 36) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  p = <u64>load<u32>(a, 40) * <u64>load<u32>(a, 40);
-  lo += <i64>((xlo << 1) + (p & 0xffffffff)) + <i64>q8; hi += (xhi << 1) + (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C20 + <i64>q8;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 36) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(a, 40);
+    lo += <i64>((xlo << 1) + (p & 0xffffffff)) + <i64>q8; hi += (xhi << 1) + (p >>> 32);
+  }
   z8 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 21
-  xlo = 0; xhi = 0;
-  p = <u64>load<u32>(a, 40) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
-  lo += <i64>(xlo << 1) + <i64>q9; hi += (xhi << 1);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C21 + <i64>q9;
+  } else {
+    xlo = 0; xhi = 0;
+    p = <u64>load<u32>(a, 40) * <u64>load<u32>(a, 44); xlo += p & 0xffffffff; xhi += p >>> 32;
+    lo += <i64>(xlo << 1) + <i64>q9; hi += (xhi << 1);
+  }
   z9 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 22
-  p = <u64>load<u32>(a, 44) * <u64>load<u32>(a, 44);
-  lo += <i64>(p & 0xffffffff) + <i64>q10; hi += (p >>> 32);
+  if (ASC_FEATURE_SIMD) {
+    lo += <i64>C22 + <i64>q10;
+  } else {
+    p = <u64>load<u32>(a, 44) * <u64>load<u32>(a, 44);
+    lo += <i64>(p & 0xffffffff) + <i64>q10; hi += (p >>> 32);
+  }
   z10 = <u32>lo; lo = (lo >> 32) + <i64>hi; hi = 0;
   // column 23
+  if (ASC_FEATURE_SIMD) lo += <i64>C23;
   lo += <i64>q11;
   z11 = <u32>lo;
   const top = <u32>(lo >> 32);
@@ -3257,4 +4631,279 @@ export function half_p384n(r: usize, a: usize): void {
   store<u32>(r, (s9 >>> 1) | (s10 << 31), 36);
   store<u32>(r, (s10 >>> 1) | (s11 << 31), 40);
   store<u32>(r, (s11 >>> 1) | (top << 31), 44);
+}
+
+/** r = 3a mod p384n; a < m. */
+export function tri_p384n(r: usize, a: usize): void {
+  const a0 = load<u64>(a, 0);
+  const a1 = load<u64>(a, 8);
+  const a2 = load<u64>(a, 16);
+  const a3 = load<u64>(a, 24);
+  const a4 = load<u64>(a, 32);
+  const a5 = load<u64>(a, 40);
+  const xs0 = a0 + a0;
+  let xc = <u64>(xs0 < a0);
+  const xu1 = a1 + a1;
+  const xs1 = xu1 + xc;
+  xc = <u64>(xu1 < a1) | <u64>(xs1 < xu1);
+  const xu2 = a2 + a2;
+  const xs2 = xu2 + xc;
+  xc = <u64>(xu2 < a2) | <u64>(xs2 < xu2);
+  const xu3 = a3 + a3;
+  const xs3 = xu3 + xc;
+  xc = <u64>(xu3 < a3) | <u64>(xs3 < xu3);
+  const xu4 = a4 + a4;
+  const xs4 = xu4 + xc;
+  xc = <u64>(xu4 < a4) | <u64>(xs4 < xu4);
+  const xu5 = a5 + a5;
+  const xs5 = xu5 + xc;
+  xc = <u64>(xu5 < a5) | <u64>(xs5 < xu5);
+  let xw: u64 = 0;
+  const xt0 = xs0 - 0xecec196accc52973;
+  xw = <u64>(xs0 < 0xecec196accc52973);
+  const xv1 = xs1 - 0x581a0db248b0a77a;
+  const xt1 = xv1 - xw;
+  xw = <u64>(xs1 < 0x581a0db248b0a77a) | <u64>(xv1 < xw);
+  const xv2 = xs2 - 0xc7634d81f4372ddf;
+  const xt2 = xv2 - xw;
+  xw = <u64>(xs2 < 0xc7634d81f4372ddf) | <u64>(xv2 < xw);
+  const xv3 = xs3 - 0xffffffffffffffff;
+  const xt3 = xv3 - xw;
+  xw = <u64>(xs3 < 0xffffffffffffffff) | <u64>(xv3 < xw);
+  const xv4 = xs4 - 0xffffffffffffffff;
+  const xt4 = xv4 - xw;
+  xw = <u64>(xs4 < 0xffffffffffffffff) | <u64>(xv4 < xw);
+  const xv5 = xs5 - 0xffffffffffffffff;
+  const xt5 = xv5 - xw;
+  xw = <u64>(xs5 < 0xffffffffffffffff) | <u64>(xv5 < xw);
+  const xkeep = xc == 0 && xw != 0;
+  const xr0 = select<u64>(xs0, xt0, xkeep);
+  const xr1 = select<u64>(xs1, xt1, xkeep);
+  const xr2 = select<u64>(xs2, xt2, xkeep);
+  const xr3 = select<u64>(xs3, xt3, xkeep);
+  const xr4 = select<u64>(xs4, xt4, xkeep);
+  const xr5 = select<u64>(xs5, xt5, xkeep);
+  const ys0 = xr0 + a0;
+  let yc = <u64>(ys0 < xr0);
+  const yu1 = xr1 + a1;
+  const ys1 = yu1 + yc;
+  yc = <u64>(yu1 < xr1) | <u64>(ys1 < yu1);
+  const yu2 = xr2 + a2;
+  const ys2 = yu2 + yc;
+  yc = <u64>(yu2 < xr2) | <u64>(ys2 < yu2);
+  const yu3 = xr3 + a3;
+  const ys3 = yu3 + yc;
+  yc = <u64>(yu3 < xr3) | <u64>(ys3 < yu3);
+  const yu4 = xr4 + a4;
+  const ys4 = yu4 + yc;
+  yc = <u64>(yu4 < xr4) | <u64>(ys4 < yu4);
+  const yu5 = xr5 + a5;
+  const ys5 = yu5 + yc;
+  yc = <u64>(yu5 < xr5) | <u64>(ys5 < yu5);
+  let yw: u64 = 0;
+  const yt0 = ys0 - 0xecec196accc52973;
+  yw = <u64>(ys0 < 0xecec196accc52973);
+  const yv1 = ys1 - 0x581a0db248b0a77a;
+  const yt1 = yv1 - yw;
+  yw = <u64>(ys1 < 0x581a0db248b0a77a) | <u64>(yv1 < yw);
+  const yv2 = ys2 - 0xc7634d81f4372ddf;
+  const yt2 = yv2 - yw;
+  yw = <u64>(ys2 < 0xc7634d81f4372ddf) | <u64>(yv2 < yw);
+  const yv3 = ys3 - 0xffffffffffffffff;
+  const yt3 = yv3 - yw;
+  yw = <u64>(ys3 < 0xffffffffffffffff) | <u64>(yv3 < yw);
+  const yv4 = ys4 - 0xffffffffffffffff;
+  const yt4 = yv4 - yw;
+  yw = <u64>(ys4 < 0xffffffffffffffff) | <u64>(yv4 < yw);
+  const yv5 = ys5 - 0xffffffffffffffff;
+  const yt5 = yv5 - yw;
+  yw = <u64>(ys5 < 0xffffffffffffffff) | <u64>(yv5 < yw);
+  const ykeep = yc == 0 && yw != 0;
+  const yr0 = select<u64>(ys0, yt0, ykeep);
+  const yr1 = select<u64>(ys1, yt1, ykeep);
+  const yr2 = select<u64>(ys2, yt2, ykeep);
+  const yr3 = select<u64>(ys3, yt3, ykeep);
+  const yr4 = select<u64>(ys4, yt4, ykeep);
+  const yr5 = select<u64>(ys5, yt5, ykeep);
+  store<u64>(r, yr0, 0);
+  store<u64>(r, yr1, 8);
+  store<u64>(r, yr2, 16);
+  store<u64>(r, yr3, 24);
+  store<u64>(r, yr4, 32);
+  store<u64>(r, yr5, 40);
+}
+
+/** r = a − 2b mod p384n; a, b < m. */
+export function subdbl_p384n(r: usize, a: usize, b: usize): void {
+  const a0 = load<u64>(a, 0);
+  const a1 = load<u64>(a, 8);
+  const a2 = load<u64>(a, 16);
+  const a3 = load<u64>(a, 24);
+  const a4 = load<u64>(a, 32);
+  const a5 = load<u64>(a, 40);
+  const b0 = load<u64>(b, 0);
+  const b1 = load<u64>(b, 8);
+  const b2 = load<u64>(b, 16);
+  const b3 = load<u64>(b, 24);
+  const b4 = load<u64>(b, 32);
+  const b5 = load<u64>(b, 40);
+  const xd0 = a0 - b0;
+  let xw = <u64>(a0 < b0);
+  const xv1 = a1 - b1;
+  const xd1 = xv1 - xw;
+  xw = <u64>(a1 < b1) | <u64>(xv1 < xw);
+  const xv2 = a2 - b2;
+  const xd2 = xv2 - xw;
+  xw = <u64>(a2 < b2) | <u64>(xv2 < xw);
+  const xv3 = a3 - b3;
+  const xd3 = xv3 - xw;
+  xw = <u64>(a3 < b3) | <u64>(xv3 < xw);
+  const xv4 = a4 - b4;
+  const xd4 = xv4 - xw;
+  xw = <u64>(a4 < b4) | <u64>(xv4 < xw);
+  const xv5 = a5 - b5;
+  const xd5 = xv5 - xw;
+  xw = <u64>(a5 < b5) | <u64>(xv5 < xw);
+  const xmask: u64 = 0 - xw;
+  let xc: u64 = 0;
+  const xs0 = xd0 + (0xecec196accc52973 & xmask);
+  xc = <u64>(xs0 < xd0);
+  const xu1 = xd1 + (0x581a0db248b0a77a & xmask);
+  const xs1 = xu1 + xc;
+  xc = <u64>(xu1 < xd1) | <u64>(xs1 < xu1);
+  const xu2 = xd2 + (0xc7634d81f4372ddf & xmask);
+  const xs2 = xu2 + xc;
+  xc = <u64>(xu2 < xd2) | <u64>(xs2 < xu2);
+  const xu3 = xd3 + xmask;
+  const xs3 = xu3 + xc;
+  xc = <u64>(xu3 < xd3) | <u64>(xs3 < xu3);
+  const xu4 = xd4 + xmask;
+  const xs4 = xu4 + xc;
+  xc = <u64>(xu4 < xd4) | <u64>(xs4 < xu4);
+  const xu5 = xd5 + xmask;
+  const xs5 = xu5 + xc;
+  const yd0 = xs0 - b0;
+  let yw = <u64>(xs0 < b0);
+  const yv1 = xs1 - b1;
+  const yd1 = yv1 - yw;
+  yw = <u64>(xs1 < b1) | <u64>(yv1 < yw);
+  const yv2 = xs2 - b2;
+  const yd2 = yv2 - yw;
+  yw = <u64>(xs2 < b2) | <u64>(yv2 < yw);
+  const yv3 = xs3 - b3;
+  const yd3 = yv3 - yw;
+  yw = <u64>(xs3 < b3) | <u64>(yv3 < yw);
+  const yv4 = xs4 - b4;
+  const yd4 = yv4 - yw;
+  yw = <u64>(xs4 < b4) | <u64>(yv4 < yw);
+  const yv5 = xs5 - b5;
+  const yd5 = yv5 - yw;
+  yw = <u64>(xs5 < b5) | <u64>(yv5 < yw);
+  const ymask: u64 = 0 - yw;
+  let yc: u64 = 0;
+  const ys0 = yd0 + (0xecec196accc52973 & ymask);
+  yc = <u64>(ys0 < yd0);
+  const yu1 = yd1 + (0x581a0db248b0a77a & ymask);
+  const ys1 = yu1 + yc;
+  yc = <u64>(yu1 < yd1) | <u64>(ys1 < yu1);
+  const yu2 = yd2 + (0xc7634d81f4372ddf & ymask);
+  const ys2 = yu2 + yc;
+  yc = <u64>(yu2 < yd2) | <u64>(ys2 < yu2);
+  const yu3 = yd3 + ymask;
+  const ys3 = yu3 + yc;
+  yc = <u64>(yu3 < yd3) | <u64>(ys3 < yu3);
+  const yu4 = yd4 + ymask;
+  const ys4 = yu4 + yc;
+  yc = <u64>(yu4 < yd4) | <u64>(ys4 < yu4);
+  const yu5 = yd5 + ymask;
+  const ys5 = yu5 + yc;
+  store<u64>(r, ys0, 0);
+  store<u64>(r, ys1, 8);
+  store<u64>(r, ys2, 16);
+  store<u64>(r, ys3, 24);
+  store<u64>(r, ys4, 32);
+  store<u64>(r, ys5, 40);
+}
+
+/** r = a − b/2 mod p384n; a, b < m. */
+export function subhalf_p384n(r: usize, a: usize, b: usize): void {
+  const a0 = load<u64>(a, 0);
+  const a1 = load<u64>(a, 8);
+  const a2 = load<u64>(a, 16);
+  const a3 = load<u64>(a, 24);
+  const a4 = load<u64>(a, 32);
+  const a5 = load<u64>(a, 40);
+  const b0 = load<u64>(b, 0);
+  const b1 = load<u64>(b, 8);
+  const b2 = load<u64>(b, 16);
+  const b3 = load<u64>(b, 24);
+  const b4 = load<u64>(b, 32);
+  const b5 = load<u64>(b, 40);
+  const xmask: u64 = 0 - (b0 & 1);
+  let xc: u64 = 0;
+  const xu0 = b0 + (0xecec196accc52973 & xmask);
+  const xs0 = xu0 + xc;
+  xc = <u64>(xu0 < b0) | <u64>(xs0 < xu0);
+  const xu1 = b1 + (0x581a0db248b0a77a & xmask);
+  const xs1 = xu1 + xc;
+  xc = <u64>(xu1 < b1) | <u64>(xs1 < xu1);
+  const xu2 = b2 + (0xc7634d81f4372ddf & xmask);
+  const xs2 = xu2 + xc;
+  xc = <u64>(xu2 < b2) | <u64>(xs2 < xu2);
+  const xu3 = b3 + xmask;
+  const xs3 = xu3 + xc;
+  xc = <u64>(xu3 < b3) | <u64>(xs3 < xu3);
+  const xu4 = b4 + xmask;
+  const xs4 = xu4 + xc;
+  xc = <u64>(xu4 < b4) | <u64>(xs4 < xu4);
+  const xu5 = b5 + xmask;
+  const xs5 = xu5 + xc;
+  xc = <u64>(xu5 < b5) | <u64>(xs5 < xu5);
+  const xh0 = (xs0 >>> 1) | (xs1 << 63);
+  const xh1 = (xs1 >>> 1) | (xs2 << 63);
+  const xh2 = (xs2 >>> 1) | (xs3 << 63);
+  const xh3 = (xs3 >>> 1) | (xs4 << 63);
+  const xh4 = (xs4 >>> 1) | (xs5 << 63);
+  const xh5 = (xs5 >>> 1) | (xc << 63);
+  const yd0 = a0 - xh0;
+  let yw = <u64>(a0 < xh0);
+  const yv1 = a1 - xh1;
+  const yd1 = yv1 - yw;
+  yw = <u64>(a1 < xh1) | <u64>(yv1 < yw);
+  const yv2 = a2 - xh2;
+  const yd2 = yv2 - yw;
+  yw = <u64>(a2 < xh2) | <u64>(yv2 < yw);
+  const yv3 = a3 - xh3;
+  const yd3 = yv3 - yw;
+  yw = <u64>(a3 < xh3) | <u64>(yv3 < yw);
+  const yv4 = a4 - xh4;
+  const yd4 = yv4 - yw;
+  yw = <u64>(a4 < xh4) | <u64>(yv4 < yw);
+  const yv5 = a5 - xh5;
+  const yd5 = yv5 - yw;
+  yw = <u64>(a5 < xh5) | <u64>(yv5 < yw);
+  const ymask: u64 = 0 - yw;
+  let yc: u64 = 0;
+  const ys0 = yd0 + (0xecec196accc52973 & ymask);
+  yc = <u64>(ys0 < yd0);
+  const yu1 = yd1 + (0x581a0db248b0a77a & ymask);
+  const ys1 = yu1 + yc;
+  yc = <u64>(yu1 < yd1) | <u64>(ys1 < yu1);
+  const yu2 = yd2 + (0xc7634d81f4372ddf & ymask);
+  const ys2 = yu2 + yc;
+  yc = <u64>(yu2 < yd2) | <u64>(ys2 < yu2);
+  const yu3 = yd3 + ymask;
+  const ys3 = yu3 + yc;
+  yc = <u64>(yu3 < yd3) | <u64>(ys3 < yu3);
+  const yu4 = yd4 + ymask;
+  const ys4 = yu4 + yc;
+  yc = <u64>(yu4 < yd4) | <u64>(ys4 < yu4);
+  const yu5 = yd5 + ymask;
+  const ys5 = yu5 + yc;
+  store<u64>(r, ys0, 0);
+  store<u64>(r, ys1, 8);
+  store<u64>(r, ys2, 16);
+  store<u64>(r, ys3, 24);
+  store<u64>(r, ys4, 32);
+  store<u64>(r, ys5, 40);
 }

@@ -80,18 +80,20 @@ function addConstProduct(q, c) {
 }
 
 /**
- * The SIMD build's multiplication (squaring keeps the scalar form, which computes half the products): the
- * column sums of a·b come from i64x2.extmul over four limbs of a at a time against one splatted limb of
- * b, two products per instruction. Product (i, j) of row i lands in columns i + 2j and i + 2j + 1; each
+ * The SIMD build's multiplication and squaring: the column sums of a·b come from i64x2.extmul over
+ * four limbs of a at a time against one splatted limb of b, two products per instruction. Product (i, j) of row i lands in columns i + 2j and i + 2j + 1; each
  * v128 sum V_k collects the low halves of the products whose first column is k and the high halves of
  * those whose first column is k − 1, so column c = V_c lane 0 + V_(c−1) lane 1. The reduction then runs
  * over the column sums exactly as in the scalar form. Measured 1.4× faster than the scalar kernel for
- * P-384's p and 1.1× for P-256's p, whose scalar reduction is cheaper.
+ * P-384's p and 1.1× for P-256's p, whose scalar reduction is cheaper. A square takes 20 of the 32
+ * extmuls (below); against the scalar squaring, which computes half the products, measured P-384
+ * verification with a new key 296 → 281 µs and P-256 115.3 → 114.4 µs.
  */
-function emitSimdProducts(L, n) {
+function emitSimdProducts(L, n, square) {
   for (let g = 0; g < n / 4; g++) L.push(`    const A${g} = v128.load(a, ${16 * g});`);
   L.push('    const M = i64x2.splat(0xffffffff);');
-  for (let i = 0; i < n; i++) L.push(`    const B${i} = i32x4.splat(load<u32>(b, ${4 * i}));`);
+  for (let i = 0; i < n; i++)
+    L.push(`    const B${i} = i32x4.splat(load<u32>(${square ? 'a' : 'b'}, ${4 * i}));`);
   const pairs = n / 2;
   const made = new Set();
   const product = (i, j) => {
@@ -102,22 +104,27 @@ function emitSimdProducts(L, n) {
     }
     return name;
   };
+  const sum = (terms) => terms.reduce((acc, t) => (acc ? `i64x2.add(${acc}, ${t})` : t), '');
   const sums = [];
   for (let k = 0; k < 2 * n; k++) {
+    // A square takes row i against the pairs from its own, (i >> 1), on: the pairs of its own make up
+    // the 2×2 diagonal blocks once, and each later pair a cross product that the other order would
+    // repeat, so those are summed apart and doubled (20 extmuls instead of 32 for 8 limbs).
     const terms = [];
+    const doubled = [];
     for (let i = 0; i < n; i++) {
-      for (let j = 0; j < pairs; j++) {
-        if (i + 2 * j === k) terms.push(`v128.and(${product(i, j)}, M)`);
-        if (i + 2 * j + 1 === k) terms.push(`i64x2.shr_u(${product(i, j)}, 32)`);
+      for (let j = square ? i >> 1 : 0; j < pairs; j++) {
+        const into = square && j > i >> 1 ? doubled : terms;
+        if (i + 2 * j === k) into.push(`v128.and(${product(i, j)}, M)`);
+        if (i + 2 * j + 1 === k) into.push(`i64x2.shr_u(${product(i, j)}, 32)`);
       }
     }
+    if (doubled.length > 0) terms.unshift(`i64x2.shl(${sum(doubled)}, 1)`);
     if (terms.length === 0) {
       sums.push(null);
       continue;
     }
-    let expr = terms[0];
-    for (let t = 1; t < terms.length; t++) expr = `i64x2.add(${expr}, ${terms[t]})`;
-    L.push(`    const V${k} = ${expr};`);
+    L.push(`    const V${k} = ${sum(terms)};`);
     sums.push(`V${k}`);
   }
   for (let c = 0; c < 2 * n; c++) {
@@ -183,11 +190,11 @@ function emitMontgomery({ name, modulus }, square) {
   L.push('  let xhi: u64 = 0;');
   for (let i = 0; i < n; i++) L.push(`  let q${i}: u64 = 0;`);
   for (let i = 0; i < n; i++) L.push(`  let z${i}: u32 = 0;`);
-  const simd = !square && n % 4 === 0;
+  const simd = n % 4 === 0;
   if (simd) {
     for (let c = 0; c < 2 * n; c++) L.push(`  let C${c}: u64 = 0;`);
     L.push('  if (ASC_FEATURE_SIMD) {');
-    emitSimdProducts(L, n);
+    emitSimdProducts(L, n, square);
     L.push('  }');
   }
   for (let k = 0; k < 2 * n; k++) {
@@ -415,6 +422,163 @@ function emitSub64({ name, modulus }) {
   return L.join('\n');
 }
 
+// Fused operations for the point formulas: 3a (a doubling's α = 3(X − δ)(X + δ)), a − 2b (X3 = α² − 2β
+// and R² − H³ − 2V) and a − b/2 (Y3 with 8Y⁴ = γ²/2), each two of the operations above chained in
+// locals, so that the intermediate value is neither stored nor loaded and there is one call instead of
+// two. They follow the 64-bit forms above step for step (for an odd number of limbs they call the
+// kernels instead). Measured, P-256 verification with a new key: 114.4 → 112.8 µs.
+
+/** Statements for x + y mod m over 64-bit words (names of u64 locals); returns the result's names. */
+function addWords(L, m, x, y, pre) {
+  const w = m.length;
+  L.push(`  const ${pre}s0 = ${x[0]} + ${y[0]};`);
+  L.push(`  let ${pre}c = <u64>(${pre}s0 < ${x[0]});`);
+  for (let j = 1; j < w; j++) {
+    L.push(`  const ${pre}u${j} = ${x[j]} + ${y[j]};`);
+    L.push(`  const ${pre}s${j} = ${pre}u${j} + ${pre}c;`);
+    L.push(`  ${pre}c = <u64>(${pre}u${j} < ${x[j]}) | <u64>(${pre}s${j} < ${pre}u${j});`);
+  }
+  L.push(`  let ${pre}w: u64 = 0;`);
+  for (let j = 0; j < w; j++) {
+    const mj = m[j];
+    if (j === 0) {
+      L.push(`  const ${pre}t0 = ${pre}s0 - ${hex64(mj)};`);
+      L.push(`  ${pre}w = <u64>(${pre}s0 < ${hex64(mj)});`);
+    } else if (mj === 0n) {
+      L.push(`  const ${pre}t${j} = ${pre}s${j} - ${pre}w;`);
+      L.push(`  ${pre}w = <u64>(${pre}s${j} < ${pre}w);`);
+    } else {
+      L.push(`  const ${pre}v${j} = ${pre}s${j} - ${hex64(mj)};`);
+      L.push(`  const ${pre}t${j} = ${pre}v${j} - ${pre}w;`);
+      L.push(`  ${pre}w = <u64>(${pre}s${j} < ${hex64(mj)}) | <u64>(${pre}v${j} < ${pre}w);`);
+    }
+  }
+  L.push(`  const ${pre}keep = ${pre}c == 0 && ${pre}w != 0;`);
+  const out = [];
+  for (let j = 0; j < w; j++) {
+    L.push(`  const ${pre}r${j} = select<u64>(${pre}s${j}, ${pre}t${j}, ${pre}keep);`);
+    out.push(`${pre}r${j}`);
+  }
+  return out;
+}
+
+/** Statements for x − y mod m over 64-bit words; returns the result's names. */
+function subWords(L, m, x, y, pre) {
+  const w = m.length;
+  L.push(`  const ${pre}d0 = ${x[0]} - ${y[0]};`);
+  L.push(`  let ${pre}w = <u64>(${x[0]} < ${y[0]});`);
+  for (let j = 1; j < w; j++) {
+    L.push(`  const ${pre}v${j} = ${x[j]} - ${y[j]};`);
+    L.push(`  const ${pre}d${j} = ${pre}v${j} - ${pre}w;`);
+    L.push(`  ${pre}w = <u64>(${x[j]} < ${y[j]}) | <u64>(${pre}v${j} < ${pre}w);`);
+  }
+  L.push(`  const ${pre}mask: u64 = 0 - ${pre}w;`);
+  L.push(`  let ${pre}c: u64 = 0;`);
+  const out = [];
+  for (let j = 0; j < w; j++) {
+    const mj = m[j];
+    const masked = mj === 0xffffffffffffffffn ? `${pre}mask` : `(${hex64(mj)} & ${pre}mask)`;
+    if (j === 0) {
+      L.push(`  const ${pre}s0 = ${pre}d0 + ${masked};`);
+      L.push(`  ${pre}c = <u64>(${pre}s0 < ${pre}d0);`);
+    } else if (mj === 0n) {
+      L.push(`  const ${pre}s${j} = ${pre}d${j} + ${pre}c;`);
+      if (j < w - 1) L.push(`  ${pre}c = <u64>(${pre}s${j} < ${pre}c);`);
+    } else {
+      L.push(`  const ${pre}u${j} = ${pre}d${j} + ${masked};`);
+      L.push(`  const ${pre}s${j} = ${pre}u${j} + ${pre}c;`);
+      if (j < w - 1)
+        L.push(`  ${pre}c = <u64>(${pre}u${j} < ${pre}d${j}) | <u64>(${pre}s${j} < ${pre}u${j});`);
+    }
+    out.push(`${pre}s${j}`);
+  }
+  return out;
+}
+
+/** Statements for x/2 mod m over 64-bit words (x + m when x is odd, shifted right); returns the names. */
+function halfWords(L, m, x, pre) {
+  const w = m.length;
+  L.push(`  const ${pre}mask: u64 = 0 - (${x[0]} & 1);`);
+  L.push(`  let ${pre}c: u64 = 0;`);
+  for (let j = 0; j < w; j++) {
+    const mj = m[j];
+    const masked =
+      mj === 0xffffffffffffffffn ? `${pre}mask` : mj === 0n ? '0' : `(${hex64(mj)} & ${pre}mask)`;
+    L.push(`  const ${pre}u${j} = ${x[j]} + ${masked};`);
+    L.push(`  const ${pre}s${j} = ${pre}u${j} + ${pre}c;`);
+    L.push(`  ${pre}c = <u64>(${pre}u${j} < ${x[j]}) | <u64>(${pre}s${j} < ${pre}u${j});`);
+  }
+  const out = [];
+  for (let j = 0; j < w; j++) {
+    const next = j + 1 < w ? `${pre}s${j + 1}` : `${pre}c`;
+    L.push(`  const ${pre}h${j} = (${pre}s${j} >>> 1) | (${next} << 63);`);
+    out.push(`${pre}h${j}`);
+  }
+  return out;
+}
+
+function emitFused({ name, modulus }) {
+  const limbs = limbsOf(modulus).length;
+  const docs = {
+    tri: `/** r = 3a mod ${name}; a < m. */`,
+    subdbl: `/** r = a − 2b mod ${name}; a, b < m. */`,
+    subhalf: `/** r = a − b/2 mod ${name}; a, b < m. */`,
+  };
+  if (limbs % 2 !== 0) {
+    return [
+      docs.tri,
+      `export function tri_${name}(r: usize, a: usize): void {`,
+      `  add_${name}(r, a, a);`,
+      `  add_${name}(r, r, a);`,
+      '}',
+      '',
+      docs.subdbl,
+      `export function subdbl_${name}(r: usize, a: usize, b: usize): void {`,
+      `  sub_${name}(r, a, b);`,
+      `  sub_${name}(r, r, b);`,
+      '}',
+      '',
+      docs.subhalf,
+      `export function subhalf_${name}(r: usize, a: usize, b: usize): void {`,
+      `  half_${name}(r, b);`,
+      `  sub_${name}(r, a, r);`,
+      '}',
+    ].join('\n');
+  }
+  const m = limbs64Of(modulus);
+  const w = m.length;
+  const load = (L, v) => {
+    const out = [];
+    for (let j = 0; j < w; j++) {
+      L.push(`  const ${v}${j} = load<u64>(${v}, ${8 * j});`);
+      out.push(`${v}${j}`);
+    }
+    return out;
+  };
+  const store = (L, x) => {
+    for (let j = 0; j < w; j++) L.push(`  store<u64>(r, ${x[j]}, ${8 * j});`);
+  };
+  const out = [];
+  let L = [docs.tri, `export function tri_${name}(r: usize, a: usize): void {`];
+  let a = load(L, 'a');
+  store(L, addWords(L, m, addWords(L, m, a, a, 'x'), a, 'y'));
+  L.push('}');
+  out.push(L.join('\n'));
+  L = [docs.subdbl, `export function subdbl_${name}(r: usize, a: usize, b: usize): void {`];
+  a = load(L, 'a');
+  let b = load(L, 'b');
+  store(L, subWords(L, m, subWords(L, m, a, b, 'x'), b, 'y'));
+  L.push('}');
+  out.push(L.join('\n'));
+  L = [docs.subhalf, `export function subhalf_${name}(r: usize, a: usize, b: usize): void {`];
+  a = load(L, 'a');
+  b = load(L, 'b');
+  store(L, subWords(L, m, a, halfWords(L, m, b, 'x'), 'y'));
+  L.push('}');
+  out.push(L.join('\n'));
+  return out.join('\n\n');
+}
+
 // Addition and subtraction compute both candidate results (a + b and a + b − m; a − b and a − b + m)
 // in two independent carry chains and select one per limb at the end: branch-free, whatever the data.
 function emitAdd({ name, modulus }) {
@@ -500,6 +664,8 @@ export function generate() {
     out.push(limbs % 2 === 0 ? emitSub64(mod) : emitSub(mod));
     out.push('');
     out.push(emitHalf(mod));
+    out.push('');
+    out.push(emitFused(mod));
     out.push('');
   }
   return out.join('\n');
