@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // RSA signature verification (RFC 8017): the public operation s^e mod n (RSAVP1, §5.2.2) with bignum.ts's
-// Montgomery multiplication, then RSASSA-PKCS1-v1_5 (§8.2.2 with EMSA-PKCS1-v1_5, §9.2) by building the
-// whole expected encoded message and comparing it byte for byte, never by parsing the decrypted block,
-// or RSASSA-PSS (§8.1.2 with EMSA-PSS-VERIFY, §9.1.2) with MGF1 (§B.2.1) over the same hash.
+// radix-2^28 Montgomery multiplication, then RSASSA-PKCS1-v1_5 (§8.2.2 with EMSA-PKCS1-v1_5, §9.2) by
+// building the whole expected encoded message and comparing it byte for byte, never by parsing the
+// decrypted block, or RSASSA-PSS (§8.1.2 with EMSA-PSS-VERIFY, §9.1.2) with MGF1 (§B.2.1) over the same
+// hash.
 //
 // Policy (checked in rsa_key_init; the verify functions return 0 for a key that failed it):
 // - modulus: odd, 2048 to 4096 bits. Smaller moduli are rejected (NIST SP 800-131A disallows < 2048 for
@@ -22,14 +23,17 @@
 // PSS with an MGF1 hash different from the message hash.
 import {
   BN_MAX_LIMBS,
+  BN28_MAX_LIMBS,
+  bn28FromBytesBE,
+  bn28ToBytesBE,
   bnBitLength,
   bnCmp,
   bnFromBytesBE,
-  bnToBytesBE,
+  LIMB28_MASK,
   montInv32,
-  montMul,
-  montR2,
-  montSqr,
+  mont28Mul,
+  mont28R2,
+  mont28Sqr,
 } from './bignum';
 import { sha1_digest } from './legacy-sha1';
 import { sha256_digest } from './sha256';
@@ -44,7 +48,7 @@ import { sha512_digest } from './sha512';
 // @ts-ignore: decorator
 @inline const MAX_K: usize = 512;
 
-// Key record layout (byte offsets).
+// Key record layout (byte offsets); n and R^2 mod n follow as K_LIMBS 28-bit limbs each.
 // @ts-ignore: decorator
 @inline const K_LIMBS: usize = 0;
 // @ts-ignore: decorator
@@ -58,11 +62,13 @@ import { sha512_digest } from './sha512';
 // @ts-ignore: decorator
 @inline const K_N: usize = 32;
 
-// Scratch. EM holds the recovered encoded message, EXPECTED the one built for comparison (PKCS#1) or
-// the unmasked DB (PSS), MPRIME the PSS M' and MGF1 input.
-const S: usize = memory.data(<i32>(BN_MAX_LIMBS << 2), 16);
-const X: usize = memory.data(<i32>(BN_MAX_LIMBS << 2), 16);
-const ACC: usize = memory.data(<i32>(BN_MAX_LIMBS << 2), 16);
+// Scratch. N32 holds the modulus in 32-bit limbs while rsa_key_init checks it. EM holds the recovered
+// encoded message, EXPECTED the one built for comparison (PKCS#1) or the unmasked DB (PSS), MPRIME the
+// PSS M' and MGF1 input.
+const N32: usize = memory.data(<i32>(BN_MAX_LIMBS << 2), 16);
+const S: usize = memory.data(<i32>(BN28_MAX_LIMBS << 2), 16);
+const X: usize = memory.data(<i32>(BN28_MAX_LIMBS << 2), 16);
+const ACC: usize = memory.data(<i32>(BN28_MAX_LIMBS << 2), 16);
 const EM: usize = memory.data(<i32>MAX_K, 16);
 const EXPECTED: usize = memory.data(<i32>MAX_K, 16);
 const MPRIME: usize = memory.data(<i32>(MAX_K + 72), 16);
@@ -119,32 +125,33 @@ function hash(hashId: u32, data: usize, byteLen: usize, out: usize): void {
 }
 
 export function rsa_key_byte_len(modByteLen: usize): usize {
-  const limbs = (modByteLen + 3) >>> 2;
+  const limbs = (modByteLen * 8 + 27) / 28;
   return K_N + (limbs << 3);
 }
 
 /**
  * Prepare the key record at key from the modulus (modByteLen big-endian bytes, leading zeros allowed)
- * and the exponent: check the policy, then store n, −n^−1 mod 2^32 and R^2 mod n.
+ * and the exponent: check the policy, then store n, −n^−1 mod 2^28 and R^2 mod n in radix 2^28.
  */
 export function rsa_key_init(key: usize, mod: usize, modByteLen: usize, e: u32): u32 {
   store<u32>(key + K_LIMBS, 0); // marks the record unusable until every check has passed
   const limbs = (modByteLen + 3) >>> 2;
   if (limbs == 0 || limbs > BN_MAX_LIMBS) return 0;
-  const n = key + K_N;
-  bnFromBytesBE(n, limbs, mod, modByteLen);
-  const bits = bnBitLength(n, limbs);
+  bnFromBytesBE(N32, limbs, mod, modByteLen);
+  const bits = bnBitLength(N32, limbs);
   if (bits < MIN_MODULUS_BITS || bits > MAX_MODULUS_BITS) return 0;
-  if ((load<u32>(n) & 1) == 0) return 0;
+  if ((load<u32>(N32) & 1) == 0) return 0;
   if ((e & 1) == 0 || e < 3) return 0;
-  // The limbs the modulus needs (leading zero bytes only add zero limbs above it, which R^2 overwrites).
-  const used = <usize>((bits + 31) >>> 5);
-  const m0inv = montInv32(load<u32>(n));
+  // The limbs the modulus needs (leading zero bytes would only add zero limbs above it).
+  const used = <usize>((bits + 27) / 28);
+  const n = key + K_N;
+  bn28FromBytesBE(n, used, mod, modByteLen);
+  const m0inv = montInv32(load<u32>(N32)) & LIMB28_MASK;
   store<u32>(key + K_M0INV, m0inv);
   store<u32>(key + K_E, e);
   store<u32>(key + K_BITS, bits);
   store<u32>(key + K_BYTES, (bits + 7) >>> 3);
-  montR2(key + K_N + (used << 2), key + K_N, m0inv, used);
+  mont28R2(n + (used << 2), n, m0inv, used, bits);
   store<u32>(key + K_LIMBS, <u32>used);
   return 1;
 }
@@ -164,18 +171,18 @@ function rsavp1(key: usize, sig: usize, sigByteLen: usize): bool {
   const r2 = n + (limbs << 2);
   const m0inv = load<u32>(key + K_M0INV);
   const e = load<u32>(key + K_E);
-  if (!bnFromBytesBE(S, limbs, sig, sigByteLen)) return false;
+  if (!bn28FromBytesBE(S, limbs, sig, sigByteLen)) return false;
   if (bnCmp(S, n, limbs) >= 0) return false;
-  montMul(X, S, r2, n, m0inv, limbs);
+  mont28Mul(X, S, r2, n, m0inv, limbs);
   memory.copy(ACC, X, limbs << 2);
   // Bits of e below the top one, except bit 0 (handled by the final multiplication).
   for (let bit = 30 - <i32>clz<u32>(e); bit >= 1; bit--) {
-    montSqr(ACC, ACC, n, m0inv, limbs);
-    if (((e >>> <u32>bit) & 1) != 0) montMul(ACC, ACC, X, n, m0inv, limbs);
+    mont28Sqr(ACC, ACC, n, m0inv, limbs);
+    if (((e >>> <u32>bit) & 1) != 0) mont28Mul(ACC, ACC, X, n, m0inv, limbs);
   }
-  montSqr(ACC, ACC, n, m0inv, limbs);
-  montMul(ACC, ACC, S, n, m0inv, limbs);
-  bnToBytesBE(EM, k, ACC, limbs);
+  mont28Sqr(ACC, ACC, n, m0inv, limbs);
+  mont28Mul(ACC, ACC, S, n, m0inv, limbs);
+  bn28ToBytesBE(EM, k, ACC, limbs);
   return true;
 }
 

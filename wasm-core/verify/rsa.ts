@@ -80,15 +80,18 @@ export interface RsaJob {
   readonly saltLength: number;
 }
 
-// Layout: key record (≤ 32 + 8·128 bytes), signature (≤ 512), digest (64), then the message.
+// Layout: key record (≤ 32 + 8·147 bytes: n and R² in 28-bit limbs), signature (≤ 512), digest (64),
+// then the message.
 const KEY_OFFSET = 0;
-const SIG_OFFSET = 1088;
+const SIG_OFFSET = 1216;
 const DIGEST_OFFSET = SIG_OFFSET + MAX_MODULUS_BYTES;
 const MESSAGE_OFFSET = DIGEST_OFFSET + 64;
 
 export function rsaVerifyOne(core: RsaCore, job: RsaJob): boolean {
   // A signature longer than any modulus is rejected before it could overrun its slot.
   if (job.signature.length > MAX_MODULUS_BYTES) return false;
+  // The record comes from rsa_key_init (≤ 1208 bytes); a larger one would be a layout bug, not input.
+  if (job.key.length > SIG_OFFSET - KEY_OFFSET) throw new RangeError('RSA key record larger than its slot');
   const { u8, x } = core;
   const base = core.arenaPtr;
   u8.set(job.key, base + KEY_OFFSET);
