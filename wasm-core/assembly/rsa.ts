@@ -23,18 +23,20 @@
 // PSS with an MGF1 hash different from the message hash.
 import {
   BN_MAX_LIMBS,
-  BN28_MAX_LIMBS,
-  bn28FromBytesBE,
-  bn28ToBytesBE,
   bnBitLength,
   bnCmp,
   bnFromBytesBE,
-  LIMB28_MASK,
   montInv32,
+} from './bignum';
+import {
+  BN28_MAX_LIMBS,
+  bn28FromBytesBE,
+  bn28ToBytesBE,
+  LIMB28_MASK,
   mont28Mul,
   mont28R2,
   mont28Sqr,
-} from './bignum';
+} from './bignum28';
 import { sha1_digest } from './legacy-sha1';
 import { sha256_digest } from './sha256';
 import { sha512_digest } from './sha512';
