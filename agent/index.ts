@@ -40,15 +40,27 @@ export {
   replayImaLog,
 } from './measure/ima.js';
 export {
-  captureReference,
-  checkReference,
   parseReferenceState,
   type ReferenceState,
   ReferenceStateError,
   referenceDigest,
-  type StateEvidence,
 } from './measure/reference.js';
 export { type ReplayResult, replayEventLog } from './measure/replay.js';
+export {
+  captureReference,
+  checkReference,
+  eventLogSelection,
+  imaSelection,
+  judgeEventLog,
+  judgeIma,
+  judgeMeasuredState,
+  MeasuredStateError,
+  type MeasuredStateInput,
+  type MeasuredStateVerdict,
+  type StateEvidence,
+  type StateFailure,
+  stateSelection,
+} from './measure/state/index.js';
 export { type TpmInfo, tpmInfo, tpmProperties } from './tpm/capability.js';
 export type { Command, HandleRef, Session } from './tpm/command.js';
 export * from './tpm/commands.js';

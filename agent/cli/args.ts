@@ -77,3 +77,14 @@ export function parseHex(value: string, what: string): Uint8Array {
 export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
+
+/**
+ * A --nonce: hex, at least one byte. A quote over an empty nonce proves no freshness, so anyone holding
+ * one could replay it; refusing "" keeps a script's empty variable from turning freshness off.
+ */
+export function parseNonce(value: string, what = '--nonce'): Uint8Array {
+  const nonce = parseHex(value, what);
+  if (nonce.length === 0)
+    throw new UsageError(`${what} must not be empty: give the nonce the quote was made with (hex)`);
+  return nonce;
+}

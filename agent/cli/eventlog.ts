@@ -4,9 +4,8 @@
  * boot loader's measurements), decoded, replayed into PCR values, and judged against a verified quote.
  */
 
-import type { PcrSelection } from '../attest/selection.js';
 import { ExecgateError } from '../errors.js';
-import { compareWithQuote, type PcrMismatch } from '../measure/compare.js';
+import type { PcrMismatch } from '../measure/compare.js';
 import { checkEvents, type EventFinding } from '../measure/event-check.js';
 import {
   type DecodedEventData,
@@ -14,17 +13,15 @@ import {
   type VariableValue as UefiVariableValue,
 } from '../measure/event-data.js';
 import { type EventLog, parseEventLog } from '../measure/eventlog.js';
-import {
-  PCR_COUNT,
-  type ReplayResult,
-  replayEventLog,
-  WORKAROUNDS,
-  type WorkaroundId,
-} from '../measure/replay.js';
+import { replayEventLog, WORKAROUNDS, type WorkaroundId } from '../measure/replay.js';
 import { readMeasurementList, readToEnd, SECURITYFS_LIMITS } from '../measure/securityfs.js';
-import { UNTRUSTED_FINDINGS } from '../measure/state-evidence.js';
+import {
+  eventLogSelection,
+  judgeEventLog,
+  MeasuredStateError,
+  UNTRUSTED_FINDINGS as UNTRUSTED,
+} from '../measure/state/index.js';
 import { allocatedBanks, bankName, type PcrValues } from '../tpm/pcr.js';
-import type { Tpm } from '../tpm/tpm.js';
 import { parseFlags, toHex } from './args.js';
 import type { CliContext } from './context.js';
 import { QUOTE_SOURCE_FLAGS, QUOTE_SOURCE_HELP, quotedPcrs } from './evidence.js';
@@ -52,13 +49,6 @@ Exit 0 when the log matches the quote, 7 when it does not (E_EVENTLOG_MISMATCH) 
 (E_EVENTLOG_*), 8 when there is no log to read (E_MEASURE_NO_LOG, E_MEASURE_UNREADABLE).
 Example:
   execgate --tcti swtpm:host=127.0.0.1,port=2321 eventlog verify boot.log --json`;
-
-/** The replayed log disagrees with the quoted PCRs. */
-export class EventLogMismatchError extends ExecgateError<'E_EVENTLOG_MISMATCH'> {
-  constructor(message: string) {
-    super('E_EVENTLOG_MISMATCH', message);
-  }
-}
 
 /** The log at FILE, or the kernel's when FILE is absent; parsed. */
 export async function loadEventLog(
@@ -247,20 +237,6 @@ async function replay(argv: string[], ctx: CliContext): Promise<number> {
   return EXIT.OK;
 }
 
-/** PCRs 0–7 and every PCR the log extends, in every bank the log and the TPM share. */
-export async function defaultLogSelection(tpm: Tpm, log: EventLog, r: ReplayResult): Promise<PcrSelection> {
-  const pcrs = [...new Set([0, 1, 2, 3, 4, 5, 6, 7, ...r.extended])]
-    .filter((p) => p < PCR_COUNT)
-    .sort((a, b) => a - b);
-  const inLog = new Set(log.algorithms.map((a) => a.algId));
-  const banks = (await allocatedBanks(tpm)).filter((b) => inLog.has(b.hash) && r.pcrs.has(b.hash));
-  if (banks.length === 0)
-    throw new UsageError(
-      `the TPM allocates none of the log's banks (${log.algorithms.map((a) => bankName(a.algId)).join(', ')})`,
-    );
-  return banks.map((b) => ({ hash: b.hash, pcrs: pcrs.filter((p) => b.pcrs.includes(p)) }));
-}
-
 function mismatchJson(m: PcrMismatch) {
   return {
     bank: bankName(m.algId),
@@ -284,13 +260,16 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
   const workarounds = workaroundsFlag(values.workaround);
   const { path, log } = await loadEventLog(fileArg(positionals, usage), ctx);
   const r = replayEventLog(log, { workarounds });
-  const quoted = await quotedPcrs(ctx, values, (tpm) => defaultLogSelection(tpm, log, r));
-  const findings = checkEvents(log);
-  const c = compareWithQuote(log, r, quoted.pcrs, { findings });
-  // The verdict is the PCR comparison: an event whose data is not what its digest says (or an
-  // EV_NO_ACTION carrying digests) changes no PCR once the values match, but its data cannot be believed,
-  // so it is reported; `state check` leaves such events out of the boot chain it judges.
-  const untrusted = findings.filter((f) => UNTRUSTED_FINDINGS.has(f.code));
+  const quoted = await quotedPcrs(ctx, values, async (tpm) => {
+    const selection = eventLogSelection(log, r, await allocatedBanks(tpm));
+    if (selection.length === 0)
+      throw new UsageError(
+        `the TPM allocates none of the log's banks (${log.algorithms.map((a) => bankName(a.algId)).join(', ')})`,
+      );
+    return selection;
+  });
+  const v = judgeEventLog(log, quoted.pcrs, { replay: r });
+  const { comparison: c, findings, untrusted } = v;
   if (ctx.json) {
     ctx.out(
       JSON.stringify({
@@ -310,18 +289,23 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
     if (c.matched.length === 0 && c.mismatches.length === 0) lines.push('  the quote covers no PCR to judge');
     for (const f of untrusted)
       lines.push(`  event ${f.index} (PCR ${pcrText(f.pcrIndex)}) ${f.code}: ${f.message}`);
-    throw new EventLogMismatchError(`${path} does not match the ${quoted.source}:\n${lines.join('\n')}`);
+    throw new MeasuredStateError(
+      'E_EVENTLOG_MISMATCH',
+      `${path} does not match the ${quoted.source}:\n${lines.join('\n')}`,
+    );
   }
   ctx.out(`OK: ${path} replays to the ${quoted.source}'s ${c.matched.length} PCR values`);
   if (c.notQuoted.length) ctx.out(`not quoted, so not verified: PCR ${c.notQuoted.join(', ')}`);
-  for (const f of untrusted)
+  // A type outside its PCR, or one the PFP does not define, is how a measured event is relabelled.
+  const shown = new Set<string>(['unexpected-pcr', 'unknown-type']);
+  for (const f of findings.filter((x) => UNTRUSTED.has(x.code) || shown.has(x.code)))
     ctx.out(
-      `warning: event ${f.index} (PCR ${pcrText(f.pcrIndex)}) ${f.code}, its data cannot be trusted: ${f.message}`,
+      UNTRUSTED.has(f.code)
+        ? `warning: event ${f.index} (PCR ${pcrText(f.pcrIndex)}) ${f.code}, its data cannot be trusted: ${f.message}`
+        : `warning: event ${f.index} (PCR ${pcrText(f.pcrIndex)}) ${f.code}: ${f.message}`,
     );
-  if (findings.length > untrusted.length)
-    ctx.out(
-      `${findings.length - untrusted.length} other event finding(s); "execgate eventlog show" lists them`,
-    );
+  const others = findings.filter((x) => !UNTRUSTED.has(x.code) && !shown.has(x.code)).length;
+  if (others > 0) ctx.out(`${others} other event finding(s); "execgate eventlog show" lists them`);
   return EXIT.OK;
 }
 

@@ -15,7 +15,7 @@ import { quotedPcrValues } from '../measure/compare.js';
 import { digestSize, hashAlgOf } from '../tpm/kdf.js';
 import type { PcrValues } from '../tpm/pcr.js';
 import type { Tpm } from '../tpm/tpm.js';
-import { parseHandle, parseHex } from './args.js';
+import { parseHandle, parseHex, parseNonce } from './args.js';
 import type { CliContext } from './context.js';
 import { UsageError } from './exit.js';
 
@@ -111,7 +111,7 @@ export async function quotedPcrs(
     } catch (e) {
       throw new UsageError(`--ak ${values.ak}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    const nonce = parseHex(values.nonce, '--nonce');
+    const nonce = parseNonce(values.nonce);
     let ev: ReturnType<typeof decodeBundle>;
     try {
       ev = decodeBundle(await readBounded(values.quote));

@@ -5,23 +5,19 @@
  * while a quote is taken, so verification finds the prefix of the list the quote covers.
  */
 import { readFile } from 'node:fs/promises';
-import type { PcrSelection } from '../attest/selection.js';
 import { DIGEST_BYTES, type HashAlgorithm } from '../crypto/hash.js';
 import { ExecgateError } from '../errors.js';
-import { BOOT_AGGREGATE, checkBootAggregate } from '../measure/boot-aggregate.js';
 import {
   type ImaCheckpoint,
   type ImaEntry,
   type ImaLog,
   type ImaReplayOptions,
-  matchQuotedPrefix,
   parseImaLog,
   replayImaLog,
 } from '../measure/ima.js';
 import { readMeasurementList, readToEnd, SECURITYFS_LIMITS } from '../measure/securityfs.js';
-import { TPM_ALG } from '../tpm/constants.js';
-import { allocatedBanks, BANK_NAMES, bankName, type PcrBankSelection } from '../tpm/pcr.js';
-import type { Tpm } from '../tpm/tpm.js';
+import { imaSelection, judgeIma, MeasuredStateError } from '../measure/state/index.js';
+import { allocatedBanks, BANK_NAMES } from '../tpm/pcr.js';
 import { parseFlags, parseHex, toHex } from './args.js';
 import { writeAtomic } from './atomic.js';
 import type { CliContext } from './context.js';
@@ -54,17 +50,10 @@ fails (E_IMA_MISMATCH) or the list is malformed (E_IMA_*); 8 when there is no li
 Example:
   execgate ima replay /sys/kernel/security/ima/binary_runtime_measurements --json`;
 
-/** The IMA list disagrees with the quote, or an entry's data is not what its template hash covers. */
-export class ImaMismatchError extends ExecgateError<'E_IMA_MISMATCH'> {
-  constructor(message: string) {
-    super('E_IMA_MISMATCH', message);
-  }
-}
-
-const IMA_PCR = 10;
 const HASHES: readonly HashAlgorithm[] = ['sha1', 'sha256', 'sha384', 'sha512'];
 
-function hashFlag(value: string | undefined, what: string): HashAlgorithm | undefined {
+/** A --hash/--bank/--ima-hash value. */
+export function imaHashFlag(value: string | undefined, what: string): HashAlgorithm | undefined {
   if (value === undefined) return undefined;
   const alg = HASHES.find((h) => h === value);
   if (alg === undefined) throw new UsageError(`${what} must be one of ${HASHES.join(', ')}, got "${value}"`);
@@ -140,7 +129,7 @@ async function readCheckpoint(file: string | undefined): Promise<ImaCheckpoint |
     throw bad('not JSON');
   }
   const o = (typeof doc === 'object' && doc !== null ? doc : {}) as Record<string, unknown>;
-  const bank = hashFlag(typeof o.bank === 'string' ? o.bank : '', 'the checkpoint bank');
+  const bank = imaHashFlag(typeof o.bank === 'string' ? o.bank : '', 'the checkpoint bank');
   const count = (v: unknown, name: string) => {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw bad(`"${name}" must be a count`);
     return v;
@@ -199,7 +188,7 @@ const FLAGS = {
 async function show(argv: string[], ctx: CliContext): Promise<number> {
   const usage = 'Usage: execgate ima show [FILE] [--hash ALG] [--json]';
   const { values, positionals } = parseFlags(argv, { hash: FLAGS.hash }, usage);
-  const hash = hashFlag(values.hash, '--hash') ?? 'sha1';
+  const hash = imaHashFlag(values.hash, '--hash') ?? 'sha1';
   const { path, log } = await loadImaLog(fileArg(positionals, usage), hash, ctx);
   if (ctx.json) {
     ctx.out(
@@ -227,8 +216,8 @@ async function replay(argv: string[], ctx: CliContext): Promise<number> {
   const usage =
     'Usage: execgate ima replay [FILE] [--hash ALG] [--bank ALG] [--derive MODE] [--checkpoint FILE] [--json]';
   const { values, positionals } = parseFlags(argv, FLAGS, usage);
-  const hash = hashFlag(values.hash, '--hash') ?? 'sha1';
-  const bank = hashFlag(values.bank, '--bank');
+  const hash = imaHashFlag(values.hash, '--hash') ?? 'sha1';
+  const bank = imaHashFlag(values.bank, '--bank');
   const from = await readCheckpoint(values.checkpoint);
   if (from !== undefined && bank !== undefined && from.bank !== bank)
     throw new UsageError(`--checkpoint is for the ${from.bank} bank, not ${bank}`);
@@ -249,102 +238,16 @@ async function replay(argv: string[], ctx: CliContext): Promise<number> {
   return EXIT.OK;
 }
 
-/** PCR 10 in the bank of the list when the TPM has it, else in sha256. */
-async function defaultImaSelection(tpm: Tpm, log: ImaLog): Promise<PcrSelection> {
-  const banks = await allocatedBanks(tpm);
-  const want = BANK_NAMES[log.templateHashAlgorithm] ?? TPM_ALG.SHA256;
-  const bank = banks.find((b) => b.hash === want) ?? banks.find((b) => b.hash === TPM_ALG.SHA256);
-  if (bank === undefined)
-    throw new UsageError("the TPM has neither the list's bank nor sha256 allocated; give --pcrs");
-  return bootAggregateSelection(banks, log, [{ hash: bank.hash, pcrs: [IMA_PCR] }]);
-}
-
-/**
- * `selection` plus PCRs 0–9 in the bank of the list's boot_aggregate digest (when the TPM has it), so that
- * the entry can be checked against the same quote.
- */
-export function bootAggregateSelection(
-  allocated: readonly PcrBankSelection[],
-  log: ImaLog,
-  selection: PcrSelection,
-): PcrSelection {
-  const first = log.entries[0];
-  const alg = first?.path === BOOT_AGGREGATE ? BANK_NAMES[first.fileDigest?.algorithm ?? ''] : undefined;
-  if (alg === undefined || !allocated.some((b) => b.hash === alg)) return selection;
-  const pcrs = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const merged = selection.map((b) =>
-    b.hash === alg ? { hash: b.hash, pcrs: [...new Set([...pcrs, ...b.pcrs])].sort((x, y) => x - y) } : b,
-  );
-  return merged.some((b) => b.hash === alg) ? merged : [...merged, { hash: alg, pcrs }];
-}
-
-export interface ImaQuoteMatch {
-  /** The checkpoint at the end of the covered prefix. */
-  readonly checkpoint: ImaCheckpoint;
-  /** How the bank's values were derived from the list. */
-  readonly derive?: 'recompute' | 'padded-sha1';
-}
-
-/**
- * The prefix of `log` whose replay equals the quoted PCR 10, trying each kernel's way of filling a bank
- * other than the list's; undefined when none matches.
- */
-export function matchImaQuote(
-  log: ImaLog,
-  bank: HashAlgorithm,
-  quoted: Uint8Array,
-  from?: ImaCheckpoint,
-): ImaQuoteMatch | undefined {
-  const modes: readonly ImaReplayOptions['derive'][] =
-    bank === log.templateHashAlgorithm ? [undefined] : ['recompute', 'padded-sha1'];
-  for (const derive of modes) {
-    const options: ImaReplayOptions = {
-      bank,
-      ...(derive === undefined ? {} : { derive }),
-      ...(from === undefined ? {} : { from }),
-    };
-    const checkpoint = matchQuotedPrefix(log, IMA_PCR, quoted, options);
-    if (checkpoint !== undefined) return derive === undefined ? { checkpoint } : { checkpoint, derive };
-  }
-  return undefined;
-}
-
 async function verify(argv: string[], ctx: CliContext): Promise<number> {
   const usage =
     'Usage: execgate ima verify [FILE] [--hash ALG] [--checkpoint FILE] [--pcrs SEL] [--ak-handle H | --quote BUNDLE --ak PEM --nonce HEX] [--json]';
   const { values, positionals } = parseFlags(argv, { ...FLAGS, ...QUOTE_SOURCE_FLAGS }, usage);
-  const hash = hashFlag(values.hash, '--hash') ?? 'sha1';
+  const hash = imaHashFlag(values.hash, '--hash') ?? 'sha1';
   const from = await readCheckpoint(values.checkpoint);
   const { path, log } = await loadImaLog(fileArg(positionals, usage), hash, ctx, from);
-  const quoted = await quotedPcrs(ctx, values, (tpm) => defaultImaSelection(tpm, log));
-  const banks = [...quoted.pcrs].filter(([, m]) => m.has(IMA_PCR));
-  if (banks.length === 0) throw new UsageError(`the quote does not cover PCR ${IMA_PCR}`);
-  const problems: string[] = [];
-  let match: ImaQuoteMatch | undefined;
-  for (const [alg, m] of banks) {
-    const name = bankName(alg);
-    const bank = HASHES.find((h) => h === name);
-    const value = m.get(IMA_PCR);
-    if (bank === undefined || value === undefined) {
-      problems.push(`bank ${name}: not replayable here`);
-      continue;
-    }
-    if (from !== undefined && from.bank !== bank) continue;
-    const found = matchImaQuote(log, bank, value, from);
-    if (found === undefined)
-      problems.push(`${name} PCR ${IMA_PCR}: no prefix of the list replays to the quoted ${toHex(value)}`);
-    else match ??= found;
-  }
-  // Entries inside the covered prefix must be intact: their data is what a policy reads.
-  const covered = match === undefined ? [] : log.entries.filter((e) => e.index < match.checkpoint.entryCount);
-  const broken = covered.filter((e) => e.templateHashCheck === 'mismatch');
-  for (const e of broken.slice(0, 20))
-    problems.push(`entry ${e.index} (${e.path ?? 'no path'}): its template hash is not the hash of its data`);
-  // The first entry ties the list to the boot the quote attests (a list from another boot, or from a
-  // kernel that saw no TPM, fails); a list resumed from a checkpoint was tied when the checkpoint was made.
-  const aggregate = checkBootAggregate(log.firstIndex === 0 ? log.entries[0] : undefined, quoted.pcrs);
-  if (aggregate.status === 'mismatch') problems.push(aggregate.message);
-  const ok = match !== undefined && broken.length === 0 && aggregate.status !== 'mismatch';
+  const quoted = await quotedPcrs(ctx, values, async (tpm) => imaSelection(log, await allocatedBanks(tpm)));
+  const v = judgeIma(log, quoted.pcrs, from === undefined ? {} : { from });
+  const { ok, match, problems, bootAggregate: aggregate } = v;
   if (ok && values.checkpoint !== undefined && match !== undefined)
     await writeAtomic(values.checkpoint, `${JSON.stringify(checkpointJson(match.checkpoint))}\n`);
   const total = log.firstIndex + log.entries.length;
@@ -366,14 +269,16 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
     return ok ? EXIT.OK : EXIT.EVIDENCE_INVALID;
   }
   if (!ok)
-    throw new ImaMismatchError(`${path} does not match the ${quoted.source}:\n  ${problems.join('\n  ')}`);
+    throw new MeasuredStateError(
+      'E_IMA_MISMATCH',
+      `${path} does not match the ${quoted.source}:\n  ${problems.join('\n  ')}`,
+    );
   const c = match?.checkpoint.entryCount ?? 0;
   ctx.out(
     `OK: the ${quoted.source} covers entries 0–${c - 1} of ${total} in ${path}` +
       (c < total ? ` (${total - c} added since)` : ''),
   );
   if (aggregate.status === 'match') ctx.out(`boot_aggregate matches the quoted PCRs ${aggregate.pcrs}`);
-  if (aggregate.status === 'not-quoted') ctx.out(`boot_aggregate not checked: ${aggregate.message}`);
   return EXIT.OK;
 }
 

@@ -19,7 +19,7 @@ import { verifyQuote } from '../attest/verify-quote.js';
 import { initVerification } from '../crypto/verify.js';
 import type { TPMS_CLOCK_INFO } from '../tpm/structures.js';
 import type { Tpm } from '../tpm/tpm.js';
-import { parseEkAlg, parseFlags, parseHandle, parseHex, toHex } from './args.js';
+import { parseEkAlg, parseFlags, parseHandle, parseNonce, toHex } from './args.js';
 import { writeAtomic } from './atomic.js';
 import type { CliContext } from './context.js';
 import { akSource, QuoteInvalidError, qualifiedNameFlag, selectionFlag } from './evidence.js';
@@ -174,8 +174,7 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
   );
   if (positionals.length) throw new UsageError(`unknown argument "${positionals[0]}"\n${usage}`);
   const selection = selectionFlag(values.pcrs ?? 'sha256:0-7');
-  const nonce =
-    values.nonce === undefined ? new Uint8Array(randomBytes(20)) : parseHex(values.nonce, '--nonce');
+  const nonce = values.nonce === undefined ? new Uint8Array(randomBytes(20)) : parseNonce(values.nonce);
   if (nonce.length > MAX_NONCE) throw new UsageError(`--nonce is at most ${MAX_NONCE} bytes`);
   const format = values.format ?? 'bundle';
   if (format !== 'bundle' && format !== 'tpm2-tools')
@@ -235,7 +234,7 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
   );
   if (values.ak === undefined || values.nonce === undefined)
     throw new UsageError(`--ak and --nonce are required\n${usage}`);
-  const nonce = parseHex(values.nonce, '--nonce');
+  const nonce = parseNonce(values.nonce);
   const akQualifiedName =
     values['ak-qualified-name'] === undefined ? undefined : qualifiedNameFlag(values['ak-qualified-name']);
   const files = values.msg !== undefined || values.sig !== undefined || values['pcrs-values'] !== undefined;

@@ -6,35 +6,30 @@
  * verified quote; anything that cannot be believed fails the check (fail closed).
  */
 import { readFile } from 'node:fs/promises';
-import type { PcrSelection } from '../attest/selection.js';
-import type { HashAlgorithm } from '../crypto/hash.js';
 import { ExecgateError } from '../errors.js';
-import { checkBootAggregate } from '../measure/boot-aggregate.js';
-import { compareWithQuote } from '../measure/compare.js';
-import { checkEvents } from '../measure/event-check.js';
 import type { ImaLog } from '../measure/ima.js';
 import {
-  captureReference,
-  checkReference,
   parseReferenceState,
   type ReferenceState,
   referenceDigest,
-  type StateEvidence,
-  type StateFailure,
   stringifyReferenceState,
 } from '../measure/reference.js';
 import { replayEventLog } from '../measure/replay.js';
-import { bootEvidence, imaEvidence } from '../measure/state-evidence.js';
-import { TPM_ALG } from '../tpm/constants.js';
-import { allocatedBanks, BANK_NAMES, bankName } from '../tpm/pcr.js';
-import type { Tpm } from '../tpm/tpm.js';
+import {
+  captureReference,
+  judgeMeasuredState,
+  MeasuredStateError,
+  type MeasuredStateVerdict,
+  stateSelection,
+} from '../measure/state/index.js';
+import { allocatedBanks } from '../tpm/pcr.js';
 import { parseFlags, parseIndexList, toHex } from './args.js';
 import { writeAtomic } from './atomic.js';
 import type { CliContext } from './context.js';
-import { defaultLogSelection, loadEventLog } from './eventlog.js';
+import { loadEventLog } from './eventlog.js';
 import { QUOTE_SOURCE_FLAGS, QUOTE_SOURCE_HELP, quotedPcrs } from './evidence.js';
 import { EXIT, UsageError } from './exit.js';
-import { bootAggregateSelection, loadImaLog, matchImaQuote } from './ima.js';
+import { imaHashFlag, loadImaLog } from './ima.js';
 
 export const STATE_HELP = `Usage: execgate state <command> [flags]
 
@@ -63,15 +58,6 @@ Exit 0 when the state matches, 7 when it does not (E_STATE_MISMATCH) or the evid
 Example:
   execgate state capture --out /etc/execgate/reference.json && execgate state check /etc/execgate/reference.json`;
 
-/** The measured state is not what the reference allows. */
-export class StateMismatchError extends ExecgateError<'E_STATE_MISMATCH'> {
-  constructor(message: string) {
-    super('E_STATE_MISMATCH', message);
-  }
-}
-
-const IMA_PCR = 10;
-
 const EVIDENCE_FLAGS = {
   eventlog: { type: 'string' },
   'no-eventlog': { type: 'boolean' },
@@ -94,42 +80,21 @@ interface EvidenceValues {
   readonly nonce?: string | undefined;
 }
 
-interface Collected {
-  readonly evidence: StateEvidence;
-  /** Why some evidence could not be believed; each fails a check and refuses a capture. */
-  readonly problems: readonly { readonly rule: 'pcr' | 'ima'; readonly message: string }[];
-  readonly source: string;
-}
-
-function imaHash(value: string | undefined): HashAlgorithm {
-  const v = value ?? 'sha1';
-  if (v !== 'sha1' && v !== 'sha256' && v !== 'sha384' && v !== 'sha512')
-    throw new UsageError(`--ima-hash must be sha1, sha256, sha384 or sha512, got "${v}"`);
-  return v;
-}
-
-/** Adds `pcrs` of bank `hash` to `selection` (merging banks). */
-function addPcrs(selection: Map<number, Set<number>>, hash: number, pcrs: Iterable<number>): void {
-  const set = selection.get(hash) ?? new Set<number>();
-  for (const p of pcrs) set.add(p);
-  selection.set(hash, set);
-}
-
 /**
- * Reads the logs, takes (or checks) the quote, replays the logs against it and builds the evidence.
- * `wantIma`: read the IMA list (a missing default list is then no IMA evidence, not an error, when
- * `imaOptional`).
+ * Reads the logs, takes (or checks) a quote of what the verdict needs, and returns the measured-state
+ * verdict (agent/measure/state). `wantIma`: read the IMA list (a missing default list is then no IMA
+ * evidence, not an error, when `imaOptional`).
  */
-async function collect(
+async function judge(
   ctx: CliContext,
   values: EvidenceValues,
   opts: { wantIma: boolean; imaOptional: boolean; ref?: ReferenceState },
-): Promise<Collected> {
+): Promise<{ verdict: MeasuredStateVerdict; source: string }> {
   if (values.eventlog !== undefined && values['no-eventlog'])
     throw new UsageError('--eventlog and --no-eventlog exclude each other');
   if (values.ima !== undefined && values['no-ima'])
     throw new UsageError('--ima and --no-ima exclude each other');
-  const hash = imaHash(values['ima-hash']);
+  const hash = imaHashFlag(values['ima-hash'], '--ima-hash') ?? 'sha1';
   const event = values['no-eventlog'] ? undefined : await loadEventLog(values.eventlog, ctx);
   let ima: { path: string; log: ImaLog } | undefined;
   if (opts.wantIma && !values['no-ima']) {
@@ -140,99 +105,22 @@ async function collect(
       if (!(missing && opts.imaOptional && values.ima === undefined)) throw e;
     }
   }
-  const replay = event === undefined ? undefined : replayEventLog(event.log);
-
-  const selection = async (tpm: Tpm): Promise<PcrSelection> => {
-    const banks = await allocatedBanks(tpm);
-    const sel = new Map<number, Set<number>>();
-    if (event !== undefined && replay !== undefined)
-      for (const b of await defaultLogSelection(tpm, event.log, replay)) addPcrs(sel, b.hash, b.pcrs);
-    if (ima !== undefined) {
-      const want = BANK_NAMES[hash] ?? TPM_ALG.SHA256;
-      const bank = banks.find((b) => b.hash === want) ?? banks.find((b) => b.hash === TPM_ALG.SHA256);
-      if (bank !== undefined) addPcrs(sel, bank.hash, [IMA_PCR]);
-    }
-    for (const [name, byPcr] of Object.entries(opts.ref?.pcrs ?? {})) {
-      const alg = BANK_NAMES[name];
-      if (alg !== undefined && banks.some((b) => b.hash === alg))
-        addPcrs(sel, alg, Object.keys(byPcr).map(Number));
-    }
-    if (sel.size === 0)
-      for (const b of banks.filter((b) => b.hash === TPM_ALG.SHA256))
-        addPcrs(sel, b.hash, [0, 1, 2, 3, 4, 5, 6, 7]);
-    const merged = [...sel].map(([h, pcrs]) => ({ hash: h, pcrs: [...pcrs].sort((a, b) => a - b) }));
-    return ima === undefined ? merged : bootAggregateSelection(banks, ima.log, merged);
-  };
-  const quoted = await quotedPcrs(ctx, values, selection);
-  const problems: { rule: 'pcr' | 'ima'; message: string }[] = [];
-
-  let boot: StateEvidence['boot'];
-  if (event !== undefined && replay !== undefined) {
-    const findings = checkEvents(event.log);
-    // The log answers for PCRs 0–7 and those it extends; IMA's PCR and others the reference names are
-    // judged by their own rules.
-    const logPcrs = new Set([0, 1, 2, 3, 4, 5, 6, 7, ...replay.extended]);
-    const judged = new Map(
-      [...quoted.pcrs].map(([alg, m]) => [alg, new Map([...m].filter(([p]) => logPcrs.has(p)))]),
-    );
-    const c = compareWithQuote(event.log, replay, judged, { findings });
-    if (c.ok) boot = bootEvidence(event.log, findings);
-    else
-      for (const m of c.mismatches)
-        problems.push({
-          rule: 'pcr',
-          message: `event log ${event.path} does not match the ${quoted.source}: ${m.message}`,
-        });
-  }
-
-  let imaPart: StateEvidence['ima'];
-  if (ima !== undefined) {
-    const found = [...quoted.pcrs]
-      .map(([alg, m]) => ({ name: bankName(alg), value: m.get(IMA_PCR) }))
-      .flatMap(({ name, value }) => {
-        const bank = (['sha1', 'sha256', 'sha384', 'sha512'] as const).find((h) => h === name);
-        return bank === undefined || value === undefined ? [] : [matchImaQuote(ima.log, bank, value)];
-      })
-      .find((m) => m !== undefined);
-    if (found === undefined) {
-      problems.push({
-        rule: 'ima',
-        message: `no prefix of the IMA list ${ima.path} replays to the ${quoted.source}'s PCR ${IMA_PCR}`,
-      });
-    } else {
-      const aggregate = checkBootAggregate(ima.log.entries[0], quoted.pcrs);
-      if (aggregate.status === 'mismatch') problems.push({ rule: 'ima', message: aggregate.message });
-      const covered = ima.log.entries.filter((e) => e.index < found.checkpoint.entryCount);
-      const r = imaEvidence(covered);
-      imaPart = r.ima;
-      for (const x of r.refused)
-        problems.push({
-          rule: 'ima',
-          message: `IMA entry ${x.index}${x.path === undefined ? '' : ` (${x.path})`}: ${x.reason}`,
-        });
-    }
-  }
-
-  // IMA's PCR keeps changing: it is judged through the list, not as an exact value.
-  const refPcrs: Readonly<Record<string, Readonly<Record<string, string>> | undefined>> =
-    opts.ref?.pcrs ?? {};
-  const pcrs = new Map<string, ReadonlyMap<number, Uint8Array>>();
-  for (const [alg, m] of quoted.pcrs) {
-    const named = refPcrs[bankName(alg)] ?? {};
-    const kept = new Map(
-      [...m].filter(([p]) => !(ima !== undefined && p === IMA_PCR && named[String(p)] === undefined)),
-    );
-    if (kept.size > 0) pcrs.set(bankName(alg), kept);
-  }
-  return {
-    evidence: {
-      pcrs,
-      ...(boot === undefined ? {} : { boot }),
-      ...(imaPart === undefined ? {} : { ima: imaPart }),
-    },
-    problems,
-    source: quoted.source,
-  };
+  const quoted = await quotedPcrs(ctx, values, async (tpm) =>
+    stateSelection({
+      allocated: await allocatedBanks(tpm),
+      ...(event === undefined ? {} : { eventLog: { log: event.log, replay: replayEventLog(event.log) } }),
+      ...(ima === undefined ? {} : { ima: ima.log }),
+      ...(opts.ref === undefined ? {} : { reference: opts.ref }),
+    }),
+  );
+  const verdict = judgeMeasuredState({
+    quoted: quoted.pcrs,
+    quoteSource: quoted.source,
+    ...(event === undefined ? {} : { eventLog: { log: event.log, source: `event log ${event.path}` } }),
+    ...(ima === undefined ? {} : { ima: { log: ima.log, source: `IMA list ${ima.path}` } }),
+    ...(opts.ref === undefined ? {} : { reference: opts.ref }),
+  });
+  return { verdict, source: quoted.source };
 }
 
 async function readReference(file: string | undefined, usage: string): Promise<ReferenceState> {
@@ -270,19 +158,20 @@ async function capture(argv: string[], ctx: CliContext): Promise<number> {
   const sb = values['secure-boot'];
   if (sb !== undefined && sb !== 'required' && sb !== 'any')
     throw new UsageError(`--secure-boot must be required or any, got "${sb}"`);
-  const c = await collect(ctx, values, { wantIma: true, imaOptional: true });
-  if (c.problems.length > 0)
-    throw new StateMismatchError(
-      `the evidence does not hold together; nothing captured:\n  ${c.problems.map((p) => p.message).join('\n  ')}`,
+  const { verdict } = await judge(ctx, values, { wantIma: true, imaOptional: true });
+  if (!verdict.ok)
+    throw new MeasuredStateError(
+      'E_STATE_MISMATCH',
+      `the evidence does not hold together; nothing captured:\n  ${verdict.failures.map((p) => p.message).join('\n  ')}`,
     );
   // Exact values only for the PCRs asked for (e.g. firmware 0–7), so that allowlisted kernels can change.
   const evidence =
     keep === undefined
-      ? c.evidence
+      ? verdict.evidence
       : {
-          ...c.evidence,
+          ...verdict.evidence,
           pcrs: new Map(
-            [...c.evidence.pcrs].map(([b, m]) => [b, new Map([...m].filter(([p]) => keep.has(p)))]),
+            [...verdict.evidence.pcrs].map(([b, m]) => [b, new Map([...m].filter(([p]) => keep.has(p)))]),
           ),
         };
   const doc = captureReference(evidence, {
@@ -321,27 +210,29 @@ async function check(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseFlags(argv, EVIDENCE_FLAGS, usage);
   if (positionals.length > 1) throw new UsageError(`one REF, got "${positionals.join(' ')}"\n${usage}`);
   const ref = await readReference(positionals[0], usage);
-  const c = await collect(ctx, values, {
+  const { verdict, source } = await judge(ctx, values, {
     wantIma: ref.rules.ima !== undefined || values.ima !== undefined,
     imaOptional: false,
     ref,
   });
-  const verdict = checkReference(ref, c.evidence);
-  const failures: { rule: string; code: string; message: string }[] = [
-    ...c.problems.map((p) => ({ rule: p.rule, code: 'evidence-untrusted', message: p.message })),
-    ...verdict.failures.map((f: StateFailure) => ({ rule: f.rule, code: f.code, message: f.message })),
-  ];
-  const ok = failures.length === 0;
+  const failures = verdict.failures.map((f) => ({
+    rule: f.rule,
+    code: f.code,
+    message: f.message,
+    detail: f.detail,
+  }));
+  const { ok } = verdict;
   const d = toHex(referenceDigest(ref));
   if (ctx.json) {
-    ctx.out(JSON.stringify({ ok, reference: positionals[0], digest: d, quote: c.source, failures }));
+    ctx.out(JSON.stringify({ ok, reference: positionals[0], digest: d, quote: source, failures }));
     return ok ? EXIT.OK : EXIT.EVIDENCE_INVALID;
   }
   if (!ok)
-    throw new StateMismatchError(
+    throw new MeasuredStateError(
+      'E_STATE_MISMATCH',
       `the state does not match ${positionals[0]} (sha256:${d}):\n  ${failures.map((f) => `${f.rule}: ${f.message}`).join('\n  ')}`,
     );
-  ctx.out(`OK: the state matches ${positionals[0]} (sha256:${d}), judged on the ${c.source}`);
+  ctx.out(`OK: the state matches ${positionals[0]} (sha256:${d}), judged on the ${source}`);
   return EXIT.OK;
 }
 

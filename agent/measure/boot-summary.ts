@@ -221,8 +221,9 @@ const withoutDevice = (path: string): string => path.replace(/^\([^)]*\)/, '');
 
 /**
  * The PCR 9 file measurements grub made for the command at `at`: among the PCR 9 EV_IPL events up to the
- * next grub command, the one naming each path (grub may also load modules, e.g. linux.mod, in between);
- * RHEL's "grub_linuxefi Kernel|Initrd" events stand for the paths in order.
+ * next grub command, the first naming each path (grub may also load modules, e.g. linux.mod, in between);
+ * RHEL's "grub_linuxefi Kernel|Initrd" events stand for the paths in order. One pass over the window and
+ * one lookup per path: a command naming many files must not cost paths × events.
  */
 function grubFiles(
   events: readonly TcgEvent[],
@@ -230,22 +231,23 @@ function grubFiles(
   at: number,
   paths: readonly string[],
 ): LoadedFile[] {
-  const window: { e: TcgEvent; t: string }[] = [];
+  const byPath = new Map<string, TcgEvent>();
+  const generic: TcgEvent[] = [];
   for (let j = at + 1; j < events.length; j++) {
     const e = events[j];
     const t = text(decoded[j] ?? { kind: 'raw' });
     if (e === undefined) break;
     if (e.pcrIndex === 8 && e.eventType === EV.IPL && t !== undefined && GRUB_ANY_COMMAND.test(t)) break;
-    if (e.pcrIndex === 9 && e.eventType === EV.IPL && t !== undefined) window.push({ e, t });
+    if (e.pcrIndex !== 9 || e.eventType !== EV.IPL || t === undefined) continue;
+    const bare = withoutDevice(t);
+    if (!byPath.has(bare)) byPath.set(bare, e);
+    if (GRUB_LINUXEFI.test(t)) generic.push(e);
   }
   const files: LoadedFile[] = [];
-  const generic = window.filter((w) => GRUB_LINUXEFI.test(w.t));
   paths.forEach((path, k) => {
-    const bare = withoutDevice(path);
-    const named = window.find((w) => w.t === path || withoutDevice(w.t) === bare);
-    const hit = named ?? generic[k];
+    const hit = byPath.get(withoutDevice(path)) ?? generic[k];
     if (hit !== undefined) {
-      files.push({ index: hit.e.index, pcrIndex: 9, path, source: 'grub', digests: hexDigests(hit.e) });
+      files.push({ index: hit.index, pcrIndex: 9, path, source: 'grub', digests: hexDigests(hit) });
     }
   });
   return files;

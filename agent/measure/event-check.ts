@@ -168,6 +168,9 @@ export function verifyEventDigest(event: TcgEvent, log?: EventLog): DigestVerdic
 
 /** PCRs the PFP's PCR usage allows a type in, for the types where it is unambiguous. */
 const ALLOWED_PCRS: ReadonlyMap<number, readonly number[]> = new Map([
+  // POST code, embedded SMM code, ACPI flash data and embedded option ROMs are platform firmware (PCR 0);
+  // every real log in test/vectors agrees.
+  [EV.POST_CODE, [0]],
   [EV.S_CRTM_VERSION, [0]],
   [EV.S_CRTM_CONTENTS, [0]],
   [EV.EFI_HCRTM_EVENT, [0]],

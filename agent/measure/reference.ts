@@ -16,7 +16,7 @@
  *       "rules": {
  *         "secureBoot": "required" | "any",
  *         "bootApplications"?: [{ "bank", "digest": hex, "note"?: text }],
- *         "kernels"?: same, "initrds"?: same,
+ *         "kernels"?: same, "initrds"?: same, "loaderFiles"?: same,
  *         "ima"?: { "mode": "enforce-listed", "allowViolations": boolean,
  *                   "allowlist": [{ "path": text, "digest": "alg:hex" }] }
  *       },
@@ -30,28 +30,14 @@
  * spelling. IMA algorithms are the kernel's hash_algo_name spellings (crypto/hash_info.c). A document must
  * constrain something: with no PCR, no list and Secure Boot "any" it is rejected.
  *
- * Rules (`checkReference`): a rule the document lacks is not checked; a rule present whose evidence is
- * missing fails (fail closed).
- * - pcrs: every listed PCR is in the evidence and equal.
- * - secureBoot "required": the evidence says enabled ("unknown" fails).
- * - bootApplications / kernels / initrds: for every bank the list names, each component's digest in that
- *   bank is listed (a component without a digest in such a bank fails); an empty list allows none.
- * - ima "enforce-listed": each entry's (path, alg:digest) is on the allowlist. Violation entries (all-zero
- *   template hash or file digest: the kernel's record of a ToMToU or open-writers race) fail unless
- *   allowViolations. The first entry, when named boot_aggregate, is skipped unless the allowlist names
- *   boot_aggregate: its digest is a hash of PCRs 0–7 (0–9 on newer kernels), so it belongs to the PCR rule,
- *   and pinning it here would turn every firmware update into an IMA failure.
+ * What the rules mean, and what a quote must cover for them, is agent/measure/state/check.ts's: this
+ * module reads, validates, writes and digests the document.
  *
  * `referenceDigest` is SHA-256 over the RFC 8785 canonical form of the whole document, so formatting and
  * member order do not change it.
- *
- * Not checked here: that the evidence is genuine (the event log and IMA log replayed against a verified
- * quote, which is the caller's job), `host` (the artifact's `sub` claim binds the host), `bootChain`,
- * `created`, or the order and count of boot components.
  */
 import { digest } from '../crypto/hash.js';
 import { ExecgateError } from '../errors.js';
-import { BOOT_AGGREGATE } from './boot-aggregate.js';
 import { canonicalBytes, JsonError, type JsonValue, parseJson } from './canonical-json.js';
 
 export type ReferenceStateErrorCode = 'E_REFERENCE_FORMAT' | 'E_REFERENCE_LIMIT';
@@ -147,6 +133,8 @@ export interface ReferenceRules {
   readonly bootApplications?: readonly DigestRule[];
   readonly kernels?: readonly DigestRule[];
   readonly initrds?: readonly DigestRule[];
+  /** Every other file the boot loader measured into PCRs 8–9 (its configuration, modules, fonts). */
+  readonly loaderFiles?: readonly DigestRule[];
   readonly ima?: ImaRule;
 }
 
@@ -173,67 +161,6 @@ export interface ReferenceState {
   readonly pcrs: Readonly<Partial<Record<PcrBank, Readonly<Record<string, string>>>>>;
   readonly rules: ReferenceRules;
   readonly bootChain?: BootChainSummary;
-}
-
-/** One boot component as the boot summary reports it: digests by bank name, hex. */
-export interface BootComponentEvidence {
-  readonly path?: string;
-  readonly digests: Readonly<Record<string, string>>;
-}
-
-/** What the caller measured; each part should come from logs already replayed against a verified quote. */
-export interface StateEvidence {
-  /** Quoted PCR values: bank name → PCR index → value. */
-  readonly pcrs: ReadonlyMap<string, ReadonlyMap<number, Uint8Array>>;
-  readonly boot?: {
-    readonly secureBoot: SecureBootState;
-    readonly bootApplications: readonly BootComponentEvidence[];
-    readonly kernels: readonly BootComponentEvidence[];
-    readonly initrds: readonly BootComponentEvidence[];
-    readonly kernelCmdline?: string;
-  };
-  readonly ima?: {
-    readonly entries: readonly {
-      readonly path: string;
-      /** Kernel hash name, e.g. sha256 (sha1 for the `ima` template). */
-      readonly digestAlg: string;
-      readonly digest: string;
-      /** The entry's template hash, hex; all zeros marks a violation. */
-      readonly templateHash?: string;
-    }[];
-  };
-}
-
-export type StateRule = 'pcr' | 'secure-boot' | 'boot-application' | 'kernel' | 'initrd' | 'ima';
-
-/**
- * What differed. `detail` by code: pcr-mismatch {bank, pcr, expected, actual}; pcr-missing {bank, pcr,
- * expected}; secure-boot-not-enabled {state}; evidence-missing {}; bank-missing {index, bank, path?};
- * digest-not-allowed {index, bank?, digest?, path?}; component-missing {}; ima-unlisted and ima-digest-mismatch {index, path,
- * digest, allowed?}; ima-violation {index, path}.
- */
-export type StateFailureCode =
-  | 'pcr-mismatch'
-  | 'pcr-missing'
-  | 'secure-boot-not-enabled'
-  | 'evidence-missing'
-  | 'bank-missing'
-  | 'digest-not-allowed'
-  | 'component-missing'
-  | 'ima-unlisted'
-  | 'ima-digest-mismatch'
-  | 'ima-violation';
-
-export interface StateFailure {
-  readonly rule: StateRule;
-  readonly code: StateFailureCode;
-  readonly message: string;
-  readonly detail: Readonly<Record<string, string | number | readonly string[]>>;
-}
-
-export interface StateVerdict {
-  readonly ok: boolean;
-  readonly failures: readonly StateFailure[];
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -424,12 +351,12 @@ function imaRule(v: unknown, path: string, limits: Limits): ImaRule {
 }
 
 function rules(v: unknown, path: string, limits: Limits): ReferenceRules {
-  const o = object(v, path, ['secureBoot'], ['bootApplications', 'kernels', 'initrds', 'ima']);
+  const o = object(v, path, ['secureBoot'], ['bootApplications', 'kernels', 'initrds', 'loaderFiles', 'ima']);
   if (o.secureBoot !== 'required' && o.secureBoot !== 'any') {
     formatError(`${path}.secureBoot`, 'expected "required" or "any"');
   }
   const out: { -readonly [K in keyof ReferenceRules]: ReferenceRules[K] } = { secureBoot: o.secureBoot };
-  for (const list of ['bootApplications', 'kernels', 'initrds'] as const) {
+  for (const list of ['bootApplications', 'kernels', 'initrds', 'loaderFiles'] as const) {
     if (o[list] !== undefined) out[list] = digestRules(o[list], `${path}.${list}`, limits);
   }
   if (o.ima !== undefined) out.ima = imaRule(o.ima, `${path}.ima`, limits);
@@ -467,7 +394,8 @@ function bootChain(v: unknown, path: string, limits: Limits): BootChainSummary {
     : { ...summary, kernelCmdline: text(o.kernelCmdline, `${path}.kernelCmdline`, limits) };
 }
 
-function validate(v: unknown, limits: Limits): ReferenceState {
+/** Validates a parsed JSON value as a reference-state document (capture builds one this way). */
+export function validateReferenceState(v: unknown, limits: Limits = REFERENCE_LIMITS): ReferenceState {
   const o = object(v, '$', ['execgate', 'version', 'created', 'host', 'pcrs', 'rules'], ['bootChain']);
   if (o.execgate !== 'reference-state') formatError('$.execgate', 'expected "reference-state"');
   if (o.version !== 1)
@@ -491,6 +419,7 @@ function validate(v: unknown, limits: Limits): ReferenceState {
     r.bootApplications !== undefined ||
     r.kernels !== undefined ||
     r.initrds !== undefined ||
+    r.loaderFiles !== undefined ||
     r.ima !== undefined;
   if (!constrains) formatError('$', 'the document constrains nothing (no PCR, no list, secureBoot "any")');
   return o.bootChain === undefined
@@ -525,7 +454,7 @@ export function parseReferenceState(
     const code = e.code === 'E_JSON_LIMIT' ? 'E_REFERENCE_LIMIT' : 'E_REFERENCE_FORMAT';
     throw new ReferenceStateError(code, '$', `not I-JSON: ${e.message}`, { cause: e });
   }
-  return validate(value, limits);
+  return validateReferenceState(value, limits);
 }
 
 /** The document as indented JSON text, for a file a person reads. Its digest is that of `doc`. */
@@ -541,283 +470,4 @@ export function referenceDigest(doc: ReferenceState): Uint8Array {
   // An interface has no index signature, so TypeScript cannot see that the document is JSON data;
   // canonicalize checks that at run time.
   return digest('sha256', canonicalBytes(doc as unknown as JsonValue));
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Capture.
-
-export interface CaptureOptions {
-  /** The `created` time; now by default. */
-  readonly now?: Date;
-  readonly host?: { readonly akName?: Uint8Array; readonly note?: string };
-  /** Overrides the default: "required" when the evidence says Secure Boot is enabled, else "any". */
-  readonly secureBoot?: 'required' | 'any';
-  /** Record allowViolations: true in the IMA rule (false by default). */
-  readonly allowImaViolations?: boolean;
-}
-
-const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-const allZeroHex = (h: string): boolean => /^0+$/.test(h);
-
-function captureDigestRules(list: readonly BootComponentEvidence[]): DigestRule[] {
-  const seen = new Map<string, DigestRule>();
-  for (const c of list) {
-    for (const [b, d] of Object.entries(c.digests)) {
-      const key = `${b}:${d.toLowerCase()}`;
-      if (seen.has(key)) continue;
-      const rule = { bank: b as PcrBank, digest: d.toLowerCase() };
-      seen.set(key, c.path === undefined ? rule : { ...rule, note: c.path });
-    }
-  }
-  return [...seen.values()].sort((x, y) => byCodeUnits(x.bank, y.bank) || byCodeUnits(x.digest, y.digest));
-}
-
-function summarize(list: readonly BootComponentEvidence[]): BootComponentSummary[] {
-  return list.map((c) => {
-    const digests = Object.fromEntries(
-      Object.entries(c.digests)
-        .map(([b, d]) => [b, d.toLowerCase()] as const)
-        .sort(([a], [b]) => byCodeUnits(a, b)),
-    );
-    return c.path === undefined ? { digests } : { path: c.path, digests };
-  });
-}
-
-/**
- * Builds a reference state from this host's evidence: its exact PCR values, allowlists of the boot
- * components and IMA entries seen (deduplicated, sorted), Secure Boot "required" when it was enabled, and
- * the boot chain summary. Rules are present exactly for the evidence given. Throws ReferenceStateError when
- * the result would not be a valid document (e.g. an unknown bank, a PCR index above 23, or no evidence).
- */
-export function captureReference(evidence: StateEvidence, options?: CaptureOptions): ReferenceState {
-  const pcrs: Record<string, Record<string, string>> = {};
-  for (const b of [...evidence.pcrs.keys()].sort(byCodeUnits)) {
-    const values = evidence.pcrs.get(b);
-    if (values === undefined || values.size === 0) continue;
-    pcrs[b] = Object.fromEntries(
-      [...values].sort(([x], [y]) => x - y).map(([i, v]) => [String(i), toHex(v)]),
-    );
-  }
-
-  const { boot, ima } = evidence;
-  const secureBoot = options?.secureBoot ?? (boot?.secureBoot === 'enabled' ? 'required' : 'any');
-  const rules: Record<string, unknown> = { secureBoot };
-  if (boot !== undefined) {
-    rules.bootApplications = captureDigestRules(boot.bootApplications);
-    rules.kernels = captureDigestRules(boot.kernels);
-    rules.initrds = captureDigestRules(boot.initrds);
-  }
-  if (ima !== undefined) {
-    const seen = new Map<string, ImaAllowEntry>();
-    ima.entries.forEach((e, i) => {
-      if (i === 0 && e.path === BOOT_AGGREGATE) return;
-      if (isViolation(e)) return;
-      const entry = { path: e.path, digest: `${e.digestAlg.toLowerCase()}:${e.digest.toLowerCase()}` };
-      seen.set(`${entry.path}\0${entry.digest}`, entry);
-    });
-    const allowlist = [...seen.values()].sort(
-      (x, y) => byCodeUnits(x.path, y.path) || byCodeUnits(x.digest, y.digest),
-    );
-    rules.ima = { mode: 'enforce-listed', allowViolations: options?.allowImaViolations ?? false, allowlist };
-  }
-
-  const host: Record<string, string> = {};
-  if (options?.host?.akName !== undefined) host.akName = toHex(options.host.akName);
-  if (options?.host?.note !== undefined) host.note = options.host.note;
-  const doc: Record<string, unknown> = {
-    execgate: 'reference-state',
-    version: 1,
-    created: (options?.now ?? new Date()).toISOString(),
-    host,
-    pcrs,
-    rules,
-  };
-  if (boot !== undefined) {
-    const chain: Record<string, unknown> = {
-      secureBoot: boot.secureBoot,
-      bootApplications: summarize(boot.bootApplications),
-      kernels: summarize(boot.kernels),
-      initrds: summarize(boot.initrds),
-    };
-    if (boot.kernelCmdline !== undefined) chain.kernelCmdline = boot.kernelCmdline;
-    doc.bootChain = chain;
-  }
-  return validate(doc, REFERENCE_LIMITS);
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Check.
-
-function isViolation(e: { readonly digest: string; readonly templateHash?: string }): boolean {
-  return (e.templateHash !== undefined && allZeroHex(e.templateHash)) || allZeroHex(e.digest);
-}
-
-const COMPONENT_RULES = [
-  ['bootApplications', 'boot-application', 'boot application'],
-  ['kernels', 'kernel', 'kernel'],
-  ['initrds', 'initrd', 'initrd'],
-] as const;
-
-/** Judges `evidence` against `doc` (the rules in the module comment); lists every difference found. */
-export function checkReference(doc: ReferenceState, evidence: StateEvidence): StateVerdict {
-  const failures: StateFailure[] = [];
-  const add = (
-    rule: StateRule,
-    code: StateFailureCode,
-    message: string,
-    detail: StateFailure['detail'] = {},
-  ) => failures.push({ rule, code, message, detail });
-
-  for (const [b, values] of Object.entries(doc.pcrs)) {
-    const actualBank = evidence.pcrs.get(b);
-    for (const [index, expected] of Object.entries(values ?? {})) {
-      const actual = actualBank?.get(Number(index));
-      if (actual === undefined) {
-        add('pcr', 'pcr-missing', `${b} PCR ${index} is not in the evidence`, {
-          bank: b,
-          pcr: Number(index),
-          expected,
-        });
-      } else if (toHex(actual) !== expected) {
-        const a = toHex(actual);
-        add('pcr', 'pcr-mismatch', `${b} PCR ${index} is ${a}, the reference expects ${expected}`, {
-          bank: b,
-          pcr: Number(index),
-          expected,
-          actual: a,
-        });
-      }
-    }
-  }
-
-  const { boot, ima } = evidence;
-  if (doc.rules.secureBoot === 'required') {
-    if (boot === undefined) {
-      add('secure-boot', 'evidence-missing', 'Secure Boot is required but no boot evidence was given');
-    } else if (boot.secureBoot !== 'enabled') {
-      add(
-        'secure-boot',
-        'secure-boot-not-enabled',
-        `Secure Boot is required but the evidence says ${boot.secureBoot}`,
-        {
-          state: boot.secureBoot,
-        },
-      );
-    }
-  }
-
-  for (const [list, rule, what] of COMPONENT_RULES) {
-    const allowed = doc.rules[list];
-    if (allowed === undefined) continue;
-    if (boot === undefined) {
-      add(
-        rule,
-        'evidence-missing',
-        `the reference lists allowed ${what} digests but no boot evidence was given`,
-      );
-      continue;
-    }
-    // A list that allows some component needs the evidence to show one: the data that names a PCR 9 file
-    // (a kernel path) is not covered by its digest, so an empty finding must not pass vacuously.
-    if (allowed.length > 0 && boot[list].length === 0) {
-      add(
-        rule,
-        'component-missing',
-        `the reference allows certain ${what} digests but the evidence shows no ${what}`,
-      );
-      continue;
-    }
-    const byBank = new Map<string, Set<string>>();
-    for (const r of allowed) byBank.set(r.bank, (byBank.get(r.bank) ?? new Set()).add(r.digest));
-    boot[list].forEach((c, index) => {
-      const at = c.path === undefined ? {} : { path: c.path };
-      const name = `${what} ${index}${c.path === undefined ? '' : ` (${c.path})`}`;
-      if (byBank.size === 0) {
-        add(rule, 'digest-not-allowed', `${name} is not allowed: the reference allows no ${what}`, {
-          index,
-          ...at,
-        });
-      }
-      for (const [b, digests] of [...byBank].sort(([x], [y]) => byCodeUnits(x, y))) {
-        const d = c.digests[b]?.toLowerCase();
-        if (d === undefined) {
-          add(rule, 'bank-missing', `${name} has no ${b} digest, which the reference checks`, {
-            index,
-            bank: b,
-            ...at,
-          });
-        } else if (!digests.has(d)) {
-          add(
-            rule,
-            'digest-not-allowed',
-            `${name} has ${b} digest ${d}, which the reference does not allow`,
-            {
-              index,
-              bank: b,
-              digest: d,
-              ...at,
-            },
-          );
-        }
-      }
-    });
-  }
-
-  if (doc.rules.ima !== undefined) {
-    if (ima === undefined) {
-      add('ima', 'evidence-missing', 'the reference has an IMA allowlist but no IMA log was given');
-    } else {
-      checkIma(doc.rules.ima, ima.entries, add);
-    }
-  }
-  return { ok: failures.length === 0, failures };
-}
-
-function checkIma(
-  rule: ImaRule,
-  entries: NonNullable<StateEvidence['ima']>['entries'],
-  add: (rule: StateRule, code: StateFailureCode, message: string, detail: StateFailure['detail']) => void,
-): void {
-  const allowed = new Map<string, Set<string>>();
-  for (const e of rule.allowlist) allowed.set(e.path, (allowed.get(e.path) ?? new Set()).add(e.digest));
-  entries.forEach((e, index) => {
-    if (index === 0 && e.path === BOOT_AGGREGATE && !allowed.has(BOOT_AGGREGATE)) return;
-    if (isViolation(e)) {
-      if (!rule.allowViolations) {
-        add(
-          'ima',
-          'ima-violation',
-          `IMA entry ${index} (${e.path}) is a violation record (all-zero digest)`,
-          {
-            index,
-            path: e.path,
-          },
-        );
-      }
-      return;
-    }
-    const d = `${e.digestAlg.toLowerCase()}:${e.digest.toLowerCase()}`;
-    const digests = allowed.get(e.path);
-    if (digests === undefined) {
-      add('ima', 'ima-unlisted', `IMA entry ${index}: ${e.path} (${d}) is not on the allowlist`, {
-        index,
-        path: e.path,
-        digest: d,
-      });
-    } else if (!digests.has(d)) {
-      const list = [...digests].sort(byCodeUnits);
-      add(
-        'ima',
-        'ima-digest-mismatch',
-        `IMA entry ${index}: ${e.path} measured ${d}, allowed ${list.join(' or ')}`,
-        {
-          index,
-          path: e.path,
-          digest: d,
-          allowed: list,
-        },
-      );
-    }
-  });
 }

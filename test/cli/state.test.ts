@@ -255,7 +255,7 @@ describe('state check', () => {
     const doc = JSON.parse(r.stdout) as { failures: { rule: string; code: string; message: string }[] };
     expect(doc.failures).toContainEqual(expect.objectContaining({ rule: 'ima', code: 'evidence-untrusted' }));
     expect(doc.failures.find((f) => f.code === 'evidence-untrusted')?.message).toMatch(
-      /IMA entry 7 \(\/tmp\/evil\)/,
+      /entry 7 \(\/tmp\/evil\): its template hash is not the hash of its data/,
     );
   });
 
