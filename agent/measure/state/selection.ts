@@ -124,7 +124,6 @@ export function stateSelection(input: StateSelectionInput): PcrSelection {
       if (alg !== undefined) b.add(alg, Object.keys(byPcr ?? {}).map(Number));
     }
     const r = ref.rules;
-    if (r.secureBoot === 'required') for (const p of RULE_PCRS.secureBoot) b.addInSomeBank(p);
     for (const list of ['bootApplications', 'kernels', 'initrds', 'loaderFiles'] as const) {
       const rules = r[list];
       if (rules === undefined) continue;
@@ -134,6 +133,8 @@ export function stateSelection(input: StateSelectionInput): PcrSelection {
         for (const h of banks) b.add(h, [p]);
       }
     }
+    // Rules that read a PCR in any bank come last, so that they reuse a bank already asked for.
+    if (r.secureBoot === 'required') for (const p of RULE_PCRS.secureBoot) b.addInSomeBank(p);
     if (r.ima !== undefined) for (const p of RULE_PCRS.ima) b.addInSomeBank(p);
   }
   if (b.size === 0) b.add(TPM_ALG.SHA256, FIRMWARE_PCRS);
