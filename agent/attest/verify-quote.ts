@@ -179,21 +179,6 @@ export function signatureItem(
 const couldNotCheck = (e: unknown) =>
   `the signature could not be checked: ${e instanceof Error ? e.message : String(e)}`;
 
-/** Step 1: whether `sig` is the AK's signature over `message`; a reason when it is not. */
-export function checkSignature(
-  akSpki: Uint8Array,
-  message: Uint8Array,
-  sig: TPMT_SIGNATURE,
-): string | undefined {
-  const check = signatureItem(akSpki, message, sig);
-  if (typeof check === 'string') return check;
-  try {
-    return verifySignature(check.item) ? undefined : check.failure;
-  } catch (e) {
-    return couldNotCheck(e);
-  }
-}
-
 /** H(values concatenated), or a reason the values do not fit the selection. */
 export function pcrDigestOf(
   hash: TpmHash,
