@@ -11,7 +11,6 @@ import { sha256 as nobleSha256, sha512 as nobleSha512 } from '@noble/hashes/sha2
 import { createSHA256, createSHA512 } from 'hash-wasm';
 import * as facade from '../agent/crypto/hash.js';
 import { MIN_PARALLEL_BLOCKS, ParallelSha256Batch } from '../agent/crypto/parallel-batch.js';
-import { releaseScalar, releaseSimd } from '../wasm-core/generated/wasm.js';
 import { createWasmCore, type WasmCore } from '../wasm-core/index.js';
 import { type Case, compare, formatNs, ratio, table } from './measure.js';
 
@@ -126,9 +125,8 @@ async function batchSection(simd: WasmCore, scalar: WasmCore): Promise<void> {
 
 /** The two-thread batch against one thread by batch size (64-byte messages): where splitting pays. */
 async function threadsSection(simd: WasmCore): Promise<void> {
-  const artifact = simd.variant === 'simd' ? releaseSimd : releaseScalar;
   const two = new ParallelSha256Batch({
-    moduleBytes: new Uint8Array(Buffer.from(artifact.base64, 'base64')),
+    moduleBytes: simd.moduleBytes(),
     imageByteLen: simd.arenaByteLen,
     local: (messages, out) => simd.sha256BatchInto(messages, out),
     minBlocks: 0,

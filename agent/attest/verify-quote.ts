@@ -17,7 +17,7 @@
  *    resetCount and restartCount never decrease, clock never decreases — E_QUOTE_CLOCK.
  */
 
-import { DerError, parseSpki } from '../../wasm-core/verify/der.js';
+import { DerError, type PublicKeyInfo, parseSpki } from '../../wasm-core/index.js';
 import { digest } from '../crypto/hash.js';
 import { type VerifyItem, verifySignature, verifySignatures } from '../crypto/verify.js';
 import { TPM_ALG, TPM_GENERATED_VALUE, TPM_ST } from '../tpm/constants.js';
@@ -138,7 +138,7 @@ export function signatureItem(
   message: Uint8Array,
   sig: TPMT_SIGNATURE,
 ): SignatureCheck | string {
-  let info: ReturnType<typeof parseSpki>;
+  let info: PublicKeyInfo;
   try {
     info = parseSpki(akSpki);
   } catch (e) {

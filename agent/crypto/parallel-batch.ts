@@ -26,10 +26,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { ABI_VERSION } from '../../wasm-core/boundary.js';
-import { assertArray, isBytes, notBytesError } from '../../wasm-core/checks.js';
-import { releaseScalar, releaseSimd } from '../../wasm-core/generated/wasm.js';
-import type { WasmCore } from '../../wasm-core/index.js';
+import { ABI_VERSION, assertArray, isBytes, notBytesError, type WasmCore } from '../../wasm-core/index.js';
 
 const DIGEST_BYTES = 32;
 /** Arena bytes per message beyond its data: one (ptr, byteLen) record of two u32 and its digest. */
@@ -438,20 +435,18 @@ function advance(messages: readonly Uint8Array[], start: number, end: number, wo
 }
 
 /**
- * Two-thread batches over `core` (the instance the calling thread hashes with), or undefined when they
- * are off: EXECGATE_HASH_THREADS=0 (determinism, debugging), a machine with one core
- * (`os.availableParallelism()`), or an instance that is not a release build (the worker must run the
- * very module the calling thread runs; the SHA-256 of its bytes is compared).
+ * Two-thread batches over `core` (the instance the calling thread hashes with; the worker runs the very
+ * module it runs, `core.moduleBytes()`), or undefined when they are off: EXECGATE_HASH_THREADS=0
+ * (determinism, debugging), a machine with one core (`os.availableParallelism()`), or a debug build (the
+ * share and threshold above are measured on release builds, and a debug instance is for stack traces).
  */
 export function batchThreadsFor(
   core: WasmCore,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): ParallelSha256Batch | undefined {
-  if (env.EXECGATE_HASH_THREADS === '0' || availableParallelism() < 2) return undefined;
-  const artifact = core.variant === 'simd' ? releaseSimd : releaseScalar;
-  if (core.debug || artifact.sha256 !== core.moduleSha256) return undefined;
+  if (env.EXECGATE_HASH_THREADS === '0' || availableParallelism() < 2 || core.debug) return undefined;
   return new ParallelSha256Batch({
-    moduleBytes: new Uint8Array(Buffer.from(artifact.base64, 'base64')),
+    moduleBytes: core.moduleBytes(),
     imageByteLen: core.arenaByteLen,
     local: (messages, out) => core.sha256BatchInto(messages, out),
   });

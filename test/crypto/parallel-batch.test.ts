@@ -20,13 +20,12 @@ import {
   ParallelSha256Batch,
   spawnBatchWorker,
 } from '../../agent/crypto/parallel-batch.js';
-import { releaseSimd } from '../../wasm-core/generated/wasm.js';
 import { createWasmCore } from '../../wasm-core/index.js';
 import { hex, randomBytes } from '../wasm-core/hash-contract.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const core = await createWasmCore({ variant: 'simd' });
-const moduleBytes = new Uint8Array(Buffer.from(releaseSimd.base64, 'base64'));
+const moduleBytes = core.moduleBytes();
 const open: ParallelSha256Batch[] = [];
 
 afterAll(async () => {
