@@ -144,6 +144,17 @@ try {
 }
 `;
 
+// Atomics.waitAsync (ES2024, in Node since 16), typed locally: the project's TypeScript lib is ES2023.
+type WaitAsync = (
+  array: Int32Array<ArrayBufferLike>,
+  index: number,
+  value: number,
+) =>
+  | { readonly async: false; readonly value: string }
+  | { readonly async: true; readonly value: Promise<string> };
+const waitAsync: WaitAsync = (array, index, value) =>
+  (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync(array, index, value);
+
 /** Starts the worker; a test passes its own to simulate a worker that fails, hangs or exits. */
 export type SpawnBatchWorker = (data: BatchWorkerData) => Worker;
 
@@ -196,6 +207,11 @@ export class ParallelSha256Batch {
   #ctl: Int32Array<ArrayBufferLike> = new Int32Array(0);
   #lens: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
   #image: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
+  /** Resolves `#stopped`: called when the worker is given up or closed. */
+  #onStop: () => void = () => undefined;
+  readonly #stopped = new Promise<void>((resolve) => {
+    this.#onStop = resolve;
+  });
   readonly stats: ParallelBatchStats = {
     workerMessages: 0,
     workerRounds: 0,
@@ -219,6 +235,21 @@ export class ParallelSha256Batch {
 
   get state(): BatchWorkerState {
     if (this.#state === 'starting') this.#pollReady();
+    return this.#state;
+  }
+
+  /**
+   * The state once the worker is no longer starting: waits for its report (`Atomics.waitAsync` on the
+   * state word) or its failure (an 'error' or 'exit' event); resolves at once when it is not starting.
+   * Batches never wait for the worker (they hash locally meanwhile); this is for a caller that wants it
+   * ready before it measures, and for tests. No timeout: a worker that neither reports nor exits leaves
+   * the promise pending, which does not keep the process alive.
+   */
+  async whenSettled(): Promise<BatchWorkerState> {
+    while (this.state === 'starting') {
+      const wait = waitAsync(this.#ctl, STATE, S_STARTING);
+      if (wait.async) await Promise.race([wait.value, this.#stopped]);
+    }
     return this.#state;
   }
 
@@ -256,6 +287,7 @@ export class ParallelSha256Batch {
   /** Terminate the worker; later batches run on the calling thread. */
   async close(): Promise<void> {
     this.#state = 'closed';
+    this.#onStop();
     const w = this.#worker;
     this.#worker = undefined;
     if (w !== undefined) await w.terminate();
@@ -288,6 +320,7 @@ export class ParallelSha256Batch {
   #fail(w: Worker | undefined): void {
     if (w !== this.#worker || this.#state === 'failed' || this.#state === 'closed') return;
     this.#state = 'failed';
+    this.#onStop();
     this.stats.failures++;
     this.#worker = undefined;
     w?.terminate().catch(() => undefined);
@@ -436,15 +469,13 @@ function advance(messages: readonly Uint8Array[], start: number, end: number, wo
 
 /**
  * Two-thread batches over `core` (the instance the calling thread hashes with; the worker runs the very
- * module it runs, `core.moduleBytes()`), or undefined when they are off: EXECGATE_HASH_THREADS=0
- * (determinism, debugging), a machine with one core (`os.availableParallelism()`), or a debug build (the
- * share and threshold above are measured on release builds, and a debug instance is for stack traces).
+ * module it runs, `core.moduleBytes()`), or undefined on a machine with one core
+ * (`os.availableParallelism()`) and for a debug build (the share and threshold above are measured on
+ * release builds, and a debug instance is for stack traces, not speed). Whether to use threads at all is
+ * the caller's choice (hash.ts `initHashing({ threads })`).
  */
-export function batchThreadsFor(
-  core: WasmCore,
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): ParallelSha256Batch | undefined {
-  if (env.EXECGATE_HASH_THREADS === '0' || availableParallelism() < 2 || core.debug) return undefined;
+export function batchThreadsFor(core: WasmCore): ParallelSha256Batch | undefined {
+  if (availableParallelism() < 2 || core.debug) return undefined;
   return new ParallelSha256Batch({
     moduleBytes: core.moduleBytes(),
     imageByteLen: core.arenaByteLen,
