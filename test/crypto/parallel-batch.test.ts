@@ -22,7 +22,8 @@ import {
   spawnBatchWorker,
 } from '../../agent/crypto/parallel-batch.js';
 import { createWasmCore } from '../../wasm-core/index.js';
-import { hex, randomBytes } from '../wasm-core/hash-contract.js';
+import { randomBytes } from '../helpers/random.js';
+import { hex } from '../wasm-core/hash-contract.js';
 import { ROOT, runChild } from './parallel-batch-child.js';
 
 const core = await createWasmCore({ variant: 'simd' });

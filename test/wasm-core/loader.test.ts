@@ -5,7 +5,8 @@ import { createHash, hash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { releaseScalar, releaseSimd } from '../../wasm-core/generated/wasm.js';
 import * as wasmCore from '../../wasm-core/index.js';
-import { hex, randomBytes } from './hash-contract.js';
+import { randomBytes } from '../helpers/random.js';
+import { hex } from './hash-contract.js';
 import { loadShavs, SHA_ALGORITHMS } from './vectors.js';
 
 describe('wasm-core loader', () => {

@@ -2,20 +2,21 @@
 // The differential harness of the verify-differential-*.test.ts suites: random cases made with
 // node:crypto (a handful of fresh keys, random messages), one mutant per case with a single bit flipped in
 // the signature, the message or the key material, and the comparison of wasm-core's verdicts (single and
-// batch) with node:crypto's on every one.
+// batch) with node:crypto's on every one. Messages, hashes, salt lengths and flipped bits come from the
+// seeded generator (test/helpers/random.ts); keys and signatures come from node:crypto's own randomness,
+// so an item whose verdicts differ is reported in full (hex), which is enough to repeat it.
 import {
   constants,
   createPublicKey,
   generateKeyPairSync,
   type KeyObject,
   verify as nodeVerify,
-  randomBytes,
-  randomInt,
   sign,
 } from 'node:crypto';
 import { expect } from 'vitest';
 import { parseSpki } from '../../wasm-core/verify/der.js';
 import type { VerifyItem } from '../../wasm-core/verify/index.js';
+import { randomBytes, randomInt } from '../helpers/random.js';
 import type { SigTestCore } from './verify-harness.js';
 
 export interface Case {
@@ -100,6 +101,23 @@ export function nodeVerdict(c: Case): boolean {
   }
 }
 
+const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/**
+ * Up to three of the items at `indices`, in full (hex), for an assertion message: their keys and
+ * signatures come from node:crypto's randomness, which the test seed does not repeat.
+ */
+export function describeItems(items: readonly VerifyItem[], indices: readonly number[]): string {
+  return indices
+    .slice(0, 3)
+    .map((i) => {
+      const { alg, hash, sigEncoding, saltLength, publicKey, message, signature } = items[i] as VerifyItem;
+      const opts = JSON.stringify({ alg, hash, sigEncoding, saltLength });
+      return `item ${i} ${opts} key ${hexOf(publicKey)} message ${hexOf(message)} signature ${hexOf(signature)}`;
+    })
+    .join('\n');
+}
+
 /**
  * Compare verdicts on cases and their mutants: node:crypto accepts every case, and wasm-core's batch
  * verdicts (all items in one call) and single verdicts (the first `singles` cases and their mutants)
@@ -110,16 +128,22 @@ export function compareWithNode(core: SigTestCore, cases: readonly Case[], singl
   cases.forEach((c, i) => {
     all.push(c, mutate(c, i));
   });
+  const items = all.map((c) => c.item);
   const expected = all.map(nodeVerdict);
-  expect(
-    expected.filter((v, i) => i % 2 === 0 && !v),
-    'node:crypto accepts every unmodified case',
-  ).toEqual([]);
-  const batch = core.verifier.verifyBatch(all.map((c) => c.item));
+  const refused = expected.flatMap((v, i) => (i % 2 === 0 && !v ? [i] : []));
+  expect(refused, `node:crypto accepts every unmodified case\n${describeItems(items, refused)}`).toEqual([]);
+  const batch = core.verifier.verifyBatch(items);
   const differ = all.flatMap((_, i) => (batch[i] === expected[i] ? [] : [i]));
-  expect(differ, 'items whose batch verdict differs from node:crypto').toEqual([]);
-  const single = all.slice(0, 2 * singles).map((c) => core.verifier.verify(c.item));
-  expect(single).toEqual(expected.slice(0, 2 * singles));
+  expect(
+    differ,
+    `${core.name}: batch verdicts differ from node:crypto\n${describeItems(items, differ)}`,
+  ).toEqual([]);
+  const single = items.slice(0, 2 * singles).map((item) => core.verifier.verify(item));
+  const singleDiffer = single.flatMap((v, i) => (v === expected[i] ? [] : [i]));
+  expect(
+    singleDiffer,
+    `${core.name}: single verdicts differ from node:crypto\n${describeItems(items, singleDiffer)}`,
+  ).toEqual([]);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -149,7 +173,7 @@ export function makeRsaCases(scheme: 'rsa-pkcs1v15' | 'rsa-pss', count: number):
   for (let i = 0; i < count; i++) {
     const key = keys[i % 10 === 9 ? 3 : i % 3] as (typeof keys)[number];
     const hash = RSA_HASHES[randomInt(0, RSA_HASHES.length)] as Hash;
-    const message = new Uint8Array(randomBytes(randomInt(0, 301)));
+    const message = randomBytes(randomInt(0, 301));
     let item: VerifyItem;
     if (scheme === 'rsa-pss') {
       const pick = PSS_SALTS[randomInt(0, PSS_SALTS.length)] as number;
