@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// The differential harness of the verify-differential-*.test.ts suites: random cases made with
-// node:crypto (a handful of fresh keys, random messages), one mutant per case with a single bit flipped in
-// the signature, the message or the key material, and the comparison of wasm-core's verdicts (single and
-// batch) with node:crypto's on every one. Messages, hashes, salt lengths and flipped bits come from the
-// seeded generator (test/helpers/random.ts); keys and signatures come from node:crypto's own randomness,
-// so an item whose verdicts differ is reported in full (hex), which is enough to repeat it.
+// The differential harness of the verify-differential-*.test.ts suites (500 cases each in `npm test`,
+// 10,000 in test/slow/signature-differential.slow.ts): random cases made with node:crypto (a handful of
+// fresh keys, random messages), one mutant per case with a single bit flipped in the signature, the
+// message or the key material, and the comparison of wasm-core's verdicts (single and batch) with
+// node:crypto's on every one. Messages, hashes, salt lengths and flipped bits come from the seeded
+// generator (test/helpers/random.ts); keys and signatures come from node:crypto's own randomness, so an
+// item whose verdicts differ is reported in full (hex), which is enough to repeat it.
 import {
   constants,
   createPublicKey,
@@ -193,4 +194,97 @@ export function makeRsaCases(scheme: 'rsa-pkcs1v15' | 'rsa-pss', count: number):
     cases.push({ item, keyObject: key.keyObject });
   }
   return cases;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// ECDSA cases (verify-differential-ecdsa.test.ts and the slow suite)
+
+const P256_HASHES: Hash[] = [
+  'sha256',
+  'sha256',
+  'sha256',
+  'sha256',
+  'sha256',
+  'sha256',
+  'sha256',
+  'sha1',
+  'sha384',
+  'sha512',
+];
+const P384_HASHES: Hash[] = ['sha384', 'sha384', 'sha256', 'sha512'];
+
+/**
+ * count signatures made by node:crypto under 4 fresh P-256 and 2 fresh P-384 keys (one case in ten on
+ * P-384), random messages of 0–300 bytes, every hash, DER and P1363 alternating.
+ */
+export function makeEcdsaCases(count: number): Case[] {
+  const keys = [
+    ...Array.from({ length: 4 }, () => ({
+      curve: 'P-256',
+      pair: generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+    })),
+    ...Array.from({ length: 2 }, () => ({
+      curve: 'P-384',
+      pair: generateKeyPairSync('ec', { namedCurve: 'P-384' }),
+    })),
+  ].map(({ curve, pair }) => {
+    const der = pair.publicKey.export({ type: 'spki', format: 'der' });
+    return {
+      curve,
+      pair,
+      spki: new Uint8Array(der),
+      keyObject: createPublicKey({ key: der, format: 'der', type: 'spki' }),
+    };
+  });
+  const cases: Case[] = [];
+  for (let i = 0; i < count; i++) {
+    const key =
+      i % 10 === 9
+        ? (keys[4 + ((i / 10) & 1)] as (typeof keys)[number])
+        : (keys[i % 4] as (typeof keys)[number]);
+    const hashes = key.curve === 'P-256' ? P256_HASHES : P384_HASHES;
+    const hash = hashes[randomInt(0, hashes.length)] as Hash;
+    const message = randomBytes(randomInt(0, 301));
+    const sigEncoding = i % 2 === 0 ? 'der' : 'p1363';
+    const signature = new Uint8Array(
+      sign(hash, message, {
+        key: key.pair.privateKey,
+        dsaEncoding: sigEncoding === 'der' ? 'der' : 'ieee-p1363',
+      }),
+    );
+    cases.push({
+      item: { alg: 'ecdsa', hash, publicKey: key.spki, message, signature, sigEncoding },
+      keyObject: key.keyObject,
+    });
+  }
+  return cases;
+}
+
+/**
+ * The ECDSA differential on `count` cases: all of them and their mutants in one batch on the SIMD build
+ * (the comb-table path for the six big key groups) and the first min(count, 1,000) one at a time (the
+ * wNAF path); on the scalar build the first min(count, 1,000) cases, a fifth of those one at a time.
+ */
+export function ecdsaDifferential(simd: SigTestCore, scalar: SigTestCore, count: number): void {
+  const cases = makeEcdsaCases(count);
+  expect(cases.filter((c) => c.item.publicKey.length === 91).length).toBe(count - Math.floor(count / 10));
+  const some = Math.min(count, 1_000);
+  compareWithNode(simd, cases, some);
+  compareWithNode(scalar, cases.slice(0, some), Math.floor(some / 5));
+}
+
+/**
+ * The RSA differential of one scheme on `count` cases: all of them and their mutants in one batch on the
+ * SIMD build and the first min(count, 500) one at a time; on the scalar build the first
+ * min(count, 1,000) cases, 100 of them one at a time.
+ */
+export function rsaDifferential(
+  scheme: 'rsa-pkcs1v15' | 'rsa-pss',
+  simd: SigTestCore,
+  scalar: SigTestCore,
+  count: number,
+): void {
+  const cases = makeRsaCases(scheme, count);
+  compareWithNode(simd, cases, Math.min(count, 500));
+  compareWithNode(scalar, cases.slice(0, Math.min(count, 1_000)), 100);
 }
