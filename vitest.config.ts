@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Seeds every randomised test from $EXECGATE_TEST_SEED (or a fresh seed) and prints it on failure.
+    setupFiles: ['test/helpers/seed-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     reporters: ['default', 'json'],

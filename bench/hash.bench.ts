@@ -11,7 +11,6 @@ import { sha256 as nobleSha256, sha512 as nobleSha512 } from '@noble/hashes/sha2
 import { createSHA256, createSHA512 } from 'hash-wasm';
 import * as facade from '../agent/crypto/hash.js';
 import { MIN_PARALLEL_BLOCKS, ParallelSha256Batch } from '../agent/crypto/parallel-batch.js';
-import { releaseScalar, releaseSimd } from '../wasm-core/generated/wasm.js';
 import { createWasmCore, type WasmCore } from '../wasm-core/index.js';
 import { type Case, compare, formatNs, ratio, table } from './measure.js';
 
@@ -126,15 +125,14 @@ async function batchSection(simd: WasmCore, scalar: WasmCore): Promise<void> {
 
 /** The two-thread batch against one thread by batch size (64-byte messages): where splitting pays. */
 async function threadsSection(simd: WasmCore): Promise<void> {
-  const artifact = simd.variant === 'simd' ? releaseSimd : releaseScalar;
   const two = new ParallelSha256Batch({
-    moduleBytes: new Uint8Array(Buffer.from(artifact.base64, 'base64')),
+    moduleBytes: simd.moduleBytes(),
     imageByteLen: simd.arenaByteLen,
     local: (messages, out) => simd.sha256BatchInto(messages, out),
     minBlocks: 0,
   });
   two.sha256Batch(sliced(1000, 64));
-  while (two.state === 'starting') await new Promise((resolve) => setTimeout(resolve, 5));
+  await two.whenSettled();
   const rows: string[][] = [];
   for (const count of [250, 500, 1000, 2000, 4000, 8000, 16000, 100_000]) {
     const msgs = sliced(count, 64);
@@ -286,10 +284,11 @@ export async function main(): Promise<void> {
   const want = (name: string) => only === undefined || only.includes(name);
   const simd = await createWasmCore({ variant: 'simd' });
   const scalar = await createWasmCore({ variant: 'scalar' });
-  await facade.initHashing();
+  // Two threads, as the CLI asks for them (the library's default is one).
+  await facade.initHashing({ threads: 2 });
   // Start the facade's worker (lazily, on a large batch) before anything is timed.
   facade.sha256Batch(sliced(20_000, 64));
-  while (facade.batchThreads()?.state === 'starting') await new Promise((resolve) => setTimeout(resolve, 5));
+  await facade.batchThreads()?.whenSettled();
   if (want('batch')) await batchSection(simd, scalar);
   if (want('threads')) await threadsSection(simd);
   if (want('merkle')) merkleSection(simd, scalar);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Banned-pattern check (STYLE.md, cross-cutting habits): no `as any`, no console/process.exit below cli/,
-// no Math.random anywhere in shipped code.
+// no Math.random anywhere in shipped code; and agent/ reaches wasm-core through its public entry only
+// (wasm-core/index.ts; STYLE.md §4, "Reaching into another package's internals").
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, normalize, sep } from 'node:path';
 
 // The wasm-core loader is the top-level wasm-core/*.ts files (index.ts is its entry); the walk below
 // recurses, so they are listed one by one rather than through wasm-core/ with its generated code;
@@ -30,6 +31,20 @@ function* files(path) {
   } else if (path.endsWith('.ts')) yield path;
 }
 
+// Module specifiers of static imports and re-exports (`from '…'`, also at the end of a multi-line import),
+// side-effect imports (`import '…'`) and dynamic imports (`import('…')`).
+const SPECIFIER = /(?:\bfrom|\bimport)\s*\(?\s*['"]([^'"]+)['"]/g;
+const WASM_CORE = `wasm-core${sep}`;
+const WASM_CORE_ENTRY = new Set([join('wasm-core', 'index.js'), join('wasm-core', 'index.ts')]);
+
+/** Whether `specifier`, imported by agent file `f`, names a wasm-core module other than its entry. */
+function wasmCoreInternal(f, specifier) {
+  if (specifier.startsWith('execgate/wasm-core/')) return true;
+  if (!specifier.startsWith('.')) return false;
+  const target = normalize(join(dirname(f), specifier));
+  return target.startsWith(WASM_CORE) && !WASM_CORE_ENTRY.has(target);
+}
+
 let bad = 0;
 for (const root of roots) {
   for (const f of files(root)) {
@@ -38,6 +53,15 @@ for (const root of roots) {
       for (const r of rules) {
         if (r.applies(f) && r.re.test(line)) {
           console.error(`${f}:${i + 1}: banned: ${r.why}`);
+          bad++;
+        }
+      }
+      if (!f.startsWith(`agent${sep}`)) return;
+      for (const [, specifier] of line.matchAll(SPECIFIER)) {
+        if (wasmCoreInternal(f, specifier)) {
+          console.error(
+            `${f}:${i + 1}: banned: import of '${specifier}' (agent/ uses wasm-core/index.js only)`,
+          );
           bad++;
         }
       }

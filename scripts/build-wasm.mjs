@@ -58,7 +58,12 @@ async function listFiles(dir) {
   return out.sort();
 }
 
-/** One hash over everything that determines the output, so an unchanged tree skips the compiler. */
+/**
+ * One hash over everything that determines the output, so an unchanged tree skips the compiler: every
+ * file under wasm-core/assembly/ (recursively, so the committed generated/field-kernels.ts counts, and a
+ * moved file counts by its path too), asconfig.json, this script and the compiler version. The kernels'
+ * generator is not an input: only its output is, and field-codegen.test.ts holds the two equal.
+ */
 async function inputsHash(ascVersion) {
   const h = createHash('sha256');
   h.update(`asc ${ascVersion}\n`);

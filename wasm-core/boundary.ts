@@ -163,9 +163,14 @@ function base64Decode(text: string): Uint8Array {
   return out;
 }
 
+/** The module bytes of an artifact (a new array on every call). */
+export function artifactBytes(artifact: WasmArtifact): Uint8Array {
+  return base64Decode(artifact.base64);
+}
+
 /** Whether this engine's `WebAssembly.validate` accepts the artifact (for example, SIMD support). */
 export function validates(artifact: WasmArtifact): boolean {
-  return webAssembly().validate(base64Decode(artifact.base64));
+  return webAssembly().validate(artifactBytes(artifact));
 }
 
 /** Throws unless each of `names` is an exported function. */
@@ -183,7 +188,7 @@ export function assertFunctions(exports: Readonly<Record<string, unknown>>, name
 export async function instantiateCore(
   artifact: WasmArtifact,
 ): Promise<{ boundary: CoreBoundary; arena: Arena }> {
-  const { instance } = await webAssembly().instantiate(base64Decode(artifact.base64), {});
+  const { instance } = await webAssembly().instantiate(artifactBytes(artifact), {});
   const exports = instance.exports;
   assertFunctions(exports, EXPORTED_FUNCTIONS);
   const memory = exports.memory as { buffer?: unknown } | undefined;

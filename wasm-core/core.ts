@@ -9,7 +9,7 @@
  * Not covered: concurrency. Every operation is synchronous and owns the whole arena for its duration.
  */
 import * as batch from './batch.js';
-import { type Arena, type CoreBoundary, instantiateCore } from './boundary.js';
+import { type Arena, artifactBytes, type CoreBoundary, instantiateCore } from './boundary.js';
 import { assertBytes } from './checks.js';
 import type { WasmArtifact } from './generated/wasm.js';
 import { Hasher, oneShot, type StreamingHash } from './hasher.js';
@@ -35,6 +35,7 @@ export class WasmCore {
   readonly arenaByteLen: number;
   readonly #arena: Arena;
   readonly #boundary: CoreBoundary;
+  readonly #artifact: WasmArtifact;
 
   /** Use `createWasmCore()`. */
   private constructor(
@@ -46,6 +47,7 @@ export class WasmCore {
   ) {
     this.#arena = arena;
     this.#boundary = boundary;
+    this.#artifact = artifact;
     this.variant = variant;
     this.debug = debug;
     this.moduleSha256 = artifact.sha256;
@@ -69,6 +71,14 @@ export class WasmCore {
    */
   boundary(): CoreBoundary {
     return this.#boundary;
+  }
+
+  /**
+   * The bytes of the module this instance runs (a new copy on every call; `moduleSha256` is their
+   * SHA-256), for instantiating the very same build elsewhere, such as in a worker thread.
+   */
+  moduleBytes(): Uint8Array {
+    return artifactBytes(this.#artifact);
   }
 
   // -- Hashes (FIPS 180-4) ----------------------------------------------------------------------------

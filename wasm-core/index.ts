@@ -18,8 +18,13 @@
  * checks.ts (argument checks), sha.ts and legacy-sha1.ts (per-algorithm facts), hasher.ts (one-shot
  * and streaming hashing), batch.ts (multi-buffer packing), merkle.ts (RFC 9162 trees and proofs),
  * core.ts (`WasmCore`, composing them over one arena), verify/ (signature verification over the same
- * arena). This module holds instance creation, the default
- * instance and its free functions, and is the only public entry.
+ * arena). This module holds instance creation, the default instance and its free functions, and is the
+ * only public entry: agent/ imports nothing else of wasm-core (scripts/banned-patterns.mjs enforces it;
+ * only test/ and bench/ reach the internals). Besides hashing and `verify`, it exports what a caller that
+ * routes some work elsewhere needs in order to agree with wasm-core: the strict SPKI parser and its
+ * `DerError`, the misuse checks of bytes arguments and of `VerifyItem`, the byte-keyed `KeyCache`, and,
+ * for a worker thread that runs the same module (`WasmCore.moduleBytes()`), the `ABI_VERSION` it must
+ * report.
  *
  * Not covered: secrets. This code hashes and verifies public data (DESIGN §2) and is not
  * constant-time. SHA-1 is broken for collisions and is here only to replay legacy PCR banks.
@@ -30,10 +35,27 @@ import { releaseScalar, releaseSimd, type WasmArtifact } from './generated/wasm.
 import type { StreamingHash } from './hasher.js';
 import type { VerifyItem } from './verify/index.js';
 
+export { ABI_VERSION } from './boundary.js';
+export { assertArray, isBytes, notBytesError } from './checks.js';
 export { WasmCore, type WasmVariant } from './core.js';
 export type { StreamingHash } from './hasher.js';
 export { SHA256_DIGEST_BYTES } from './sha.js';
-export type { VerifyAlgorithm, VerifyHash, VerifyItem } from './verify/index.js';
+export {
+  DerError,
+  type NamedCurve,
+  type PssHash,
+  type PssKeyParams,
+  type PublicKeyInfo,
+  parseSpki,
+} from './verify/der.js';
+export {
+  checkVerifyItem,
+  ECDSA_TABLE_MIN_GROUP,
+  type VerifyAlgorithm,
+  type VerifyHash,
+  type VerifyItem,
+} from './verify/index.js';
+export { KeyCache } from './verify/key-cache.js';
 
 /** Options of `init()` and `createWasmCore()`. */
 export interface WasmCoreOptions {

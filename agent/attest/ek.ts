@@ -27,8 +27,6 @@ import type { Tpm } from '../tpm/tpm.js';
 
 export type EkAlg = 'rsa2048' | 'eccP256' | 'eccP384';
 
-export const EK_ALGS: readonly EkAlg[] = ['rsa2048', 'eccP256', 'eccP384'];
-
 /** EK Credential Profile §2.2.1.4/§2.2.1.5: where each default EK's certificate lives. */
 export const EK_CERT_NV_INDEX: Readonly<Record<EkAlg, number>> = {
   rsa2048: 0x01c00002,

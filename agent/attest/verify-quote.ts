@@ -17,7 +17,7 @@
  *    resetCount and restartCount never decrease, clock never decreases — E_QUOTE_CLOCK.
  */
 
-import { DerError, parseSpki } from '../../wasm-core/verify/der.js';
+import { DerError, type PublicKeyInfo, parseSpki } from '../../wasm-core/index.js';
 import { digest } from '../crypto/hash.js';
 import { type VerifyItem, verifySignature, verifySignatures } from '../crypto/verify.js';
 import { TPM_ALG, TPM_GENERATED_VALUE, TPM_ST } from '../tpm/constants.js';
@@ -138,7 +138,7 @@ export function signatureItem(
   message: Uint8Array,
   sig: TPMT_SIGNATURE,
 ): SignatureCheck | string {
-  let info: ReturnType<typeof parseSpki>;
+  let info: PublicKeyInfo;
   try {
     info = parseSpki(akSpki);
   } catch (e) {
@@ -178,21 +178,6 @@ export function signatureItem(
 
 const couldNotCheck = (e: unknown) =>
   `the signature could not be checked: ${e instanceof Error ? e.message : String(e)}`;
-
-/** Step 1: whether `sig` is the AK's signature over `message`; a reason when it is not. */
-export function checkSignature(
-  akSpki: Uint8Array,
-  message: Uint8Array,
-  sig: TPMT_SIGNATURE,
-): string | undefined {
-  const check = signatureItem(akSpki, message, sig);
-  if (typeof check === 'string') return check;
-  try {
-    return verifySignature(check.item) ? undefined : check.failure;
-  } catch (e) {
-    return couldNotCheck(e);
-  }
-}
 
 /** H(values concatenated), or a reason the values do not fit the selection. */
 export function pcrDigestOf(

@@ -8,6 +8,32 @@ import { parseFlags } from './args.js';
 import { type CliContext, type CliIo, makeContext } from './context.js';
 import { EXIT, exitCodeOf, hintFor, UsageError } from './exit.js';
 
+/** The groups that replay measurement logs, and so hash through agent/crypto/hash.ts. */
+const HASHING_GROUPS: ReadonlySet<string> = new Set(['eventlog', 'ima', 'state']);
+
+/**
+ * The thread count for `initHashing` from $EXECGATE_HASH_THREADS (README, "Hashing"): unset or empty, 2
+ * (large batches split with one worker thread on a machine with two cores); 0 or 1, one thread
+ * (determinism, debugging); 2 or more, 2 (one worker is all there is). Anything else is a usage error.
+ */
+export function hashThreads(env: CliIo['env']): 1 | 2 {
+  const value = env.EXECGATE_HASH_THREADS;
+  if (value === undefined || value === '') return 2;
+  if (!/^[0-9]+$/.test(value)) {
+    throw new UsageError(`EXECGATE_HASH_THREADS must be a number of threads (0 or 1: one), got "${value}"`);
+  }
+  return Number(value) >= 2 ? 2 : 1;
+}
+
+/** What a command of `group` needs before it runs: wasm-core hashing, with the environment's threads. */
+async function prepare(group: string, io: CliIo): Promise<void> {
+  if (!HASHING_GROUPS.has(group)) return;
+  const threads = hashThreads(io.env);
+  // Loaded here rather than at the top, like the groups: other commands do not pay for wasm-core.
+  const { initHashing } = await import('../crypto/hash.js');
+  await initHashing({ threads });
+}
+
 const HELP = `Usage: execgate [--tcti TCTI] [--json] <group> <command> [flags]
 
 A command runs only after it is verified. Groups:
@@ -85,6 +111,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     const g = await load();
     // A group with a default command runs it when no sub-command is named (`execgate quote --pcrs …`).
     if (name === undefined && g.default && !values.help) {
+      await prepare(group, io);
       return await g.default(rest, makeContext(io, values.tcti, values.json === true));
     }
     if (name === undefined || name === 'help' || values.help) {
@@ -96,6 +123,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     }
     const cmd = g.commands[name];
     if (!cmd) throw new UsageError(`unknown command "${group} ${name}"; run "execgate ${group} --help"`);
+    await prepare(group, io);
     return await cmd(rest, makeContext(io, values.tcti, values.json === true));
   } catch (e) {
     const code = exitCodeOf(e);

@@ -7,13 +7,14 @@
  * faster for it on the measured numbers in BENCHMARKS.md:
  *
  * - batches and Merkle trees → wasm-core (its multi-buffer SIMD kernel; large batches on two threads,
- *   parallel-batch.ts, unless EXECGATE_HASH_THREADS=0);
+ *   parallel-batch.ts, when the caller allows it with `initHashing({ threads: 2 })`);
  * - one message below the crossover length → wasm-core (node:crypto pays 0.8–1.3 µs per call);
  * - one message at or above it → node:crypto (OpenSSL with SHA-NI, which WebAssembly cannot reach);
  * - streaming → node:crypto: a stream's length is unknown in advance, and streams are files.
  *
  * Call `await initHashing()` once at startup. Until it has resolved, single messages and batches go to
- * node:crypto (same results, slower for small messages) and the Merkle functions throw.
+ * node:crypto (same results, slower for small messages) and the Merkle functions throw. Nothing here
+ * reads the environment: the thread count is the caller's option (the CLI maps EXECGATE_HASH_THREADS).
  *
  * Not covered: secrets. These are hashes of public data; keyed or secret hashing (HMAC keys, KDFs) stays
  * with node:crypto or the TPM.
@@ -62,14 +63,44 @@ const WASM_ONE_SHOT: Readonly<Record<HashAlgorithm, (data: Uint8Array) => Uint8A
 };
 
 let wasmReady = false;
-/** Two-thread batches (parallel-batch.ts), unless EXECGATE_HASH_THREADS=0 or one core. */
+/** Two-thread batches (parallel-batch.ts), when `threads` allows them and the machine has two cores. */
 let batchThreadsInstance: ParallelSha256Batch | undefined;
 
-/** Instantiate wasm-core (idempotent). Until this resolves, everything but Merkle runs on node:crypto. */
-export async function initHashing(): Promise<void> {
+/** Options of `initHashing`. */
+export interface HashingOptions {
+  /**
+   * The most threads `sha256Batch` may use, an integer ≥ 1. 1 keeps every batch on the calling thread;
+   * 2 or more lets large batches be split with one worker thread (parallel-batch.ts, the only split there
+   * is) on a machine with two or more cores. Default 1: a library does not start threads (an isolate
+   * and a copy of the module's memory, competing for the host application's cores) unless its caller
+   * asks; the CLI, which owns its process, asks. A call without `threads` leaves the setting as it is.
+   */
+  readonly threads?: number;
+}
+
+/**
+ * Instantiate wasm-core (idempotent) and apply `options`. Until the first call resolves, everything but
+ * Merkle runs on node:crypto. Throws TypeError or RangeError when `threads` is not a positive integer.
+ */
+export async function initHashing(options: HashingOptions = {}): Promise<void> {
+  const { threads } = options;
+  if (threads !== undefined) {
+    if (typeof threads !== 'number')
+      throw new TypeError(`options.threads must be a number, got ${typeof threads}`);
+    if (!Number.isSafeInteger(threads) || threads < 1) {
+      throw new RangeError(`options.threads must be a positive integer, got ${threads}`);
+    }
+  }
   const core = await wasm.init();
-  if (!wasmReady) batchThreadsInstance = batchThreadsFor(core);
   wasmReady = true;
+  if (threads === undefined) return;
+  if (threads >= 2) {
+    batchThreadsInstance ??= batchThreadsFor(core);
+  } else if (batchThreadsInstance !== undefined) {
+    const closing = batchThreadsInstance;
+    batchThreadsInstance = undefined;
+    await closing.close();
+  }
 }
 
 function assertBytes(value: unknown, name: string): asserts value is Uint8Array {

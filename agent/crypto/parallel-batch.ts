@@ -26,10 +26,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { ABI_VERSION } from '../../wasm-core/boundary.js';
-import { assertArray, isBytes, notBytesError } from '../../wasm-core/checks.js';
-import { releaseScalar, releaseSimd } from '../../wasm-core/generated/wasm.js';
-import type { WasmCore } from '../../wasm-core/index.js';
+import { ABI_VERSION, assertArray, isBytes, notBytesError, type WasmCore } from '../../wasm-core/index.js';
 
 const DIGEST_BYTES = 32;
 /** Arena bytes per message beyond its data: one (ptr, byteLen) record of two u32 and its digest. */
@@ -147,6 +144,17 @@ try {
 }
 `;
 
+// Atomics.waitAsync (ES2024, in Node since 16), typed locally: the project's TypeScript lib is ES2023.
+type WaitAsync = (
+  array: Int32Array<ArrayBufferLike>,
+  index: number,
+  value: number,
+) =>
+  | { readonly async: false; readonly value: string }
+  | { readonly async: true; readonly value: Promise<string> };
+const waitAsync: WaitAsync = (array, index, value) =>
+  (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync(array, index, value);
+
 /** Starts the worker; a test passes its own to simulate a worker that fails, hangs or exits. */
 export type SpawnBatchWorker = (data: BatchWorkerData) => Worker;
 
@@ -199,6 +207,11 @@ export class ParallelSha256Batch {
   #ctl: Int32Array<ArrayBufferLike> = new Int32Array(0);
   #lens: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
   #image: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
+  /** Resolves `#stopped`: called when the worker is given up or closed. */
+  #onStop: () => void = () => undefined;
+  readonly #stopped = new Promise<void>((resolve) => {
+    this.#onStop = resolve;
+  });
   readonly stats: ParallelBatchStats = {
     workerMessages: 0,
     workerRounds: 0,
@@ -222,6 +235,21 @@ export class ParallelSha256Batch {
 
   get state(): BatchWorkerState {
     if (this.#state === 'starting') this.#pollReady();
+    return this.#state;
+  }
+
+  /**
+   * The state once the worker is no longer starting: waits for its report (`Atomics.waitAsync` on the
+   * state word) or its failure (an 'error' or 'exit' event); resolves at once when it is not starting.
+   * Batches never wait for the worker (they hash locally meanwhile); this is for a caller that wants it
+   * ready before it measures, and for tests. No timeout: a worker that neither reports nor exits leaves
+   * the promise pending, which does not keep the process alive.
+   */
+  async whenSettled(): Promise<BatchWorkerState> {
+    while (this.state === 'starting') {
+      const wait = waitAsync(this.#ctl, STATE, S_STARTING);
+      if (wait.async) await Promise.race([wait.value, this.#stopped]);
+    }
     return this.#state;
   }
 
@@ -259,6 +287,7 @@ export class ParallelSha256Batch {
   /** Terminate the worker; later batches run on the calling thread. */
   async close(): Promise<void> {
     this.#state = 'closed';
+    this.#onStop();
     const w = this.#worker;
     this.#worker = undefined;
     if (w !== undefined) await w.terminate();
@@ -291,6 +320,7 @@ export class ParallelSha256Batch {
   #fail(w: Worker | undefined): void {
     if (w !== this.#worker || this.#state === 'failed' || this.#state === 'closed') return;
     this.#state = 'failed';
+    this.#onStop();
     this.stats.failures++;
     this.#worker = undefined;
     w?.terminate().catch(() => undefined);
@@ -438,20 +468,16 @@ function advance(messages: readonly Uint8Array[], start: number, end: number, wo
 }
 
 /**
- * Two-thread batches over `core` (the instance the calling thread hashes with), or undefined when they
- * are off: EXECGATE_HASH_THREADS=0 (determinism, debugging), a machine with one core
- * (`os.availableParallelism()`), or an instance that is not a release build (the worker must run the
- * very module the calling thread runs; the SHA-256 of its bytes is compared).
+ * Two-thread batches over `core` (the instance the calling thread hashes with; the worker runs the very
+ * module it runs, `core.moduleBytes()`), or undefined on a machine with one core
+ * (`os.availableParallelism()`) and for a debug build (the share and threshold above are measured on
+ * release builds, and a debug instance is for stack traces, not speed). Whether to use threads at all is
+ * the caller's choice (hash.ts `initHashing({ threads })`).
  */
-export function batchThreadsFor(
-  core: WasmCore,
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): ParallelSha256Batch | undefined {
-  if (env.EXECGATE_HASH_THREADS === '0' || availableParallelism() < 2) return undefined;
-  const artifact = core.variant === 'simd' ? releaseSimd : releaseScalar;
-  if (core.debug || artifact.sha256 !== core.moduleSha256) return undefined;
+export function batchThreadsFor(core: WasmCore): ParallelSha256Batch | undefined {
+  if (availableParallelism() < 2 || core.debug) return undefined;
   return new ParallelSha256Batch({
-    moduleBytes: new Uint8Array(Buffer.from(artifact.base64, 'base64')),
+    moduleBytes: core.moduleBytes(),
     imageByteLen: core.arenaByteLen,
     local: (messages, out) => core.sha256BatchInto(messages, out),
   });

@@ -18,18 +18,19 @@
  * hash other than the message hash).
  */
 import { constants, createPublicKey, type KeyObject, verify as nodeVerify } from 'node:crypto';
-import * as wasm from '../../wasm-core/index.js';
-import { DerError, type PublicKeyInfo, parseSpki } from '../../wasm-core/verify/der.js';
 import {
-  checkItem,
-  createVerifier,
+  checkVerifyItem,
+  DerError,
   ECDSA_TABLE_MIN_GROUP,
-  type Verifier,
+  init,
+  KeyCache,
+  type PublicKeyInfo,
+  parseSpki,
   type VerifyItem,
-} from '../../wasm-core/verify/index.js';
-import { KeyCache } from '../../wasm-core/verify/key-cache.js';
+  type WasmCore,
+} from '../../wasm-core/index.js';
 
-export type { VerifyItem } from '../../wasm-core/verify/index.js';
+export type { VerifyItem } from '../../wasm-core/index.js';
 
 /**
  * Measured with `npm run bench -- sig` (2 × AMD EPYC Zen 4, Node 20.20; medians of round-robin samples,
@@ -64,18 +65,15 @@ export function route(item: VerifyItem): Engine {
   return repeated ? 'wasm-core' : 'node:crypto';
 }
 
-let verifier: Verifier | undefined;
+/** wasm-core's default instance, once `initVerification()` has resolved. */
+let verifier: WasmCore | undefined;
 
-/** Instantiate wasm-core (idempotent) and the verifier over it. */
+/** Instantiate wasm-core (idempotent); its instance verifies through `verify` and `verifyBatch`. */
 export async function initVerification(): Promise<void> {
-  if (verifier !== undefined) return;
-  const core = await wasm.init();
-  // The loader exposes the raw boundary to wasm-core's own modules; the verifier is one of them. When
-  // wasm-core's init() returns a verifier of its own, this becomes `core.verify`.
-  verifier = createVerifier(core.boundary());
+  verifier ??= await init();
 }
 
-function wasmVerifier(): Verifier {
+function wasmVerifier(): WasmCore {
   if (verifier === undefined) throw new Error('agent/crypto/verify: call `await initVerification()` first');
   return verifier;
 }
@@ -205,7 +203,7 @@ function nodeVerdict(item: VerifyItem): boolean {
  * missing `hash`, a field that is not a Uint8Array…), and before `initVerification()` has resolved.
  */
 export function verifySignature(item: VerifyItem): boolean {
-  checkItem(item, 'item');
+  checkVerifyItem(item, 'item');
   return verifyWith(route(item), item);
 }
 
@@ -215,7 +213,7 @@ export function verifySignature(item: VerifyItem): boolean {
  */
 export function verifyWith(engine: Engine, item: VerifyItem): boolean {
   const v = wasmVerifier();
-  checkItem(item, 'item');
+  checkVerifyItem(item, 'item');
   return engine === 'wasm-core' ? v.verify(item) : nodeVerdict(item);
 }
 
@@ -231,7 +229,7 @@ export function verifySignatures(items: readonly VerifyItem[]): boolean[] {
   const groups = new Map<NodeKey, number[]>();
   const itemKey: (NodeKey | undefined)[] = [];
   items.forEach((item, i) => {
-    checkItem(item, `items[${i}]`);
+    checkVerifyItem(item, `items[${i}]`);
     if (item.alg !== 'ecdsa') {
       itemKey.push(undefined);
       return;

@@ -4,7 +4,8 @@
 import { hash } from 'node:crypto';
 import { beforeAll, describe, expect, test } from 'vitest';
 import * as facade from '../../agent/crypto/index.js';
-import { describeHashContract, hex, randomBytes } from '../wasm-core/hash-contract.js';
+import { randomBytes } from '../helpers/random.js';
+import { describeHashContract, hex } from '../wasm-core/hash-contract.js';
 import { refRoot } from '../wasm-core/merkle-reference.js';
 
 const ALGS = ['sha1', 'sha256', 'sha384', 'sha512'] as const;

@@ -2,12 +2,13 @@
 // Two-thread sha256Batch (agent/crypto/parallel-batch.ts): agreement with node:crypto per message above
 // and below the threshold, chunking through a small shared area, messages too large for it, views into
 // one buffer, every failure of the worker (cannot start, throws, reports failure, hangs, exits, is
-// terminated) falling back to correct digests, the facade's switch, and a process with the worker alive
-// exiting on its own, from the TypeScript sources and from tsc's JavaScript output.
-import { spawnSync } from 'node:child_process';
+// terminated) falling back to correct digests, the facade's `threads` option, and a process with the
+// worker alive exiting on its own, from the TypeScript sources (from tsc's JavaScript output: the slow
+// suite, test/slow/parallel-batch-tsc.slow.ts). Waits are on events (the worker's report through
+// `whenSettled`, its 'exit'), never on a polling loop.
 import { hash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { once } from 'node:events';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
@@ -20,13 +21,13 @@ import {
   ParallelSha256Batch,
   spawnBatchWorker,
 } from '../../agent/crypto/parallel-batch.js';
-import { releaseSimd } from '../../wasm-core/generated/wasm.js';
 import { createWasmCore } from '../../wasm-core/index.js';
-import { hex, randomBytes } from '../wasm-core/hash-contract.js';
+import { randomBytes } from '../helpers/random.js';
+import { hex } from '../wasm-core/hash-contract.js';
+import { ROOT, runChild } from './parallel-batch-child.js';
 
-const ROOT = join(import.meta.dirname, '../..');
 const core = await createWasmCore({ variant: 'simd' });
-const moduleBytes = new Uint8Array(Buffer.from(releaseSimd.base64, 'base64'));
+const moduleBytes = core.moduleBytes();
 const open: ParallelSha256Batch[] = [];
 
 afterAll(async () => {
@@ -50,8 +51,6 @@ function batcher(options: Partial<ParallelBatchOptions> = {}): ParallelSha256Bat
   return p;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Start the worker with one batch above the threshold (hashed locally while the worker boots) and wait
  * until it settles (ready or failed) without giving it a job; no time limit but vitest's.
@@ -59,7 +58,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function started(p: ParallelSha256Batch): Promise<ParallelSha256Batch> {
   const msgs = Array.from({ length: 2000 }, () => randomBytes(64));
   expect(hex(p.sha256Batch(msgs))).toBe(expected(msgs));
-  while (p.state === 'starting') await sleep(5);
+  await p.whenSettled();
   return p;
 }
 
@@ -184,7 +183,8 @@ describe('ParallelSha256Batch when the worker fails', () => {
   test('an uncaught exception in the worker is handled (no unhandled error event); local, correct', async () => {
     const p = batcher({ spawn: spawnSource("throw new Error('worker boom');") });
     expect(hex(p.sha256Batch(msgs))).toBe(want);
-    while (p.state === 'starting') await sleep(5);
+    // The worker never reports: its 'error' event settles it.
+    expect(await p.whenSettled()).toBe('failed');
     expect(p.state).toBe('failed');
     expect(hex(p.sha256Batch(msgs))).toBe(want);
   });
@@ -245,8 +245,11 @@ describe('ParallelSha256Batch when the worker fails', () => {
     expect(hex(p.sha256Batch(msgs))).toBe(want);
     const used = p.stats.workerMessages;
     expect(used).toBeGreaterThan(0);
-    await worker?.terminate();
-    await new Promise((resolve) => setImmediate(resolve));
+    if (worker === undefined) throw new Error('the worker did not start');
+    // The batcher's 'exit' listener was added first, so it has run when this one resolves.
+    const exited = once(worker, 'exit');
+    await worker.terminate();
+    await exited;
     expect(p.state).toBe('failed');
     expect(hex(p.sha256Batch(msgs))).toBe(want);
     expect(p.stats.workerMessages).toBe(used);
@@ -261,99 +264,60 @@ describe('ParallelSha256Batch when the worker fails', () => {
   });
 });
 
-describe('agent/crypto facade sha256Batch on two threads', () => {
-  test('EXECGATE_HASH_THREADS=0, a debug build or one core keep batches on one thread', async () => {
-    expect(batchThreadsFor(core, { EXECGATE_HASH_THREADS: '0' })).toBeUndefined();
-    expect(batchThreadsFor(await createWasmCore({ debug: true }), {})).toBeUndefined();
-    const on = batchThreadsFor(core, {});
+describe('agent/crypto facade sha256Batch and its threads option', () => {
+  test('a debug build or one core keep batches on one thread', async () => {
+    expect(batchThreadsFor(await createWasmCore({ debug: true }))).toBeUndefined();
+    const on = batchThreadsFor(core);
     expect(on === undefined).toBe(availableParallelism() < 2);
     await on?.close();
   });
 
-  test('large and small batches through the facade agree with node:crypto', async () => {
+  test('one thread unless the caller asks for more; a later call changes it; bad counts throw', async () => {
     await facade.initHashing();
+    expect(facade.batchThreads()).toBeUndefined();
+    await facade.initHashing({ threads: 1 });
+    expect(facade.batchThreads()).toBeUndefined();
+    await facade.initHashing({ threads: 2 });
     const threads = facade.batchThreads();
-    if (process.env.EXECGATE_HASH_THREADS !== '0' && availableParallelism() >= 2) {
-      expect(threads).toBeDefined();
+    expect(threads === undefined).toBe(availableParallelism() < 2);
+    // No `threads`: the setting stays; the same count again: the same batcher.
+    await facade.initHashing();
+    await facade.initHashing({ threads: 4 });
+    expect(facade.batchThreads()).toBe(threads);
+    await facade.initHashing({ threads: 1 });
+    expect(facade.batchThreads()).toBeUndefined();
+    if (threads !== undefined) expect(threads.state).toBe('closed');
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      await expect(facade.initHashing({ threads: bad }), String(bad)).rejects.toThrow(RangeError);
     }
+    const untyped = facade.initHashing as (options: unknown) => Promise<void>;
+    await expect(untyped({ threads: '2' })).rejects.toThrow(TypeError);
+    expect(facade.batchThreads()).toBeUndefined();
+  });
+
+  test('with two threads, large and small batches through the facade agree with node:crypto', async () => {
+    await facade.initHashing({ threads: 2 });
+    const threads = facade.batchThreads();
+    expect(threads === undefined).toBe(availableParallelism() < 2);
     const big = Array.from({ length: 12_000 }, (_, i) => randomBytes(i % 7 === 0 ? 200 : 64));
     const small = Array.from({ length: 20 }, (_, i) => randomBytes(i * 5));
-    for (let r = 0; r < 30 && threads?.state !== 'ready'; r++) {
-      expect(hex(facade.sha256Batch(big))).toBe(expected(big));
-      await sleep(10);
-    }
+    // The first large batch starts the worker and is hashed here meanwhile; the next one is split.
+    expect(hex(facade.sha256Batch(big))).toBe(expected(big));
+    if (threads !== undefined) expect(await threads.whenSettled()).toBe('ready');
     expect(hex(facade.sha256Batch(big))).toBe(expected(big));
     expect(hex(facade.sha256Batch(small))).toBe(expected(small));
     if (threads !== undefined) expect(threads.stats.workerMessages).toBeGreaterThan(0);
+    await facade.initHashing({ threads: 1 });
   });
 });
 
-// A process that hashes large batches with the worker running, then falls off the end of its script:
-// it must exit by itself (the worker is unref()'d). spawnSync's timeout only guards against a hang.
-function childScript(hashModule: string): string {
-  return `
-    import { hash } from 'node:crypto';
-    const h = await import(${JSON.stringify(hashModule)});
-    await h.initHashing();
-    const msgs = Array.from({ length: 100000 }, (_, i) => new Uint8Array(64).fill(i & 255));
-    const want = Buffer.concat(msgs.map((m) => hash('sha256', m, 'buffer')));
-    let ok = true;
-    for (let r = 0; r < 50 && h.batchThreads()?.state !== 'ready'; r++) {
-      ok &&= Buffer.compare(Buffer.from(h.sha256Batch(msgs)), want) === 0;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    ok &&= Buffer.compare(Buffer.from(h.sha256Batch(msgs)), want) === 0;
-    const t = h.batchThreads();
-    process.stdout.write(JSON.stringify({ ok, state: t?.state, workerMessages: t?.stats.workerMessages }));
-  `;
-}
-
-function runChild(args: readonly string[], hashModule: string) {
-  const r = spawnSync(process.execPath, [...args, '--input-type=module'], {
-    cwd: ROOT,
-    input: childScript(hashModule),
-    encoding: 'utf8',
-    timeout: 25_000,
-  });
-  expect(r.error, r.stderr).toBeUndefined();
-  expect(r.status, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as { ok: boolean; state?: string; workerMessages?: number };
-}
-
 describe('a process with the worker alive exits by itself', () => {
-  const threaded = availableParallelism() >= 2 && process.env.EXECGATE_HASH_THREADS !== '0';
-
   test('from the TypeScript sources (tsx)', () => {
     const out = runChild(['--import', 'tsx'], join(ROOT, 'agent/crypto/hash.ts'));
     expect(out.ok).toBe(true);
-    if (threaded) {
+    if (availableParallelism() >= 2) {
       expect(out.state).toBe('ready');
       expect(out.workerMessages).toBeGreaterThan(0);
     }
   });
-
-  test("from tsc's JavaScript output (what npm run build:ts puts in dist/)", () => {
-    const dir = mkdtempSync(join(tmpdir(), 'execgate-build-'));
-    try {
-      const tsc = spawnSync(
-        process.execPath,
-        [
-          join(ROOT, 'node_modules/typescript/bin/tsc'),
-          ...['--outDir', dir, '--rootDir', ROOT, '--module', 'nodenext', '--moduleResolution', 'nodenext'],
-          ...['--target', 'es2022', '--lib', 'es2023', '--types', 'node', '--skipLibCheck'],
-          join(ROOT, 'agent/crypto/hash.ts'),
-        ],
-        { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
-      );
-      expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0);
-      const out = runChild([], join(dir, 'agent/crypto/hash.js'));
-      expect(out.ok).toBe(true);
-      if (threaded) {
-        expect(out.state).toBe('ready');
-        expect(out.workerMessages).toBeGreaterThan(0);
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, 60_000);
 });

@@ -5,7 +5,8 @@ import { hash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { createWasmCore, type WasmCore } from '../../wasm-core/index.js';
-import { hex, randomBytes } from './hash-contract.js';
+import { randomBytes } from '../helpers/random.js';
+import { hex } from './hash-contract.js';
 
 const cores: Record<'simd' | 'scalar', WasmCore> = {
   simd: await createWasmCore({ variant: 'simd' }),

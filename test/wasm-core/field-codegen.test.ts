@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// wasm-core/assembly/field-kernels.ts is generated (STYLE principle 12: nobody edits it by hand): the
-// committed file must be exactly what wasm-core/codegen/field-kernels.mjs produces now.
+// wasm-core/assembly/generated/field-kernels.ts is generated (STYLE principle 12: nobody edits it by
+// hand): the committed file must be exactly what wasm-core/codegen/field-kernels.mjs produces now.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';

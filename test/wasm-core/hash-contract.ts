@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // The hash contract suite (STYLE.md principle 7): one suite, run against every implementation —
 // wasm-core SIMD, wasm-core scalar, the agent facade, @noble/hashes and node:crypto.
-import { createHash, getRandomValues, hash as nodeHash } from 'node:crypto';
+import { createHash, hash as nodeHash } from 'node:crypto';
 import { sha1 as nobleSha1 } from '@noble/hashes/legacy.js';
 import { sha256 as nobleSha256, sha384 as nobleSha384, sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
+import { randomBytes } from '../helpers/random.js';
 import { loadFips180Examples, loadShavs, SHA_ALGORITHMS, type ShaAlgorithm } from './vectors.js';
 
 /** The streaming shape every implementation offers (node:crypto's Hash has no digestInto). */
@@ -54,12 +55,6 @@ export const NODE: Readonly<Record<ShaAlgorithm, (data: Uint8Array) => Uint8Arra
 
 export function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}
-
-export function randomBytes(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i += 65536) getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
-  return out;
 }
 
 /** A copy of data that starts `offset` bytes into a larger buffer (a non-zero byteOffset). */

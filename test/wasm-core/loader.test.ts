@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // The loader: default instance and init(), variant selection and forcing, the generated module's
-// recorded hashes, the debug builds, and large single messages that stream through the arena.
+// recorded hashes and bytes, the debug builds, and large single messages that stream through the arena.
 import { createHash, hash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { releaseScalar, releaseSimd } from '../../wasm-core/generated/wasm.js';
 import * as wasmCore from '../../wasm-core/index.js';
-import { hex, randomBytes } from './hash-contract.js';
+import { randomBytes } from '../helpers/random.js';
+import { hex } from './hash-contract.js';
 import { loadShavs, SHA_ALGORITHMS } from './vectors.js';
 
 describe('wasm-core loader', () => {
@@ -59,6 +60,11 @@ describe('wasm-core loader', () => {
       expect(bytes.length).toBe(artifact.byteLength);
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(artifact.sha256);
       expect(core.moduleSha256).toBe(artifact.sha256);
+      // moduleBytes(): those very bytes (what a worker thread instantiates), a new copy on every call.
+      const own = core.moduleBytes();
+      expect(Buffer.from(own).equals(bytes)).toBe(true);
+      own.fill(0);
+      expect(Buffer.from(core.moduleBytes()).equals(bytes)).toBe(true);
       // The arena runs from above the static data (constant tables) to the end of the fixed memory;
       // signature tables take some of the 8 MiB, and at least 6 MiB must stay for inputs.
       const b = core.boundary();

@@ -4,7 +4,8 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { createWasmCore, type WasmCore } from '../../wasm-core/index.js';
-import { hex, randomBytes } from './hash-contract.js';
+import { randomBytes } from '../helpers/random.js';
+import { hex } from './hash-contract.js';
 import {
   consistencyShape,
   pathShape,

@@ -3,9 +3,10 @@
 // RangeError naming the argument and hostile bytes give false; keys of every SPKI form and every hash;
 // RSA-PSS keys with parameters; compressed EC points; messages larger than the arena; and batches that
 // mix algorithms, keys, valid and invalid items and report exactly the invalid ones.
-import { constants, createHash, generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
+import { constants, createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { createVerifier, type VerifyItem } from '../../wasm-core/verify/index.js';
+import { randomBytes } from '../helpers/random.js';
 import { cores, derSequence, derTlv, fromHex, spkiFromEcPoint } from './verify-harness.js';
 
 const all = await cores();

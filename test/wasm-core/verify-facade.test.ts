@@ -3,11 +3,12 @@
 // both engines give the same verdict. This suite checks it on every Wycheproof ECDSA and RSA vector, every
 // ring SigVer record, keys outside our policy, and random node:crypto cases with one-bit mutants: the
 // facade's verdict (node:crypto route) equals wasm-core's, one by one and through verifySignatures.
-import { constants, generateKeyPairSync, randomBytes, randomInt, sign } from 'node:crypto';
+import { constants, generateKeyPairSync, sign } from 'node:crypto';
 import { beforeAll, describe, expect, test } from 'vitest';
 import * as facade from '../../agent/crypto/verify.js';
 import type { VerifyItem } from '../../wasm-core/verify/index.js';
-import { type Case, mutate } from './verify-differential.js';
+import { randomBytes, randomInt } from '../helpers/random.js';
+import { type Case, describeItems, mutate } from './verify-differential.js';
 import {
   apiHash,
   cores,
@@ -109,7 +110,7 @@ function randomCases(): Case[] {
   const spki = (k: (typeof ec)[number]['publicKey']) =>
     new Uint8Array(k.export({ type: 'spki', format: 'der' }));
   for (let i = 0; i < 600; i++) {
-    const message = new Uint8Array(randomBytes(randomInt(0, 100)));
+    const message = randomBytes(randomInt(0, 100));
     const hash = (['sha1', 'sha256', 'sha384', 'sha512'] as const)[i % 4] ?? 'sha256';
     let item: VerifyItem;
     if (i % 3 === 0) {
@@ -176,15 +177,11 @@ describe('agent/crypto/verify: node:crypto route and wasm-core agree', () => {
     ];
     const ours = items.map((item) => simd.verifier.verify(item));
     const node = items.map((item) => facade.verifyWith('node:crypto', item));
-    expect(
-      items.flatMap((_, i) => (ours[i] === node[i] ? [] : [i])),
-      'node:crypto route differs',
-    ).toEqual([]);
+    const nodeDiffers = items.flatMap((_, i) => (ours[i] === node[i] ? [] : [i]));
+    expect(nodeDiffers, `node:crypto route differs\n${describeItems(items, nodeDiffers)}`).toEqual([]);
     const routed = items.map((item) => facade.verifySignature(item));
-    expect(
-      items.flatMap((_, i) => (ours[i] === routed[i] ? [] : [i])),
-      'routed verdict differs',
-    ).toEqual([]);
+    const routedDiffers = items.flatMap((_, i) => (ours[i] === routed[i] ? [] : [i]));
+    expect(routedDiffers, `routed verdict differs\n${describeItems(items, routedDiffers)}`).toEqual([]);
     expect(facade.verifySignatures(items)).toEqual(ours);
     // Sanity: both routes see valid and invalid items in quantity.
     expect(ours.filter(Boolean).length).toBeGreaterThan(1500);

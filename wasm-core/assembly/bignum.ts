@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Multi-precision unsigned integers for public-key verification: little-endian arrays of u32 limbs in
 // linear memory, 64-bit products, and Montgomery multiplication for any odd modulus of any size (RSA
-// moduli, and every field that has no generated kernel in field-kernels.ts).
+// moduli, and every field that has no generated kernel in generated/field-kernels.ts).
 //
 // A number is (ptr, limbs): limb i is the u32 at ptr + 4·i and weighs 2^(32·i). Every function takes its
 // operands by pointer and writes its result through a pointer; nothing allocates. Unless a function says

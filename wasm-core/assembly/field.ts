@@ -5,8 +5,8 @@
 // so equality and zero tests compare limbs.
 //
 // Multiplication, squaring, addition and subtraction dispatch on the descriptor's kernel id: the moduli
-// listed in wasm-core/codegen/field-kernels.mjs have straight-line kernels (field-kernels.ts); any other
-// odd modulus uses bignum.ts's Montgomery loop. The kernel only changes speed, never results; the field
+// listed in wasm-core/codegen/field-kernels.mjs have straight-line kernels (generated/field-kernels.ts);
+// any other odd modulus uses bignum.ts's Montgomery loop. The kernel only changes speed, never results; the field
 // tests run every operation through both paths against BigInt.
 //
 // Not covered: secrets (variable-time throughout; DESIGN §2), and non-prime moduli for `sqrt`,
@@ -61,7 +61,7 @@ import {
   tri_p256p,
   tri_p384n,
   tri_p384p,
-} from './field-kernels';
+} from './generated/field-kernels';
 
 /** Limbs of the largest field element (P-384). */
 // @ts-ignore: decorator

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-// Generates wasm-core/assembly/field-kernels.ts: straight-line Montgomery multiplication, squaring,
-// addition and subtraction for a few fixed moduli (the P-256 and P-384 base fields and group orders).
+// Generates wasm-core/assembly/generated/field-kernels.ts: straight-line Montgomery multiplication,
+// squaring, addition and subtraction for a few fixed moduli (the P-256 and P-384 base fields and group
+// orders).
 //
 // Why generate: a field multiplication is the inner loop of ECDSA verification (about 3,000 per P-256
 // signature). Measured on this project's machine, a loop over limbs costs about 2.2× the straight-line
 // code, and straight-line code over a *known* modulus lets the generator drop the products by zero limbs
 // and, writing the modulus in signed digits (signedDigits below: runs of all-ones limbs become ±1), turn
-// the reduction's products into single additions or subtractions for the NIST primes. AssemblyScript has no compile-time loop unrolling, so
-// the unrolled text is produced here, from the modulus alone: any odd modulus can be added to MODULI.
+// the reduction's products into single additions or subtractions for the NIST primes. AssemblyScript has
+// no compile-time loop unrolling, so the unrolled text is produced here, from the modulus alone: any odd
+// modulus can be added to MODULI.
 //
 // The algorithm is Montgomery multiplication in product-scanning form with the reduction interleaved
 // column by column ("FIPS", Koç, Acar and Kaliski, "Analyzing and Comparing Montgomery Multiplication
@@ -671,14 +673,20 @@ export function generate() {
   return out.join('\n');
 }
 
-const target = join(dirname(fileURLToPath(import.meta.url)), '..', 'assembly', 'field-kernels.ts');
+const target = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'assembly',
+  'generated',
+  'field-kernels.ts',
+);
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const text = generate();
   if (process.argv.includes('--check')) {
     if (readFileSync(target, 'utf8') !== text) {
       process.stderr.write(
-        'wasm-core/assembly/field-kernels.ts is out of date: run node wasm-core/codegen/field-kernels.mjs\n',
+        'wasm-core/assembly/generated/field-kernels.ts is out of date: run node wasm-core/codegen/field-kernels.mjs\n',
       );
       process.exitCode = 1;
     }

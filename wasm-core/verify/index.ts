@@ -145,7 +145,7 @@ const DIGEST_BYTES: Readonly<Record<HashName, number>> = { sha1: 20, sha256: 32,
  * The misuse checks of verify and verifyBatch (STYLE principle 5: misuse by our own code throws, naming
  * the argument), for callers that route items elsewhere but must refuse the same misuse.
  */
-export function checkItem(item: unknown, name: string): asserts item is VerifyItem {
+export function checkVerifyItem(item: unknown, name: string): asserts item is VerifyItem {
   if (typeof item !== 'object' || item === null) throw new TypeError(`${name} must be an object`);
   const it = item as Record<string, unknown>;
   if (typeof it.alg !== 'string' || !ALGORITHMS.has(it.alg)) {
@@ -286,14 +286,14 @@ export function createVerifier(core: VerifierCore): Verifier {
   }
 
   function verify(item: VerifyItem): boolean {
-    checkItem(item, 'item');
+    checkVerifyItem(item, 'item');
     return verifyParsed(item, keyFor(item));
   }
 
   function verifyBatch(items: readonly VerifyItem[]): boolean[] {
     if (!Array.isArray(items)) throw new TypeError('items must be an array of VerifyItem');
     items.forEach((item, i) => {
-      checkItem(item, `items[${i}]`);
+      checkVerifyItem(item, `items[${i}]`);
     });
     const n = items.length;
     const verdicts = new Array<boolean>(n).fill(false);
