@@ -21,6 +21,7 @@
  * findings from `checkEvents` backs it; event data whose digest is not of that data (paths, device paths)
  * is a claim of the software that logged it, not a measurement.
  */
+import { toHex } from '../encoding/bytes.js';
 import { bankName } from '../tpm/pcr.js';
 import {
   type DecodedEventData,
@@ -114,7 +115,7 @@ const LINUX_INITRD_TAG = 0x8f3b22ec;
 const LINUX_INITRD_TEXT = 'Linux initrd';
 
 function hexDigests(e: TcgEvent): BankDigests {
-  return Object.fromEntries(e.digests.map((d) => [bankName(d.algId), Buffer.from(d.digest).toString('hex')]));
+  return Object.fromEntries(e.digests.map((d) => [bankName(d.algId), toHex(d.digest)]));
 }
 
 function text(d: DecodedEventData): string | undefined {

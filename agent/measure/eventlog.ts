@@ -31,6 +31,8 @@
  * platformClass/specErrata/uintnSize values beyond their ranges, and whether every event carries a digest
  * for every declared algorithm (replay checks that per bank it replays).
  */
+
+import { equalBytes } from '../encoding/bytes.js';
 import { ExecgateError } from '../errors.js';
 import { TPM_ALG } from '../tpm/constants.js';
 import { ByteReader, type OverrunHandler } from './byte-reader.js';
@@ -204,9 +206,7 @@ function asciiz(text: string): Uint8Array {
 }
 
 function startsWith(data: Uint8Array, prefix: Uint8Array): boolean {
-  if (data.length < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (data[i] !== prefix[i]) return false;
-  return true;
+  return data.length >= prefix.length && equalBytes(data.subarray(0, prefix.length), prefix);
 }
 
 /** Throws the EventLogError of `code` for a failure at `offset` of the record `r` is reading. */

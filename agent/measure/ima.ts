@@ -51,6 +51,7 @@
  * kernel escapes newlines); a name with spaces is taken as the one string field absorbing them.
  */
 import { DIGEST_BYTES, digest, type HashAlgorithm, sha256Batch } from '../crypto/hash.js';
+import { equalBytes } from '../encoding/bytes.js';
 import { ExecgateError } from '../errors.js';
 import { ByteReader, type OverrunHandler } from './byte-reader.js';
 import {
@@ -221,19 +222,6 @@ function isZero(bytes: Uint8Array): boolean {
   return true;
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** bytes[at, at + length) equals `want`. */
-function sameBytesAt(bytes: Uint8Array, at: number, length: number, want: Uint8Array): boolean {
-  if (want.length !== length) return false;
-  for (let i = 0; i < length; i++) if (bytes[at + i] !== want[i]) return false;
-  return true;
-}
-
 function latin1(bytes: Uint8Array): string {
   let s = '';
   for (const b of bytes) s += String.fromCharCode(b);
@@ -401,7 +389,7 @@ function readBinaryEntry(r: ByteReader, s: ParseState, index: number, cache: Tem
     );
   }
   r.need(nameLen, 'template name');
-  if (!sameBytesAt(s.bytes, r.pos, nameLen, cache.nameBytes)) {
+  if (!equalBytes(s.bytes.subarray(r.pos, r.pos + nameLen), cache.nameBytes)) {
     const nameBytes = s.bytes.slice(r.pos, r.pos + nameLen);
     for (let i = 0; i < nameBytes.length; i++) {
       if (!isTemplateNameByte(nameBytes[i] ?? 0)) {

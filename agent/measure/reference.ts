@@ -50,6 +50,7 @@
  * `created`, or the order and count of boot components.
  */
 import { digest } from '../crypto/hash.js';
+import { toHex } from '../encoding/bytes.js';
 import { ExecgateError } from '../errors.js';
 import { BOOT_AGGREGATE } from './boot-aggregate.js';
 import { canonicalBytes, JsonError, type JsonValue, parseJson } from './canonical-json.js';
@@ -556,7 +557,6 @@ export interface CaptureOptions {
   readonly allowImaViolations?: boolean;
 }
 
-const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const allZeroHex = (h: string): boolean => /^0+$/.test(h);
 

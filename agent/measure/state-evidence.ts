@@ -6,6 +6,7 @@
  * left out, so a Secure Boot variable whose data lies reads as 'unknown'), and IMA entries whose template
  * hash does not recompute from their data are refused rather than listed.
  */
+import { toHex as hex } from '../encoding/bytes.js';
 import { summarizeBoot } from './boot-summary.js';
 import type { EventFinding } from './event-check.js';
 import type { EventLog } from './eventlog.js';
@@ -14,8 +15,6 @@ import type { StateEvidence } from './reference.js';
 
 /** Findings that say an event's data or type is not what was measured. */
 export const UNTRUSTED_FINDINGS: ReadonlySet<string> = new Set(['digest-mismatch', 'retagged']);
-
-const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 /** The boot chain of `log` from its trusted events only. */
 export function bootEvidence(
