@@ -18,7 +18,7 @@
  * Not covered: that the data matches the event's digest (event-check.ts), X.509 parsing of certificates
  * (they are returned as DER bytes), and any UEFI variable value other than those named above.
  */
-import { ByteReader, type ByteReaderOptions } from './byte-reader.js';
+import { ByteReader, type ByteReaderOptions } from '../encoding/byte-reader.js';
 import { DevicePathError, devicePathToText, guidToText, ucs2ToText } from './device-path.js';
 import { EV, type EventLog, type SpecIdEvent, type TcgEvent } from './eventlog.js';
 

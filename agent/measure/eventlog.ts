@@ -32,10 +32,10 @@
  * for every declared algorithm (replay checks that per bank it replays).
  */
 
+import { ByteReader, type OverrunHandler } from '../encoding/byte-reader.js';
 import { equalBytes } from '../encoding/bytes.js';
 import { ExecgateError } from '../errors.js';
 import { TPM_ALG } from '../tpm/constants.js';
-import { ByteReader, type OverrunHandler } from './byte-reader.js';
 
 export type EventLogErrorCode = 'E_EVENTLOG_TRUNCATED' | 'E_EVENTLOG_FORMAT' | 'E_EVENTLOG_LIMIT';
 

@@ -51,9 +51,9 @@
  * kernel escapes newlines); a name with spaces is taken as the one string field absorbing them.
  */
 import { DIGEST_BYTES, digest, type HashAlgorithm, sha256Batch } from '../crypto/hash.js';
+import { ByteReader, type OverrunHandler } from '../encoding/byte-reader.js';
 import { equalBytes } from '../encoding/bytes.js';
 import { ExecgateError } from '../errors.js';
-import { ByteReader, type OverrunHandler } from './byte-reader.js';
 import {
   checkTemplateData,
   decodeDigestWithAlgo,

@@ -51,9 +51,9 @@
  */
 import { digest } from '../crypto/hash.js';
 import { toHex } from '../encoding/bytes.js';
+import { canonicalBytes, JsonError, type JsonValue, parseJson } from '../encoding/canonical-json.js';
 import { ExecgateError } from '../errors.js';
 import { BOOT_AGGREGATE } from './boot-aggregate.js';
-import { canonicalBytes, JsonError, type JsonValue, parseJson } from './canonical-json.js';
 
 export type ReferenceStateErrorCode = 'E_REFERENCE_FORMAT' | 'E_REFERENCE_LIMIT';
 

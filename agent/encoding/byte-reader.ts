@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * @module agent/measure/byte-reader
+ * @module agent/encoding/byte-reader
  *
- * The one bounds-checked cursor the measured-state parsers read hostile bytes with: the TCG PC Client
- * event log (eventlog.ts), its event data (event-data.ts) and the IMA binary list (ima.ts). It reads
+ * The one bounds-checked cursor hostile bytes are read with: the measured-state parsers (the TCG PC
+ * Client event log, its event data and the IMA binary list, in agent/measure/) use it today. It reads
  * unsigned integers of 1, 2, 4 and 8 bytes in the byte order chosen per reader (TCG structures are
  * little-endian; an IMA list is the host's order unless `ima_canonical_fmt` is set) and byte ranges as
  * views of the input, from a window [start, end) of a `Uint8Array`.
