@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type { PcrSelection } from '../attest/selection.js';
 import { DIGEST_BYTES, type HashAlgorithm } from '../crypto/hash.js';
 import { ExecgateError } from '../errors.js';
+import { writeAtomic } from '../fs/atomic-write.js';
 import { BOOT_AGGREGATE, checkBootAggregate } from '../measure/boot-aggregate.js';
 import {
   type ImaCheckpoint,
@@ -23,7 +24,6 @@ import { TPM_ALG } from '../tpm/constants.js';
 import { allocatedBanks, BANK_NAMES, bankName, type PcrBankSelection } from '../tpm/pcr.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseFlags, parseHex, toHex } from './args.js';
-import { writeAtomic } from './atomic.js';
 import type { CliContext } from './context.js';
 import { QUOTE_SOURCE_FLAGS, QUOTE_SOURCE_HELP, quotedPcrs } from './evidence.js';
 import { EXIT, UsageError } from './exit.js';
