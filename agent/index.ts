@@ -63,7 +63,7 @@ export {
   matchQuotedPrefix,
   parseImaLog,
   replayImaLog,
-} from './measure/ima.js';
+} from './measure/ima/index.js';
 export {
   captureReference,
   checkReference,

@@ -18,7 +18,7 @@ import {
   matchQuotedPrefix,
   parseImaLog,
   replayImaLog,
-} from '../measure/ima.js';
+} from '../measure/ima/index.js';
 import { readMeasurementList, readToEnd, SECURITYFS_LIMITS } from '../measure/securityfs.js';
 import { TPM_ALG } from '../tpm/constants.js';
 import { allocatedBanks, BANK_NAMES, bankName, type PcrBankSelection } from '../tpm/pcr.js';

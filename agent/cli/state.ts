@@ -13,7 +13,7 @@ import { writeAtomic } from '../fs/atomic-write.js';
 import { checkBootAggregate } from '../measure/boot-aggregate.js';
 import { compareWithQuote } from '../measure/compare.js';
 import { checkEvents } from '../measure/event-check.js';
-import type { ImaLog } from '../measure/ima.js';
+import type { ImaLog } from '../measure/ima/index.js';
 import {
   captureReference,
   checkReference,

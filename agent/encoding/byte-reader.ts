@@ -78,7 +78,7 @@ export class ByteReader {
   }
 
   // The fixed-width reads check bounds inline and read through the one DataView with the reader's byte
-  // order: measured no slower than ima.ts's former hand-composed u32, in either byte order.
+  // order: measured no slower than the IMA parser's former hand-composed u32, in either byte order.
   u8(field: string): number {
     const p = this.pos;
     if (this.end - p < 1) this.overrun(1, field);

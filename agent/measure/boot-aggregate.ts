@@ -10,7 +10,7 @@
 import { digest, type HashAlgorithm } from '../crypto/hash.js';
 import { concatBytes, toHex as hex } from '../encoding/bytes.js';
 import { BANK_NAMES, type PcrValues } from '../tpm/pcr.js';
-import type { ImaEntry } from './ima.js';
+import type { ImaEntry } from './ima/index.js';
 
 export const BOOT_AGGREGATE = 'boot_aggregate';
 

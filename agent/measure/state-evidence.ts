@@ -10,7 +10,7 @@ import { toHex as hex } from '../encoding/bytes.js';
 import { summarizeBoot } from './boot-summary.js';
 import type { EventFinding } from './event-check.js';
 import type { EventLog } from './eventlog.js';
-import type { ImaEntry } from './ima.js';
+import type { ImaEntry } from './ima/index.js';
 import type { StateEvidence } from './reference.js';
 
 /** Findings that say an event's data or type is not what was measured. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initHashing } from '../../agent/crypto/hash.js';
 import { parseEventLog } from '../../agent/measure/eventlog.js';
-import { parseImaLog, replayImaLog } from '../../agent/measure/ima.js';
+import { parseImaLog, replayImaLog } from '../../agent/measure/ima/index.js';
 import { replayEventLog } from '../../agent/measure/replay.js';
 
 const VECTORS = join(import.meta.dirname, '../vectors');
