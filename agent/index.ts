@@ -53,7 +53,7 @@ export { ExecgateError } from './errors.js';
 export { type BootSummary, summarizeBoot } from './measure/boot-summary.js';
 export { type Comparison, compareWithQuote, quotedPcrValues } from './measure/compare.js';
 export { checkEvents, type EventFinding } from './measure/event-check.js';
-export { type DecodedEventData, decodeEventData } from './measure/event-data.js';
+export { type DecodedEventData, decodeEventData } from './measure/event-data/index.js';
 export { type EventLog, EventLogError, parseEventLog, type TcgEvent } from './measure/eventlog.js';
 export {
   type ImaCheckpoint,

@@ -12,7 +12,7 @@ import {
   type DecodedEventData,
   decodeEventData,
   type VariableValue as UefiVariableValue,
-} from '../measure/event-data.js';
+} from '../measure/event-data/index.js';
 import { type EventLog, parseEventLog } from '../measure/eventlog.js';
 import {
   PCR_COUNT,

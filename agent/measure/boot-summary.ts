@@ -30,7 +30,7 @@ import {
   EFI_CERT_X509_GUID,
   EFI_GLOBAL_VARIABLE,
   EFI_IMAGE_SECURITY_DATABASE_GUID,
-} from './event-data.js';
+} from './event-data/index.js';
 import { EV, type EventLog, type TcgEvent } from './eventlog.js';
 
 /** Lowercase hex digest per bank name ('sha1', 'sha256', 'sha384', 'sha512', or bankName's spelling). */

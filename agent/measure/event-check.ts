@@ -25,7 +25,7 @@ import { digest, type HashAlgorithm } from '../crypto/hash.js';
 import { equalBytes } from '../encoding/bytes.js';
 import { TPM_ALG } from '../tpm/constants.js';
 import { bankName } from '../tpm/pcr.js';
-import { type DecodedEventData, decodeEventData } from './event-data.js';
+import { type DecodedEventData, decodeEventData } from './event-data/index.js';
 import { EV, type EventLog, eventTypeName, type TcgEvent } from './eventlog.js';
 
 export type EventFindingCode =
