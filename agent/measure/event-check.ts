@@ -13,7 +13,7 @@
  * - 'retagged': an EV_NO_ACTION event (which replay skips: the PFP says it is not extended) whose digests are not all zero or
  *   whose data is none of the EV_NO_ACTION structures. Retagging a measured event to EV_NO_ACTION hides it
  *   from a verifier that skips that type.
- * - 'undecodable': the data does not decode for its type (event-data.ts).
+ * - 'undecodable': the data does not decode for its type (measure/event-data/).
  * - 'unexpected-pcr': a type in a PCR the PFP's PCR usage does not allow for it, for the types where the
  *   PFP is unambiguous (`ALLOWED_PCRS`).
  * - 'unknown-type': an event type the PFP does not define.
