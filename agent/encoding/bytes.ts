@@ -24,6 +24,18 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/**
+ * `bytes` holds `want` at offset `at` (false when that runs past its end): a parser's compare in place,
+ * without a subarray per call (measured on the IMA list's per-entry template-name check).
+ */
+export function equalBytesAt(bytes: Uint8Array, at: number, want: Uint8Array): boolean {
+  checkBytes(bytes, 'bytes');
+  checkBytes(want, 'want');
+  if (!Number.isSafeInteger(at) || at < 0 || at > bytes.length - want.length) return false;
+  for (let i = 0; i < want.length; i++) if (bytes[at + i] !== want[i]) return false;
+  return true;
+}
+
 /** The parts one after another, in a new array. */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   let length = 0;

@@ -33,7 +33,7 @@
  */
 
 import { ByteReader, type OverrunHandler } from '../encoding/byte-reader.js';
-import { equalBytes } from '../encoding/bytes.js';
+import { equalBytesAt } from '../encoding/bytes.js';
 import { ExecgateError } from '../errors.js';
 import { TPM_ALG } from '../tpm/constants.js';
 
@@ -205,10 +205,6 @@ function asciiz(text: string): Uint8Array {
   return out;
 }
 
-function startsWith(data: Uint8Array, prefix: Uint8Array): boolean {
-  return data.length >= prefix.length && equalBytes(data.subarray(0, prefix.length), prefix);
-}
-
 /** Throws the EventLogError of `code` for a failure at `offset` of the record `r` is reading. */
 function fail(r: ByteReader, code: EventLogErrorCode, message: string, offset = r.pos): never {
   throw new EventLogError(code, message, offset, r.recordOffset);
@@ -252,7 +248,7 @@ export function parseEventLog(bytes: Uint8Array, options?: ParseOptions): EventL
   let startupLocality = startupLocalityOf(header);
 
   let specId: SpecIdEvent | undefined;
-  if (header.eventType === EV.NO_ACTION && startsWith(header.data, SPEC_ID_SIGNATURE)) {
+  if (header.eventType === EV.NO_ACTION && equalBytesAt(header.data, 0, SPEC_ID_SIGNATURE)) {
     specId = parseSpecId(bytes, header, limits);
   }
 
@@ -450,6 +446,6 @@ function parseSpecId(bytes: Uint8Array, header: TcgEvent, limits: EventLogLimits
 function startupLocalityOf(event: TcgEvent): number | undefined {
   if (event.eventType !== EV.NO_ACTION || event.pcrIndex !== 0) return undefined;
   if (event.data.length !== STARTUP_LOCALITY_SIGNATURE.length + 1) return undefined;
-  if (!startsWith(event.data, STARTUP_LOCALITY_SIGNATURE)) return undefined;
+  if (!equalBytesAt(event.data, 0, STARTUP_LOCALITY_SIGNATURE)) return undefined;
   return event.data[STARTUP_LOCALITY_SIGNATURE.length];
 }

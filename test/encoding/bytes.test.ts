@@ -1,9 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 // The shared byte helpers: hex against Node's codec (round trip, both cases), every refusal of the strict
-// decoder, equality and concatenation against simple oracles, and views at a non-zero byteOffset.
+// decoder, equality (whole and at an offset) and concatenation against simple oracles, and views at a
+// non-zero byteOffset.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { concatBytes, equalBytes, fromHex, isHex, toHex, u8 } from '../../agent/encoding/bytes.js';
+import {
+  concatBytes,
+  equalBytes,
+  equalBytesAt,
+  fromHex,
+  isHex,
+  toHex,
+  u8,
+} from '../../agent/encoding/bytes.js';
 
 describe('hex', () => {
   it('encodes lowercase, two digits per byte, and reads either case', () => {
@@ -77,6 +86,33 @@ describe('equalBytes', () => {
 
   it('refuses arrays that are not bytes', () => {
     expect(() => equalBytes([1] as unknown as Uint8Array, new Uint8Array([1]))).toThrow(TypeError);
+  });
+});
+
+describe('equalBytesAt', () => {
+  it('finds `want` at the offset, and is false past the end or at a bad offset', () => {
+    const b = new Uint8Array([1, 2, 3, 4]);
+    expect(equalBytesAt(b, 1, new Uint8Array([2, 3]))).toBe(true);
+    expect(equalBytesAt(b, 2, new Uint8Array([3, 4]))).toBe(true);
+    expect(equalBytesAt(b, 3, new Uint8Array([4, 5]))).toBe(false);
+    expect(equalBytesAt(b, 4, new Uint8Array(0))).toBe(true);
+    expect(equalBytesAt(b, 5, new Uint8Array(0))).toBe(false);
+    expect(equalBytesAt(b, -1, new Uint8Array([1]))).toBe(false);
+    expect(equalBytesAt(b, 0.5, new Uint8Array([1]))).toBe(false);
+  });
+
+  it('agrees with equalBytes over a subarray', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 12 }),
+        fc.uint8Array({ maxLength: 4 }),
+        fc.nat(14),
+        (b, w, at) => {
+          const inRange = at + w.length <= b.length;
+          expect(equalBytesAt(b, at, w)).toBe(inRange && equalBytes(b.subarray(at, at + w.length), w));
+        },
+      ),
+    );
   });
 });
 

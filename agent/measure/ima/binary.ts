@@ -11,7 +11,7 @@
  * canonical lists are little-endian, a big-endian host's native list is big-endian (`byteOrder` option).
  */
 import type { ByteReader, OverrunHandler } from '../../encoding/byte-reader.js';
-import { equalBytes } from '../../encoding/bytes.js';
+import { equalBytesAt } from '../../encoding/bytes.js';
 import {
   Entry,
   IMA_DIGEST_BYTES,
@@ -62,7 +62,7 @@ export function readBinaryEntry(r: ByteReader, s: ParseState, index: number, cac
     );
   }
   r.need(nameLen, 'template name');
-  if (!equalBytes(s.bytes.subarray(r.pos, r.pos + nameLen), cache.nameBytes)) {
+  if (nameLen !== cache.nameBytes.length || !equalBytesAt(s.bytes, r.pos, cache.nameBytes)) {
     const nameBytes = s.bytes.slice(r.pos, r.pos + nameLen);
     for (let i = 0; i < nameBytes.length; i++) {
       if (!isTemplateNameByte(nameBytes[i] ?? 0)) {
