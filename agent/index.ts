@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-/** execgate's library API: the TPM 2.0 client, attestation, public-data crypto, measured state, typed errors. */
+/**
+ * execgate's library API: the TPM 2.0 client, attestation, public-data crypto, measured state, shared
+ * encodings, typed errors.
+ */
 
 // Attestation: quotes made, bundled and verified (pure, never throws on hostile bytes).
 export {
@@ -22,13 +25,35 @@ export {
 // Public-data crypto: hashing (wasm-core and node:crypto by measured crossover) and signature verification.
 export { digest, type HashAlgorithm, initHashing, merkleRoot, sha256Batch } from './crypto/hash.js';
 export { initVerification, verifySignature, verifySignatures } from './crypto/verify.js';
+// Encodings shared by the layers: bytes and hex, canonical JSON (RFC 8785), deterministic CBOR (RFC 8949).
+export { concatBytes, equalBytes, fromHex, toHex } from './encoding/bytes.js';
+export {
+  canonicalBytes,
+  canonicalize,
+  JsonError,
+  type JsonValue,
+  parseJson,
+} from './encoding/canonical-json.js';
+export {
+  CBOR_DEFAULT_LIMITS,
+  type CborDecodeOptions,
+  type CborEncodeOptions,
+  CborError,
+  type CborErrorCode,
+  type CborKey,
+  type CborMap,
+  CborTag,
+  type CborValue,
+  decodeCbor,
+  encodeCbor,
+} from './encoding/cbor.js';
 export { ExecgateError } from './errors.js';
 // Measured state: event log and IMA list parsed, checked, replayed, compared with a verified quote, and
 // judged against a reference state.
 export { type BootSummary, summarizeBoot } from './measure/boot-summary.js';
 export { type Comparison, compareWithQuote, quotedPcrValues } from './measure/compare.js';
 export { checkEvents, type EventFinding } from './measure/event-check.js';
-export { type DecodedEventData, decodeEventData } from './measure/event-data.js';
+export { type DecodedEventData, decodeEventData } from './measure/event-data/index.js';
 export { type EventLog, EventLogError, parseEventLog, type TcgEvent } from './measure/eventlog.js';
 export {
   type ImaCheckpoint,
@@ -38,7 +63,7 @@ export {
   matchQuotedPrefix,
   parseImaLog,
   replayImaLog,
-} from './measure/ima.js';
+} from './measure/ima/index.js';
 export {
   parseReferenceState,
   type ReferenceState,

@@ -2,14 +2,14 @@
 /**
  * IMA measurement list: parse + template-hash check + PCR replay of a synthetic 100,000-entry ima-ng
  * binary list (realistic paths, SHA-256 file digests, correct template hashes, a violation every 5,000
- * entries), with agent/measure/ima.ts against a straightforward node:crypto implementation written here
+ * entries), with agent/measure/ima/ against a straightforward node:crypto implementation written here
  * (a DataView parse loop, `crypto.hash` per entry for the template hash and for the fold). Two lists: the
  * classic SHA-1 list and a per-bank SHA-256 list (`binary_runtime_measurements_sha256`). Prints markdown
  * tables of medians and ratios; asserts nothing beyond both sides computing the same PCR values.
  */
 import { hash as nodeHash } from 'node:crypto';
 import { initHashing } from '../agent/crypto/hash.js';
-import { parseImaLog, replayImaLog } from '../agent/measure/ima.js';
+import { parseImaLog, replayImaLog } from '../agent/measure/ima/index.js';
 import { type Case, compare, formatNs, ratio, table } from './measure.js';
 
 type Alg = 'sha1' | 'sha256';

@@ -49,7 +49,7 @@ echo; echo "# An IMA list: the first 100 entries' template hashes extended into 
 ima=test/vectors/ima/rust-keylime/ascii_runtime_measurements
 node --input-type=module -e '
   import { readFileSync } from "node:fs";
-  const { parseImaLog } = await import(process.cwd() + "/dist/agent/measure/ima.js");
+  const { parseImaLog } = await import(process.cwd() + "/dist/agent/measure/ima/index.js");
   const { initHashing } = await import(process.cwd() + "/dist/agent/crypto/hash.js");
   const { Tpm } = await import(process.cwd() + "/dist/agent/tpm/tpm.js");
   const { openTransport, resolveTcti } = await import(process.cwd() + "/dist/agent/tpm/transport/index.js");

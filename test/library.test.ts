@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The package entry (`execgate`) carries what an offline auditor needs: a real event log parsed, checked,
 // replayed and compared with quoted values, an IMA list matched to a quoted PCR 10, and a reference state
-// captured, digested and checked, through the public names only.
+// captured, digested and checked, and the shared encodings, through the public names only.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -56,5 +56,14 @@ describe('library entry', () => {
     const again = execgate.parseReferenceState(JSON.stringify(ref, null, 3));
     expect(execgate.referenceDigest(again)).toEqual(execgate.referenceDigest(ref));
     expect(execgate.checkReference(again, evidence).ok).toBe(true);
+  });
+
+  it('encodings: hex, canonical JSON and deterministic CBOR (a COSE_Sign1-shaped item)', () => {
+    expect(execgate.toHex(execgate.fromHex('00ff'))).toBe('00ff');
+    expect(execgate.canonicalize(execgate.parseJson('{"b":1,"a":[true]}'))).toBe('{"a":[true],"b":1}');
+    const sign1 = new execgate.CborTag(18, [execgate.fromHex('a10126'), new Map(), null, new Uint8Array(64)]);
+    const bytes = execgate.encodeCbor(sign1);
+    expect(execgate.decodeCbor(bytes, { tags: [18] })).toStrictEqual(sign1);
+    expect(() => execgate.decodeCbor(bytes, { tags: [] })).toThrow(execgate.CborError);
   });
 });

@@ -13,6 +13,7 @@
  */
 
 import { digest as hash } from '../crypto/hash.js';
+import { equalBytes } from '../encoding/bytes.js';
 import { ExecgateError } from '../errors.js';
 import { Create, EvictControl, Load } from '../tpm/commands.js';
 import { TPM_ALG, TPM_RH } from '../tpm/constants.js';
@@ -66,15 +67,13 @@ export function checkAkPublic(pub: TPMT_PUBLIC): AkAlg {
   }
   const want = akTemplate(alg, pub.nameAlg);
   const params = (p: TPMT_PUBLIC) =>
-    Buffer.from(
-      marshal(TPM2B_PUBLIC, {
-        ...p,
-        objectAttributes: want.objectAttributes,
-        authPolicy: new Uint8Array(0),
-        unique: want.unique,
-      }),
-    );
-  if (!params(pub).equals(params(want))) {
+    marshal(TPM2B_PUBLIC, {
+      ...p,
+      objectAttributes: want.objectAttributes,
+      authPolicy: new Uint8Array(0),
+      unique: want.unique,
+    });
+  if (!equalBytes(params(pub), params(want))) {
     throw new AkError(
       'E_AK_INVALID',
       `the ${alg} key's parameters are not ${alg === 'rsa' ? 'RSA-2048 RSASSA-SHA256' : 'P-256 ECDSA-SHA256'}`,

@@ -14,6 +14,7 @@
  * and larger EKs, and certificates split over several indices (H-range chains at 0x01c00100+).
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { equalBytes, fromHex, toHex } from '../encoding/bytes.js';
 import { ExecgateError } from '../errors.js';
 import { CreatePrimary, NV_Read, NV_ReadPublic, ReadPublic } from '../tpm/commands.js';
 import { TPM_ALG, TPM_ECC_CURVE, TPM_RH } from '../tpm/constants.js';
@@ -74,7 +75,7 @@ export function matchesTemplate(pub: TPMT_PUBLIC, template: TPMT_PUBLIC): boolea
       p.type === TPM_ALG.RSA ? new Uint8Array(0) : { x: new Uint8Array(0), y: new Uint8Array(0) };
     return marshal(TPMT_PUBLIC_SCHEMA, { ...p, unique });
   };
-  return Buffer.from(strip(pub)).equals(strip(template));
+  return equalBytes(strip(pub), strip(template));
 }
 
 /**
@@ -211,7 +212,7 @@ export function publicKeyOf(pub: TPMT_PUBLIC): KeyObject {
     const { exponent } = pub.parameters as TPMS_RSA_PARMS;
     const e = exponent === 0 ? 65537 : exponent;
     const eHex = e.toString(16);
-    const eBytes = Uint8Array.from(Buffer.from(eHex.length % 2 ? `0${eHex}` : eHex, 'hex'));
+    const eBytes = fromHex(eHex.length % 2 ? `0${eHex}` : eHex);
     return createPublicKey({
       key: { kty: 'RSA', n: b64url(pub.unique as Uint8Array), e: b64url(eBytes) },
       format: 'jwk',
@@ -256,7 +257,7 @@ export function ekPublicFromSpki(spki: string | Uint8Array): { alg: EkAlg; publi
   const bytes = (s: string | undefined) => Uint8Array.from(Buffer.from(s ?? '', 'base64url'));
   if (jwk.kty === 'RSA') {
     const n = bytes(jwk.n);
-    const e = Number.parseInt(Buffer.from(bytes(jwk.e)).toString('hex') || '0', 16);
+    const e = Number.parseInt(toHex(bytes(jwk.e)) || '0', 16);
     if (n.length !== 256 || e !== 65537) {
       throw new EkError(
         'E_EK_KEY',

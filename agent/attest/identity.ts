@@ -7,6 +7,7 @@
  * evicts it and makes a new one. `hostIdentity` reads without changing anything (a transient EK it
  * recreates is flushed).
  */
+import { equalBytes, toHex } from '../encoding/bytes.js';
 import { tpmInfo } from '../tpm/capability.js';
 import type { Tpm } from '../tpm/tpm.js';
 import {
@@ -48,12 +49,10 @@ export interface HostInitResult {
   readonly identity: HostIdentity;
 }
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-
 async function existingAkUnder(tpm: Tpm, ek: Ek, handle: number) {
   const ak = await readAk(tpm, handle);
   if (!ak) return undefined;
-  if (!Buffer.from(ak.qualifiedName).equals(qualifiedNameUnder(ek, ak.public))) {
+  if (!equalBytes(ak.qualifiedName, qualifiedNameUnder(ek, ak.public))) {
     throw new AkError('E_AK_INVALID', `the key at 0x${handle.toString(16)} is not an AK under this TPM's EK`);
   }
   return ak;
@@ -98,7 +97,7 @@ export async function hostIdentity(
     const cert = await readEkCertificate(tpm, ekAlg);
     const info = await tpmInfo(tpm);
     return {
-      akName: hex(ak.name),
+      akName: toHex(ak.name),
       akPublicPem: akPublicPem(ak.public),
       akAlg: akAlgOf(ak.public),
       ekPublicPem: spkiPemOf(ek.public),

@@ -20,6 +20,7 @@
  */
 import { createPublicKey } from 'node:crypto';
 import { Decoder, Encoder } from 'cbor-x';
+import { equalBytes, fromHex, u8 } from '../encoding/bytes.js';
 import { ExecgateError } from '../errors.js';
 import { CreatePrimary, Quote } from '../tpm/commands.js';
 import { TPM_ALG, TPM_ECC_CURVE, TPM_RH } from '../tpm/constants.js';
@@ -71,7 +72,7 @@ export function spkiOfPublic(pub: TPMT_PUBLIC): Uint8Array {
     const { exponent } = pub.parameters as { exponent: number };
     const e = exponent === 0 ? 65537 : exponent; // Part 2 §12.2.3.5: 0 means 2^16+1
     const eHex = e.toString(16);
-    const eBytes = Buffer.from(eHex.length % 2 ? `0${eHex}` : eHex, 'hex');
+    const eBytes = fromHex(eHex.length % 2 ? `0${eHex}` : eHex);
     key = createPublicKey({
       key: { kty: 'RSA', n: b64(pub.unique as Uint8Array), e: b64(eBytes) },
       format: 'jwk',
@@ -92,7 +93,7 @@ export function spkiOfPublic(pub: TPMT_PUBLIC): Uint8Array {
     throw new QuoteError('E_QUOTE_AK', `object type 0x${pub.type.toString(16)} is not a signing key type`);
   }
   const der = key.export({ type: 'spki', format: 'der' });
-  return new Uint8Array(der.buffer, der.byteOffset, der.byteLength);
+  return u8(der);
 }
 
 /** PEM ("PUBLIC KEY") of a DER SubjectPublicKeyInfo, as tpm2-tools `-f pem` writes it. */
@@ -178,10 +179,6 @@ export async function readSelectedPcrs(tpm: Tpm, selection: PcrSelection): Promi
   return out;
 }
 
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 /** Quotes `selection` with the AK and returns the evidence with the values the quote covers. */
 export async function makeQuote(tpm: Tpm, ak: LoadedAk, opts: MakeQuoteOptions): Promise<QuoteEvidence> {
   if (opts.nonce.length > MAX_NONCE)
@@ -202,7 +199,7 @@ export async function makeQuote(tpm: Tpm, ak: LoadedAk, opts: MakeQuoteOptions):
     if (hash === undefined) throw new QuoteError('E_QUOTE_AK', 'the AK signed with an unsupported scheme');
     const want = pcrDigestOf(hash, opts.selection, pcrValues);
     const got = (attest.attested as { pcrDigest: Uint8Array }).pcrDigest;
-    if (typeof want !== 'string' && equal(want, got)) {
+    if (typeof want !== 'string' && equalBytes(want, got)) {
       return {
         attest: rsp.quoted,
         signature: marshal(TPMT_SIGNATURE, rsp.signature),
@@ -236,7 +233,7 @@ export function encodeBundle(ev: QuoteEvidence): Uint8Array {
     akPublic: ev.akPublic,
     akSpki: ev.akSpki,
   });
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  return u8(out);
 }
 
 function field(doc: Record<string, unknown>, key: string, max: number): Uint8Array {

@@ -17,6 +17,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { concatBytes, u8 } from '../encoding/bytes.js';
 import { digestSize, hashAlgOf } from '../tpm/kdf.js';
 import type { PcrBankSelection } from '../tpm/pcr.js';
 import { pcrBitmap, pcrsOfBitmap } from '../tpm/pcr.js';
@@ -126,17 +127,6 @@ function checkValues(selection: PcrSelection, values: readonly Uint8Array[]): vo
   }
 }
 
-/** quote.pcrs.values: the digests concatenated. */
-export function concatValues(values: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(values.reduce((n, v) => n + v.length, 0));
-  let at = 0;
-  for (const v of values) {
-    out.set(v, at);
-    at += v.length;
-  }
-  return out;
-}
-
 /** Splits quote.pcrs.values by the digest sizes of `selection`'s banks, strictly. */
 export function splitValues(selection: PcrSelection, bytes: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
@@ -172,7 +162,8 @@ export async function writeTpm2ToolsQuote(
   await writeFile(path('msg'), ev.attest);
   await writeFile(path('sig'), ev.signature);
   await writeFile(path('pcrs'), serializePcrs(ev.selection, ev.pcrValues));
-  await writeFile(path('values'), concatValues(ev.pcrValues));
+  // quote.pcrs.values: the digests concatenated.
+  await writeFile(path('values'), concatBytes(ev.pcrValues));
   await writeFile(path('ak'), spkiToPem(ev.akSpki));
   return { msg: path('msg'), sig: path('sig'), pcrs: path('pcrs'), values: path('values'), ak: path('ak') };
 }
@@ -183,5 +174,5 @@ const MAX_FILE = 64 * 1024;
 export async function readBounded(file: string, max = MAX_FILE): Promise<Uint8Array> {
   const b = await readFile(file);
   if (b.length > max) throw bad(`${file} is ${b.length} bytes (at most ${max})`);
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  return u8(b);
 }

@@ -20,6 +20,7 @@
 import { DerError, type PublicKeyInfo, parseSpki } from '../../wasm-core/index.js';
 import { digest } from '../crypto/hash.js';
 import { type VerifyItem, verifySignature, verifySignatures } from '../crypto/verify.js';
+import { equalBytes, toHex } from '../encoding/bytes.js';
 import { TPM_ALG, TPM_GENERATED_VALUE, TPM_ST } from '../tpm/constants.js';
 import { digestSize, hashAlgOf, type TpmHash } from '../tpm/kdf.js';
 import type { PcrBankSelection } from '../tpm/pcr.js';
@@ -83,12 +84,6 @@ export interface VerifyQuoteInput {
 function fail(code: QuoteCode, detail: string, attest?: TPMS_ATTEST): QuoteVerdict {
   return attest === undefined ? { ok: false, code, detail } : { ok: false, code, detail, attest };
 }
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 function leftPad(b: Uint8Array, len: number): Uint8Array | undefined {
   // Leading zero bytes beyond the curve size are tolerated; a longer value is not a scalar of the curve.
@@ -326,17 +321,17 @@ function afterSignatureUnsafe(input: VerifyQuoteInput, sig: TPMT_SIGNATURE): Quo
   } catch (e) {
     return fail('E_QUOTE_PARSE', `TPMS_ATTEST does not parse: ${e instanceof Error ? e.message : String(e)}`);
   }
-  if (!equal(attest.extraData, nonce)) {
+  if (!equalBytes(attest.extraData, nonce)) {
     return fail(
       'E_QUOTE_NONCE',
-      `extraData ${hex(attest.extraData) || '(empty)'} is not the nonce ${hex(nonce) || '(empty)'}`,
+      `extraData ${toHex(attest.extraData) || '(empty)'} is not the nonce ${toHex(nonce) || '(empty)'}`,
       attest,
     );
   }
-  if (input.akQualifiedName !== undefined && !equal(attest.qualifiedSigner, input.akQualifiedName)) {
+  if (input.akQualifiedName !== undefined && !equalBytes(attest.qualifiedSigner, input.akQualifiedName)) {
     return fail(
       'E_QUOTE_SIGNER',
-      `qualifiedSigner ${hex(attest.qualifiedSigner) || '(empty)'} is not the AK's qualified Name ${hex(input.akQualifiedName) || '(empty)'}`,
+      `qualifiedSigner ${toHex(attest.qualifiedSigner) || '(empty)'} is not the AK's qualified Name ${toHex(input.akQualifiedName) || '(empty)'}`,
       attest,
     );
   }
@@ -356,10 +351,10 @@ function afterSignatureUnsafe(input: VerifyQuoteInput, sig: TPMT_SIGNATURE): Quo
   if (hash === undefined) return fail('E_QUOTE_SIGNATURE', 'unsupported signature hash', attest);
   const expected = pcrDigestOf(hash, selection, pcrValues);
   if (typeof expected === 'string') return fail('E_QUOTE_PCR_DIGEST', expected, attest);
-  if (!equal(expected, info.pcrDigest)) {
+  if (!equalBytes(expected, info.pcrDigest)) {
     return fail(
       'E_QUOTE_PCR_DIGEST',
-      `pcrDigest ${hex(info.pcrDigest)} is not ${hash}(PCR values) = ${hex(expected)}`,
+      `pcrDigest ${toHex(info.pcrDigest)} is not ${hash}(PCR values) = ${toHex(expected)}`,
       attest,
     );
   }

@@ -2,6 +2,7 @@
 /** Flag parsing shared by the commands: node:util parseArgs in strict mode, errors as UsageError. */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { EkAlg } from '../attest/ek.js';
+import { fromHex, isHex } from '../encoding/bytes.js';
 import { TPM_HT } from '../tpm/constants.js';
 import { UsageError } from './exit.js';
 
@@ -69,14 +70,12 @@ export function parseEkAlg(value: string | undefined): EkAlg {
 /** Even-length hex (no 0x prefix needed, but allowed) to bytes, else a UsageError naming the flag. */
 export function parseHex(value: string, what: string): Uint8Array {
   const hex = value.startsWith('0x') ? value.slice(2) : value;
-  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex))
-    throw new UsageError(`${what} must be hex, got "${value}"`);
-  return Uint8Array.from(Buffer.from(hex, 'hex'));
+  if (!isHex(hex)) throw new UsageError(`${what} must be hex, got "${value}"`);
+  return fromHex(hex);
 }
 
-export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}
+// The commands print bytes with the shared codec; re-exported so they import flags and hex from one place.
+export { toHex } from '../encoding/bytes.js';
 
 /**
  * A --nonce: hex, at least one byte. A quote over an empty nonce proves no freshness, so anyone holding

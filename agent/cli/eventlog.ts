@@ -11,7 +11,7 @@ import {
   type DecodedEventData,
   decodeEventData,
   type VariableValue as UefiVariableValue,
-} from '../measure/event-data.js';
+} from '../measure/event-data/index.js';
 import { type EventLog, parseEventLog } from '../measure/eventlog.js';
 import { replayEventLog, WORKAROUNDS, type WorkaroundId } from '../measure/replay.js';
 import { readMeasurementList, readToEnd, SECURITYFS_LIMITS } from '../measure/securityfs.js';

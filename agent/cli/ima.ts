@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { DIGEST_BYTES, type HashAlgorithm } from '../crypto/hash.js';
 import { ExecgateError } from '../errors.js';
+import { writeAtomic } from '../fs/atomic-write.js';
 import {
   type ImaCheckpoint,
   type ImaEntry,
@@ -14,12 +15,11 @@ import {
   type ImaReplayOptions,
   parseImaLog,
   replayImaLog,
-} from '../measure/ima.js';
+} from '../measure/ima/index.js';
 import { readMeasurementList, readToEnd, SECURITYFS_LIMITS } from '../measure/securityfs.js';
 import { imaSelection, judgeIma, MeasuredStateError } from '../measure/state/index.js';
 import { allocatedBanks, BANK_NAMES } from '../tpm/pcr.js';
 import { parseFlags, parseHex, toHex } from './args.js';
-import { writeAtomic } from './atomic.js';
 import type { CliContext } from './context.js';
 import { QUOTE_SOURCE_FLAGS, QUOTE_SOURCE_HELP, quotedPcrs } from './evidence.js';
 import { EXIT, UsageError } from './exit.js';

@@ -17,10 +17,10 @@ import {
 import { readBounded, splitValues, writeTpm2ToolsQuote } from '../attest/tpm2-tools-format.js';
 import { verifyQuote } from '../attest/verify-quote.js';
 import { initVerification } from '../crypto/verify.js';
+import { writeAtomic } from '../fs/atomic-write.js';
 import type { TPMS_CLOCK_INFO } from '../tpm/structures.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseEkAlg, parseFlags, parseHandle, parseNonce, toHex } from './args.js';
-import { writeAtomic } from './atomic.js';
 import type { CliContext } from './context.js';
 import { akSource, QuoteInvalidError, qualifiedNameFlag, selectionFlag } from './evidence.js';
 import { EXIT, UsageError } from './exit.js';

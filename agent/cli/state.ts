@@ -7,7 +7,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ExecgateError } from '../errors.js';
-import type { ImaLog } from '../measure/ima.js';
+import { writeAtomic } from '../fs/atomic-write.js';
+import type { ImaLog } from '../measure/ima/index.js';
 import {
   parseReferenceState,
   type ReferenceState,
@@ -24,7 +25,6 @@ import {
 } from '../measure/state/index.js';
 import { allocatedBanks } from '../tpm/pcr.js';
 import { parseFlags, parseIndexList, toHex } from './args.js';
-import { writeAtomic } from './atomic.js';
 import type { CliContext } from './context.js';
 import { loadEventLog } from './eventlog.js';
 import { QUOTE_SOURCE_FLAGS, QUOTE_SOURCE_HELP, quotedPcrs } from './evidence.js';

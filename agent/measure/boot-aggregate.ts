@@ -8,8 +8,9 @@
  * one seen is named.
  */
 import { digest, type HashAlgorithm } from '../crypto/hash.js';
+import { concatBytes, toHex as hex } from '../encoding/bytes.js';
 import { BANK_NAMES, type PcrValues } from '../tpm/pcr.js';
-import type { ImaEntry } from './ima.js';
+import type { ImaEntry } from './ima/index.js';
 
 export const BOOT_AGGREGATE = 'boot_aggregate';
 
@@ -22,7 +23,6 @@ export type BootAggregateCheck =
   | { readonly status: 'absent' };
 
 const HASHES: readonly HashAlgorithm[] = ['sha1', 'sha256', 'sha384', 'sha512'];
-const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 /** Judges `first` (the list's entry 0) against the quoted PCR values. */
 export function checkBootAggregate(first: ImaEntry | undefined, quoted: PcrValues): BootAggregateCheck {
@@ -49,7 +49,7 @@ export function checkBootAggregate(first: ImaEntry | undefined, quoted: PcrValue
     values.push(v);
   }
   if (alg === undefined) return { status: 'not-quoted', message: `boot_aggregate uses ${algorithm}` };
-  const concat = (n: number) => Buffer.concat(values.slice(0, n));
+  const concat = (n: number) => concatBytes(values.slice(0, n));
   const candidates: [Uint8Array, '0-7' | '0-9'][] =
     alg === 'sha1'
       ? [[concat(8), '0-7']]

@@ -21,6 +21,7 @@
  * findings from `checkEvents` backs it; event data whose digest is not of that data (paths, device paths)
  * is a claim of the software that logged it, not a measurement.
  */
+import { toHex } from '../encoding/bytes.js';
 import { bankName } from '../tpm/pcr.js';
 import {
   type DecodedEventData,
@@ -29,7 +30,7 @@ import {
   EFI_CERT_X509_GUID,
   EFI_GLOBAL_VARIABLE,
   EFI_IMAGE_SECURITY_DATABASE_GUID,
-} from './event-data.js';
+} from './event-data/index.js';
 import { EV, type EventLog, type TcgEvent } from './eventlog.js';
 
 /** Lowercase hex digest per bank name ('sha1', 'sha256', 'sha384', 'sha512', or bankName's spelling). */
@@ -114,7 +115,7 @@ const LINUX_INITRD_TAG = 0x8f3b22ec;
 const LINUX_INITRD_TEXT = 'Linux initrd';
 
 function hexDigests(e: TcgEvent): BankDigests {
-  return Object.fromEntries(e.digests.map((d) => [bankName(d.algId), Buffer.from(d.digest).toString('hex')]));
+  return Object.fromEntries(e.digests.map((d) => [bankName(d.algId), toHex(d.digest)]));
 }
 
 function text(d: DecodedEventData): string | undefined {

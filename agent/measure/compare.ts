@@ -28,6 +28,7 @@
 
 import type { PcrSelection } from '../attest/selection.js';
 import { digest } from '../crypto/hash.js';
+import { equalBytes as equal, toHex as hex } from '../encoding/bytes.js';
 import { hashAlgOf } from '../tpm/kdf.js';
 import { bankName, type PcrValues } from '../tpm/pcr.js';
 import { EV, type EventLog, type TcgEvent } from './eventlog.js';
@@ -100,12 +101,6 @@ export interface Comparison {
   readonly notInLog: readonly PcrRef[];
   /** PCRs the log extends that the quote covers in no bank: their events are not verified. */
   readonly notQuoted: readonly number[];
-}
-
-const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /**

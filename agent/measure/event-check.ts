@@ -13,7 +13,7 @@
  * - 'retagged': an EV_NO_ACTION event (which replay skips: the PFP says it is not extended) whose digests are not all zero or
  *   whose data is none of the EV_NO_ACTION structures. Retagging a measured event to EV_NO_ACTION hides it
  *   from a verifier that skips that type.
- * - 'undecodable': the data does not decode for its type (event-data.ts).
+ * - 'undecodable': the data does not decode for its type (measure/event-data/).
  * - 'unexpected-pcr': a type in a PCR the PFP's PCR usage does not allow for it, for the types where the
  *   PFP is unambiguous (`ALLOWED_PCRS`).
  * - 'unknown-type': an event type the PFP does not define.
@@ -22,9 +22,10 @@
  * reference state do that), and banks this project cannot hash (SM3_256 is skipped, not reported).
  */
 import { digest, type HashAlgorithm } from '../crypto/hash.js';
+import { equalBytes } from '../encoding/bytes.js';
 import { TPM_ALG } from '../tpm/constants.js';
 import { bankName } from '../tpm/pcr.js';
-import { type DecodedEventData, decodeEventData } from './event-data.js';
+import { type DecodedEventData, decodeEventData } from './event-data/index.js';
 import { EV, type EventLog, eventTypeName, type TcgEvent } from './eventlog.js';
 
 export type EventFindingCode =
@@ -150,7 +151,7 @@ function judge(e: TcgEvent, variants: readonly DigestVariant[]): DigestVerdict {
   if (banks.length === 0) return { status: 'not-checked', reason: 'no bank of this event can be hashed' };
   const matchesPerBank = banks.map((d) => {
     const hash = BANK_HASHES.get(d.algId) ?? 'sha256';
-    return new Set(variants.filter((v) => equal(digest(hash, v.preimage), d.digest)).map((v) => v.name));
+    return new Set(variants.filter((v) => equalBytes(digest(hash, v.preimage), d.digest)).map((v) => v.name));
   });
   const common = variants.find((v) => matchesPerBank.every((m) => m.has(v.name)));
   if (common !== undefined) return { status: 'match', variant: common.name };
@@ -257,8 +258,4 @@ function checkNoAction(
     `EV_NO_ACTION is not extended, so its digests must be zero and its data a defined EV_NO_ACTION ` +
       `structure; found ${problems.join(' and ')}: a measured event may have been retagged as ${eventTypeName(EV.NO_ACTION)}`,
   );
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

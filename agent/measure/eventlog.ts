@@ -31,9 +31,11 @@
  * platformClass/specErrata/uintnSize values beyond their ranges, and whether every event carries a digest
  * for every declared algorithm (replay checks that per bank it replays).
  */
+
+import { ByteReader, type OverrunHandler } from '../encoding/byte-reader.js';
+import { equalBytesAt } from '../encoding/bytes.js';
 import { ExecgateError } from '../errors.js';
 import { TPM_ALG } from '../tpm/constants.js';
-import { ByteReader, type OverrunHandler } from './byte-reader.js';
 
 export type EventLogErrorCode = 'E_EVENTLOG_TRUNCATED' | 'E_EVENTLOG_FORMAT' | 'E_EVENTLOG_LIMIT';
 
@@ -203,12 +205,6 @@ function asciiz(text: string): Uint8Array {
   return out;
 }
 
-function startsWith(data: Uint8Array, prefix: Uint8Array): boolean {
-  if (data.length < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (data[i] !== prefix[i]) return false;
-  return true;
-}
-
 /** Throws the EventLogError of `code` for a failure at `offset` of the record `r` is reading. */
 function fail(r: ByteReader, code: EventLogErrorCode, message: string, offset = r.pos): never {
   throw new EventLogError(code, message, offset, r.recordOffset);
@@ -252,7 +248,7 @@ export function parseEventLog(bytes: Uint8Array, options?: ParseOptions): EventL
   let startupLocality = startupLocalityOf(header);
 
   let specId: SpecIdEvent | undefined;
-  if (header.eventType === EV.NO_ACTION && startsWith(header.data, SPEC_ID_SIGNATURE)) {
+  if (header.eventType === EV.NO_ACTION && equalBytesAt(header.data, 0, SPEC_ID_SIGNATURE)) {
     specId = parseSpecId(bytes, header, limits);
   }
 
@@ -450,6 +446,6 @@ function parseSpecId(bytes: Uint8Array, header: TcgEvent, limits: EventLogLimits
 function startupLocalityOf(event: TcgEvent): number | undefined {
   if (event.eventType !== EV.NO_ACTION || event.pcrIndex !== 0) return undefined;
   if (event.data.length !== STARTUP_LOCALITY_SIGNATURE.length + 1) return undefined;
-  if (!startsWith(event.data, STARTUP_LOCALITY_SIGNATURE)) return undefined;
+  if (!equalBytesAt(event.data, 0, STARTUP_LOCALITY_SIGNATURE)) return undefined;
   return event.data[STARTUP_LOCALITY_SIGNATURE.length];
 }

@@ -37,8 +37,8 @@
  * member order do not change it.
  */
 import { digest } from '../crypto/hash.js';
+import { canonicalBytes, JsonError, type JsonValue, parseJson } from '../encoding/canonical-json.js';
 import { ExecgateError } from '../errors.js';
-import { canonicalBytes, JsonError, type JsonValue, parseJson } from './canonical-json.js';
 
 export type ReferenceStateErrorCode = 'E_REFERENCE_FORMAT' | 'E_REFERENCE_LIMIT';
 

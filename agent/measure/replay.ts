@@ -23,6 +23,7 @@
  * `incompleteBanks`; neither is in `pcrs`.
  */
 import { digest, type HashAlgorithm } from '../crypto/hash.js';
+import { concatBytes, equalBytes } from '../encoding/bytes.js';
 import { TPM_ALG } from '../tpm/constants.js';
 import type { PcrValues } from '../tpm/pcr.js';
 import { EV, type EventLog, EventLogError, type TcgEvent } from './eventlog.js';
@@ -133,13 +134,7 @@ function pcr0Start(
 
 function hasEbsInvocation(events: readonly TcgEvent[]): boolean {
   const want = new TextEncoder().encode(EBS_INVOCATION);
-  return events.some(
-    (e) =>
-      e.pcrIndex === 5 &&
-      e.eventType === EV.EFI_ACTION &&
-      e.data.length === want.length &&
-      e.data.every((b, i) => b === want[i]),
-  );
+  return events.some((e) => e.pcrIndex === 5 && e.eventType === EV.EFI_ACTION && equalBytes(e.data, want));
 }
 
 /**
@@ -166,10 +161,7 @@ export function replayEventLog(log: EventLog, options?: ReplayOptions): ReplayRe
   const extended = new Set<number>();
   const extend = (pcr: number, bank: (typeof banks)[number], value: Uint8Array): void => {
     const current = bank.values.get(pcr) ?? new Uint8Array(0);
-    const input = new Uint8Array(current.length + value.length);
-    input.set(current, 0);
-    input.set(value, current.length);
-    bank.values.set(pcr, digest(bank.hash, input));
+    bank.values.set(pcr, digest(bank.hash, concatBytes([current, value])));
   };
 
   // PFP §10.2.2: every TCG_PCR_EVENT2 carries a digest for each active bank. A bank that some extended

@@ -6,6 +6,7 @@
  * (sessions.ts), sends it through the transport, and decodes the response, throwing TpmError for a
  * non-success response code.
  */
+import { concatBytes } from '../encoding/bytes.js';
 import { TPM_ST } from './constants.js';
 import { TpmError, TpmParseError } from './errors.js';
 import { Reader, Writer } from './marshal.js';
@@ -194,7 +195,7 @@ export async function execute<C extends AnyCommand>(
   const extra: Uint8Array[] = [];
   if (decryptIdx > 0) extra.push((sessions[decryptIdx] as Session).nonceTPM);
   if (encryptIdx > 0 && encryptIdx !== decryptIdx) extra.push((sessions[encryptIdx] as Session).nonceTPM);
-  const extraNonces = concat(extra);
+  const extraNonces = concatBytes(extra);
 
   const ctx: CommandContext = { cc: cmd.cc, names, parameters: params };
   const auths = sessions.map((s, i) =>
@@ -286,15 +287,5 @@ function transformFirstParameter(
   if (size + 2 > params.length) throw new TpmParseError('first parameter overruns the parameter area', 0);
   const out = params.slice();
   out.set(fn(params.subarray(2, 2 + size)), 2);
-  return out;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
   return out;
 }

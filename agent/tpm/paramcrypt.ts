@@ -16,6 +16,7 @@
  * against it belong to the command layer.
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { concatBytes } from '../encoding/bytes.js';
 import { digestSize, kdfa, requireBytes, type TpmHash } from './kdf.js';
 
 /** AES key sizes a session's TPMT_SYM_DEF can name (Part 2 TPMI_AES_KEY_BITS). */
@@ -28,13 +29,6 @@ export interface CfbKeyIv {
 }
 
 const AES_BLOCK_BYTES = 16;
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
 
 /**
  * Key and IV for AES-CFB parameter encryption (Part 1 §21, CFB mode):
@@ -58,7 +52,7 @@ export function cfbKeyIv(
   if (keyBits !== 128 && keyBits !== 192 && keyBits !== 256) {
     throw new RangeError(`keyBits must be 128, 192 or 256; got ${String(keyBits)}`);
   }
-  const hmacKey = concat(sessionKey, authValue);
+  const hmacKey = concatBytes([sessionKey, authValue]);
   const keyIv = kdfa(hash, hmacKey, 'CFB', nonceNewer, nonceOlder, keyBits + 8 * AES_BLOCK_BYTES);
   hmacKey.fill(0);
   const keyBytes = keyBits / 8;
@@ -90,7 +84,7 @@ export function cfbEncrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): U
   const name = cfbCipherName(key, iv);
   requireBytes(data, 'data');
   const c = createCipheriv(name, key, iv);
-  return new Uint8Array(Buffer.concat([c.update(data), c.final()]));
+  return concatBytes([c.update(data), c.final()]);
 }
 
 /** The inverse of cfbEncrypt: decrypts a response's first parameter (or a test's ciphertext). */
@@ -98,7 +92,7 @@ export function cfbDecrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): U
   const name = cfbCipherName(key, iv);
   requireBytes(data, 'data');
   const d = createDecipheriv(name, key, iv);
-  return new Uint8Array(Buffer.concat([d.update(data), d.final()]));
+  return concatBytes([d.update(data), d.final()]);
 }
 
 /**
@@ -123,7 +117,7 @@ export function xorObfuscate(
   requireBytes(data, 'data');
   const out = new Uint8Array(data.length);
   if (data.length === 0) return out;
-  const hmacKey = concat(sessionKey, authValue);
+  const hmacKey = concatBytes([sessionKey, authValue]);
   const mask = kdfa(hash, hmacKey, 'XOR', nonceNewer, nonceOlder, 8 * data.length);
   hmacKey.fill(0);
   for (let i = 0; i < data.length; i++) out[i] = (data[i] ?? 0) ^ (mask[i] ?? 0);

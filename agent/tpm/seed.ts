@@ -32,6 +32,7 @@ import {
   privateDecrypt,
   publicEncrypt,
 } from 'node:crypto';
+import { fromHex } from '../encoding/bytes.js';
 import { digestSize, kdfe, labelBytes, requireBytes, type TpmHash } from './kdf.js';
 
 /** A source of `length` random bytes; the default is crypto.randomBytes. A test seam, not a policy knob. */
@@ -166,7 +167,7 @@ function isZero(a: Uint8Array): boolean {
 
 /** A private scalar in [1, n-1] by testing candidates (FIPS 186-4 B.4.2): no modular bias. */
 function drawScalar(info: CurveInfo, randomBytes: RandomBytes): Uint8Array {
-  const order = Buffer.from(info.orderHex, 'hex');
+  const order = fromHex(info.orderHex);
   for (let attempt = 0; attempt < MAX_SCALAR_DRAWS; attempt++) {
     const d = new Uint8Array(draw(randomBytes, info.size));
     d[0] = (d[0] ?? 0) & info.firstByteMask;

@@ -9,6 +9,7 @@
  * SHA-1/256/384/512.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { concatBytes, equalBytes } from '../encoding/bytes.js';
 import { ExecgateError } from '../errors.js';
 import type { CommandContext, HandleRef, ResponseContext, Session, SessionUse } from './command.js';
 import { StartAuthSession } from './commands.js';
@@ -127,11 +128,10 @@ export class AuthSession implements Session {
   private hmacKey(use: SessionUse): Uint8Array {
     let auth = stripTrailingZeros(use.authValue);
     if (this.type === 'hmac') {
-      const boundToEntity =
-        this.bindName && use.entityName && Buffer.compare(this.bindName, use.entityName) === 0;
+      const boundToEntity = this.bindName && use.entityName && equalBytes(this.bindName, use.entityName);
       if (boundToEntity) auth = new Uint8Array(0);
     } else if (!this.authValueNeeded) auth = new Uint8Array(0);
-    return Buffer.concat([this.key, auth]);
+    return concatBytes([this.key, auth]);
   }
 
   begin(): void {
@@ -238,7 +238,7 @@ export async function startAuthSession(tpm: Tpm, opts: StartSessionOptions = {})
       : { algorithm: TPM_ALG.NULL, keyBits: null, mode: null },
     authHash: tpmAlgOf(hash),
   });
-  const hmacKey = Buffer.concat([stripTrailingZeros(bindAuth ?? new Uint8Array(0)), salt]);
+  const hmacKey = concatBytes([stripTrailingZeros(bindAuth ?? new Uint8Array(0)), salt]);
   const key = sessionKey(hash, hmacKey, rsp.nonceTPM, nonceCaller, { bound: opts.bind !== undefined });
   return new AuthSession(
     rsp.sessionHandle,

@@ -17,6 +17,7 @@
  * Not covered: RSA-3072/4096 and P-521/SM2 EKs (H-4…H-7), and EK templates or nonces a manufacturer
  * stored in NV (0x01c00004/0x01c0000c), which take precedence over these defaults on some TPMs.
  */
+import { fromHex } from '../encoding/bytes.js';
 import { TPM_ALG, TPM_ECC_CURVE } from './constants.js';
 import { attrs } from './schema.js';
 import { TPMA_OBJECT, type TPMT_PUBLIC, type TPMT_SYM_DEF_OBJECT } from './structures.js';
@@ -39,12 +40,6 @@ export const EK_POLICY = {
   B_SHA384:
     'b26e7d28d11a50bc53d882bcf5fd3a1a074148bb35d3b4e4cb1c0ad9bde419cacb47ba09699646150f9fc000f3f80e12',
 } as const;
-
-function fromHex(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
 
 function aesCfb(keyBits: 128 | 256): TPMT_SYM_DEF_OBJECT {
   return { algorithm: TPM_ALG.AES, keyBits, mode: TPM_ALG.CFB };

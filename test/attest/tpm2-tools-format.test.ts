@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { pemToSpki, QuoteError, spkiToPem } from '../../agent/attest/quote.js';
 import { parseSelection } from '../../agent/attest/selection.js';
-import { concatValues, parsePcrs, serializePcrs, splitValues } from '../../agent/attest/tpm2-tools-format.js';
+import { parsePcrs, serializePcrs, splitValues } from '../../agent/attest/tpm2-tools-format.js';
+import { concatBytes } from '../../agent/encoding/bytes.js';
 
 const V = 'test/vectors/tpm';
 const keylimePcrs = new Uint8Array(readFileSync(`${V}/keylime/quotepcr.out`));
@@ -33,7 +34,7 @@ describe('quote.pcrs (tpm2-tools serialized format)', () => {
       expected.pcr_values['16'],
       expected.pcr_values['22'],
     ]);
-    expect(createHash('sha256').update(concatValues(values)).digest('hex')).toBe(expected.attest.pcrDigest);
+    expect(createHash('sha256').update(concatBytes(values)).digest('hex')).toBe(expected.attest.pcrDigest);
     expect(Buffer.from(serializePcrs(selection, values))).toEqual(Buffer.from(keylimePcrs));
   });
 
@@ -66,7 +67,7 @@ describe('quote.pcrs (tpm2-tools serialized format)', () => {
         );
         if (Math.ceil(values.length / 8) > 16) return;
         expect(parsePcrs(serializePcrs(sel, values))).toEqual({ selection: sel, values });
-        expect(splitValues(sel, concatValues(values))).toEqual(values);
+        expect(splitValues(sel, concatBytes(values))).toEqual(values);
       }),
     );
   });

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../agent/cli/exit.js';
 import { initHashing } from '../../agent/crypto/hash.js';
 import { EV } from '../../agent/measure/eventlog.js';
-import { parseImaLog } from '../../agent/measure/ima.js';
+import { parseImaLog } from '../../agent/measure/ima/index.js';
 import { PCR_Extend } from '../../agent/tpm/commands.js';
 import { TPM_ALG } from '../../agent/tpm/constants.js';
 import { Tpm } from '../../agent/tpm/tpm.js';

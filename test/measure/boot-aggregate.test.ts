@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initHashing } from '../../agent/crypto/hash.js';
 import { checkBootAggregate } from '../../agent/measure/boot-aggregate.js';
-import { parseImaLog } from '../../agent/measure/ima.js';
+import { parseImaLog } from '../../agent/measure/ima/index.js';
 import { TPM_ALG } from '../../agent/tpm/constants.js';
 import type { PcrValues } from '../../agent/tpm/pcr.js';
 import { bootAggregateLine } from '../helpers/ima-list.js';

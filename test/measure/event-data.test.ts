@@ -12,7 +12,7 @@ import {
   decodeEventData,
   EFI_CERT_X509_GUID,
   EFI_GLOBAL_VARIABLE,
-} from '../../agent/measure/event-data.js';
+} from '../../agent/measure/event-data/index.js';
 import { EV, type EventLog, type TcgEvent } from '../../agent/measure/eventlog.js';
 import {
   EVENTLOG_DIR,

@@ -19,7 +19,7 @@ import {
   matchQuotedPrefix,
   parseImaLog,
   replayImaLog,
-} from '../../agent/measure/ima.js';
+} from '../../agent/measure/ima/index.js';
 
 const DIR = join(import.meta.dirname, '../vectors/ima');
 const load = (name: string): Uint8Array => new Uint8Array(readFileSync(join(DIR, name)));

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initHashing } from '../../agent/crypto/hash.js';
 import { checkEvents } from '../../agent/measure/event-check.js';
 import { EV, parseEventLog } from '../../agent/measure/eventlog.js';
-import { parseImaLog } from '../../agent/measure/ima.js';
+import { parseImaLog } from '../../agent/measure/ima/index.js';
 import type { ReferenceState } from '../../agent/measure/reference.js';
 import { replayEventLog } from '../../agent/measure/replay.js';
 import { captureReference, judgeMeasuredState } from '../../agent/measure/state/index.js';

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initHashing } from '../../agent/crypto/hash.js';
 import { summarizeBoot } from '../../agent/measure/boot-summary.js';
 import { EV, parseEventLog } from '../../agent/measure/eventlog.js';
-import { parseImaLog, replayImaLog } from '../../agent/measure/ima.js';
+import { parseImaLog, replayImaLog } from '../../agent/measure/ima/index.js';
 import { replayEventLog } from '../../agent/measure/replay.js';
 import { captureReference, judgeMeasuredState } from '../../agent/measure/state/index.js';
 import { ascii, buildEventLog, type SyntheticEvent } from '../helpers/synthetic-eventlog.js';

@@ -8,6 +8,7 @@
  * document checks clean against the evidence it was captured from (check.ts), so build the evidence with
  * verdict.ts, which only lets in what the verified quote covers.
  */
+import { toHex } from '../../encoding/bytes.js';
 import { BOOT_AGGREGATE } from '../boot-aggregate.js';
 import {
   type BootComponentSummary,
@@ -30,7 +31,6 @@ export interface CaptureOptions {
   readonly allowImaViolations?: boolean;
 }
 
-const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** One rule per distinct (bank, digest), noted with the first description seen. */

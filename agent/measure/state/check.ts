@@ -28,6 +28,7 @@
  * Not checked here: that the evidence is genuine (verdict.ts builds it from logs judged against a verified
  * quote), `host` (an artifact's `sub` binds the host), `bootChain`, `created`, the order of components.
  */
+import { toHex } from '../../encoding/bytes.js';
 import { BOOT_AGGREGATE } from '../boot-aggregate.js';
 import type { DigestRule, ImaRule, PcrBank, ReferenceRules, ReferenceState } from '../reference.js';
 import { type BootEvidence, type MeasuredEvent, type StateEvidence, verifiedInSomeBank } from './evidence.js';
@@ -71,7 +72,6 @@ const WHAT: Readonly<Record<ListName, string>> = {
   loaderFiles: 'boot loader file',
 };
 
-const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const allZeroHex = (h: string): boolean => /^0+$/.test(h);
 

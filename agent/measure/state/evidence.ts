@@ -14,15 +14,14 @@
  *
  * Not covered: that the quote is genuine (the caller verified it) and the rules themselves (check.ts).
  */
+import { toHex } from '../../encoding/bytes.js';
 import { bankName } from '../../tpm/pcr.js';
 import { summarizeBoot } from '../boot-summary.js';
 import { type EventFinding, verifyEventDigest } from '../event-check.js';
-import { decodeEventData } from '../event-data.js';
+import { decodeEventData } from '../event-data/index.js';
 import { EV, type EventLog, type TcgEvent } from '../eventlog.js';
-import type { ImaEntry } from '../ima.js';
+import type { ImaEntry } from '../ima/index.js';
 import type { SecureBootState } from '../reference.js';
-
-const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 /** Findings that say an event's data or type is not what was measured. */
 export const UNTRUSTED_FINDINGS: ReadonlySet<string> = new Set(['digest-mismatch', 'retagged']);

@@ -14,7 +14,9 @@
  *
  * Not covered: whether the entries are allowed (check.ts), and that the quote is genuine (verify it first).
  */
+
 import type { HashAlgorithm } from '../../crypto/hash.js';
+import { toHex as hex } from '../../encoding/bytes.js';
 import { bankName, type PcrValues } from '../../tpm/pcr.js';
 import { type BootAggregateCheck, checkBootAggregate } from '../boot-aggregate.js';
 import {
@@ -23,7 +25,7 @@ import {
   type ImaLog,
   type ImaReplayOptions,
   matchQuotedPrefix,
-} from '../ima.js';
+} from '../ima/index.js';
 
 export const IMA_PCR = 10;
 const HASHES: readonly HashAlgorithm[] = ['sha1', 'sha256', 'sha384', 'sha512'];
@@ -47,8 +49,6 @@ export interface ImaVerdict {
   /** Why the list does not hold, one line each. */
   readonly problems: readonly string[];
 }
-
-const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 /**
  * The prefix of `log` whose replay equals the quoted PCR 10 in `bank`, trying each kernel's way of filling

@@ -11,7 +11,7 @@ import { TPM_ALG } from '../../tpm/constants.js';
 import { BANK_NAMES, type PcrBankSelection } from '../../tpm/pcr.js';
 import { BOOT_AGGREGATE } from '../boot-aggregate.js';
 import type { EventLog } from '../eventlog.js';
-import type { ImaLog } from '../ima.js';
+import type { ImaLog } from '../ima/index.js';
 import type { ReferenceState } from '../reference.js';
 import { PCR_COUNT, type ReplayResult } from '../replay.js';
 import { RULE_PCRS } from './check.js';

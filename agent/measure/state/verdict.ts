@@ -17,10 +17,12 @@
  *
  * Not covered: the quote's signature, nonce and signer (agent/attest/verify-quote.ts, before this).
  */
+
 import { digest } from '../../crypto/hash.js';
+import { concatBytes, toHex as hex } from '../../encoding/bytes.js';
 import { bankName, type PcrValues } from '../../tpm/pcr.js';
 import type { EventLog } from '../eventlog.js';
-import type { ImaLog } from '../ima.js';
+import type { ImaLog } from '../ima/index.js';
 import type { ReferenceState } from '../reference.js';
 import { replayEventLog, type WorkaroundId } from '../replay.js';
 import { checkReference } from './check.js';
@@ -60,8 +62,6 @@ export interface MeasuredStateVerdict {
   readonly eventLog?: EventLogVerdict;
   readonly ima?: ImaVerdict;
 }
-
-const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 /** Judges the measured state; see the module comment. Never throws for hostile log contents. */
 export function judgeMeasuredState(input: MeasuredStateInput): MeasuredStateVerdict {
@@ -165,15 +165,7 @@ function checkClaim(
     );
     return;
   }
-  const values = claim.pcrs.map((p) => bank?.get(p) ?? new Uint8Array(0));
-  const total = values.reduce((n, v) => n + v.length, 0);
-  const all = new Uint8Array(total);
-  let at = 0;
-  for (const v of values) {
-    all.set(v, at);
-    at += v.length;
-  }
-  const actual = digest('sha256', all);
+  const actual = digest('sha256', concatBytes(claim.pcrs.map((p) => bank?.get(p) ?? new Uint8Array(0))));
   if (hex(actual) !== hex(claim.digest))
     add(
       'pcr-digest',

@@ -5,6 +5,7 @@
  * caller-supplied `frameLength` says the message is complete; one `read` is never assumed to hold it.
  */
 import { connect, type Socket } from 'node:net';
+import { concatBytes, u8 } from '../../encoding/bytes.js';
 import { TpmTransportError } from '../errors.js';
 
 /** Where a socket transport connects: a TCP host and port, or a unix-domain socket path. */
@@ -74,7 +75,7 @@ export function exchange(
   signal?: AbortSignal,
 ): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    let received: Buffer = Buffer.alloc(0);
+    let received: Uint8Array = new Uint8Array(0);
     const done = (): void => {
       socket.off('data', onData);
       socket.off('error', onError);
@@ -87,7 +88,7 @@ export function exchange(
       reject(err);
     };
     const onData = (chunk: Buffer): void => {
-      received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+      received = received.length === 0 ? chunk : concatBytes([received, chunk]);
       let length: number | undefined;
       try {
         length = frameLength(received);
@@ -97,7 +98,7 @@ export function exchange(
       }
       if (length !== undefined && received.length >= length) {
         done();
-        resolve(new Uint8Array(received.buffer, received.byteOffset, received.length));
+        resolve(u8(received));
       }
     };
     const onError = (err: Error): void => fail(err);

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * @module agent/measure/byte-reader
+ * @module agent/encoding/byte-reader
  *
- * The one bounds-checked cursor the measured-state parsers read hostile bytes with: the TCG PC Client
- * event log (eventlog.ts), its event data (event-data.ts) and the IMA binary list (ima.ts). It reads
+ * The one bounds-checked cursor hostile bytes are read with: the measured-state parsers (the TCG PC
+ * Client event log, its event data and the IMA binary list, in agent/measure/) use it today. It reads
  * unsigned integers of 1, 2, 4 and 8 bytes in the byte order chosen per reader (TCG structures are
  * little-endian; an IMA list is the host's order unless `ima_canonical_fmt` is set) and byte ranges as
  * views of the input, from a window [start, end) of a `Uint8Array`.
@@ -78,7 +78,7 @@ export class ByteReader {
   }
 
   // The fixed-width reads check bounds inline and read through the one DataView with the reader's byte
-  // order: measured no slower than ima.ts's former hand-composed u32, in either byte order.
+  // order: measured no slower than the IMA parser's former hand-composed u32, in either byte order.
   u8(field: string): number {
     const p = this.pos;
     if (this.end - p < 1) this.overrun(1, field);

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * @module agent/measure/ima-template
+ * @module agent/measure/ima/template
  *
  * Linux IMA template descriptors and template fields (kernel Documentation/security/IMA-templates.rst,
  * security/integrity/ima/ima_template.c `builtin_templates[]` and `supported_fields[]`,
  * ima_template_lib.c). A template is a list of field identifiers; each field is stored in the template
- * data as `<u32 length><bytes>` (every template but `ima`, whose binary layout agent/measure/ima.ts reads
+ * data as `<u32 length><bytes>` (every template but `ima`, whose binary layout binary.ts reads
  * apart). Field encodings, from ima_template_lib.c:
  *
  * - `d` (ima_eventdigest_init): the bare digest, 20 bytes in the `ima` template;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * @module agent/measure/canonical-json
+ * @module agent/encoding/canonical-json
  *
  * JSON for documents whose digest something signs: a strict I-JSON parser and the RFC 8785 JSON
  * Canonicalization Scheme (JCS).

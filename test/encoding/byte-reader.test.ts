@@ -4,7 +4,7 @@
 // any read sequence on any bytes with a DataView oracle.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ByteReader, type ByteReaderOptions } from '../../agent/measure/byte-reader.js';
+import { ByteReader, type ByteReaderOptions } from '../../agent/encoding/byte-reader.js';
 
 /** What the failure callback was called with; thrown by it so the read stops as a parser's would. */
 class Overrun {
