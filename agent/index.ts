@@ -19,7 +19,17 @@ export {
   verifyQuote,
   verifyQuotes,
 } from './attest/verify-quote.js';
-// Public-data crypto: hashing (wasm-core and node:crypto by measured crossover) and signature verification.
+// Public-data crypto: the hash-algorithm registry, hashing (wasm-core and node:crypto by measured
+// crossover) and signature verification.
+export {
+  BANK_NAMES,
+  type BankName,
+  bankName,
+  HASH_ALGORITHMS,
+  type HashInfo,
+  hashByName,
+  hashByTpmAlg,
+} from './crypto/algorithms.js';
 export { digest, type HashAlgorithm, initHashing, merkleRoot, sha256Batch } from './crypto/hash.js';
 export { initVerification, verifySignature, verifySignatures } from './crypto/verify.js';
 export { ExecgateError } from './errors.js';

@@ -12,11 +12,11 @@
  * Name, nameAlg ‖ H_nameAlg(TPMT_PUBLIC) (Part 1 §16).
  */
 
+import { hashAlgOf } from '../crypto/algorithms.js';
 import { digest as hash } from '../crypto/hash.js';
 import { ExecgateError } from '../errors.js';
 import { Create, EvictControl, Load } from '../tpm/commands.js';
 import { TPM_ALG, TPM_RH } from '../tpm/constants.js';
-import { hashAlgOf } from '../tpm/kdf.js';
 import { objectName } from '../tpm/names.js';
 import { policySecret } from '../tpm/policy.js';
 import { marshal, unmarshal } from '../tpm/schema.js';

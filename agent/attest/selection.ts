@@ -8,8 +8,10 @@
  * a PCR above 23, or stray characters are errors (E_PCR_SELECTION), never silently dropped. The bank
  * order is kept: a quote's pcrDigest covers the banks in the order of its selection (Part 3 §18.4).
  */
+
+import { BANK_NAMES, bankName, hashByName } from '../crypto/algorithms.js';
 import { ExecgateError } from '../errors.js';
-import { BANK_NAMES, bankName, type PcrBankSelection, pcrBitmap, pcrsOfBitmap } from '../tpm/pcr.js';
+import { type PcrBankSelection, pcrBitmap, pcrsOfBitmap } from '../tpm/pcr.js';
 import type { TPML_PCR_SELECTION } from '../tpm/structures.js';
 
 export class SelectionError extends ExecgateError<'E_PCR_SELECTION'> {
@@ -42,11 +44,9 @@ export function parseSelection(text: string): PcrBankSelection[] {
     if (!m?.[1] || !m[2])
       throw new SelectionError(`"${part}" is not of the form bank:pcrs (e.g. sha256:0-7,16)`);
     const name = m[1].toLowerCase();
-    const hash = BANK_NAMES[name];
+    const hash = hashByName(name)?.tpmAlg;
     if (hash === undefined) {
-      throw new SelectionError(
-        `unknown PCR bank "${m[1]}"; use one of ${Object.keys(BANK_NAMES).join(', ')}`,
-      );
+      throw new SelectionError(`unknown PCR bank "${m[1]}"; use one of ${BANK_NAMES.join(', ')}`);
     }
     if (out.some((b) => b.hash === hash)) throw new SelectionError(`bank ${name} is selected twice`);
     const pcrs = new Set<number>();

@@ -18,10 +18,10 @@
  */
 
 import { DerError, parseSpki } from '../../wasm-core/verify/der.js';
+import { digestByteLen, type HashAlgorithm, hashOfTpmAlg } from '../crypto/algorithms.js';
 import { digest } from '../crypto/hash.js';
 import { type VerifyItem, verifySignature, verifySignatures } from '../crypto/verify.js';
 import { TPM_ALG, TPM_GENERATED_VALUE, TPM_ST } from '../tpm/constants.js';
-import { digestSize, hashAlgOf, type TpmHash } from '../tpm/kdf.js';
 import type { PcrBankSelection } from '../tpm/pcr.js';
 import { unmarshal } from '../tpm/schema.js';
 import { TPMS_ATTEST, type TPMS_CLOCK_INFO, TPMT_SIGNATURE } from '../tpm/structures.js';
@@ -100,14 +100,6 @@ function leftPad(b: Uint8Array, len: number): Uint8Array | undefined {
   return out;
 }
 
-function tpmHash(alg: number): TpmHash | undefined {
-  try {
-    return hashAlgOf(alg);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Parses a TPMT_SIGNATURE, or undefined for hostile bytes. */
 export function parseSignature(bytes: Uint8Array): TPMT_SIGNATURE | undefined {
   try {
@@ -118,11 +110,11 @@ export function parseSignature(bytes: Uint8Array): TPMT_SIGNATURE | undefined {
 }
 
 /** The hash a TPMT_SIGNATURE names (RSASSA/RSAPSS/ECDSA), or undefined. */
-export function signatureHash(sig: TPMT_SIGNATURE): TpmHash | undefined {
+export function signatureHash(sig: TPMT_SIGNATURE): HashAlgorithm | undefined {
   if (sig.sigAlg !== TPM_ALG.RSASSA && sig.sigAlg !== TPM_ALG.RSAPSS && sig.sigAlg !== TPM_ALG.ECDSA) {
     return undefined;
   }
-  return tpmHash((sig.signature as { hash: number }).hash);
+  return hashOfTpmAlg((sig.signature as { hash: number }).hash);
 }
 
 /** Step 1, before the signature check itself: the facade item, or a reason the signature cannot be right. */
@@ -196,7 +188,7 @@ export function checkSignature(
 
 /** H(values concatenated), or a reason the values do not fit the selection. */
 export function pcrDigestOf(
-  hash: TpmHash,
+  hash: HashAlgorithm,
   selection: readonly PcrBankSelection[],
   values: readonly Uint8Array[],
 ): Uint8Array | string {
@@ -204,9 +196,9 @@ export function pcrDigestOf(
   if (values.length !== count) return `${values.length} PCR values for ${count} selected PCRs`;
   let k = 0;
   for (const bank of selection) {
-    const bankHash = tpmHash(bank.hash);
+    const bankHash = hashOfTpmAlg(bank.hash);
     if (bankHash === undefined) return `bank 0x${bank.hash.toString(16)} is not supported`;
-    const size = digestSize(bankHash);
+    const size = digestByteLen(bankHash);
     for (const pcr of bank.pcrs) {
       const v = values[k++];
       if (v === undefined || v.length !== size) {

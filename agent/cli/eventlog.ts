@@ -5,6 +5,7 @@
  */
 
 import type { PcrSelection } from '../attest/selection.js';
+import { bankName } from '../crypto/algorithms.js';
 import { ExecgateError } from '../errors.js';
 import { compareWithQuote, type PcrMismatch } from '../measure/compare.js';
 import { checkEvents, type EventFinding } from '../measure/event-check.js';
@@ -23,7 +24,7 @@ import {
 } from '../measure/replay.js';
 import { readMeasurementList, readToEnd, SECURITYFS_LIMITS } from '../measure/securityfs.js';
 import { UNTRUSTED_FINDINGS } from '../measure/state-evidence.js';
-import { allocatedBanks, bankName, type PcrValues } from '../tpm/pcr.js';
+import { allocatedBanks, type PcrValues } from '../tpm/pcr.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseFlags, toHex } from './args.js';
 import type { CliContext } from './context.js';

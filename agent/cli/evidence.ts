@@ -10,9 +10,9 @@ import { readFile } from 'node:fs/promises';
 import type { AkSource } from '../attest/quote.js';
 import { type PcrSelection, parseSelection } from '../attest/selection.js';
 import type { QuoteCode } from '../attest/verify-quote.js';
+import { digestByteLen, hashAlgOf } from '../crypto/algorithms.js';
 import { ExecgateError } from '../errors.js';
 import { quotedPcrValues } from '../measure/compare.js';
-import { digestSize, hashAlgOf } from '../tpm/kdf.js';
 import type { PcrValues } from '../tpm/pcr.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseHandle, parseHex } from './args.js';
@@ -148,7 +148,7 @@ export function qualifiedNameFlag(text: string): Uint8Array {
   const alg = qn.length >= 2 ? ((qn[0] ?? 0) << 8) | (qn[1] ?? 0) : undefined;
   let size: number | undefined;
   try {
-    size = alg === undefined ? undefined : digestSize(hashAlgOf(alg));
+    size = alg === undefined ? undefined : digestByteLen(hashAlgOf(alg));
   } catch {
     size = undefined;
   }

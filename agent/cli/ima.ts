@@ -6,7 +6,16 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { PcrSelection } from '../attest/selection.js';
-import { DIGEST_BYTES, type HashAlgorithm } from '../crypto/hash.js';
+import {
+  bankName,
+  digestByteLen,
+  HASH_ALGORITHM_NAMES,
+  type HashAlgorithm,
+  hashByName,
+  hashOfTpmAlg,
+  isHashAlgorithm,
+  tpmAlgOf,
+} from '../crypto/algorithms.js';
 import { ExecgateError } from '../errors.js';
 import { BOOT_AGGREGATE, checkBootAggregate } from '../measure/boot-aggregate.js';
 import {
@@ -20,7 +29,7 @@ import {
 } from '../measure/ima.js';
 import { readMeasurementList, readToEnd, SECURITYFS_LIMITS } from '../measure/securityfs.js';
 import { TPM_ALG } from '../tpm/constants.js';
-import { allocatedBanks, BANK_NAMES, bankName, type PcrBankSelection } from '../tpm/pcr.js';
+import { allocatedBanks, type PcrBankSelection } from '../tpm/pcr.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseFlags, parseHex, toHex } from './args.js';
 import { writeAtomic } from './atomic.js';
@@ -62,13 +71,12 @@ export class ImaMismatchError extends ExecgateError<'E_IMA_MISMATCH'> {
 }
 
 const IMA_PCR = 10;
-const HASHES: readonly HashAlgorithm[] = ['sha1', 'sha256', 'sha384', 'sha512'];
 
 function hashFlag(value: string | undefined, what: string): HashAlgorithm | undefined {
   if (value === undefined) return undefined;
-  const alg = HASHES.find((h) => h === value);
-  if (alg === undefined) throw new UsageError(`${what} must be one of ${HASHES.join(', ')}, got "${value}"`);
-  return alg;
+  if (!isHashAlgorithm(value))
+    throw new UsageError(`${what} must be one of ${HASH_ALGORITHM_NAMES.join(', ')}, got "${value}"`);
+  return value;
 }
 
 function fileArg(positionals: readonly string[], usage: string): string | undefined {
@@ -88,7 +96,7 @@ export async function loadImaLog(
   let path: string;
   let bytes: Uint8Array;
   if (file === undefined) {
-    const bank = hash === 'sha1' ? undefined : BANK_NAMES[hash];
+    const bank = hash === 'sha1' ? undefined : tpmAlgOf(hash);
     ({ path, bytes } = await readMeasurementList('ima-binary', {
       ...(root === undefined ? {} : { root }),
       ...(bank === undefined ? {} : { bank }),
@@ -150,7 +158,7 @@ async function readCheckpoint(file: string | undefined): Promise<ImaCheckpoint |
   for (const [k, v] of Object.entries(o.pcrs)) {
     if (!/^\d{1,2}$/.test(k) || typeof v !== 'string') throw bad(`bad PCR entry "${k}"`);
     const value = parseHex(v, `--checkpoint PCR ${k}`);
-    if (value.length !== DIGEST_BYTES[bank]) throw bad(`PCR ${k} is not a ${bank} value`);
+    if (value.length !== digestByteLen(bank)) throw bad(`PCR ${k} is not a ${bank} value`);
     pcrs.set(Number(k), value);
   }
   return {
@@ -252,7 +260,7 @@ async function replay(argv: string[], ctx: CliContext): Promise<number> {
 /** PCR 10 in the bank of the list when the TPM has it, else in sha256. */
 async function defaultImaSelection(tpm: Tpm, log: ImaLog): Promise<PcrSelection> {
   const banks = await allocatedBanks(tpm);
-  const want = BANK_NAMES[log.templateHashAlgorithm] ?? TPM_ALG.SHA256;
+  const want = tpmAlgOf(log.templateHashAlgorithm);
   const bank = banks.find((b) => b.hash === want) ?? banks.find((b) => b.hash === TPM_ALG.SHA256);
   if (bank === undefined)
     throw new UsageError("the TPM has neither the list's bank nor sha256 allocated; give --pcrs");
@@ -269,7 +277,8 @@ export function bootAggregateSelection(
   selection: PcrSelection,
 ): PcrSelection {
   const first = log.entries[0];
-  const alg = first?.path === BOOT_AGGREGATE ? BANK_NAMES[first.fileDigest?.algorithm ?? ''] : undefined;
+  const alg =
+    first?.path === BOOT_AGGREGATE ? hashByName(first.fileDigest?.algorithm ?? '')?.tpmAlg : undefined;
   if (alg === undefined || !allocated.some((b) => b.hash === alg)) return selection;
   const pcrs = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const merged = selection.map((b) =>
@@ -323,7 +332,7 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
   let match: ImaQuoteMatch | undefined;
   for (const [alg, m] of banks) {
     const name = bankName(alg);
-    const bank = HASHES.find((h) => h === name);
+    const bank = hashOfTpmAlg(alg);
     const value = m.get(IMA_PCR);
     if (bank === undefined || value === undefined) {
       problems.push(`bank ${name}: not replayable here`);

@@ -7,7 +7,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { PcrSelection } from '../attest/selection.js';
-import type { HashAlgorithm } from '../crypto/hash.js';
+import {
+  bankName,
+  HASH_ALGORITHM_NAMES,
+  type HashAlgorithm,
+  hashByName,
+  isHashAlgorithm,
+  tpmAlgOf,
+} from '../crypto/algorithms.js';
 import { ExecgateError } from '../errors.js';
 import { checkBootAggregate } from '../measure/boot-aggregate.js';
 import { compareWithQuote } from '../measure/compare.js';
@@ -26,7 +33,7 @@ import {
 import { replayEventLog } from '../measure/replay.js';
 import { bootEvidence, imaEvidence } from '../measure/state-evidence.js';
 import { TPM_ALG } from '../tpm/constants.js';
-import { allocatedBanks, BANK_NAMES, bankName } from '../tpm/pcr.js';
+import { allocatedBanks } from '../tpm/pcr.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseFlags, parseIndexList, toHex } from './args.js';
 import { writeAtomic } from './atomic.js';
@@ -103,8 +110,8 @@ interface Collected {
 
 function imaHash(value: string | undefined): HashAlgorithm {
   const v = value ?? 'sha1';
-  if (v !== 'sha1' && v !== 'sha256' && v !== 'sha384' && v !== 'sha512')
-    throw new UsageError(`--ima-hash must be sha1, sha256, sha384 or sha512, got "${v}"`);
+  if (!isHashAlgorithm(v))
+    throw new UsageError(`--ima-hash must be one of ${HASH_ALGORITHM_NAMES.join(', ')}, got "${v}"`);
   return v;
 }
 
@@ -148,12 +155,12 @@ async function collect(
     if (event !== undefined && replay !== undefined)
       for (const b of await defaultLogSelection(tpm, event.log, replay)) addPcrs(sel, b.hash, b.pcrs);
     if (ima !== undefined) {
-      const want = BANK_NAMES[hash] ?? TPM_ALG.SHA256;
+      const want = tpmAlgOf(hash);
       const bank = banks.find((b) => b.hash === want) ?? banks.find((b) => b.hash === TPM_ALG.SHA256);
       if (bank !== undefined) addPcrs(sel, bank.hash, [IMA_PCR]);
     }
     for (const [name, byPcr] of Object.entries(opts.ref?.pcrs ?? {})) {
-      const alg = BANK_NAMES[name];
+      const alg = hashByName(name)?.tpmAlg;
       if (alg !== undefined && banks.some((b) => b.hash === alg))
         addPcrs(sel, alg, Object.keys(byPcr).map(Number));
     }
@@ -190,7 +197,7 @@ async function collect(
     const found = [...quoted.pcrs]
       .map(([alg, m]) => ({ name: bankName(alg), value: m.get(IMA_PCR) }))
       .flatMap(({ name, value }) => {
-        const bank = (['sha1', 'sha256', 'sha384', 'sha512'] as const).find((h) => h === name);
+        const bank = isHashAlgorithm(name) ? name : undefined;
         return bank === undefined || value === undefined ? [] : [matchImaQuote(ima.log, bank, value)];
       })
       .find((m) => m !== undefined);

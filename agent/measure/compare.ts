@@ -27,9 +27,9 @@
  */
 
 import type { PcrSelection } from '../attest/selection.js';
+import { bankName, hashAlgOf } from '../crypto/algorithms.js';
 import { digest } from '../crypto/hash.js';
-import { hashAlgOf } from '../tpm/kdf.js';
-import { bankName, type PcrValues } from '../tpm/pcr.js';
+import type { PcrValues } from '../tpm/pcr.js';
 import { EV, type EventLog, type TcgEvent } from './eventlog.js';
 import { PCR_COUNT, type ReplayResult, resetValue } from './replay.js';
 

@@ -50,7 +50,8 @@
  * exactly (ima_write_template_field_data now replaces spaces with '_', older kernels did not, and no
  * kernel escapes newlines); a name with spaces is taken as the one string field absorbing them.
  */
-import { DIGEST_BYTES, digest, type HashAlgorithm, sha256Batch } from '../crypto/hash.js';
+import { assertHashAlgorithm, digestByteLen } from '../crypto/algorithms.js';
+import { digest, type HashAlgorithm, sha256Batch } from '../crypto/hash.js';
 import { ExecgateError } from '../errors.js';
 import { ByteReader, type OverrunHandler } from './byte-reader.js';
 import {
@@ -698,12 +699,6 @@ function asciiFieldData(l: AsciiLine, id: string, format: string, tok: Token, is
   }
 }
 
-function assertAlgorithm(alg: unknown, name: string): asserts alg is HashAlgorithm {
-  if (typeof alg !== 'string' || !Object.hasOwn(DIGEST_BYTES, alg)) {
-    throw new TypeError(`${name} must be one of ${Object.keys(DIGEST_BYTES).join(', ')}, got ${String(alg)}`);
-  }
-}
-
 function resolveLimits(options: ImaParseOptions | undefined): ImaLimits {
   return { ...IMA_LIMITS, ...options?.limits };
 }
@@ -727,8 +722,8 @@ export function parseImaLog(bytes: Uint8Array, options?: ImaParseOptions): ImaLo
   if (!(bytes instanceof Uint8Array)) throw new TypeError('IMA list must be a Uint8Array');
   const limits = resolveLimits(options);
   const alg = options?.templateHashAlgorithm ?? 'sha1';
-  assertAlgorithm(alg, 'templateHashAlgorithm');
-  const hashSize = DIGEST_BYTES[alg];
+  assertHashAlgorithm(alg, 'templateHashAlgorithm');
+  const hashSize = digestByteLen(alg);
   const byteOrder = options?.byteOrder ?? 'little';
   const { entryCount, byteOffset } = checkResume(options?.resume);
   if (bytes.length > limits.maxLogBytes) {
@@ -861,8 +856,8 @@ interface Fold {
 function prepareFold(log: ImaLog, options: ImaReplayOptions | undefined): Fold {
   const listAlg = log.templateHashAlgorithm;
   const bank = options?.bank ?? listAlg;
-  assertAlgorithm(bank, 'bank');
-  const size = DIGEST_BYTES[bank];
+  assertHashAlgorithm(bank, 'bank');
+  const size = digestByteLen(bank);
   const derive = options?.derive;
   if (bank !== listAlg && derive === undefined) {
     throw new RangeError(`replaying a ${listAlg} list into the ${bank} bank needs options.derive`);
@@ -894,7 +889,7 @@ function prepareFold(log: ImaLog, options: ImaReplayOptions | undefined): Fold {
   }
 
   const violation = new Uint8Array(size);
-  violation.fill(0xff, 0, derive === 'padded-sha1' ? DIGEST_BYTES.sha1 : size);
+  violation.fill(0xff, 0, derive === 'padded-sha1' ? digestByteLen('sha1') : size);
   let value: (e: ImaEntry) => Uint8Array;
   if (bank === listAlg && derive !== 'recompute') {
     value = (e) => (e.templateHashCheck === 'violation' ? violation : e.templateHash);

@@ -3,9 +3,10 @@
  * TPM2_GetCapability over all pages (Part 3 §30.2: `moreData` says more follow) and the TPM's identity
  * and limits as `execgate tpm info` shows them.
  */
+import { bankName } from '../crypto/algorithms.js';
 import { GetCapability } from './commands.js';
 import { TPM_CAP, TPM_PT } from './constants.js';
-import { allocatedBanks, bankName } from './pcr.js';
+import { allocatedBanks } from './pcr.js';
 import type { Tpm } from './tpm.js';
 
 type TaggedProperty = { property: number; value: number };

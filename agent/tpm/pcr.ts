@@ -5,29 +5,16 @@
  * requested PCR has a value. The allocated banks come from GetCapability(TPM_CAP_PCRS); asking for a
  * bank that is not allocated is an error, never an empty result.
  */
+import { bankName } from '../crypto/algorithms.js';
 import { ExecgateError } from '../errors.js';
 import { GetCapability, PCR_Read } from './commands.js';
-import { TPM_ALG, TPM_CAP } from './constants.js';
+import { TPM_CAP } from './constants.js';
 import type { TPML_PCR_SELECTION } from './structures.js';
 import type { Tpm } from './tpm.js';
 
 export type PcrErrorCode = 'E_PCR_BANK' | 'E_PCR_INDEX' | 'E_TPM_PROTOCOL';
 
 export class PcrError extends ExecgateError<PcrErrorCode> {}
-
-/** Hash algorithms we name in PCR selections, tpm2-tools spelling. */
-export const BANK_NAMES: Readonly<Record<string, number>> = {
-  sha1: TPM_ALG.SHA1,
-  sha256: TPM_ALG.SHA256,
-  sha384: TPM_ALG.SHA384,
-  sha512: TPM_ALG.SHA512,
-  sm3_256: TPM_ALG.SM3_256,
-};
-
-export function bankName(alg: number): string {
-  for (const [name, id] of Object.entries(BANK_NAMES)) if (id === alg) return name;
-  return `0x${alg.toString(16).padStart(4, '0')}`;
-}
 
 /** One bank's PCR indices. */
 export interface PcrBankSelection {

@@ -9,12 +9,12 @@
  * SHA-1/256/384/512.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { digestByteLen, type HashAlgorithm, hashAlgOf, tpmAlgOf } from '../crypto/algorithms.js';
 import { ExecgateError } from '../errors.js';
 import type { CommandContext, HandleRef, ResponseContext, Session, SessionUse } from './command.js';
 import { StartAuthSession } from './commands.js';
 import { TPM_ALG, TPM_ECC_CURVE, TPM_RH, TPM_SE } from './constants.js';
 import { commandHmac, cpHash, responseHmac, rpHash, sessionKey, stripTrailingZeros } from './hmac.js';
-import { digestSize, hashAlgOf, type TpmHash, tpmAlgOf } from './kdf.js';
 import { cfbDecrypt, cfbEncrypt, cfbKeyIv } from './paramcrypt.js';
 import { attrs, marshal } from './schema.js';
 import { createSeed, type EccCurve, type SeedTarget } from './seed.js';
@@ -40,7 +40,7 @@ export interface StartSessionOptions {
   /** 'hmac' (default), 'policy', or 'trial' (a policy session that only computes a digest). */
   readonly type?: 'hmac' | 'policy' | 'trial';
   /** The session's authHash (default sha256). */
-  readonly hash?: TpmHash;
+  readonly hash?: HashAlgorithm;
   /** Salt the session with a secret encrypted to this loaded key (RSA: OAEP; ECC: ECDH), Part 1 §19.6.13. */
   readonly salt?: { readonly handle: number; readonly public: TPMT_PUBLIC };
   /** Bind the session to an entity; its authValue enters the session key. */
@@ -92,7 +92,7 @@ export class AuthSession implements Session {
   constructor(
     readonly handle: number,
     readonly type: 'hmac' | 'policy' | 'trial',
-    readonly hash: TpmHash,
+    readonly hash: HashAlgorithm,
     private readonly key: Uint8Array,
     private readonly bindName: Uint8Array | undefined,
     nonceCaller: Uint8Array,
@@ -135,7 +135,7 @@ export class AuthSession implements Session {
   }
 
   begin(): void {
-    this.nonceCaller = new Uint8Array(randomBytes(digestSize(this.hash)));
+    this.nonceCaller = new Uint8Array(randomBytes(digestByteLen(this.hash)));
   }
 
   encryptParameter(data: Uint8Array, use: SessionUse): Uint8Array {
@@ -182,7 +182,7 @@ export class AuthSession implements Session {
   }
 
   verify(ctx: ResponseContext, use: SessionUse, rsp: TPMS_AUTH_RESPONSE): void {
-    if (rsp.nonce.length !== digestSize(this.hash)) {
+    if (rsp.nonce.length !== digestByteLen(this.hash)) {
       throw new TpmIntegrityError(`session 0x${this.handle.toString(16)}: response nonce has the wrong size`);
     }
     this.tpmNonce = rsp.nonce;
@@ -214,7 +214,7 @@ export class AuthSession implements Session {
 export async function startAuthSession(tpm: Tpm, opts: StartSessionOptions = {}): Promise<AuthSession> {
   const type = opts.type ?? 'hmac';
   const hash = opts.hash ?? 'sha256';
-  const nonceCaller = new Uint8Array(randomBytes(digestSize(hash)));
+  const nonceCaller = new Uint8Array(randomBytes(digestByteLen(hash)));
   let salt: Uint8Array = new Uint8Array(0);
   let encryptedSalt: Uint8Array = new Uint8Array(0);
   if (opts.salt) {
