@@ -12,7 +12,6 @@ export {
   spkiToPem,
   withAk,
 } from './attest/quote.js';
-export { type PcrSelection, parseSelection } from './attest/selection.js';
 export {
   type QuoteVerdict,
   type VerifyQuoteInput,
@@ -66,7 +65,15 @@ export * from './tpm/constants.js';
 export { isTpmError, TpmError, TpmParseError, TpmTransportError } from './tpm/errors.js';
 export { nvName, objectName } from './tpm/names.js';
 export { passwordSession } from './tpm/password.js';
-export { allocatedBanks, type PcrBankSelection, PcrError, type PcrValues, readPcrs } from './tpm/pcr.js';
+export { allocatedBanks, PcrError, readPcrs } from './tpm/pcr.js';
+export {
+  formatSelection,
+  type PcrBankSelection,
+  type PcrSelection,
+  type PcrValues,
+  parseSelection,
+  SelectionError,
+} from './tpm/pcr-selection.js';
 export { PolicyCalculator, pcrDigest, policyGetDigest, policyPCR, policySecret } from './tpm/policy.js';
 export { decodeRc, formatRc, TPM_RC } from './tpm/rc.js';
 export { attrs, type Infer, marshal, type Schema, unmarshal } from './tpm/schema.js';

@@ -24,18 +24,18 @@ import { ExecgateError } from '../errors.js';
 import { CreatePrimary, Quote } from '../tpm/commands.js';
 import { TPM_ALG, TPM_ECC_CURVE, TPM_RH } from '../tpm/constants.js';
 import { readPcrs } from '../tpm/pcr.js';
-import { marshal, unmarshal } from '../tpm/schema.js';
-import { TPMS_ATTEST, type TPMS_ECC_POINT, TPMT_PUBLIC, TPMT_SIGNATURE } from '../tpm/structures.js';
-import { akEccP256Template, akRsa2048Template } from '../tpm/templates.js';
-import type { Tpm } from '../tpm/tpm.js';
-import { AkError, readAk } from './ak.js';
 import {
   formatSelection,
   type PcrSelection,
   parseSelection,
   selectionSize,
-  toTpmlSelection,
-} from './selection.js';
+  toTpml,
+} from '../tpm/pcr-selection.js';
+import { marshal, unmarshal } from '../tpm/schema.js';
+import { TPMS_ATTEST, type TPMS_ECC_POINT, TPMT_PUBLIC, TPMT_SIGNATURE } from '../tpm/structures.js';
+import { akEccP256Template, akRsa2048Template } from '../tpm/templates.js';
+import type { Tpm } from '../tpm/tpm.js';
+import { AkError, readAk } from './ak.js';
 import { pcrDigestOf, signatureHash } from './verify-quote.js';
 
 export type QuoteErrorCode = 'E_QUOTE_PARSE' | 'E_QUOTE_PCR_CHANGED' | 'E_QUOTE_AK';
@@ -194,7 +194,7 @@ export async function makeQuote(tpm: Tpm, ak: LoadedAk, opts: MakeQuoteOptions):
       signHandle: ak.handle,
       qualifyingData: opts.nonce,
       inScheme: { scheme: TPM_ALG.NULL, details: null }, // the AK's own scheme (Part 3 §18.4.1)
-      PCRselect: toTpmlSelection(opts.selection),
+      PCRselect: toTpml(opts.selection),
     });
     const pcrValues = await readSelectedPcrs(tpm, opts.selection);
     const attest = unmarshal(TPMS_ATTEST, rsp.quoted);

@@ -18,10 +18,14 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestByteLen, hashAlgOf } from '../crypto/algorithms.js';
-import type { PcrBankSelection } from '../tpm/pcr.js';
-import { pcrBitmap, pcrsOfBitmap } from '../tpm/pcr.js';
+import {
+  type PcrBankSelection,
+  type PcrSelection,
+  pcrBitmap,
+  pcrsOfBitmap,
+  selectionSize,
+} from '../tpm/pcr-selection.js';
 import { QuoteError, type QuoteEvidence, spkiToPem } from './quote.js';
-import { type PcrSelection, selectionSize } from './selection.js';
 
 const SEL_STRUCT = 132;
 const SEL_ENTRY = 8;

@@ -22,10 +22,9 @@ import { digestByteLen, type HashAlgorithm, hashOfTpmAlg } from '../crypto/algor
 import { digest } from '../crypto/hash.js';
 import { type VerifyItem, verifySignature, verifySignatures } from '../crypto/verify.js';
 import { TPM_ALG, TPM_GENERATED_VALUE, TPM_ST } from '../tpm/constants.js';
-import type { PcrBankSelection } from '../tpm/pcr.js';
+import { formatSelection, fromTpml, type PcrBankSelection, sameSelection } from '../tpm/pcr-selection.js';
 import { unmarshal } from '../tpm/schema.js';
 import { TPMS_ATTEST, type TPMS_CLOCK_INFO, TPMT_SIGNATURE } from '../tpm/structures.js';
-import { formatSelection, fromTpmlSelection, sameSelection } from './selection.js';
 
 export type QuoteCode =
   | 'E_QUOTE_SIGNATURE'
@@ -348,10 +347,10 @@ function afterSignatureUnsafe(input: VerifyQuoteInput, sig: TPMT_SIGNATURE): Quo
     );
   }
   const info = attest.attested as {
-    pcrSelect: Parameters<typeof fromTpmlSelection>[0];
+    pcrSelect: Parameters<typeof fromTpml>[0];
     pcrDigest: Uint8Array;
   };
-  const signed = fromTpmlSelection(info.pcrSelect);
+  const signed = fromTpml(info.pcrSelect);
   if (!sameSelection(signed, selection)) {
     return fail(
       'E_QUOTE_SELECTION',

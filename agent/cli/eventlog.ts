@@ -4,7 +4,6 @@
  * boot loader's measurements), decoded, replayed into PCR values, and judged against a verified quote.
  */
 
-import type { PcrSelection } from '../attest/selection.js';
 import { bankName } from '../crypto/algorithms.js';
 import { ExecgateError } from '../errors.js';
 import { compareWithQuote, type PcrMismatch } from '../measure/compare.js';
@@ -24,7 +23,8 @@ import {
 } from '../measure/replay.js';
 import { readMeasurementList, readToEnd, SECURITYFS_LIMITS } from '../measure/securityfs.js';
 import { UNTRUSTED_FINDINGS } from '../measure/state-evidence.js';
-import { allocatedBanks, type PcrValues } from '../tpm/pcr.js';
+import { allocatedBanks } from '../tpm/pcr.js';
+import type { PcrSelection, PcrValues } from '../tpm/pcr-selection.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseFlags, toHex } from './args.js';
 import type { CliContext } from './context.js';

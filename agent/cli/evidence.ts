@@ -8,12 +8,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { AkSource } from '../attest/quote.js';
-import { type PcrSelection, parseSelection } from '../attest/selection.js';
 import type { QuoteCode } from '../attest/verify-quote.js';
 import { digestByteLen, hashAlgOf } from '../crypto/algorithms.js';
 import { ExecgateError } from '../errors.js';
 import { quotedPcrValues } from '../measure/compare.js';
-import type { PcrValues } from '../tpm/pcr.js';
+import { type PcrSelection, type PcrValues, parseSelection } from '../tpm/pcr-selection.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseHandle, parseHex } from './args.js';
 import type { CliContext } from './context.js';

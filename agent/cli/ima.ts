@@ -5,7 +5,6 @@
  * while a quote is taken, so verification finds the prefix of the list the quote covers.
  */
 import { readFile } from 'node:fs/promises';
-import type { PcrSelection } from '../attest/selection.js';
 import {
   bankName,
   digestByteLen,
@@ -29,7 +28,8 @@ import {
 } from '../measure/ima.js';
 import { readMeasurementList, readToEnd, SECURITYFS_LIMITS } from '../measure/securityfs.js';
 import { TPM_ALG } from '../tpm/constants.js';
-import { allocatedBanks, type PcrBankSelection } from '../tpm/pcr.js';
+import { allocatedBanks } from '../tpm/pcr.js';
+import type { PcrBankSelection, PcrSelection } from '../tpm/pcr-selection.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseFlags, parseHex, toHex } from './args.js';
 import { writeAtomic } from './atomic.js';

@@ -6,7 +6,6 @@
  * verified quote; anything that cannot be believed fails the check (fail closed).
  */
 import { readFile } from 'node:fs/promises';
-import type { PcrSelection } from '../attest/selection.js';
 import {
   bankName,
   HASH_ALGORITHM_NAMES,
@@ -34,6 +33,7 @@ import { replayEventLog } from '../measure/replay.js';
 import { bootEvidence, imaEvidence } from '../measure/state-evidence.js';
 import { TPM_ALG } from '../tpm/constants.js';
 import { allocatedBanks } from '../tpm/pcr.js';
+import type { PcrSelection } from '../tpm/pcr-selection.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseFlags, parseIndexList, toHex } from './args.js';
 import { writeAtomic } from './atomic.js';

@@ -3,7 +3,8 @@
 import { BANK_NAMES, bankName, digestByteLen, hashAlgOf, hashByName } from '../crypto/algorithms.js';
 import { tpmInfo } from '../tpm/capability.js';
 import { GetRandom, PCR_Extend } from '../tpm/commands.js';
-import { allocatedBanks, type PcrBankSelection, readPcrs } from '../tpm/pcr.js';
+import { allocatedBanks, readPcrs } from '../tpm/pcr.js';
+import type { PcrBankSelection } from '../tpm/pcr-selection.js';
 import { parseFlags, parseHex, parseIndex, parseIndexList, toHex } from './args.js';
 import type { CliContext } from './context.js';
 import { EXIT, UsageError } from './exit.js';

@@ -9,7 +9,7 @@
  */
 import { isHashAlgorithm, tpmAlgOf } from '../crypto/algorithms.js';
 import { digest } from '../crypto/hash.js';
-import type { PcrValues } from '../tpm/pcr.js';
+import type { PcrValues } from '../tpm/pcr-selection.js';
 import type { ImaEntry } from './ima.js';
 
 export const BOOT_AGGREGATE = 'boot_aggregate';

@@ -26,10 +26,9 @@
  * in `notQuoted`, unjudged).
  */
 
-import type { PcrSelection } from '../attest/selection.js';
 import { bankName, hashAlgOf } from '../crypto/algorithms.js';
 import { digest } from '../crypto/hash.js';
-import type { PcrValues } from '../tpm/pcr.js';
+import type { PcrSelection, PcrValues } from '../tpm/pcr-selection.js';
 import { EV, type EventLog, type TcgEvent } from './eventlog.js';
 import { PCR_COUNT, type ReplayResult, resetValue } from './replay.js';
 

@@ -24,7 +24,7 @@
  */
 import { hashOfTpmAlg } from '../crypto/algorithms.js';
 import { digest, type HashAlgorithm } from '../crypto/hash.js';
-import type { PcrValues } from '../tpm/pcr.js';
+import type { PcrValues } from '../tpm/pcr-selection.js';
 import { EV, type EventLog, EventLogError, type TcgEvent } from './eventlog.js';
 
 /** PCRs a PC Client TPM has (PFP §2.3.4). */

@@ -9,12 +9,12 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSelection } from '../../agent/attest/selection.js';
 import { parsePcrs } from '../../agent/attest/tpm2-tools-format.js';
 import { EXIT } from '../../agent/cli/exit.js';
 import { bankName } from '../../agent/crypto/algorithms.js';
 import { EvictControl } from '../../agent/tpm/commands.js';
 import { TPM_RH } from '../../agent/tpm/constants.js';
+import { parseSelection } from '../../agent/tpm/pcr-selection.js';
 import { akEccP256Template, akRsa2048Template } from '../../agent/tpm/templates.js';
 import { useSwtpm } from '../helpers/swtpm.js';
 import {

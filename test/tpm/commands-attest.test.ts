@@ -18,7 +18,8 @@ import {
   Sign,
 } from '../../agent/tpm/commands.js';
 import { TPM_ALG, TPM_GENERATED_VALUE, TPM_RH, TPM_ST } from '../../agent/tpm/constants.js';
-import { readPcrs, toTpml } from '../../agent/tpm/pcr.js';
+import { readPcrs } from '../../agent/tpm/pcr.js';
+import { toTpml } from '../../agent/tpm/pcr-selection.js';
 import { policySecret } from '../../agent/tpm/policy.js';
 import { TPM_RC } from '../../agent/tpm/rc.js';
 import { attrs, unmarshal } from '../../agent/tpm/schema.js';
