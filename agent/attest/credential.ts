@@ -35,9 +35,7 @@ import {
   TPM2B_DIGEST,
   TPM2B_ENCRYPTED_SECRET,
   TPM2B_ID_OBJECT,
-  type TPMS_ECC_PARMS,
   TPMS_ECC_POINT,
-  type TPMS_RSA_PARMS,
   type TPMT_PUBLIC,
 } from '../tpm/structures.js';
 import type { Tpm } from '../tpm/tpm.js';
@@ -58,14 +56,14 @@ export interface CredentialBlob {
 }
 
 function symKeyBits(ek: TPMT_PUBLIC): number {
-  const sym = (ek.parameters as TPMS_RSA_PARMS | TPMS_ECC_PARMS).symmetric;
-  if (sym.algorithm !== TPM_ALG.AES || sym.mode !== TPM_ALG.CFB) {
+  const sym = ek.type === TPM_ALG.RSA || ek.type === TPM_ALG.ECC ? ek.parameters.symmetric : undefined;
+  if (sym?.algorithm !== TPM_ALG.AES || sym.mode !== TPM_ALG.CFB) {
     throw new CredentialError(
       'E_CREDENTIAL_INPUT',
       'the EK is not a storage key with AES-CFB (Part 1 §24.4)',
     );
   }
-  return sym.keyBits as number;
+  return sym.keyBits;
 }
 
 /** Part 1 §24: TPM2_MakeCredential computed in software for `ekPublic` and the AK's Name. */

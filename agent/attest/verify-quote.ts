@@ -113,7 +113,7 @@ export function signatureHash(sig: TPMT_SIGNATURE): HashAlgorithm | undefined {
   if (sig.sigAlg !== TPM_ALG.RSASSA && sig.sigAlg !== TPM_ALG.RSAPSS && sig.sigAlg !== TPM_ALG.ECDSA) {
     return undefined;
   }
-  return hashOfTpmAlg((sig.signature as { hash: number }).hash);
+  return hashOfTpmAlg(sig.signature.hash);
 }
 
 /** Step 1, before the signature check itself: the facade item, or a reason the signature cannot be right. */
@@ -141,9 +141,8 @@ export function signatureItem(
   if (sig.sigAlg === TPM_ALG.ECDSA) {
     if (info.kind !== 'ec') return 'an ECDSA signature but the AK is not an EC key';
     const size = info.curve === 'P-256' ? 32 : 48;
-    const s = sig.signature as { signatureR: Uint8Array; signatureS: Uint8Array };
-    const r = leftPad(s.signatureR, size);
-    const ss = leftPad(s.signatureS, size);
+    const r = leftPad(sig.signature.signatureR, size);
+    const ss = leftPad(sig.signature.signatureS, size);
     if (r === undefined || ss === undefined) return `ECDSA r or s is longer than ${size} bytes`;
     const p1363 = new Uint8Array(2 * size);
     p1363.set(r, 0);
@@ -153,15 +152,17 @@ export function signatureItem(
       failure: 'the ECDSA signature does not verify under the AK',
     };
   }
+  // signatureHash answered for RSASSA, RSAPSS and ECDSA only; this narrows sig to the RSA two.
+  if (sig.sigAlg !== TPM_ALG.RSASSA && sig.sigAlg !== TPM_ALG.RSAPSS)
+    return `signature algorithm 0x${sig.sigAlg.toString(16)} or its hash is not supported`;
   if (info.kind !== 'rsa') return 'an RSA signature but the AK is not an RSA key';
-  const s = sig.signature as { sig: Uint8Array };
   return {
     item: {
       alg: sig.sigAlg === TPM_ALG.RSAPSS ? 'rsa-pss' : 'rsa-pkcs1v15',
       hash,
       publicKey: akSpki,
       message,
-      signature: s.sig,
+      signature: sig.signature.sig,
     },
     failure: 'the RSA signature does not verify under the AK',
   };
@@ -346,10 +347,10 @@ function afterSignatureUnsafe(input: VerifyQuoteInput, sig: TPMT_SIGNATURE): Quo
       attest,
     );
   }
-  const info = attest.attested as {
-    pcrSelect: Parameters<typeof fromTpml>[0];
-    pcrDigest: Uint8Array;
-  };
+  // Checked on the raw bytes above; checked again on the parsed value so that `attested` narrows.
+  if (attest.type !== TPM_ST.ATTEST_QUOTE)
+    return fail('E_QUOTE_TYPE', 'type is not TPM_ST_ATTEST_QUOTE', attest);
+  const info = attest.attested;
   const signed = fromTpml(info.pcrSelect);
   if (!sameSelection(signed, selection)) {
     return fail(

@@ -1,6 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /** `execgate tpm info | pcrs | extend | random`: direct TPM access for operators and tests. */
-import { BANK_NAMES, bankName, digestByteLen, hashAlgOf, hashByName } from '../crypto/algorithms.js';
+import {
+  BANK_NAMES,
+  bankName,
+  digestByteLen,
+  type HashAlgId,
+  hashAlgOf,
+  hashByName,
+} from '../crypto/algorithms.js';
 import { tpmInfo } from '../tpm/capability.js';
 import { GetRandom, PCR_Extend } from '../tpm/commands.js';
 import { allocatedBanks, readPcrs } from '../tpm/pcr.js';
@@ -21,7 +28,7 @@ Examples:
   execgate --tcti swtpm:host=127.0.0.1,port=2321 tpm pcrs --bank sha256 --pcrs 0-7,16 --json
   execgate tpm extend 16 --bank sha256 --digest $(printf x | sha256sum | cut -c1-64)`;
 
-function bankAlg(name: string): number {
+function bankAlg(name: string): HashAlgId {
   const alg = hashByName(name.toLowerCase())?.tpmAlg;
   if (alg === undefined) {
     throw new UsageError(`unknown PCR bank "${name}"; use one of ${BANK_NAMES.join(', ')}`);

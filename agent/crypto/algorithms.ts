@@ -48,14 +48,18 @@ export type HashAlgorithm = {
   [K in BankName]: Registry[K]['implemented'] extends true ? K : never;
 }[BankName];
 
+/** The TPM_ALG_ID of a hash in the registry (a literal type, so a TPMT_HA built from it type-checks). */
+export type HashAlgId = Registry[BankName]['tpmAlg'];
+
 /** One registry entry with its name. */
 export interface HashInfo extends HashFacts {
   readonly name: BankName;
+  readonly tpmAlg: HashAlgId;
 }
 
-const INFOS: readonly HashInfo[] = Object.entries(HASH_ALGORITHMS).flatMap(([name, facts]) =>
-  isBankName(name) ? [{ name, ...facts }] : [],
-);
+const INFOS: readonly HashInfo[] = Object.keys(HASH_ALGORITHMS)
+  .filter(isBankName)
+  .map((name) => ({ name, ...HASH_ALGORITHMS[name] }));
 
 /** Every bank name, registry order. */
 export const BANK_NAMES: readonly BankName[] = INFOS.map((i) => i.name);
@@ -113,7 +117,7 @@ export function hashAlgOf(alg: number): HashAlgorithm {
 }
 
 /** The TPM_ALG_ID of a bank's hash (Part 2 §6.3); TypeError for a name that is not in the registry. */
-export function tpmAlgOf(name: BankName): number {
+export function tpmAlgOf(name: BankName): HashAlgId {
   if (!isBankName(name))
     throw new TypeError(`name must be one of ${BANK_NAMES.join(', ')}; got ${String(name)}`);
   return HASH_ALGORITHMS[name].tpmAlg;

@@ -11,7 +11,6 @@ import { ExecgateError } from '../errors.js';
 import { GetCapability, PCR_Read } from './commands.js';
 import { TPM_CAP } from './constants.js';
 import { type PcrBankSelection, type PcrValues, pcrsOfBitmap, toTpml } from './pcr-selection.js';
-import type { TPML_PCR_SELECTION } from './structures.js';
 import type { Tpm } from './tpm.js';
 
 export type PcrErrorCode = 'E_PCR_BANK' | 'E_PCR_INDEX' | 'E_TPM_PROTOCOL';
@@ -21,8 +20,14 @@ export class PcrError extends ExecgateError<PcrErrorCode> {}
 /** The banks the TPM has allocated, with the PCRs allocated in each (GetCapability TPM_CAP_PCRS). */
 export async function allocatedBanks(tpm: Tpm): Promise<PcrBankSelection[]> {
   const rsp = await tpm.run(GetCapability, { capability: TPM_CAP.PCRS, property: 0, propertyCount: 1 });
-  const data = rsp.capabilityData.data as TPML_PCR_SELECTION;
-  return data
+  const cap = rsp.capabilityData;
+  if (cap.capability !== TPM_CAP.PCRS) {
+    throw new PcrError(
+      'E_TPM_PROTOCOL',
+      `GetCapability(TPM_CAP_PCRS) answered with capability 0x${cap.capability.toString(16)}`,
+    );
+  }
+  return cap.data
     .map((s) => ({ hash: s.hash, pcrs: pcrsOfBitmap(s.pcrSelect) }))
     .filter((s) => s.pcrs.length > 0);
 }

@@ -18,15 +18,7 @@ import { commandHmac, cpHash, responseHmac, rpHash, sessionKey, stripTrailingZer
 import { cfbDecrypt, cfbEncrypt, cfbKeyIv } from './paramcrypt.js';
 import { attrs, marshal } from './schema.js';
 import { createSeed, type EccCurve, type SeedTarget } from './seed.js';
-import {
-  TPMA_SESSION,
-  type TPMS_AUTH_RESPONSE,
-  type TPMS_ECC_PARMS,
-  type TPMS_ECC_POINT,
-  TPMS_ECC_POINT as TPMS_ECC_POINT_SCHEMA,
-  type TPMS_RSA_PARMS,
-  type TPMT_PUBLIC,
-} from './structures.js';
+import { TPMA_SESSION, type TPMS_AUTH_RESPONSE, TPMS_ECC_POINT, type TPMT_PUBLIC } from './structures.js';
 import type { Tpm } from './tpm.js';
 
 /** A response whose HMAC does not verify: tampered in transit, or the wrong authValue was used. */
@@ -63,15 +55,13 @@ const CURVES: Readonly<Record<number, EccCurve>> = {
 export function seedTargetOf(pub: TPMT_PUBLIC): SeedTarget {
   const nameAlg = hashAlgOf(pub.nameAlg);
   if (pub.type === TPM_ALG.RSA) {
-    const p = pub.parameters as TPMS_RSA_PARMS;
-    return { type: 'rsa', nameAlg, modulus: pub.unique as Uint8Array, exponent: p.exponent };
+    return { type: 'rsa', nameAlg, modulus: pub.unique, exponent: pub.parameters.exponent };
   }
   if (pub.type === TPM_ALG.ECC) {
-    const p = pub.parameters as TPMS_ECC_PARMS;
-    const curve = CURVES[p.curveID];
-    if (!curve) throw new RangeError(`salt key curve 0x${p.curveID.toString(16)} is not supported`);
-    const u = pub.unique as TPMS_ECC_POINT;
-    return { type: 'ecc', nameAlg, curve, x: u.x, y: u.y };
+    const { curveID } = pub.parameters;
+    const curve = CURVES[curveID];
+    if (!curve) throw new RangeError(`salt key curve 0x${curveID.toString(16)} is not supported`);
+    return { type: 'ecc', nameAlg, curve, x: pub.unique.x, y: pub.unique.y };
   }
   throw new RangeError(`salt key type 0x${pub.type.toString(16)} is neither RSA nor ECC`);
 }
@@ -221,8 +211,7 @@ export async function startAuthSession(tpm: Tpm, opts: StartSessionOptions = {})
     const target = seedTargetOf(opts.salt.public);
     const seed = createSeed(target, 'SECRET');
     salt = seed.seed;
-    encryptedSalt =
-      'encryptedSeed' in seed ? seed.encryptedSeed : marshal(TPMS_ECC_POINT_SCHEMA, seed.ephemeral);
+    encryptedSalt = 'encryptedSeed' in seed ? seed.encryptedSeed : marshal(TPMS_ECC_POINT, seed.ephemeral);
   }
   const bindAuth = opts.bind === undefined || typeof opts.bind === 'number' ? undefined : opts.bind.auth;
   const bindName = opts.bind === undefined ? undefined : await tpm.nameOf(opts.bind);
