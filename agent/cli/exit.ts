@@ -1,11 +1,34 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * Exit codes of the `execgate` command, documented in README.md. Errors map to them by their stable
- * `code`, so a script can tell "no TPM" from "the TPM said no" from "bad flags".
+ * `code`, so a script can tell "no TPM" from "the TPM said no" from "bad flags". The table is typed over
+ * every error code of agent/ (`Code`), so a code without an exit code, or a misspelled one, does not
+ * compile; test/cli/exit-codes.test.ts checks that README.md documents each.
  */
+import type { AkCode } from '../attest/ak.js';
+import type { CredentialCode } from '../attest/credential.js';
+import type { EkCode } from '../attest/ek.js';
+import type { EkCertCode } from '../attest/ek-cert.js';
+import type { QuoteErrorCode } from '../attest/quote.js';
+import type { QuoteCode } from '../attest/verify-quote.js';
 import { ExecgateError } from '../errors.js';
-import { TpmError } from '../tpm/errors.js';
+import type { JsonErrorCode } from '../measure/canonical-json.js';
+import type { DevicePathErrorCode } from '../measure/device-path.js';
+import type { EventDataErrorCode } from '../measure/event-data.js';
+import type { EventLogErrorCode } from '../measure/eventlog.js';
+import type { ImaLogErrorCode } from '../measure/ima.js';
+import type { ReferenceStateErrorCode } from '../measure/reference.js';
+import type { SecurityfsErrorCode } from '../measure/securityfs.js';
+import { TpmError, type TpmParseError, type TpmTransportCode } from '../tpm/errors.js';
+import type { PcrErrorCode } from '../tpm/pcr.js';
+import type { SelectionError } from '../tpm/pcr-selection.js';
 import { TPM_RC } from '../tpm/rc.js';
+import type { TpmIntegrityError } from '../tpm/sessions.js';
+import type { EventLogMismatchError } from './eventlog.js';
+import type { QuoteInvalidError } from './evidence.js';
+import type { EkCertMissingError } from './host.js';
+import type { ImaMismatchError } from './ima.js';
+import type { StateMismatchError } from './state.js';
 
 export const EXIT = {
   OK: 0,
@@ -34,7 +57,42 @@ export class UsageError extends ExecgateError<'E_USAGE'> {
   }
 }
 
-const BY_CODE: Readonly<Record<string, number>> = {
+/** One of the exit codes above. */
+export type Exit = (typeof EXIT)[keyof typeof EXIT];
+
+type CodeOf<E> = E extends { readonly code: infer C extends string } ? C : never;
+
+/** Every stable error code agent/ throws: each layer's code union, and the codes of single-code classes. */
+export type Code =
+  | CodeOf<
+      | UsageError
+      | TpmParseError
+      | TpmError
+      | TpmIntegrityError
+      | SelectionError
+      | EkCertMissingError
+      | EventLogMismatchError
+      | ImaMismatchError
+      | StateMismatchError
+      | QuoteInvalidError
+    >
+  | TpmTransportCode
+  | PcrErrorCode
+  | AkCode
+  | CredentialCode
+  | EkCode
+  | EkCertCode
+  | QuoteErrorCode
+  | QuoteCode
+  | JsonErrorCode
+  | DevicePathErrorCode
+  | EventDataErrorCode
+  | EventLogErrorCode
+  | ImaLogErrorCode
+  | ReferenceStateErrorCode
+  | SecurityfsErrorCode;
+
+const BY_CODE = {
   E_USAGE: EXIT.USAGE,
   E_TPM_UNAVAILABLE: EXIT.TPM_UNAVAILABLE,
   E_TPM_TIMEOUT: EXIT.TPM_UNAVAILABLE,
@@ -85,10 +143,15 @@ const BY_CODE: Readonly<Record<string, number>> = {
   E_QUOTE_CLOCK: EXIT.EVIDENCE_INVALID,
   E_QUOTE_SIGNER: EXIT.EVIDENCE_INVALID,
   E_QUOTE_PARSE: EXIT.EVIDENCE_INVALID,
-};
+} as const satisfies Readonly<Record<Code, Exit>>;
 
-export function exitCodeOf(err: unknown): number {
-  return err instanceof ExecgateError ? (BY_CODE[err.code] ?? EXIT.FAILURE) : EXIT.FAILURE;
+function isCode(code: string): code is Code {
+  return Object.hasOwn(BY_CODE, code);
+}
+
+/** The exit code of an error: its code's, or FAILURE (1) for anything that is not an ExecgateError. */
+export function exitCodeOf(err: unknown): Exit {
+  return err instanceof ExecgateError && isCode(err.code) ? BY_CODE[err.code] : EXIT.FAILURE;
 }
 
 /** What to do about common TPM refusals, appended to the error message. */
