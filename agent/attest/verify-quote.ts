@@ -5,7 +5,11 @@
  *
  * 1. the TPMT_SIGNATURE (Part 2 §11.3.4) parses and signs the exact TPMS_ATTEST bytes under the AK
  *    (RSASSA → RSASSA-PKCS1-v1_5, RSAPSS → RSASSA-PSS, ECDSA → IEEE P1363 r‖s left-padded to the curve
- *    size), through agent/crypto/verify.ts — E_QUOTE_SIGNATURE;
+ *    size), through agent/crypto/verify.ts — E_QUOTE_SIGNATURE; then a valid signature whose scheme hash
+ *    is legacy (SHA-1: RSASSA, RSAPSS or ECDSA with TPM_ALG_SHA1) is refused unless the verifier passes
+ *    `allowSha1Signatures` for a legacy AK — E_QUOTE_SIGNATURE_ALG. That hash also makes pcrDigest, so
+ *    such a quote is a SHA-1 collision away from a forged one. A SHA-1 PCR *bank* quoted under a SHA-256
+ *    scheme is not affected;
  * 2. magic == TPM_GENERATED_VALUE (Part 2 §10.12.12; only the TPM writes it, so a TPM2_Sign output over
  *    caller-chosen bytes cannot pass) — E_QUOTE_MAGIC;
  * 3. type == TPM_ST_ATTEST_QUOTE — E_QUOTE_TYPE; then the whole TPMS_ATTEST parses — E_QUOTE_PARSE;
@@ -18,7 +22,7 @@
  */
 
 import { DerError, parseSpki } from '../../wasm-core/verify/der.js';
-import { digestByteLen, type HashAlgorithm, hashOfTpmAlg } from '../crypto/algorithms.js';
+import { digestByteLen, HASH_ALGORITHMS, type HashAlgorithm, hashOfTpmAlg } from '../crypto/algorithms.js';
 import { digest } from '../crypto/hash.js';
 import { type VerifyItem, verifySignature, verifySignatures } from '../crypto/verify.js';
 import { TPM_ALG, TPM_GENERATED_VALUE, TPM_ST } from '../tpm/constants.js';
@@ -28,6 +32,7 @@ import { TPMS_ATTEST, type TPMS_CLOCK_INFO, TPMT_SIGNATURE } from '../tpm/struct
 
 export type QuoteCode =
   | 'E_QUOTE_SIGNATURE'
+  | 'E_QUOTE_SIGNATURE_ALG'
   | 'E_QUOTE_MAGIC'
   | 'E_QUOTE_TYPE'
   | 'E_QUOTE_NONCE'
@@ -39,6 +44,7 @@ export type QuoteCode =
 
 export const QUOTE_CODES: readonly QuoteCode[] = [
   'E_QUOTE_SIGNATURE',
+  'E_QUOTE_SIGNATURE_ALG',
   'E_QUOTE_MAGIC',
   'E_QUOTE_TYPE',
   'E_QUOTE_NONCE',
@@ -77,6 +83,11 @@ export interface VerifyQuoteInput {
    * if any: then TPMS_ATTEST.qualifiedSigner must equal it.
    */
   readonly akQualifiedName?: Uint8Array;
+  /**
+   * Accept a quote signed with a SHA-1 scheme (a legacy AK: RSASSA/RSAPSS/ECDSA with TPM_ALG_SHA1). Off by
+   * default: such a quote is refused with E_QUOTE_SIGNATURE_ALG.
+   */
+  readonly allowSha1Signatures?: boolean;
 }
 
 function fail(code: QuoteCode, detail: string, attest?: TPMS_ATTEST): QuoteVerdict {
@@ -317,6 +328,14 @@ function afterSignature(input: VerifyQuoteInput, sig: TPMT_SIGNATURE): QuoteVerd
 
 function afterSignatureUnsafe(input: VerifyQuoteInput, sig: TPMT_SIGNATURE): QuoteVerdict {
   const { attest: bytes, nonce, selection, pcrValues } = input;
+  const hash = signatureHash(sig);
+  if (hash === undefined) return fail('E_QUOTE_SIGNATURE', 'unsupported signature hash');
+  if (HASH_ALGORITHMS[hash].legacy && input.allowSha1Signatures !== true) {
+    return fail(
+      'E_QUOTE_SIGNATURE_ALG',
+      `the quote is signed with ${hash} (scheme 0x${sig.sigAlg.toString(16).padStart(4, '0')}), a legacy hash: accepted only for a legacy AK (allowSha1Signatures)`,
+    );
+  }
   if (bytes.length < 6) return fail('E_QUOTE_PARSE', `TPMS_ATTEST of ${bytes.length} bytes is truncated`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0);
@@ -359,8 +378,6 @@ function afterSignatureUnsafe(input: VerifyQuoteInput, sig: TPMT_SIGNATURE): Quo
       attest,
     );
   }
-  const hash = signatureHash(sig);
-  if (hash === undefined) return fail('E_QUOTE_SIGNATURE', 'unsupported signature hash', attest);
   const expected = pcrDigestOf(hash, selection, pcrValues);
   if (typeof expected === 'string') return fail('E_QUOTE_PCR_DIGEST', expected, attest);
   if (!equal(expected, info.pcrDigest)) {

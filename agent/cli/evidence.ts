@@ -29,6 +29,7 @@ export const QUOTE_SOURCE_FLAGS = {
   ak: { type: 'string' },
   nonce: { type: 'string' },
   'ak-qualified-name': { type: 'string' },
+  'allow-sha1-ak': { type: 'boolean' },
 } as const;
 
 export const QUOTE_SOURCE_HELP = `  --pcrs SEL       the PCRs to quote (tpm2-tools syntax; default: see the command)
@@ -37,7 +38,9 @@ export const QUOTE_SOURCE_HELP = `  --pcrs SEL       the PCRs to quote (tpm2-too
                    judge against this quote bundle (execgate quote --out) instead of a fresh quote
   --ak-qualified-name HEX
                    the AK's qualified Name (host identity --json): the quote must come from that AK under
-                   the EK (E_QUOTE_SIGNER otherwise), fresh or given`;
+                   the EK (E_QUOTE_SIGNER otherwise), fresh or given
+  --allow-sha1-ak  accept a quote signed with a SHA-1 scheme (a legacy AK); refused otherwise
+                   (E_QUOTE_SIGNATURE_ALG)`;
 
 export interface QuoteSourceValues {
   readonly pcrs?: string | undefined;
@@ -46,6 +49,7 @@ export interface QuoteSourceValues {
   readonly ak?: string | undefined;
   readonly nonce?: string | undefined;
   readonly 'ak-qualified-name'?: string | undefined;
+  readonly 'allow-sha1-ak'?: boolean | undefined;
 }
 
 export interface QuotedPcrs {
@@ -98,7 +102,10 @@ export async function quotedPcrs(
   await initVerification();
   const qn = values['ak-qualified-name'];
   const akQualifiedName = qn === undefined ? undefined : qualifiedNameFlag(qn);
-  const pinned = akQualifiedName === undefined ? {} : { akQualifiedName };
+  const pinned = {
+    ...(akQualifiedName === undefined ? {} : { akQualifiedName }),
+    ...(values['allow-sha1-ak'] === true ? { allowSha1Signatures: true } : {}),
+  };
   if (given) {
     if (values.quote === undefined || values.ak === undefined || values.nonce === undefined)
       throw new UsageError('--quote, --ak and --nonce go together');
