@@ -3,7 +3,7 @@
 // of TCG Part 2 §6.3 as printed there, @noble/hashes' sizes, node:crypto's names and wasm-core's own table
 // (wasm-core cannot import the registry, so the two must be shown to agree here).
 import { getHashes, hash as nodeHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   BANK_NAMES,
   bankName,
@@ -20,6 +20,7 @@ import {
   tpmAlgOf,
 } from '../../agent/crypto/algorithms.js';
 import { TPM_ALG } from '../../agent/tpm/constants.js';
+import type { VerifyHash } from '../../wasm-core/index.js';
 import { HASHES as WASM_HASHES } from '../../wasm-core/verify/digest.js';
 import { HASHES, nobleHash } from '../tpm/reference.js';
 
@@ -69,6 +70,8 @@ describe('hash registry', () => {
   });
 
   it("agrees with wasm-core's own table (names and sizes)", () => {
+    // The names as types too: a HashAlgorithm is exactly what wasm-core's public VerifyItem.hash takes.
+    expectTypeOf<HashAlgorithm>().toEqualTypeOf<VerifyHash>();
     expect(Object.keys(WASM_HASHES).sort()).toEqual([...HASH_ALGORITHM_NAMES].sort());
     for (const h of HASH_ALGORITHM_NAMES) {
       expect(WASM_HASHES[h].digestByteLen).toBe(digestByteLen(h));
