@@ -15,14 +15,23 @@ export {
   spkiToPem,
   withAk,
 } from './attest/quote.js';
-export { type PcrSelection, parseSelection } from './attest/selection.js';
 export {
   type QuoteVerdict,
   type VerifyQuoteInput,
   verifyQuote,
   verifyQuotes,
 } from './attest/verify-quote.js';
-// Public-data crypto: hashing (wasm-core and node:crypto by measured crossover) and signature verification.
+// Public-data crypto: the hash-algorithm registry, hashing (wasm-core and node:crypto by measured
+// crossover) and signature verification.
+export {
+  BANK_NAMES,
+  type BankName,
+  bankName,
+  HASH_ALGORITHMS,
+  type HashInfo,
+  hashByName,
+  hashByTpmAlg,
+} from './crypto/algorithms.js';
 export { digest, type HashAlgorithm, initHashing, merkleRoot, sha256Batch } from './crypto/hash.js';
 export { initVerification, verifySignature, verifySignatures } from './crypto/verify.js';
 // Encodings shared by the layers: bytes and hex, canonical JSON (RFC 8785), deterministic CBOR (RFC 8949).
@@ -93,7 +102,15 @@ export * from './tpm/constants.js';
 export { isTpmError, TpmError, TpmParseError, TpmTransportError } from './tpm/errors.js';
 export { nvName, objectName } from './tpm/names.js';
 export { passwordSession } from './tpm/password.js';
-export { allocatedBanks, type PcrBankSelection, PcrError, type PcrValues, readPcrs } from './tpm/pcr.js';
+export { allocatedBanks, PcrError, readPcrs } from './tpm/pcr.js';
+export {
+  formatSelection,
+  type PcrBankSelection,
+  type PcrSelection,
+  type PcrValues,
+  parseSelection,
+  SelectionError,
+} from './tpm/pcr-selection.js';
 export { PolicyCalculator, pcrDigest, policyGetDigest, policyPCR, policySecret } from './tpm/policy.js';
 export { decodeRc, formatRc, TPM_RC } from './tpm/rc.js';
 export { attrs, type Infer, marshal, type Schema, unmarshal } from './tpm/schema.js';

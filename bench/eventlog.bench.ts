@@ -28,7 +28,7 @@ import { summarizeBoot } from '../agent/measure/boot-summary.js';
 import { checkEvents } from '../agent/measure/event-check.js';
 import { parseEventLog } from '../agent/measure/eventlog.js';
 import { replayEventLog } from '../agent/measure/replay.js';
-import type { PcrValues } from '../agent/tpm/pcr.js';
+import type { PcrValues } from '../agent/tpm/pcr-selection.js';
 import { type Case, compare, formatNs, ratio, table } from './measure.js';
 
 const ROOT = join(import.meta.dirname, '..');

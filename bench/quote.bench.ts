@@ -10,9 +10,9 @@
  */
 import { createHash, createPublicKey, type KeyObject, verify as nodeVerify, randomBytes } from 'node:crypto';
 import { makeQuote, withAk } from '../agent/attest/quote.js';
-import { type PcrSelection, parseSelection } from '../agent/attest/selection.js';
 import { type VerifyQuoteInput, verifyQuote, verifyQuotes } from '../agent/attest/verify-quote.js';
 import { initVerification } from '../agent/crypto/verify.js';
+import { type PcrSelection, parseSelection } from '../agent/tpm/pcr-selection.js';
 import { Tpm } from '../agent/tpm/tpm.js';
 import { openTransport } from '../agent/tpm/transport/index.js';
 import { startSwtpm } from '../swtpm/harness.js';

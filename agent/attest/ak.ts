@@ -12,20 +12,20 @@
  * Name, nameAlg ‖ H_nameAlg(TPMT_PUBLIC) (Part 1 §16).
  */
 
+import { hashAlgOf } from '../crypto/algorithms.js';
 import { digest as hash } from '../crypto/hash.js';
 import { equalBytes } from '../encoding/bytes.js';
 import { ExecgateError } from '../errors.js';
 import { Create, EvictControl, Load } from '../tpm/commands.js';
 import { TPM_ALG, TPM_RH } from '../tpm/constants.js';
-import { hashAlgOf } from '../tpm/kdf.js';
 import { objectName } from '../tpm/names.js';
 import { policySecret } from '../tpm/policy.js';
 import { marshal, unmarshal } from '../tpm/schema.js';
 import { type AuthSession, startAuthSession } from '../tpm/sessions.js';
-import { TPM2B_PRIVATE, TPM2B_PUBLIC, type TPMS_ECC_PARMS, type TPMT_PUBLIC } from '../tpm/structures.js';
+import { TPM2B_PRIVATE, TPM2B_PUBLIC, type TPMT_PUBLIC } from '../tpm/structures.js';
 import { akEccP256Template, akRsa2048Template } from '../tpm/templates.js';
 import type { Tpm } from '../tpm/tpm.js';
-import { type Ek, readPublicOrUndefined, spkiPemOf } from './ek.js';
+import { type Ek, readPublicOrUndefined, spkiPemOf, withEmptyUnique } from './ek.js';
 
 export type AkAlg = 'rsa' | 'ecc';
 
@@ -68,10 +68,9 @@ export function checkAkPublic(pub: TPMT_PUBLIC): AkAlg {
   const want = akTemplate(alg, pub.nameAlg);
   const params = (p: TPMT_PUBLIC) =>
     marshal(TPM2B_PUBLIC, {
-      ...p,
+      ...withEmptyUnique(p),
       objectAttributes: want.objectAttributes,
       authPolicy: new Uint8Array(0),
-      unique: want.unique,
     });
   if (!equalBytes(params(pub), params(want))) {
     throw new AkError(
@@ -80,8 +79,9 @@ export function checkAkPublic(pub: TPMT_PUBLIC): AkAlg {
     );
   }
   if (
-    alg === 'ecc' &&
-    (pub.parameters as TPMS_ECC_PARMS).curveID !== (want.parameters as TPMS_ECC_PARMS).curveID
+    pub.type === TPM_ALG.ECC &&
+    want.type === TPM_ALG.ECC &&
+    pub.parameters.curveID !== want.parameters.curveID
   ) {
     throw new AkError('E_AK_INVALID', 'the ECC AK is not on P-256');
   }

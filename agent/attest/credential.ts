@@ -9,7 +9,7 @@
  *   seed       = secret sharing to the EK with label "IDENTITY" (seed.ts: RSA-OAEP, or ECDH + KDFe)
  *   symKey     = KDFa(nameAlg, seed, "STORAGE", Name(AK), ∅, EK symmetric keyBits)
  *   encIdentity = AES-CFB(symKey, IV = 0, TPM2B_DIGEST(credential))
- *   HMACkey    = KDFa(nameAlg, seed, "INTEGRITY", ∅, ∅, 8·digestSize(nameAlg))
+ *   HMACkey    = KDFa(nameAlg, seed, "INTEGRITY", ∅, ∅, 8·digestByteLen(nameAlg))
  *   outerHMAC  = HMAC_nameAlg(HMACkey, encIdentity ‖ Name(AK))
  *   TPM2B_ID_OBJECT = TPM2B_DIGEST(outerHMAC) ‖ encIdentity;  TPM2B_ENCRYPTED_SECRET = the seed's ciphertext
  * nameAlg and the symmetric definition are the EK's (L-1/L-2: SHA-256, AES-128; H-3: SHA-384, AES-256).
@@ -20,11 +20,12 @@
  * version 1, TPM2B_ID_OBJECT, TPM2B_ENCRYPTED_SECRET (all big-endian).
  */
 import { createHmac } from 'node:crypto';
+import { digestByteLen, hashAlgOf } from '../crypto/algorithms.js';
 import { ExecgateError } from '../errors.js';
 import { ActivateCredential } from '../tpm/commands.js';
 import { TPM_ALG } from '../tpm/constants.js';
 import { isTpmError } from '../tpm/errors.js';
-import { digestSize, hashAlgOf, kdfa } from '../tpm/kdf.js';
+import { kdfa } from '../tpm/kdf.js';
 import { cfbEncrypt } from '../tpm/paramcrypt.js';
 import { TPM_RC } from '../tpm/rc.js';
 import { marshal, unmarshal } from '../tpm/schema.js';
@@ -34,9 +35,7 @@ import {
   TPM2B_DIGEST,
   TPM2B_ENCRYPTED_SECRET,
   TPM2B_ID_OBJECT,
-  type TPMS_ECC_PARMS,
   TPMS_ECC_POINT,
-  type TPMS_RSA_PARMS,
   type TPMT_PUBLIC,
 } from '../tpm/structures.js';
 import type { Tpm } from '../tpm/tpm.js';
@@ -57,14 +56,14 @@ export interface CredentialBlob {
 }
 
 function symKeyBits(ek: TPMT_PUBLIC): number {
-  const sym = (ek.parameters as TPMS_RSA_PARMS | TPMS_ECC_PARMS).symmetric;
-  if (sym.algorithm !== TPM_ALG.AES || sym.mode !== TPM_ALG.CFB) {
+  const sym = ek.type === TPM_ALG.RSA || ek.type === TPM_ALG.ECC ? ek.parameters.symmetric : undefined;
+  if (sym?.algorithm !== TPM_ALG.AES || sym.mode !== TPM_ALG.CFB) {
     throw new CredentialError(
       'E_CREDENTIAL_INPUT',
       'the EK is not a storage key with AES-CFB (Part 1 §24.4)',
     );
   }
-  return sym.keyBits as number;
+  return sym.keyBits;
 }
 
 /** Part 1 §24: TPM2_MakeCredential computed in software for `ekPublic` and the AK's Name. */
@@ -79,16 +78,16 @@ export function makeCredential(
   if (!(a.restricted && a.decrypt && !a.sign)) {
     throw new CredentialError('E_CREDENTIAL_INPUT', 'the EK must be a restricted decryption key');
   }
-  if (credential.length === 0 || credential.length > digestSize(nameAlg)) {
+  if (credential.length === 0 || credential.length > digestByteLen(nameAlg)) {
     // Part 3 §12.6: TPM_RC_SIZE when the credential is larger than the EK nameAlg's digest.
     throw new CredentialError(
       'E_CREDENTIAL_INPUT',
-      `the secret must be 1..${digestSize(nameAlg)} bytes, got ${credential.length}`,
+      `the secret must be 1..${digestByteLen(nameAlg)} bytes, got ${credential.length}`,
     );
   }
   if (
     akName.length < 2 ||
-    akName.length !== 2 + digestSize(hashAlgOf(((akName[0] ?? 0) << 8) | (akName[1] ?? 0)))
+    akName.length !== 2 + digestByteLen(hashAlgOf(((akName[0] ?? 0) << 8) | (akName[1] ?? 0)))
   ) {
     throw new CredentialError('E_CREDENTIAL_INPUT', 'the AK name must be nameAlg ‖ digest');
   }
@@ -104,7 +103,7 @@ export function makeCredential(
     'INTEGRITY',
     new Uint8Array(0),
     new Uint8Array(0),
-    8 * digestSize(nameAlg),
+    8 * digestByteLen(nameAlg),
   );
   try {
     const encIdentity = cfbEncrypt(symKey, new Uint8Array(16), marshal(TPM2B_DIGEST, credential));

@@ -21,7 +21,7 @@ import { TPM_ALG, TPM_ECC_CURVE, TPM_RH } from '../tpm/constants.js';
 import { isTpmError } from '../tpm/errors.js';
 import { TPM_RC } from '../tpm/rc.js';
 import { marshal } from '../tpm/schema.js';
-import type { TPMS_ECC_PARMS, TPMS_ECC_POINT, TPMS_RSA_PARMS, TPMT_PUBLIC } from '../tpm/structures.js';
+import type { TPMT_PUBLIC } from '../tpm/structures.js';
 import { TPMT_PUBLIC as TPMT_PUBLIC_SCHEMA } from '../tpm/structures.js';
 import { ekEccP256Template, ekEccP384Template, ekRsa2048Template } from '../tpm/templates.js';
 import type { Tpm } from '../tpm/tpm.js';
@@ -70,12 +70,15 @@ export interface Ek {
 
 /** Does `pub` carry the template's type, nameAlg, attributes, policy and parameters (`unique` aside)? */
 export function matchesTemplate(pub: TPMT_PUBLIC, template: TPMT_PUBLIC): boolean {
-  const strip = (p: TPMT_PUBLIC): Uint8Array => {
-    const unique =
-      p.type === TPM_ALG.RSA ? new Uint8Array(0) : { x: new Uint8Array(0), y: new Uint8Array(0) };
-    return marshal(TPMT_PUBLIC_SCHEMA, { ...p, unique });
-  };
+  const strip = (p: TPMT_PUBLIC): Uint8Array => marshal(TPMT_PUBLIC_SCHEMA, withEmptyUnique(p));
   return equalBytes(strip(pub), strip(template));
+}
+
+/** `pub` with an empty `unique` of the shape its type selects (TPMS_ECC_POINT or a TPM2B). */
+export function withEmptyUnique(pub: TPMT_PUBLIC): TPMT_PUBLIC {
+  return pub.type === TPM_ALG.ECC
+    ? { ...pub, unique: { x: new Uint8Array(0), y: new Uint8Array(0) } }
+    : { ...pub, unique: new Uint8Array(0) };
 }
 
 /**
@@ -209,20 +212,20 @@ const JWK_CURVES: Readonly<Record<number, string>> = {
 /** node:crypto's view of a TPM RSA or ECC public area (Part 2 §12.2.3.5: exponent 0 means 65537). */
 export function publicKeyOf(pub: TPMT_PUBLIC): KeyObject {
   if (pub.type === TPM_ALG.RSA) {
-    const { exponent } = pub.parameters as TPMS_RSA_PARMS;
+    const { exponent } = pub.parameters;
     const e = exponent === 0 ? 65537 : exponent;
     const eHex = e.toString(16);
     const eBytes = fromHex(eHex.length % 2 ? `0${eHex}` : eHex);
     return createPublicKey({
-      key: { kty: 'RSA', n: b64url(pub.unique as Uint8Array), e: b64url(eBytes) },
+      key: { kty: 'RSA', n: b64url(pub.unique), e: b64url(eBytes) },
       format: 'jwk',
     });
   }
   if (pub.type === TPM_ALG.ECC) {
-    const { curveID } = pub.parameters as TPMS_ECC_PARMS;
+    const { curveID } = pub.parameters;
     const crv = JWK_CURVES[curveID];
     if (!crv) throw new EkError('E_EK_KEY', `ECC curve 0x${curveID.toString(16)} is not supported`);
-    const { x, y } = pub.unique as TPMS_ECC_POINT;
+    const { x, y } = pub.unique;
     return createPublicKey({ key: { kty: 'EC', crv, x: b64url(x), y: b64url(y) }, format: 'jwk' });
   }
   throw new EkError('E_EK_KEY', `object type 0x${pub.type.toString(16)} has no public key`);
@@ -268,7 +271,8 @@ export function ekPublicFromSpki(spki: string | Uint8Array): { alg: EkAlg; publi
   }
   if (jwk.kty === 'EC' && (jwk.crv === 'P-256' || jwk.crv === 'P-384')) {
     const alg: EkAlg = jwk.crv === 'P-256' ? 'eccP256' : 'eccP384';
-    return { alg, public: { ...ekTemplate(alg), unique: { x: bytes(jwk.x), y: bytes(jwk.y) } } };
+    const template = alg === 'eccP256' ? ekEccP256Template() : ekEccP384Template();
+    return { alg, public: { ...template, unique: { x: bytes(jwk.x), y: bytes(jwk.y) } } };
   }
   throw new EkError('E_EK_KEY', `EK key type ${jwk.kty ?? '?'} ${jwk.crv ?? ''} is not a default EK type`);
 }

@@ -23,20 +23,20 @@ import { Decoder, Encoder } from 'cbor-x';
 import { equalBytes, fromHex, u8 } from '../encoding/bytes.js';
 import { ExecgateError } from '../errors.js';
 import { CreatePrimary, Quote } from '../tpm/commands.js';
-import { TPM_ALG, TPM_ECC_CURVE, TPM_RH } from '../tpm/constants.js';
+import { TPM_ALG, TPM_ECC_CURVE, TPM_RH, TPM_ST } from '../tpm/constants.js';
 import { readPcrs } from '../tpm/pcr.js';
-import { marshal, unmarshal } from '../tpm/schema.js';
-import { TPMS_ATTEST, type TPMS_ECC_POINT, TPMT_PUBLIC, TPMT_SIGNATURE } from '../tpm/structures.js';
-import { akEccP256Template, akRsa2048Template } from '../tpm/templates.js';
-import type { Tpm } from '../tpm/tpm.js';
-import { AkError, readAk } from './ak.js';
 import {
   formatSelection,
   type PcrSelection,
   parseSelection,
   selectionSize,
-  toTpmlSelection,
-} from './selection.js';
+  toTpml,
+} from '../tpm/pcr-selection.js';
+import { marshal, unmarshal } from '../tpm/schema.js';
+import { TPMS_ATTEST, TPMT_PUBLIC, TPMT_SIGNATURE } from '../tpm/structures.js';
+import { akEccP256Template, akRsa2048Template } from '../tpm/templates.js';
+import type { Tpm } from '../tpm/tpm.js';
+import { AkError, readAk } from './ak.js';
 import { pcrDigestOf, signatureHash } from './verify-quote.js';
 
 export type QuoteErrorCode = 'E_QUOTE_PARSE' | 'E_QUOTE_PCR_CHANGED' | 'E_QUOTE_AK';
@@ -69,16 +69,16 @@ export function spkiOfPublic(pub: TPMT_PUBLIC): Uint8Array {
   const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
   let key: ReturnType<typeof createPublicKey>;
   if (pub.type === TPM_ALG.RSA) {
-    const { exponent } = pub.parameters as { exponent: number };
+    const { exponent } = pub.parameters;
     const e = exponent === 0 ? 65537 : exponent; // Part 2 §12.2.3.5: 0 means 2^16+1
     const eHex = e.toString(16);
     const eBytes = fromHex(eHex.length % 2 ? `0${eHex}` : eHex);
     key = createPublicKey({
-      key: { kty: 'RSA', n: b64(pub.unique as Uint8Array), e: b64(eBytes) },
+      key: { kty: 'RSA', n: b64(pub.unique), e: b64(eBytes) },
       format: 'jwk',
     });
   } else if (pub.type === TPM_ALG.ECC) {
-    const { curveID } = pub.parameters as { curveID: number };
+    const { curveID } = pub.parameters;
     const crv =
       curveID === TPM_ECC_CURVE.NIST_P256
         ? 'P-256'
@@ -87,7 +87,7 @@ export function spkiOfPublic(pub: TPMT_PUBLIC): Uint8Array {
           : undefined;
     if (crv === undefined)
       throw new QuoteError('E_QUOTE_AK', `ECC curve 0x${curveID.toString(16)} is not supported`);
-    const { x, y } = pub.unique as TPMS_ECC_POINT;
+    const { x, y } = pub.unique;
     key = createPublicKey({ key: { kty: 'EC', crv, x: b64(x), y: b64(y) }, format: 'jwk' });
   } else {
     throw new QuoteError('E_QUOTE_AK', `object type 0x${pub.type.toString(16)} is not a signing key type`);
@@ -191,14 +191,20 @@ export async function makeQuote(tpm: Tpm, ak: LoadedAk, opts: MakeQuoteOptions):
       signHandle: ak.handle,
       qualifyingData: opts.nonce,
       inScheme: { scheme: TPM_ALG.NULL, details: null }, // the AK's own scheme (Part 3 §18.4.1)
-      PCRselect: toTpmlSelection(opts.selection),
+      PCRselect: toTpml(opts.selection),
     });
     const pcrValues = await readSelectedPcrs(tpm, opts.selection);
     const attest = unmarshal(TPMS_ATTEST, rsp.quoted);
+    if (attest.type !== TPM_ST.ATTEST_QUOTE) {
+      throw new QuoteError(
+        'E_QUOTE_PARSE',
+        `TPM2_Quote returned a TPMS_ATTEST of type 0x${attest.type.toString(16)}, not TPM_ST_ATTEST_QUOTE`,
+      );
+    }
     const hash = signatureHash(rsp.signature);
     if (hash === undefined) throw new QuoteError('E_QUOTE_AK', 'the AK signed with an unsupported scheme');
     const want = pcrDigestOf(hash, opts.selection, pcrValues);
-    const got = (attest.attested as { pcrDigest: Uint8Array }).pcrDigest;
+    const got = attest.attested.pcrDigest;
     if (typeof want !== 'string' && equalBytes(want, got)) {
       return {
         attest: rsp.quoted,

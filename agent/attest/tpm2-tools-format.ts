@@ -17,12 +17,16 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { digestByteLen, hashAlgOf } from '../crypto/algorithms.js';
 import { concatBytes, u8 } from '../encoding/bytes.js';
-import { digestSize, hashAlgOf } from '../tpm/kdf.js';
-import type { PcrBankSelection } from '../tpm/pcr.js';
-import { pcrBitmap, pcrsOfBitmap } from '../tpm/pcr.js';
+import {
+  type PcrBankSelection,
+  type PcrSelection,
+  pcrBitmap,
+  pcrsOfBitmap,
+  selectionSize,
+} from '../tpm/pcr-selection.js';
 import { QuoteError, type QuoteEvidence, spkiToPem } from './quote.js';
-import { type PcrSelection, selectionSize } from './selection.js';
 
 const SEL_STRUCT = 132;
 const SEL_ENTRY = 8;
@@ -120,7 +124,7 @@ function checkValues(selection: PcrSelection, values: readonly Uint8Array[]): vo
   }
   let k = 0;
   for (const b of selection) {
-    const size = digestSize(hashAlgOf(b.hash));
+    const size = digestByteLen(hashAlgOf(b.hash));
     for (const pcr of b.pcrs) {
       if ((values[k++]?.length ?? -1) !== size) throw bad(`PCR ${pcr}: value is not ${size} bytes`);
     }
@@ -132,7 +136,7 @@ export function splitValues(selection: PcrSelection, bytes: Uint8Array): Uint8Ar
   const out: Uint8Array[] = [];
   let at = 0;
   for (const b of selection) {
-    const size = digestSize(hashAlgOf(b.hash));
+    const size = digestByteLen(hashAlgOf(b.hash));
     for (const _ of b.pcrs) {
       if (at + size > bytes.length)
         throw bad(`PCR values file of ${bytes.length} bytes is too short for the selection`);

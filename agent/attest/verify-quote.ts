@@ -5,7 +5,11 @@
  *
  * 1. the TPMT_SIGNATURE (Part 2 §11.3.4) parses and signs the exact TPMS_ATTEST bytes under the AK
  *    (RSASSA → RSASSA-PKCS1-v1_5, RSAPSS → RSASSA-PSS, ECDSA → IEEE P1363 r‖s left-padded to the curve
- *    size), through agent/crypto/verify.ts — E_QUOTE_SIGNATURE;
+ *    size), through agent/crypto/verify.ts — E_QUOTE_SIGNATURE; then a valid signature whose scheme hash
+ *    is legacy (SHA-1: RSASSA, RSAPSS or ECDSA with TPM_ALG_SHA1) is refused unless the verifier passes
+ *    `allowSha1Signatures` for a legacy AK — E_QUOTE_SIGNATURE_ALG. That hash also makes pcrDigest, so
+ *    such a quote is a SHA-1 collision away from a forged one. A SHA-1 PCR *bank* quoted under a SHA-256
+ *    scheme is not affected;
  * 2. magic == TPM_GENERATED_VALUE (Part 2 §10.12.12; only the TPM writes it, so a TPM2_Sign output over
  *    caller-chosen bytes cannot pass) — E_QUOTE_MAGIC;
  * 3. type == TPM_ST_ATTEST_QUOTE — E_QUOTE_TYPE; then the whole TPMS_ATTEST parses — E_QUOTE_PARSE;
@@ -18,18 +22,18 @@
  */
 
 import { DerError, type PublicKeyInfo, parseSpki } from '../../wasm-core/index.js';
+import { digestByteLen, HASH_ALGORITHMS, type HashAlgorithm, hashOfTpmAlg } from '../crypto/algorithms.js';
 import { digest } from '../crypto/hash.js';
 import { type VerifyItem, verifySignature, verifySignatures } from '../crypto/verify.js';
 import { equalBytes, toHex } from '../encoding/bytes.js';
 import { TPM_ALG, TPM_GENERATED_VALUE, TPM_ST } from '../tpm/constants.js';
-import { digestSize, hashAlgOf, type TpmHash } from '../tpm/kdf.js';
-import type { PcrBankSelection } from '../tpm/pcr.js';
+import { formatSelection, fromTpml, type PcrBankSelection, sameSelection } from '../tpm/pcr-selection.js';
 import { unmarshal } from '../tpm/schema.js';
 import { TPMS_ATTEST, type TPMS_CLOCK_INFO, TPMT_SIGNATURE } from '../tpm/structures.js';
-import { formatSelection, fromTpmlSelection, sameSelection } from './selection.js';
 
 export type QuoteCode =
   | 'E_QUOTE_SIGNATURE'
+  | 'E_QUOTE_SIGNATURE_ALG'
   | 'E_QUOTE_MAGIC'
   | 'E_QUOTE_TYPE'
   | 'E_QUOTE_NONCE'
@@ -41,6 +45,7 @@ export type QuoteCode =
 
 export const QUOTE_CODES: readonly QuoteCode[] = [
   'E_QUOTE_SIGNATURE',
+  'E_QUOTE_SIGNATURE_ALG',
   'E_QUOTE_MAGIC',
   'E_QUOTE_TYPE',
   'E_QUOTE_NONCE',
@@ -79,6 +84,11 @@ export interface VerifyQuoteInput {
    * if any: then TPMS_ATTEST.qualifiedSigner must equal it.
    */
   readonly akQualifiedName?: Uint8Array;
+  /**
+   * Accept a quote signed with a SHA-1 scheme (a legacy AK: RSASSA/RSAPSS/ECDSA with TPM_ALG_SHA1). Off by
+   * default: such a quote is refused with E_QUOTE_SIGNATURE_ALG.
+   */
+  readonly allowSha1Signatures?: boolean;
 }
 
 function fail(code: QuoteCode, detail: string, attest?: TPMS_ATTEST): QuoteVerdict {
@@ -95,14 +105,6 @@ function leftPad(b: Uint8Array, len: number): Uint8Array | undefined {
   return out;
 }
 
-function tpmHash(alg: number): TpmHash | undefined {
-  try {
-    return hashAlgOf(alg);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Parses a TPMT_SIGNATURE, or undefined for hostile bytes. */
 export function parseSignature(bytes: Uint8Array): TPMT_SIGNATURE | undefined {
   try {
@@ -113,11 +115,11 @@ export function parseSignature(bytes: Uint8Array): TPMT_SIGNATURE | undefined {
 }
 
 /** The hash a TPMT_SIGNATURE names (RSASSA/RSAPSS/ECDSA), or undefined. */
-export function signatureHash(sig: TPMT_SIGNATURE): TpmHash | undefined {
+export function signatureHash(sig: TPMT_SIGNATURE): HashAlgorithm | undefined {
   if (sig.sigAlg !== TPM_ALG.RSASSA && sig.sigAlg !== TPM_ALG.RSAPSS && sig.sigAlg !== TPM_ALG.ECDSA) {
     return undefined;
   }
-  return tpmHash((sig.signature as { hash: number }).hash);
+  return hashOfTpmAlg(sig.signature.hash);
 }
 
 /** Step 1, before the signature check itself: the facade item, or a reason the signature cannot be right. */
@@ -145,9 +147,8 @@ export function signatureItem(
   if (sig.sigAlg === TPM_ALG.ECDSA) {
     if (info.kind !== 'ec') return 'an ECDSA signature but the AK is not an EC key';
     const size = info.curve === 'P-256' ? 32 : 48;
-    const s = sig.signature as { signatureR: Uint8Array; signatureS: Uint8Array };
-    const r = leftPad(s.signatureR, size);
-    const ss = leftPad(s.signatureS, size);
+    const r = leftPad(sig.signature.signatureR, size);
+    const ss = leftPad(sig.signature.signatureS, size);
     if (r === undefined || ss === undefined) return `ECDSA r or s is longer than ${size} bytes`;
     const p1363 = new Uint8Array(2 * size);
     p1363.set(r, 0);
@@ -157,15 +158,17 @@ export function signatureItem(
       failure: 'the ECDSA signature does not verify under the AK',
     };
   }
+  // signatureHash answered for RSASSA, RSAPSS and ECDSA only; this narrows sig to the RSA two.
+  if (sig.sigAlg !== TPM_ALG.RSASSA && sig.sigAlg !== TPM_ALG.RSAPSS)
+    return `signature algorithm 0x${sig.sigAlg.toString(16)} or its hash is not supported`;
   if (info.kind !== 'rsa') return 'an RSA signature but the AK is not an RSA key';
-  const s = sig.signature as { sig: Uint8Array };
   return {
     item: {
       alg: sig.sigAlg === TPM_ALG.RSAPSS ? 'rsa-pss' : 'rsa-pkcs1v15',
       hash,
       publicKey: akSpki,
       message,
-      signature: s.sig,
+      signature: sig.signature.sig,
     },
     failure: 'the RSA signature does not verify under the AK',
   };
@@ -176,7 +179,7 @@ const couldNotCheck = (e: unknown) =>
 
 /** H(values concatenated), or a reason the values do not fit the selection. */
 export function pcrDigestOf(
-  hash: TpmHash,
+  hash: HashAlgorithm,
   selection: readonly PcrBankSelection[],
   values: readonly Uint8Array[],
 ): Uint8Array | string {
@@ -184,9 +187,9 @@ export function pcrDigestOf(
   if (values.length !== count) return `${values.length} PCR values for ${count} selected PCRs`;
   let k = 0;
   for (const bank of selection) {
-    const bankHash = tpmHash(bank.hash);
+    const bankHash = hashOfTpmAlg(bank.hash);
     if (bankHash === undefined) return `bank 0x${bank.hash.toString(16)} is not supported`;
-    const size = digestSize(bankHash);
+    const size = digestByteLen(bankHash);
     for (const pcr of bank.pcrs) {
       const v = values[k++];
       if (v === undefined || v.length !== size) {
@@ -305,6 +308,14 @@ function afterSignature(input: VerifyQuoteInput, sig: TPMT_SIGNATURE): QuoteVerd
 
 function afterSignatureUnsafe(input: VerifyQuoteInput, sig: TPMT_SIGNATURE): QuoteVerdict {
   const { attest: bytes, nonce, selection, pcrValues } = input;
+  const hash = signatureHash(sig);
+  if (hash === undefined) return fail('E_QUOTE_SIGNATURE', 'unsupported signature hash');
+  if (HASH_ALGORITHMS[hash].legacy && input.allowSha1Signatures !== true) {
+    return fail(
+      'E_QUOTE_SIGNATURE_ALG',
+      `the quote is signed with ${hash} (scheme 0x${sig.sigAlg.toString(16).padStart(4, '0')}), a legacy hash: accepted only for a legacy AK (allowSha1Signatures)`,
+    );
+  }
   if (bytes.length < 6) return fail('E_QUOTE_PARSE', `TPMS_ATTEST of ${bytes.length} bytes is truncated`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0);
@@ -335,11 +346,11 @@ function afterSignatureUnsafe(input: VerifyQuoteInput, sig: TPMT_SIGNATURE): Quo
       attest,
     );
   }
-  const info = attest.attested as {
-    pcrSelect: Parameters<typeof fromTpmlSelection>[0];
-    pcrDigest: Uint8Array;
-  };
-  const signed = fromTpmlSelection(info.pcrSelect);
+  // Checked on the raw bytes above; checked again on the parsed value so that `attested` narrows.
+  if (attest.type !== TPM_ST.ATTEST_QUOTE)
+    return fail('E_QUOTE_TYPE', 'type is not TPM_ST_ATTEST_QUOTE', attest);
+  const info = attest.attested;
+  const signed = fromTpml(info.pcrSelect);
   if (!sameSelection(signed, selection)) {
     return fail(
       'E_QUOTE_SELECTION',
@@ -347,8 +358,6 @@ function afterSignatureUnsafe(input: VerifyQuoteInput, sig: TPMT_SIGNATURE): Quo
       attest,
     );
   }
-  const hash = signatureHash(sig);
-  if (hash === undefined) return fail('E_QUOTE_SIGNATURE', 'unsupported signature hash', attest);
   const expected = pcrDigestOf(hash, selection, pcrValues);
   if (typeof expected === 'string') return fail('E_QUOTE_PCR_DIGEST', expected, attest);
   if (!equalBytes(expected, info.pcrDigest)) {

@@ -4,6 +4,7 @@
  * boot loader's measurements), decoded, replayed into PCR values, and judged against a verified quote.
  */
 
+import { bankName } from '../crypto/algorithms.js';
 import { ExecgateError } from '../errors.js';
 import type { PcrMismatch } from '../measure/compare.js';
 import { checkEvents, type EventFinding } from '../measure/event-check.js';
@@ -21,7 +22,8 @@ import {
   MeasuredStateError,
   UNTRUSTED_FINDINGS as UNTRUSTED,
 } from '../measure/state/index.js';
-import { allocatedBanks, bankName, type PcrValues } from '../tpm/pcr.js';
+import { allocatedBanks } from '../tpm/pcr.js';
+import type { PcrValues } from '../tpm/pcr-selection.js';
 import { parseFlags, toHex } from './args.js';
 import type { CliContext } from './context.js';
 import { QUOTE_SOURCE_FLAGS, QUOTE_SOURCE_HELP, quotedPcrs } from './evidence.js';

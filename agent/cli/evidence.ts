@@ -8,12 +8,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { AkSource } from '../attest/quote.js';
-import { type PcrSelection, parseSelection } from '../attest/selection.js';
 import type { QuoteCode } from '../attest/verify-quote.js';
+import { digestByteLen, hashAlgOf } from '../crypto/algorithms.js';
 import { ExecgateError } from '../errors.js';
 import { quotedPcrValues } from '../measure/compare.js';
-import { digestSize, hashAlgOf } from '../tpm/kdf.js';
-import type { PcrValues } from '../tpm/pcr.js';
+import { type PcrSelection, type PcrValues, parseSelection } from '../tpm/pcr-selection.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseHandle, parseHex, parseNonce } from './args.js';
 import type { CliContext } from './context.js';
@@ -30,6 +29,7 @@ export const QUOTE_SOURCE_FLAGS = {
   ak: { type: 'string' },
   nonce: { type: 'string' },
   'ak-qualified-name': { type: 'string' },
+  'allow-sha1-ak': { type: 'boolean' },
 } as const;
 
 export const QUOTE_SOURCE_HELP = `  --pcrs SEL       the PCRs to quote (tpm2-tools syntax; default: see the command)
@@ -38,7 +38,9 @@ export const QUOTE_SOURCE_HELP = `  --pcrs SEL       the PCRs to quote (tpm2-too
                    judge against this quote bundle (execgate quote --out) instead of a fresh quote
   --ak-qualified-name HEX
                    the AK's qualified Name (host identity --json): the quote must come from that AK under
-                   the EK (E_QUOTE_SIGNER otherwise), fresh or given`;
+                   the EK (E_QUOTE_SIGNER otherwise), fresh or given
+  --allow-sha1-ak  accept a quote signed with a SHA-1 scheme (a legacy AK); refused otherwise
+                   (E_QUOTE_SIGNATURE_ALG)`;
 
 export interface QuoteSourceValues {
   readonly pcrs?: string | undefined;
@@ -47,6 +49,7 @@ export interface QuoteSourceValues {
   readonly ak?: string | undefined;
   readonly nonce?: string | undefined;
   readonly 'ak-qualified-name'?: string | undefined;
+  readonly 'allow-sha1-ak'?: boolean | undefined;
 }
 
 export interface QuotedPcrs {
@@ -99,7 +102,10 @@ export async function quotedPcrs(
   await initVerification();
   const qn = values['ak-qualified-name'];
   const akQualifiedName = qn === undefined ? undefined : qualifiedNameFlag(qn);
-  const pinned = akQualifiedName === undefined ? {} : { akQualifiedName };
+  const pinned = {
+    ...(akQualifiedName === undefined ? {} : { akQualifiedName }),
+    ...(values['allow-sha1-ak'] === true ? { allowSha1Signatures: true } : {}),
+  };
   if (given) {
     if (values.quote === undefined || values.ak === undefined || values.nonce === undefined)
       throw new UsageError('--quote, --ak and --nonce go together');
@@ -148,7 +154,7 @@ export function qualifiedNameFlag(text: string): Uint8Array {
   const alg = qn.length >= 2 ? ((qn[0] ?? 0) << 8) | (qn[1] ?? 0) : undefined;
   let size: number | undefined;
   try {
-    size = alg === undefined ? undefined : digestSize(hashAlgOf(alg));
+    size = alg === undefined ? undefined : digestByteLen(hashAlgOf(alg));
   } catch {
     size = undefined;
   }

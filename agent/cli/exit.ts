@@ -1,11 +1,33 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * Exit codes of the `execgate` command, documented in README.md. Errors map to them by their stable
- * `code`, so a script can tell "no TPM" from "the TPM said no" from "bad flags".
+ * `code`, so a script can tell "no TPM" from "the TPM said no" from "bad flags". The table is typed over
+ * every error code of agent/ (`Code`), so a code without an exit code, or a misspelled one, does not
+ * compile; test/cli/exit-codes.test.ts checks that README.md documents each.
  */
+import type { AkCode } from '../attest/ak.js';
+import type { CredentialCode } from '../attest/credential.js';
+import type { EkCode } from '../attest/ek.js';
+import type { EkCertCode } from '../attest/ek-cert.js';
+import type { QuoteErrorCode } from '../attest/quote.js';
+import type { QuoteCode } from '../attest/verify-quote.js';
+import type { JsonErrorCode } from '../encoding/canonical-json.js';
+import type { CborErrorCode } from '../encoding/cbor.js';
 import { ExecgateError } from '../errors.js';
-import { TpmError } from '../tpm/errors.js';
+import type { DevicePathErrorCode } from '../measure/device-path.js';
+import type { EventDataErrorCode } from '../measure/event-data/index.js';
+import type { EventLogErrorCode } from '../measure/eventlog.js';
+import type { ImaLogErrorCode } from '../measure/ima/index.js';
+import type { ReferenceStateErrorCode } from '../measure/reference.js';
+import type { SecurityfsErrorCode } from '../measure/securityfs.js';
+import type { MeasuredStateErrorCode } from '../measure/state/index.js';
+import { TpmError, type TpmParseError, type TpmTransportCode } from '../tpm/errors.js';
+import type { PcrErrorCode } from '../tpm/pcr.js';
+import type { SelectionError } from '../tpm/pcr-selection.js';
 import { TPM_RC } from '../tpm/rc.js';
+import type { TpmIntegrityError } from '../tpm/sessions.js';
+import type { QuoteInvalidError } from './evidence.js';
+import type { EkCertMissingError } from './host.js';
 
 export const EXIT = {
   OK: 0,
@@ -34,7 +56,41 @@ export class UsageError extends ExecgateError<'E_USAGE'> {
   }
 }
 
-const BY_CODE: Readonly<Record<string, number>> = {
+/** One of the exit codes above. */
+export type Exit = (typeof EXIT)[keyof typeof EXIT];
+
+type CodeOf<E> = E extends { readonly code: infer C extends string } ? C : never;
+
+/** Every stable error code agent/ throws: each layer's code union, and the codes of single-code classes. */
+export type Code =
+  | CodeOf<
+      | UsageError
+      | TpmParseError
+      | TpmError
+      | TpmIntegrityError
+      | SelectionError
+      | EkCertMissingError
+      | QuoteInvalidError
+    >
+  | TpmTransportCode
+  | PcrErrorCode
+  | AkCode
+  | CredentialCode
+  | EkCode
+  | EkCertCode
+  | QuoteErrorCode
+  | QuoteCode
+  | JsonErrorCode
+  | CborErrorCode
+  | MeasuredStateErrorCode
+  | DevicePathErrorCode
+  | EventDataErrorCode
+  | EventLogErrorCode
+  | ImaLogErrorCode
+  | ReferenceStateErrorCode
+  | SecurityfsErrorCode;
+
+const BY_CODE = {
   E_USAGE: EXIT.USAGE,
   E_TPM_UNAVAILABLE: EXIT.TPM_UNAVAILABLE,
   E_TPM_TIMEOUT: EXIT.TPM_UNAVAILABLE,
@@ -77,6 +133,7 @@ const BY_CODE: Readonly<Record<string, number>> = {
   E_CREDENTIAL_INPUT: EXIT.USAGE,
   E_CREDENTIAL_REJECTED: EXIT.TPM_ERROR,
   E_QUOTE_SIGNATURE: EXIT.EVIDENCE_INVALID,
+  E_QUOTE_SIGNATURE_ALG: EXIT.EVIDENCE_INVALID,
   E_QUOTE_MAGIC: EXIT.EVIDENCE_INVALID,
   E_QUOTE_TYPE: EXIT.EVIDENCE_INVALID,
   E_QUOTE_NONCE: EXIT.EVIDENCE_INVALID,
@@ -92,10 +149,15 @@ const BY_CODE: Readonly<Record<string, number>> = {
   E_CBOR_TAG: EXIT.EVIDENCE_INVALID,
   E_CBOR_UNSUPPORTED: EXIT.EVIDENCE_INVALID,
   E_CBOR_LIMIT: EXIT.EVIDENCE_INVALID,
-};
+} as const satisfies Readonly<Record<Code, Exit>>;
 
-export function exitCodeOf(err: unknown): number {
-  return err instanceof ExecgateError ? (BY_CODE[err.code] ?? EXIT.FAILURE) : EXIT.FAILURE;
+function isCode(code: string): code is Code {
+  return Object.hasOwn(BY_CODE, code);
+}
+
+/** The exit code of an error: its code's, or FAILURE (1) for anything that is not an ExecgateError. */
+export function exitCodeOf(err: unknown): Exit {
+  return err instanceof ExecgateError && isCode(err.code) ? BY_CODE[err.code] : EXIT.FAILURE;
 }
 
 /** What to do about common TPM refusals, appended to the error message. */

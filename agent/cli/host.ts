@@ -83,7 +83,7 @@ function parseQuirks(values: readonly string[] | undefined): ReadonlySet<EkCertQ
 }
 
 /** No EK certificate to validate: the EK's NV index is not defined and no --ek-cert was given. */
-class EkCertMissingError extends ExecgateError<'E_EK_CERT_MISSING'> {}
+export class EkCertMissingError extends ExecgateError<'E_EK_CERT_MISSING'> {}
 
 /** The identity document with the AK's qualified Name beside its Name (for quote verify --ak-qualified-name). */
 type CliIdentity = { akName: string; akQualifiedName: string } & Omit<HostIdentity, 'akName'>;

@@ -5,7 +5,13 @@
  * while a quote is taken, so verification finds the prefix of the list the quote covers.
  */
 import { readFile } from 'node:fs/promises';
-import { DIGEST_BYTES, type HashAlgorithm } from '../crypto/hash.js';
+import {
+  digestByteLen,
+  HASH_ALGORITHM_NAMES,
+  type HashAlgorithm,
+  isHashAlgorithm,
+  tpmAlgOf,
+} from '../crypto/algorithms.js';
 import { ExecgateError } from '../errors.js';
 import { writeAtomic } from '../fs/atomic-write.js';
 import {
@@ -18,7 +24,7 @@ import {
 } from '../measure/ima/index.js';
 import { readMeasurementList, readToEnd, SECURITYFS_LIMITS } from '../measure/securityfs.js';
 import { imaSelection, judgeIma, MeasuredStateError } from '../measure/state/index.js';
-import { allocatedBanks, BANK_NAMES } from '../tpm/pcr.js';
+import { allocatedBanks } from '../tpm/pcr.js';
 import { parseFlags, parseHex, toHex } from './args.js';
 import type { CliContext } from './context.js';
 import { QUOTE_SOURCE_FLAGS, QUOTE_SOURCE_HELP, quotedPcrs } from './evidence.js';
@@ -50,14 +56,12 @@ fails (E_IMA_MISMATCH) or the list is malformed (E_IMA_*); 8 when there is no li
 Example:
   execgate ima replay /sys/kernel/security/ima/binary_runtime_measurements --json`;
 
-const HASHES: readonly HashAlgorithm[] = ['sha1', 'sha256', 'sha384', 'sha512'];
-
 /** A --hash/--bank/--ima-hash value. */
 export function imaHashFlag(value: string | undefined, what: string): HashAlgorithm | undefined {
   if (value === undefined) return undefined;
-  const alg = HASHES.find((h) => h === value);
-  if (alg === undefined) throw new UsageError(`${what} must be one of ${HASHES.join(', ')}, got "${value}"`);
-  return alg;
+  if (!isHashAlgorithm(value))
+    throw new UsageError(`${what} must be one of ${HASH_ALGORITHM_NAMES.join(', ')}, got "${value}"`);
+  return value;
 }
 
 function fileArg(positionals: readonly string[], usage: string): string | undefined {
@@ -77,7 +81,7 @@ export async function loadImaLog(
   let path: string;
   let bytes: Uint8Array;
   if (file === undefined) {
-    const bank = hash === 'sha1' ? undefined : BANK_NAMES[hash];
+    const bank = hash === 'sha1' ? undefined : tpmAlgOf(hash);
     ({ path, bytes } = await readMeasurementList('ima-binary', {
       ...(root === undefined ? {} : { root }),
       ...(bank === undefined ? {} : { bank }),
@@ -139,7 +143,7 @@ async function readCheckpoint(file: string | undefined): Promise<ImaCheckpoint |
   for (const [k, v] of Object.entries(o.pcrs)) {
     if (!/^\d{1,2}$/.test(k) || typeof v !== 'string') throw bad(`bad PCR entry "${k}"`);
     const value = parseHex(v, `--checkpoint PCR ${k}`);
-    if (value.length !== DIGEST_BYTES[bank]) throw bad(`PCR ${k} is not a ${bank} value`);
+    if (value.length !== digestByteLen(bank)) throw bad(`PCR ${k} is not a ${bank} value`);
     pcrs.set(Number(k), value);
   }
   return {

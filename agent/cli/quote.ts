@@ -41,7 +41,7 @@ quote [--pcrs SEL] [--nonce HEX] [--ak-handle H | --ak-alg rsa|ecc | --ak-public
   directory FILE (tpm2_checkquote -u ak.pem -m quote.msg -s quote.sig -f quote.pcrs -q NONCE).
 
 verify (BUNDLE | --msg F --sig F --pcrs-values F --pcrs SEL) --ak PEM --nonce HEX
-       [--ak-qualified-name HEX] [--last-clock FILE|JSON] [--save-clock FILE] [--json]
+       [--ak-qualified-name HEX] [--last-clock FILE|JSON] [--save-clock FILE] [--allow-sha1-ak] [--json]
   --ak-qualified-name: the AK's qualified Name under the EK (akQualifiedName of execgate host identity
   --json, or of host init --ak-save); the quote's qualifiedSigner must equal it (E_QUOTE_SIGNER), so a
   quote by a trusted key that is not that AK under that EK (e.g. a primary key) is refused.
@@ -49,8 +49,11 @@ verify (BUNDLE | --msg F --sig F --pcrs-values F --pcrs SEL) --ak PEM --nonce HE
   --json prints it (a file, or the JSON itself): then safe must be 1 and clock, resetCount and
   restartCount must not go back (E_QUOTE_CLOCK). The file must exist: leave the flag out on first contact.
   --save-clock: when the quote is valid, write its clock info there (atomically) for the next --last-clock.
-  Exit 0 when valid, 7 when not, with the reason code (E_QUOTE_SIGNATURE, E_QUOTE_MAGIC, E_QUOTE_TYPE,
-  E_QUOTE_NONCE, E_QUOTE_SELECTION, E_QUOTE_PCR_DIGEST, E_QUOTE_CLOCK, E_QUOTE_SIGNER, E_QUOTE_PARSE).`;
+  --allow-sha1-ak: accept a quote signed with a SHA-1 scheme (RSASSA/RSAPSS/ECDSA with SHA-1: a legacy
+  AK; SHA-1 also makes its pcrDigest). Without it such a quote is refused (E_QUOTE_SIGNATURE_ALG).
+  Exit 0 when valid, 7 when not, with the reason code (E_QUOTE_SIGNATURE, E_QUOTE_SIGNATURE_ALG,
+  E_QUOTE_MAGIC, E_QUOTE_TYPE, E_QUOTE_NONCE, E_QUOTE_SELECTION, E_QUOTE_PCR_DIGEST, E_QUOTE_CLOCK,
+  E_QUOTE_SIGNER, E_QUOTE_PARSE).`;
 
 const U32_MAX = 0xffff_ffff;
 const U64_MAX = (1n << 64n) - 1n;
@@ -216,7 +219,7 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
 
 async function verify(argv: string[], ctx: CliContext): Promise<number> {
   const usage =
-    'Usage: execgate quote verify (BUNDLE | --msg F --sig F --pcrs-values F --pcrs SEL) --ak PEM --nonce HEX [--ak-qualified-name HEX] [--last-clock FILE|JSON] [--save-clock FILE] [--json]';
+    'Usage: execgate quote verify (BUNDLE | --msg F --sig F --pcrs-values F --pcrs SEL) --ak PEM --nonce HEX [--ak-qualified-name HEX] [--last-clock FILE|JSON] [--save-clock FILE] [--allow-sha1-ak] [--json]';
   const { values, positionals } = parseFlags(
     argv,
     {
@@ -229,6 +232,7 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
       'ak-qualified-name': { type: 'string' },
       'last-clock': { type: 'string' },
       'save-clock': { type: 'string' },
+      'allow-sha1-ak': { type: 'boolean' },
     },
     usage,
   );
@@ -292,6 +296,7 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
           nonce,
           ...(lastClock === undefined ? {} : { lastClock }),
           ...(akQualifiedName === undefined ? {} : { akQualifiedName }),
+          ...(values['allow-sha1-ak'] === true ? { allowSha1Signatures: true } : {}),
         });
   const saveTo = values['save-clock'];
   if (verdict.ok && saveTo !== undefined && 'attest' in verdict && verdict.attest !== undefined) {

@@ -1,9 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 /** `execgate tpm info | pcrs | extend | random`: direct TPM access for operators and tests. */
+import {
+  BANK_NAMES,
+  bankName,
+  digestByteLen,
+  type HashAlgId,
+  hashAlgOf,
+  hashByName,
+} from '../crypto/algorithms.js';
 import { tpmInfo } from '../tpm/capability.js';
 import { GetRandom, PCR_Extend } from '../tpm/commands.js';
-import { digestSize, hashAlgOf } from '../tpm/kdf.js';
-import { allocatedBanks, BANK_NAMES, bankName, type PcrBankSelection, readPcrs } from '../tpm/pcr.js';
+import { allocatedBanks, readPcrs } from '../tpm/pcr.js';
+import type { PcrBankSelection } from '../tpm/pcr-selection.js';
 import { parseFlags, parseHex, parseIndex, parseIndexList, toHex } from './args.js';
 import type { CliContext } from './context.js';
 import { EXIT, UsageError } from './exit.js';
@@ -20,10 +28,10 @@ Examples:
   execgate --tcti swtpm:host=127.0.0.1,port=2321 tpm pcrs --bank sha256 --pcrs 0-7,16 --json
   execgate tpm extend 16 --bank sha256 --digest $(printf x | sha256sum | cut -c1-64)`;
 
-function bankAlg(name: string): number {
-  const alg = BANK_NAMES[name.toLowerCase()];
+function bankAlg(name: string): HashAlgId {
+  const alg = hashByName(name.toLowerCase())?.tpmAlg;
   if (alg === undefined) {
-    throw new UsageError(`unknown PCR bank "${name}"; use one of ${Object.keys(BANK_NAMES).join(', ')}`);
+    throw new UsageError(`unknown PCR bank "${name}"; use one of ${BANK_NAMES.join(', ')}`);
   }
   return alg;
 }
@@ -101,7 +109,7 @@ async function extend(argv: string[], ctx: CliContext): Promise<number> {
   const pcr = parseIndex(positionals[0] ?? '', 'PCR', 23);
   const alg = bankAlg(values.bank);
   const digest = parseHex(values.digest, '--digest');
-  const want = digestSize(hashAlgOf(alg));
+  const want = digestByteLen(hashAlgOf(alg));
   if (digest.length !== want) {
     throw new UsageError(
       `--digest for ${values.bank} must be ${want} bytes (${2 * want} hex digits), got ${digest.length}`,

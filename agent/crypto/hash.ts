@@ -21,17 +21,11 @@
  */
 import { createHash, hash as nativeHash } from 'node:crypto';
 import * as wasm from '../../wasm-core/index.js';
+import { assertHashAlgorithm, digestByteLen, type HashAlgorithm } from './algorithms.js';
 import { batchThreadsFor, type ParallelSha256Batch } from './parallel-batch.js';
 
-export type HashAlgorithm = 'sha1' | 'sha256' | 'sha384' | 'sha512';
-
-/** Digest byte length per algorithm (FIPS 180-4 §1, Figure 1). */
-export const DIGEST_BYTES: Readonly<Record<HashAlgorithm, number>> = {
-  sha1: 20,
-  sha256: 32,
-  sha384: 48,
-  sha512: 64,
-};
+/** The hashes this facade computes; their facts are in the registry (algorithms.ts). */
+export type { HashAlgorithm } from './algorithms.js';
 
 /**
  * Messages of at least this many bytes go to node:crypto: the first size at which node:crypto's one-shot
@@ -109,12 +103,6 @@ function assertBytes(value: unknown, name: string): asserts value is Uint8Array 
   }
 }
 
-function assertAlgorithm(alg: unknown): asserts alg is HashAlgorithm {
-  if (alg !== 'sha1' && alg !== 'sha256' && alg !== 'sha384' && alg !== 'sha512') {
-    throw new TypeError(`alg must be one of sha1, sha256, sha384, sha512, got ${String(alg)}`);
-  }
-}
-
 function native(alg: HashAlgorithm, data: Uint8Array): Uint8Array {
   const b = nativeHash(alg, data, 'buffer');
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -122,7 +110,7 @@ function native(alg: HashAlgorithm, data: Uint8Array): Uint8Array {
 
 /** FIPS 180-4 digest of one message, on the engine that is faster for its length. */
 export function digest(alg: HashAlgorithm, data: Uint8Array): Uint8Array {
-  assertAlgorithm(alg);
+  assertHashAlgorithm(alg, 'alg');
   assertBytes(data, 'data');
   return engineFor(alg, data.length) === 'wasm-core' ? WASM_ONE_SHOT[alg](data) : native(alg, data);
 }
@@ -158,9 +146,9 @@ export interface Hasher {
 
 /** Streaming FIPS 180-4 hash (node:crypto: streams are long, and their length is unknown up front). */
 export function createHasher(alg: HashAlgorithm): Hasher {
-  assertAlgorithm(alg);
+  assertHashAlgorithm(alg, 'alg');
   const h = createHash(alg);
-  const size = DIGEST_BYTES[alg];
+  const size = digestByteLen(alg);
   let finished = false;
   const hasher: Hasher = {
     algorithm: alg,
@@ -200,10 +188,11 @@ export function sha256Batch(messages: readonly Uint8Array[]): Uint8Array {
   if (batchThreadsInstance !== undefined) return batchThreadsInstance.sha256Batch(messages);
   if (wasmReady) return wasm.sha256Batch(messages);
   if (!Array.isArray(messages)) throw new TypeError('messages must be an array of Uint8Array');
-  const out = new Uint8Array(messages.length * DIGEST_BYTES.sha256);
+  const size = digestByteLen('sha256');
+  const out = new Uint8Array(messages.length * size);
   messages.forEach((m, i) => {
     assertBytes(m, `messages[${i}]`);
-    out.set(native('sha256', m), i * DIGEST_BYTES.sha256);
+    out.set(native('sha256', m), i * size);
   });
   return out;
 }

@@ -29,6 +29,7 @@ import {
   type VerifyItem,
   type WasmCore,
 } from '../../wasm-core/index.js';
+import { digestByteLen } from './algorithms.js';
 
 export type { VerifyItem } from '../../wasm-core/index.js';
 
@@ -152,8 +153,6 @@ function nodeKey(spki: Uint8Array): { info: PublicKeyInfo; key: KeyObject } | un
     : { info: entry.info, key: entry.key };
 }
 
-const DIGEST_BYTES = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 } as const;
-
 /** node:crypto's verdict for an item whose misuse checks wasm-core has already run. */
 function nodeVerdict(item: VerifyItem): boolean {
   const k = nodeKey(item.publicKey);
@@ -177,7 +176,7 @@ function nodeVerdict(item: VerifyItem): boolean {
       if (info.pssOnly) return false;
       return nodeVerify(hash, item.message, key, item.signature);
     }
-    const saltLength = item.saltLength ?? DIGEST_BYTES[hash];
+    const saltLength = item.saltLength ?? digestByteLen(hash);
     if (
       info.pss !== undefined &&
       (info.pss.hash !== hash || info.pss.mgf1Hash !== hash || saltLength < info.pss.saltLength)

@@ -7,9 +7,10 @@
  * digest is all zeros. Kernels before PCRs 8–9 were added hashed 0–7 only; both forms are accepted and the
  * one seen is named.
  */
-import { digest, type HashAlgorithm } from '../crypto/hash.js';
+import { isHashAlgorithm, tpmAlgOf } from '../crypto/algorithms.js';
+import { digest } from '../crypto/hash.js';
 import { concatBytes, toHex as hex } from '../encoding/bytes.js';
-import { BANK_NAMES, type PcrValues } from '../tpm/pcr.js';
+import type { PcrValues } from '../tpm/pcr-selection.js';
 import type { ImaEntry } from './ima/index.js';
 
 export const BOOT_AGGREGATE = 'boot_aggregate';
@@ -22,8 +23,6 @@ export type BootAggregateCheck =
   /** The list does not start with a boot_aggregate entry (e.g. a list resumed from a checkpoint). */
   | { readonly status: 'absent' };
 
-const HASHES: readonly HashAlgorithm[] = ['sha1', 'sha256', 'sha384', 'sha512'];
-
 /** Judges `first` (the list's entry 0) against the quoted PCR values. */
 export function checkBootAggregate(first: ImaEntry | undefined, quoted: PcrValues): BootAggregateCheck {
   if (
@@ -34,8 +33,8 @@ export function checkBootAggregate(first: ImaEntry | undefined, quoted: PcrValue
   )
     return { status: 'absent' };
   const { algorithm, digest: got } = first.fileDigest;
-  const alg = HASHES.find((h) => h === algorithm);
-  const bank = alg === undefined ? undefined : quoted.get(BANK_NAMES[alg] ?? -1);
+  const alg = isHashAlgorithm(algorithm) ? algorithm : undefined;
+  const bank = alg === undefined ? undefined : quoted.get(tpmAlgOf(alg));
   const wanted = alg === 'sha1' ? 8 : 10;
   const values: Uint8Array[] = [];
   for (let pcr = 0; pcr < wanted; pcr++) {

@@ -21,8 +21,8 @@
  * findings from `checkEvents` backs it; event data whose digest is not of that data (paths, device paths)
  * is a claim of the software that logged it, not a measurement.
  */
+import { bankName } from '../crypto/algorithms.js';
 import { toHex } from '../encoding/bytes.js';
-import { bankName } from '../tpm/pcr.js';
 import {
   type DecodedEventData,
   decodeEventData,

@@ -26,11 +26,10 @@
  * in `notQuoted`, unjudged).
  */
 
-import type { PcrSelection } from '../attest/selection.js';
+import { bankName, hashAlgOf } from '../crypto/algorithms.js';
 import { digest } from '../crypto/hash.js';
 import { equalBytes as equal, toHex as hex } from '../encoding/bytes.js';
-import { hashAlgOf } from '../tpm/kdf.js';
-import { bankName, type PcrValues } from '../tpm/pcr.js';
+import type { PcrSelection, PcrValues } from '../tpm/pcr-selection.js';
 import { EV, type EventLog, type TcgEvent } from './eventlog.js';
 import { PCR_COUNT, type ReplayResult, resetValue } from './replay.js';
 

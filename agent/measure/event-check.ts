@@ -21,10 +21,9 @@
  * Not covered: the event order, whether the data is what a policy allows (boot-summary.ts and the
  * reference state do that), and banks this project cannot hash (SM3_256 is skipped, not reported).
  */
-import { digest, type HashAlgorithm } from '../crypto/hash.js';
+import { bankName, hashOfTpmAlg } from '../crypto/algorithms.js';
+import { digest } from '../crypto/hash.js';
 import { equalBytes } from '../encoding/bytes.js';
-import { TPM_ALG } from '../tpm/constants.js';
-import { bankName } from '../tpm/pcr.js';
 import { type DecodedEventData, decodeEventData } from './event-data/index.js';
 import { EV, type EventLog, eventTypeName, type TcgEvent } from './eventlog.js';
 
@@ -55,13 +54,6 @@ export type DigestVerdict =
   | { readonly status: 'match'; readonly variant: string }
   | { readonly status: 'mismatch'; readonly expected: readonly string[]; readonly banks: readonly number[] }
   | { readonly status: 'not-checked'; readonly reason: string };
-
-const BANK_HASHES: ReadonlyMap<number, HashAlgorithm> = new Map([
-  [TPM_ALG.SHA1, 'sha1'],
-  [TPM_ALG.SHA256, 'sha256'],
-  [TPM_ALG.SHA384, 'sha384'],
-  [TPM_ALG.SHA512, 'sha512'],
-]);
 
 const whole = (e: TcgEvent): DigestVariant => ({ name: 'the event data', preimage: e.data });
 
@@ -147,10 +139,10 @@ function digestVariants(e: TcgEvent, decoded: DecodedEventData): readonly Digest
 
 /** Hashes `variants` in every bank of `e` this project can hash and reports which variant matched. */
 function judge(e: TcgEvent, variants: readonly DigestVariant[]): DigestVerdict {
-  const banks = e.digests.filter((d) => BANK_HASHES.has(d.algId));
+  const banks = e.digests.filter((d) => hashOfTpmAlg(d.algId) !== undefined);
   if (banks.length === 0) return { status: 'not-checked', reason: 'no bank of this event can be hashed' };
   const matchesPerBank = banks.map((d) => {
-    const hash = BANK_HASHES.get(d.algId) ?? 'sha256';
+    const hash = hashOfTpmAlg(d.algId) ?? 'sha256';
     return new Set(variants.filter((v) => equalBytes(digest(hash, v.preimage), d.digest)).map((v) => v.name));
   });
   const common = variants.find((v) => matchesPerBank.every((m) => m.has(v.name)));

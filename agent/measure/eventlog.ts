@@ -31,6 +31,7 @@
  * platformClass/specErrata/uintnSize values beyond their ranges, and whether every event carries a digest
  * for every declared algorithm (replay checks that per bank it replays).
  */
+import { HASH_ALGORITHMS, hashByTpmAlg } from '../crypto/algorithms.js';
 
 import { ByteReader, type OverrunHandler } from '../encoding/byte-reader.js';
 import { equalBytesAt } from '../encoding/bytes.js';
@@ -181,19 +182,10 @@ export interface EventLog {
   readonly startupLocality?: number;
 }
 
-/** Sizes of the algorithms this project knows, to reject a Spec ID event that declares them wrongly. */
-const KNOWN_DIGEST_SIZES: ReadonlyMap<number, number> = new Map([
-  [TPM_ALG.SHA1, 20],
-  [TPM_ALG.SHA256, 32],
-  [TPM_ALG.SHA384, 48],
-  [TPM_ALG.SHA512, 64],
-  [TPM_ALG.SM3_256, 32],
-]);
-
 /** Highest PCR index of a PC Client TPM (PFP §2.3.4, PCRs 0–23). */
 const MAX_PCR_INDEX = 23;
 
-const SHA1_DIGEST_BYTES = 20;
+const SHA1_DIGEST_BYTES = HASH_ALGORITHMS.sha1.digestByteLen;
 /** PFP §10.4.5.1: "Spec ID Event03" and a NUL. */
 const SPEC_ID_SIGNATURE = asciiz('Spec ID Event03');
 /** PFP §10.4.5.3: "StartupLocality" and a NUL, then the locality byte. */
@@ -258,7 +250,11 @@ export function parseEventLog(bytes: Uint8Array, options?: ParseOptions): EventL
       events.push(event);
       startupLocality ??= startupLocalityOf(event);
     }
-    const log: EventLog = { format: 'sha1', algorithms: [{ algId: TPM_ALG.SHA1, digestSize: 20 }], events };
+    const log: EventLog = {
+      format: 'sha1',
+      algorithms: [{ algId: TPM_ALG.SHA1, digestSize: SHA1_DIGEST_BYTES }],
+      events,
+    };
     return startupLocality === undefined ? log : { ...log, startupLocality };
   }
 
@@ -411,7 +407,8 @@ function parseSpecId(bytes: Uint8Array, header: TcgEvent, limits: EventLogLimits
     const hex = `0x${algId.toString(16).padStart(4, '0')}`;
     if (algorithms.some((a) => a.algId === algId))
       fail(r, 'E_EVENTLOG_FORMAT', `algorithm ${hex} is declared twice`, at);
-    const known = KNOWN_DIGEST_SIZES.get(algId);
+    // Sizes of the algorithms the registry knows: a Spec ID event that declares them wrongly is refused.
+    const known = hashByTpmAlg(algId)?.digestByteLen;
     if (known !== undefined && known !== digestSize) {
       fail(
         r,

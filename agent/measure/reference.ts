@@ -36,6 +36,13 @@
  * `referenceDigest` is SHA-256 over the RFC 8785 canonical form of the whole document, so formatting and
  * member order do not change it.
  */
+import {
+  BANK_NAMES,
+  type BankName,
+  HASH_ALGORITHMS,
+  hashByTpmAlg,
+  isBankName,
+} from '../crypto/algorithms.js';
 import { digest } from '../crypto/hash.js';
 import { canonicalBytes, JsonError, type JsonValue, parseJson } from '../encoding/canonical-json.js';
 import { ExecgateError } from '../errors.js';
@@ -70,15 +77,8 @@ export const REFERENCE_LIMITS = {
 
 export type ReferenceLimits = { readonly [K in keyof typeof REFERENCE_LIMITS]: number };
 
-/** PCR banks by tpm2-tools name and digest size (TPM 2.0 Part 2 §6.3 TPM_ALG_ID; hash sizes FIPS 180-4, GM/T 0004). */
-export const PCR_BANK_BYTES = {
-  sha1: 20,
-  sha256: 32,
-  sha384: 48,
-  sha512: 64,
-  sm3_256: 32,
-} as const;
-export type PcrBank = keyof typeof PCR_BANK_BYTES;
+/** A PCR bank by its tpm2-tools name; its digest size is in the hash registry (crypto/algorithms.ts). */
+export type PcrBank = BankName;
 
 /**
  * IMA file-digest algorithms by their kernel names (crypto/hash_info.c hash_algo_name and
@@ -97,15 +97,6 @@ export const IMA_DIGEST_BYTES: Readonly<Record<string, number>> = {
   'sha3-384': 48,
   'sha3-512': 64,
 };
-
-/** TPM_ALG_ID → digest size, for the nameAlg of a TPM2B_NAME (TPM 2.0 Part 1 §16, Part 2 §6.3). */
-const NAME_ALG_BYTES: ReadonlyMap<number, number> = new Map([
-  [0x0004, 20],
-  [0x000b, 32],
-  [0x000c, 48],
-  [0x000d, 64],
-  [0x0012, 32],
-]);
 
 const PCR_MAX_INDEX = 23;
 /** The IMA entry the kernel writes first: a hash over PCRs 0–7 (0–9 for non-SHA-1 on Linux ≥ 5.8). */
@@ -247,13 +238,10 @@ function hex(v: unknown, path: string, bytes: number, what: string): string {
 }
 
 function bank(name: string, path: string): PcrBank {
-  if (!Object.hasOwn(PCR_BANK_BYTES, name)) {
-    formatError(
-      path,
-      `unknown bank ${JSON.stringify(name)} (expected ${Object.keys(PCR_BANK_BYTES).join(', ')})`,
-    );
+  if (!isBankName(name)) {
+    return formatError(path, `unknown bank ${JSON.stringify(name)} (expected ${BANK_NAMES.join(', ')})`);
   }
-  return name as PcrBank;
+  return name;
 }
 
 function created(v: unknown, path: string): string {
@@ -279,7 +267,8 @@ function akName(v: unknown, path: string): string {
     return formatError(path, 'expected lowercase hex of a TPM2B_NAME: nameAlg (2 bytes) and digest');
   }
   const alg = Number.parseInt(v.slice(0, 4), 16);
-  const size = NAME_ALG_BYTES.get(alg);
+  // The nameAlg's digest size (Part 1 §16, Part 2 §6.3).
+  const size = hashByTpmAlg(alg)?.digestByteLen;
   if (size === undefined) formatError(path, `unknown nameAlg 0x${v.slice(0, 4)}`);
   hex(v.slice(4), path, size, `nameAlg 0x${v.slice(0, 4)} digest`);
   return v;
@@ -299,7 +288,7 @@ function pcrValues(v: unknown, path: string): ReferenceState['pcrs'] {
       if (!PCR_INDEX.test(index) || Number(index) > PCR_MAX_INDEX) {
         formatError(pcrPath, `PCR index must be 0–${PCR_MAX_INDEX} in decimal without leading zeros`);
       }
-      pcrs[index] = hex(value, pcrPath, PCR_BANK_BYTES[b], `${b} PCR`);
+      pcrs[index] = hex(value, pcrPath, HASH_ALGORITHMS[b].digestByteLen, `${b} PCR`);
     }
     out[b] = pcrs;
   }
@@ -316,7 +305,7 @@ function digestRules(v: unknown, path: string, limits: Limits): readonly DigestR
         : formatError(`${p}.bank`, 'expected a bank name');
     const rule: DigestRule = {
       bank: b,
-      digest: hex(o.digest, `${p}.digest`, PCR_BANK_BYTES[b], `${b} digest`),
+      digest: hex(o.digest, `${p}.digest`, HASH_ALGORITHMS[b].digestByteLen, `${b} digest`),
     };
     return o.note === undefined ? rule : { ...rule, note: text(o.note, `${p}.note`, limits) };
   });
@@ -371,7 +360,7 @@ function components(v: unknown, path: string, limits: Limits): readonly BootComp
     for (const [name, value] of Object.entries(map(o.digests, `${p}.digests`))) {
       const dp = member(`${p}.digests`, name);
       const b = bank(name, dp);
-      digests[b] = hex(value, dp, PCR_BANK_BYTES[b], `${b} digest`);
+      digests[b] = hex(value, dp, HASH_ALGORITHMS[b].digestByteLen, `${b} digest`);
     }
     return o.path === undefined ? { digests } : { path: nonEmptyText(o.path, `${p}.path`, limits), digests };
   });

@@ -22,21 +22,14 @@
  * (e.g. SM3_256) are listed in `unsupportedBanks`, and banks some event has no digest for in
  * `incompleteBanks`; neither is in `pcrs`.
  */
+import { hashOfTpmAlg } from '../crypto/algorithms.js';
 import { digest, type HashAlgorithm } from '../crypto/hash.js';
 import { concatBytes, equalBytes } from '../encoding/bytes.js';
-import { TPM_ALG } from '../tpm/constants.js';
-import type { PcrValues } from '../tpm/pcr.js';
+import type { PcrValues } from '../tpm/pcr-selection.js';
 import { EV, type EventLog, EventLogError, type TcgEvent } from './eventlog.js';
 
 /** PCRs a PC Client TPM has (PFP §2.3.4). */
 export const PCR_COUNT = 24;
-
-const BANK_HASHES: ReadonlyMap<number, HashAlgorithm> = new Map([
-  [TPM_ALG.SHA1, 'sha1'],
-  [TPM_ALG.SHA256, 'sha256'],
-  [TPM_ALG.SHA384, 'sha384'],
-  [TPM_ALG.SHA512, 'sha512'],
-]);
 
 export type WorkaroundId = 'ebs-events-missing';
 
@@ -147,7 +140,7 @@ export function replayEventLog(log: EventLog, options?: ReplayOptions): ReplayRe
   const unsupportedBanks: number[] = [];
   const banks: { algId: number; hash: HashAlgorithm; values: Map<number, Uint8Array> }[] = [];
   for (const { algId, digestSize } of log.algorithms) {
-    const hash = BANK_HASHES.get(algId);
+    const hash = hashOfTpmAlg(algId);
     if (hash === undefined) {
       unsupportedBanks.push(algId);
       continue;

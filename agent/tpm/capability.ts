@@ -3,12 +3,12 @@
  * TPM2_GetCapability over all pages (Part 3 §30.2: `moreData` says more follow) and the TPM's identity
  * and limits as `execgate tpm info` shows them.
  */
+import { bankName } from '../crypto/algorithms.js';
 import { GetCapability } from './commands.js';
 import { TPM_CAP, TPM_PT } from './constants.js';
-import { allocatedBanks, bankName } from './pcr.js';
+import { TpmTransportError } from './errors.js';
+import { allocatedBanks } from './pcr.js';
 import type { Tpm } from './tpm.js';
-
-type TaggedProperty = { property: number; value: number };
 
 /**
  * Every TPM property from `first` on (TPM_CAP_TPM_PROPERTIES), following moreData. The TPM answers one
@@ -29,7 +29,14 @@ export async function tpmProperties(
         property,
         propertyCount: 127,
       });
-      const list = rsp.capabilityData.data as TaggedProperty[];
+      const cap = rsp.capabilityData;
+      if (cap.capability !== TPM_CAP.TPM_PROPERTIES) {
+        throw new TpmTransportError(
+          'E_TPM_PROTOCOL',
+          `GetCapability(TPM_CAP_TPM_PROPERTIES) answered with capability 0x${cap.capability.toString(16)}`,
+        );
+      }
+      const list = cap.data;
       for (const p of list) out.set(p.property, p.value);
       const last = list.at(-1);
       if (!rsp.moreData || !last) break;

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * TPM 2.0 constants, spelled as in TCG TPM 2.0 Library Part 2 (Structures), rev 1.59, §6.
- * Response codes live in rc.ts, beside their decoder.
+ * Response codes live in rc.ts, beside their decoder. The hash algorithms' ids come from the hash registry
+ * (crypto/algorithms.ts), where each hash's facts are declared once.
  */
+import { HASH_ALGORITHMS as HASH } from '../crypto/algorithms.js';
 
 /** Part 2 §5.3: TPM_GENERATED_VALUE, the magic at the start of every TPMS_ATTEST the TPM signs. */
 export const TPM_GENERATED_VALUE = 0xff544347;
@@ -12,17 +14,17 @@ export const TPM_ALG = {
   ERROR: 0x0000,
   RSA: 0x0001,
   TDES: 0x0003,
-  SHA1: 0x0004,
+  SHA1: HASH.sha1.tpmAlg,
   HMAC: 0x0005,
   AES: 0x0006,
   MGF1: 0x0007,
   KEYEDHASH: 0x0008,
   XOR: 0x000a,
-  SHA256: 0x000b,
-  SHA384: 0x000c,
-  SHA512: 0x000d,
+  SHA256: HASH.sha256.tpmAlg,
+  SHA384: HASH.sha384.tpmAlg,
+  SHA512: HASH.sha512.tpmAlg,
   NULL: 0x0010,
-  SM3_256: 0x0012,
+  SM3_256: HASH.sm3_256.tpmAlg,
   SM4: 0x0013,
   RSASSA: 0x0014,
   RSAES: 0x0015,

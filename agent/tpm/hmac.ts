@@ -16,8 +16,9 @@
 // HMAC keys (session key ‖ authValue) are secrets and stay in node:crypto; cpHash/rpHash hash public
 // parameters through the agent's hashing facade.
 import { createHmac } from 'node:crypto';
+import { digestByteLen, type HashAlgorithm } from '../crypto/algorithms.js';
 import { createHasher } from '../crypto/hash.js';
-import { digestSize, kdfa, requireBytes, type TpmHash } from './kdf.js';
+import { kdfa, requireBytes } from './kdf.js';
 
 function requireU32(value: number, name: string): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
@@ -31,9 +32,9 @@ function u32be(n: number): Uint8Array {
   return b;
 }
 
-function requireDigest(hash: TpmHash, value: Uint8Array, name: string): void {
+function requireDigest(hash: HashAlgorithm, value: Uint8Array, name: string): void {
   requireBytes(value, name);
-  const size = digestSize(hash);
+  const size = digestByteLen(hash);
   if (value.length !== size) {
     throw new RangeError(`${name} must be a ${hash} digest (${size} bytes); got ${value.length} bytes`);
   }
@@ -65,13 +66,13 @@ export function stripTrailingZeros(authValue: Uint8Array): Uint8Array {
  * A non-empty `hmacKey` always runs KDFa.
  */
 export function sessionKey(
-  hash: TpmHash,
+  hash: HashAlgorithm,
   hmacKey: Uint8Array,
   nonceTPM: Uint8Array,
   nonceCaller: Uint8Array,
   options: { readonly bound?: boolean } = {},
 ): Uint8Array {
-  const size = digestSize(hash);
+  const size = digestByteLen(hash);
   requireBytes(hmacKey, 'hmacKey');
   requireBytes(nonceTPM, 'nonceTPM');
   requireBytes(nonceCaller, 'nonceCaller');
@@ -90,12 +91,12 @@ export function sessionKey(
  * HMAC before it decrypts; shown on swtpm by test/tpm/sessions.test.ts).
  */
 export function cpHash(
-  hash: TpmHash,
+  hash: HashAlgorithm,
   commandCode: number,
   names: readonly Uint8Array[],
   parameters: Uint8Array,
 ): Uint8Array {
-  digestSize(hash);
+  digestByteLen(hash);
   requireU32(commandCode, 'commandCode');
   if (!Array.isArray(names)) throw new TypeError('names must be an array of Uint8Array');
   names.forEach((name, i) => {
@@ -115,12 +116,12 @@ export function cpHash(
  * with TPM_RC_SUCCESS, so responseCode is 0 in practice.
  */
 export function rpHash(
-  hash: TpmHash,
+  hash: HashAlgorithm,
   responseCode: number,
   commandCode: number,
   parameters: Uint8Array,
 ): Uint8Array {
-  digestSize(hash);
+  digestByteLen(hash);
   requireU32(responseCode, 'responseCode');
   requireU32(commandCode, 'commandCode');
   requireBytes(parameters, 'parameters');
@@ -131,7 +132,7 @@ export function rpHash(
     .digest();
 }
 
-function sessionHmac(hash: TpmHash, key: Uint8Array, parts: readonly Uint8Array[], attributes: number) {
+function sessionHmac(hash: HashAlgorithm, key: Uint8Array, parts: readonly Uint8Array[], attributes: number) {
   const mac = createHmac(hash, key);
   for (const p of parts) mac.update(p);
   return new Uint8Array(mac.update(Uint8Array.of(attributes)).digest());
@@ -161,7 +162,7 @@ function requireAttributes(sessionAttributes: number): void {
  * ComputeCommandHMAC). `cpHash` must be computed with the session's authHash.
  */
 export function commandHmac(
-  hash: TpmHash,
+  hash: HashAlgorithm,
   key: Uint8Array,
   cpHash: Uint8Array,
   nonceNewer: Uint8Array,
@@ -193,7 +194,7 @@ export function commandHmac(
  * (reference implementation ComputeResponseHMAC).
  */
 export function responseHmac(
-  hash: TpmHash,
+  hash: HashAlgorithm,
   key: Uint8Array,
   rpHash: Uint8Array,
   nonceNewer: Uint8Array,

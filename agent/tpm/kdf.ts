@@ -8,71 +8,16 @@
  * Secrets stay in node:crypto (this runs on the host, never in wasm-core). Inputs are our own values, so
  * a wrong type or range is a programming error and throws TypeError/RangeError naming the argument.
  *
- * Not covered here: SM3 and SHA-3 session hashes (hashAlgOf rejects them), and the TPM's own
- * implementation limit on the output size (the reference implementation stops at 32767 bytes; we allow
- * what the u32 `bits` field of the formula can express).
+ * Not covered here: SM3 and SHA-3 session hashes (crypto/algorithms.ts `digestByteLen` rejects them), and
+ * the TPM's own implementation limit on the output size (the reference implementation stops at 32767
+ * bytes; we allow what the u32 `bits` field of the formula can express).
  */
 // KDFa keys and KDFe's Z are secrets: they stay in node:crypto (DESIGN §2), not the hashing facade.
 import { createHash, createHmac } from 'node:crypto';
-import { TPM_ALG } from './constants.js';
-
-/** A hash a session, Name or KDF can use here: the SHA-1/SHA-2 TPM_ALG_IDs of Part 2 §6.3 (no SM3/SHA-3). */
-export type TpmHash = 'sha1' | 'sha256' | 'sha384' | 'sha512';
-
-const DIGEST_SIZES: Readonly<Record<TpmHash, number>> = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 };
+import { digestByteLen, type HashAlgorithm } from '../crypto/algorithms.js';
 
 /** Largest `bits` KDFa/KDFe accept: the formula carries it (KDFa) or the block counter (both) as a u32. */
 const MAX_BITS = 0xffff_ffff;
-
-function isTpmHash(h: unknown): h is TpmHash {
-  return typeof h === 'string' && Object.hasOwn(DIGEST_SIZES, h);
-}
-
-/** The digest size in bytes of `hash` (20, 32, 48, 64), the size of its TPMU_HA member (Part 2). */
-export function digestSize(hash: TpmHash): number {
-  if (!isTpmHash(hash))
-    throw new TypeError(`hash must be one of sha1, sha256, sha384, sha512; got ${String(hash)}`);
-  return DIGEST_SIZES[hash];
-}
-
-/**
- * The hash named by a TPM_ALG_ID (Part 2 §6.3), e.g. a session's authHash or a key's nameAlg.
- * Throws TypeError for a non-integer, RangeError for an algorithm that is not one of the four hashes here.
- */
-export function hashAlgOf(alg: number): TpmHash {
-  if (typeof alg !== 'number' || !Number.isInteger(alg)) {
-    throw new TypeError(`alg must be an integer TPM_ALG_ID; got ${String(alg)}`);
-  }
-  switch (alg) {
-    case TPM_ALG.SHA1:
-      return 'sha1';
-    case TPM_ALG.SHA256:
-      return 'sha256';
-    case TPM_ALG.SHA384:
-      return 'sha384';
-    case TPM_ALG.SHA512:
-      return 'sha512';
-    default:
-      throw new RangeError(
-        `alg 0x${alg.toString(16).padStart(4, '0')} is not TPM_ALG_SHA1/SHA256/SHA384/SHA512`,
-      );
-  }
-}
-
-/** The TPM_ALG_ID of `hash` (Part 2 §6.3), the inverse of hashAlgOf. */
-export function tpmAlgOf(hash: TpmHash): number {
-  digestSize(hash);
-  switch (hash) {
-    case 'sha1':
-      return TPM_ALG.SHA1;
-    case 'sha256':
-      return TPM_ALG.SHA256;
-    case 'sha384':
-      return TPM_ALG.SHA384;
-    case 'sha512':
-      return TPM_ALG.SHA512;
-  }
-}
 
 /**
  * Shared argument check of the session-crypto modules (kdf, paramcrypt, hmac, seed): `value` must be a
@@ -124,8 +69,12 @@ function u32be(n: number): Uint8Array {
  * multiple of 8 (Part 1 §11.4.10.2: "the result is the leftmost bits"; go-tpm and tpm2-tss mask the same
  * way, and the vectors validated against the reference implementation agree).
  */
-function counterKdf(hash: TpmHash, bits: number, block: (counter: Uint8Array) => Uint8Array): Uint8Array {
-  const size = digestSize(hash);
+function counterKdf(
+  hash: HashAlgorithm,
+  bits: number,
+  block: (counter: Uint8Array) => Uint8Array,
+): Uint8Array {
+  const size = digestByteLen(hash);
   const byteLen = Math.ceil(bits / 8);
   const out = new Uint8Array(byteLen);
   for (let counter = 1, offset = 0; offset < byteLen; counter++, offset += size) {
@@ -146,14 +95,14 @@ function counterKdf(hash: TpmHash, bits: number, block: (counter: Uint8Array) =>
  * with an empty authValue does that); the contexts may be empty.
  */
 export function kdfa(
-  hash: TpmHash,
+  hash: HashAlgorithm,
   key: Uint8Array,
   label: string,
   contextU: Uint8Array,
   contextV: Uint8Array,
   bits: number,
 ): Uint8Array {
-  digestSize(hash);
+  digestByteLen(hash);
   requireBytes(key, 'key');
   requireBytes(contextU, 'contextU');
   requireBytes(contextV, 'contextV');
@@ -173,14 +122,14 @@ export function kdfa(
  * the x-coordinate of the shared point, partyUInfo the ephemeral key's x and partyVInfo the TPM key's x.
  */
 export function kdfe(
-  hash: TpmHash,
+  hash: HashAlgorithm,
   z: Uint8Array,
   label: string,
   partyUInfo: Uint8Array,
   partyVInfo: Uint8Array,
   bits: number,
 ): Uint8Array {
-  digestSize(hash);
+  digestByteLen(hash);
   requireBytes(z, 'z');
   requireBytes(partyUInfo, 'partyUInfo');
   requireBytes(partyVInfo, 'partyVInfo');

@@ -3,9 +3,9 @@
  * Names of TPM entities (Part 1 §16): a handle's own bytes for PCRs, permanent handles and sessions;
  * nameAlg ‖ H(public area) for objects and NV indices. Names are what cpHash and policies bind to.
  */
+import { hashAlgOf } from '../crypto/algorithms.js';
 import { digest as hash } from '../crypto/hash.js';
 import { handleType, TPM_HT } from './constants.js';
-import { hashAlgOf } from './kdf.js';
 import { marshal } from './schema.js';
 import { TPMS_NV_PUBLIC, TPMT_PUBLIC } from './structures.js';
 

@@ -16,8 +16,9 @@
  * against it belong to the command layer.
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { digestByteLen, type HashAlgorithm } from '../crypto/algorithms.js';
 import { concatBytes } from '../encoding/bytes.js';
-import { digestSize, kdfa, requireBytes, type TpmHash } from './kdf.js';
+import { kdfa, requireBytes } from './kdf.js';
 
 /** AES key sizes a session's TPMT_SYM_DEF can name (Part 2 TPMI_AES_KEY_BITS). */
 export type AesKeyBits = 128 | 192 | 256;
@@ -37,14 +38,14 @@ const AES_BLOCK_BYTES = 16;
  * authHash.
  */
 export function cfbKeyIv(
-  hash: TpmHash,
+  hash: HashAlgorithm,
   sessionKey: Uint8Array,
   authValue: Uint8Array,
   nonceNewer: Uint8Array,
   nonceOlder: Uint8Array,
   keyBits: AesKeyBits = 128,
 ): CfbKeyIv {
-  digestSize(hash);
+  digestByteLen(hash);
   requireBytes(sessionKey, 'sessionKey');
   requireBytes(authValue, 'authValue');
   requireBytes(nonceNewer, 'nonceNewer');
@@ -102,14 +103,14 @@ export function cfbDecrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): U
  * hides values from a passive observer only; it is not encryption.
  */
 export function xorObfuscate(
-  hash: TpmHash,
+  hash: HashAlgorithm,
   sessionKey: Uint8Array,
   authValue: Uint8Array,
   nonceNewer: Uint8Array,
   nonceOlder: Uint8Array,
   data: Uint8Array,
 ): Uint8Array {
-  digestSize(hash);
+  digestByteLen(hash);
   requireBytes(sessionKey, 'sessionKey');
   requireBytes(authValue, 'authValue');
   requireBytes(nonceNewer, 'nonceNewer');

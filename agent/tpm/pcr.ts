@@ -1,75 +1,36 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * PCR banks and reads. TPM2_PCR_Read returns at most 8 digests per call (Part 3 §22.4: the TPM answers
- * with the subset it could fit, in pcrSelectionOut), so reading a selection loops until every
- * requested PCR has a value. The allocated banks come from GetCapability(TPM_CAP_PCRS); asking for a
- * bank that is not allocated is an error, never an empty result.
+ * PCR banks and reads; the selection type and its forms are pcr-selection.ts's. TPM2_PCR_Read returns
+ * at most 8 digests per call (Part 3 §22.4: the TPM answers with the subset it could fit, in
+ * pcrSelectionOut), so reading a selection loops until every requested PCR has a value. The allocated
+ * banks come from GetCapability(TPM_CAP_PCRS); asking for a bank that is not allocated is an error, never
+ * an empty result.
  */
+import { bankName } from '../crypto/algorithms.js';
 import { ExecgateError } from '../errors.js';
 import { GetCapability, PCR_Read } from './commands.js';
-import { TPM_ALG, TPM_CAP } from './constants.js';
-import type { TPML_PCR_SELECTION } from './structures.js';
+import { TPM_CAP } from './constants.js';
+import { type PcrBankSelection, type PcrValues, pcrsOfBitmap, toTpml } from './pcr-selection.js';
 import type { Tpm } from './tpm.js';
 
 export type PcrErrorCode = 'E_PCR_BANK' | 'E_PCR_INDEX' | 'E_TPM_PROTOCOL';
 
 export class PcrError extends ExecgateError<PcrErrorCode> {}
 
-/** Hash algorithms we name in PCR selections, tpm2-tools spelling. */
-export const BANK_NAMES: Readonly<Record<string, number>> = {
-  sha1: TPM_ALG.SHA1,
-  sha256: TPM_ALG.SHA256,
-  sha384: TPM_ALG.SHA384,
-  sha512: TPM_ALG.SHA512,
-  sm3_256: TPM_ALG.SM3_256,
-};
-
-export function bankName(alg: number): string {
-  for (const [name, id] of Object.entries(BANK_NAMES)) if (id === alg) return name;
-  return `0x${alg.toString(16).padStart(4, '0')}`;
-}
-
-/** One bank's PCR indices. */
-export interface PcrBankSelection {
-  readonly hash: number;
-  readonly pcrs: readonly number[];
-}
-
-/** Bitmap of Part 2 §10.6.2 (pcrSelect[i/8] bit i%8) for `pcrs`, at least `sizeofSelect` bytes. */
-export function pcrBitmap(pcrs: readonly number[], sizeofSelect = 3): Uint8Array {
-  const max = pcrs.reduce((m, p) => Math.max(m, p), -1);
-  const out = new Uint8Array(Math.max(sizeofSelect, Math.floor(max / 8) + 1));
-  for (const p of pcrs) {
-    if (!Number.isInteger(p) || p < 0 || p > 255) throw new RangeError(`PCR index ${p} is out of range`);
-    out[p >> 3] = (out[p >> 3] ?? 0) | (1 << (p & 7));
-  }
-  return out;
-}
-
-/** The PCR indices set in a pcrSelect bitmap, ascending. */
-export function pcrsOfBitmap(bitmap: Uint8Array): number[] {
-  const out: number[] = [];
-  bitmap.forEach((byte, i) => {
-    for (let b = 0; b < 8; b++) if (byte & (1 << b)) out.push(i * 8 + b);
-  });
-  return out;
-}
-
-export function toTpml(selection: readonly PcrBankSelection[], sizeofSelect = 3): TPML_PCR_SELECTION {
-  return selection.map((s) => ({ hash: s.hash, pcrSelect: pcrBitmap(s.pcrs, sizeofSelect) }));
-}
-
 /** The banks the TPM has allocated, with the PCRs allocated in each (GetCapability TPM_CAP_PCRS). */
 export async function allocatedBanks(tpm: Tpm): Promise<PcrBankSelection[]> {
   const rsp = await tpm.run(GetCapability, { capability: TPM_CAP.PCRS, property: 0, propertyCount: 1 });
-  const data = rsp.capabilityData.data as TPML_PCR_SELECTION;
-  return data
+  const cap = rsp.capabilityData;
+  if (cap.capability !== TPM_CAP.PCRS) {
+    throw new PcrError(
+      'E_TPM_PROTOCOL',
+      `GetCapability(TPM_CAP_PCRS) answered with capability 0x${cap.capability.toString(16)}`,
+    );
+  }
+  return cap.data
     .map((s) => ({ hash: s.hash, pcrs: pcrsOfBitmap(s.pcrSelect) }))
     .filter((s) => s.pcrs.length > 0);
 }
-
-/** PCR values keyed by bank algorithm, then PCR index. */
-export type PcrValues = Map<number, Map<number, Uint8Array>>;
 
 /**
  * Reads every PCR in `selection` (all allocated banks and PCRs when omitted), looping over PCR_Read.

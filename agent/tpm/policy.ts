@@ -5,10 +5,10 @@
  * (its command code and parameter schema), so the two cannot drift: tests compare the offline digest
  * with TPM2_PolicyGetDigest of a trial session on swtpm.
  */
+import { digestByteLen, type HashAlgorithm } from '../crypto/algorithms.js';
 import { createHasher } from '../crypto/hash.js';
 import type { HandleRef } from './command.js';
 import { PolicyGetDigest, PolicyPCR, PolicySecret } from './commands.js';
-import { digestSize, type TpmHash } from './kdf.js';
 import { marshal } from './schema.js';
 import type { AuthSession } from './sessions.js';
 import { TPML_PCR_SELECTION } from './structures.js';
@@ -24,8 +24,8 @@ function u32be(n: number): Uint8Array {
 export class PolicyCalculator {
   private value: Uint8Array;
 
-  constructor(readonly hash: TpmHash = 'sha256') {
-    this.value = new Uint8Array(digestSize(hash));
+  constructor(readonly hash: HashAlgorithm = 'sha256') {
+    this.value = new Uint8Array(digestByteLen(hash));
   }
 
   get digest(): Uint8Array {
@@ -56,7 +56,7 @@ export class PolicyCalculator {
 }
 
 /** H(concatenated PCR values), the pcrDigest PolicyPCR and quotes use, with the policy's hash. */
-export function pcrDigest(hash: TpmHash, values: readonly Uint8Array[]): Uint8Array {
+export function pcrDigest(hash: HashAlgorithm, values: readonly Uint8Array[]): Uint8Array {
   const h = createHasher(hash);
   for (const v of values) h.update(v);
   return h.digest();

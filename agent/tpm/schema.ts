@@ -6,6 +6,12 @@
  * encoder or decoder. Each schema also carries a plain description (`desc`) that tests walk to derive
  * arbitrary values.
  *
+ * A structure with TPMU fields (`union(name, selector, cases)`) infers a discriminated union keyed on
+ * its selector field: TPMS_ATTEST is `{type: 0x8018, attested: TPMS_QUOTE_INFO, …} | {type: 0x8017, …}`,
+ * so checking `type` narrows `attested` with no cast (go-tpm needs a checked accessor per member for
+ * this; TypeScript proves it). A value read from the wire always has a selector its union declares:
+ * `read` refuses any other.
+ *
  * Writing our own values checks them (RangeError/TypeError name the field: caller misuse); reading
  * checks every size against its declared maximum and fails with TpmParseError (hostile bytes).
  */
@@ -159,7 +165,56 @@ export function sized<T>(name: string, inner: Schema<T>): Schema<T> {
   };
 }
 
-type StructValue<F extends Record<string, Schema<unknown>>> = { -readonly [K in keyof F]: Infer<F[K]> };
+/** Members of a TPMU, by selector value (a TPM_ALG_ID, TPM_ST or TPM_CAP constant). */
+type Cases = Readonly<Record<number, Schema<unknown>>>;
+
+/** A TPMU union: its selector field and its members, kept in the type so `struct` can discriminate. */
+export interface UnionSchema<S extends string, C extends Cases> extends Schema<Infer<C[keyof C]>> {
+  /** The sibling field whose value selects the member. */
+  readonly selector: S;
+  readonly cases: C;
+}
+
+type Fields = Record<string, Schema<unknown>>;
+/**
+ * The fields of F that are unions, matched on the two fields a union adds: a UnionSchema<S, C> does not
+ * extend UnionSchema<string, Cases> (tsc relates C through the conditional type Infer<C[keyof C]> as if
+ * invariant), so the interface itself cannot be the test.
+ */
+type UnionKeys<F extends Fields> = {
+  [K in keyof F]: F[K] extends { readonly selector: string; readonly cases: Cases } ? K : never;
+}[keyof F];
+type CasesOf<U> = U extends { readonly cases: infer C } ? C : never;
+type SelectorOf<U> = U extends { readonly selector: infer S extends string } ? S : never;
+/** Every selector value some union of F declares. */
+type SelectorValues<F extends Fields> = { [K in UnionKeys<F>]: keyof CasesOf<F[K]> }[UnionKeys<F>];
+/**
+ * One member of the discriminated union for selector value V: the selector field is V and each union
+ * field is its member for V (`never` when that union lacks V, which no value can then satisfy).
+ */
+type Member<F extends Fields, S extends string, V> = {
+  -readonly [K in keyof F]: K extends S
+    ? V
+    : K extends UnionKeys<F>
+      ? V extends keyof CasesOf<F[K]>
+        ? Infer<CasesOf<F[K]>[V]>
+        : never
+      : Infer<F[K]>;
+};
+// Distributes over V. Part 2's structures select all their unions by one field (TPMT_PUBLIC.type selects
+// both parameters and unique), so S is a single name.
+type Discriminated<F extends Fields, S extends string, V> = V extends number ? Member<F, S, V> : never;
+
+/**
+ * The member of a discriminated structure value T whose selector K is V, e.g.
+ * `Selected<TPMT_PUBLIC, 'type', typeof TPM_ALG.RSA>`: an RSA public area, `parameters` TPMS_RSA_PARMS.
+ */
+export type Selected<T, K extends keyof T, V extends T[K]> = Extract<T, { readonly [P in K]: V }>;
+
+/** The value of a struct: plain fields, or a discriminated union when some fields are TPMU unions. */
+type StructValue<F extends Fields> = [UnionKeys<F>] extends [never]
+  ? { -readonly [K in keyof F]: Infer<F[K]> }
+  : Discriminated<F, SelectorOf<F[UnionKeys<F>]>, SelectorValues<F>>;
 
 /** A TPMS/TPMT structure: fields in wire order (object key order). */
 export function struct<F extends Record<string, Schema<unknown>>>(
@@ -229,11 +284,11 @@ export const empty: Schema<null> = {
  * A TPMU union inside a structure, selected by an earlier sibling field (`selector`), as in Part 2
  * where e.g. TPMT_PUBLIC.type selects both `parameters` and `unique`.
  */
-export function union<C extends Record<number, Schema<unknown>>>(
+export function union<S extends string, C extends Cases>(
   name: string,
-  selector: string,
+  selector: S,
   cases: C,
-): Schema<Infer<C[keyof C]>> {
+): UnionSchema<S, C> {
   const map = new Map<number, Schema<unknown>>(
     Object.entries(cases).map(([k, s]) => [Number(k), s as Schema<unknown>]),
   );
@@ -244,6 +299,8 @@ export function union<C extends Record<number, Schema<unknown>>>(
   };
   return {
     name,
+    selector,
+    cases,
     desc: { kind: 'union', selector, cases: map },
     write(w, v, parent) {
       const [sel, schema] = pick(parent);

@@ -6,12 +6,12 @@
  * credential (label "IDENTITY", TPM2_MakeCredential/ActivateCredential) and of a duplication blob
  * ("DUPLICATE", TPM2_Import). go-tpm calls it "labeled encapsulation".
  *
- * - RSA: seed = digestSize(hash) random bytes; encryptedSeed = RSAES-OAEP(hash, MGF1(hash), label ‖ 0x00).
+ * - RSA: seed = digestByteLen(hash) random bytes; encryptedSeed = RSAES-OAEP(hash, MGF1(hash), label ‖ 0x00).
  *   hash is the key's nameAlg, or the hash of its OAEP scheme when the key names one (`oaepHash`; the
  *   reference implementation's CryptSecretDecrypt and go-tpm do this). The result is the ciphertext the
  *   caller puts in a TPM2B_ENCRYPTED_SECRET.
  * - ECC: an ephemeral key pair on the key's curve; Z = x-coordinate of ephemeral·Q, left-padded to the
- *   curve size; seed = KDFe(nameAlg, Z, label, ephemeral.x, Q.x, 8·digestSize(nameAlg)). The caller
+ *   curve size; seed = KDFe(nameAlg, Z, label, ephemeral.x, Q.x, 8·digestByteLen(nameAlg)). The caller
  *   marshals `ephemeral` as a TPMS_ECC_POINT into the TPM2B_ENCRYPTED_SECRET.
  *
  * Secrets are made and used inside node:crypto; intermediate copies we own are zeroed after use
@@ -32,8 +32,9 @@ import {
   privateDecrypt,
   publicEncrypt,
 } from 'node:crypto';
+import { digestByteLen, type HashAlgorithm } from '../crypto/algorithms.js';
 import { fromHex } from '../encoding/bytes.js';
-import { digestSize, kdfe, labelBytes, requireBytes, type TpmHash } from './kdf.js';
+import { kdfe, labelBytes, requireBytes } from './kdf.js';
 
 /** A source of `length` random bytes; the default is crypto.randomBytes. A test seam, not a policy knob. */
 export type RandomBytes = (length: number) => Uint8Array;
@@ -47,7 +48,7 @@ export type SeedLabel = 'SECRET' | 'IDENTITY' | 'DUPLICATE' | (string & {});
 /** An RSA decryption key from its TPMT_PUBLIC (Part 2 TPMS_RSA_PARMS and unique TPM2B_PUBLIC_KEY_RSA). */
 export interface RsaSeedTarget {
   readonly type: 'rsa';
-  readonly nameAlg: TpmHash;
+  readonly nameAlg: HashAlgorithm;
   /** unique.rsa: the big-endian modulus, most significant byte non-zero. */
   readonly modulus: Uint8Array;
   /** parameters.rsaDetail.exponent; 0 means the default 65537 (Part 2 TPMS_RSA_PARMS). */
@@ -56,13 +57,13 @@ export interface RsaSeedTarget {
    * The hash of the key's scheme when it is TPM_ALG_OAEP with a hash other than TPM_ALG_NULL (only an
    * unrestricted key can have one). Omit it for scheme TPM_ALG_NULL: nameAlg is then used.
    */
-  readonly oaepHash?: TpmHash;
+  readonly oaepHash?: HashAlgorithm;
 }
 
 /** An ECC decryption key from its TPMT_PUBLIC (Part 2 TPMS_ECC_PARMS and unique TPMS_ECC_POINT). */
 export interface EccSeedTarget {
   readonly type: 'ecc';
-  readonly nameAlg: TpmHash;
+  readonly nameAlg: HashAlgorithm;
   readonly curve: EccCurve;
   /** unique.ecc.x as the TPM holds it: it enters KDFe as is (partyVInfo), so pass it unmodified. */
   readonly x: Uint8Array;
@@ -198,11 +199,11 @@ function base64url(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64url');
 }
 
-function rsaPublicKey(target: RsaSeedTarget, hash: TpmHash): KeyObject {
+function rsaPublicKey(target: RsaSeedTarget, hash: HashAlgorithm): KeyObject {
   requireBytes(target.modulus, 'target.modulus');
   const { modulus, exponent } = target;
   // RSAES-OAEP needs k ≥ 2·hLen + 2 + mLen octets (RFC 8017 §7.1.1), and the seed is hLen octets.
-  const minBytes = 3 * digestSize(hash) + 2;
+  const minBytes = 3 * digestByteLen(hash) + 2;
   if (modulus.length < minBytes || modulus[0] === 0) {
     throw new RangeError(
       `target.modulus must have no leading zero and at least ${minBytes} bytes for OAEP with ${hash}; ` +
@@ -233,12 +234,12 @@ function rsaPublicKey(target: RsaSeedTarget, hash: TpmHash): KeyObject {
 }
 
 function createRsaSeed(target: RsaSeedTarget, label: string, randomBytes: RandomBytes): RsaSeed {
-  digestSize(target.nameAlg);
+  digestByteLen(target.nameAlg);
   const hash = target.oaepHash ?? target.nameAlg;
-  digestSize(hash);
+  digestByteLen(hash);
   const oaepLabel = labelBytes(label);
   const key = rsaPublicKey(target, hash);
-  const seed = new Uint8Array(draw(randomBytes, digestSize(hash)));
+  const seed = new Uint8Array(draw(randomBytes, digestByteLen(hash)));
   const encryptedSeed = publicEncrypt(
     { key, padding: cryptoConstants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash, oaepLabel },
     seed,
@@ -274,7 +275,7 @@ function sharedX(info: CurveInfo, ecdh: ECDH, q: Uint8Array, name: string): Uint
 }
 
 function createEccSeed(target: EccSeedTarget, label: string, randomBytes: RandomBytes): EccSeed {
-  const bits = 8 * digestSize(target.nameAlg);
+  const bits = 8 * digestByteLen(target.nameAlg);
   const info = curveInfo(target.curve);
   requireBytes(target.x, 'target.x');
   requireBytes(target.y, 'target.y');
@@ -338,10 +339,10 @@ export function createSeed(
 export function recoverSeedRsa(
   privateKey: KeyObject,
   encryptedSeed: Uint8Array,
-  hash: TpmHash,
+  hash: HashAlgorithm,
   label: SeedLabel,
 ): Uint8Array {
-  digestSize(hash);
+  digestByteLen(hash);
   requireBytes(encryptedSeed, 'encryptedSeed');
   const oaepLabel = labelBytes(label);
   return new Uint8Array(
@@ -360,10 +361,10 @@ export function recoverSeedRsa(
 export function recoverSeedEcc(
   privateKey: KeyObject,
   ephemeral: EccPoint,
-  nameAlg: TpmHash,
+  nameAlg: HashAlgorithm,
   label: SeedLabel,
 ): Uint8Array {
-  const bits = 8 * digestSize(nameAlg);
+  const bits = 8 * digestByteLen(nameAlg);
   const curveName = privateKey.asymmetricKeyDetails?.namedCurve ?? '';
   const curve = OPENSSL_CURVES[curveName];
   if (privateKey.type !== 'private' || curve === undefined) {

@@ -9,25 +9,17 @@
  * SHA-1/256/384/512.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { digestByteLen, type HashAlgorithm, hashAlgOf, tpmAlgOf } from '../crypto/algorithms.js';
 import { concatBytes, equalBytes } from '../encoding/bytes.js';
 import { ExecgateError } from '../errors.js';
 import type { CommandContext, HandleRef, ResponseContext, Session, SessionUse } from './command.js';
 import { StartAuthSession } from './commands.js';
 import { TPM_ALG, TPM_ECC_CURVE, TPM_RH, TPM_SE } from './constants.js';
 import { commandHmac, cpHash, responseHmac, rpHash, sessionKey, stripTrailingZeros } from './hmac.js';
-import { digestSize, hashAlgOf, type TpmHash, tpmAlgOf } from './kdf.js';
 import { cfbDecrypt, cfbEncrypt, cfbKeyIv } from './paramcrypt.js';
 import { attrs, marshal } from './schema.js';
 import { createSeed, type EccCurve, type SeedTarget } from './seed.js';
-import {
-  TPMA_SESSION,
-  type TPMS_AUTH_RESPONSE,
-  type TPMS_ECC_PARMS,
-  type TPMS_ECC_POINT,
-  TPMS_ECC_POINT as TPMS_ECC_POINT_SCHEMA,
-  type TPMS_RSA_PARMS,
-  type TPMT_PUBLIC,
-} from './structures.js';
+import { TPMA_SESSION, type TPMS_AUTH_RESPONSE, TPMS_ECC_POINT, type TPMT_PUBLIC } from './structures.js';
 import type { Tpm } from './tpm.js';
 
 /** A response whose HMAC does not verify: tampered in transit, or the wrong authValue was used. */
@@ -41,7 +33,7 @@ export interface StartSessionOptions {
   /** 'hmac' (default), 'policy', or 'trial' (a policy session that only computes a digest). */
   readonly type?: 'hmac' | 'policy' | 'trial';
   /** The session's authHash (default sha256). */
-  readonly hash?: TpmHash;
+  readonly hash?: HashAlgorithm;
   /** Salt the session with a secret encrypted to this loaded key (RSA: OAEP; ECC: ECDH), Part 1 §19.6.13. */
   readonly salt?: { readonly handle: number; readonly public: TPMT_PUBLIC };
   /** Bind the session to an entity; its authValue enters the session key. */
@@ -64,15 +56,13 @@ const CURVES: Readonly<Record<number, EccCurve>> = {
 export function seedTargetOf(pub: TPMT_PUBLIC): SeedTarget {
   const nameAlg = hashAlgOf(pub.nameAlg);
   if (pub.type === TPM_ALG.RSA) {
-    const p = pub.parameters as TPMS_RSA_PARMS;
-    return { type: 'rsa', nameAlg, modulus: pub.unique as Uint8Array, exponent: p.exponent };
+    return { type: 'rsa', nameAlg, modulus: pub.unique, exponent: pub.parameters.exponent };
   }
   if (pub.type === TPM_ALG.ECC) {
-    const p = pub.parameters as TPMS_ECC_PARMS;
-    const curve = CURVES[p.curveID];
-    if (!curve) throw new RangeError(`salt key curve 0x${p.curveID.toString(16)} is not supported`);
-    const u = pub.unique as TPMS_ECC_POINT;
-    return { type: 'ecc', nameAlg, curve, x: u.x, y: u.y };
+    const { curveID } = pub.parameters;
+    const curve = CURVES[curveID];
+    if (!curve) throw new RangeError(`salt key curve 0x${curveID.toString(16)} is not supported`);
+    return { type: 'ecc', nameAlg, curve, x: pub.unique.x, y: pub.unique.y };
   }
   throw new RangeError(`salt key type 0x${pub.type.toString(16)} is neither RSA nor ECC`);
 }
@@ -93,7 +83,7 @@ export class AuthSession implements Session {
   constructor(
     readonly handle: number,
     readonly type: 'hmac' | 'policy' | 'trial',
-    readonly hash: TpmHash,
+    readonly hash: HashAlgorithm,
     private readonly key: Uint8Array,
     private readonly bindName: Uint8Array | undefined,
     nonceCaller: Uint8Array,
@@ -135,7 +125,7 @@ export class AuthSession implements Session {
   }
 
   begin(): void {
-    this.nonceCaller = new Uint8Array(randomBytes(digestSize(this.hash)));
+    this.nonceCaller = new Uint8Array(randomBytes(digestByteLen(this.hash)));
   }
 
   encryptParameter(data: Uint8Array, use: SessionUse): Uint8Array {
@@ -182,7 +172,7 @@ export class AuthSession implements Session {
   }
 
   verify(ctx: ResponseContext, use: SessionUse, rsp: TPMS_AUTH_RESPONSE): void {
-    if (rsp.nonce.length !== digestSize(this.hash)) {
+    if (rsp.nonce.length !== digestByteLen(this.hash)) {
       throw new TpmIntegrityError(`session 0x${this.handle.toString(16)}: response nonce has the wrong size`);
     }
     this.tpmNonce = rsp.nonce;
@@ -214,15 +204,14 @@ export class AuthSession implements Session {
 export async function startAuthSession(tpm: Tpm, opts: StartSessionOptions = {}): Promise<AuthSession> {
   const type = opts.type ?? 'hmac';
   const hash = opts.hash ?? 'sha256';
-  const nonceCaller = new Uint8Array(randomBytes(digestSize(hash)));
+  const nonceCaller = new Uint8Array(randomBytes(digestByteLen(hash)));
   let salt: Uint8Array = new Uint8Array(0);
   let encryptedSalt: Uint8Array = new Uint8Array(0);
   if (opts.salt) {
     const target = seedTargetOf(opts.salt.public);
     const seed = createSeed(target, 'SECRET');
     salt = seed.seed;
-    encryptedSalt =
-      'encryptedSeed' in seed ? seed.encryptedSeed : marshal(TPMS_ECC_POINT_SCHEMA, seed.ephemeral);
+    encryptedSalt = 'encryptedSeed' in seed ? seed.encryptedSeed : marshal(TPMS_ECC_POINT, seed.ephemeral);
   }
   const bindAuth = opts.bind === undefined || typeof opts.bind === 'number' ? undefined : opts.bind.auth;
   const bindName = opts.bind === undefined ? undefined : await tpm.nameOf(opts.bind);

@@ -5,6 +5,7 @@
  * marshal/unmarshal are derived from them (schema.ts). Maxima follow the reference implementation's
  * sizes (MAX_DIGEST_BUFFER, MAX_RSA_KEY_BYTES for 4096-bit keys, MAX_CAP_BUFFER 1024, …).
  */
+import { HASH_ALGORITHMS as HASH } from '../crypto/algorithms.js';
 import { TPM_ALG, TPM_CAP, TPM_ST } from './constants.js';
 import {
   alias,
@@ -32,7 +33,8 @@ export const TPMI_ST_ATTEST = alias('TPMI_ST_ATTEST', u16);
 export const TPM_GENERATED = alias('TPM_GENERATED', u32);
 
 // ── Buffers (Part 2 §10.4) ──────────────────────────────────────────────────────────────────────────
-const MAX_DIGEST = 64; // SHA-512
+/** sizeof(TPMU_HA): the largest digest in the hash registry (SHA-512's). */
+const MAX_DIGEST = Math.max(...Object.values(HASH).map((h) => h.digestByteLen));
 /** Part 2 §10.4.2 */
 export const TPM2B_DIGEST = bytes('TPM2B_DIGEST', MAX_DIGEST);
 /** Part 2 §10.4.3: sizeof(TPMT_HA). */
@@ -57,11 +59,11 @@ export const TPM2B_ATTEST = bytes('TPM2B_ATTEST', 2048);
 export const TPMT_HA = struct('TPMT_HA', {
   hashAlg: TPMI_ALG_HASH,
   digest: union('TPMU_HA', 'hashAlg', {
-    [TPM_ALG.SHA1]: fixed('SHA1_DIGEST', 20),
-    [TPM_ALG.SHA256]: fixed('SHA256_DIGEST', 32),
-    [TPM_ALG.SHA384]: fixed('SHA384_DIGEST', 48),
-    [TPM_ALG.SHA512]: fixed('SHA512_DIGEST', 64),
-    [TPM_ALG.SM3_256]: fixed('SM3_256_DIGEST', 32),
+    [TPM_ALG.SHA1]: fixed('SHA1_DIGEST', HASH.sha1.digestByteLen),
+    [TPM_ALG.SHA256]: fixed('SHA256_DIGEST', HASH.sha256.digestByteLen),
+    [TPM_ALG.SHA384]: fixed('SHA384_DIGEST', HASH.sha384.digestByteLen),
+    [TPM_ALG.SHA512]: fixed('SHA512_DIGEST', HASH.sha512.digestByteLen),
+    [TPM_ALG.SM3_256]: fixed('SM3_256_DIGEST', HASH.sm3_256.digestByteLen),
     [TPM_ALG.NULL]: empty,
   }),
 });

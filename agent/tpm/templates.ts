@@ -19,8 +19,13 @@
  */
 import { fromHex } from '../encoding/bytes.js';
 import { TPM_ALG, TPM_ECC_CURVE } from './constants.js';
-import { attrs } from './schema.js';
+import { attrs, type Selected } from './schema.js';
 import { TPMA_OBJECT, type TPMT_PUBLIC, type TPMT_SYM_DEF_OBJECT } from './structures.js';
+
+/** Public areas of one object type: `type` selects `parameters` and `unique` (Part 2 §12.2.4). */
+export type RsaPublic = Selected<TPMT_PUBLIC, 'type', typeof TPM_ALG.RSA>;
+export type EccPublic = Selected<TPMT_PUBLIC, 'type', typeof TPM_ALG.ECC>;
+export type KeyedHashPublic = Selected<TPMT_PUBLIC, 'type', typeof TPM_ALG.KEYEDHASH>;
 
 /**
  * EK Credential Profile Annex B authorization policies, as hex. Each is recomputed from its definition
@@ -72,7 +77,7 @@ function ekAttributes(highRange: boolean) {
  * in NV 0x01c00002). nameAlg SHA-256, PolicyA, AES-128-CFB, exponent 0 (= 65537), and `unique` of 256
  * zero bytes: the Low Range templates fill it so that a TPM without an NV template creates the same key.
  */
-export function ekRsa2048Template(): TPMT_PUBLIC {
+export function ekRsa2048Template(): RsaPublic {
   return {
     type: TPM_ALG.RSA,
     nameAlg: TPM_ALG.SHA256,
@@ -92,7 +97,7 @@ export function ekRsa2048Template(): TPMT_PUBLIC {
  * EK Credential Profile Annex B.3.4, Template L-2: the default ECC NIST P-256 EK (certificate in NV
  * 0x01c0000a). As L-1, with `unique` x and y of 32 zero bytes each.
  */
-export function ekEccP256Template(): TPMT_PUBLIC {
+export function ekEccP256Template(): EccPublic {
   return {
     type: TPM_ALG.ECC,
     nameAlg: TPM_ALG.SHA256,
@@ -113,7 +118,7 @@ export function ekEccP256Template(): TPMT_PUBLIC {
  * swtpm_setup persists this key at 0x81010016). High Range: nameAlg SHA-384, PolicyB (SHA-384),
  * userWithAuth set, AES-256-CFB, and an empty `unique`. Same key as `tpm2_createek -G ecc384`.
  */
-export function ekEccP384Template(): TPMT_PUBLIC {
+export function ekEccP384Template(): EccPublic {
   return {
     type: TPM_ALG.ECC,
     nameAlg: TPM_ALG.SHA384,
@@ -147,12 +152,12 @@ function srkAttributes() {
 }
 
 /** Provisioning Guidance §7.5.1: RSA-2048 SRK (create under TPM_RH_OWNER; conventionally at 0x81000001). */
-export function srkRsa2048Template(): TPMT_PUBLIC {
+export function srkRsa2048Template(): RsaPublic {
   return { ...ekRsa2048Template(), objectAttributes: srkAttributes(), authPolicy: new Uint8Array(0) };
 }
 
 /** Provisioning Guidance §7.5.1: ECC NIST P-256 SRK (conventionally at 0x81000002). */
-export function srkEccP256Template(): TPMT_PUBLIC {
+export function srkEccP256Template(): EccPublic {
   return { ...ekEccP256Template(), objectAttributes: srkAttributes(), authPolicy: new Uint8Array(0) };
 }
 
@@ -177,7 +182,7 @@ function akAttributes() {
  * `nameAlg` follows the EK it is created under (tpm2_createak takes the EK's). `unique` is empty: Create
  * ignores it for a non-primary key.
  */
-export function akRsa2048Template(nameAlg: number = TPM_ALG.SHA256): TPMT_PUBLIC {
+export function akRsa2048Template(nameAlg: number = TPM_ALG.SHA256): RsaPublic {
   return {
     type: TPM_ALG.RSA,
     nameAlg,
@@ -194,7 +199,7 @@ export function akRsa2048Template(nameAlg: number = TPM_ALG.SHA256): TPMT_PUBLIC
 }
 
 /** ECC NIST P-256 AK with ECDSA over SHA-256 (`tpm2_createak -G ecc -g sha256 -s ecdsa`). */
-export function akEccP256Template(nameAlg: number = TPM_ALG.SHA256): TPMT_PUBLIC {
+export function akEccP256Template(nameAlg: number = TPM_ALG.SHA256): EccPublic {
   return {
     type: TPM_ALG.ECC,
     nameAlg,
@@ -225,12 +230,12 @@ function signingAttributes() {
 }
 
 /** Unrestricted RSA-2048 signing key, RSASSA-PKCS1-v1_5 with SHA-256. */
-export function signingRsa2048Template(): TPMT_PUBLIC {
+export function signingRsa2048Template(): RsaPublic {
   return { ...akRsa2048Template(), objectAttributes: signingAttributes() };
 }
 
 /** Unrestricted ECC NIST P-256 signing key, ECDSA with SHA-256. */
-export function signingEccP256Template(): TPMT_PUBLIC {
+export function signingEccP256Template(): EccPublic {
   return { ...akEccP256Template(), objectAttributes: signingAttributes() };
 }
 
@@ -239,7 +244,7 @@ export function signingEccP256Template(): TPMT_PUBLIC {
  * supplies the secret in TPM2B_SENSITIVE_CREATE.data, so sensitiveDataOrigin is clear (the TPM rejects
  * it otherwise). With an `authPolicy`, userWithAuth is clear, so only the policy releases the data.
  */
-export function sealedDataTemplate(options: { readonly authPolicy?: Uint8Array } = {}): TPMT_PUBLIC {
+export function sealedDataTemplate(options: { readonly authPolicy?: Uint8Array } = {}): KeyedHashPublic {
   const authPolicy = options.authPolicy ?? new Uint8Array(0);
   return {
     type: TPM_ALG.KEYEDHASH,

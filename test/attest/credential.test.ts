@@ -16,8 +16,9 @@ import {
   makeCredential,
 } from '../../agent/attest/credential.js';
 import { type EkAlg, ekPublicFromSpki, spkiPemOf, withEk } from '../../agent/attest/ek.js';
+import { digestByteLen, hashAlgOf } from '../../agent/crypto/algorithms.js';
 import { MakeCredential } from '../../agent/tpm/commands.js';
-import { digestSize, hashAlgOf, kdfa } from '../../agent/tpm/kdf.js';
+import { kdfa } from '../../agent/tpm/kdf.js';
 import { unmarshal } from '../../agent/tpm/schema.js';
 import { createSeed, type EccSeed } from '../../agent/tpm/seed.js';
 import { seedTargetOf } from '../../agent/tpm/sessions.js';
@@ -104,7 +105,7 @@ describe('makeCredential (software) + activateCredential (TPM)', () => {
     const blob = makeCredential(pub, name, credential, rng());
     const { seed } = createSeed(seedTargetOf(pub), 'IDENTITY', rng()) as EccSeed;
     const nameAlg = hashAlgOf(pub.nameAlg);
-    const hmacLen = 2 + digestSize(nameAlg);
+    const hmacLen = 2 + digestByteLen(nameAlg);
     const outer = unmarshal(TPM2B_DIGEST, blob.credentialBlob.subarray(0, hmacLen));
     const encIdentity = blob.credentialBlob.subarray(hmacLen);
     const hmacKey = kdfa(
@@ -113,7 +114,7 @@ describe('makeCredential (software) + activateCredential (TPM)', () => {
       'INTEGRITY',
       new Uint8Array(0),
       new Uint8Array(0),
-      8 * digestSize(nameAlg),
+      8 * digestByteLen(nameAlg),
     );
     expect(hex(outer)).toBe(hex(createHmac(nameAlg, hmacKey).update(encIdentity).update(name).digest()));
     const bits = (pub.parameters as TPMS_ECC_PARMS | TPMS_RSA_PARMS).symmetric.keyBits as number;

@@ -14,13 +14,13 @@ import {
   type QuoteEvidence,
   withAk,
 } from '../../agent/attest/quote.js';
-import { parseSelection } from '../../agent/attest/selection.js';
 import { verifyQuote } from '../../agent/attest/verify-quote.js';
 import { initVerification } from '../../agent/crypto/verify.js';
 import type { AnyCommand, CommandInput, CommandOutput } from '../../agent/tpm/command.js';
 import { PCR_Extend, Quote } from '../../agent/tpm/commands.js';
 import { TPM_ALG } from '../../agent/tpm/constants.js';
 import { readPcrs } from '../../agent/tpm/pcr.js';
+import { parseSelection } from '../../agent/tpm/pcr-selection.js';
 import { unmarshal } from '../../agent/tpm/schema.js';
 import { TPMS_ATTEST, TPMT_PUBLIC } from '../../agent/tpm/structures.js';
 import { type RunOptions, Tpm } from '../../agent/tpm/tpm.js';

@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { pemToSpki, QuoteError, spkiToPem } from '../../agent/attest/quote.js';
-import { parseSelection } from '../../agent/attest/selection.js';
 import { parsePcrs, serializePcrs, splitValues } from '../../agent/attest/tpm2-tools-format.js';
 import { concatBytes } from '../../agent/encoding/bytes.js';
+import { parseSelection } from '../../agent/tpm/pcr-selection.js';
 
 const V = 'test/vectors/tpm';
 const keylimePcrs = new Uint8Array(readFileSync(`${V}/keylime/quotepcr.out`));

@@ -2,24 +2,24 @@
 // Quote verification: the real third-party quotes in test/vectors/tpm verify (SHA-1 ones included);
 // every reason code comes from a real swtpm quote with exactly one defect; hostile bytes give a code,
 // never an exception (fast-check).
-import { createHash, generateKeyPairSync, sign as nodeSign } from 'node:crypto';
+import { constants, createHash, generateKeyPairSync, sign as nodeSign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LoadedAk, makeQuote, pemToSpki, spkiOfPublic, withAk } from '../../agent/attest/quote.js';
-import { parseSelection } from '../../agent/attest/selection.js';
 import { parsePcrs } from '../../agent/attest/tpm2-tools-format.js';
-import { QUOTE_CODES, verifyQuote } from '../../agent/attest/verify-quote.js';
+import { QUOTE_CODES, verifyQuote, verifyQuotes } from '../../agent/attest/verify-quote.js';
 import { initVerification } from '../../agent/crypto/verify.js';
 import { Certify, Sign } from '../../agent/tpm/commands.js';
-import { TPM_ALG, TPM_RH } from '../../agent/tpm/constants.js';
+import { TPM_ALG, TPM_GENERATED_VALUE, TPM_RH, TPM_ST } from '../../agent/tpm/constants.js';
 import { objectName } from '../../agent/tpm/names.js';
+import { parseSelection, toTpml } from '../../agent/tpm/pcr-selection.js';
 import { marshal, unmarshal } from '../../agent/tpm/schema.js';
 import { nullHashcheck, TPMS_ATTEST, TPMT_PUBLIC, TPMT_SIGNATURE } from '../../agent/tpm/structures.js';
 import { akRsa2048Template, signingRsa2048Template } from '../../agent/tpm/templates.js';
 import type { Tpm } from '../../agent/tpm/tpm.js';
 import { useSwtpm } from '../helpers/swtpm.js';
-import { openTpm, transientHandles, unhex, withPrimary } from '../tpm/swtpm-kit.js';
+import { legacySha1AkTemplate, openTpm, transientHandles, unhex, withPrimary } from '../tpm/swtpm-kit.js';
 
 const V = 'test/vectors/tpm';
 const b64 = (s: string) => Uint8Array.from(Buffer.from(s, 'base64'));
@@ -53,7 +53,7 @@ describe('real quotes from test/vectors/tpm', () => {
     expect(Buffer.from(objectName(pub))).toEqual(Buffer.from(file('keylime/ak.name')));
   });
 
-  it('go-attestation Windows GCE quote (SHA-1 bank, RSASSA-SHA1, empty nonce) verifies', () => {
+  it('go-attestation Windows GCE quote (SHA-1 bank, RSASSA-SHA1, empty nonce): refused by default, verifies for a legacy AK', () => {
     const doc = json('go-attestation/windows_gcp_shielded_vm.json');
     const pub = unmarshal(TPMT_PUBLIC, b64(doc.AK.Public));
     const values = [...doc.Log.PCRs]
@@ -67,8 +67,10 @@ describe('real quotes from test/vectors/tpm', () => {
       selection: parseSelection('sha1:0-23'),
       pcrValues: values,
     };
-    expect(verifyQuote(input)).toMatchObject({ ok: true });
-    expect(verifyQuote({ ...input, nonce: Uint8Array.of(0) })).toMatchObject({ code: 'E_QUOTE_NONCE' });
+    expect(verifyQuote(input)).toMatchObject({ ok: false, code: 'E_QUOTE_SIGNATURE_ALG' });
+    const legacy = { ...input, allowSha1Signatures: true };
+    expect(verifyQuote(legacy)).toMatchObject({ ok: true });
+    expect(verifyQuote({ ...legacy, nonce: Uint8Array.of(0) })).toMatchObject({ code: 'E_QUOTE_NONCE' });
   });
 
   for (const name of ['gce-cos-85-no-nonce', 'gce-cos-85-nonce9009']) {
@@ -153,6 +155,91 @@ describe('hostile bytes behind a valid signature', () => {
   });
 });
 
+describe('SHA-1 signature schemes (legacy AKs): refused unless allowed', () => {
+  // Software AKs sign TPMS_ATTEST quotes built here, as a TPM would (pcrDigest made with the scheme's
+  // hash); the swtpm case below has a real TPM sign one.
+  const nonce = unhex('0badc0de');
+  const selection = parseSelection('sha256:0-7');
+  const pcrValues = Array.from({ length: 8 }, (_, i) => new Uint8Array(32).fill(i));
+  const attestBytes = (hash: 'sha1' | 'sha256'): Uint8Array =>
+    marshal(TPMS_ATTEST, {
+      magic: TPM_GENERATED_VALUE,
+      type: TPM_ST.ATTEST_QUOTE,
+      qualifiedSigner: new Uint8Array(0),
+      extraData: nonce,
+      clockInfo: { clock: 1n, resetCount: 0, restartCount: 0, safe: 1 },
+      firmwareVersion: 0n,
+      attested: {
+        pcrSelect: toTpml(selection),
+        pcrDigest: new Uint8Array(createHash(hash).update(Buffer.concat(pcrValues)).digest()),
+      },
+    });
+  const tpmHash = (hash: 'sha1' | 'sha256') => (hash === 'sha1' ? TPM_ALG.SHA1 : TPM_ALG.SHA256);
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const schemes = [
+    {
+      name: 'RSASSA',
+      publicKey: rsa.publicKey,
+      sign: (hash: 'sha1' | 'sha256', m: Uint8Array) =>
+        marshal(TPMT_SIGNATURE, {
+          sigAlg: TPM_ALG.RSASSA,
+          signature: { hash: tpmHash(hash), sig: nodeSign(hash, m, rsa.privateKey) },
+        }),
+    },
+    {
+      name: 'RSAPSS',
+      publicKey: rsa.publicKey,
+      sign: (hash: 'sha1' | 'sha256', m: Uint8Array) =>
+        marshal(TPMT_SIGNATURE, {
+          sigAlg: TPM_ALG.RSAPSS,
+          signature: {
+            hash: tpmHash(hash),
+            sig: nodeSign(hash, m, {
+              key: rsa.privateKey,
+              padding: constants.RSA_PKCS1_PSS_PADDING,
+              saltLength: hash === 'sha1' ? 20 : 32,
+            }),
+          },
+        }),
+    },
+    {
+      name: 'ECDSA',
+      publicKey: ec.publicKey,
+      sign: (hash: 'sha1' | 'sha256', m: Uint8Array) => {
+        const rs = nodeSign(hash, m, { key: ec.privateKey, dsaEncoding: 'ieee-p1363' });
+        return marshal(TPMT_SIGNATURE, {
+          sigAlg: TPM_ALG.ECDSA,
+          signature: { hash: tpmHash(hash), signatureR: rs.subarray(0, 32), signatureS: rs.subarray(32) },
+        });
+      },
+    },
+  ];
+
+  for (const s of schemes) {
+    it(`${s.name} with SHA-1: E_QUOTE_SIGNATURE_ALG by default, valid with allowSha1Signatures; SHA-256 valid by default`, () => {
+      const akPublicKey = new Uint8Array(s.publicKey.export({ type: 'spki', format: 'der' }));
+      const attest = attestBytes('sha1');
+      const input = { attest, signature: s.sign('sha1', attest), akPublicKey, nonce, selection, pcrValues };
+      expect(verifyQuote(input)).toMatchObject({ ok: false, code: 'E_QUOTE_SIGNATURE_ALG' });
+      expect(verifyQuote({ ...input, allowSha1Signatures: false })).toMatchObject({
+        code: 'E_QUOTE_SIGNATURE_ALG',
+      });
+      expect(verifyQuotes([input])).toMatchObject([{ ok: false, code: 'E_QUOTE_SIGNATURE_ALG' }]);
+      expect(verifyQuote({ ...input, allowSha1Signatures: true })).toMatchObject({ ok: true });
+      expect(verifyQuotes([{ ...input, allowSha1Signatures: true }])).toMatchObject([{ ok: true }]);
+      // A SHA-1 signature that does not verify is still E_QUOTE_SIGNATURE: the signature is checked first.
+      const forged = { ...input, attest: attestBytes('sha256') };
+      expect(verifyQuote(forged)).toMatchObject({ ok: false, code: 'E_QUOTE_SIGNATURE' });
+      // The same key with the SHA-256 scheme passes by default: only the hash is refused.
+      const a256 = attestBytes('sha256');
+      expect(verifyQuote({ ...input, attest: a256, signature: s.sign('sha256', a256) })).toMatchObject({
+        ok: true,
+      });
+    });
+  }
+});
+
 describe('one defect per reason code, from real swtpm quotes', () => {
   const swtpm = useSwtpm();
   let tpm: Tpm;
@@ -210,6 +297,31 @@ describe('one defect per reason code, from real swtpm quotes', () => {
         'E_QUOTE_CLOCK',
       );
     });
+  });
+
+  it('a quote by a legacy AK (RSASSA-SHA1) gives E_QUOTE_SIGNATURE_ALG, and verifies with allowSha1Signatures', async () => {
+    await withPrimary(tpm, TPM_RH.ENDORSEMENT, legacySha1AkTemplate(), async (key) => {
+      const ev = await makeQuote(
+        tpm,
+        { handle: key.objectHandle, public: key.outPublic },
+        { selection, nonce },
+      );
+      expect(unmarshal(TPMT_SIGNATURE, ev.signature)).toMatchObject({
+        sigAlg: TPM_ALG.RSASSA,
+        signature: { hash: TPM_ALG.SHA1 },
+      });
+      const input = {
+        attest: ev.attest,
+        signature: ev.signature,
+        akPublicKey: ev.akSpki,
+        nonce,
+        selection,
+        pcrValues: ev.pcrValues,
+      };
+      expect(verifyQuote(input)).toMatchObject({ ok: false, code: 'E_QUOTE_SIGNATURE_ALG' });
+      expect(verifyQuote({ ...input, allowSha1Signatures: true })).toMatchObject({ ok: true });
+    });
+    expect(await transientHandles(tpm)).toEqual([]);
   });
 
   it('a quote by another AK (owner-hierarchy RSA AK) fails with E_QUOTE_SIGNATURE', async () => {

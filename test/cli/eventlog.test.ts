@@ -6,13 +6,17 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeBundle, makeQuote, spkiToPem } from '../../agent/attest/quote.js';
 import { EXIT } from '../../agent/cli/exit.js';
 import { EV, parseEventLog } from '../../agent/measure/eventlog.js';
 import { PCR_Extend } from '../../agent/tpm/commands.js';
+import { TPM_RH } from '../../agent/tpm/constants.js';
+import { parseSelection } from '../../agent/tpm/pcr-selection.js';
 import { Tpm } from '../../agent/tpm/tpm.js';
 import { openTransport } from '../../agent/tpm/transport/index.js';
 import { useSwtpm } from '../helpers/swtpm.js';
 import { buildEventLog, uefiBootEvents } from '../helpers/synthetic-eventlog.js';
+import { legacySha1AkTemplate, withPrimary } from '../tpm/swtpm-kit.js';
 import { cli } from './helpers.js';
 
 const swtpm = useSwtpm();
@@ -239,5 +243,42 @@ describe('eventlog verify against swtpm', () => {
     const other = await cli([...given, '--ak-qualified-name', id.akName]);
     expect(other.code).toBe(EXIT.EVIDENCE_INVALID);
     expect(other.stderr).toMatch(/E_QUOTE_SIGNER/);
+  });
+
+  it('a bundle quoted by a legacy SHA-1 AK is refused (E_QUOTE_SIGNATURE_ALG) unless --allow-sha1-ak', async () => {
+    const nonce = '5a15a15a15a15a1a';
+    const bundle = join(dir, 'sha1-quote.cbor');
+    const pem = join(dir, 'sha1-ak.pem');
+    const tpm = new Tpm(openTransport(swtpm().tcti));
+    try {
+      await withPrimary(tpm, TPM_RH.ENDORSEMENT, legacySha1AkTemplate(), async (key) => {
+        const ev = await makeQuote(
+          tpm,
+          { handle: key.objectHandle, public: key.outPublic },
+          { selection: parseSelection('sha256:0-9'), nonce: Buffer.from(nonce, 'hex') },
+        );
+        await writeFile(bundle, encodeBundle(ev));
+        await writeFile(pem, spkiToPem(ev.akSpki));
+      });
+    } finally {
+      await tpm.close();
+    }
+    const args = [
+      'eventlog',
+      'verify',
+      join(dir, 'boot.log'),
+      '--quote',
+      bundle,
+      '--ak',
+      pem,
+      '--nonce',
+      nonce,
+    ];
+    const refused = await cli(args);
+    expect(refused.code).toBe(EXIT.EVIDENCE_INVALID);
+    expect(refused.stderr).toMatch(/E_QUOTE_SIGNATURE_ALG/);
+    const allowed = await cli([...args, '--allow-sha1-ak']);
+    expect(allowed.code, allowed.stderr).toBe(EXIT.OK);
+    expect(allowed.stdout).toMatch(/10 PCR values/);
   });
 });

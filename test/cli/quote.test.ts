@@ -9,17 +9,18 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSelection } from '../../agent/attest/selection.js';
 import { parsePcrs } from '../../agent/attest/tpm2-tools-format.js';
 import { EXIT } from '../../agent/cli/exit.js';
+import { bankName } from '../../agent/crypto/algorithms.js';
 import { EvictControl } from '../../agent/tpm/commands.js';
 import { TPM_RH } from '../../agent/tpm/constants.js';
-import { bankName } from '../../agent/tpm/pcr.js';
+import { parseSelection } from '../../agent/tpm/pcr-selection.js';
 import { akEccP256Template, akRsa2048Template } from '../../agent/tpm/templates.js';
 import { useSwtpm } from '../helpers/swtpm.js';
 import {
   createPrimary,
   flushAllTransient,
+  legacySha1AkTemplate,
   openTpm,
   transientHandles,
   withTempDir,
@@ -578,5 +579,76 @@ describe('quote --ak-public F --ak-private F: a saved AK pair', () => {
         expect(r.code, `${argv.join(' ')}: ${r.stderr}`).toBe(EXIT.USAGE);
       }
     });
+  });
+});
+
+describe('quote verify --allow-sha1-ak: a legacy AK (RSASSA-SHA1)', () => {
+  it('tpm2_quote -g sha1 by a SHA-1 AK gives E_QUOTE_SIGNATURE_ALG (exit 7) unless --allow-sha1-ak', async () => {
+    const handle = '0x81010070';
+    const tpm = openTpm(swtpm());
+    try {
+      const key = await createPrimary(tpm, TPM_RH.ENDORSEMENT, legacySha1AkTemplate());
+      try {
+        await tpm.run(EvictControl, {
+          auth: TPM_RH.OWNER,
+          objectHandle: key.objectHandle,
+          persistentHandle: Number(handle),
+        });
+      } finally {
+        await tpm.flush(key.objectHandle);
+      }
+    } finally {
+      await tpm.close();
+    }
+    await withTempDir(async (dir) => {
+      await must(['tpm2_readpublic', '-c', handle, '-f', 'pem', '-o', 'ak.pem'], dir);
+      await must(
+        [
+          'tpm2_quote',
+          '-c',
+          handle,
+          '-l',
+          'sha256:0,1,2,3,4,5,6,7',
+          '-q',
+          NONCE,
+          '-m',
+          'quote.msg',
+          '-s',
+          'quote.sig',
+          '-g',
+          'sha1',
+        ],
+        dir,
+      );
+      await must(['tpm2_pcrread', 'sha256:0,1,2,3,4,5,6,7', '-o', 'values.bin'], dir);
+      const args = [
+        'quote',
+        'verify',
+        '--msg',
+        join(dir, 'quote.msg'),
+        '--sig',
+        join(dir, 'quote.sig'),
+        '--pcrs-values',
+        join(dir, 'values.bin'),
+        '--pcrs',
+        'sha256:0-7',
+        '--ak',
+        join(dir, 'ak.pem'),
+        '--nonce',
+        NONCE,
+      ];
+      const refused = await cli(args);
+      expect(refused.code).toBe(EXIT.EVIDENCE_INVALID);
+      expect(refused.stderr).toMatch(/^execgate: E_QUOTE_SIGNATURE_ALG: /);
+      expect(JSON.parse((await cli([...args, '--json'])).stdout)).toMatchObject({
+        ok: false,
+        code: 'E_QUOTE_SIGNATURE_ALG',
+      });
+      const allowed = await cli([...args, '--allow-sha1-ak']);
+      expect(allowed.stderr).toBe('');
+      expect(allowed.code).toBe(EXIT.OK);
+      expect(allowed.stdout).toMatch(/^OK: valid quote/);
+    });
+    await must(['tpm2_evictcontrol', '-C', 'o', '-c', handle], '.');
   });
 });

@@ -10,12 +10,12 @@ import { TPM_ALG } from '../../agent/tpm/constants.js';
 
 export type Bank = 'sha1' | 'sha256' | 'sha384' | 'sha512';
 
-export const BANK_ALG: Readonly<Record<Bank, number>> = {
+export const BANK_ALG = {
   sha1: TPM_ALG.SHA1,
   sha256: TPM_ALG.SHA256,
   sha384: TPM_ALG.SHA384,
   sha512: TPM_ALG.SHA512,
-};
+} as const satisfies Readonly<Record<Bank, number>>;
 
 const DIGEST_BYTES: Readonly<Record<Bank, number>> = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 };
 
@@ -42,7 +42,7 @@ export interface Extend {
   /** Index of the event in the parsed log (the Spec ID event is 0). */
   readonly index: number;
   readonly pcr: number;
-  readonly digests: readonly { readonly hashAlg: number; readonly digest: Uint8Array }[];
+  readonly digests: readonly { readonly hashAlg: (typeof BANK_ALG)[Bank]; readonly digest: Uint8Array }[];
 }
 
 export interface SyntheticLog {

@@ -7,7 +7,7 @@ import { initHashing } from '../../agent/crypto/hash.js';
 import { checkBootAggregate } from '../../agent/measure/boot-aggregate.js';
 import { parseImaLog } from '../../agent/measure/ima/index.js';
 import { TPM_ALG } from '../../agent/tpm/constants.js';
-import type { PcrValues } from '../../agent/tpm/pcr.js';
+import type { PcrValues } from '../../agent/tpm/pcr-selection.js';
 import { bootAggregateLine } from '../helpers/ima-list.js';
 
 const random = (n: number) => Array.from({ length: 10 }, () => new Uint8Array(randomBytes(n)));

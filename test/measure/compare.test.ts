@@ -11,7 +11,7 @@ import { compareWithQuote, type FindingLike, quotedPcrValues } from '../../agent
 import { EV, parseEventLog } from '../../agent/measure/eventlog.js';
 import { replayEventLog } from '../../agent/measure/replay.js';
 import { TPM_ALG } from '../../agent/tpm/constants.js';
-import type { PcrValues } from '../../agent/tpm/pcr.js';
+import type { PcrValues } from '../../agent/tpm/pcr-selection.js';
 import {
   ascii,
   BANK_ALG,

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { bankName, hashByName } from '../../agent/crypto/algorithms.js';
 import {
   EV,
   type EventLog,
@@ -15,7 +16,6 @@ import {
 } from '../../agent/measure/eventlog.js';
 import { PCR_COUNT, type ReplayResult, replayEventLog, WORKAROUNDS } from '../../agent/measure/replay.js';
 import { TPM_ALG } from '../../agent/tpm/constants.js';
-import { BANK_NAMES, bankName } from '../../agent/tpm/pcr.js';
 
 const DIR = join(import.meta.dirname, '../vectors/eventlog');
 
@@ -49,7 +49,7 @@ function expectedEntry(name: string): Expected {
 }
 
 function bankId(name: string): number | undefined {
-  return BANK_NAMES[name];
+  return hashByName(name)?.tpmAlg;
 }
 
 /** Calls `fn`; returns the EventLogError it throws, failing the test on success or any other exception. */

@@ -15,7 +15,7 @@ import type { ReferenceState } from '../../agent/measure/reference.js';
 import { replayEventLog } from '../../agent/measure/replay.js';
 import { captureReference, judgeMeasuredState } from '../../agent/measure/state/index.js';
 import { TPM_ALG } from '../../agent/tpm/constants.js';
-import type { PcrValues } from '../../agent/tpm/pcr.js';
+import type { PcrValues } from '../../agent/tpm/pcr-selection.js';
 import { bootAggregateLine } from '../helpers/ima-list.js';
 import {
   ascii,

@@ -21,7 +21,7 @@ import {
   stateSelection,
 } from '../../agent/measure/state/index.js';
 import { TPM_ALG } from '../../agent/tpm/constants.js';
-import type { PcrValues } from '../../agent/tpm/pcr.js';
+import type { PcrValues } from '../../agent/tpm/pcr-selection.js';
 import { bootAggregateLine } from '../helpers/ima-list.js';
 import {
   ascii,

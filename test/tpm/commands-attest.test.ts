@@ -6,6 +6,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hashAlgOf } from '../../agent/crypto/algorithms.js';
 import {
   ActivateCredential,
   Certify,
@@ -17,8 +18,8 @@ import {
   Sign,
 } from '../../agent/tpm/commands.js';
 import { TPM_ALG, TPM_GENERATED_VALUE, TPM_RH, TPM_ST } from '../../agent/tpm/constants.js';
-import { hashAlgOf } from '../../agent/tpm/kdf.js';
-import { readPcrs, toTpml } from '../../agent/tpm/pcr.js';
+import { readPcrs } from '../../agent/tpm/pcr.js';
+import { toTpml } from '../../agent/tpm/pcr-selection.js';
 import { policySecret } from '../../agent/tpm/policy.js';
 import { TPM_RC } from '../../agent/tpm/rc.js';
 import { attrs, unmarshal } from '../../agent/tpm/schema.js';

@@ -5,6 +5,7 @@
 // under test.
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hashAlgOf } from '../../agent/crypto/algorithms.js';
 import { tpmInfo, tpmProperties } from '../../agent/tpm/capability.js';
 import {
   ALL_COMMANDS,
@@ -15,7 +16,6 @@ import {
   ReadClock,
 } from '../../agent/tpm/commands.js';
 import { TPM_ALG, TPM_CAP, TPM_ECC_CURVE, TPM_PT, TPM_RH } from '../../agent/tpm/constants.js';
-import { hashAlgOf } from '../../agent/tpm/kdf.js';
 import { allocatedBanks, readPcrs } from '../../agent/tpm/pcr.js';
 import { TPM_RC } from '../../agent/tpm/rc.js';
 import type { Infer } from '../../agent/tpm/schema.js';

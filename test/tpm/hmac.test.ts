@@ -4,6 +4,7 @@ import { hmac as nobleHmac } from '@noble/hashes/hmac.js';
 import { concatBytes } from '@noble/hashes/utils.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { digestByteLen, type HashAlgorithm } from '../../agent/crypto/algorithms.js';
 import { TPM_CC } from '../../agent/tpm/constants.js';
 import {
   commandHmac,
@@ -13,22 +14,21 @@ import {
   sessionKey,
   stripTrailingZeros,
 } from '../../agent/tpm/hmac.js';
-import { digestSize, type TpmHash } from '../../agent/tpm/kdf.js';
 import { HASHES, hex, nobleHash, refKdfa, unhex } from './reference.js';
 
 const hashArb = fc.constantFrom(...HASHES);
 const bytesArb = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max });
 const u32Arb = fc.integer({ min: 0, max: 0xffff_ffff });
 const be32 = (n: number) => Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
-const digestArb = (h: TpmHash) => bytesArb(digestSize(h), digestSize(h));
+const digestArb = (h: HashAlgorithm) => bytesArb(digestByteLen(h), digestByteLen(h));
 
 describe('sessionKey (Part 1 §19.6.8)', () => {
   it('is KDFa(hash, bindAuth ‖ salt, "ATH", nonceTPM, nonceCaller, digest bits) for a non-empty key', () => {
     fc.assert(
       fc.property(hashArb, bytesArb(1, 96), bytesArb(16, 64), bytesArb(16, 64), (h, key, nTpm, nCaller) => {
         const sk = sessionKey(h, key, nTpm, nCaller);
-        expect(sk.length).toBe(digestSize(h));
-        expect(hex(sk)).toBe(hex(refKdfa(h, key, 'ATH', nTpm, nCaller, 8 * digestSize(h))));
+        expect(sk.length).toBe(digestByteLen(h));
+        expect(hex(sk)).toBe(hex(refKdfa(h, key, 'ATH', nTpm, nCaller, 8 * digestByteLen(h))));
         // nonceTPM comes first: swapping the nonces changes the key.
         if (hex(nTpm) !== hex(nCaller)) expect(hex(sessionKey(h, key, nCaller, nTpm))).not.toBe(hex(sk));
       }),

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hashAlgOf } from '../../agent/tpm/kdf.js';
+import { hashAlgOf } from '../../agent/crypto/algorithms.js';
 import {
   type AesKeyBits,
   cfbDecrypt,

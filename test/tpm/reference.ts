@@ -3,18 +3,18 @@
  * Independent second implementations for the session-crypto tests, written straight from the formulas
  * of TCG TPM 2.0 Part 1 §11.4.10 (KDFa, KDFe) and NIST SP 800-38A §6.3 (CFB), on @noble/hashes and on
  * the raw AES block (aes-*-ecb) rather than on the code under test. They share nothing with agent/tpm
- * except the TpmHash spelling.
+ * except the HashAlgorithm spelling.
  */
 import { createCipheriv } from 'node:crypto';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
 import { bytesToHex, type CHash, concatBytes, hexToBytes } from '@noble/hashes/utils.js';
-import type { TpmHash } from '../../agent/tpm/kdf.js';
+import type { HashAlgorithm } from '../../agent/crypto/algorithms.js';
 
-export const HASHES: readonly TpmHash[] = ['sha1', 'sha256', 'sha384', 'sha512'];
+export const HASHES: readonly HashAlgorithm[] = ['sha1', 'sha256', 'sha384', 'sha512'];
 
-export function nobleHash(h: TpmHash): CHash {
+export function nobleHash(h: HashAlgorithm): CHash {
   switch (h) {
     case 'sha1':
       return sha1;
@@ -48,7 +48,7 @@ function truncateAndMask(stream: Uint8Array, bits: number): Uint8Array {
 
 /** KDFa: K(i) = HMAC(key, [i]32 || label || contextU || contextV || [bits]32), leftmost `bits`. */
 export function refKdfa(
-  h: TpmHash,
+  h: HashAlgorithm,
   key: Uint8Array,
   label: string,
   u: Uint8Array,
@@ -67,7 +67,7 @@ export function refKdfa(
 
 /** KDFe: K(i) = H([i]32 || Z || label || partyUInfo || partyVInfo), leftmost `bits`. */
 export function refKdfe(
-  h: TpmHash,
+  h: HashAlgorithm,
   z: Uint8Array,
   label: string,
   u: Uint8Array,

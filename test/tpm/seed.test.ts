@@ -9,8 +9,8 @@ import {
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { concatBytes } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
+import { digestByteLen, type HashAlgorithm, hashAlgOf } from '../../agent/crypto/algorithms.js';
 import { TPM_ECC_CURVE } from '../../agent/tpm/constants.js';
-import { digestSize, hashAlgOf, type TpmHash } from '../../agent/tpm/kdf.js';
 import {
   createSeed,
   type EccCurve,
@@ -87,7 +87,7 @@ function scripted(...chunks: Uint8Array[]): RandomBytes & { asked: number[] } {
 }
 
 /** Independent RSAES-OAEP decoding (RFC 8017 §7.1.2 step 3) of a raw RSA decryption, on noble hashes. */
-function oaepDecode(em: Uint8Array, h: TpmHash, label: Uint8Array): Uint8Array {
+function oaepDecode(em: Uint8Array, h: HashAlgorithm, label: Uint8Array): Uint8Array {
   const H = nobleHash(h);
   const hLen = H.outputLen;
   const mgf1 = (seed: Uint8Array, len: number): Uint8Array => {
@@ -113,7 +113,7 @@ function rawRsaDecrypt(key: KeyObject, ct: Uint8Array): Uint8Array {
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-let rsa2048: { privateKey: KeyObject; target: (h: TpmHash) => RsaSeedTarget } | undefined;
+let rsa2048: { privateKey: KeyObject; target: (h: HashAlgorithm) => RsaSeedTarget } | undefined;
 function getRsa2048() {
   if (rsa2048 === undefined) {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -124,7 +124,10 @@ function getRsa2048() {
   return rsa2048;
 }
 
-function eccKeyPair(curve: EccCurve, nameAlg: TpmHash): { privateKey: KeyObject; target: EccSeedTarget } {
+function eccKeyPair(
+  curve: EccCurve,
+  nameAlg: HashAlgorithm,
+): { privateKey: KeyObject; target: EccSeedTarget } {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: JWK_CRV[curve] });
   const jwk = publicKey.export({ format: 'jwk' });
   return { privateKey, target: { type: 'ecc', nameAlg, curve, x: fromB64u(jwk.x), y: fromB64u(jwk.y) } };
@@ -151,7 +154,7 @@ describe('createSeed / recoverSeedRsa (Part 1 Annex B.10.3)', () => {
     const random = scripted(unhex(v.secret));
     const { seed, encryptedSeed } = createSeed(target, v.label, random);
     const hash = target.oaepHash ?? target.nameAlg;
-    expect(random.asked).toEqual([digestSize(hash)]);
+    expect(random.asked).toEqual([digestByteLen(hash)]);
     expect(hex(seed)).toBe(v.secret);
     expect(encryptedSeed.length).toBe(unhex(v.modulus).length);
     // Decoded independently of node's OAEP: hash and MGF1 hash are `hash`, the label carries its NUL.
@@ -163,7 +166,7 @@ describe('createSeed / recoverSeedRsa (Part 1 Annex B.10.3)', () => {
     const { privateKey, target } = getRsa2048();
     for (const label of ['SECRET', 'IDENTITY', 'DUPLICATE']) {
       const { seed, encryptedSeed } = createSeed(target(h), label);
-      expect(seed.length).toBe(digestSize(h));
+      expect(seed.length).toBe(digestByteLen(h));
       expect(hex(recoverSeedRsa(privateKey, encryptedSeed, h, label))).toBe(hex(seed));
     }
   });
@@ -254,7 +257,7 @@ describe('createSeed / recoverSeedEcc (Part 1 Annex C.6.4)', () => {
     const { privateKey, target } = eccKeyPair(curve, h);
     for (const label of ['SECRET', 'IDENTITY']) {
       const { seed, ephemeral } = createSeed(target, label);
-      expect(seed.length).toBe(digestSize(h));
+      expect(seed.length).toBe(digestByteLen(h));
       expect(ephemeral.x.length).toBe(SIZE[curve]);
       expect(ephemeral.y.length).toBe(SIZE[curve]);
       expect(hex(recoverSeedEcc(privateKey, ephemeral, h, label))).toBe(hex(seed));
@@ -349,7 +352,7 @@ describe('createSeed / recoverSeedEcc (Part 1 Annex C.6.4)', () => {
     expect(() => createSeed({ ...target, y }, 'SECRET')).toThrow(/target/);
     expect(() => createSeed({ ...target, x: new Uint8Array(33) }, 'SECRET')).toThrow(/target\.x/);
     expect(() => createSeed({ ...target, curve: 'p192' as EccCurve }, 'SECRET')).toThrow(/target\.curve/);
-    expect(() => createSeed({ ...target, nameAlg: 'md5' as TpmHash }, 'SECRET')).toThrow(TypeError);
+    expect(() => createSeed({ ...target, nameAlg: 'md5' as HashAlgorithm }, 'SECRET')).toThrow(TypeError);
     const { privateKey } = generateKeyPairSync('ed25519');
     expect(() => recoverSeedEcc(privateKey, target, 'sha256', 'SECRET')).toThrow(/privateKey/);
   });

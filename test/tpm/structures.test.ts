@@ -1,17 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { TPM_ALG, TPM_ST } from '../../agent/tpm/constants.js';
 import { TpmParseError } from '../../agent/tpm/errors.js';
-import { marshal, type Schema, unmarshal } from '../../agent/tpm/schema.js';
+import { marshal, type Schema, type Selected, unmarshal } from '../../agent/tpm/schema.js';
 import {
   ALL_STRUCTURES,
   TPM2B_PUBLIC,
   TPMA_OBJECT,
   TPML_PCR_SELECTION,
   TPMS_ATTEST,
+  type TPMS_ECC_PARMS,
+  type TPMS_ECC_POINT,
+  type TPMS_RSA_PARMS,
+  type TPMT_HA,
+  type TPMT_PUBLIC,
   TPMT_SIGNATURE,
 } from '../../agent/tpm/structures.js';
+import { akEccP256Template, akRsa2048Template } from '../../agent/tpm/templates.js';
 import { arbitraryOf } from '../helpers/arbitrary.js';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
@@ -130,5 +136,62 @@ describe('structures: known encodings', () => {
       RangeError,
     );
     expect(() => marshal(TPM2B_PUBLIC, {} as never)).toThrow(TypeError);
+  });
+});
+
+// The inferred types are discriminated unions keyed on the selector (schema.ts): tsc checks this block,
+// so each `@ts-expect-error` below is a proof that the unnarrowed access or the mismatched value does not
+// compile, and each assignment after a selector check a proof that it does.
+describe('structures: unions narrow on their selector', () => {
+  const quoteMsg = hex(`ff544347 8018 0022 000b ${'b1'.repeat(32)} 0010 00112233445566778899aabbccddeeff
+    00000000000002f3 00000001 00000000 01 2019102300163636 00000001 000b 03 ff0001 0020 ${'f8'.repeat(32)}`);
+
+  it('TPMS_ATTEST.type selects attested', () => {
+    const a = unmarshal(TPMS_ATTEST, quoteMsg);
+    // @ts-expect-error without a check of `type`, `attested` is any of the TPMU_ATTEST members
+    const unchecked: Uint8Array = a.attested.pcrDigest;
+    expect(unchecked).toBeDefined();
+    if (a.type !== TPM_ST.ATTEST_QUOTE) throw new Error('not a quote');
+    const digest: Uint8Array = a.attested.pcrDigest;
+    expect(digest).toEqual(new Uint8Array(32).fill(0xf8));
+    expectTypeOf(a.attested.pcrSelect).toEqualTypeOf<TPML_PCR_SELECTION>();
+  });
+
+  it('TPMT_SIGNATURE.sigAlg selects signature', () => {
+    const sig = unmarshal(TPMT_SIGNATURE, hex(`0018 000b 0020 ${'11'.repeat(32)} 0020 ${'22'.repeat(32)}`));
+    if (sig.sigAlg === TPM_ALG.ECDSA) {
+      expectTypeOf(sig.signature.signatureR).toEqualTypeOf<Uint8Array>();
+      // @ts-expect-error an ECDSA signature has no RSA `sig`
+      expect(sig.signature.sig).toBeUndefined();
+    } else expect.unreachable();
+  });
+
+  it('TPMT_PUBLIC.type selects both parameters and unique', () => {
+    const check = (pub: TPMT_PUBLIC): string => {
+      if (pub.type === TPM_ALG.RSA) {
+        expectTypeOf(pub.parameters).toEqualTypeOf<TPMS_RSA_PARMS>();
+        expectTypeOf(pub.unique).toEqualTypeOf<Uint8Array>();
+        return `rsa ${pub.parameters.keyBits}`;
+      }
+      if (pub.type === TPM_ALG.ECC) {
+        expectTypeOf(pub.parameters).toEqualTypeOf<TPMS_ECC_PARMS>();
+        expectTypeOf(pub.unique).toEqualTypeOf<TPMS_ECC_POINT>();
+        return `ecc ${pub.parameters.curveID}`;
+      }
+      return 'other';
+    };
+    expect(check(akRsa2048Template())).toBe('rsa 2048');
+    expect(check(akEccP256Template())).toBe('ecc 3');
+    const rsa: Selected<TPMT_PUBLIC, 'type', typeof TPM_ALG.RSA> = akRsa2048Template();
+    // @ts-expect-error an RSA public area cannot carry an ECC point
+    const mixed: TPMT_PUBLIC = { ...rsa, unique: { x: new Uint8Array(0), y: new Uint8Array(0) } };
+    expect(() => marshal(TPM2B_PUBLIC, mixed)).toThrow(TypeError);
+  });
+
+  it('a selector the union does not declare does not compile', () => {
+    const alg: number = TPM_ALG.SHA256;
+    // @ts-expect-error a TPMT_HA's hashAlg must be one of TPMU_HA's selectors, not any number
+    const ha: TPMT_HA = { hashAlg: alg, digest: new Uint8Array(32) };
+    expect(ha.hashAlg).toBe(TPM_ALG.SHA256);
   });
 });

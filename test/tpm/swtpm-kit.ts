@@ -10,12 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
+import { hashAlgOf } from '../../agent/crypto/algorithms.js';
 import { CreatePrimary, FlushContext, GetCapability } from '../../agent/tpm/commands.js';
 import { TPM_ALG, TPM_CAP, TPM_ECC_CURVE } from '../../agent/tpm/constants.js';
 import { isTpmError } from '../../agent/tpm/errors.js';
-import { hashAlgOf } from '../../agent/tpm/kdf.js';
 import { formatRc } from '../../agent/tpm/rc.js';
 import type { TPMS_ECC_POINT, TPMT_PUBLIC, TPMT_SIGNATURE } from '../../agent/tpm/structures.js';
+import { akRsa2048Template } from '../../agent/tpm/templates.js';
 import { Tpm } from '../../agent/tpm/tpm.js';
 import { openTransport } from '../../agent/tpm/transport/index.js';
 import type { SwtpmInstance } from '../../swtpm/harness.js';
@@ -88,6 +89,18 @@ type Primary = Awaited<ReturnType<typeof createPrimary>>;
 
 export function createPrimary(tpm: Tpm, hierarchy: number, inPublic: TPMT_PUBLIC, userAuth?: Uint8Array) {
   return tpm.run(CreatePrimary, primaryInput(hierarchy, inPublic, userAuth));
+}
+
+/**
+ * A legacy AK: execgate's RSA AK template with RSASSA over SHA-1, as `tpm2_createak -g sha1 -s rsassa`
+ * makes it. Its quotes are signed with SHA-1 and their pcrDigest is SHA-1 too.
+ */
+export function legacySha1AkTemplate(): TPMT_PUBLIC {
+  const t = akRsa2048Template();
+  return {
+    ...t,
+    parameters: { ...t.parameters, scheme: { scheme: TPM_ALG.RSASSA, details: { hashAlg: TPM_ALG.SHA1 } } },
+  };
 }
 
 /** Creates a primary object, runs `fn` with it, and flushes it whatever happens. */

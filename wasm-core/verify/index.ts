@@ -36,7 +36,7 @@
 import { assertFunctions, type CoreExports, SHA_EXPORTS } from '../boundary.js';
 import { assertBytes } from '../checks.js';
 import { DerError, type PssKeyParams, type PublicKeyInfo, parseSpki } from './der.js';
-import type { HashName } from './digest.js';
+import { HASHES, type HashName } from './digest.js';
 import {
   type EcdsaExports,
   type EcdsaJob,
@@ -138,8 +138,8 @@ type CachedKey =
     };
 
 const ALGORITHMS: ReadonlySet<string> = new Set(['ed25519', 'ecdsa', 'rsa-pkcs1v15', 'rsa-pss']);
-const HASH_NAMES: ReadonlySet<string> = new Set(['sha1', 'sha256', 'sha384', 'sha512']);
-const DIGEST_BYTES: Readonly<Record<HashName, number>> = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 };
+// Names and sizes from digest.ts's table, the one wasm-core keeps (agent/crypto/algorithms.ts agrees with it).
+const HASH_NAMES: ReadonlySet<string> = new Set(Object.keys(HASHES));
 
 /**
  * The misuse checks of verify and verifyBatch (STYLE principle 5: misuse by our own code throws, naming
@@ -155,7 +155,7 @@ export function checkVerifyItem(item: unknown, name: string): asserts item is Ve
   }
   if (it.alg !== 'ed25519' && (typeof it.hash !== 'string' || !HASH_NAMES.has(it.hash))) {
     throw new TypeError(
-      `${name}.hash must be one of sha1, sha256, sha384, sha512 for ${it.alg}, got ${String(it.hash)}`,
+      `${name}.hash must be one of ${[...HASH_NAMES].join(', ')} for ${it.alg}, got ${String(it.hash)}`,
     );
   }
   assertBytes(it.publicKey, `${name}.publicKey`);
@@ -263,7 +263,7 @@ export function createVerifier(core: VerifierCore): Verifier {
       case 'rsa-pss': {
         if (key.kind !== 'rsa') return false;
         const hash = item.hash as HashName;
-        const saltLength = item.saltLength ?? DIGEST_BYTES[hash];
+        const saltLength = item.saltLength ?? HASHES[hash].digestByteLen;
         // RFC 4055 §3.3: the hash and MGF1 hash must be the key's, the salt at least its saltLength.
         if (
           key.pss !== undefined &&

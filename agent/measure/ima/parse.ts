@@ -9,7 +9,8 @@
  * rejected: that is a finding about the log, not a parse failure. An all-zero template hash is a violation
  * (ima_add_violation does not compute it).
  */
-import { DIGEST_BYTES, digest, type HashAlgorithm, sha256Batch } from '../../crypto/hash.js';
+import { assertHashAlgorithm, digestByteLen, type HashAlgorithm } from '../../crypto/algorithms.js';
+import { digest, sha256Batch } from '../../crypto/hash.js';
 import { ByteReader } from '../../encoding/byte-reader.js';
 import { equalBytes } from '../../encoding/bytes.js';
 import { AsciiLine, detectImaFormat, readAsciiEntry } from './ascii.js';
@@ -17,7 +18,6 @@ import { readBinaryEntry, type TemplateCache, truncated } from './binary.js';
 import type { Entry, ParseState } from './entry.js';
 import { newPrefixCache } from './template.js';
 import {
-  assertAlgorithm,
   IMA_LIMITS,
   type ImaEntry,
   type ImaLimits,
@@ -55,8 +55,8 @@ export function parseImaLog(bytes: Uint8Array, options?: ImaParseOptions): ImaLo
   if (!(bytes instanceof Uint8Array)) throw new TypeError('IMA list must be a Uint8Array');
   const limits = resolveLimits(options);
   const alg = options?.templateHashAlgorithm ?? 'sha1';
-  assertAlgorithm(alg, 'templateHashAlgorithm');
-  const hashSize = DIGEST_BYTES[alg];
+  assertHashAlgorithm(alg, 'templateHashAlgorithm');
+  const hashSize = digestByteLen(alg);
   const byteOrder = options?.byteOrder ?? 'little';
   const { entryCount, byteOffset } = checkResume(options?.resume);
   if (bytes.length > limits.maxLogBytes) {

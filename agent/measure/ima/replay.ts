@@ -14,9 +14,10 @@
  *   bank before 5.8, receives the SHA-1 template hash zero-padded to the bank size; a violation then extends
  *   0xFF × 20 followed by zeros (ima_init_digests uses SHA1_DIGEST_SIZE for such banks).
  */
-import { DIGEST_BYTES, digest, type HashAlgorithm } from '../../crypto/hash.js';
+import { assertHashAlgorithm, digestByteLen, type HashAlgorithm } from '../../crypto/algorithms.js';
+import { digest } from '../../crypto/hash.js';
 import { equalBytes } from '../../encoding/bytes.js';
-import { assertAlgorithm, type ImaEntry, type ImaLog, ImaLogError } from './types.js';
+import { type ImaEntry, type ImaLog, ImaLogError } from './types.js';
 
 /**
  * The running PCR values after the first `entryCount` entries, to continue replay from (the list is
@@ -56,8 +57,8 @@ interface Fold {
 function prepareFold(log: ImaLog, options: ImaReplayOptions | undefined): Fold {
   const listAlg = log.templateHashAlgorithm;
   const bank = options?.bank ?? listAlg;
-  assertAlgorithm(bank, 'bank');
-  const size = DIGEST_BYTES[bank];
+  assertHashAlgorithm(bank, 'bank');
+  const size = digestByteLen(bank);
   const derive = options?.derive;
   if (bank !== listAlg && derive === undefined) {
     throw new RangeError(`replaying a ${listAlg} list into the ${bank} bank needs options.derive`);
@@ -89,7 +90,7 @@ function prepareFold(log: ImaLog, options: ImaReplayOptions | undefined): Fold {
   }
 
   const violation = new Uint8Array(size);
-  violation.fill(0xff, 0, derive === 'padded-sha1' ? DIGEST_BYTES.sha1 : size);
+  violation.fill(0xff, 0, derive === 'padded-sha1' ? digestByteLen('sha1') : size);
   let value: (e: ImaEntry) => Uint8Array;
   if (bank === listAlg && derive !== 'recompute') {
     value = (e) => (e.templateHashCheck === 'violation' ? violation : e.templateHash);

@@ -12,7 +12,7 @@
  *   that do not tile the template data, a malformed field or ASCII token);
  * - E_IMA_LIMIT: a size or count beyond `IMA_LIMITS`.
  */
-import { DIGEST_BYTES, type HashAlgorithm } from '../../crypto/hash.js';
+import type { HashAlgorithm } from '../../crypto/algorithms.js';
 import { ExecgateError } from '../../errors.js';
 import type { ImaField, ImaFileDigest } from './template.js';
 
@@ -135,8 +135,3 @@ export interface ImaLog {
 }
 
 /** Throws TypeError unless `alg` names a hash the parser and the replay know (a caller's option). */
-export function assertAlgorithm(alg: unknown, name: string): asserts alg is HashAlgorithm {
-  if (typeof alg !== 'string' || !Object.hasOwn(DIGEST_BYTES, alg)) {
-    throw new TypeError(`${name} must be one of ${Object.keys(DIGEST_BYTES).join(', ')}, got ${String(alg)}`);
-  }
-}

@@ -8,7 +8,8 @@
  * to report, since such an event changes no PCR once the values match but its data cannot be believed
  * (evidence.ts leaves it out of the boot chain).
  */
-import { bankName, type PcrValues } from '../../tpm/pcr.js';
+import { bankName } from '../../crypto/algorithms.js';
+import type { PcrValues } from '../../tpm/pcr-selection.js';
 import { type Comparison, compareWithQuote } from '../compare.js';
 import { checkEvents, type EventFinding } from '../event-check.js';
 import type { EventLog } from '../eventlog.js';

@@ -14,8 +14,9 @@
  *
  * Not covered: that the quote is genuine (the caller verified it) and the rules themselves (check.ts).
  */
+
+import { bankName } from '../../crypto/algorithms.js';
 import { toHex } from '../../encoding/bytes.js';
-import { bankName } from '../../tpm/pcr.js';
 import { summarizeBoot } from '../boot-summary.js';
 import { type EventFinding, verifyEventDigest } from '../event-check.js';
 import { decodeEventData } from '../event-data/index.js';

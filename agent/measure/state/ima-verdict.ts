@@ -15,9 +15,10 @@
  * Not covered: whether the entries are allowed (check.ts), and that the quote is genuine (verify it first).
  */
 
+import { bankName } from '../../crypto/algorithms.js';
 import type { HashAlgorithm } from '../../crypto/hash.js';
 import { toHex as hex } from '../../encoding/bytes.js';
-import { bankName, type PcrValues } from '../../tpm/pcr.js';
+import type { PcrValues } from '../../tpm/pcr-selection.js';
 import { type BootAggregateCheck, checkBootAggregate } from '../boot-aggregate.js';
 import {
   type ImaCheckpoint,

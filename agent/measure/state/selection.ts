@@ -6,9 +6,10 @@
  * will apply and the logs it will judge, never from what the evidence offers. A quote given by someone
  * else (an auditor's bundle) is judged as it is: a rule whose PCRs it lacks fails (check.ts, ima-verdict.ts).
  */
-import type { PcrSelection } from '../../attest/selection.js';
+
+import { hashByName } from '../../crypto/algorithms.js';
 import { TPM_ALG } from '../../tpm/constants.js';
-import { BANK_NAMES, type PcrBankSelection } from '../../tpm/pcr.js';
+import type { PcrBankSelection, PcrSelection } from '../../tpm/pcr-selection.js';
 import { BOOT_AGGREGATE } from '../boot-aggregate.js';
 import type { EventLog } from '../eventlog.js';
 import type { ImaLog } from '../ima/index.js';
@@ -91,10 +92,11 @@ export function imaSelection(log: ImaLog, allocated: readonly PcrBankSelection[]
 }
 
 function addIma(b: Builder, log: ImaLog): void {
-  const want = BANK_NAMES[log.templateHashAlgorithm] ?? TPM_ALG.SHA256;
+  const want = hashByName(log.templateHashAlgorithm)?.tpmAlg ?? TPM_ALG.SHA256;
   if (!b.add(want, [IMA_PCR])) b.add(TPM_ALG.SHA256, [IMA_PCR]);
   const first = log.entries[0];
-  const alg = first?.path === BOOT_AGGREGATE ? BANK_NAMES[first.fileDigest?.algorithm ?? ''] : undefined;
+  const alg =
+    first?.path === BOOT_AGGREGATE ? hashByName(first.fileDigest?.algorithm ?? '')?.tpmAlg : undefined;
   if (alg !== undefined) b.add(alg, BOOT_AGGREGATE_PCRS);
 }
 
@@ -120,14 +122,14 @@ export function stateSelection(input: StateSelectionInput): PcrSelection {
   const ref = input.reference;
   if (ref !== undefined) {
     for (const [name, byPcr] of Object.entries(ref.pcrs)) {
-      const alg = BANK_NAMES[name];
+      const alg = hashByName(name)?.tpmAlg;
       if (alg !== undefined) b.add(alg, Object.keys(byPcr ?? {}).map(Number));
     }
     const r = ref.rules;
     for (const list of ['bootApplications', 'kernels', 'initrds', 'loaderFiles'] as const) {
       const rules = r[list];
       if (rules === undefined) continue;
-      const banks = new Set(rules.map((x) => BANK_NAMES[x.bank]).filter((h) => h !== undefined));
+      const banks = new Set(rules.map((x) => hashByName(x.bank)?.tpmAlg).filter((h) => h !== undefined));
       for (const p of RULE_PCRS[list]) {
         if (banks.size === 0) b.addInSomeBank(p);
         for (const h of banks) b.add(h, [p]);

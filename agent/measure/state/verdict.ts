@@ -18,9 +18,10 @@
  * Not covered: the quote's signature, nonce and signer (agent/attest/verify-quote.ts, before this).
  */
 
+import { bankName } from '../../crypto/algorithms.js';
 import { digest } from '../../crypto/hash.js';
 import { concatBytes, toHex as hex } from '../../encoding/bytes.js';
-import { bankName, type PcrValues } from '../../tpm/pcr.js';
+import type { PcrValues } from '../../tpm/pcr-selection.js';
 import type { EventLog } from '../eventlog.js';
 import type { ImaLog } from '../ima/index.js';
 import type { ReferenceState } from '../reference.js';

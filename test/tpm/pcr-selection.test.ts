@@ -2,15 +2,15 @@
 // tpm2-tools PCR selection syntax: parse, format, TPML_PCR_SELECTION round trips, strict errors.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { TPM_ALG } from '../../agent/tpm/constants.js';
 import {
   formatSelection,
-  fromTpmlSelection,
+  fromTpml,
   parseSelection,
   SelectionError,
   sameSelection,
-  toTpmlSelection,
-} from '../../agent/attest/selection.js';
-import { TPM_ALG } from '../../agent/tpm/constants.js';
+  toTpml,
+} from '../../agent/tpm/pcr-selection.js';
 import { marshal } from '../../agent/tpm/schema.js';
 import { TPML_PCR_SELECTION } from '../../agent/tpm/structures.js';
 
@@ -32,9 +32,9 @@ describe('PCR selection syntax', () => {
   });
 
   it('marshals to the TPML_PCR_SELECTION bytes tpm2-tools sends (SWTPM.md §4.1 example)', () => {
-    const tpml = toTpmlSelection(parseSelection('sha256:0-7,16'));
+    const tpml = toTpml(parseSelection('sha256:0-7,16'));
     expect(Buffer.from(marshal(TPML_PCR_SELECTION, tpml)).toString('hex')).toBe('00000001000b03ff0001');
-    expect(fromTpmlSelection(tpml)).toEqual(parseSelection('sha256:0-7,16'));
+    expect(fromTpml(tpml)).toEqual(parseSelection('sha256:0-7,16'));
   });
 
   it.each([
@@ -81,7 +81,7 @@ describe('PCR selection syntax', () => {
         const text = names.map((n, i) => `${n}:${(lists[i] ?? []).join(',')}`).join('+');
         const sel = parseSelection(text);
         expect(parseSelection(formatSelection(sel))).toEqual(sel);
-        expect(fromTpmlSelection(toTpmlSelection(sel))).toEqual(sel);
+        expect(fromTpml(toTpml(sel))).toEqual(sel);
         expect(sameSelection(sel, parseSelection(formatSelection(sel)))).toBe(true);
       }),
     );

@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * PCR selections in tpm2-tools' syntax (`sha1:0,23+sha256:0-7,16`; tpm2-tools lib/pcr.c
- * pcr_parse_selections), ranges allowed, and their TPML_PCR_SELECTION form (Part 2 §10.9.7, with
- * TPMS_PCR_SELECTION of §10.6.2: pcrSelect[i/8] bit i%8).
+ * PCR selections, one concept for every layer: the selection type, its TPML_PCR_SELECTION form (Part 2
+ * §10.9.7, with TPMS_PCR_SELECTION of §10.6.2: pcrSelect[i/8] bit i%8), and its text in tpm2-tools'
+ * syntax (`sha1:0,23+sha256:0-7,16`; tpm2-tools lib/pcr.c pcr_parse_selections), ranges allowed; and the
+ * shape of PCR values read or quoted. Reading PCRs from a TPM is tpm/pcr.ts's.
  *
  * Parsing is strict: an unknown bank, a bank named twice, an empty or reversed range, a repeated PCR,
  * a PCR above 23, or stray characters are errors (E_PCR_SELECTION), never silently dropped. The bank
  * order is kept: a quote's pcrDigest covers the banks in the order of its selection (Part 3 §18.4).
  */
+import { BANK_NAMES, bankName, hashByName } from '../crypto/algorithms.js';
 import { ExecgateError } from '../errors.js';
-import { BANK_NAMES, bankName, type PcrBankSelection, pcrBitmap, pcrsOfBitmap } from '../tpm/pcr.js';
-import type { TPML_PCR_SELECTION } from '../tpm/structures.js';
+import type { TPML_PCR_SELECTION } from './structures.js';
 
 export class SelectionError extends ExecgateError<'E_PCR_SELECTION'> {
   constructor(message: string) {
@@ -18,13 +19,57 @@ export class SelectionError extends ExecgateError<'E_PCR_SELECTION'> {
   }
 }
 
+/** One bank's PCR indices. */
+export interface PcrBankSelection {
+  /** The bank's hash, a TPM_ALG_ID (Part 2 §6.3). */
+  readonly hash: number;
+  readonly pcrs: readonly number[];
+}
+
 /** A PCR selection: banks in order, each with ascending unique PCR indices. */
 export type PcrSelection = readonly PcrBankSelection[];
+
+/** PCR values keyed by bank algorithm (TPM_ALG_ID), then PCR index. */
+export type PcrValues = Map<number, Map<number, Uint8Array>>;
 
 /** The highest PCR index of a PC Client TPM (24 PCRs, sizeofSelect 3). */
 export const MAX_PCR = 23;
 /** HASH_COUNT bound of TPML_PCR_SELECTION as execgate declares it (structures.ts). */
 const MAX_BANKS = 16;
+
+/** Bitmap of Part 2 §10.6.2 (pcrSelect[i/8] bit i%8) for `pcrs`, at least `sizeofSelect` bytes. */
+export function pcrBitmap(pcrs: readonly number[], sizeofSelect = 3): Uint8Array {
+  const max = pcrs.reduce((m, p) => Math.max(m, p), -1);
+  const out = new Uint8Array(Math.max(sizeofSelect, Math.floor(max / 8) + 1));
+  for (const p of pcrs) {
+    if (!Number.isInteger(p) || p < 0 || p > 255) throw new RangeError(`PCR index ${p} is out of range`);
+    out[p >> 3] = (out[p >> 3] ?? 0) | (1 << (p & 7));
+  }
+  return out;
+}
+
+/** The PCR indices set in a pcrSelect bitmap, ascending. */
+export function pcrsOfBitmap(bitmap: Uint8Array): number[] {
+  const out: number[] = [];
+  bitmap.forEach((byte, i) => {
+    for (let b = 0; b < 8; b++) if (byte & (1 << b)) out.push(i * 8 + b);
+  });
+  return out;
+}
+
+/**
+ * TPML_PCR_SELECTION of `selection`, bank order kept, each bitmap at least `sizeofSelect` bytes (PC
+ * Client TPMs require 3). More banks than TPML_PCR_SELECTION holds is E_PCR_SELECTION.
+ */
+export function toTpml(selection: PcrSelection, sizeofSelect = 3): TPML_PCR_SELECTION {
+  if (selection.length > MAX_BANKS) throw new SelectionError(`more than ${MAX_BANKS} banks selected`);
+  return selection.map((b) => ({ hash: b.hash, pcrSelect: pcrBitmap(b.pcrs, sizeofSelect) }));
+}
+
+/** The selection a TPML_PCR_SELECTION names, bank order kept (banks with no PCR set included). */
+export function fromTpml(tpml: TPML_PCR_SELECTION): PcrBankSelection[] {
+  return tpml.map((s) => ({ hash: s.hash, pcrs: pcrsOfBitmap(s.pcrSelect) }));
+}
 
 function index(text: string, where: string): number {
   if (!/^(0|[1-9]\d{0,2})$/.test(text)) throw new SelectionError(`${where}: "${text}" is not a PCR index`);
@@ -42,11 +87,9 @@ export function parseSelection(text: string): PcrBankSelection[] {
     if (!m?.[1] || !m[2])
       throw new SelectionError(`"${part}" is not of the form bank:pcrs (e.g. sha256:0-7,16)`);
     const name = m[1].toLowerCase();
-    const hash = BANK_NAMES[name];
+    const hash = hashByName(name)?.tpmAlg;
     if (hash === undefined) {
-      throw new SelectionError(
-        `unknown PCR bank "${m[1]}"; use one of ${Object.keys(BANK_NAMES).join(', ')}`,
-      );
+      throw new SelectionError(`unknown PCR bank "${m[1]}"; use one of ${BANK_NAMES.join(', ')}`);
     }
     if (out.some((b) => b.hash === hash)) throw new SelectionError(`bank ${name} is selected twice`);
     const pcrs = new Set<number>();
@@ -84,17 +127,6 @@ export function formatSelection(selection: PcrSelection): string {
       return `${bankName(b.hash)}:${parts.join(',')}`;
     })
     .join('+');
-}
-
-/** TPML_PCR_SELECTION with sizeofSelect 3 (Part 2 §10.6.2; PC Client TPMs require at least 3). */
-export function toTpmlSelection(selection: PcrSelection): TPML_PCR_SELECTION {
-  if (selection.length > MAX_BANKS) throw new SelectionError(`more than ${MAX_BANKS} banks selected`);
-  return selection.map((b) => ({ hash: b.hash, pcrSelect: pcrBitmap(b.pcrs, 3) }));
-}
-
-/** The selection a TPML_PCR_SELECTION names, bank order kept (banks with no PCR set included). */
-export function fromTpmlSelection(tpml: TPML_PCR_SELECTION): PcrBankSelection[] {
-  return tpml.map((s) => ({ hash: s.hash, pcrs: pcrsOfBitmap(s.pcrSelect) }));
 }
 
 /** Same banks in the same order with the same PCRs. */
