@@ -17,6 +17,7 @@
  *         "secureBoot": "required" | "any",
  *         "bootApplications"?: [{ "bank", "digest": hex, "note"?: text }],
  *         "kernels"?: same, "initrds"?: same, "loaderFiles"?: same,
+ *         "bootCommands"?: [text],                       // the boot loader's command strings, exact
  *         "ima"?: { "mode": "enforce-listed", "allowViolations": boolean,
  *                   "allowlist": [{ "path": text, "digest": "alg:hex" }] }
  *       },
@@ -126,6 +127,8 @@ export interface ReferenceRules {
   readonly initrds?: readonly DigestRule[];
   /** Every other file the boot loader measured into PCRs 8–9 (its configuration, modules, fonts). */
   readonly loaderFiles?: readonly DigestRule[];
+  /** The command strings the boot loader measured into PCR 8 (grub commands, kernel command lines). */
+  readonly bootCommands?: readonly string[];
   readonly ima?: ImaRule;
 }
 
@@ -340,7 +343,12 @@ function imaRule(v: unknown, path: string, limits: Limits): ImaRule {
 }
 
 function rules(v: unknown, path: string, limits: Limits): ReferenceRules {
-  const o = object(v, path, ['secureBoot'], ['bootApplications', 'kernels', 'initrds', 'loaderFiles', 'ima']);
+  const o = object(
+    v,
+    path,
+    ['secureBoot'],
+    ['bootApplications', 'kernels', 'initrds', 'loaderFiles', 'bootCommands', 'ima'],
+  );
   if (o.secureBoot !== 'required' && o.secureBoot !== 'any') {
     formatError(`${path}.secureBoot`, 'expected "required" or "any"');
   }
@@ -348,6 +356,10 @@ function rules(v: unknown, path: string, limits: Limits): ReferenceRules {
   for (const list of ['bootApplications', 'kernels', 'initrds', 'loaderFiles'] as const) {
     if (o[list] !== undefined) out[list] = digestRules(o[list], `${path}.${list}`, limits);
   }
+  if (o.bootCommands !== undefined)
+    out.bootCommands = array(o.bootCommands, `${path}.bootCommands`, limits.maxBootEntries).map((c, i) =>
+      text(c, `${path}.bootCommands[${i}]`, limits),
+    );
   if (o.ima !== undefined) out.ima = imaRule(o.ima, `${path}.ima`, limits);
   return out;
 }
@@ -409,6 +421,7 @@ export function validateReferenceState(v: unknown, limits: Limits = REFERENCE_LI
     r.kernels !== undefined ||
     r.initrds !== undefined ||
     r.loaderFiles !== undefined ||
+    r.bootCommands !== undefined ||
     r.ima !== undefined;
   if (!constrains) formatError('$', 'the document constrains nothing (no PCR, no list, secureBoot "any")');
   return o.bootChain === undefined

@@ -69,6 +69,7 @@ export function boot(
   options: {
     secureBoot?: BootEvidence['secureBoot'];
     verified?: ReadonlyMap<string, ReadonlySet<number>>;
+    commands?: readonly string[];
   } = {},
 ): BootEvidence {
   const component = (e: MeasuredEvent) =>
@@ -82,6 +83,13 @@ export function boot(
       ]),
     secureBoot: options.secureBoot ?? 'enabled',
     measured,
+    commands: (options.commands ?? [`grub_cmd: linux ${KERNEL} root=/dev/mapper/vg-root ro quiet`]).map(
+      (text, i) => ({
+        index: 10 + i,
+        pcr: 8,
+        text,
+      }),
+    ),
     bootApplications: measured.filter((e) => e.pcr === 4).map(component),
     kernels: measured.filter((e) => e.role === 'kernel').map(component),
     initrds: measured.filter((e) => e.role === 'initrd').map(component),

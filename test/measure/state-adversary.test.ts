@@ -208,6 +208,7 @@ describe('finding 4: a kernel the host does not name escapes a kernels rule in P
   // judge every PCR 4 boot application against kernels (or refuse such a reference).
   it('an unlisted EFI-stub kernel logged under a neutral name fails a kernels-only reference', () => {
     const KERNEL = ascii('a stand-in for the bytes of /boot/vmlinuz-6.1.0');
+    const SHIM = ascii('MZ… a stand-in for the PE image of shimx64.efi');
     const EVIL = ascii('an EFI-stub kernel nobody allowed');
     const ref: ReferenceState = {
       execgate: 'reference-state',
@@ -224,8 +225,27 @@ describe('finding 4: a kernel the host does not name escapes a kernels rule in P
       measured: EVIL,
     };
     // The honest boot shows grub loading the allowed kernel; the evil kernel is another PCR 4 application.
-    const v = verdict([...uefiBootEvents(), evil], honestPasses(ref));
+    const v = verdict([...uefiBootEvents(), evil], ref);
     expect(v.ok).toBe(false);
+    expect(v.failures).toContainEqual(
+      expect.objectContaining({
+        rule: 'kernel',
+        code: 'digest-not-allowed',
+        detail: expect.objectContaining({ pcr: 4 }),
+      }),
+    );
+    // Resolution (no name exempts a digest): without bootApplications, kernels alone covers PCR 4, so the
+    // honest boot fails too, naming shim; listing the boot loaders in bootApplications makes it pass and the
+    // evil application still fails.
+    const honest = verdict(uefiBootEvents(), ref);
+    expect(honest.failures.map((f) => [f.rule, f.detail.pcr])).toEqual([['kernel', 4]]);
+    expect(honest.ok).toBe(false);
+    const withLoaders: ReferenceState = {
+      ...ref,
+      rules: { ...ref.rules, bootApplications: [{ bank: 'sha256', digest: hex(hash('sha256', SHIM)) }] },
+    };
+    expect(verdict(uefiBootEvents(), withLoaders).failures).toEqual([]);
+    expect(verdict([...uefiBootEvents(), evil], withLoaders).ok).toBe(false);
   });
 });
 

@@ -257,6 +257,7 @@ describe('checkReference: each single mutation of the evidence fails with its ru
       ['kernel', 'evidence-missing'],
       ['initrd', 'evidence-missing'],
       ['loader-file', 'evidence-missing'],
+      ['boot-command', 'evidence-missing'],
     ]);
   });
 
@@ -394,7 +395,12 @@ describe('an allowlist covers every event extended into its PCRs, judged by dige
       ),
     });
     expect(new Set(v.failures.map((x) => `${x.rule}:${x.code}`))).toEqual(
-      new Set(['kernel:not-quoted', 'initrd:not-quoted', 'loader-file:not-quoted']),
+      new Set([
+        'kernel:not-quoted',
+        'initrd:not-quoted',
+        'loader-file:not-quoted',
+        'boot-command:not-quoted',
+      ]),
     );
   });
 

@@ -77,6 +77,7 @@ export function captureReference(evidence: StateEvidence, options?: CaptureOptio
     rules.kernels = digestRules(m.filter((e) => e.role === 'kernel'));
     rules.initrds = digestRules(m.filter((e) => e.role === 'initrd'));
     rules.loaderFiles = digestRules(m.filter((e) => e.pcr !== 4 && e.role === undefined));
+    rules.bootCommands = [...new Set(boot.commands.map((c) => c.text))].sort(byCodeUnits);
   }
   if (ima !== undefined) {
     const seen = new Map<string, ImaAllowEntry>();

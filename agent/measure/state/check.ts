@@ -42,8 +42,11 @@ export interface StateCheck {
 type ListName = 'bootApplications' | 'kernels' | 'initrds' | 'loaderFiles';
 
 /** The PCRs each rule reads its evidence from (PC Client PFP PCR usage); they must be in the quote. */
-export const RULE_PCRS: Readonly<Record<ListName | 'secureBoot' | 'ima', readonly number[]>> = {
+export const RULE_PCRS: Readonly<
+  Record<ListName | 'secureBoot' | 'bootCommands' | 'ima', readonly number[]>
+> = {
   secureBoot: [7],
+  bootCommands: [8],
   bootApplications: [4],
   // The EFI stub's kernels are PCR 4 boot applications; grub names files in PCR 8 and measures them in 9.
   kernels: [4, 8, 9],
@@ -54,7 +57,8 @@ export const RULE_PCRS: Readonly<Record<ListName | 'secureBoot' | 'ima', readonl
 
 /** Allowlisted PCRs and the lists that together cover every event extended into them. */
 const COVERAGE: readonly { readonly pcrs: readonly number[]; readonly lists: readonly ListName[] }[] = [
-  { pcrs: [4], lists: ['bootApplications'] },
+  // kernels too: a kernel started as a boot application is known by its digest, not by the name it logs.
+  { pcrs: [4], lists: ['bootApplications', 'kernels'] },
   { pcrs: [8, 9], lists: ['kernels', 'initrds', 'loaderFiles'] },
 ];
 
@@ -108,7 +112,8 @@ export function checkReference(doc: ReferenceState, evidence: StateEvidence): St
       );
     }
   }
-  for (const group of COVERAGE) checkCoverage(doc.rules, group, boot, add);
+  checkLists(doc.rules, boot, add);
+  if (doc.rules.bootCommands !== undefined) checkCommands(doc.rules.bootCommands, boot, add);
   if (doc.rules.ima !== undefined) {
     if (ima === undefined)
       add('ima', 'evidence-missing', 'the reference has an IMA allowlist but no IMA log was given');
@@ -192,14 +197,11 @@ function eventName(e: MeasuredEvent): string {
   return `PCR ${e.pcr} event ${e.index} (${e.typeName}${e.label === undefined ? '' : ` "${printable(e.label)}"`})`;
 }
 
-/** Every measured event in the group's PCRs against its lists (module comment). */
-function checkCoverage(
-  rules: ReferenceRules,
-  group: (typeof COVERAGE)[number],
-  boot: BootEvidence | undefined,
-  add: AddFailure,
-): void {
-  const present = group.lists.filter((l) => rules[l] !== undefined);
+/** The digest lists (module comment): quoted, showing a component when they allow one, covering their PCRs. */
+function checkLists(rules: ReferenceRules, boot: BootEvidence | undefined, add: AddFailure): void {
+  const present = (['bootApplications', 'kernels', 'initrds', 'loaderFiles'] as const).filter(
+    (l) => rules[l] !== undefined,
+  );
   if (present.length === 0) return;
   if (boot === undefined) {
     for (const l of present)
@@ -213,36 +215,75 @@ function checkCoverage(
   let quoted = true;
   for (const l of present) quoted = quotedFor(l, rules[l] ?? [], boot, add) && quoted;
   if (!quoted) return;
-
-  const allowed = allowedSets(rules);
-  const inGroup = boot.measured.filter((e) => group.pcrs.includes(e.pcr));
   for (const l of present) {
-    const list = rules[l] ?? [];
     const shows =
       l === 'bootApplications'
-        ? inGroup.length > 0
+        ? boot.measured.some((e) => e.pcr === 4)
         : l === 'loaderFiles' || boot.measured.some((e) => e.role === roleOf(l));
-    if (list.length > 0 && !shows)
+    if ((rules[l] ?? []).length > 0 && !shows)
       add(
         LIST_RULE[l],
         'component-missing',
         `the reference allows certain ${WHAT[l]} digests but the evidence shows no ${WHAT[l]}`,
       );
   }
-  for (const e of inGroup) {
-    // A name the loader gave (kernel, initrd) narrows the lists that may allow it, never widens them.
-    const named = e.role === 'kernel' ? 'kernels' : e.role === 'initrd' ? 'initrds' : undefined;
-    const judging: readonly ListName[] = named !== undefined && present.includes(named) ? [named] : present;
-    judgeEvent(e, judging, allowed, add);
+  const allowed = allowedSets(rules);
+  for (const group of COVERAGE) {
+    const lists = group.lists.filter((l) => rules[l] !== undefined);
+    if (lists.length === 0) continue;
+    for (const e of boot.measured) {
+      if (!group.pcrs.includes(e.pcr)) continue;
+      // A name the loader gave (kernel, initrd) narrows the lists that may allow it, never widens them.
+      const named = e.role === 'kernel' ? 'kernels' : e.role === 'initrd' ? 'initrds' : undefined;
+      judgeEvent(e, named !== undefined && lists.includes(named) ? [named] : lists, allowed, add);
+    }
   }
-  // Kernels started as PCR 4 boot applications are also judged by the kernels list.
-  if (group.lists.includes('kernels') && rules.kernels !== undefined)
-    for (const e of boot.measured)
-      if (e.pcr === 4 && e.role === 'kernel') judgeEvent(e, ['kernels'], allowed, add);
 }
 
 function roleOf(l: ListName): 'kernel' | 'initrd' | undefined {
   return l === 'kernels' ? 'kernel' : l === 'initrds' ? 'initrd' : undefined;
+}
+
+/** Every command string in PCR 8 must be on the list, exactly (module comment). */
+function checkCommands(list: readonly string[], boot: BootEvidence | undefined, add: AddFailure): void {
+  if (boot === undefined) {
+    add(
+      'boot-command',
+      'evidence-missing',
+      'the reference lists allowed boot commands but no boot evidence was given',
+    );
+    return;
+  }
+  if (!verifiedInSomeBank(boot.verified, 8)) {
+    add(
+      'boot-command',
+      'not-quoted',
+      'the bootCommands rule reads PCR 8, which the verified quote does not cover',
+      {
+        pcrs: [8],
+      },
+    );
+    return;
+  }
+  if (list.length > 0 && boot.commands.length === 0)
+    add(
+      'boot-command',
+      'component-missing',
+      'the reference allows certain boot commands but the evidence shows none',
+    );
+  const allowed = new Set(list);
+  for (const c of boot.commands)
+    if (!allowed.has(c.text))
+      add(
+        'boot-command',
+        'command-not-allowed',
+        `PCR ${c.pcr} event ${c.index}: "${printable(c.text)}" is not an allowed boot command`,
+        {
+          index: c.index,
+          pcr: c.pcr,
+          command: c.text,
+        },
+      );
 }
 
 /** Allowed digests by bank, per list: each event is judged in constant time per bank. */

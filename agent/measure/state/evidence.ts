@@ -19,10 +19,11 @@ import { bankName } from '../../crypto/algorithms.js';
 import { toHex } from '../../encoding/bytes.js';
 import { summarizeBoot } from '../boot-summary.js';
 import { type EventFinding, verifyEventDigest } from '../event-check.js';
-import { decodeEventData } from '../event-data/index.js';
+import { decodeEventData, EFI_GLOBAL_VARIABLE } from '../event-data/index.js';
 import { EV, type EventLog, type TcgEvent } from '../eventlog.js';
 import type { ImaEntry } from '../ima/index.js';
 import type { SecureBootState } from '../reference.js';
+import { IMA_PCR } from './ima-verdict.js';
 
 /** Findings that say an event's data or type is not what was measured. */
 export const UNTRUSTED_FINDINGS: ReadonlySet<string> = new Set(['digest-mismatch', 'retagged']);
@@ -54,11 +55,23 @@ export interface MeasuredEvent {
   readonly role?: 'kernel' | 'initrd';
 }
 
+/**
+ * A command string the boot loader measured into PCR 8 (grub's "grub_cmd: …", "kernel_cmdline: …" and
+ * kin, systemd-boot's UCS-2 load options): its digest is the hash of its text, so the text is what was
+ * measured, and it decides what runs (the kernel's command line, grub's settings).
+ */
+export interface BootCommand {
+  readonly index: number;
+  readonly pcr: number;
+  readonly text: string;
+}
+
 export interface BootEvidence {
   /** Bank name → PCRs on which the event log replayed to the verified quote. */
   readonly verified: ReadonlyMap<string, ReadonlySet<number>>;
   readonly secureBoot: SecureBootState;
   readonly measured: readonly MeasuredEvent[];
+  readonly commands: readonly BootCommand[];
   readonly bootApplications: readonly BootComponentEvidence[];
   readonly kernels: readonly BootComponentEvidence[];
   readonly initrds: readonly BootComponentEvidence[];
@@ -95,6 +108,86 @@ function label(e: TcgEvent, log: EventLog): string | undefined {
   return undefined;
 }
 
+/** EV_EFI_ACTION strings the PFP defines for PCR 4: the boot manager calling into a boot option. */
+const PCR4_ACTIONS: ReadonlySet<string> = new Set([
+  'Calling EFI Application from Boot Option',
+  'Returning from EFI Application from Boot Option',
+]);
+/** EV_OMIT_BOOT_DEVICE_EVENTS data (PFP): boot attempts were not measured one by one. */
+const BOOT_ATTEMPTS_OMITTED = 'BOOT ATTEMPTS OMITTED';
+/** Command strings grub measures into PCR 8 (event-check.ts accepts their digests). */
+const GRUB_COMMAND_PREFIXES = [
+  'grub_cmd: ',
+  'kernel_cmdline: ',
+  'module_cmdline: ',
+  'grub_cmd ',
+  'grub_kernel_cmdline ',
+];
+
+/** The EV_SEPARATOR values of the PFP: 0 (the boot went on) or all-ones (an error). */
+function isSeparatorValue(data: Uint8Array): boolean {
+  return data.length === 4 && (data.every((b) => b === 0) || data.every((b) => b === 0xff));
+}
+
+/**
+ * Whether `e` has a form defined for its PCR whose digest is the hash of its data: a 'label' (a
+ * separator's 4-byte value, a PFP action string), or a loader's command string in PCR 8. Undefined for
+ * everything else, which an allowlist must hold by digest.
+ */
+function definedForm(e: TcgEvent, log: EventLog): 'label' | { readonly command: string } | undefined {
+  const d = decodeEventData(e, log);
+  let form: 'label' | { readonly command: string } | undefined;
+  if (e.eventType === EV.SEPARATOR && isSeparatorValue(e.data)) form = 'label';
+  else if (
+    e.pcrIndex === 4 &&
+    e.eventType === EV.EFI_ACTION &&
+    d.kind === 'string' &&
+    PCR4_ACTIONS.has(d.text)
+  )
+    form = 'label';
+  else if (e.pcrIndex === 4 && e.eventType === EV.OMIT_BOOT_DEVICE_EVENTS && d.kind === 'string')
+    form = d.text === BOOT_ATTEMPTS_OMITTED ? 'label' : undefined;
+  else if (e.pcrIndex === 8 && e.eventType === EV.IPL && d.kind === 'string') {
+    const grub = d.encoding !== 'ucs2' && GRUB_COMMAND_PREFIXES.some((p) => d.text.startsWith(p));
+    if (grub || d.encoding === 'ucs2') form = { command: d.text };
+  }
+  return form !== undefined && verifyEventDigest(e, log).status === 'match' ? form : undefined;
+}
+
+/**
+ * Secure Boot as the firmware measured it into PCR 7, judged by content, not by type: the one event of
+ * PCR 7 whose data is the EFI_GLOBAL_VARIABLE SecureBoot (whatever its type says) must be an
+ * EV_EFI_VARIABLE_DRIVER_CONFIG before PCR 7's first separator (an event whose data is a 4-byte separator
+ * value, whatever its type), and every event before that separator must be what was measured. Anything
+ * else (a second SecureBoot event, one retagged, one after the separator, one whose data lies, no
+ * separator, PCR 7 not verified) reads as 'unknown'.
+ */
+function secureBootState(
+  log: EventLog,
+  untrusted: ReadonlySet<number>,
+  verified: BootEvidence['verified'],
+): SecureBootState {
+  if (!verifiedInSomeBank(verified, 7)) return 'unknown';
+  const pcr7 = log.events.filter((e) => e.pcrIndex === 7 && e.eventType !== EV.NO_ACTION);
+  const isSeparator = (e: TcgEvent) =>
+    isSeparatorValue(e.data) && verifyEventDigest({ ...e, eventType: EV.SEPARATOR }, log).status === 'match';
+  const separator = pcr7.findIndex(isSeparator);
+  if (separator < 0 || pcr7.slice(0, separator).some((e) => untrusted.has(e.index))) return 'unknown';
+  const claims = pcr7.flatMap((e, i) => {
+    const d = decodeEventData({ ...e, eventType: EV.EFI_VARIABLE_DRIVER_CONFIG }, log);
+    const isSecureBoot =
+      d.kind === 'UEFI_VARIABLE_DATA' &&
+      d.unicodeName === 'SecureBoot' &&
+      d.variableName === EFI_GLOBAL_VARIABLE;
+    return isSecureBoot ? [{ e, i, d }] : [];
+  });
+  const [only] = claims;
+  if (claims.length !== 1 || only === undefined) return 'unknown';
+  if (only.i > separator || only.e.eventType !== EV.EFI_VARIABLE_DRIVER_CONFIG) return 'unknown';
+  const value = only.d.kind === 'UEFI_VARIABLE_DATA' ? only.d.value : undefined;
+  return value?.type === 'SecureBoot' ? (value.enabled ? 'enabled' : 'disabled') : 'unknown';
+}
+
 /**
  * The boot chain of `log` as evidence, given the (bank, PCR)s on which it replayed to the verified quote
  * (`verified`: bank name → PCRs) and its findings (checkEvents).
@@ -126,12 +219,20 @@ export function bootEvidence(
   for (const i of s.initrds) roles.set(i.index, 'initrd');
 
   const measured: MeasuredEvent[] = [];
+  const commands: BootCommand[] = [];
   for (const e of log.events) {
     if (e.eventType === EV.NO_ACTION || !ALLOWLISTED_PCRS.includes(e.pcrIndex)) continue;
     if (!verifiedInSomeBank(verified, e.pcrIndex)) continue;
-    // Judged by what the digest covers: a digest that is the hash of the data says the data is what was
-    // measured (a label, a command line); any other digest must be allowlisted, whatever the type says.
-    if (!untrusted.has(e.index) && verifyEventDigest(e, log).status === 'match') continue;
+    // Judged by what the digest covers. Only the forms the PFP (and grub, systemd-boot) define for this
+    // PCR, whose digest is the hash of their data, describe themselves: a separator, the boot manager's
+    // action strings, a loader's command. Any other event, whatever its type says, is judged by its digest:
+    // an event retagged to a "data-hashed" type with the measured file as its data stays an event to allow.
+    const form = untrusted.has(e.index) ? undefined : definedForm(e, log);
+    if (form === 'label') continue;
+    if (form !== undefined) {
+      commands.push({ index: e.index, pcr: e.pcrIndex, text: form.command });
+      continue;
+    }
     const l = label(e, log);
     const role = roles.get(e.index);
     measured.push({
@@ -146,8 +247,9 @@ export function bootEvidence(
   const cmdline = s.kernelCommandLines.at(-1)?.text;
   return {
     verified,
-    secureBoot: s.secureBoot,
+    secureBoot: secureBootState(log, untrusted, verified),
     measured,
+    commands,
     bootApplications: s.bootApplications.map((a) => component(a.index, a.devicePath)),
     kernels: s.kernels.map((k) => component(k.index, k.path)),
     initrds: s.initrds.map((k) => component(k.index, k.path)),
@@ -167,7 +269,7 @@ export interface ImaEvidenceResult {
 export interface ImaRefusal {
   readonly index: number;
   readonly path?: string;
-  readonly code: 'template-hash-mismatch' | 'template-hash-unchecked' | 'no-file';
+  readonly code: 'template-hash-mismatch' | 'template-hash-unchecked' | 'no-file' | 'other-pcr';
   readonly reason: string;
 }
 
@@ -177,6 +279,16 @@ export function imaEvidence(entries: readonly ImaEntry[]): ImaEvidenceResult {
   const refused: ImaRefusal[] = [];
   for (const e of entries) {
     const at = e.path === undefined ? { index: e.index } : { index: e.index, path: e.path };
+    // Only PCR 10 is replayed against the quote: an entry the list puts in another PCR (an IMA policy rule
+    // with pcr=, or a line the host wrote) is covered by no quoted value.
+    if (e.pcr !== IMA_PCR) {
+      refused.push({
+        ...at,
+        code: 'other-pcr',
+        reason: `it is in PCR ${e.pcr}, and only PCR ${IMA_PCR} is replayed against the quote`,
+      });
+      continue;
+    }
     if (e.templateHashCheck === 'mismatch') {
       refused.push({
         ...at,

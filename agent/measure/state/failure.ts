@@ -16,6 +16,7 @@ export type StateRule =
   | 'kernel'
   | 'initrd'
   | 'loader-file'
+  | 'boot-command'
   | 'eventlog'
   | 'ima';
 
@@ -25,7 +26,8 @@ export type StateRule =
  * evidence-missing {}; evidence-untrusted {}: a log does not match the quote or an entry's data is not what
  * was measured; secure-boot-not-enabled {state}; bank-missing {index, bank, pcr?, path?};
  * digest-not-allowed {index, pcr?, bank?, digest?, path?, type?}: the digest of an event extended into an
- * allowlisted PCR, or of a named component, is not listed; component-missing {}; ima-unlisted and
+ * allowlisted PCR, or of a named component, is not listed; command-not-allowed {index, pcr, command}: a boot loader command
+ * string that is not listed; component-missing {}; ima-unlisted and
  * ima-digest-mismatch {index, path, digest, allowed?}; ima-violation {index, path}.
  */
 export type StateFailureCode =
@@ -37,6 +39,7 @@ export type StateFailureCode =
   | 'secure-boot-not-enabled'
   | 'bank-missing'
   | 'digest-not-allowed'
+  | 'command-not-allowed'
   | 'component-missing'
   | 'ima-unlisted'
   | 'ima-digest-mismatch'

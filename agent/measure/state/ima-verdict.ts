@@ -18,6 +18,7 @@
 import { bankName } from '../../crypto/algorithms.js';
 import type { HashAlgorithm } from '../../crypto/hash.js';
 import { toHex as hex } from '../../encoding/bytes.js';
+import { ExecgateError } from '../../errors.js';
 import type { PcrValues } from '../../tpm/pcr-selection.js';
 import { type BootAggregateCheck, checkBootAggregate } from '../boot-aggregate.js';
 import {
@@ -61,18 +62,39 @@ export function matchImaQuote(
   quoted: Uint8Array,
   from?: ImaCheckpoint,
 ): ImaQuoteMatch | undefined {
+  return matchOrWhy(log, bank, quoted, from).match;
+}
+
+/** matchImaQuote, with why no way of filling the bank could be tried (an entry it cannot rebuild). */
+function matchOrWhy(
+  log: ImaLog,
+  bank: HashAlgorithm,
+  quoted: Uint8Array,
+  from?: ImaCheckpoint,
+): { readonly match?: ImaQuoteMatch; readonly errors: readonly string[] } {
   const modes: readonly ImaReplayOptions['derive'][] =
     bank === log.templateHashAlgorithm ? [undefined] : ['recompute', 'padded-sha1'];
+  const errors: string[] = [];
   for (const derive of modes) {
     const options: ImaReplayOptions = {
       bank,
       ...(derive === undefined ? {} : { derive }),
       ...(from === undefined ? {} : { from }),
     };
-    const checkpoint = matchQuotedPrefix(log, IMA_PCR, quoted, options);
-    if (checkpoint !== undefined) return derive === undefined ? { checkpoint } : { checkpoint, derive };
+    let checkpoint: ImaCheckpoint | undefined;
+    try {
+      checkpoint = matchQuotedPrefix(log, IMA_PCR, quoted, options);
+    } catch (e) {
+      // A list entry this bank cannot be derived for (a template that cannot be rebuilt): hostile input,
+      // reported, never thrown out of a verdict.
+      if (!(e instanceof ExecgateError)) throw e;
+      errors.push(`${derive ?? bank}: ${e.message}`);
+      continue;
+    }
+    if (checkpoint !== undefined)
+      return { match: derive === undefined ? { checkpoint } : { checkpoint, derive }, errors };
   }
-  return undefined;
+  return { errors };
 }
 
 export interface ImaVerdictOptions {
@@ -108,9 +130,12 @@ export function judgeIma(log: ImaLog, quoted: PcrValues, options: ImaVerdictOpti
       );
       continue;
     }
-    const match = matchImaQuote(log, bank, value, from);
+    const { match, errors } = matchOrWhy(log, bank, value, from);
     if (match === undefined)
-      problems.push(`${name} PCR ${IMA_PCR}: no prefix of the list replays to the quoted ${hex(value)}`);
+      problems.push(
+        `${name} PCR ${IMA_PCR}: no prefix of the list replays to the quoted ${hex(value)}` +
+          (errors.length === 0 ? '' : ` (${errors.join('; ')})`),
+      );
     else found.push({ name, match });
   }
   const counts = new Set(found.map((f) => f.match.checkpoint.entryCount));
@@ -131,6 +156,12 @@ export function judgeIma(log: ImaLog, quoted: PcrValues, options: ImaVerdictOpti
       `and ${broken.length - NAMED_ENTRIES} more entries whose template hash is not the hash of their data`,
     );
 
+  // boot_aggregate ties the list to the boot only if the quote covers it: a PCR 10 still at its reset
+  // value covers no entry, and a list whose one line was computed from the quoted PCRs must not pass.
+  if (strict && match !== undefined && log.firstIndex === 0 && match.checkpoint.entryCount === 0)
+    problems.push(
+      `the quoted PCR ${IMA_PCR} covers no entry of the list, not even boot_aggregate: IMA measured nothing`,
+    );
   const first = log.firstIndex === 0 ? log.entries[0] : undefined;
   const bootAggregate = checkBootAggregate(first, quoted);
   if (bootAggregate.status === 'mismatch') problems.push(bootAggregate.message);

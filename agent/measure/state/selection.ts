@@ -137,6 +137,7 @@ export function stateSelection(input: StateSelectionInput): PcrSelection {
     }
     // Rules that read a PCR in any bank come last, so that they reuse a bank already asked for.
     if (r.secureBoot === 'required') for (const p of RULE_PCRS.secureBoot) b.addInSomeBank(p);
+    if (r.bootCommands !== undefined) for (const p of RULE_PCRS.bootCommands) b.addInSomeBank(p);
     if (r.ima !== undefined) for (const p of RULE_PCRS.ima) b.addInSomeBank(p);
   }
   if (b.size === 0) b.add(TPM_ALG.SHA256, FIRMWARE_PCRS);

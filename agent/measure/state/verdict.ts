@@ -21,6 +21,7 @@
 import { bankName } from '../../crypto/algorithms.js';
 import { digest } from '../../crypto/hash.js';
 import { concatBytes, toHex as hex } from '../../encoding/bytes.js';
+import { ExecgateError } from '../../errors.js';
 import type { PcrValues } from '../../tpm/pcr-selection.js';
 import type { EventLog } from '../eventlog.js';
 import type { ImaLog } from '../ima/index.js';
@@ -74,20 +75,26 @@ export function judgeMeasuredState(input: MeasuredStateInput): MeasuredStateVerd
   if (input.eventLog !== undefined) {
     const { log } = input.eventLog;
     const source = input.eventLog.source ?? 'the event log';
-    const replay = replayEventLog(log, { workarounds: input.eventLog.workarounds ?? [] });
-    eventLog = judgeEventLog(log, input.quoted, {
-      replay,
-      only: (pcr) => pcr <= 9 || replay.extended.has(pcr),
-    });
-    if (eventLog.ok) boot = bootEvidence(log, eventLog.findings, eventLog.verified);
-    else {
-      const c = eventLog.comparison;
+    const judged = tryJudgeEventLog(log, input.quoted, input.eventLog.workarounds ?? []);
+    if (judged instanceof ExecgateError) {
+      add(
+        'eventlog',
+        'evidence-untrusted',
+        `${source} cannot be replayed: ${judged.code}: ${judged.message}`,
+        {
+          code: judged.code,
+        },
+      );
+    } else {
+      eventLog = judged;
+      if (judged.ok) boot = bootEvidence(log, judged.findings, judged.verified);
+      const c = judged.comparison;
       for (const m of c.mismatches)
         add('eventlog', 'evidence-untrusted', `${source} does not match the ${quote}: ${m.message}`, {
           bank: bankName(m.algId),
           pcr: m.pcr,
         });
-      if (c.mismatches.length === 0)
+      if (!judged.ok && c.mismatches.length === 0)
         add(
           'eventlog',
           'evidence-untrusted',
@@ -144,6 +151,25 @@ export function judgeMeasuredState(input: MeasuredStateInput): MeasuredStateVerd
     ...(eventLog === undefined ? {} : { eventLog }),
     ...(ima === undefined ? {} : { ima }),
   };
+}
+
+/**
+ * The event log judged on every quoted PCR it answers for (0–9 and those it extends), or the typed error
+ * that makes it impossible to replay (a StartupLocality no TPM has): hostile input fails the verdict, never
+ * throws out of it.
+ */
+function tryJudgeEventLog(
+  log: EventLog,
+  quoted: PcrValues,
+  workarounds: readonly WorkaroundId[],
+): EventLogVerdict | ExecgateError {
+  try {
+    const replay = replayEventLog(log, { workarounds });
+    return judgeEventLog(log, quoted, { replay, only: (pcr) => pcr <= 9 || replay.extended.has(pcr) });
+  } catch (e) {
+    if (e instanceof ExecgateError) return e;
+    throw e;
+  }
 }
 
 /** The claim's PCRs, quoted in SHA-256, hash to its digest (the quote's pcrDigest form, Part 3 §18.4). */
