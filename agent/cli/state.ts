@@ -49,14 +49,16 @@ ${QUOTE_SOURCE_HELP}
                                     boot_aggregate's PCRs for IMA, and every PCR a rule of REF reads)
 
 What a rule reads must be in the verified quote, or the rule fails (not-quoted): secureBoot PCR 7,
-bootApplications PCR 4, kernels PCRs 4, 8, 9, initrds and loaderFiles PCRs 8, 9, ima PCR 10, pcrs those
-listed. bootApplications covers every event extended into PCR 4, and kernels, initrds and loaderFiles
-together every event of PCRs 8–9, by digest, whatever an event's type or description says.
+bootApplications PCR 4, kernels PCRs 4, 8, 9, initrds and loaderFiles PCRs 8, 9, bootCommands PCR 8, ima
+PCR 10, pcrs those listed. bootApplications and kernels cover every event extended into PCR 4, and
+kernels, initrds and loaderFiles every event of PCRs 8–9, by digest, whatever an event's type or
+description says; bootCommands lists the boot loader's exact command strings in PCR 8.
 
 A reference records exact PCR values (every quoted PCR but IMA's PCR 10, or only --exact-pcrs: e.g. 0-7 so
 that kernels may change within the allowlist, or none), Secure Boot required when it was
 enabled, the digests of the events in PCR 4 and PCRs 8–9 (boot applications, kernels, initrds, the boot
-loader's other files) in the quoted banks, and every IMA (path, digest) seen as an allowlist. Edit it to widen or narrow what is allowed; its digest
+loader's other files) in the quoted banks, the boot loader's command strings, and every IMA (path,
+digest) seen as an allowlist. Edit it to widen or narrow what is allowed; its digest
 (RFC 8785 canonical JSON, SHA-256) changes only when its content does.
 Exit 0 when the state matches, 7 when it does not (E_STATE_MISMATCH) or the evidence does not hold together,
 2 for a malformed REF (E_REFERENCE_*), 8 when a log that is needed is missing.

@@ -11,12 +11,14 @@
  * - pcrs: every listed (bank, PCR) is in the verified quote and equal.
  * - secureBoot "required": the SecureBoot variable, read from PCR 7 verified in some bank, says enabled
  *   ("unknown", e.g. a variable whose data is not what was measured, fails).
- * - bootApplications covers PCR 4: every event extended into it whose digest is not the verified hash of
- *   its data must have, in every bank the list names, a listed digest.
- * - kernels, initrds and loaderFiles together cover PCRs 8 and 9 the same way. An event the boot loader
- *   names as the kernel (an initrd) must be on the kernels (initrds) list when that list is present, and
- *   the kernels list also judges kernels started as PCR 4 boot applications. A non-empty bootApplications,
- *   kernels or initrds list fails when the evidence shows none. An empty list allows none.
+ * - bootApplications and kernels cover PCR 4: every event extended into it that is not a form defined to
+ *   describe itself (evidence.ts: a separator, a PFP action string) must have, in every bank the lists
+ *   name, a listed digest.
+ * - kernels, initrds and loaderFiles together cover PCRs 8 and 9 the same way (the boot loader's command
+ *   strings in PCR 8 are judged by bootCommands instead). An event the boot loader names as the kernel (an
+ *   initrd) must be on the kernels (initrds) list when that list is present. A non-empty
+ *   bootApplications, kernels or initrds list fails when the evidence shows none. An empty list allows none.
+ * - bootCommands: every command string the boot loader measured into PCR 8 is on the list, exactly.
  *   Each bank a list names must be verified for every PCR the list reads; an empty list needs them in
  *   some bank.
  * - ima "enforce-listed": each entry's (path, alg:digest) is on the allowlist. Violation entries (all-zero

@@ -8,9 +8,13 @@
  *   bank the quote covered (a log's other banks are the host's word, not evidence);
  * - an event whose data is not what was measured (a 'digest-mismatch' or 'retagged' finding) says nothing
  *   about what booted, so a Secure Boot variable whose data lies reads as 'unknown';
- * - every event extended into an allowlisted PCR (4, 8, 9) whose digest is not the verified hash of its
- *   data is listed in `measured`, whatever its type or description says: the allowlists judge them all;
- * - IMA entries whose template hash does not recompute from their data are refused rather than listed.
+ * - every event extended into an allowlisted PCR (4, 8, 9) is listed in `measured`, whatever its type or
+ *   description says, unless it has a form defined for that PCR whose digest is the hash of its data: a
+ *   separator, a PFP action string (labels), or a boot loader's command string in PCR 8 (`commands`). A
+ *   file retagged as a "data-hashed" type, with itself as the data, stays in `measured`;
+ * - Secure Boot is read by content from PCR 7 (secureBootState);
+ * - IMA entries whose template hash does not recompute from their data, or that the list puts in a PCR
+ *   other than 10, are refused rather than listed.
  *
  * Not covered: that the quote is genuine (the caller verified it) and the rules themselves (check.ts).
  */
