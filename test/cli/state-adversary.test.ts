@@ -2,17 +2,10 @@
 // End-to-end versions of test/measure/state-adversary.test.ts against a real swtpm: a known-good host
 // captures its reference with `state capture` (fresh quote), then another host, which really extended what
 // it booted into its TPM, hands `state check` a log it rewrote. The verdict must not say OK.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../agent/cli/exit.js';
-import { initHashing } from '../../agent/crypto/hash.js';
 import { EV } from '../../agent/measure/eventlog.js';
-import { PCR_Extend } from '../../agent/tpm/commands.js';
-import { Tpm } from '../../agent/tpm/tpm.js';
-import { openTransport } from '../../agent/tpm/transport/index.js';
-import { type SwtpmInstance, startSwtpm } from '../../swtpm/harness.js';
+import { useBootedHosts } from '../helpers/booted-host.js';
 import { bootAggregateLine } from '../helpers/ima-list.js';
 import {
   ascii,
@@ -24,39 +17,9 @@ import {
 } from '../helpers/synthetic-eventlog.js';
 import { cli } from './helpers.js';
 
-let dir: string;
-const tpms: SwtpmInstance[] = [];
-
-beforeAll(async () => {
-  await initHashing();
-  dir = await mkdtemp(join(tmpdir(), 'execgate-adversary-'));
-});
-
-afterAll(async () => {
-  await Promise.all(tpms.map((t) => t.stop()));
-  await rm(dir, { recursive: true, force: true });
-});
-
-/** A fresh TPM into which `log`'s events were extended; returns its TCTI flags. */
-async function hostBooted(log?: SyntheticLog): Promise<string[]> {
-  const t = await startSwtpm();
-  tpms.push(t);
-  const tpm = new Tpm(openTransport(t.tcti));
-  try {
-    for (const x of log?.extends ?? [])
-      await tpm.run(PCR_Extend, { pcrHandle: x.pcr, digests: [...x.digests] });
-  } finally {
-    await tpm.close();
-  }
-  return ['--tcti', t.tcti];
-}
-
-let counter = 0;
-async function file(content: Uint8Array | string): Promise<string> {
-  const f = join(dir, `f${counter++}`);
-  await writeFile(f, content);
-  return f;
-}
+const hosts = useBootedHosts('adversary');
+const hostBooted = (log?: SyntheticLog) => hosts.boot(log);
+const file = hosts.file;
 
 const build = (events: readonly SyntheticEvent[]) => buildEventLog({ banks: ['sha1', 'sha256'], events });
 
@@ -64,7 +27,7 @@ const build = (events: readonly SyntheticEvent[]) => buildEventLog({ banks: ['sh
 async function captureHonest(exact: string): Promise<string> {
   const log = build(uefiBootEvents());
   const tcti = await hostBooted(log);
-  const out = join(dir, `ref${counter++}.json`);
+  const out = `${await file('')}.json`;
   const r = await cli([
     ...tcti,
     'state',

@@ -4,19 +4,17 @@
 // the reference forbids (issue 10). Each scenario extends what the host really booted into a fresh TPM
 // and presents the evidence an attacker would. An honest host passes the same checks.
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../agent/cli/exit.js';
-import { initHashing } from '../../agent/crypto/hash.js';
 import { EV } from '../../agent/measure/eventlog.js';
 import { parseImaLog } from '../../agent/measure/ima/index.js';
 import { PCR_Extend } from '../../agent/tpm/commands.js';
 import { TPM_ALG } from '../../agent/tpm/constants.js';
 import { Tpm } from '../../agent/tpm/tpm.js';
 import { openTransport } from '../../agent/tpm/transport/index.js';
-import { type SwtpmInstance, startSwtpm } from '../../swtpm/harness.js';
+import { useBootedHosts } from '../helpers/booted-host.js';
 import { withBootAggregate } from '../helpers/ima-list.js';
 import {
   ascii,
@@ -36,18 +34,9 @@ const EVIL = ascii('a kernel nobody allowed');
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const IMA_LIST = join(import.meta.dirname, '../vectors/ima/rust-keylime/ascii_runtime_measurements');
 
-let dir: string;
-const tpms: SwtpmInstance[] = [];
-
-beforeAll(async () => {
-  await initHashing();
-  dir = await mkdtemp(join(tmpdir(), 'execgate-bypass-'));
-});
-
-afterAll(async () => {
-  await Promise.all(tpms.map((t) => t.stop()));
-  await rm(dir, { recursive: true, force: true });
-});
+const hosts = useBootedHosts('bypass');
+const hostBooted = (log: SyntheticLog) => hosts.boot(log);
+const file = hosts.file;
 
 /** The honest boot, with the kernel event replaced by `kernel` (events of PCR 9 onwards). */
 function boot(pcr9: readonly SyntheticEvent[] = [kernelEvent(KERNEL)]): SyntheticEvent[] {
@@ -56,26 +45,6 @@ function boot(pcr9: readonly SyntheticEvent[] = [kernelEvent(KERNEL)]): Syntheti
 
 function kernelEvent(measured: Uint8Array, path = '/boot/vmlinuz-6.1.0'): SyntheticEvent {
   return { pcr: 9, type: EV.IPL, data: ascii(`${path}\0`), measured };
-}
-
-/** A fresh TPM into which `log`'s events were extended; returns its TCTI flags. */
-async function hostBooted(log: SyntheticLog): Promise<string[]> {
-  const t = await startSwtpm();
-  tpms.push(t);
-  const tpm = new Tpm(openTransport(t.tcti));
-  try {
-    for (const x of log.extends) await tpm.run(PCR_Extend, { pcrHandle: x.pcr, digests: [...x.digests] });
-  } finally {
-    await tpm.close();
-  }
-  return ['--tcti', t.tcti];
-}
-
-let counter = 0;
-async function file(content: Uint8Array | string): Promise<string> {
-  const f = join(dir, `f${counter++}`);
-  await writeFile(f, content);
-  return f;
 }
 
 /** A reference-state document written by hand (the format of `state capture`). */
@@ -99,7 +68,7 @@ async function bundle(tcti: string[], pcrs: string): Promise<string[]> {
   const id = JSON.parse((await cli([...tcti, 'host', 'identity', '--json'])).stdout) as {
     akPublicPem: string;
   };
-  const out = join(dir, `quote${counter++}.cbor`);
+  const out = `${await file('')}.cbor`;
   const nonce = '5eed0f0a11ce5eed';
   const q = await cli([...tcti, 'quote', '--pcrs', pcrs, '--nonce', nonce, '--out', out]);
   expect(q.code, q.stderr).toBe(EXIT.OK);
@@ -257,9 +226,8 @@ describe('bypass 5 and boot_aggregate: every quoted bank of PCR 10 must agree', 
       real,
       Array.from({ length: 8 }, () => new Uint8Array(20)),
     ).join('\n')}\n`;
-    const t = await startSwtpm();
-    tpms.push(t);
-    const tpm = new Tpm(openTransport(t.tcti));
+    const tcti = await hosts.boot();
+    const tpm = new Tpm(openTransport(tcti[1] ?? ''));
     try {
       for (const e of parseImaLog(new TextEncoder().encode(text)).entries.slice(0, 300)) {
         const own = createHash('sha256')
@@ -277,7 +245,7 @@ describe('bypass 5 and boot_aggregate: every quoted bank of PCR 10 must agree', 
     } finally {
       await tpm.close();
     }
-    return { tcti: ['--tcti', t.tcti], list: await file(text) };
+    return { tcti, list: await file(text) };
   }
 
   it('ima verify: a sha256 PCR 10 that contradicts the list fails it', async () => {
@@ -292,7 +260,7 @@ describe('bypass 5 and boot_aggregate: every quoted bank of PCR 10 must agree', 
 
   it('state check with an IMA rule: a contradicting bank, or boot_aggregate not quoted, fails', async () => {
     const bad = await imaHost('contradicts');
-    const ref = join(dir, 'ima-ref.json');
+    const ref = join(hosts.dir(), 'ima-ref.json');
     const cap = await cli([
       ...bad.tcti,
       'state',
@@ -339,7 +307,7 @@ describe('nonces', () => {
   it('an empty --nonce is refused when quoting and when verifying', async () => {
     const tcti = await hostBooted(buildEventLog({ banks: ['sha256'], events: [] }));
     expect((await cli([...tcti, 'host', 'init'])).code).toBe(EXIT.OK);
-    const out = join(dir, 'empty-nonce.cbor');
+    const out = join(hosts.dir(), 'empty-nonce.cbor');
     const q = await cli([...tcti, 'quote', '--nonce', '', '--out', out]);
     expect(q.code).toBe(EXIT.USAGE);
     expect(q.stderr).toMatch(/--nonce/);

@@ -12,17 +12,7 @@ import {
   parseJson,
 } from '../../agent/encoding/canonical-json.js';
 import { jcsOracle } from '../helpers/jcs-oracle.js';
-
-/** Calls `fn`; returns the error of class `cls` it throws, failing on success or any other exception. */
-function thrown<E extends Error>(cls: new (...args: never[]) => E, fn: () => unknown): E {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof cls) return e;
-    throw e;
-  }
-  throw new Error(`expected a ${cls.name}, got a value`);
-}
+import { thrown } from '../helpers/thrown.js';
 
 /**
  * The test data of RFC 8785's first author, github.com/cyberphone/json-canonicalization testdata/input and

@@ -14,23 +14,13 @@ import {
 } from '../../agent/measure/reference.js';
 import { checkReference } from '../../agent/measure/state/check.js';
 import { capture, hostEvidence } from '../helpers/state-evidence.js';
+import { thrown } from '../helpers/thrown.js';
 
 beforeAll(async () => {
   await initHashing();
 });
 
 const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-
-/** Calls `fn`; returns the error of class `cls` it throws, failing on success or any other exception. */
-function thrown<E extends Error>(cls: new (...args: never[]) => E, fn: () => unknown): E {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof cls) return e;
-    throw e;
-  }
-  throw new Error(`expected a ${cls.name}, got a value`);
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Reference state (capture and check: state-check.test.ts)

@@ -34,6 +34,7 @@ import {
   SHIM,
   sha,
 } from '../helpers/state-evidence.js';
+import { thrown } from '../helpers/thrown.js';
 
 beforeAll(async () => {
   await initHashing();
@@ -41,17 +42,6 @@ beforeAll(async () => {
 
 const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-/** Calls `fn`; returns the error of class `cls` it throws, failing on success or any other exception. */
-function thrown<E extends Error>(cls: new (...args: never[]) => E, fn: () => unknown): E {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof cls) return e;
-    throw e;
-  }
-  throw new Error(`expected ${cls.name}`);
-}
 
 /** The one failure of checking `evidence` against `doc`; fails the test unless there is exactly one. */
 function onlyFailure(doc: ReferenceState, evidence: StateEvidence): StateFailure {
