@@ -28,6 +28,7 @@ import { summarizeBoot } from '../agent/measure/boot-summary.js';
 import { checkEvents } from '../agent/measure/event-check.js';
 import { parseEventLog } from '../agent/measure/eventlog.js';
 import { replayEventLog } from '../agent/measure/replay.js';
+import { captureReference, judgeMeasuredState } from '../agent/measure/state/index.js';
 import type { PcrValues } from '../agent/tpm/pcr-selection.js';
 import { type Case, compare, formatNs, ratio, table } from './measure.js';
 
@@ -228,6 +229,20 @@ function oursChecked(bytes: Uint8Array): number {
   return r.pcrs.size + checkEvents(log).length + summarizeBoot(log).bootApplications.length;
 }
 
+/**
+ * The measured-state verdict (agent/measure/state): parse, replay, judge against the quote (here the
+ * log's own replay) and against a reference captured from it beforehand, as `state check` does after its
+ * quote. Throws when the verdict is not ok, so the timing is of the path a clean host takes.
+ */
+function verdictCase(bytes: Uint8Array): () => boolean {
+  const first = parseEventLog(bytes);
+  const quoted = replayEventLog(first).pcrs;
+  const reference = captureReference(judgeMeasuredState({ quoted, eventLog: { log: first } }).evidence);
+  const run = () => judgeMeasuredState({ quoted, eventLog: { log: parseEventLog(bytes) }, reference }).ok;
+  if (!run()) throw new Error('the verdict of a log against its own reference is not ok');
+  return run;
+}
+
 /** `noTpm2` says why tpm2_eventlog is not run on this log. */
 function bench(label: string, file: string, bytes: Uint8Array, noTpm2?: string): void {
   const events = parseEventLog(bytes).events.length;
@@ -235,10 +250,12 @@ function bench(label: string, file: string, bytes: Uint8Array, noTpm2?: string):
   const tpm2 = noTpm2 === undefined && tpm2EventlogAgrees(file, bytes);
   const cli = existsSync(CLI);
   const reps = Math.max(1, Math.floor(20_000 / events));
+  const verdict = verdictCase(bytes);
   const inProcess: Case[] = [
     { name: 'ours: parseEventLog + replayEventLog', run: () => ours(bytes), reps },
     { name: 'ours + checkEvents + summarizeBoot', run: () => oursChecked(bytes), reps },
     { name: 'node:crypto loop (createHash per extend)', run: () => nodeParseReplay(bytes), reps },
+    { name: 'ours: parse + judgeMeasuredState against a reference', run: verdict, reps },
   ];
   const processes: Case[] = [
     ...(tpm2 ? [processCase('tpm2_eventlog FILE (process)', 'tpm2_eventlog', [file])] : []),
