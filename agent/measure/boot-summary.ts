@@ -200,7 +200,7 @@ export function summarizeBoot(log: EventLog): BootSummary {
           // Only the kernel path counts for linux; its other arguments are the command line.
           const args = command[2].split(' ').filter((a) => a !== '');
           const paths = command[1].startsWith('linux') ? args.slice(0, 1) : args;
-          target.push(...grubFiles(log.events, decoded, i, paths));
+          for (const f of grubFiles(log.events, decoded, i, paths)) target.push(f);
         }
       }
     }
@@ -244,12 +244,15 @@ function grubFiles(
     if (!byPath.has(bare)) byPath.set(bare, e);
     if (GRUB_LINUXEFI.test(t)) generic.push(e);
   }
+  // Each PCR 9 event stands for one file at most: a command naming a path many times (or many paths
+  // for one event) must not multiply the files reported.
   const files: LoadedFile[] = [];
+  const taken = new Set<number>();
   paths.forEach((path, k) => {
     const hit = byPath.get(withoutDevice(path)) ?? generic[k];
-    if (hit !== undefined) {
-      files.push({ index: hit.index, pcrIndex: 9, path, source: 'grub', digests: hexDigests(hit) });
-    }
+    if (hit === undefined || taken.has(hit.index)) return;
+    taken.add(hit.index);
+    files.push({ index: hit.index, pcrIndex: 9, path, source: 'grub', digests: hexDigests(hit) });
   });
   return files;
 }

@@ -33,8 +33,9 @@ export interface TaggedEventData {
 
 // Only printable ASCII / non-surrogate UCS-2 reaches these decoders, so they map code units one to one.
 const ASCII = new TextDecoder('latin1');
-const UTF16 = new TextDecoder('utf-16le');
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a byte-order mark stays in the text, so the text shows every byte that was measured.
+const UTF16 = new TextDecoder('utf-16le', { ignoreBOM: true });
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const PRINTABLE_MIN = 0x20;
 const PRINTABLE_MAX = 0x7e;
 const isText = (c: number): boolean =>

@@ -88,7 +88,8 @@ export function isImaViolation(e: { readonly digest: string; readonly templateHa
 
 /** Judges `evidence` against `doc` (the rules in the module comment); lists every difference found. */
 export function checkReference(doc: ReferenceState, evidence: StateEvidence): StateCheck {
-  const { failures, add } = failureList();
+  const list = failureList();
+  const { add } = list;
   checkPcrs(doc, evidence, add);
   const { boot, ima } = evidence;
   if (doc.rules.secureBoot === 'required') {
@@ -115,12 +116,13 @@ export function checkReference(doc: ReferenceState, evidence: StateEvidence): St
     }
   }
   checkLists(doc.rules, boot, add);
-  if (doc.rules.bootCommands !== undefined) checkCommands(doc.rules.bootCommands, boot, add);
+  if (doc.rules.bootCommands !== undefined) checkCommands(doc.rules, doc.rules.bootCommands, boot, add);
   if (doc.rules.ima !== undefined) {
     if (ima === undefined)
       add('ima', 'evidence-missing', 'the reference has an IMA allowlist but no IMA log was given');
     else checkIma(doc.rules.ima, ima.entries, add);
   }
+  const failures = list.done();
   return { ok: failures.length === 0, failures };
 }
 
@@ -247,7 +249,12 @@ function roleOf(l: ListName): 'kernel' | 'initrd' | undefined {
 }
 
 /** Every command string in PCR 8 must be on the list, exactly (module comment). */
-function checkCommands(list: readonly string[], boot: BootEvidence | undefined, add: AddFailure): void {
+function checkCommands(
+  rules: ReferenceRules,
+  list: readonly string[],
+  boot: BootEvidence | undefined,
+  add: AddFailure,
+): void {
   if (boot === undefined) {
     add(
       'boot-command',
@@ -273,6 +280,17 @@ function checkCommands(list: readonly string[], boot: BootEvidence | undefined, 
       'component-missing',
       'the reference allows certain boot commands but the evidence shows none',
     );
+  // Any other event in PCR 8 (a command retagged, edited, or logged with a forged bank) is judged by its
+  // digest when a list covers PCR 8; with none, bootCommands allows nothing else there.
+  if (rules.kernels === undefined && rules.initrds === undefined && rules.loaderFiles === undefined)
+    for (const e of boot.measured)
+      if (e.pcr === 8)
+        add(
+          'boot-command',
+          'command-not-allowed',
+          `${eventName(e)} is not a boot loader command whose digest is its text, and no kernels, initrds or loaderFiles list allows its digest`,
+          { index: e.index, pcr: e.pcr, type: e.typeName },
+        );
   const allowed = new Set(list);
   for (const c of boot.commands)
     if (!allowed.has(c.text))

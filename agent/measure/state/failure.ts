@@ -59,11 +59,46 @@ export type AddFailure = (
   detail?: StateFailure['detail'],
 ) => void;
 
-/** A failure list and the function that appends to it. */
-export function failureList(): { readonly failures: StateFailure[]; readonly add: AddFailure } {
+/** Failures of one rule and code listed one by one; the rest are counted in one more failure. */
+export const MAX_FAILURES_PER_KIND = 100;
+
+export interface FailureList {
+  readonly add: AddFailure;
+  /** Takes failures from another list as they are (their own caps applied). */
+  readonly addAll: (more: readonly StateFailure[]) => void;
+  /** The failures, each kind past MAX_FAILURES_PER_KIND summed up in one "and N more" failure. */
+  readonly done: () => readonly StateFailure[];
+}
+
+/**
+ * A failure list. A hostile log can make as many failures as it has events; past
+ * MAX_FAILURES_PER_KIND of one (rule, code) they are counted, not listed, so a verdict stays readable.
+ */
+export function failureList(): FailureList {
   const failures: StateFailure[] = [];
+  const counts = new Map<string, { rule: StateRule; code: StateFailureCode; n: number }>();
+  const add: AddFailure = (rule, code, message, detail = {}) => {
+    const key = `${rule}\0${code}`;
+    const c = counts.get(key) ?? { rule, code, n: 0 };
+    counts.set(key, c);
+    if (++c.n <= MAX_FAILURES_PER_KIND) failures.push({ rule, code, message, detail });
+  };
   return {
-    failures,
-    add: (rule, code, message, detail = {}) => failures.push({ rule, code, message, detail }),
+    add,
+    addAll: (more) => {
+      for (const f of more) failures.push(f);
+    },
+    done: () => {
+      const out = [...failures];
+      for (const c of counts.values())
+        if (c.n > MAX_FAILURES_PER_KIND)
+          out.push({
+            rule: c.rule,
+            code: c.code,
+            message: `and ${c.n - MAX_FAILURES_PER_KIND} more ${c.rule} failures (${c.code}) not listed`,
+            detail: { more: c.n - MAX_FAILURES_PER_KIND },
+          });
+      return out;
+    },
   };
 }

@@ -30,7 +30,7 @@ import { replayEventLog, type WorkaroundId } from '../replay.js';
 import { checkReference } from './check.js';
 import { type EventLogVerdict, judgeEventLog } from './eventlog-verdict.js';
 import { type BootEvidence, bootEvidence, imaEvidence, type StateEvidence } from './evidence.js';
-import { failureList, type StateFailure } from './failure.js';
+import { type AddFailure, failureList, type StateFailure } from './failure.js';
 import { IMA_PCR, type ImaVerdict, judgeIma } from './ima-verdict.js';
 
 /** An artifact's `state` claim binding PCR values: the pcrDigest a SHA-256 quote of `pcrs` carries. */
@@ -67,7 +67,8 @@ export interface MeasuredStateVerdict {
 
 /** Judges the measured state; see the module comment. Never throws for hostile log contents. */
 export function judgeMeasuredState(input: MeasuredStateInput): MeasuredStateVerdict {
-  const { failures, add } = failureList();
+  const list = failureList();
+  const { add } = list;
   const quote = input.quoteSource ?? 'verified quote';
 
   let eventLog: EventLogVerdict | undefined;
@@ -142,8 +143,9 @@ export function judgeMeasuredState(input: MeasuredStateInput): MeasuredStateVerd
     ...(imaPart === undefined ? {} : { ima: imaPart }),
   };
 
-  if (input.reference !== undefined) failures.push(...checkReference(input.reference, evidence).failures);
+  if (input.reference !== undefined) list.addAll(checkReference(input.reference, evidence).failures);
   if (input.claim !== undefined) checkClaim(input.claim, input.quoted, add);
+  const failures = list.done();
   return {
     ok: failures.length === 0,
     failures,
@@ -173,11 +175,7 @@ function tryJudgeEventLog(
 }
 
 /** The claim's PCRs, quoted in SHA-256, hash to its digest (the quote's pcrDigest form, Part 3 §18.4). */
-function checkClaim(
-  claim: PcrDigestClaim,
-  quoted: PcrValues,
-  add: ReturnType<typeof failureList>['add'],
-): void {
+function checkClaim(claim: PcrDigestClaim, quoted: PcrValues, add: AddFailure): void {
   const bank = [...quoted].find(([alg]) => bankName(alg) === claim.bank)?.[1];
   const missing = claim.pcrs.filter((p) => bank?.get(p) === undefined);
   if (missing.length > 0) {
