@@ -4,6 +4,9 @@ import { defineConfig } from 'vitest/config';
 // tests inside a file share that swtpm and run one after another.
 export default defineConfig({
   test: {
+    // One worker per core: vitest's default leaves one core idle (availableParallelism − 1), which on the
+    // 2-core machines here ran every file one after another.
+    maxWorkers: '100%',
     include: ['test/**/*.test.ts'],
     // Seeds every randomised test from $EXECGATE_TEST_SEED (or a fresh seed) and prints it on failure.
     setupFiles: ['test/helpers/seed-setup.ts'],
