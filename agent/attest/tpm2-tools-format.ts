@@ -15,10 +15,11 @@
  * Readers are strict (exact sizes, counts within the C arrays, values consistent with the selection)
  * and fail with QuoteError E_QUOTE_PARSE.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestByteLen, hashAlgOf } from '../crypto/algorithms.js';
 import { concatBytes, u8 } from '../encoding/bytes.js';
+import { checkWritable, ensureDir, writeFileSafe } from '../fs/atomic-write.js';
 import {
   type PcrBankSelection,
   type PcrSelection,
@@ -156,19 +157,37 @@ export const TPM2_TOOLS_FILES = {
   ak: 'ak.pem',
 } as const;
 
-/** Writes the evidence as tpm2-tools files into `dir` (created if needed); returns their paths. */
+const tpm2ToolsPath = (dir: string, k: keyof typeof TPM2_TOOLS_FILES): string =>
+  join(dir, TPM2_TOOLS_FILES[k]);
+
+/**
+ * Checks before quoting that writeTpm2ToolsQuote(dir, …, opts) would not be refused (a symlinked or
+ * foreign `dir`, a planted link, a file that exists without `replace`); the write checks again.
+ */
+export async function checkTpm2ToolsOut(dir: string, opts: { replace: boolean }): Promise<void> {
+  for (const k of Object.keys(TPM2_TOOLS_FILES) as (keyof typeof TPM2_TOOLS_FILES)[])
+    await checkWritable(tpm2ToolsPath(dir, k), opts);
+}
+
+/**
+ * Writes the evidence as tpm2-tools files into `dir` (created if needed, 0755) with writeFileSafe;
+ * existing files are replaced only with `replace`. Returns their paths.
+ */
 export async function writeTpm2ToolsQuote(
   dir: string,
   ev: QuoteEvidence,
+  opts: { replace: boolean },
 ): Promise<Record<keyof typeof TPM2_TOOLS_FILES, string>> {
-  await mkdir(dir, { recursive: true });
-  const path = (k: keyof typeof TPM2_TOOLS_FILES) => join(dir, TPM2_TOOLS_FILES[k]);
-  await writeFile(path('msg'), ev.attest);
-  await writeFile(path('sig'), ev.signature);
-  await writeFile(path('pcrs'), serializePcrs(ev.selection, ev.pcrValues));
+  await checkTpm2ToolsOut(dir, opts);
+  await ensureDir(dir, { mode: 0o755 });
+  const path = (k: keyof typeof TPM2_TOOLS_FILES) => tpm2ToolsPath(dir, k);
+  const w = { mode: 0o644, replace: opts.replace };
+  await writeFileSafe(path('msg'), ev.attest, w);
+  await writeFileSafe(path('sig'), ev.signature, w);
+  await writeFileSafe(path('pcrs'), serializePcrs(ev.selection, ev.pcrValues), w);
   // quote.pcrs.values: the digests concatenated.
-  await writeFile(path('values'), concatBytes(ev.pcrValues));
-  await writeFile(path('ak'), spkiToPem(ev.akSpki));
+  await writeFileSafe(path('values'), concatBytes(ev.pcrValues), w);
+  await writeFileSafe(path('ak'), spkiToPem(ev.akSpki), w);
   return { msg: path('msg'), sig: path('sig'), pcrs: path('pcrs'), values: path('values'), ak: path('ak') };
 }
 

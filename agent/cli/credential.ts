@@ -3,7 +3,7 @@
  * `execgate credential make | activate`: credential activation (TCG Part 1 §24). `make` is the verifier's
  * side and needs no TPM; `activate` runs on the host whose TPM holds the EK and the AK.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { DEFAULT_AK_HANDLE } from '../attest/ak.js';
 import {
   activateCredential,
@@ -12,6 +12,7 @@ import {
   makeCredential,
 } from '../attest/credential.js';
 import { ekPublicFromSpki } from '../attest/ek.js';
+import { writeFileSafe } from '../fs/atomic-write.js';
 import { parseEkAlg, parseFlags, parseHandle, parseHex, toHex } from './args.js';
 import type { CliContext } from './context.js';
 import { EXIT, UsageError } from './exit.js';
@@ -19,10 +20,10 @@ import { EXIT, UsageError } from './exit.js';
 export const CREDENTIAL_HELP = `Usage: execgate credential <command> [flags]
 
 Commands:
-  make --ek-pub PEM --ak-name HEX --secret HEX [--out FILE]
+  make --ek-pub PEM --ak-name HEX --secret HEX [--out FILE [--force]]
                         TPM2_MakeCredential in software (no TPM): seal SECRET to the EK (PEM file, or
                         --ek-pub="$(cat ek.pem)"; SubjectPublicKeyInfo) and the AK's name; writes tpm2-tools' credential
-                        format to FILE, else prints it as hex
+                        format to FILE (an existing FILE is replaced only with --force), else prints it as hex
   activate --in FILE [--ak-handle H] [--ek-alg A]
                         TPM2_ActivateCredential with the AK at H (default 0x81010002) and the default EK
                         (rsa2048, eccP256 or eccP384); prints the secret as hex
@@ -41,7 +42,8 @@ function readInput(path: string, what: string): Buffer {
 }
 
 async function make(argv: string[], ctx: CliContext): Promise<number> {
-  const usage = 'Usage: execgate credential make --ek-pub PEM --ak-name HEX --secret HEX [--out FILE]';
+  const usage =
+    'Usage: execgate credential make --ek-pub PEM --ak-name HEX --secret HEX [--out FILE [--force]]';
   const { values, positionals } = parseFlags(
     argv,
     {
@@ -49,6 +51,7 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
       'ak-name': { type: 'string' },
       secret: { type: 'string' },
       out: { type: 'string' },
+      force: { type: 'boolean' },
     },
     usage,
   );
@@ -62,7 +65,8 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
   const ek = ekPublicFromSpki(pem);
   const blob = makeCredential(ek.public, parseHex(akName, '--ak-name'), parseHex(secret, '--secret'));
   const file = encodeCredentialFile(blob);
-  if (values.out !== undefined) writeFileSync(values.out, file);
+  if (values.out !== undefined)
+    await writeFileSafe(values.out, file, { mode: 0o644, replace: values.force === true });
   else if (ctx.json)
     ctx.out(
       JSON.stringify({

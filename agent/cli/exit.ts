@@ -14,6 +14,7 @@ import type { QuoteCode } from '../attest/verify-quote.js';
 import type { JsonErrorCode } from '../encoding/canonical-json.js';
 import type { CborErrorCode } from '../encoding/cbor.js';
 import { ExecgateError } from '../errors.js';
+import type { FileWriteErrorCode } from '../fs/atomic-write.js';
 import type { DevicePathErrorCode } from '../measure/device-path.js';
 import type { EventDataErrorCode } from '../measure/event-data/index.js';
 import type { EventLogErrorCode } from '../measure/eventlog.js';
@@ -88,7 +89,8 @@ export type Code =
   | EventLogErrorCode
   | ImaLogErrorCode
   | ReferenceStateErrorCode
-  | SecurityfsErrorCode;
+  | SecurityfsErrorCode
+  | FileWriteErrorCode;
 
 const BY_CODE = {
   E_USAGE: EXIT.USAGE,
@@ -128,6 +130,10 @@ const BY_CODE = {
   E_REFERENCE_LIMIT: EXIT.USAGE,
   E_JSON_FORMAT: EXIT.USAGE,
   E_JSON_LIMIT: EXIT.USAGE,
+  // A file the agent was told to write: refused (unsafe, exists without --force) or failed: choose another path.
+  E_FILE_UNSAFE: EXIT.USAGE,
+  E_FILE_EXISTS: EXIT.USAGE,
+  E_FILE_WRITE: EXIT.USAGE,
   E_MEASURE_NO_LOG: EXIT.NO_MEASUREMENT_LOG,
   E_MEASURE_UNREADABLE: EXIT.NO_MEASUREMENT_LOG,
   E_CREDENTIAL_INPUT: EXIT.USAGE,

@@ -7,7 +7,6 @@
  * that validateEkCertificate tolerates are refused here unless the operator names each with --ek-quirk.
  * `init --ak-save DIR` keeps the AK as a TPM2B_PUBLIC/TPM2B_PRIVATE pair instead of persisting it.
  */
-import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type AkAlg,
@@ -24,6 +23,7 @@ import type { EkCertQuirk } from '../attest/ek-cert.js';
 import { type HostIdentity, hostIdentity, hostInit } from '../attest/identity.js';
 import { readBounded } from '../attest/tpm2-tools-format.js';
 import { ExecgateError } from '../errors.js';
+import { checkWritable, ensureDir, writeFileSafe } from '../fs/atomic-write.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseEkAlg, parseFlags, parseHandle, toHex } from './args.js';
 import type { CliContext } from './context.js';
@@ -115,12 +115,10 @@ async function initSaved(
   opts: { akAlg: AkAlg; ekAlg: EkAlg; force: boolean },
 ): Promise<number> {
   const path = (f: keyof typeof AK_FILES) => join(dir, AK_FILES[f]);
-  if (!opts.force) {
-    for (const f of Object.keys(AK_FILES) as (keyof typeof AK_FILES)[]) {
-      if (await stat(path(f)).catch(() => undefined))
-        throw new UsageError(`${path(f)} exists; --force replaces it`);
-    }
-  }
+  const replace = opts.force;
+  // Refused before the TPM makes a key: a symlinked or foreign directory, a planted link, a file kept.
+  for (const f of Object.keys(AK_FILES) as (keyof typeof AK_FILES)[])
+    await checkWritable(path(f), { replace });
   const made = await ctx.withTpm((tpm) =>
     withEk(tpm, opts.ekAlg, async (ek) => {
       const pair = await createAk(tpm, ek, opts.akAlg);
@@ -129,16 +127,11 @@ async function initSaved(
   );
   const saved = saveAkPair(made.pair);
   const pem = akPublicPem(made.pair.public);
-  try {
-    await mkdir(dir, { recursive: true });
-    const flag = opts.force ? 'w' : 'wx';
-    await writeFile(path('public'), saved.public, { flag });
-    await writeFile(path('private'), saved.private, { flag, mode: 0o600 });
-    await writeFile(path('name'), made.pair.name, { flag });
-    await writeFile(path('pem'), pem, { flag });
-  } catch (e) {
-    throw new UsageError(`--ak-save ${dir}: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  await ensureDir(dir, { mode: 0o755 });
+  await writeFileSafe(path('public'), saved.public, { mode: 0o644, replace });
+  await writeFileSafe(path('private'), saved.private, { mode: 0o600, replace });
+  await writeFileSafe(path('name'), made.pair.name, { mode: 0o644, replace });
+  await writeFileSafe(path('pem'), pem, { mode: 0o644, replace });
   const doc = {
     created: true,
     akPublic: path('public'),

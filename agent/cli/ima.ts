@@ -13,7 +13,7 @@ import {
   tpmAlgOf,
 } from '../crypto/algorithms.js';
 import { ExecgateError } from '../errors.js';
-import { writeAtomic } from '../fs/atomic-write.js';
+import { writeFileSafe } from '../fs/atomic-write.js';
 import {
   type ImaCheckpoint,
   type ImaEntry,
@@ -216,6 +216,9 @@ async function show(argv: string[], ctx: CliContext): Promise<number> {
   return EXIT.OK;
 }
 
+/** The checkpoint is state, rewritten by each run: replaced (never through a link). */
+const CHECKPOINT = { mode: 0o644, replace: true } as const;
+
 async function replay(argv: string[], ctx: CliContext): Promise<number> {
   const usage =
     'Usage: execgate ima replay [FILE] [--hash ALG] [--bank ALG] [--derive MODE] [--checkpoint FILE] [--json]';
@@ -229,7 +232,7 @@ async function replay(argv: string[], ctx: CliContext): Promise<number> {
   const options = replayOptions(log, bank ?? from?.bank, values.derive);
   const result = replayImaLog(log, from === undefined ? options : { ...options, from });
   if (values.checkpoint !== undefined)
-    await writeAtomic(values.checkpoint, `${JSON.stringify(checkpointJson(result))}\n`);
+    await writeFileSafe(values.checkpoint, `${JSON.stringify(checkpointJson(result))}\n`, CHECKPOINT);
   const byPcr = checkpointJson(result).pcrs;
   if (ctx.json) {
     ctx.out(JSON.stringify({ [result.bank]: byPcr }));
@@ -253,7 +256,11 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
   const v = judgeIma(log, quoted.pcrs, from === undefined ? {} : { from });
   const { ok, match, problems, bootAggregate: aggregate } = v;
   if (ok && values.checkpoint !== undefined && match !== undefined)
-    await writeAtomic(values.checkpoint, `${JSON.stringify(checkpointJson(match.checkpoint))}\n`);
+    await writeFileSafe(
+      values.checkpoint,
+      `${JSON.stringify(checkpointJson(match.checkpoint))}\n`,
+      CHECKPOINT,
+    );
   const total = log.firstIndex + log.entries.length;
   if (ctx.json) {
     ctx.out(

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /** `execgate quote` (make a quote) and `execgate quote verify` (check one, with reason codes). */
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { AkError, type AkPair, loadAk, parseAkPair } from '../attest/ak.js';
 import { type EkAlg, withEk } from '../attest/ek.js';
 import {
@@ -14,10 +14,15 @@ import {
   QuoteError,
   withAk,
 } from '../attest/quote.js';
-import { readBounded, splitValues, writeTpm2ToolsQuote } from '../attest/tpm2-tools-format.js';
+import {
+  checkTpm2ToolsOut,
+  readBounded,
+  splitValues,
+  writeTpm2ToolsQuote,
+} from '../attest/tpm2-tools-format.js';
 import { verifyQuote } from '../attest/verify-quote.js';
 import { initVerification } from '../crypto/verify.js';
-import { writeAtomic } from '../fs/atomic-write.js';
+import { checkWritable, writeFileSafe } from '../fs/atomic-write.js';
 import type { TPMS_CLOCK_INFO } from '../tpm/structures.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseEkAlg, parseFlags, parseHandle, parseNonce, toHex } from './args.js';
@@ -29,7 +34,7 @@ export const QUOTE_HELP = `Usage: execgate quote [flags]            make a quote
        execgate quote verify [flags]     verify one
 
 quote [--pcrs SEL] [--nonce HEX] [--ak-handle H | --ak-alg rsa|ecc | --ak-public F --ak-private F [--ek-alg A]]
-      [--out FILE] [--format bundle|tpm2-tools]
+      [--out FILE] [--format bundle|tpm2-tools] [--force]
   SEL is tpm2-tools syntax, ranges allowed (default sha256:0-7): sha1:0,23+sha256:0-7,16
   The AK is the host's AK (execgate host init) at the persistent handle H (default 0x81010002); an object
   there that is not such an AK is refused (E_AK_INVALID). Without --ak-handle, when 0x81010002 is empty,
@@ -39,6 +44,7 @@ quote [--pcrs SEL] [--nonce HEX] [--ak-handle H | --ak-alg rsa|ecc | --ak-public
   --format bundle (default) writes a CBOR evidence bundle to FILE (base64 on stdout without --out);
   --format tpm2-tools writes quote.msg, quote.sig, quote.pcrs, quote.pcrs.values and ak.pem into the
   directory FILE (tpm2_checkquote -u ak.pem -m quote.msg -s quote.sig -f quote.pcrs -q NONCE).
+  Existing files are replaced only with --force; a symbolic link, or a directory another user owns, never.
 
 verify (BUNDLE | --msg F --sig F --pcrs-values F --pcrs SEL) --ak PEM --nonce HEX
        [--ak-qualified-name HEX] [--last-clock FILE|JSON] [--save-clock FILE] [--allow-sha1-ak] [--json]
@@ -159,7 +165,7 @@ async function withSavedAk<T>(
 
 async function make(argv: string[], ctx: CliContext): Promise<number> {
   const usage =
-    'Usage: execgate quote [--pcrs SEL] [--nonce HEX] [--ak-handle H | --ak-alg rsa|ecc | --ak-public F --ak-private F [--ek-alg A]] [--out FILE] [--format bundle|tpm2-tools]';
+    'Usage: execgate quote [--pcrs SEL] [--nonce HEX] [--ak-handle H | --ak-alg rsa|ecc | --ak-public F --ak-private F [--ek-alg A]] [--out FILE] [--format bundle|tpm2-tools] [--force]';
   const { values, positionals } = parseFlags(
     argv,
     {
@@ -172,6 +178,7 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
       'ek-alg': { type: 'string' },
       out: { type: 'string' },
       format: { type: 'string' },
+      force: { type: 'boolean' },
     },
     usage,
   );
@@ -189,6 +196,10 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
   const explicit =
     values['ak-handle'] === undefined ? undefined : parseHandle(values['ak-handle'], '--ak-handle');
   const saved = await savedAkFlags(values, usage);
+  const replace = values.force === true;
+  // Refused before the TPM quotes: a planted link or a file kept without --force.
+  if (format === 'bundle' && values.out !== undefined) await checkWritable(values.out, { replace });
+  if (format === 'tpm2-tools') await checkTpm2ToolsOut(values.out ?? '.', { replace });
 
   const ev = await ctx.withTpm(async (tpm) => {
     const quote = (ak: LoadedAk) => makeQuote(tpm, ak, { selection, nonce });
@@ -197,7 +208,7 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
   });
 
   if (format === 'tpm2-tools') {
-    const files = await writeTpm2ToolsQuote(values.out ?? '.', ev);
+    const files = await writeTpm2ToolsQuote(values.out ?? '.', ev, { replace });
     if (ctx.json) ctx.out(JSON.stringify({ nonce: toHex(nonce), pcrs: values.pcrs ?? 'sha256:0-7', files }));
     else ctx.out(`nonce ${toHex(nonce)}; wrote ${Object.values(files).join(' ')}`);
     return EXIT.OK;
@@ -211,7 +222,7 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
     );
     return EXIT.OK;
   }
-  await writeFile(values.out, bundle);
+  await writeFileSafe(values.out, bundle, { mode: 0o644, replace });
   if (ctx.json) ctx.out(JSON.stringify({ nonce: toHex(nonce), out: values.out }));
   else ctx.out(`nonce ${toHex(nonce)}; wrote ${values.out}`);
   return EXIT.OK;
@@ -300,11 +311,11 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
         });
   const saveTo = values['save-clock'];
   if (verdict.ok && saveTo !== undefined && 'attest' in verdict && verdict.attest !== undefined) {
-    try {
-      await writeAtomic(saveTo, `${JSON.stringify(clockJson(verdict.attest.clockInfo))}\n`);
-    } catch (e) {
-      throw new UsageError(`--save-clock ${saveTo}: ${e instanceof Error ? e.message : String(e)}`);
-    }
+    // The clock file is state, rewritten by each verification: replaced (never through a link).
+    await writeFileSafe(saveTo, `${JSON.stringify(clockJson(verdict.attest.clockInfo))}\n`, {
+      mode: 0o644,
+      replace: true,
+    });
   }
   if (ctx.json) {
     const a = 'attest' in verdict ? verdict.attest : undefined;

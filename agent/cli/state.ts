@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ExecgateError } from '../errors.js';
-import { writeAtomic } from '../fs/atomic-write.js';
+import { writeFileSafe } from '../fs/atomic-write.js';
 import type { ImaLog } from '../measure/ima/index.js';
 import {
   parseReferenceState,
@@ -33,7 +33,7 @@ import { imaHashFlag, loadImaLog } from './ima.js';
 
 export const STATE_HELP = `Usage: execgate state <command> [flags]
 
-  capture --out REF [--note TEXT] [--secure-boot required|any] [--exact-pcrs LIST|none]
+  capture --out REF [--force] [--note TEXT] [--secure-boot required|any] [--exact-pcrs LIST|none]
                                                                  record this host's measured state
   check REF [--json]                                             judge this host's state against REF
   digest REF                                                     the digest an artifact binds (sha256 hex)
@@ -143,11 +143,12 @@ async function readReference(file: string | undefined, usage: string): Promise<R
 
 async function capture(argv: string[], ctx: CliContext): Promise<number> {
   const usage =
-    'Usage: execgate state capture --out REF [--note TEXT] [--secure-boot required|any] [--exact-pcrs LIST|none] [evidence flags] [--json]';
+    'Usage: execgate state capture --out REF [--force] [--note TEXT] [--secure-boot required|any] [--exact-pcrs LIST|none] [evidence flags] [--json]';
   const { values, positionals } = parseFlags(
     argv,
     {
       out: { type: 'string' },
+      force: { type: 'boolean' },
       note: { type: 'string' },
       'secure-boot': { type: 'string' },
       'exact-pcrs': { type: 'string' },
@@ -185,7 +186,10 @@ async function capture(argv: string[], ctx: CliContext): Promise<number> {
     ...(values.note === undefined ? {} : { host: { note: values.note } }),
     ...(sb === undefined ? {} : { secureBoot: sb }),
   });
-  await writeAtomic(values.out, stringifyReferenceState(doc));
+  await writeFileSafe(values.out, stringifyReferenceState(doc), {
+    mode: 0o644,
+    replace: values.force === true,
+  });
   const d = toHex(referenceDigest(doc));
   const imaCount = doc.rules.ima?.allowlist.length;
   if (ctx.json) {

@@ -157,7 +157,8 @@ describe('execgate host', () => {
         const id = JSON.parse((await cli(['--tcti', tcti, 'host', 'identity', ...at, '--json'])).stdout);
         const ak = join(dir, 'ak.pem');
         await writeFile(ak, id.akPublicPem);
-        const bundle = join(dir, 'q.cbor');
+        // One bundle per AK: quote --out does not replace a file without --force.
+        const bundle = join(dir, `q-${handle ?? 'default'}.cbor`);
         const made = await cli(['--tcti', tcti, 'quote', ...at, '--nonce', nonce, '--out', bundle]);
         expect(made.stderr).toBe('');
         expect(made.code).toBe(EXIT.OK);
