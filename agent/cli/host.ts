@@ -34,6 +34,7 @@ const EK_QUIRKS: Readonly<Record<EkCertQuirk, string>> = {
   'critical-san-with-subject': 'a critical TPM-model subjectAltName beside a subject (swtpm_setup)',
   'critical-tcg-extension': 'a critical TCG-profile extension execgate does not act on',
   'no-eku': 'no extendedKeyUsage (older vendor certificates)',
+  'sha1-signature': 'a certificate on the path signed with SHA-1 (legacy vendor CAs)',
 };
 
 export const HOST_HELP = `Usage: execgate host <command> [flags]
@@ -267,6 +268,7 @@ async function validateEkCert(
     certificate,
     bundle: inputs.bundle,
     ekPublic: ekPublicFromSpki(id.ekPublicPem).public,
+    accept: [...allowed],
   });
   const refused = r.quirks.filter((q) => !allowed.has(q));
   if (refused.length) {

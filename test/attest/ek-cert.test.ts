@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // EK certificate validation (TCG EK Credential Profile §3) against swtpm_setup's private local CA, and
 // against certificates made here with @peculiar/x509: another CA (even one with the same name), each
-// tolerated vendor quirk by name, wrong key, wrong time, missing intermediate, garbage.
-import { webcrypto } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+// tolerated vendor quirk by name, wrong key, wrong time, missing intermediate, garbage; and the algorithm
+// and constraint policy (key sizes, curves, SHA-1, pathLen, critical extensions at every level, leaf
+// keyUsage, TBS signature algorithm) against chains made with openssl.
+import { execFile } from 'node:child_process';
+import { createPrivateKey, sign, webcrypto } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type * as X509 from '@peculiar/x509';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EkAlg, readEkCertificate, spkiDerOf, withEk } from '../../agent/attest/ek.js';
 import { type EkCertQuirk, validateEkCertificate } from '../../agent/attest/ek-cert.js';
 import { x509 } from '../../agent/attest/x509.js';
@@ -81,7 +87,8 @@ async function issue(ca: Ca, spki: Uint8Array, extensions: X509.Extension[], sub
     signingAlgorithm: ALG,
     publicKey: Uint8Array.from(spki),
     signingKey: ca.keys.privateKey,
-    extensions,
+    // The EK is RSA here: keyEncipherment (§3.2.7), which validation requires of every EK certificate.
+    extensions: [new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyEncipherment, true), ...extensions],
   });
 }
 
@@ -242,3 +249,232 @@ describe('tolerated quirks, each by name, and what stays refused', () => {
     await expectCode(validate(await issue(ca, spkiDerOf(facts.ek.rsa2048), [serverAuth])), 'E_EK_CERT_CHAIN');
   });
 });
+
+// ── The algorithm and constraint policy, against chains made with openssl ───────────────────────────
+const run = promisify(execFile);
+
+type KeySpec = 'rsa1024' | 'rsa2048' | 'p256' | 'p384';
+interface Made {
+  readonly name: string;
+  readonly pem: string;
+}
+
+/** A certificate authority workshop in a temporary directory, driven by the openssl command. */
+class Openssl {
+  private constructor(readonly dir: string) {}
+  static async open(): Promise<Openssl> {
+    return new Openssl(await mkdtemp(join(tmpdir(), 'execgate-ek-cert-')));
+  }
+  private serial = 1;
+  private async openssl(...args: string[]): Promise<void> {
+    await run('openssl', args, { cwd: this.dir });
+  }
+  private async key(name: string, spec: KeySpec): Promise<void> {
+    const opts =
+      spec === 'rsa1024' || spec === 'rsa2048'
+        ? ['-algorithm', 'RSA', '-pkeyopt', `rsa_keygen_bits:${spec.slice(3)}`]
+        : ['-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${spec === 'p256' ? 'P-256' : 'P-384'}`];
+    await this.openssl('genpkey', ...opts, '-out', `${name}.key`);
+  }
+  /** Makes `name` (key `spec`, subject CN=name) with the extension lines `ext`, signed by `issuer` or itself. */
+  async cert(
+    name: string,
+    spec: KeySpec,
+    ext: readonly string[],
+    issuer?: Made,
+    digest: 'sha1' | 'sha256' = 'sha256',
+  ): Promise<Made> {
+    await this.key(name, spec);
+    await writeFile(join(this.dir, `${name}.ext`), ['[v3]', ...ext, ''].join('\n'));
+    await this.openssl('req', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-out', `${name}.csr`);
+    const signer = issuer
+      ? ['-CA', `${issuer.name}.pem`, '-CAkey', `${issuer.name}.key`]
+      : ['-signkey', `${name}.key`];
+    await this.openssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      ...signer,
+      '-set_serial',
+      String(this.serial++),
+      '-days',
+      '30',
+      `-${digest}`,
+      '-extfile',
+      `${name}.ext`,
+      '-extensions',
+      'v3',
+      '-out',
+      `${name}.pem`,
+    );
+    return { name, pem: await readFile(join(this.dir, `${name}.pem`), 'utf8') };
+  }
+  async privateKey(made: Made) {
+    return createPrivateKey(await readFile(join(this.dir, `${made.name}.key`), 'utf8'));
+  }
+  async close(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+const CA_EXT = ['basicConstraints = critical,CA:TRUE', 'keyUsage = critical,keyCertSign,cRLSign'];
+const RSA_EK_EXT = [
+  'basicConstraints = critical,CA:FALSE',
+  'keyUsage = critical,keyEncipherment',
+  'extendedKeyUsage = 2.23.133.8.1',
+];
+const ECC_EK_EXT = [
+  'basicConstraints = critical,CA:FALSE',
+  'keyUsage = critical,keyAgreement',
+  'extendedKeyUsage = 2.23.133.8.1',
+];
+/** A minute ahead: openssl sets notBefore to the second it signs. */
+const soon = () => new Date(Date.now() + 60_000);
+
+describe('algorithm and constraint policy (chains made by openssl)', () => {
+  let ssl: Openssl;
+  let root: Made;
+  let inter: Made;
+  beforeAll(async () => {
+    ssl = await Openssl.open();
+    root = await ssl.cert('root', 'p256', CA_EXT);
+    inter = await ssl.cert('inter', 'p256', CA_EXT, root);
+  });
+  afterAll(async () => {
+    await ssl.close();
+  });
+  const check = (leaf: Made, cas: readonly Made[], accept?: readonly EkCertQuirk[]) =>
+    validateEkCertificate({
+      certificate: leaf.pem,
+      bundle: cas.map((c) => c.pem).join(''),
+      now: soon(),
+      ...(accept ? { accept } : {}),
+    });
+
+  it('a conforming chain validates: RSA-2048 EK with keyEncipherment, P-256 EK with keyAgreement, P-384 CA', async () => {
+    const rsa = await ssl.cert('ok-rsa', 'rsa2048', RSA_EK_EXT, inter);
+    expect((await check(rsa, [root, inter])).chain.map((c) => c.subject)).toEqual([
+      'CN=ok-rsa',
+      'CN=inter',
+      'CN=root',
+    ]);
+    const p384 = await ssl.cert('ok-p384-ca', 'p384', CA_EXT, root);
+    const ecc = await ssl.cert('ok-ecc', 'p256', ECC_EK_EXT, p384);
+    expect((await check(ecc, [root, p384])).quirks).toEqual([]);
+  });
+
+  it('an RSA-1024 intermediate: E_EK_CERT_ALG', async () => {
+    const weak = await ssl.cert('rsa1024-ca', 'rsa1024', CA_EXT, root);
+    const leaf = await ssl.cert('under-rsa1024', 'rsa2048', RSA_EK_EXT, weak);
+    await expectCode(check(leaf, [root, weak]), 'E_EK_CERT_ALG');
+  });
+
+  it('an RSA-1024 EK: E_EK_CERT_ALG', async () => {
+    await expectCode(
+      check(await ssl.cert('rsa1024-ek', 'rsa1024', RSA_EK_EXT, inter), [root, inter]),
+      'E_EK_CERT_ALG',
+    );
+  });
+
+  it('a SHA-1-signed EK certificate: E_EK_CERT_ALG, unless quirk "sha1-signature" is accepted', async () => {
+    const leaf = await ssl.cert('sha1-ek', 'rsa2048', RSA_EK_EXT, inter, 'sha1');
+    await expectCode(check(leaf, [root, inter]), 'E_EK_CERT_ALG');
+    expect((await check(leaf, [root, inter], ['sha1-signature'])).quirks).toEqual(['sha1-signature']);
+  });
+
+  it('a SHA-1-signed intermediate: E_EK_CERT_ALG', async () => {
+    const sha1Ca = await ssl.cert('sha1-ca', 'p256', CA_EXT, root, 'sha1');
+    const leaf = await ssl.cert('under-sha1-ca', 'rsa2048', RSA_EK_EXT, sha1Ca);
+    await expectCode(check(leaf, [root, sha1Ca]), 'E_EK_CERT_ALG');
+  });
+
+  it('an intermediate with pathLen 0 followed by another CA: E_EK_CERT_CHAIN; pathLen 1 passes', async () => {
+    const zero = await ssl.cert(
+      'pathlen0',
+      'p256',
+      ['basicConstraints = critical,CA:TRUE,pathlen:0', CA_EXT[1] ?? ''],
+      root,
+    );
+    const below = await ssl.cert('below-pathlen0', 'p256', CA_EXT, zero);
+    const leaf = await ssl.cert('under-pathlen0', 'rsa2048', RSA_EK_EXT, below);
+    await expectCode(check(leaf, [root, zero, below]), 'E_EK_CERT_CHAIN');
+    const one = await ssl.cert(
+      'pathlen1',
+      'p256',
+      ['basicConstraints = critical,CA:TRUE,pathlen:1', CA_EXT[1] ?? ''],
+      root,
+    );
+    const below1 = await ssl.cert('below-pathlen1', 'p256', CA_EXT, one);
+    const leaf1 = await ssl.cert('under-pathlen1', 'rsa2048', RSA_EK_EXT, below1);
+    expect((await check(leaf1, [root, one, below1])).chain).toHaveLength(4);
+  });
+
+  it('an unknown critical extension on the intermediate or the root: E_EK_CERT_CHAIN', async () => {
+    const oddExt = '1.3.6.1.4.1.99999.1 = critical,ASN1:NULL';
+    const oddCa = await ssl.cert('odd-ca', 'p256', [...CA_EXT, oddExt], root);
+    await expectCode(
+      check(await ssl.cert('under-odd-ca', 'rsa2048', RSA_EK_EXT, oddCa), [root, oddCa]),
+      'E_EK_CERT_CHAIN',
+    );
+    const oddRoot = await ssl.cert('odd-root', 'p256', [...CA_EXT, oddExt]);
+    await expectCode(
+      check(await ssl.cert('under-odd-root', 'rsa2048', RSA_EK_EXT, oddRoot), [oddRoot]),
+      'E_EK_CERT_CHAIN',
+    );
+  });
+
+  it('an RSA EK certificate without keyEncipherment, an ECC one without keyAgreement, one without keyUsage: E_EK_CERT_CHAIN', async () => {
+    const signOnly = [
+      'basicConstraints = critical,CA:FALSE',
+      'keyUsage = critical,digitalSignature',
+      'extendedKeyUsage = 2.23.133.8.1',
+    ];
+    await expectCode(
+      check(await ssl.cert('rsa-sign-only', 'rsa2048', signOnly, inter), [root, inter]),
+      'E_EK_CERT_CHAIN',
+    );
+    await expectCode(
+      check(await ssl.cert('ecc-encipher', 'p256', RSA_EK_EXT, inter), [root, inter]),
+      'E_EK_CERT_CHAIN',
+    );
+    const noKu = ['basicConstraints = critical,CA:FALSE', 'extendedKeyUsage = 2.23.133.8.1'];
+    await expectCode(
+      check(await ssl.cert('rsa-no-ku', 'rsa2048', noKu, inter), [root, inter]),
+      'E_EK_CERT_CHAIN',
+    );
+  });
+
+  it('a certificate whose TBS signature algorithm differs from the outer one (re-signed after the edit): E_EK_CERT_CHAIN', async () => {
+    const rsaCa = await ssl.cert('rsa-ca', 'rsa2048', CA_EXT, root);
+    const leaf = await ssl.cert('tbs-edit', 'rsa2048', RSA_EK_EXT, rsaCa);
+    const der = pemToDerBytes(leaf.pem);
+    // sha256WithRSAEncryption 1.2.840.113549.1.1.11; its first occurrence is the TBS signature field.
+    const sha256Rsa = Buffer.from('06092a864886f70d01010b', 'hex');
+    const at = der.indexOf(sha256Rsa);
+    expect(at).toBeGreaterThan(0);
+    expect(der.indexOf(sha256Rsa, at + 1)).toBeGreaterThan(at); // the outer one is still there
+    der[at + sha256Rsa.length - 1] = 0x0c; // sha384WithRSAEncryption in the TBS only
+    // Certificate ::= 30 82 LLLL { tbs 30 82 LLLL …, algorithm, BIT STRING 03 82 0101 00 ‖ 256 bytes }
+    const tbsLen = der.readUInt16BE(6);
+    const tbs = der.subarray(4, 8 + tbsLen);
+    const signature = sign('sha256', tbs, await ssl.privateKey(rsaCa));
+    expect(signature).toHaveLength(256);
+    signature.copy(der, der.length - 256);
+    const edited = { name: 'tbs-edited', pem: derToPem(der) };
+    // The edited certificate's signature is good: only the algorithm mismatch is wrong with it.
+    const parsed = new x509.X509Certificate(Uint8Array.from(der));
+    const ca = new x509.X509Certificate(rsaCa.pem);
+    expect(await parsed.verify({ publicKey: ca.publicKey, signatureOnly: true })).toBe(true);
+    await expectCode(check(edited, [root, rsaCa]), 'E_EK_CERT_CHAIN');
+  });
+});
+
+function pemToDerBytes(pem: string): Buffer {
+  return Buffer.from(pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
+}
+
+function derToPem(der: Uint8Array): string {
+  const b64 = Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n');
+  return `-----BEGIN CERTIFICATE-----\n${b64.trimEnd()}\n-----END CERTIFICATE-----\n`;
+}

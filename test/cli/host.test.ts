@@ -349,6 +349,94 @@ describe('host identity --ca: the EK certificate validated', () => {
     });
   });
 
+  it('a SHA-1-signed EK certificate: E_EK_CERT_ALG (exit 7) unless --ek-quirk sha1-signature names it', async () => {
+    const tcti = swtpm().tcti;
+    expect((await cli(['--tcti', tcti, 'host', 'init'])).code).toBe(EXIT.OK);
+    await withTempDir(async (dir) => {
+      const id = await cli(['--tcti', tcti, 'host', 'identity', '--json']);
+      await writeFile(join(dir, 'ek.pub.pem'), JSON.parse(id.stdout).ekPublicPem);
+      const ssl = (...args: string[]) => execFileP('openssl', args, { cwd: dir });
+      // A legacy vendor CA (P-256 root) that signs this TPM's EK with SHA-1.
+      await ssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'root.key');
+      await writeFile(
+        join(dir, 'ext'),
+        [
+          '[ca]',
+          'basicConstraints = critical,CA:TRUE',
+          'keyUsage = critical,keyCertSign',
+          '[ek]',
+          'basicConstraints = critical,CA:FALSE',
+          'keyUsage = critical,keyEncipherment',
+          'extendedKeyUsage = 2.23.133.8.1',
+          '',
+        ].join('\n'),
+      );
+      await ssl('req', '-new', '-key', 'root.key', '-subj', '/CN=legacy root', '-out', 'root.csr');
+      await ssl(
+        'x509',
+        '-req',
+        '-in',
+        'root.csr',
+        '-signkey',
+        'root.key',
+        '-days',
+        '30',
+        '-sha256',
+        '-extfile',
+        'ext',
+        '-extensions',
+        'ca',
+        '-out',
+        'root.pem',
+      );
+      await ssl('req', '-new', '-key', 'root.key', '-subj', '/CN=legacy EK', '-out', 'ek.csr');
+      await ssl(
+        'x509',
+        '-req',
+        '-in',
+        'ek.csr',
+        '-CA',
+        'root.pem',
+        '-CAkey',
+        'root.key',
+        '-set_serial',
+        '7',
+        '-force_pubkey',
+        'ek.pub.pem',
+        '-days',
+        '30',
+        '-sha1',
+        '-extfile',
+        'ext',
+        '-extensions',
+        'ek',
+        '-out',
+        'ek.pem',
+      );
+      const base = [
+        '--tcti',
+        tcti,
+        'host',
+        'identity',
+        '--ca',
+        join(dir, 'root.pem'),
+        '--ek-cert',
+        join(dir, 'ek.pem'),
+      ];
+      const refused = await cli(base);
+      expect(refused.code).toBe(EXIT.EVIDENCE_INVALID);
+      expect(refused.stderr).toMatch(
+        /^execgate: E_EK_CERT_ALG: the EK certificate is signed with ecdsa-with-SHA1.*"sha1-signature"/,
+      );
+      const accepted = await cli([...base, '--ek-quirk', 'sha1-signature', '--json']);
+      expect(accepted.code, accepted.stderr).toBe(EXIT.OK);
+      expect(JSON.parse(accepted.stdout).ekCertificate).toMatchObject({
+        valid: true,
+        quirks: ['sha1-signature'],
+      });
+    });
+  });
+
   it('no certificate in NV (the P-256 EK has none on swtpm): E_EK_CERT_MISSING pointing to --ek-cert', async () => {
     const tcti = swtpm().tcti;
     const at = ['--ak-handle', '0x81010052', '--ek-alg', 'eccP256'];
