@@ -64,19 +64,19 @@ afterEach(async () => {
 });
 
 /**
- * Defines the index with tpm2-tools (authValue AUTH; by default readable and writable with it), runs `fn`,
- * undefines it.
+ * Defines the index with tpm2-tools (authValue AUTH unless `auth` gives a tpm2-tools auth string; by
+ * default readable and writable with it), runs `fn`, undefines it.
  */
 async function withIndex<T>(
   dir: string,
   fn: () => Promise<T>,
-  nvAttrs = 'authread|authwrite|no_da',
-  extra: readonly string[] = [],
+  opts: { readonly nvAttrs?: string; readonly auth?: string; readonly extra?: readonly string[] } = {},
 ): Promise<T> {
+  const { nvAttrs = 'authread|authwrite|no_da', auth = AUTH_TEXT, extra = [] } = opts;
   await tpm2(
     swtpm(),
     'tpm2_nvdefine',
-    [INDEX_HEX, '-C', 'o', '-s', String(SIZE), '-a', nvAttrs, '-p', AUTH_TEXT, ...extra],
+    [INDEX_HEX, '-C', 'o', '-s', String(SIZE), '-a', nvAttrs, '-p', auth, ...extra],
     dir,
   );
   try {
@@ -215,6 +215,30 @@ describe('parameter encryption in a session that authorizes the NV index (Part 1
     });
   });
 
+  it('an authValue with trailing zeros keys a bound encrypting session as the TPM stores it (zeros removed)', async () => {
+    const padded = new Uint8Array([...AUTH, 0, 0]);
+    await withTempDir(async (dir) => {
+      await withIndex(
+        dir,
+        async () => {
+          const data = new Uint8Array(randomBytes(SIZE));
+          await toolsWrite(dir, data, AUTH_TEXT); // the TPM compares without the trailing zeros
+          const { tpm } = open();
+          const s = await startAuthSession(tpm, { bind: { handle: INDEX, auth: padded }, encrypt: true });
+          const back = await flushing(tpm, s, () =>
+            tpm.run(
+              NV_Read,
+              { authHandle: { handle: INDEX, auth: padded }, nvIndex: INDEX, size: SIZE, offset: 0 },
+              { sessions: [s] },
+            ),
+          );
+          expect(hex(back.data)).toBe(hex(data));
+        },
+        { auth: `hex:${hex(padded)}` },
+      );
+    });
+  });
+
   it('a policy session that encrypts uses the authValue without PolicyAuthValue (Part 1 §21.1 NOTE 1)', async () => {
     const { tpm } = open();
     const pcrs = [{ hash: TPM_ALG.SHA256, pcrSelect: new Uint8Array([0, 0, 0x80]) }]; // PCR 23
@@ -238,8 +262,7 @@ describe('parameter encryption in a session that authorizes the NV index (Part 1
           });
           expect(hex(back.data)).toBe(hex(data));
         },
-        nvAttrs,
-        ['-L', 'policy.bin'],
+        { nvAttrs, extra: ['-L', 'policy.bin'] },
       );
     });
   });
