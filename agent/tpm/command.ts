@@ -117,7 +117,12 @@ export interface Session {
 
 /** The entity a session authorizes in this command, if any. */
 export interface SessionUse {
-  /** The authValue of the authorized entity; empty when the session only encrypts or audits. */
+  /**
+   * The authValue of the authorized entity; empty when the session only encrypts or audits. Besides the
+   * HMAC it keys parameter encryption (Part 1 §21.1, bound or not, HMAC or policy session), so give it
+   * only where the TPM can use it (the reference implementation's IsAuthValueAvailable: e.g. an NV index
+   * with AUTHREAD for a read, an object with userWithAuth); otherwise the two sides derive different keys.
+   */
   readonly authValue: Uint8Array;
   /** The Name of the authorized entity, or undefined for a session that authorizes nothing. */
   readonly entityName?: Uint8Array;

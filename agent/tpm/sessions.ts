@@ -138,9 +138,16 @@ export class AuthSession implements Session {
     return cfbDecrypt(key, iv, data);
   }
 
-  /** The authValue part of the parameter-encryption key: the same as the HMAC key's (Part 1 §21.2). */
+  /**
+   * The authValue part of the parameter-encryption key, sessionValue = sessionKey ‖ authValue (Part 1
+   * §21.1): the authValue of the entity this session authorizes, trailing zeros removed, and empty for a
+   * session that authorizes nothing. Unlike the HMAC key (`hmacKey`) the binding is ignored, and a policy
+   * session includes it even without PolicyAuthValue (§21.1 NOTE 1); the reference implementation's
+   * ParseSessionBuffer/BuildResponseSession (SessionProcess.c) and tpm2-tss's sessionValue vs.
+   * sizeHmacValue (esys_iutil.c) do the same.
+   */
   private paramAuth(use: SessionUse): Uint8Array {
-    return this.hmacKey(use).subarray(this.key.length);
+    return stripTrailingZeros(use.authValue);
   }
 
   authorize(

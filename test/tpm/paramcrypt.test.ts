@@ -9,6 +9,7 @@ import {
   cfbKeyIv,
   xorObfuscate,
 } from '../../agent/tpm/paramcrypt.js';
+import { AuthSession } from '../../agent/tpm/sessions.js';
 import { KDFA_VECTORS } from './fixtures/tpm-kdf-seed-vectors.js';
 import { HASHES, hex, refCfb, refKdfa, unhex } from './reference.js';
 
@@ -189,5 +190,57 @@ describe('xorObfuscate (Part 1 §21, XOR obfuscation)', () => {
     expect(xorObfuscate('sha1', e, e, e, e, e).length).toBe(0);
     expect(() => xorObfuscate('sha1', e, e, e, e, [1] as unknown as Uint8Array)).toThrow(/data/);
     expect(() => xorObfuscate('sha1', e, e, e, 'x' as unknown as Uint8Array, e)).toThrow(/nonceOlder/);
+  });
+});
+
+describe('AuthSession parameter-encryption key (Part 1 §21.1: sessionValue = sessionKey ‖ authValue)', () => {
+  // Deterministic session state; the key, nonces and Names are arbitrary bytes.
+  const sessionKey = unhex('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff');
+  const nonceCaller = unhex('a0'.repeat(32));
+  const nonceTPM = unhex('b0'.repeat(32));
+  const entity = unhex(`000b${'11'.repeat(32)}`);
+  const other = unhex(`000b${'22'.repeat(32)}`);
+  const authValue = unhex('736563726574');
+  const data = unhex('000102030405060708090a0b0c0d0e0f1011121314');
+
+  const session = (type: 'hmac' | 'policy', bindName: Uint8Array | undefined) =>
+    new AuthSession(
+      0x02000000,
+      type,
+      'sha256',
+      sessionKey,
+      bindName,
+      nonceCaller,
+      nonceTPM,
+      true,
+      true,
+      true,
+    );
+
+  /** The expected ciphertext: refKdfa + refCfb on sessionKey ‖ `extra` (command: nonceCaller is newer). */
+  function expected(extra: Uint8Array, decrypt: boolean): string {
+    const [newer, older] = decrypt ? [nonceTPM, nonceCaller] : [nonceCaller, nonceTPM];
+    const keyIv = refKdfa('sha256', new Uint8Array([...sessionKey, ...extra]), 'CFB', newer, older, 256);
+    return hex(refCfb(keyIv.subarray(0, 16), keyIv.subarray(16), data, decrypt));
+  }
+
+  it.each([
+    ['an HMAC session bound to the entity it authorizes (the binding is ignored)', 'hmac', entity],
+    ['an HMAC session bound to another entity', 'hmac', other],
+    ['an unbound HMAC session', 'hmac', undefined],
+    ['a policy session without PolicyAuthValue (NOTE 1)', 'policy', undefined],
+  ] as const)("%s keys both directions on the authorized entity's authValue", (_, type, bindName) => {
+    const use = { authValue, entityName: entity };
+    expect(hex(session(type, bindName).encryptParameter(data, use))).toBe(expected(authValue, false));
+    expect(hex(session(type, bindName).decryptParameter(data, use))).toBe(expected(authValue, true));
+  });
+
+  it("strips the authValue's trailing zeros (as the TPM stores it), and uses the session key alone when the session authorizes nothing", () => {
+    const s = session('hmac', entity);
+    const padded = { authValue: new Uint8Array([...authValue, 0, 0]), entityName: entity };
+    expect(hex(s.encryptParameter(data, padded))).toBe(expected(authValue, false));
+    expect(hex(s.encryptParameter(data, { authValue: new Uint8Array(0) }))).toBe(
+      expected(new Uint8Array(0), false),
+    );
   });
 });
