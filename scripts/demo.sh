@@ -45,24 +45,35 @@ echo; echo "\$ execgate eventlog show $log | head -12"
 node dist/agent/cli/main.js eventlog show "$log" | head -12
 run eventlog replay "$log" --json
 
-echo; echo "# An IMA list: the first 100 entries' template hashes extended into PCR 10, as the kernel would"
-ima=test/vectors/ima/rust-keylime/ascii_runtime_measurements
+echo; echo "# An IMA list: its first line a boot_aggregate of this TPM's PCRs 0-7, the first 100 entries extended into PCR 10, as the kernel would"
+ima="$work/ima.list"
 node --input-type=module -e '
-  import { readFileSync } from "node:fs";
+  import { createHash } from "node:crypto";
+  import { readFileSync, writeFileSync } from "node:fs";
   const { parseImaLog } = await import(process.cwd() + "/dist/agent/measure/ima/index.js");
   const { initHashing } = await import(process.cwd() + "/dist/agent/crypto/hash.js");
   const { Tpm } = await import(process.cwd() + "/dist/agent/tpm/tpm.js");
+  const { readPcrs } = await import(process.cwd() + "/dist/agent/tpm/pcr.js");
   const { openTransport, resolveTcti } = await import(process.cwd() + "/dist/agent/tpm/transport/index.js");
   const { PCR_Extend } = await import(process.cwd() + "/dist/agent/tpm/commands.js");
   await initHashing();
   const tpm = new Tpm(openTransport(resolveTcti(undefined, process.env)));
-  for (const e of parseImaLog(readFileSync(process.argv[1])).entries.slice(0, 100))
+  // boot_aggregate (ima-ng): SHA-1 over PCRs 0-7; its template hash covers d-ng and n-ng, each length-prefixed.
+  const pcrs = (await readPcrs(tpm, [{ hash: 0x0004, pcrs: [0, 1, 2, 3, 4, 5, 6, 7] }])).get(0x0004);
+  const aggregate = createHash("sha1").update(Buffer.concat([0, 1, 2, 3, 4, 5, 6, 7].map((i) => pcrs.get(i)))).digest();
+  const field = (b) => Buffer.concat([Buffer.from(Uint32Array.of(b.length).buffer), b]);
+  const d = Buffer.concat([Buffer.from("sha1:\0"), aggregate]);
+  const th = createHash("sha1").update(Buffer.concat([field(d), field(Buffer.from("boot_aggregate\0"))])).digest("hex");
+  const lines = readFileSync(process.argv[1], "utf8").split("\n").filter((l) => l.length > 0);
+  lines[0] = `10 ${th} ima-ng sha1:${aggregate.toString("hex")} boot_aggregate`;
+  writeFileSync(process.argv[2], lines.join("\n") + "\n");
+  for (const e of parseImaLog(readFileSync(process.argv[2])).entries.slice(0, 100))
     await tpm.run(PCR_Extend, { pcrHandle: 10, digests: [{ hashAlg: 0x0004, digest: e.templateHash }] });
   await tpm.close();
-' "$ima"
-run ima verify "$ima" --pcrs sha1:10
-run state capture --no-eventlog --ima "$ima" --pcrs sha1:10,16 --out "$work/reference.json"
-run state check "$work/reference.json" --no-eventlog --ima "$ima" --pcrs sha1:10,16
+' test/vectors/ima/rust-keylime/ascii_runtime_measurements "$ima"
+run ima verify "$ima"
+run state capture --no-eventlog --ima "$ima" --pcrs sha1:0-7,10,16 --out "$work/reference.json"
+run state check "$work/reference.json" --no-eventlog --ima "$ima" --pcrs sha1:0-7,10,16
 echo; echo "\$ execgate tpm extend 16 …; execgate state check …   # PCR 16 moved: exit 7, naming it"
 node dist/agent/cli/main.js tpm extend 16 --bank sha1 --digest "$(printf x | sha1sum | cut -c1-40)" >/dev/null
-node dist/agent/cli/main.js state check "$work/reference.json" --no-eventlog --ima "$ima" --pcrs sha1:10,16 || echo "(exit $?)"
+node dist/agent/cli/main.js state check "$work/reference.json" --no-eventlog --ima "$ima" --pcrs sha1:0-7,10,16 || echo "(exit $?)"
