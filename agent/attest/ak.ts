@@ -17,12 +17,17 @@ import { digest as hash } from '../crypto/hash.js';
 import { equalBytes } from '../encoding/bytes.js';
 import { ExecgateError } from '../errors.js';
 import { Create, EvictControl, Load } from '../tpm/commands.js';
-import { TPM_ALG, TPM_RH } from '../tpm/constants.js';
+import { TPM_ALG, TPM_ECC_CURVE, TPM_RH } from '../tpm/constants.js';
 import { objectName } from '../tpm/names.js';
 import { policySecret } from '../tpm/policy.js';
 import { marshal, unmarshal } from '../tpm/schema.js';
 import { type AuthSession, startAuthSession } from '../tpm/sessions.js';
-import { TPM2B_PRIVATE, TPM2B_PUBLIC, type TPMT_PUBLIC } from '../tpm/structures.js';
+import {
+  TPM2B_PRIVATE,
+  TPM2B_PUBLIC,
+  type TPMT_PUBLIC,
+  TPMT_PUBLIC as TPMT_PUBLIC_SCHEMA,
+} from '../tpm/structures.js';
 import { akEccP256Template, akRsa2048Template } from '../tpm/templates.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { type Ek, readPublicOrUndefined, spkiPemOf, withEmptyUnique } from './ek.js';
@@ -86,6 +91,97 @@ export function checkAkPublic(pub: TPMT_PUBLIC): AkAlg {
     throw new AkError('E_AK_INVALID', 'the ECC AK is not on P-256');
   }
   return alg;
+}
+
+/** Hashes an AK's Name and signing scheme may use: SHA-256 or better (SHA-1 only for a legacy AK, when allowed). */
+const STRONG_HASHES: readonly number[] = [TPM_ALG.SHA256, TPM_ALG.SHA384, TPM_ALG.SHA512];
+
+/**
+ * The attestation-key policy for an AK public area handed over by someone else (enrolment, verification):
+ * restricted signing key (sign set, decrypt clear), fixedTPM, fixedParent, sensitiveDataOrigin, no
+ * symmetric algorithm; RSA ≥ 2048 with RSASSA or RSAPSS, or ECC P-256/P-384 with ECDSA; scheme hash and
+ * nameAlg SHA-256, SHA-384 or SHA-512 (SHA-1 too with `allowSha1`). Wider than `checkAkPublic`, which
+ * holds our own AKs to our templates: tpm2_createak's other AKs pass here. E_AK_INVALID, naming the first
+ * failing property, otherwise.
+ *
+ * These attributes are what the key claims; only credential activation (or a quote's qualifiedSigner)
+ * shows that a TPM holds a key with this Name. Anyone can write a TPMT_PUBLIC claiming them.
+ */
+export function checkAkAttributes(pub: TPMT_PUBLIC, opts: { allowSha1?: boolean } = {}): AkAlg {
+  const alg = akAlgOf(pub);
+  const bad = (why: string) => new AkError('E_AK_INVALID', `the key is not an attestation key: ${why}`);
+  const a = pub.objectAttributes;
+  if (!a.sign) throw bad('sign is clear (not a signing key)');
+  if (a.decrypt) throw bad('decrypt is set (an AK must not decrypt)');
+  if (!a.restricted) throw bad('restricted is clear (it could sign anything, e.g. a forged TPMS_ATTEST)');
+  if (!a.fixedTPM) throw bad('fixedTPM is clear (it may be duplicated out of the TPM)');
+  if (!a.fixedParent) throw bad('fixedParent is clear (it may be duplicated to another parent)');
+  if (!a.sensitiveDataOrigin) throw bad('sensitiveDataOrigin is clear (its private key came from outside)');
+  const hashes = opts.allowSha1 ? [TPM_ALG.SHA1, ...STRONG_HASHES] : STRONG_HASHES;
+  const hashName = (h: number) => `0x${h.toString(16).padStart(4, '0')}`;
+  if (!hashes.includes(pub.nameAlg)) throw bad(`nameAlg ${hashName(pub.nameAlg)} is not SHA-256 or better`);
+  if (pub.type !== TPM_ALG.RSA && pub.type !== TPM_ALG.ECC) throw bad('neither RSA nor ECC');
+  const p = pub.parameters;
+  if (p.symmetric.algorithm !== TPM_ALG.NULL) throw bad('a signing key has no symmetric algorithm');
+  const scheme = p.scheme;
+  const allowed: readonly number[] =
+    pub.type === TPM_ALG.RSA ? [TPM_ALG.RSASSA, TPM_ALG.RSAPSS] : [TPM_ALG.ECDSA];
+  if (!allowed.includes(scheme.scheme))
+    throw bad(
+      `signing scheme 0x${scheme.scheme.toString(16)} is not ${pub.type === TPM_ALG.RSA ? 'RSASSA or RSAPSS' : 'ECDSA'}`,
+    );
+  const details = scheme.details as { hashAlg?: number } | null;
+  const schemeHash = details?.hashAlg ?? TPM_ALG.NULL;
+  if (!hashes.includes(schemeHash))
+    throw bad(`the signing scheme's hash ${hashName(schemeHash)} is not SHA-256 or better`);
+  if (pub.type === TPM_ALG.RSA && pub.parameters.keyBits < 2048)
+    throw bad(`RSA-${pub.parameters.keyBits} is shorter than 2048 bits`);
+  if (
+    pub.type === TPM_ALG.ECC &&
+    pub.parameters.curveID !== TPM_ECC_CURVE.NIST_P256 &&
+    pub.parameters.curveID !== TPM_ECC_CURVE.NIST_P384
+  )
+    throw bad(`ECC curve 0x${pub.parameters.curveID.toString(16)} is not P-256 or P-384`);
+  return alg;
+}
+
+/** An AK public area read from a file, its Name computed over the exact bytes. */
+export interface AkPublic {
+  readonly public: TPMT_PUBLIC;
+  /** nameAlg ‖ H_nameAlg(TPMT_PUBLIC) (Part 1 §16). */
+  readonly name: Uint8Array;
+  readonly alg: AkAlg;
+}
+
+/**
+ * Parses an AK public area given as TPM2B_PUBLIC (tpm2-tools' ak.pub, `host init --ak-save`) or as a bare
+ * TPMT_PUBLIC, holds it to `checkAkAttributes` and computes its Name. E_AK_INVALID when it is neither
+ * form (e.g. a PEM: a bare public key says nothing about where its private key lives) or not an AK.
+ */
+export function parseAkPublic(bytes: Uint8Array, opts: { allowSha1?: boolean } = {}): AkPublic {
+  let tpmt: Uint8Array | undefined;
+  if (bytes.length >= 2 && ((bytes[0] ?? 0) << 8) + (bytes[1] ?? 0) === bytes.length - 2)
+    tpmt = bytes.subarray(2);
+  let pub: TPMT_PUBLIC | undefined;
+  for (const candidate of tpmt ? [tpmt, bytes] : [bytes]) {
+    try {
+      pub = unmarshal(TPMT_PUBLIC_SCHEMA, candidate);
+      tpmt = candidate;
+      break;
+    } catch {
+      // the other form
+    }
+  }
+  if (pub === undefined || tpmt === undefined) {
+    throw new AkError(
+      'E_AK_INVALID',
+      'the AK public is neither a TPM2B_PUBLIC nor a TPMT_PUBLIC (a PEM public key does not show that a TPM holds it)',
+    );
+  }
+  if (!equalBytes(marshal(TPMT_PUBLIC_SCHEMA, pub), tpmt))
+    throw new AkError('E_AK_INVALID', 'the AK public area does not re-marshal to its own bytes');
+  const alg = checkAkAttributes(pub, opts);
+  return { public: pub, name: objectName(pub), alg };
 }
 
 /**
@@ -194,7 +290,7 @@ export async function readAk(
  * H(TPM_RH_ENDORSEMENT ‖ Name(EK)), QN(AK) = nameAlg ‖ H(QN(EK) ‖ Name(AK)). ReadPublic's qualifiedName
  * equal to it proves the AK's parent is that EK.
  */
-export function qualifiedNameUnder(ek: Ek, akPublic: TPMT_PUBLIC): Uint8Array {
+export function qualifiedNameUnder(ek: Pick<Ek, 'public' | 'name'>, akPublic: TPMT_PUBLIC): Uint8Array {
   const qn = (nameAlg: number, parentQn: Uint8Array, name: Uint8Array) => {
     const d = hash(hashAlgOf(nameAlg), Uint8Array.from([...parentQn, ...name]));
     return Uint8Array.from([nameAlg >>> 8, nameAlg & 0xff, ...d]);

@@ -21,11 +21,13 @@
  */
 import { createHmac } from 'node:crypto';
 import { digestByteLen, hashAlgOf } from '../crypto/algorithms.js';
+import { equalBytes, fromHex, isHex, toHex } from '../encoding/bytes.js';
 import { ExecgateError } from '../errors.js';
 import { ActivateCredential } from '../tpm/commands.js';
 import { TPM_ALG } from '../tpm/constants.js';
 import { isTpmError } from '../tpm/errors.js';
 import { kdfa } from '../tpm/kdf.js';
+import { objectName } from '../tpm/names.js';
 import { cfbEncrypt } from '../tpm/paramcrypt.js';
 import { TPM_RC } from '../tpm/rc.js';
 import { marshal, unmarshal } from '../tpm/schema.js';
@@ -35,11 +37,19 @@ import {
   TPM2B_DIGEST,
   TPM2B_ENCRYPTED_SECRET,
   TPM2B_ID_OBJECT,
+  TPM2B_PUBLIC,
   TPMS_ECC_POINT,
   type TPMT_PUBLIC,
 } from '../tpm/structures.js';
 import type { Tpm } from '../tpm/tpm.js';
-import { ekSession } from './ak.js';
+import {
+  type AkAlg,
+  type AkPublic,
+  akPublicPem,
+  ekSession,
+  parseAkPublic,
+  qualifiedNameUnder,
+} from './ak.js';
 import { type EkAlg, withEk } from './ek.js';
 
 export type CredentialCode = 'E_CREDENTIAL_INPUT' | 'E_CREDENTIAL_REJECTED';
@@ -193,4 +203,68 @@ export function decodeCredentialFile(bytes: Uint8Array): CredentialBlob {
   } catch (e) {
     throw bad('malformed TPM2B', e);
   }
+}
+
+// ── Enrolment record ──────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * What the verifier records at `credential make --ak-public` and trusts once the secret comes back: the
+ * AK public area it checked (attributes, Name computed here), its Name, its SubjectPublicKeyInfo PEM and
+ * its qualified Name under the EK the credential was sealed to. Activation proves that the TPM holding
+ * that EK has loaded an object of this Name; fixedTPM and fixedParent (checked) keep it there. The
+ * qualified Name assumes the AK is a child of the EK (host init, tpm2_createak); the TPM signs it into
+ * every quote as qualifiedSigner, so a quote made by this AK elsewhere in the hierarchy is refused.
+ */
+export interface AkEnrolment {
+  readonly akBinding: 'ak-public';
+  readonly akName: string;
+  readonly akQualifiedName: string;
+  readonly akAlg: AkAlg;
+  /** TPM2B_PUBLIC, hex. */
+  readonly akPublic: string;
+  readonly akPublicPem: string;
+}
+
+export function akEnrolment(ekPublic: TPMT_PUBLIC, ak: AkPublic): AkEnrolment {
+  const ek = { public: ekPublic, name: objectName(ekPublic) };
+  return {
+    akBinding: 'ak-public',
+    akName: toHex(ak.name),
+    akQualifiedName: toHex(qualifiedNameUnder(ek, ak.public)),
+    akAlg: ak.alg,
+    akPublic: toHex(marshal(TPM2B_PUBLIC, ak.public)),
+    akPublicPem: akPublicPem(ak.public),
+  };
+}
+
+/**
+ * Reads an enrolment record (akEnrolment as JSON) back: the AK public area is checked again and must
+ * have the recorded Name. E_CREDENTIAL_INPUT when the record is malformed or inconsistent.
+ */
+export function parseAkEnrolment(
+  text: string,
+  opts: { allowSha1?: boolean } = {},
+): AkPublic & { qualifiedName: Uint8Array } {
+  const bad = (why: string) =>
+    new CredentialError('E_CREDENTIAL_INPUT', `not an AK enrolment record: ${why}`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw bad('not JSON');
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw bad('not a JSON object');
+  const o = doc as Record<string, unknown>;
+  const hexField = (k: string): Uint8Array => {
+    const v = o[k];
+    if (typeof v !== 'string' || !isHex(v) || v.length === 0) throw bad(`"${k}" must be hex`);
+    return fromHex(v);
+  };
+  if (o.akBinding !== 'ak-public') throw bad('"akBinding" is not "ak-public"');
+  const ak = parseAkPublic(hexField('akPublic'), opts);
+  if (!equalBytes(ak.name, hexField('akName'))) throw bad('"akName" is not the Name of "akPublic"');
+  const qualifiedName = hexField('akQualifiedName');
+  if (qualifiedName.length !== ak.name.length)
+    throw bad('"akQualifiedName" is not a Name of the AK\'s nameAlg');
+  return { ...ak, qualifiedName };
 }

@@ -4,15 +4,18 @@
  * side and needs no TPM; `activate` runs on the host whose TPM holds the EK and the AK.
  */
 import { readFileSync } from 'node:fs';
-import { DEFAULT_AK_HANDLE } from '../attest/ak.js';
+import { DEFAULT_AK_HANDLE, parseAkPublic } from '../attest/ak.js';
 import {
   activateCredential,
+  akEnrolment,
+  CredentialError,
   decodeCredentialFile,
   encodeCredentialFile,
   makeCredential,
 } from '../attest/credential.js';
 import { ekPublicFromSpki } from '../attest/ek.js';
-import { writeFileSafe } from '../fs/atomic-write.js';
+import { equalBytes, u8 } from '../encoding/bytes.js';
+import { checkWritable, writeFileSafe } from '../fs/atomic-write.js';
 import { parseEkAlg, parseFlags, parseHandle, parseHex, toHex } from './args.js';
 import type { CliContext } from './context.js';
 import { EXIT, UsageError } from './exit.js';
@@ -20,18 +23,30 @@ import { EXIT, UsageError } from './exit.js';
 export const CREDENTIAL_HELP = `Usage: execgate credential <command> [flags]
 
 Commands:
-  make --ek-pub PEM --ak-name HEX --secret HEX [--out FILE [--force]]
+  make --ek-pub PEM --ak-public FILE [--ak-name HEX] --secret HEX [--out FILE [--force]]
+  make --ek-pub PEM --ak-name HEX --unverified-ak-name --secret HEX [--out FILE [--force]]
                         TPM2_MakeCredential in software (no TPM): seal SECRET to the EK (PEM file, or
-                        --ek-pub="$(cat ek.pem)"; SubjectPublicKeyInfo) and the AK's name; writes tpm2-tools' credential
-                        format to FILE (an existing FILE is replaced only with --force), else prints it as hex
+                        --ek-pub="$(cat ek.pem)"; SubjectPublicKeyInfo) and the AK's Name; writes tpm2-tools' credential
+                        format to FILE (an existing FILE is replaced only with --force), else prints it as hex.
+                        --ak-public FILE: the AK's TPM2B_PUBLIC (ak.pub of host init --ak-save or
+                        tpm2_createak -u) or TPMT_PUBLIC; it must be a restricted signing key with fixedTPM,
+                        fixedParent, sensitiveDataOrigin, no decrypt and a SHA-256+ scheme (E_AK_INVALID),
+                        and its Name is computed here (--ak-name, if given, must equal it). Beside FILE go
+                        FILE.ak.pem (the AK public key) and FILE.ak.json (akName, akQualifiedName under this
+                        EK, akPublic): the key to trust once the secret comes back (quote verify --ak-public
+                        FILE.ak.json); --json prints them too.
+                        --ak-name HEX alone is refused: the TPM releases the secret to any object of that
+                        Name, but nothing then says which public key that object has, so a host could hand
+                        over another key as "its AK". --unverified-ak-name accepts it and records no key.
   activate --in FILE [--ak-handle H] [--ek-alg A]
                         TPM2_ActivateCredential with the AK at H (default 0x81010002) and the default EK
                         (rsa2048, eccP256 or eccP384); prints the secret as hex
 
 Examples:
-  execgate host identity --json | jq -r .ekPublicPem > ek.pem
-  execgate credential make --ek-pub ek.pem --ak-name 000b… --secret $(openssl rand -hex 32) --out cred.bin
-  execgate credential activate --in cred.bin`;
+  execgate host identity --json | jq -r .ekPublicPem > ek.pem      # on the host, with ak.pub from host init --ak-save
+  execgate credential make --ek-pub ek.pem --ak-public ak.pub --secret $(openssl rand -hex 32) --out cred.bin
+  execgate credential activate --in cred.bin                         # on the host: prints the secret
+  execgate quote verify quote.cbor --ak-public cred.bin.ak.json --nonce …   # once the secret matched`;
 
 function readInput(path: string, what: string): Buffer {
   try {
@@ -41,14 +56,20 @@ function readInput(path: string, what: string): Buffer {
   }
 }
 
+/** The files `make --out FILE --ak-public` writes beside FILE. */
+const akPemPath = (out: string) => `${out}.ak.pem`;
+const akJsonPath = (out: string) => `${out}.ak.json`;
+
 async function make(argv: string[], ctx: CliContext): Promise<number> {
   const usage =
-    'Usage: execgate credential make --ek-pub PEM --ak-name HEX --secret HEX [--out FILE [--force]]';
+    'Usage: execgate credential make --ek-pub PEM (--ak-public FILE [--ak-name HEX] | --ak-name HEX --unverified-ak-name) --secret HEX [--out FILE [--force]]';
   const { values, positionals } = parseFlags(
     argv,
     {
       'ek-pub': { type: 'string' },
+      'ak-public': { type: 'string' },
       'ak-name': { type: 'string' },
+      'unverified-ak-name': { type: 'boolean' },
       secret: { type: 'string' },
       out: { type: 'string' },
       force: { type: 'boolean' },
@@ -56,23 +77,74 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
     usage,
   );
   const ekPub = values['ek-pub'];
-  const akName = values['ak-name'];
+  const akPublicFile = values['ak-public'];
+  const akNameFlag = values['ak-name'];
+  const unverified = values['unverified-ak-name'] === true;
   const secret = values.secret;
-  if (positionals.length || ekPub === undefined || akName === undefined || secret === undefined) {
-    throw new UsageError(`credential make needs --ek-pub, --ak-name and --secret\n${usage}`);
+  if (positionals.length || ekPub === undefined || secret === undefined) {
+    throw new UsageError(`credential make needs --ek-pub, --ak-public and --secret\n${usage}`);
   }
+  if (akPublicFile === undefined && akNameFlag === undefined)
+    throw new UsageError(`credential make needs --ak-public (the AK's TPM2B_PUBLIC)\n${usage}`);
+  if (akPublicFile !== undefined && unverified)
+    throw new UsageError(`--unverified-ak-name goes with --ak-name alone, not with --ak-public\n${usage}`);
+  if (akPublicFile === undefined && !unverified) {
+    throw new UsageError(
+      `--ak-name alone does not say which public key the AK has: a host could activate with its AK and then hand over another key. Give --ak-public FILE (the AK's TPM2B_PUBLIC), or add --unverified-ak-name to seal to the Name anyway, knowing that no AK public key is then enrolled\n${usage}`,
+    );
+  }
+  const ak =
+    akPublicFile === undefined ? undefined : parseAkPublic(u8(readInput(akPublicFile, '--ak-public')));
+  const givenName = akNameFlag === undefined ? undefined : parseHex(akNameFlag, '--ak-name');
+  if (ak !== undefined && givenName !== undefined && !equalBytes(ak.name, givenName)) {
+    throw new CredentialError(
+      'E_CREDENTIAL_INPUT',
+      `--ak-name ${akNameFlag} is not the Name of --ak-public ${akPublicFile} (${toHex(ak.name)})`,
+    );
+  }
+  const akName = ak?.name ?? givenName;
+  if (akName === undefined) throw new UsageError(usage);
   const pem = ekPub.includes('-----BEGIN') ? ekPub : readInput(ekPub, '--ek-pub').toString('utf8');
   const ek = ekPublicFromSpki(pem);
-  const blob = makeCredential(ek.public, parseHex(akName, '--ak-name'), parseHex(secret, '--secret'));
+  const enrolment = ak === undefined ? undefined : akEnrolment(ek.public, ak);
+  const replace = values.force === true;
+  const out = values.out;
+  if (out !== undefined) {
+    // Nothing is written unless all of it can be.
+    await checkWritable(out, { replace });
+    if (enrolment) {
+      await checkWritable(akPemPath(out), { replace });
+      await checkWritable(akJsonPath(out), { replace });
+    }
+  }
+  const blob = makeCredential(ek.public, akName, parseHex(secret, '--secret'));
   const file = encodeCredentialFile(blob);
-  if (values.out !== undefined)
-    await writeFileSafe(values.out, file, { mode: 0o644, replace: values.force === true });
-  else if (ctx.json)
+  if (out !== undefined) {
+    if (enrolment) {
+      await writeFileSafe(akPemPath(out), enrolment.akPublicPem, { mode: 0o644, replace });
+      await writeFileSafe(akJsonPath(out), `${JSON.stringify({ ...enrolment, ekAlg: ek.alg })}\n`, {
+        mode: 0o644,
+        replace,
+      });
+    }
+    await writeFileSafe(out, file, { mode: 0o644, replace });
+    if (ctx.json)
+      ctx.out(
+        JSON.stringify({
+          out,
+          ...(enrolment
+            ? { akPem: akPemPath(out), akRecord: akJsonPath(out), ...enrolment }
+            : { akBinding: 'unverified-ak-name', akName: toHex(akName) }),
+          ekAlg: ek.alg,
+        }),
+      );
+  } else if (ctx.json)
     ctx.out(
       JSON.stringify({
         credentialBlob: toHex(blob.credentialBlob),
         secret: toHex(blob.secret),
         ekAlg: ek.alg,
+        ...(enrolment ?? { akBinding: 'unverified-ak-name', akName: toHex(akName) }),
       }),
     );
   else ctx.out(toHex(file));

@@ -2,7 +2,8 @@
 /** `execgate quote` (make a quote) and `execgate quote verify` (check one, with reason codes). */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { AkError, type AkPair, loadAk, parseAkPair } from '../attest/ak.js';
+import { AkError, type AkPair, loadAk, parseAkPair, parseAkPublic } from '../attest/ak.js';
+import { parseAkEnrolment } from '../attest/credential.js';
 import { type EkAlg, withEk } from '../attest/ek.js';
 import {
   decodeBundle,
@@ -12,6 +13,7 @@ import {
   makeQuote,
   pemToSpki,
   QuoteError,
+  spkiOfPublic,
   withAk,
 } from '../attest/quote.js';
 import {
@@ -22,8 +24,9 @@ import {
 } from '../attest/tpm2-tools-format.js';
 import { verifyQuote } from '../attest/verify-quote.js';
 import { initVerification } from '../crypto/verify.js';
+import { equalBytes } from '../encoding/bytes.js';
 import { checkWritable, writeFileSafe } from '../fs/atomic-write.js';
-import type { TPMS_CLOCK_INFO } from '../tpm/structures.js';
+import type { TPMS_CLOCK_INFO, TPMT_PUBLIC } from '../tpm/structures.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseEkAlg, parseFlags, parseHandle, parseNonce, toHex } from './args.js';
 import type { CliContext } from './context.js';
@@ -46,8 +49,16 @@ quote [--pcrs SEL] [--nonce HEX] [--ak-handle H | --ak-alg rsa|ecc | --ak-public
   directory FILE (tpm2_checkquote -u ak.pem -m quote.msg -s quote.sig -f quote.pcrs -q NONCE).
   Existing files are replaced only with --force; a symbolic link, or a directory another user owns, never.
 
-verify (BUNDLE | --msg F --sig F --pcrs-values F --pcrs SEL) --ak PEM --nonce HEX
+verify (BUNDLE | --msg F --sig F --pcrs-values F --pcrs SEL) (--ak-public FILE | --ak PEM) --nonce HEX
        [--ak-qualified-name HEX] [--last-clock FILE|JSON] [--save-clock FILE] [--allow-sha1-ak] [--json]
+  --ak-public FILE: the AK to trust, as enrolled: the FILE.ak.json that credential make --ak-public wrote
+  beside the credential (its akPublic, and its akQualifiedName pinned as by --ak-qualified-name), or a
+  TPM2B_PUBLIC/TPMT_PUBLIC (ak.pub); the key must be a restricted signing key with fixedTPM, fixedParent,
+  sensitiveDataOrigin, no decrypt and a SHA-256+ scheme (E_AK_INVALID, exit 2), so a plain software key
+  or a PEM is refused. Its attributes are only claims: trust an ak.pub only as far as the enrolment
+  (credential make --ak-public, then activate) that checked it.
+  --ak PEM: a bare SubjectPublicKeyInfo, trusted as given: it proves nothing about where its private key
+  lives; use it only for a key enrolled by other means.
   --ak-qualified-name: the AK's qualified Name under the EK (akQualifiedName of execgate host identity
   --json, or of host init --ak-save); the quote's qualifiedSigner must equal it (E_QUOTE_SIGNER), so a
   quote by a trusted key that is not that AK under that EK (e.g. a primary key) is refused.
@@ -163,6 +174,25 @@ async function withSavedAk<T>(
   }
 }
 
+/**
+ * `quote verify --ak-public FILE`: an enrolment record (credential make's FILE.ak.json: the AK public and
+ * its qualified Name) or a TPM2B_PUBLIC/TPMT_PUBLIC, held to the AK policy (E_AK_INVALID otherwise).
+ */
+async function akPublicFlag(
+  file: string,
+  allowSha1: boolean,
+): Promise<{ public: TPMT_PUBLIC; qualifiedName?: Uint8Array }> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readBounded(file);
+  } catch (e) {
+    throw new UsageError(`--ak-public ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const text = Buffer.from(bytes).toString('utf8');
+  if (text.trimStart().startsWith('{')) return parseAkEnrolment(text, { allowSha1 });
+  return parseAkPublic(bytes, { allowSha1 });
+}
+
 async function make(argv: string[], ctx: CliContext): Promise<number> {
   const usage =
     'Usage: execgate quote [--pcrs SEL] [--nonce HEX] [--ak-handle H | --ak-alg rsa|ecc | --ak-public F --ak-private F [--ek-alg A]] [--out FILE] [--format bundle|tpm2-tools] [--force]';
@@ -230,7 +260,7 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
 
 async function verify(argv: string[], ctx: CliContext): Promise<number> {
   const usage =
-    'Usage: execgate quote verify (BUNDLE | --msg F --sig F --pcrs-values F --pcrs SEL) --ak PEM --nonce HEX [--ak-qualified-name HEX] [--last-clock FILE|JSON] [--save-clock FILE] [--allow-sha1-ak] [--json]';
+    'Usage: execgate quote verify (BUNDLE | --msg F --sig F --pcrs-values F --pcrs SEL) (--ak-public FILE | --ak PEM) --nonce HEX [--ak-qualified-name HEX] [--last-clock FILE|JSON] [--save-clock FILE] [--allow-sha1-ak] [--json]';
   const { values, positionals } = parseFlags(
     argv,
     {
@@ -239,6 +269,7 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
       'pcrs-values': { type: 'string' },
       pcrs: { type: 'string' },
       ak: { type: 'string' },
+      'ak-public': { type: 'string' },
       nonce: { type: 'string' },
       'ak-qualified-name': { type: 'string' },
       'last-clock': { type: 'string' },
@@ -247,20 +278,32 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
     },
     usage,
   );
-  if (values.ak === undefined || values.nonce === undefined)
-    throw new UsageError(`--ak and --nonce are required\n${usage}`);
+  if ((values.ak === undefined) === (values['ak-public'] === undefined) || values.nonce === undefined)
+    throw new UsageError(`one of --ak-public and --ak, and --nonce, are required\n${usage}`);
   const nonce = parseNonce(values.nonce);
-  const akQualifiedName =
+  let akQualifiedName =
     values['ak-qualified-name'] === undefined ? undefined : qualifiedNameFlag(values['ak-qualified-name']);
   const files = values.msg !== undefined || values.sig !== undefined || values['pcrs-values'] !== undefined;
   if (positionals.length > 1 || (positionals.length === 1) === files) {
     throw new UsageError(`give either a BUNDLE file or --msg, --sig, --pcrs-values and --pcrs\n${usage}`);
   }
   let akPublicKey: Uint8Array;
-  try {
-    akPublicKey = pemToSpki(await readFile(values.ak, 'utf8'));
-  } catch (e) {
-    throw new UsageError(`--ak ${values.ak}: ${e instanceof Error ? e.message : String(e)}`);
+  if (values['ak-public'] !== undefined) {
+    const enrolled = await akPublicFlag(values['ak-public'], values['allow-sha1-ak'] === true);
+    akPublicKey = spkiOfPublic(enrolled.public);
+    if (enrolled.qualifiedName !== undefined) {
+      if (akQualifiedName !== undefined && !equalBytes(akQualifiedName, enrolled.qualifiedName))
+        throw new UsageError(
+          `--ak-qualified-name differs from the akQualifiedName enrolled in ${values['ak-public']}`,
+        );
+      akQualifiedName = enrolled.qualifiedName;
+    }
+  } else {
+    try {
+      akPublicKey = pemToSpki(await readFile(values.ak ?? '', 'utf8'));
+    } catch (e) {
+      throw new UsageError(`--ak ${values.ak}: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
   const requested = values.pcrs === undefined ? undefined : selectionFlag(values.pcrs);
   const lastClock =

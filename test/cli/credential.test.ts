@@ -35,6 +35,7 @@ describe('execgate credential', () => {
         `${dir}/ek.pem`,
         '--ak-name',
         id.akName,
+        '--unverified-ak-name',
         '--secret',
         secret,
         '--out',
@@ -74,6 +75,7 @@ describe('execgate credential', () => {
       `--ek-pub=${id.ekPublicPem}`,
       '--ak-name',
       id.akName,
+      '--unverified-ak-name',
       '--secret',
       '00ff',
     ];
@@ -81,7 +83,8 @@ describe('execgate credential', () => {
     expect(hexOut.code).toBe(EXIT.OK);
     expect(hexOut.stdout).toMatch(/^badcc0de00000001[0-9a-f]+\n$/);
     const json = JSON.parse((await cli([...args, '--json'])).stdout);
-    expect(Object.keys(json)).toEqual(['credentialBlob', 'secret', 'ekAlg']);
+    expect(Object.keys(json)).toEqual(['credentialBlob', 'secret', 'ekAlg', 'akBinding', 'akName']);
+    expect(json.akBinding).toBe('unverified-ak-name');
     expect(json.ekAlg).toBe('rsa2048');
     await withTempDir(async (dir) => {
       await writeFile(`${dir}/cred`, Buffer.from(hexOut.stdout.trim(), 'hex'));
@@ -94,20 +97,22 @@ describe('execgate credential', () => {
     const id = await identity(swtpm().tcti, '0x81010002');
     await withTempDir(async (dir) => {
       await writeFile(`${dir}/junk`, 'junk');
+      const unverified = ['--ak-name', id.akName, '--unverified-ak-name'];
       for (const argv of [
-        ['credential', 'make', '--ak-name', id.akName, '--secret', '00'],
-        ['credential', 'make', `--ek-pub=${id.ekPublicPem}`, '--ak-name', 'xyz', '--secret', '00'],
+        ['credential', 'make', ...unverified, '--secret', '00'],
         [
           'credential',
           'make',
           `--ek-pub=${id.ekPublicPem}`,
           '--ak-name',
-          id.akName,
+          'xyz',
+          '--unverified-ak-name',
           '--secret',
-          '00'.repeat(33),
+          '00',
         ],
-        ['credential', 'make', '--ek-pub', `${dir}/missing.pem`, '--ak-name', id.akName, '--secret', '00'],
-        ['credential', 'make', '--ek-pub', `${dir}/junk`, '--ak-name', id.akName, '--secret', '00'],
+        ['credential', 'make', `--ek-pub=${id.ekPublicPem}`, ...unverified, '--secret', '00'.repeat(33)],
+        ['credential', 'make', '--ek-pub', `${dir}/missing.pem`, ...unverified, '--secret', '00'],
+        ['credential', 'make', '--ek-pub', `${dir}/junk`, ...unverified, '--secret', '00'],
         ['credential', 'activate', '--in', `${dir}/junk`],
         ['credential', 'activate'],
       ]) {

@@ -60,7 +60,7 @@ const AK_NAME = `000b${randomBytes(32).toString('hex')}`;
 async function credentialMake(dir: string, out: string, ...extra: string[]) {
   await writeFile(join(dir, 'ek.pem'), EK_PEM);
   return cli([
-    ...['credential', 'make', '--ek-pub', join(dir, 'ek.pem'), '--ak-name', AK_NAME],
+    ...['credential', 'make', '--ek-pub', join(dir, 'ek.pem'), '--ak-name', AK_NAME, '--unverified-ak-name'],
     ...['--secret', '00112233', '--out', out, ...extra],
   ]);
 }
