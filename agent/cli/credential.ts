@@ -3,7 +3,6 @@
  * `execgate credential make | activate`: credential activation (TCG Part 1 §24). `make` is the verifier's
  * side and needs no TPM; `activate` runs on the host whose TPM holds the EK and the AK.
  */
-import { readFileSync } from 'node:fs';
 import { DEFAULT_AK_HANDLE } from '../attest/ak.js';
 import {
   activateCredential,
@@ -13,6 +12,7 @@ import {
 } from '../attest/credential.js';
 import { ekPublicFromSpki } from '../attest/ek.js';
 import { writeFileSafe } from '../fs/atomic-write.js';
+import { INPUT_LIMITS, readBounded } from '../fs/read-bounded.js';
 import { parseEkAlg, parseFlags, parseHandle, parseHex, toHex } from './args.js';
 import type { CliContext } from './context.js';
 import { EXIT, UsageError } from './exit.js';
@@ -33,12 +33,9 @@ Examples:
   execgate credential make --ek-pub ek.pem --ak-name 000b… --secret $(openssl rand -hex 32) --out cred.bin
   execgate credential activate --in cred.bin`;
 
-function readInput(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new UsageError(`${what}: cannot read "${path}": ${e instanceof Error ? e.message : String(e)}`);
-  }
+/** An input file, read bounded: E_INPUT_READ, E_INPUT_LIMIT (exit 2). */
+function readInput(path: string, what: string, maxBytes: number): Promise<Uint8Array> {
+  return readBounded(path, { maxBytes, what });
 }
 
 async function make(argv: string[], ctx: CliContext): Promise<number> {
@@ -61,7 +58,9 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
   if (positionals.length || ekPub === undefined || akName === undefined || secret === undefined) {
     throw new UsageError(`credential make needs --ek-pub, --ak-name and --secret\n${usage}`);
   }
-  const pem = ekPub.includes('-----BEGIN') ? ekPub : readInput(ekPub, '--ek-pub').toString('utf8');
+  const pem = ekPub.includes('-----BEGIN')
+    ? ekPub
+    : Buffer.from(await readInput(ekPub, '--ek-pub', INPUT_LIMITS.pem)).toString('utf8');
   const ek = ekPublicFromSpki(pem);
   const blob = makeCredential(ek.public, parseHex(akName, '--ak-name'), parseHex(secret, '--secret'));
   const file = encodeCredentialFile(blob);
@@ -91,7 +90,7 @@ async function activate(argv: string[], ctx: CliContext): Promise<number> {
   const akHandle =
     values['ak-handle'] === undefined ? DEFAULT_AK_HANDLE : parseHandle(values['ak-handle'], '--ak-handle');
   const ekAlg = parseEkAlg(values['ek-alg']);
-  const blob = decodeCredentialFile(new Uint8Array(readInput(values.in, '--in')));
+  const blob = decodeCredentialFile(await readInput(values.in, '--in', INPUT_LIMITS.credential));
   const secret = await ctx.withTpm((tpm) => activateCredential(tpm, akHandle, blob, ekAlg));
   ctx.out(ctx.json ? JSON.stringify({ secret: toHex(secret) }) : toHex(secret));
   return EXIT.OK;

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /** `execgate quote` (make a quote) and `execgate quote verify` (check one, with reason codes). */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { AkError, type AkPair, loadAk, parseAkPair } from '../attest/ak.js';
 import { type EkAlg, withEk } from '../attest/ek.js';
 import {
@@ -14,15 +13,11 @@ import {
   QuoteError,
   withAk,
 } from '../attest/quote.js';
-import {
-  checkTpm2ToolsOut,
-  readBounded,
-  splitValues,
-  writeTpm2ToolsQuote,
-} from '../attest/tpm2-tools-format.js';
+import { checkTpm2ToolsOut, splitValues, writeTpm2ToolsQuote } from '../attest/tpm2-tools-format.js';
 import { verifyQuote } from '../attest/verify-quote.js';
 import { initVerification } from '../crypto/verify.js';
 import { checkWritable, writeFileSafe } from '../fs/atomic-write.js';
+import { INPUT_LIMITS, InputError, readBounded, readBoundedText } from '../fs/read-bounded.js';
 import type { TPMS_CLOCK_INFO } from '../tpm/structures.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseEkAlg, parseFlags, parseHandle, parseNonce, toHex } from './args.js';
@@ -69,8 +64,9 @@ async function lastClockFlag(text: string): Promise<TPMS_CLOCK_INFO> {
   let raw = text;
   if (!text.trimStart().startsWith('{')) {
     try {
-      raw = await readFile(text, 'utf8');
+      raw = await readBoundedText(text, { maxBytes: INPUT_LIMITS.clock, what: '--last-clock' });
     } catch (e) {
+      if (e instanceof InputError) throw e;
       throw new UsageError(`--last-clock ${text}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
@@ -130,12 +126,10 @@ async function savedAkFlags(
   if (values['ak-handle'] !== undefined || values['ak-alg'] !== undefined)
     throw new UsageError(`--ak-public/--ak-private name the AK: not with --ak-handle or --ak-alg\n${usage}`);
   const ekAlg = parseEkAlg(values['ek-alg']);
-  let bytes: { public: Uint8Array; private: Uint8Array };
-  try {
-    bytes = { public: await readBounded(pub), private: await readBounded(priv) };
-  } catch (e) {
-    throw new UsageError(`--ak-public/--ak-private: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  const bytes = {
+    public: await readBounded(pub, { maxBytes: INPUT_LIMITS.tpm2ToolsFile, what: '--ak-public' }),
+    private: await readBounded(priv, { maxBytes: INPUT_LIMITS.tpm2ToolsFile, what: '--ak-private' }),
+  };
   try {
     return { pair: parseAkPair(bytes), ekAlg };
   } catch (e) {
@@ -258,8 +252,9 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
   }
   let akPublicKey: Uint8Array;
   try {
-    akPublicKey = pemToSpki(await readFile(values.ak, 'utf8'));
+    akPublicKey = pemToSpki(await readBoundedText(values.ak, { maxBytes: INPUT_LIMITS.pem, what: '--ak' }));
   } catch (e) {
+    if (e instanceof InputError) throw e;
     throw new UsageError(`--ak ${values.ak}: ${e instanceof Error ? e.message : String(e)}`);
   }
   const requested = values.pcrs === undefined ? undefined : selectionFlag(values.pcrs);
@@ -269,7 +264,9 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
   const evidence = await (async () => {
     try {
       if (!files) {
-        const ev = decodeBundle(await readBounded(positionals[0] ?? ''));
+        const ev = decodeBundle(
+          await readBounded(positionals[0] ?? '', { maxBytes: INPUT_LIMITS.quoteBundle, what: 'BUNDLE' }),
+        );
         return {
           attest: ev.attest,
           signature: ev.signature,
@@ -286,10 +283,16 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
         throw new UsageError(`--msg, --sig, --pcrs-values and --pcrs go together\n${usage}`);
       }
       return {
-        attest: await readBounded(values.msg),
-        signature: await readBounded(values.sig),
+        attest: await readBounded(values.msg, { maxBytes: INPUT_LIMITS.tpm2ToolsFile, what: '--msg' }),
+        signature: await readBounded(values.sig, { maxBytes: INPUT_LIMITS.tpm2ToolsFile, what: '--sig' }),
         selection: requested,
-        pcrValues: splitValues(requested, await readBounded(values['pcrs-values'])),
+        pcrValues: splitValues(
+          requested,
+          await readBounded(values['pcrs-values'], {
+            maxBytes: INPUT_LIMITS.tpm2ToolsFile,
+            what: '--pcrs-values',
+          }),
+        ),
       };
     } catch (e) {
       if (e instanceof QuoteError) return { failure: e.message };
