@@ -54,7 +54,8 @@ verify (BUNDLE | --msg F --sig F --pcrs-values F --pcrs SEL) --ak PEM --nonce HE
   AK; SHA-1 also makes its pcrDigest). Without it such a quote is refused (E_QUOTE_SIGNATURE_ALG).
   Exit 0 when valid, 7 when not, with the reason code (E_QUOTE_SIGNATURE, E_QUOTE_SIGNATURE_ALG,
   E_QUOTE_MAGIC, E_QUOTE_TYPE, E_QUOTE_NONCE, E_QUOTE_SELECTION, E_QUOTE_PCR_DIGEST, E_QUOTE_CLOCK,
-  E_QUOTE_SIGNER, E_QUOTE_PARSE).`;
+  E_QUOTE_SIGNER, E_QUOTE_PARSE); 2 when an input file cannot be read (E_INPUT_READ) or is longer than
+  its limit (E_INPUT_LIMIT: 64 KiB for a bundle, a tpm2-tools file or a PEM key).`;
 
 const U32_MAX = 0xffff_ffff;
 const U64_MAX = (1n << 64n) - 1n;
