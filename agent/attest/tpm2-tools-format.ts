@@ -15,10 +15,9 @@
  * Readers are strict (exact sizes, counts within the C arrays, values consistent with the selection)
  * and fail with QuoteError E_QUOTE_PARSE.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestByteLen, hashAlgOf } from '../crypto/algorithms.js';
-import { concatBytes, u8 } from '../encoding/bytes.js';
+import { concatBytes } from '../encoding/bytes.js';
 import { checkWritable, ensureDir, writeFileSafe } from '../fs/atomic-write.js';
 import {
   type PcrBankSelection,
@@ -189,13 +188,4 @@ export async function writeTpm2ToolsQuote(
   await writeFileSafe(path('values'), concatBytes(ev.pcrValues), w);
   await writeFileSafe(path('ak'), spkiToPem(ev.akSpki), w);
   return { msg: path('msg'), sig: path('sig'), pcrs: path('pcrs'), values: path('values'), ak: path('ak') };
-}
-
-const MAX_FILE = 64 * 1024;
-
-/** Reads a file for verification, bounded in size (E_QUOTE_PARSE when larger). */
-export async function readBounded(file: string, max = MAX_FILE): Promise<Uint8Array> {
-  const b = await readFile(file);
-  if (b.length > max) throw bad(`${file} is ${b.length} bytes (at most ${max})`);
-  return u8(b);
 }

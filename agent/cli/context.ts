@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /** What a CLI command gets from the process: output streams, environment, and a TPM on demand. */
 import { Tpm } from '../tpm/tpm.js';
-import { openTransport, resolveTcti } from '../tpm/transport/index.js';
+import {
+  DEFAULT_DEADLINE_MS,
+  DeadlineTransport,
+  openTransport,
+  resolveTcti,
+} from '../tpm/transport/index.js';
+import { UsageError } from './exit.js';
 
 export interface CliIo {
   readonly stdout: { write(s: string): unknown };
@@ -14,7 +20,10 @@ export interface CliContext extends CliIo {
   readonly tcti: string | undefined;
   readonly json: boolean;
   out(line: string): void;
-  /** Opens the TPM at the resolved TCTI; the caller closes it (see withTpm). */
+  /**
+   * Opens the TPM at the resolved TCTI for `fn` and closes it after. All of `fn`'s commands share one
+   * overall deadline (EXECGATE_TPM_DEADLINE seconds, default 60): past it they fail with E_TPM_TIMEOUT.
+   */
   withTpm<T>(fn: (tpm: Tpm) => Promise<T>): Promise<T>;
 }
 
@@ -27,7 +36,9 @@ export function makeContext(io: CliIo, tcti: string | undefined, json: boolean):
       io.stdout.write(`${line}\n`);
     },
     async withTpm(fn) {
-      const tpm = new Tpm(openTransport(resolveTcti(tcti, io.env)));
+      const ms = deadlineMs(io.env);
+      const transport = openTransport(resolveTcti(tcti, io.env));
+      const tpm = new Tpm(new DeadlineTransport(transport, { ms, source: DEADLINE_ENV }));
       try {
         return await fn(tpm);
       } finally {
@@ -35,4 +46,22 @@ export function makeContext(io: CliIo, tcti: string | undefined, json: boolean):
       }
     },
   };
+}
+
+const DEADLINE_ENV = 'EXECGATE_TPM_DEADLINE';
+/** The longest overall deadline accepted (one hour). */
+const MAX_DEADLINE_S = 3600;
+
+/** EXECGATE_TPM_DEADLINE: seconds (decimals allowed), more than 0 and at most an hour; default 60 s. */
+function deadlineMs(env: CliIo['env']): number {
+  const raw = env[DEADLINE_ENV];
+  if (raw === undefined || raw === '') return DEFAULT_DEADLINE_MS;
+  const s = /^\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : Number.NaN;
+  const ms = Math.round(s * 1000);
+  if (!(ms > 0 && s <= MAX_DEADLINE_S)) {
+    throw new UsageError(
+      `${DEADLINE_ENV}="${raw}": give the overall TPM deadline in seconds, more than 0 and at most ${MAX_DEADLINE_S}`,
+    );
+  }
+  return ms;
 }

@@ -3,7 +3,6 @@
  * `execgate credential make | activate`: credential activation (TCG Part 1 §24). `make` is the verifier's
  * side and needs no TPM; `activate` runs on the host whose TPM holds the EK and the AK.
  */
-import { readFileSync } from 'node:fs';
 import { DEFAULT_AK_HANDLE, parseAkPublic } from '../attest/ak.js';
 import {
   activateCredential,
@@ -16,6 +15,7 @@ import {
 import { ekPublicFromSpki } from '../attest/ek.js';
 import { equalBytes, u8 } from '../encoding/bytes.js';
 import { checkWritable, writeFileSafe } from '../fs/atomic-write.js';
+import { INPUT_LIMITS, readBounded } from '../fs/read-bounded.js';
 import { parseEkAlg, parseFlags, parseHandle, parseHex, toHex } from './args.js';
 import type { CliContext } from './context.js';
 import { EXIT, UsageError } from './exit.js';
@@ -48,12 +48,9 @@ Examples:
   execgate credential activate --in cred.bin                         # on the host: prints the secret
   execgate quote verify quote.cbor --ak-public cred.bin.ak.json --nonce …   # once the secret matched`;
 
-function readInput(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new UsageError(`${what}: cannot read "${path}": ${e instanceof Error ? e.message : String(e)}`);
-  }
+/** An input file, read bounded: E_INPUT_READ, E_INPUT_LIMIT (exit 2). */
+function readInput(path: string, what: string, maxBytes: number): Promise<Uint8Array> {
+  return readBounded(path, { maxBytes, what });
 }
 
 /** The files `make --out FILE --ak-public` writes beside FILE. */
@@ -94,7 +91,9 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
     );
   }
   const ak =
-    akPublicFile === undefined ? undefined : parseAkPublic(u8(readInput(akPublicFile, '--ak-public')));
+    akPublicFile === undefined
+      ? undefined
+      : parseAkPublic(u8(await readInput(akPublicFile, '--ak-public', INPUT_LIMITS.pem)));
   const givenName = akNameFlag === undefined ? undefined : parseHex(akNameFlag, '--ak-name');
   if (ak !== undefined && givenName !== undefined && !equalBytes(ak.name, givenName)) {
     throw new CredentialError(
@@ -104,7 +103,9 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
   }
   const akName = ak?.name ?? givenName;
   if (akName === undefined) throw new UsageError(usage);
-  const pem = ekPub.includes('-----BEGIN') ? ekPub : readInput(ekPub, '--ek-pub').toString('utf8');
+  const pem = ekPub.includes('-----BEGIN')
+    ? ekPub
+    : Buffer.from(await readInput(ekPub, '--ek-pub', INPUT_LIMITS.pem)).toString('utf8');
   const ek = ekPublicFromSpki(pem);
   const enrolment = ak === undefined ? undefined : akEnrolment(ek.public, ak);
   const replace = values.force === true;
@@ -163,7 +164,7 @@ async function activate(argv: string[], ctx: CliContext): Promise<number> {
   const akHandle =
     values['ak-handle'] === undefined ? DEFAULT_AK_HANDLE : parseHandle(values['ak-handle'], '--ak-handle');
   const ekAlg = parseEkAlg(values['ek-alg']);
-  const blob = decodeCredentialFile(new Uint8Array(readInput(values.in, '--in')));
+  const blob = decodeCredentialFile(await readInput(values.in, '--in', INPUT_LIMITS.credential));
   const secret = await ctx.withTpm((tpm) => activateCredential(tpm, akHandle, blob, ekAlg));
   ctx.out(ctx.json ? JSON.stringify({ secret: toHex(secret) }) : toHex(secret));
   return EXIT.OK;

@@ -6,7 +6,6 @@
  * an auditor with the AK and nonce it was made for.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { AkSource } from '../attest/quote.js';
 import type { QuoteCode } from '../attest/verify-quote.js';
 import { digestByteLen, hashAlgOf } from '../crypto/algorithms.js';
@@ -96,7 +95,7 @@ export async function quotedPcrs(
 ): Promise<QuotedPcrs> {
   const given = values.quote !== undefined || values.ak !== undefined || values.nonce !== undefined;
   const { decodeBundle, makeQuote, pemToSpki, QuoteError, withAk } = await import('../attest/quote.js');
-  const { readBounded } = await import('../attest/tpm2-tools-format.js');
+  const { INPUT_LIMITS, InputError, readBounded, readBoundedText } = await import('../fs/read-bounded.js');
   const { verifyQuote } = await import('../attest/verify-quote.js');
   const { initVerification } = await import('../crypto/verify.js');
   await initVerification();
@@ -113,14 +112,17 @@ export async function quotedPcrs(
       throw new UsageError('--ak-handle makes a fresh quote: not with --quote');
     let akPublicKey: Uint8Array;
     try {
-      akPublicKey = pemToSpki(await readFile(values.ak, 'utf8'));
+      akPublicKey = pemToSpki(await readBoundedText(values.ak, { maxBytes: INPUT_LIMITS.pem, what: '--ak' }));
     } catch (e) {
+      if (e instanceof InputError) throw e;
       throw new UsageError(`--ak ${values.ak}: ${e instanceof Error ? e.message : String(e)}`);
     }
     const nonce = parseNonce(values.nonce);
     let ev: ReturnType<typeof decodeBundle>;
     try {
-      ev = decodeBundle(await readBounded(values.quote));
+      ev = decodeBundle(
+        await readBounded(values.quote, { maxBytes: INPUT_LIMITS.quoteBundle, what: '--quote' }),
+      );
     } catch (e) {
       if (e instanceof QuoteError)
         throw new QuoteInvalidError('E_QUOTE_PARSE', `${values.quote}: ${e.message}`);

@@ -15,6 +15,7 @@ import type { JsonErrorCode } from '../encoding/canonical-json.js';
 import type { CborErrorCode } from '../encoding/cbor.js';
 import { ExecgateError } from '../errors.js';
 import type { FileWriteErrorCode } from '../fs/atomic-write.js';
+import type { InputErrorCode } from '../fs/read-bounded.js';
 import type { DevicePathErrorCode } from '../measure/device-path.js';
 import type { EventDataErrorCode } from '../measure/event-data/index.js';
 import type { EventLogErrorCode } from '../measure/eventlog.js';
@@ -90,7 +91,8 @@ export type Code =
   | ImaLogErrorCode
   | ReferenceStateErrorCode
   | SecurityfsErrorCode
-  | FileWriteErrorCode;
+  | FileWriteErrorCode
+  | InputErrorCode;
 
 const BY_CODE = {
   E_USAGE: EXIT.USAGE,
@@ -135,6 +137,9 @@ const BY_CODE = {
   E_FILE_UNSAFE: EXIT.USAGE,
   E_FILE_EXISTS: EXIT.USAGE,
   E_FILE_WRITE: EXIT.USAGE,
+  // An input file named on the command line: unreadable, or longer than the limit for its kind.
+  E_INPUT_READ: EXIT.USAGE,
+  E_INPUT_LIMIT: EXIT.USAGE,
   E_MEASURE_NO_LOG: EXIT.NO_MEASUREMENT_LOG,
   E_MEASURE_UNREADABLE: EXIT.NO_MEASUREMENT_LOG,
   E_CREDENTIAL_INPUT: EXIT.USAGE,

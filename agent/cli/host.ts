@@ -21,9 +21,9 @@ import {
 import { type EkAlg, ekPublicFromSpki, pemToDer, withEk } from '../attest/ek.js';
 import type { EkCertQuirk } from '../attest/ek-cert.js';
 import { type HostIdentity, hostIdentity, hostInit } from '../attest/identity.js';
-import { readBounded } from '../attest/tpm2-tools-format.js';
 import { ExecgateError } from '../errors.js';
 import { checkWritable, ensureDir, writeFileSafe } from '../fs/atomic-write.js';
+import { INPUT_LIMITS, readBounded } from '../fs/read-bounded.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseEkAlg, parseFlags, parseHandle, toHex } from './args.js';
 import type { CliContext } from './context.js';
@@ -203,20 +203,14 @@ type EkCertReport =
     }
   | { readonly valid: false; readonly source: string; readonly code: string; readonly detail: string };
 
-/** A file given on the command line, bounded; a missing or oversized file is a usage error. */
-async function readFlagFile(file: string, flag: string, max: number): Promise<Uint8Array> {
-  try {
-    return await readBounded(file, max);
-  } catch (e) {
-    throw new UsageError(`${flag} ${file}: ${e instanceof Error ? e.message : String(e)}`);
-  }
+/** A file given on the command line, read bounded: E_INPUT_READ, E_INPUT_LIMIT (exit 2). */
+function readFlagFile(file: string, flag: string, maxBytes: number): Promise<Uint8Array> {
+  return readBounded(file, { maxBytes, what: flag });
 }
 
 const isPem = (b: Uint8Array) => Buffer.from(b).includes('-----BEGIN ');
 
 /** A CA bundle holds every root and intermediate of a maker (or several): larger than one certificate. */
-const MAX_CA_BUNDLE = 4 * 1024 * 1024;
-
 /** The files of `identity --ca`, read before the TPM is asked anything. */
 interface EkCertInputs {
   readonly bundle: string | readonly Uint8Array[];
@@ -226,10 +220,10 @@ interface EkCertInputs {
 }
 
 async function readEkCertInputs(ca: string, ekCert: string | undefined): Promise<EkCertInputs> {
-  const bundle = await readFlagFile(ca, '--ca', MAX_CA_BUNDLE);
+  const bundle = await readFlagFile(ca, '--ca', INPUT_LIMITS.caBundle);
   let certificate: Uint8Array | undefined;
   if (ekCert !== undefined) {
-    const bytes = await readFlagFile(ekCert, '--ek-cert', 64 * 1024);
+    const bytes = await readFlagFile(ekCert, '--ek-cert', INPUT_LIMITS.ekCert);
     // A PEM file without a CERTIFICATE block goes on as is: validateEkCertificate names it unparsable.
     certificate = isPem(bytes)
       ? (pemToDer(Buffer.from(bytes).toString('utf8'), 'CERTIFICATE') ?? bytes)

@@ -4,7 +4,6 @@
  * PCR values (incrementally from a saved checkpoint), and judged against a verified quote. The list grows
  * while a quote is taken, so verification finds the prefix of the list the quote covers.
  */
-import { readFile } from 'node:fs/promises';
 import {
   digestByteLen,
   HASH_ALGORITHM_NAMES,
@@ -14,6 +13,7 @@ import {
 } from '../crypto/algorithms.js';
 import { ExecgateError } from '../errors.js';
 import { writeFileSafe } from '../fs/atomic-write.js';
+import { INPUT_LIMITS, InputError, readBoundedText } from '../fs/read-bounded.js';
 import {
   type ImaCheckpoint,
   type ImaEntry,
@@ -119,10 +119,11 @@ async function readCheckpoint(file: string | undefined): Promise<ImaCheckpoint |
   if (file === undefined) return undefined;
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readBoundedText(file, { maxBytes: INPUT_LIMITS.checkpoint, what: '--checkpoint' });
   } catch (e) {
-    if ((e as { code?: unknown }).code === 'ENOENT') return undefined;
-    throw new UsageError(`--checkpoint ${file}: ${e instanceof Error ? e.message : String(e)}`);
+    if (e instanceof InputError && (e.cause as { code?: unknown } | undefined)?.code === 'ENOENT')
+      return undefined;
+    throw e;
   }
   const bad = (why: string) =>
     new UsageError(`--checkpoint ${file}: ${why}; delete it to replay from the start`);

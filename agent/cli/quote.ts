@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /** `execgate quote` (make a quote) and `execgate quote verify` (check one, with reason codes). */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { AkError, type AkPair, loadAk, parseAkPair, parseAkPublic } from '../attest/ak.js';
 import { parseAkEnrolment } from '../attest/credential.js';
 import { type EkAlg, withEk } from '../attest/ek.js';
@@ -16,16 +15,12 @@ import {
   spkiOfPublic,
   withAk,
 } from '../attest/quote.js';
-import {
-  checkTpm2ToolsOut,
-  readBounded,
-  splitValues,
-  writeTpm2ToolsQuote,
-} from '../attest/tpm2-tools-format.js';
+import { checkTpm2ToolsOut, splitValues, writeTpm2ToolsQuote } from '../attest/tpm2-tools-format.js';
 import { verifyQuote } from '../attest/verify-quote.js';
 import { initVerification } from '../crypto/verify.js';
 import { equalBytes } from '../encoding/bytes.js';
 import { checkWritable, writeFileSafe } from '../fs/atomic-write.js';
+import { INPUT_LIMITS, InputError, readBounded, readBoundedText } from '../fs/read-bounded.js';
 import type { TPMS_CLOCK_INFO, TPMT_PUBLIC } from '../tpm/structures.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseEkAlg, parseFlags, parseHandle, parseNonce, toHex } from './args.js';
@@ -70,7 +65,8 @@ verify (BUNDLE | --msg F --sig F --pcrs-values F --pcrs SEL) (--ak-public FILE |
   AK; SHA-1 also makes its pcrDigest). Without it such a quote is refused (E_QUOTE_SIGNATURE_ALG).
   Exit 0 when valid, 7 when not, with the reason code (E_QUOTE_SIGNATURE, E_QUOTE_SIGNATURE_ALG,
   E_QUOTE_MAGIC, E_QUOTE_TYPE, E_QUOTE_NONCE, E_QUOTE_SELECTION, E_QUOTE_PCR_DIGEST, E_QUOTE_CLOCK,
-  E_QUOTE_SIGNER, E_QUOTE_PARSE).`;
+  E_QUOTE_SIGNER, E_QUOTE_PARSE); 2 when an input file cannot be read (E_INPUT_READ) or is longer than
+  its limit (E_INPUT_LIMIT: 64 KiB for a bundle, a tpm2-tools file or a PEM key).`;
 
 const U32_MAX = 0xffff_ffff;
 const U64_MAX = (1n << 64n) - 1n;
@@ -80,8 +76,9 @@ async function lastClockFlag(text: string): Promise<TPMS_CLOCK_INFO> {
   let raw = text;
   if (!text.trimStart().startsWith('{')) {
     try {
-      raw = await readFile(text, 'utf8');
+      raw = await readBoundedText(text, { maxBytes: INPUT_LIMITS.clock, what: '--last-clock' });
     } catch (e) {
+      if (e instanceof InputError) throw e;
       throw new UsageError(`--last-clock ${text}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
@@ -141,12 +138,10 @@ async function savedAkFlags(
   if (values['ak-handle'] !== undefined || values['ak-alg'] !== undefined)
     throw new UsageError(`--ak-public/--ak-private name the AK: not with --ak-handle or --ak-alg\n${usage}`);
   const ekAlg = parseEkAlg(values['ek-alg']);
-  let bytes: { public: Uint8Array; private: Uint8Array };
-  try {
-    bytes = { public: await readBounded(pub), private: await readBounded(priv) };
-  } catch (e) {
-    throw new UsageError(`--ak-public/--ak-private: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  const bytes = {
+    public: await readBounded(pub, { maxBytes: INPUT_LIMITS.tpm2ToolsFile, what: '--ak-public' }),
+    private: await readBounded(priv, { maxBytes: INPUT_LIMITS.tpm2ToolsFile, what: '--ak-private' }),
+  };
   try {
     return { pair: parseAkPair(bytes), ekAlg };
   } catch (e) {
@@ -182,12 +177,7 @@ async function akPublicFlag(
   file: string,
   allowSha1: boolean,
 ): Promise<{ public: TPMT_PUBLIC; qualifiedName?: Uint8Array }> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readBounded(file);
-  } catch (e) {
-    throw new UsageError(`--ak-public ${file}: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  const bytes = await readBounded(file, { maxBytes: INPUT_LIMITS.tpm2ToolsFile, what: '--ak-public' });
   const text = Buffer.from(bytes).toString('utf8');
   if (text.trimStart().startsWith('{')) return parseAkEnrolment(text, { allowSha1 });
   return parseAkPublic(bytes, { allowSha1 });
@@ -300,8 +290,11 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
     }
   } else {
     try {
-      akPublicKey = pemToSpki(await readFile(values.ak ?? '', 'utf8'));
+      akPublicKey = pemToSpki(
+        await readBoundedText(values.ak ?? '', { maxBytes: INPUT_LIMITS.pem, what: '--ak' }),
+      );
     } catch (e) {
+      if (e instanceof InputError) throw e;
       throw new UsageError(`--ak ${values.ak}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
@@ -312,7 +305,9 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
   const evidence = await (async () => {
     try {
       if (!files) {
-        const ev = decodeBundle(await readBounded(positionals[0] ?? ''));
+        const ev = decodeBundle(
+          await readBounded(positionals[0] ?? '', { maxBytes: INPUT_LIMITS.quoteBundle, what: 'BUNDLE' }),
+        );
         return {
           attest: ev.attest,
           signature: ev.signature,
@@ -329,10 +324,16 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
         throw new UsageError(`--msg, --sig, --pcrs-values and --pcrs go together\n${usage}`);
       }
       return {
-        attest: await readBounded(values.msg),
-        signature: await readBounded(values.sig),
+        attest: await readBounded(values.msg, { maxBytes: INPUT_LIMITS.tpm2ToolsFile, what: '--msg' }),
+        signature: await readBounded(values.sig, { maxBytes: INPUT_LIMITS.tpm2ToolsFile, what: '--sig' }),
         selection: requested,
-        pcrValues: splitValues(requested, await readBounded(values['pcrs-values'])),
+        pcrValues: splitValues(
+          requested,
+          await readBounded(values['pcrs-values'], {
+            maxBytes: INPUT_LIMITS.tpm2ToolsFile,
+            what: '--pcrs-values',
+          }),
+        ),
       };
     } catch (e) {
       if (e instanceof QuoteError) return { failure: e.message };

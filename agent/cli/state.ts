@@ -5,9 +5,9 @@
  * taken now (or from a given quote), against a reference document. Logs count only once they match the
  * verified quote; anything that cannot be believed fails the check (fail closed).
  */
-import { readFile } from 'node:fs/promises';
 import { ExecgateError } from '../errors.js';
 import { writeFileSafe } from '../fs/atomic-write.js';
+import { INPUT_LIMITS, readBounded } from '../fs/read-bounded.js';
 import type { ImaLog } from '../measure/ima/index.js';
 import {
   parseReferenceState,
@@ -132,13 +132,7 @@ async function judge(
 
 async function readReference(file: string | undefined, usage: string): Promise<ReferenceState> {
   if (file === undefined) throw new UsageError(`REF is required\n${usage}`);
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(file));
-  } catch (e) {
-    throw new UsageError(`${file}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  return parseReferenceState(bytes);
+  return parseReferenceState(await readBounded(file, { maxBytes: INPUT_LIMITS.reference, what: 'REF' }));
 }
 
 async function capture(argv: string[], ctx: CliContext): Promise<number> {

@@ -8,6 +8,7 @@ export {
   SWTPM_INFO,
   SwtpmControl,
 } from './control.js';
+export { DEFAULT_DEADLINE_MS, DeadlineTransport, type DeadlineTransportOptions } from './deadline.js';
 export { DeviceTransport, type DeviceTransportOptions } from './device.js';
 export { type Envelope, mssimEnvelope, rawEnvelope, TPM_HEADER_SIZE } from './envelope.js';
 export { type OpenTransportOptions, openTransport, START_SWTPM_HINT } from './open.js';

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * @module agent/fs/read-bounded
+ *
+ * The one way the agent reads an input file named on the command line (issue 11, finding 6): quote
+ * bundles and tpm2-tools files, PEM keys, reference documents, credential blobs, IMA checkpoints, EK
+ * certificates and CA bundles. The file is read through a FileHandle loop, never whole: stat() sizes are
+ * not trusted (/dev/zero, FIFOs, /proc and securityfs files report 0), and reading stops one byte past
+ * `maxBytes`, so memory stays within the limit whatever the file is. Errors are typed:
+ *
+ * - E_INPUT_LIMIT: the file is longer than the limit for its kind (`INPUT_LIMITS`);
+ * - E_INPUT_READ: it cannot be opened or read (no such file, a directory, permission): `cause` has errno.
+ *
+ * Not covered: a path that blocks on open (a FIFO with no writer). securityfs logs have their own reader
+ * (agent/measure/securityfs.ts) with the same loop and their own codes.
+ */
+import { open } from 'node:fs/promises';
+import { ExecgateError } from '../errors.js';
+
+export type InputErrorCode = 'E_INPUT_LIMIT' | 'E_INPUT_READ';
+
+/** An input file could not be read (E_INPUT_READ) or is over its limit (E_INPUT_LIMIT). */
+export class InputError extends ExecgateError<InputErrorCode> {
+  readonly path: string;
+
+  constructor(code: InputErrorCode, path: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.path = path;
+  }
+}
+
+/**
+ * Byte limits per kind of input file. The bundle and reference limits are their parsers' own
+ * (MAX_BUNDLE_BYTES, REFERENCE_LIMITS.maxDocumentBytes; test/fs/read-bounded.test.ts keeps them equal),
+ * written out so that this module imports no parser.
+ */
+export const INPUT_LIMITS = {
+  /** A CBOR quote bundle (agent/attest/quote.ts). */
+  quoteBundle: 64 * 1024,
+  /** One tpm2-tools file: quote.msg, quote.sig, quote.pcrs.values, an AK's .pub/.priv. */
+  tpm2ToolsFile: 64 * 1024,
+  /** A PEM public key (AK, EK). */
+  pem: 64 * 1024,
+  /** A reference-state document (agent/measure/reference.ts). */
+  reference: 64 * 1024 * 1024,
+  /** A tpm2-tools credential blob (a TPM2B_ID_OBJECT and a TPM2B_ENCRYPTED_SECRET). */
+  credential: 64 * 1024,
+  /** An IMA replay checkpoint (JSON: a bank, counts and one digest per PCR). */
+  checkpoint: 1024 * 1024,
+  /** A --last-clock JSON file. */
+  clock: 64 * 1024,
+  /** One EK certificate, DER or PEM. */
+  ekCert: 64 * 1024,
+  /** A bundle of CA certificates. */
+  caBundle: 4 * 1024 * 1024,
+} as const satisfies Readonly<Record<string, number>>;
+
+export interface ReadBoundedOptions {
+  /** Reject a file longer than this (E_INPUT_LIMIT). */
+  readonly maxBytes: number;
+  /** What the file is, for messages: a flag (`--in`) or a noun (`quote bundle`). */
+  readonly what: string;
+}
+
+const CHUNK_BYTES = 64 * 1024;
+
+function reason(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Reads `path` to EOF, at most `maxBytes` bytes, in memory bounded by the limit; see the module comment.
+ * Throws InputError (E_INPUT_LIMIT, E_INPUT_READ); RangeError for a bad `maxBytes`.
+ */
+export async function readBounded(path: string, options: ReadBoundedOptions): Promise<Uint8Array> {
+  const { maxBytes, what } = options;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+    throw new RangeError(`maxBytes must be a non-negative integer; got ${String(maxBytes)}`);
+  }
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    throw new InputError('E_INPUT_READ', path, `${what}: cannot read "${path}" (${reason(err)})`, {
+      cause: err,
+    });
+  }
+  try {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      // One byte past the limit is enough to know the file is over it.
+      const chunk = new Uint8Array(Math.min(CHUNK_BYTES, maxBytes - total + 1));
+      let n: number;
+      try {
+        // position null: read on from where the last read stopped (all a pipe or /proc file supports).
+        n = (await handle.read(chunk, 0, chunk.length, null)).bytesRead;
+      } catch (err) {
+        throw new InputError('E_INPUT_READ', path, `${what}: cannot read "${path}" (${reason(err)})`, {
+          cause: err,
+        });
+      }
+      if (n === 0) break;
+      total += n;
+      if (total > maxBytes) {
+        throw new InputError(
+          'E_INPUT_LIMIT',
+          path,
+          `${what}: "${path}" is longer than ${maxBytes} bytes, the limit for this kind of file`,
+        );
+      }
+      chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+    }
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** `readBounded`, decoded as UTF-8 (PEM, JSON). */
+export async function readBoundedText(path: string, options: ReadBoundedOptions): Promise<string> {
+  return Buffer.from(await readBounded(path, options)).toString('utf8');
+}
