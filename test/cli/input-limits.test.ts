@@ -62,6 +62,7 @@ describe('input files are read with a byte limit (issue 11, finding 6)', () => {
       '/dev/zero',
       '--ak-name',
       `000b${'00'.repeat(32)}`,
+      '--unverified-ak-name',
       '--secret',
       '00',
     ]);
