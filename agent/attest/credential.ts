@@ -32,7 +32,7 @@ import { cfbEncrypt } from '../tpm/paramcrypt.js';
 import { TPM_RC } from '../tpm/rc.js';
 import { marshal, unmarshal } from '../tpm/schema.js';
 import { createSeed, type RandomBytes } from '../tpm/seed.js';
-import { seedTargetOf } from '../tpm/sessions.js';
+import { seedTargetOf, startAuthSession } from '../tpm/sessions.js';
 import {
   TPM2B_DIGEST,
   TPM2B_ENCRYPTED_SECRET,
@@ -131,7 +131,8 @@ export function makeCredential(
 
 /**
  * TPM2_ActivateCredential with the AK at `akHandle` and the default EK of `ekAlg` (persistent, or
- * recreated and flushed), authorized by a PolicySecret(TPM_RH_ENDORSEMENT) session salted to the EK.
+ * recreated and flushed), authorized by a PolicySecret(TPM_RH_ENDORSEMENT) session salted to the EK that
+ * also encrypts the response (certInfo), so the secret does not cross the bus in clear.
  * Returns the credential; a blob made for another TPM or another AK gives E_CREDENTIAL_REJECTED.
  */
 export async function activateCredential(
@@ -141,12 +142,23 @@ export async function activateCredential(
   ekAlg: EkAlg = 'rsa2048',
 ): Promise<Uint8Array> {
   return withEk(tpm, ekAlg, async (ek) => {
-    const session = await ekSession(tpm, ek);
+    // encrypt: the TPM returns certInfo (the secret) encrypted under a session salted to the EK (Part 1
+    // §21), so it never crosses the bus in clear. The High Range EK (userWithAuth) is authorized by a
+    // password, so an extra encrypt-only HMAC session does that there.
+    const auth = await ekSession(tpm, ek, { encrypt: true });
+    const session =
+      auth ??
+      (await startAuthSession(tpm, {
+        type: 'hmac',
+        hash: hashAlgOf(ek.public.nameAlg),
+        salt: { handle: ek.handle, public: ek.public },
+        encrypt: true,
+      }));
     try {
       const { certInfo } = await tpm.run(
         ActivateCredential,
         { activateHandle: akHandle, keyHandle: ek.handle, ...blob },
-        { sessions: [undefined, session] },
+        { sessions: auth ? [undefined, auth] : [undefined, undefined, session] },
       );
       return certInfo;
     } catch (e) {
@@ -161,7 +173,7 @@ export async function activateCredential(
       }
       throw e;
     } finally {
-      if (session) await tpm.flush(session.handle);
+      await tpm.flush(session.handle);
     }
   });
 }
