@@ -50,7 +50,7 @@ import {
   parseAkPublic,
   qualifiedNameUnder,
 } from './ak.js';
-import { type EkAlg, withEk } from './ek.js';
+import { type EkAlg, type EkOptions, withEk } from './ek.js';
 
 export type CredentialCode = 'E_CREDENTIAL_INPUT' | 'E_CREDENTIAL_REJECTED';
 
@@ -132,7 +132,8 @@ export function makeCredential(
 /**
  * TPM2_ActivateCredential with the AK at `akHandle` and the default EK of `ekAlg` (persistent, or
  * recreated and flushed), authorized by a PolicySecret(TPM_RH_ENDORSEMENT) session salted to the EK that
- * also encrypts the response (certInfo), so the secret does not cross the bus in clear.
+ * also encrypts the response (certInfo), so the secret does not cross the bus in clear. `opts.pinned`: the
+ * EK must be the one pinned at provisioning (E_EK_MISMATCH), so that no interposer learns the salt.
  * Returns the credential; a blob made for another TPM or another AK gives E_CREDENTIAL_REJECTED.
  */
 export async function activateCredential(
@@ -140,42 +141,50 @@ export async function activateCredential(
   akHandle: number,
   blob: CredentialBlob,
   ekAlg: EkAlg = 'rsa2048',
+  opts: EkOptions = {},
 ): Promise<Uint8Array> {
-  return withEk(tpm, ekAlg, async (ek) => {
-    // encrypt: the TPM returns certInfo (the secret) encrypted under a session salted to the EK (Part 1
-    // §21), so it never crosses the bus in clear. The High Range EK (userWithAuth) is authorized by a
-    // password, so an extra encrypt-only HMAC session does that there.
-    const auth = await ekSession(tpm, ek, { encrypt: true });
-    const session =
-      auth ??
-      (await startAuthSession(tpm, {
-        type: 'hmac',
-        hash: hashAlgOf(ek.public.nameAlg),
-        salt: { handle: ek.handle, public: ek.public },
-        encrypt: true,
-      }));
-    try {
-      const { certInfo } = await tpm.run(
-        ActivateCredential,
-        { activateHandle: akHandle, keyHandle: ek.handle, ...blob },
-        { sessions: auth ? [undefined, auth] : [undefined, undefined, session] },
-      );
-      return certInfo;
-    } catch (e) {
-      // Part 3 §12.5: INTEGRITY (wrong Name or seed), VALUE/FAILURE (libtpms on an OAEP failure), SIZE.
-      if (
-        isTpmError(e) &&
-        [TPM_RC.INTEGRITY, TPM_RC.VALUE, TPM_RC.FAILURE, TPM_RC.SIZE, TPM_RC.ECC_POINT].some((rc) => e.is(rc))
-      ) {
-        throw new CredentialError('E_CREDENTIAL_REJECTED', `the TPM refused the credential: ${e.message}`, {
-          cause: e,
-        });
+  return withEk(
+    tpm,
+    ekAlg,
+    async (ek) => {
+      // encrypt: the TPM returns certInfo (the secret) encrypted under a session salted to the EK (Part 1
+      // §21), so it never crosses the bus in clear. The High Range EK (userWithAuth) is authorized by a
+      // password, so an extra encrypt-only HMAC session does that there.
+      const auth = await ekSession(tpm, ek, { encrypt: true });
+      const session =
+        auth ??
+        (await startAuthSession(tpm, {
+          type: 'hmac',
+          hash: hashAlgOf(ek.public.nameAlg),
+          salt: { handle: ek.handle, public: ek.public },
+          encrypt: true,
+        }));
+      try {
+        const { certInfo } = await tpm.run(
+          ActivateCredential,
+          { activateHandle: akHandle, keyHandle: ek.handle, ...blob },
+          { sessions: auth ? [undefined, auth] : [undefined, undefined, session] },
+        );
+        return certInfo;
+      } catch (e) {
+        // Part 3 §12.5: INTEGRITY (wrong Name or seed), VALUE/FAILURE (libtpms on an OAEP failure), SIZE.
+        if (
+          isTpmError(e) &&
+          [TPM_RC.INTEGRITY, TPM_RC.VALUE, TPM_RC.FAILURE, TPM_RC.SIZE, TPM_RC.ECC_POINT].some((rc) =>
+            e.is(rc),
+          )
+        ) {
+          throw new CredentialError('E_CREDENTIAL_REJECTED', `the TPM refused the credential: ${e.message}`, {
+            cause: e,
+          });
+        }
+        throw e;
+      } finally {
+        await tpm.flush(session.handle);
       }
-      throw e;
-    } finally {
-      await tpm.flush(session.handle);
-    }
-  });
+    },
+    opts,
+  );
 }
 
 const MAGIC = 0xbadcc0de;

@@ -1,14 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 // Issue 11 finding 2, on the bus: a loopback proxy between execgate and swtpm records every command and
-// response of `credential activate`; the released secret must not cross it in clear.
-import { randomBytes } from 'node:crypto';
+// response of `credential activate`; the released secret must not cross it in clear. An active proxy that
+// reports its own key as the EK (ReadPublic of the persistent EK, its Name recomputed) and re-wraps the
+// salt to the real EK must learn no salt: execgate refuses an EK that is not the one host init pinned.
+import { constants, generateKeyPairSync, privateDecrypt, publicEncrypt, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { publicKeyOf } from '../../agent/attest/ek.js';
 import { EXIT } from '../../agent/cli/exit.js';
+import { objectName } from '../../agent/tpm/names.js';
+import { marshal, unmarshal } from '../../agent/tpm/schema.js';
+import { TPM2B_NAME, TPMT_PUBLIC } from '../../agent/tpm/structures.js';
 import { useSwtpm } from '../helpers/swtpm.js';
 import { startTpmProxy, type TpmProxy } from '../helpers/tpm-proxy.js';
 import { withTempDir } from '../tpm/swtpm-kit.js';
-import { cli } from './helpers.js';
+import { cli, stateDirFor } from './helpers.js';
 
 const swtpm = useSwtpm({ ek: true });
 let proxy: TpmProxy | undefined;
@@ -53,7 +59,9 @@ describe('credential activate on a recorded bus', () => {
     await withTempDir(async (dir) => {
       await makeCredential(dir, id, secret);
       proxy = await startTpmProxy(upstream());
-      const r = await cli(['--tcti', proxy.tcti, 'credential', 'activate', '--in', `${dir}/cred`]);
+      const r = await cli(['--tcti', proxy.tcti, 'credential', 'activate', '--in', `${dir}/cred`], {
+        EXECGATE_STATE_DIR: stateDirFor(swtpm().tcti),
+      });
       expect(r.stderr).toBe('');
       expect(r.code).toBe(EXIT.OK);
       expect(r.stdout.trim()).toBe(secret.toString('hex'));
@@ -62,6 +70,77 @@ describe('credential activate on a recorded bus', () => {
       expect(proxy.commands.some((c) => c.readUInt32BE(6) === 0x147)).toBe(true);
       for (const frame of [...proxy.responses, ...proxy.commands])
         expect(frame.includes(secret), frame.toString('hex')).toBe(false);
+    });
+  });
+
+  it('a proxy that swaps the EK public and re-wraps the salt gets E_EK_MISMATCH and no salt', async () => {
+    const id = await identity(swtpm().tcti); // provisioning on the direct bus pins the EK
+    const secret = randomBytes(32);
+    const attacker = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const attackerN = Buffer.from(attacker.publicKey.export({ format: 'jwk' }).n ?? '', 'base64url');
+    let realEk: TPMT_PUBLIC | undefined;
+    const stolenSalts: Buffer[] = [];
+    const label = Buffer.from('SECRET\0');
+    await withTempDir(async (dir) => {
+      await makeCredential(dir, id, secret);
+      proxy = await startTpmProxy(upstream(), {
+        onCommand(cmd) {
+          // StartAuthSession salted to the EK: unwrap the salt with the attacker's key, re-wrap it to the
+          // real EK so that the TPM accepts the session (Part 3 §11.1: tpmKey, bind, nonceCaller, salt).
+          if (cmd.readUInt32BE(6) !== 0x176 || cmd.readUInt32BE(10) !== 0x81010001 || !realEk) return cmd;
+          const nonceLen = cmd.readUInt16BE(18);
+          const at = 20 + nonceLen;
+          const saltLen = cmd.readUInt16BE(at);
+          const wrapped = cmd.subarray(at + 2, at + 2 + saltLen);
+          const opts = { padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256', oaepLabel: label };
+          const salt = privateDecrypt({ key: attacker.privateKey, ...opts }, wrapped);
+          stolenSalts.push(salt);
+          const rewrapped = publicEncrypt({ key: publicKeyOf(realEk), ...opts }, salt);
+          return Buffer.concat([cmd.subarray(0, at + 2), rewrapped, cmd.subarray(at + 2 + saltLen)]);
+        },
+        onResponse(rsp, cmd) {
+          // ReadPublic of the persistent EK: report the attacker's modulus, with its Name.
+          if (cmd.readUInt32BE(6) !== 0x173 || cmd.readUInt32BE(10) !== 0x81010001) return rsp;
+          if (rsp.readUInt32BE(6) !== 0) return rsp;
+          const pubLen = rsp.readUInt16BE(10);
+          const pub = unmarshal(TPMT_PUBLIC, rsp.subarray(12, 12 + pubLen));
+          realEk = pub;
+          const fake = { ...pub, unique: new Uint8Array(attackerN) } as TPMT_PUBLIC;
+          const fakeBytes = marshal(TPMT_PUBLIC, fake);
+          const nameAt = 12 + pubLen;
+          const qualified = rsp.subarray(nameAt + 2 + rsp.readUInt16BE(nameAt));
+          const body = Buffer.concat([
+            Buffer.from([fakeBytes.length >> 8, fakeBytes.length & 0xff]),
+            fakeBytes,
+            marshal(TPM2B_NAME, objectName(fake)),
+            qualified,
+          ]);
+          const head = Buffer.from(rsp.subarray(0, 10));
+          head.writeUInt32BE(10 + body.length, 2);
+          return Buffer.concat([head, body]);
+        },
+      });
+      const r = await cli(['--tcti', proxy.tcti, 'credential', 'activate', '--in', `${dir}/cred`], {
+        EXECGATE_STATE_DIR: stateDirFor(swtpm().tcti),
+      });
+      expect(realEk, 'the proxy saw the EK being read').toBeDefined();
+      expect(stolenSalts, 'no session was salted to the swapped EK').toEqual([]);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain('E_EK_MISMATCH');
+      expect(r.code).toBe(EXIT.TPM_PROTOCOL);
+    });
+  });
+
+  it('activate with no EK pinned (no host init in this state directory) is refused: E_EK_MISMATCH', async () => {
+    const id = await identity(swtpm().tcti);
+    await withTempDir(async (dir) => {
+      await makeCredential(dir, id, randomBytes(16));
+      const r = await cli(['--tcti', swtpm().tcti, 'credential', 'activate', '--in', `${dir}/cred`], {
+        EXECGATE_STATE_DIR: `${dir}/empty-state`,
+      });
+      expect(r.stderr).toContain('E_EK_MISMATCH');
+      expect(r.stderr).toContain('host init');
+      expect(r.code).toBe(EXIT.TPM_PROTOCOL);
     });
   });
 });
