@@ -131,6 +131,62 @@ describe('credential activate on a recorded bus', () => {
     });
   });
 
+  it('CreatePrimary path (P-256 EK, created each time): a swapped outPublic with its Name recomputed gets E_EK_MISMATCH, no session salted to it', async () => {
+    const tcti = swtpm().tcti;
+    const h = ['--ek-alg', 'eccP256', '--ak-handle', '0x81010050'];
+    expect((await cli(['--tcti', tcti, 'host', 'init', ...h])).code).toBe(EXIT.OK);
+    const id = JSON.parse((await cli(['--tcti', tcti, 'host', 'identity', ...h, '--json'])).stdout);
+    const attacker = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
+    const created = new Set<number>();
+    const saltedTo: number[] = [];
+    await withTempDir(async (dir) => {
+      await makeCredential(dir, id, randomBytes(32));
+      proxy = await startTpmProxy(upstream(), {
+        onCommand(cmd) {
+          if (cmd.readUInt32BE(6) === 0x176 && created.has(cmd.readUInt32BE(10)))
+            saltedTo.push(cmd.readUInt32BE(10));
+          return cmd;
+        },
+        onResponse(rsp, cmd) {
+          // CreatePrimary(TPM_RH_ENDORSEMENT): objectHandle, parameterSize, TPM2B_PUBLIC outPublic, …, name.
+          if (
+            cmd.readUInt32BE(6) !== 0x131 ||
+            cmd.readUInt32BE(10) !== 0x4000000b ||
+            rsp.readUInt32BE(6) !== 0
+          )
+            return rsp;
+          created.add(rsp.readUInt32BE(10));
+          const pubLen = rsp.readUInt16BE(18);
+          const pub = unmarshal(TPMT_PUBLIC, rsp.subarray(20, 20 + pubLen));
+          if (pub.type !== 0x0023) return rsp;
+          const fake = {
+            ...pub,
+            unique: {
+              x: new Uint8Array(Buffer.from(attacker.x ?? '', 'base64url')),
+              y: new Uint8Array(Buffer.from(attacker.y ?? '', 'base64url')),
+            },
+          } as TPMT_PUBLIC;
+          const fakeBytes = Buffer.from(marshal(TPMT_PUBLIC, fake));
+          expect(fakeBytes.length).toBe(pubLen);
+          const out = Buffer.from(rsp);
+          fakeBytes.copy(out, 20);
+          const realName = Buffer.from(objectName(pub));
+          const at = out.indexOf(realName, 20 + pubLen);
+          expect(at).toBeGreaterThan(0);
+          Buffer.from(objectName(fake)).copy(out, at);
+          return out;
+        },
+      });
+      const r = await cli(['--tcti', proxy.tcti, 'credential', 'activate', '--in', `${dir}/cred`, ...h], {
+        EXECGATE_STATE_DIR: stateDirFor(tcti),
+      });
+      expect(created.size, 'the proxy saw the EK being created').toBeGreaterThan(0);
+      expect(saltedTo).toEqual([]);
+      expect(r.stderr).toContain('E_EK_MISMATCH');
+      expect(r.code).toBe(EXIT.TPM_PROTOCOL);
+    });
+  });
+
   it('activate with no EK pinned (no host init in this state directory) is refused: E_EK_MISMATCH', async () => {
     const id = await identity(swtpm().tcti);
     await withTempDir(async (dir) => {
