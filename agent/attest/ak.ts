@@ -189,12 +189,17 @@ export function parseAkPublic(bytes: Uint8Array, opts: { allowSha1?: boolean } =
  * to the EK (Low Range templates, PolicyA), or undefined for the High Range EK (userWithAuth set, empty
  * authValue: a password session does). The caller flushes a returned session.
  */
-export async function ekSession(tpm: Tpm, ek: Ek): Promise<AuthSession | undefined> {
+export async function ekSession(
+  tpm: Tpm,
+  ek: Ek,
+  opts: { readonly encrypt?: boolean } = {},
+): Promise<AuthSession | undefined> {
   if (ek.public.objectAttributes.userWithAuth) return undefined;
   const session = await startAuthSession(tpm, {
     type: 'policy',
     hash: hashAlgOf(ek.public.nameAlg),
     salt: { handle: ek.handle, public: ek.public },
+    ...(opts.encrypt ? { encrypt: true } : {}),
   });
   try {
     await policySecret(tpm, session, TPM_RH.ENDORSEMENT);

@@ -32,7 +32,7 @@ import { cfbEncrypt } from '../tpm/paramcrypt.js';
 import { TPM_RC } from '../tpm/rc.js';
 import { marshal, unmarshal } from '../tpm/schema.js';
 import { createSeed, type RandomBytes } from '../tpm/seed.js';
-import { seedTargetOf } from '../tpm/sessions.js';
+import { seedTargetOf, startAuthSession } from '../tpm/sessions.js';
 import {
   TPM2B_DIGEST,
   TPM2B_ENCRYPTED_SECRET,
@@ -50,7 +50,7 @@ import {
   parseAkPublic,
   qualifiedNameUnder,
 } from './ak.js';
-import { type EkAlg, withEk } from './ek.js';
+import { type EkAlg, type EkOptions, withEk } from './ek.js';
 
 export type CredentialCode = 'E_CREDENTIAL_INPUT' | 'E_CREDENTIAL_REJECTED';
 
@@ -131,7 +131,9 @@ export function makeCredential(
 
 /**
  * TPM2_ActivateCredential with the AK at `akHandle` and the default EK of `ekAlg` (persistent, or
- * recreated and flushed), authorized by a PolicySecret(TPM_RH_ENDORSEMENT) session salted to the EK.
+ * recreated and flushed), authorized by a PolicySecret(TPM_RH_ENDORSEMENT) session salted to the EK that
+ * also encrypts the response (certInfo), so the secret does not cross the bus in clear. `opts.pinned`: the
+ * EK must be the one pinned at provisioning (E_EK_MISMATCH), so that no interposer learns the salt.
  * Returns the credential; a blob made for another TPM or another AK gives E_CREDENTIAL_REJECTED.
  */
 export async function activateCredential(
@@ -139,31 +141,50 @@ export async function activateCredential(
   akHandle: number,
   blob: CredentialBlob,
   ekAlg: EkAlg = 'rsa2048',
+  opts: EkOptions = {},
 ): Promise<Uint8Array> {
-  return withEk(tpm, ekAlg, async (ek) => {
-    const session = await ekSession(tpm, ek);
-    try {
-      const { certInfo } = await tpm.run(
-        ActivateCredential,
-        { activateHandle: akHandle, keyHandle: ek.handle, ...blob },
-        { sessions: [undefined, session] },
-      );
-      return certInfo;
-    } catch (e) {
-      // Part 3 §12.5: INTEGRITY (wrong Name or seed), VALUE/FAILURE (libtpms on an OAEP failure), SIZE.
-      if (
-        isTpmError(e) &&
-        [TPM_RC.INTEGRITY, TPM_RC.VALUE, TPM_RC.FAILURE, TPM_RC.SIZE, TPM_RC.ECC_POINT].some((rc) => e.is(rc))
-      ) {
-        throw new CredentialError('E_CREDENTIAL_REJECTED', `the TPM refused the credential: ${e.message}`, {
-          cause: e,
-        });
+  return withEk(
+    tpm,
+    ekAlg,
+    async (ek) => {
+      // encrypt: the TPM returns certInfo (the secret) encrypted under a session salted to the EK (Part 1
+      // §21), so it never crosses the bus in clear. The High Range EK (userWithAuth) is authorized by a
+      // password, so an extra encrypt-only HMAC session does that there.
+      const auth = await ekSession(tpm, ek, { encrypt: true });
+      const session =
+        auth ??
+        (await startAuthSession(tpm, {
+          type: 'hmac',
+          hash: hashAlgOf(ek.public.nameAlg),
+          salt: { handle: ek.handle, public: ek.public },
+          encrypt: true,
+        }));
+      try {
+        const { certInfo } = await tpm.run(
+          ActivateCredential,
+          { activateHandle: akHandle, keyHandle: ek.handle, ...blob },
+          { sessions: auth ? [undefined, auth] : [undefined, undefined, session] },
+        );
+        return certInfo;
+      } catch (e) {
+        // Part 3 §12.5: INTEGRITY (wrong Name or seed), VALUE/FAILURE (libtpms on an OAEP failure), SIZE.
+        if (
+          isTpmError(e) &&
+          [TPM_RC.INTEGRITY, TPM_RC.VALUE, TPM_RC.FAILURE, TPM_RC.SIZE, TPM_RC.ECC_POINT].some((rc) =>
+            e.is(rc),
+          )
+        ) {
+          throw new CredentialError('E_CREDENTIAL_REJECTED', `the TPM refused the credential: ${e.message}`, {
+            cause: e,
+          });
+        }
+        throw e;
+      } finally {
+        await tpm.flush(session.handle);
       }
-      throw e;
-    } finally {
-      if (session) await tpm.flush(session.handle);
-    }
-  });
+    },
+    opts,
+  );
 }
 
 const MAGIC = 0xbadcc0de;

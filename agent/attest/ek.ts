@@ -19,6 +19,7 @@ import { ExecgateError } from '../errors.js';
 import { CreatePrimary, NV_Read, NV_ReadPublic, ReadPublic } from '../tpm/commands.js';
 import { TPM_ALG, TPM_ECC_CURVE, TPM_RH } from '../tpm/constants.js';
 import { isTpmError } from '../tpm/errors.js';
+import { objectName } from '../tpm/names.js';
 import { TPM_RC } from '../tpm/rc.js';
 import { marshal } from '../tpm/schema.js';
 import type { TPMT_PUBLIC } from '../tpm/structures.js';
@@ -54,7 +55,7 @@ export function ekTemplate(alg: EkAlg): TPMT_PUBLIC {
   return TEMPLATES[alg]();
 }
 
-export type EkCode = 'E_EK_KEY' | 'E_EK_NV';
+export type EkCode = 'E_EK_KEY' | 'E_EK_NV' | 'E_EK_MISMATCH';
 
 /** The EK (or its NV certificate) could not be obtained or does not have the expected shape. */
 export class EkError extends ExecgateError<EkCode> {}
@@ -66,6 +67,37 @@ export interface Ek {
   readonly public: TPMT_PUBLIC;
   readonly name: Uint8Array;
   readonly transient: boolean;
+}
+
+/**
+ * What the EK must be. `pinned`: the EK public area recorded when the host was provisioned (`host init`,
+ * host.json): the TPM's answer must equal it byte for byte, `unique` included, or E_EK_MISMATCH. Without a
+ * pin the EK is whatever key of the template's shape the TPM reports: an interposer on the bus can swap
+ * its `unique` and read every salt encrypted to it (issue 11 finding 2).
+ */
+export interface EkOptions {
+  readonly pinned?: TPMT_PUBLIC;
+}
+
+/** The full public areas, `unique` included, are equal. */
+export function samePublic(a: TPMT_PUBLIC, b: TPMT_PUBLIC): boolean {
+  return equalBytes(marshal(TPMT_PUBLIC_SCHEMA, a), marshal(TPMT_PUBLIC_SCHEMA, b));
+}
+
+/**
+ * Refuses an EK whose reported Name is not the Name of its reported public area, that has not the
+ * template's shape, or that differs from the pinned one.
+ */
+function checkEk(alg: EkAlg, pub: TPMT_PUBLIC, name: Uint8Array, opts: EkOptions): void {
+  const mismatch = (why: string) => new EkError('E_EK_MISMATCH', `the ${alg} EK the TPM reported ${why}`);
+  if (!equalBytes(name, objectName(pub)))
+    throw mismatch('has a Name that is not the Name of its public area');
+  if (!matchesTemplate(pub, ekTemplate(alg))) throw mismatch('does not have the default EK template');
+  if (opts.pinned && !samePublic(pub, opts.pinned)) {
+    throw mismatch(
+      `is not the EK pinned at host init (Name ${toHex(name)}, pinned ${toHex(objectName(opts.pinned))}): refusing to salt a session to it`,
+    );
+  }
 }
 
 /** Does `pub` carry the template's type, nameAlg, attributes, policy and parameters (`unique` aside)? */
@@ -86,12 +118,13 @@ export function withEmptyUnique(pub: TPMT_PUBLIC): TPMT_PUBLIC {
  * transient primary from the template in the endorsement hierarchy (deterministic: the same key as the
  * certified one). Release it with `releaseEk`.
  */
-export async function loadEk(tpm: Tpm, alg: EkAlg = 'rsa2048'): Promise<Ek> {
+export async function loadEk(tpm: Tpm, alg: EkAlg = 'rsa2048', opts: EkOptions = {}): Promise<Ek> {
   const template = ekTemplate(alg);
   const persistent = EK_PERSISTENT_HANDLE[alg];
   if (persistent !== undefined) {
     const found = await readPublicOrUndefined(tpm, persistent);
     if (found && matchesTemplate(found.outPublic, template)) {
+      checkEk(alg, found.outPublic, found.name, opts);
       return { alg, handle: persistent, public: found.outPublic, name: found.name, transient: false };
     }
   }
@@ -102,6 +135,12 @@ export async function loadEk(tpm: Tpm, alg: EkAlg = 'rsa2048'): Promise<Ek> {
     outsideInfo: new Uint8Array(0),
     creationPCR: [],
   });
+  try {
+    checkEk(alg, created.outPublic, created.name, opts);
+  } catch (e) {
+    await tpm.flush(created.objectHandle);
+    throw e;
+  }
   return {
     alg,
     handle: created.objectHandle,
@@ -117,8 +156,13 @@ export async function releaseEk(tpm: Tpm, ek: Ek): Promise<void> {
 }
 
 /** Runs `fn` with the EK loaded, releasing it afterwards whatever happens. */
-export async function withEk<T>(tpm: Tpm, alg: EkAlg, fn: (ek: Ek) => Promise<T>): Promise<T> {
-  const ek = await loadEk(tpm, alg);
+export async function withEk<T>(
+  tpm: Tpm,
+  alg: EkAlg,
+  fn: (ek: Ek) => Promise<T>,
+  opts: EkOptions = {},
+): Promise<T> {
+  const ek = await loadEk(tpm, alg, opts);
   try {
     return await fn(ek);
   } finally {

@@ -9,6 +9,7 @@
  */
 import { equalBytes, toHex } from '../encoding/bytes.js';
 import { tpmInfo } from '../tpm/capability.js';
+import type { TPMT_PUBLIC } from '../tpm/structures.js';
 import type { Tpm } from '../tpm/tpm.js';
 import {
   type AkAlg,
@@ -41,6 +42,8 @@ export interface HostInitOptions {
   readonly akHandle?: number;
   readonly force?: boolean;
   readonly ekAlg?: EkAlg;
+  /** The EK public area pinned at provisioning: the TPM's EK must equal it (E_EK_MISMATCH). */
+  readonly pinnedEk?: TPMT_PUBLIC;
 }
 
 export interface HostInitResult {
@@ -60,49 +63,63 @@ async function existingAkUnder(tpm: Tpm, ek: Ek, handle: number) {
 
 /** Creates (or keeps) the AK at the handle; see the module comment. */
 export async function hostInit(tpm: Tpm, opts: HostInitOptions = {}): Promise<HostInitResult> {
-  const { akAlg = 'rsa', akHandle = DEFAULT_AK_HANDLE, force = false, ekAlg = 'rsa2048' } = opts;
-  const created = await withEk(tpm, ekAlg, async (ek) => {
-    const existing = await readAk(tpm, akHandle).catch((e: unknown) => {
-      if (force && e instanceof AkError) return 'not-an-ak' as const;
-      throw e;
-    });
-    if (existing && !force) {
-      await existingAkUnder(tpm, ek, akHandle);
-      return false;
-    }
-    if (existing) await evictPersistent(tpm, akHandle);
-    const pair = await createAk(tpm, ek, akAlg);
-    const handle = await loadAk(tpm, ek, pair);
-    try {
-      await persistAk(tpm, handle, akHandle);
-    } finally {
-      await tpm.flush(handle);
-    }
-    return true;
-  });
-  return { created, identity: await hostIdentity(tpm, { akHandle, ekAlg }) };
+  const { akAlg = 'rsa', akHandle = DEFAULT_AK_HANDLE, force = false, ekAlg = 'rsa2048', pinnedEk } = opts;
+  const pin = pinnedEk ? { pinned: pinnedEk } : {};
+  const created = await withEk(
+    tpm,
+    ekAlg,
+    async (ek) => {
+      const existing = await readAk(tpm, akHandle).catch((e: unknown) => {
+        if (force && e instanceof AkError) return 'not-an-ak' as const;
+        throw e;
+      });
+      if (existing && !force) {
+        await existingAkUnder(tpm, ek, akHandle);
+        return false;
+      }
+      if (existing) await evictPersistent(tpm, akHandle);
+      const pair = await createAk(tpm, ek, akAlg);
+      const handle = await loadAk(tpm, ek, pair);
+      try {
+        await persistAk(tpm, handle, akHandle);
+      } finally {
+        await tpm.flush(handle);
+      }
+      return true;
+    },
+    pin,
+  );
+  return {
+    created,
+    identity: await hostIdentity(tpm, { akHandle, ekAlg, ...(pinnedEk ? { pinnedEk } : {}) }),
+  };
 }
 
 /** The identity document; E_AK_MISSING when no AK is at the handle. */
 export async function hostIdentity(
   tpm: Tpm,
-  opts: { readonly akHandle?: number; readonly ekAlg?: EkAlg } = {},
+  opts: { readonly akHandle?: number; readonly ekAlg?: EkAlg; readonly pinnedEk?: TPMT_PUBLIC } = {},
 ): Promise<HostIdentity> {
-  const { akHandle = DEFAULT_AK_HANDLE, ekAlg = 'rsa2048' } = opts;
-  return withEk(tpm, ekAlg, async (ek) => {
-    const ak = await existingAkUnder(tpm, ek, akHandle);
-    if (!ak) {
-      throw new AkError('E_AK_MISSING', `no AK at 0x${akHandle.toString(16)}; run "execgate host init"`);
-    }
-    const cert = await readEkCertificate(tpm, ekAlg);
-    const info = await tpmInfo(tpm);
-    return {
-      akName: toHex(ak.name),
-      akPublicPem: akPublicPem(ak.public),
-      akAlg: akAlgOf(ak.public),
-      ekPublicPem: spkiPemOf(ek.public),
-      ...(cert ? { ekCertificatePem: derToPem(cert, 'CERTIFICATE') } : {}),
-      tpm: { manufacturer: info.manufacturer, firmwareVersion: info.firmwareVersion },
-    };
-  });
+  const { akHandle = DEFAULT_AK_HANDLE, ekAlg = 'rsa2048', pinnedEk } = opts;
+  return withEk(
+    tpm,
+    ekAlg,
+    async (ek) => {
+      const ak = await existingAkUnder(tpm, ek, akHandle);
+      if (!ak) {
+        throw new AkError('E_AK_MISSING', `no AK at 0x${akHandle.toString(16)}; run "execgate host init"`);
+      }
+      const cert = await readEkCertificate(tpm, ekAlg);
+      const info = await tpmInfo(tpm);
+      return {
+        akName: toHex(ak.name),
+        akPublicPem: akPublicPem(ak.public),
+        akAlg: akAlgOf(ak.public),
+        ekPublicPem: spkiPemOf(ek.public),
+        ...(cert ? { ekCertificatePem: derToPem(cert, 'CERTIFICATE') } : {}),
+        tpm: { manufacturer: info.manufacturer, firmwareVersion: info.firmwareVersion },
+      };
+    },
+    pinnedEk ? { pinned: pinnedEk } : {},
+  );
 }

@@ -19,6 +19,7 @@ import { INPUT_LIMITS, readBounded } from '../fs/read-bounded.js';
 import { parseEkAlg, parseFlags, parseHandle, parseHex, toHex } from './args.js';
 import type { CliContext } from './context.js';
 import { EXIT, UsageError } from './exit.js';
+import { readHostState, requirePinnedEk, stateDirOf } from './host-state.js';
 
 export const CREDENTIAL_HELP = `Usage: execgate credential <command> [flags]
 
@@ -38,9 +39,11 @@ Commands:
                         --ak-name HEX alone is refused: the TPM releases the secret to any object of that
                         Name, but nothing then says which public key that object has, so a host could hand
                         over another key as "its AK". --unverified-ak-name accepts it and records no key.
-  activate --in FILE [--ak-handle H] [--ek-alg A]
+  activate --in FILE [--ak-handle H] [--ek-alg A] [--state-dir DIR]
                         TPM2_ActivateCredential with the AK at H (default 0x81010002) and the default EK
-                        (rsa2048, eccP256 or eccP384); prints the secret as hex
+                        (rsa2048, eccP256 or eccP384); prints the secret as hex. The EK must be the one
+                        host init pinned in DIR/host.json (--state-dir, EXECGATE_STATE_DIR, default
+                        /var/lib/execgate; E_EK_MISMATCH otherwise) and the TPM returns the secret encrypted
 
 Examples:
   execgate host identity --json | jq -r .ekPublicPem > ek.pem      # on the host, with ak.pub from host init --ak-save
@@ -153,10 +156,16 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
 }
 
 async function activate(argv: string[], ctx: CliContext): Promise<number> {
-  const usage = 'Usage: execgate credential activate --in FILE [--ak-handle H] [--ek-alg A]';
+  const usage =
+    'Usage: execgate credential activate --in FILE [--ak-handle H] [--ek-alg A] [--state-dir DIR]';
   const { values, positionals } = parseFlags(
     argv,
-    { in: { type: 'string' }, 'ak-handle': { type: 'string' }, 'ek-alg': { type: 'string' } },
+    {
+      in: { type: 'string' },
+      'ak-handle': { type: 'string' },
+      'ek-alg': { type: 'string' },
+      'state-dir': { type: 'string' },
+    },
     usage,
   );
   if (positionals.length || values.in === undefined)
@@ -165,7 +174,10 @@ async function activate(argv: string[], ctx: CliContext): Promise<number> {
     values['ak-handle'] === undefined ? DEFAULT_AK_HANDLE : parseHandle(values['ak-handle'], '--ak-handle');
   const ekAlg = parseEkAlg(values['ek-alg']);
   const blob = decodeCredentialFile(await readInput(values.in, '--in', INPUT_LIMITS.credential));
-  const secret = await ctx.withTpm((tpm) => activateCredential(tpm, akHandle, blob, ekAlg));
+  // The session that carries the secret is salted only to the EK host init pinned (E_EK_MISMATCH).
+  const stateDir = stateDirOf(ctx.env, values['state-dir']);
+  const pinned = requirePinnedEk(await readHostState(stateDir), ekAlg, stateDir);
+  const secret = await ctx.withTpm((tpm) => activateCredential(tpm, akHandle, blob, ekAlg, { pinned }));
   ctx.out(ctx.json ? JSON.stringify({ secret: toHex(secret) }) : toHex(secret));
   return EXIT.OK;
 }

@@ -24,10 +24,12 @@ import { type HostIdentity, hostIdentity, hostInit } from '../attest/identity.js
 import { ExecgateError } from '../errors.js';
 import { checkWritable, ensureDir, writeFileSafe } from '../fs/atomic-write.js';
 import { INPUT_LIMITS, readBounded } from '../fs/read-bounded.js';
+import type { TPMT_PUBLIC } from '../tpm/structures.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseEkAlg, parseFlags, parseHandle, toHex } from './args.js';
 import type { CliContext } from './context.js';
 import { EXIT, exitCodeOf, UsageError } from './exit.js';
+import { pinEk, pinnedEk, readHostState, stateDirOf } from './host-state.js';
 
 /** The quirks validateEkCertificate can report (the Record makes the compiler list each one). */
 const EK_QUIRKS: Readonly<Record<EkCertQuirk, string>> = {
@@ -110,22 +112,43 @@ function printIdentity(ctx: CliContext, id: CliIdentity): void {
 
 const AK_FILES = { public: 'ak.pub', private: 'ak.priv', name: 'ak.name', pem: 'ak.pem' } as const;
 
+/**
+ * The EK this host's sessions are salted to: the one pinned in host.json (the TPM's must equal it,
+ * E_EK_MISMATCH), or, on the first init or with --force (re-provisioning), the TPM's EK, pinned now.
+ */
+async function pinEkOnInit(
+  tpm: Tpm,
+  opts: { ekAlg: EkAlg; force: boolean; stateDir: string },
+): Promise<TPMT_PUBLIC> {
+  const state = await readHostState(opts.stateDir);
+  const pinned = opts.force ? undefined : pinnedEk(state, opts.ekAlg);
+  const ekPublic = await withEk(tpm, opts.ekAlg, async (ek) => ek.public, pinned ? { pinned } : {});
+  if (pinned === undefined) await pinEk(opts.stateDir, state, opts.ekAlg, ekPublic);
+  return ekPublic;
+}
+
 async function initSaved(
   ctx: CliContext,
   dir: string,
-  opts: { akAlg: AkAlg; ekAlg: EkAlg; force: boolean },
+  opts: { akAlg: AkAlg; ekAlg: EkAlg; force: boolean; stateDir: string },
 ): Promise<number> {
   const path = (f: keyof typeof AK_FILES) => join(dir, AK_FILES[f]);
   const replace = opts.force;
   // Refused before the TPM makes a key: a symlinked or foreign directory, a planted link, a file kept.
   for (const f of Object.keys(AK_FILES) as (keyof typeof AK_FILES)[])
     await checkWritable(path(f), { replace });
-  const made = await ctx.withTpm((tpm) =>
-    withEk(tpm, opts.ekAlg, async (ek) => {
-      const pair = await createAk(tpm, ek, opts.akAlg);
-      return { pair, qualifiedName: qualifiedNameUnder(ek, pair.public) };
-    }),
-  );
+  const made = await ctx.withTpm(async (tpm) => {
+    const pinned = await pinEkOnInit(tpm, opts);
+    return withEk(
+      tpm,
+      opts.ekAlg,
+      async (ek) => {
+        const pair = await createAk(tpm, ek, opts.akAlg);
+        return { pair, qualifiedName: qualifiedNameUnder(ek, pair.public) };
+      },
+      { pinned },
+    );
+  });
   const saved = saveAkPair(made.pair);
   const pem = akPublicPem(made.pair.public);
   await ensureDir(dir, { mode: 0o755 });
@@ -156,7 +179,7 @@ async function initSaved(
 
 async function init(argv: string[], ctx: CliContext): Promise<number> {
   const usage =
-    'Usage: execgate host init [--ak-alg rsa|ecc] [--ak-handle H | --ak-save DIR] [--ek-alg A] [--force]';
+    'Usage: execgate host init [--ak-alg rsa|ecc] [--ak-handle H | --ak-save DIR] [--ek-alg A] [--state-dir DIR] [--force]';
   const { values, positionals } = parseFlags(
     argv,
     {
@@ -164,6 +187,7 @@ async function init(argv: string[], ctx: CliContext): Promise<number> {
       'ak-handle': { type: 'string' },
       'ak-save': { type: 'string' },
       'ek-alg': { type: 'string' },
+      'state-dir': { type: 'string' },
       force: { type: 'boolean' },
     },
     usage,
@@ -172,15 +196,17 @@ async function init(argv: string[], ctx: CliContext): Promise<number> {
   const akAlg = parseAkAlg(values['ak-alg']);
   const ekAlg = parseEkAlg(values['ek-alg']);
   const force = values.force === true;
+  const stateDir = stateDirOf(ctx.env, values['state-dir']);
   if (values['ak-save'] !== undefined) {
     if (values['ak-handle'] !== undefined)
       throw new UsageError(`--ak-save keeps the AK as files: not with --ak-handle\n${usage}`);
-    return initSaved(ctx, values['ak-save'], { akAlg, ekAlg, force });
+    return initSaved(ctx, values['ak-save'], { akAlg, ekAlg, force, stateDir });
   }
   const akHandle =
     values['ak-handle'] === undefined ? DEFAULT_AK_HANDLE : parseHandle(values['ak-handle'], '--ak-handle');
   const r = await ctx.withTpm(async (tpm) => {
-    const { created, identity } = await hostInit(tpm, { akAlg, akHandle, ekAlg, force });
+    const pinnedEk = await pinEkOnInit(tpm, { ekAlg, force, stateDir });
+    const { created, identity } = await hostInit(tpm, { akAlg, akHandle, ekAlg, force, pinnedEk });
     return { created, identity: await withQualifiedName(tpm, identity, akHandle) };
   });
   if (ctx.json) {
@@ -286,12 +312,13 @@ async function validateEkCert(
 
 async function identity(argv: string[], ctx: CliContext): Promise<number> {
   const usage =
-    'Usage: execgate host identity [--ak-handle H] [--ek-alg A] [--ca BUNDLE [--ek-cert FILE] [--ek-quirk NAME]…] [--json]';
+    'Usage: execgate host identity [--ak-handle H] [--ek-alg A] [--state-dir DIR] [--ca BUNDLE [--ek-cert FILE] [--ek-quirk NAME]…] [--json]';
   const { values, positionals } = parseFlags(
     argv,
     {
       'ak-handle': { type: 'string' },
       'ek-alg': { type: 'string' },
+      'state-dir': { type: 'string' },
       ca: { type: 'string' },
       'ek-cert': { type: 'string' },
       'ek-quirk': { type: 'string', multiple: true },
@@ -306,8 +333,14 @@ async function identity(argv: string[], ctx: CliContext): Promise<number> {
   if (values.ca === undefined && (values['ek-cert'] !== undefined || allowed.size))
     throw new UsageError(`--ek-cert and --ek-quirk validate against --ca BUNDLE\n${usage}`);
   const inputs = values.ca === undefined ? undefined : await readEkCertInputs(values.ca, values['ek-cert']);
+  // Once host init pinned the EK, the identity is of that EK only (E_EK_MISMATCH).
+  const pinned = pinnedEk(await readHostState(stateDirOf(ctx.env, values['state-dir'])), ekAlg);
   const id = await ctx.withTpm(async (tpm) =>
-    withQualifiedName(tpm, await hostIdentity(tpm, { akHandle, ekAlg }), akHandle),
+    withQualifiedName(
+      tpm,
+      await hostIdentity(tpm, { akHandle, ekAlg, ...(pinned ? { pinnedEk: pinned } : {}) }),
+      akHandle,
+    ),
   );
   if (!ctx.json) {
     printIdentity(ctx, id);

@@ -27,6 +27,7 @@ import { parseEkAlg, parseFlags, parseHandle, parseNonce, toHex } from './args.j
 import type { CliContext } from './context.js';
 import { akSource, QuoteInvalidError, qualifiedNameFlag, selectionFlag } from './evidence.js';
 import { EXIT, UsageError } from './exit.js';
+import { pinnedEk, readHostState, stateDirOf } from './host-state.js';
 
 export const QUOTE_HELP = `Usage: execgate quote [flags]            make a quote
        execgate quote verify [flags]     verify one
@@ -158,10 +159,11 @@ async function withSavedAk<T>(
   pair: AkPair,
   ekAlg: EkAlg,
   fn: (ak: LoadedAk) => Promise<T>,
+  pinned?: TPMT_PUBLIC,
 ): Promise<T> {
   // The EK is released once the AK is loaded: a loaded object does not need its parent, and swtpm has
   // only three object slots.
-  const handle = await withEk(tpm, ekAlg, (ek) => loadAk(tpm, ek, pair));
+  const handle = await withEk(tpm, ekAlg, (ek) => loadAk(tpm, ek, pair), pinned ? { pinned } : {});
   try {
     return await fn({ handle, public: pair.public });
   } finally {
@@ -221,9 +223,12 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
   if (format === 'bundle' && values.out !== undefined) await checkWritable(values.out, { replace });
   if (format === 'tpm2-tools') await checkTpm2ToolsOut(values.out ?? '.', { replace });
 
+  // The saved pair is loaded in a session salted to the EK: the pinned one, once host init pinned it.
+  const pinned =
+    saved === undefined ? undefined : pinnedEk(await readHostState(stateDirOf(ctx.env)), saved.ekAlg);
   const ev = await ctx.withTpm(async (tpm) => {
     const quote = (ak: LoadedAk) => makeQuote(tpm, ak, { selection, nonce });
-    if (saved !== undefined) return withSavedAk(tpm, saved.pair, saved.ekAlg, quote);
+    if (saved !== undefined) return withSavedAk(tpm, saved.pair, saved.ekAlg, quote, pinned);
     return withAk(tpm, await akSource(tpm, explicit, alg), quote);
   });
 

@@ -24,7 +24,7 @@ import { NV_DefineSpace, NV_UndefineSpace, NV_Write } from '../../agent/tpm/comm
 import { TPM_ALG, TPM_NT, TPM_RH } from '../../agent/tpm/constants.js';
 import { objectName } from '../../agent/tpm/names.js';
 import { attrs } from '../../agent/tpm/schema.js';
-import { TPMA_NV } from '../../agent/tpm/structures.js';
+import { TPMA_NV, type TPMT_PUBLIC } from '../../agent/tpm/structures.js';
 import { ekEccP256Template, ekEccP384Template, ekRsa2048Template } from '../../agent/tpm/templates.js';
 import { useSwtpm } from '../helpers/swtpm.js';
 import { createPrimary, EMPTY, hex, openTpm, tpm2, transientHandles, withTempDir } from '../tpm/swtpm-kit.js';
@@ -73,6 +73,29 @@ describe('loadEk', () => {
       return ek.handle;
     });
     expect(handle >>> 24).toBe(0x80);
+  });
+
+  it("a pinned EK must equal the TPM's byte for byte, unique included (persistent and created): E_EK_MISMATCH otherwise, the created EK flushed", async () => {
+    const tpm = openTpm(swtpm());
+    const rsa = await loadEk(tpm, 'rsa2048');
+    expect((await loadEk(tpm, 'rsa2048', { pinned: rsa.public })).handle).toBe(0x81010001);
+    const other = { ...rsa.public, unique: new Uint8Array(randomBytes(256)) } as TPMT_PUBLIC;
+    const refused = await loadEk(tpm, 'rsa2048', { pinned: other }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'E_EK_MISMATCH' });
+    const p256 = await withEk(tpm, 'eccP256', async (ek) => ek.public);
+    expect((await withEk(tpm, 'eccP256', async (ek) => ek.name, { pinned: p256 })).length).toBe(34);
+    const wrongPoint = {
+      ...p256,
+      unique: { x: new Uint8Array(randomBytes(32)), y: new Uint8Array(randomBytes(32)) },
+    } as TPMT_PUBLIC;
+    // The created one is flushed before the refusal (afterEach: no transient handle left).
+    await expect(loadEk(tpm, 'eccP256', { pinned: wrongPoint })).rejects.toMatchObject({
+      code: 'E_EK_MISMATCH',
+    });
+    // A pin of another EK type is never the TPM's either.
+    await expect(loadEk(tpm, 'eccP256', { pinned: rsa.public })).rejects.toMatchObject({
+      code: 'E_EK_MISMATCH',
+    });
   });
 
   it('the SPKI PEM equals tpm2_createek -f pem, and ekPublicFromSpki rebuilds the same public area (same Name)', async () => {

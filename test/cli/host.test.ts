@@ -9,10 +9,15 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ekPublicFromSpki } from '../../agent/attest/ek.js';
 import { parseHandle } from '../../agent/cli/args.js';
 import { EXIT, UsageError } from '../../agent/cli/exit.js';
+import { toHex } from '../../agent/encoding/bytes.js';
 import { EvictControl } from '../../agent/tpm/commands.js';
 import { TPM_RH } from '../../agent/tpm/constants.js';
+import { objectName } from '../../agent/tpm/names.js';
+import { marshal } from '../../agent/tpm/schema.js';
+import { TPMT_PUBLIC } from '../../agent/tpm/structures.js';
 import { signingRsa2048Template } from '../../agent/tpm/templates.js';
 import { useSwtpm } from '../helpers/swtpm.js';
 import {
@@ -546,6 +551,76 @@ describe('host init --ak-save DIR: the AK as a TPM2B_PUBLIC/TPM2B_PRIVATE pair',
       const doc2 = JSON.parse(forced.stdout);
       expect(doc2.akName).not.toBe(doc.akName);
       expect((await readFile(join(save, 'ak.name'))).toString('hex')).toBe(doc2.akName);
+    });
+  });
+});
+
+describe('host init pins the EK (host.json)', () => {
+  it('records the EK; a different pin is refused by init and identity (E_EK_MISMATCH, exit 5) until init --force re-pins; a malformed file is a usage error', async () => {
+    const tcti = swtpm().tcti;
+    await withTempDir(async (dir) => {
+      const state = join(dir, 'state');
+      const base = ['--tcti', tcti, 'host'];
+      const h = ['--ak-handle', '0x81010040', '--state-dir', state];
+      const init = await cli([...base, 'init', ...h, '--json']);
+      expect(init.stderr).toBe('');
+      expect(init.code).toBe(EXIT.OK);
+      const doc = JSON.parse(await readFile(join(state, 'host.json'), 'utf8'));
+      const ek = ekPublicFromSpki(JSON.parse(init.stdout).ekPublicPem).public;
+      expect(doc).toEqual({
+        version: 1,
+        ek: { rsa2048: { public: toHex(marshal(TPMT_PUBLIC, ek)), name: toHex(objectName(ek)) } },
+      });
+      expect((await stat(join(state, 'host.json'))).mode & 0o777).toBe(0o644);
+      const saved = await cli([...base, 'init', '--ak-save', join(dir, 'ak'), '--state-dir', state]);
+      expect(saved.code).toBe(EXIT.OK);
+
+      // Another RSA EK pinned (as if this TPM's answers came from an interposer):
+      const other = { ...ek, unique: new Uint8Array(256).fill(7) } as typeof ek;
+      doc.ek.rsa2048 = { public: toHex(marshal(TPMT_PUBLIC, other)), name: toHex(objectName(other)) };
+      await writeFile(join(state, 'host.json'), JSON.stringify(doc));
+      for (const argv of [
+        [...base, 'init', ...h],
+        [...base, 'identity', ...h],
+        [...base, 'init', '--ak-save', join(dir, 'ak2'), '--state-dir', state],
+        [
+          '--tcti',
+          tcti,
+          'quote',
+          '--ak-public',
+          join(dir, 'ak', 'ak.pub'),
+          '--ak-private',
+          join(dir, 'ak', 'ak.priv'),
+        ],
+      ]) {
+        const r = await cli(argv, { EXECGATE_STATE_DIR: state });
+        expect(r.stderr, argv.join(' ')).toContain('E_EK_MISMATCH');
+        expect(r.code, argv.join(' ')).toBe(EXIT.TPM_PROTOCOL);
+      }
+      expect((await cli([...base, 'init', ...h, '--force'])).code).toBe(EXIT.OK);
+      expect(JSON.parse(await readFile(join(state, 'host.json'), 'utf8')).ek.rsa2048.name).toBe(
+        toHex(objectName(ek)),
+      );
+      expect((await cli([...base, 'identity', ...h])).code).toBe(EXIT.OK);
+      const quoted = await cli(
+        [
+          '--tcti',
+          tcti,
+          'quote',
+          '--ak-public',
+          join(dir, 'ak', 'ak.pub'),
+          '--ak-private',
+          join(dir, 'ak', 'ak.priv'),
+        ],
+        { EXECGATE_STATE_DIR: state },
+      );
+      expect(quoted.stderr).toBe('');
+      expect(quoted.code).toBe(EXIT.OK);
+
+      await writeFile(join(state, 'host.json'), '{"version":1,"ek":{"rsa2048":{"public":"00","name":"00"}}}');
+      const bad = await cli([...base, 'identity', ...h]);
+      expect(bad.code).toBe(EXIT.USAGE);
+      expect(bad.stderr).toContain('host.json');
     });
   });
 });

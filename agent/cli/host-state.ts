@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The host's state file, STATE_DIR/host.json: what `host init` learnt about this host's TPM while it was
+ * provisioned, trusted afterwards. Today the EK public areas (issue 11 finding 2): every session execgate
+ * salts to the EK is salted only to an EK whose public area equals the pinned one (E_EK_MISMATCH
+ * otherwise), so an interposer on the bus that reports its own key as the EK learns no salt.
+ *
+ * STATE_DIR: `--state-dir DIR`, else EXECGATE_STATE_DIR, else /var/lib/execgate.
+ *
+ *   { "version": 1, "ek": { "rsa2048": { "public": TPMT_PUBLIC hex, "name": Name hex }, … } }
+ */
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type EkAlg, EkError } from '../attest/ek.js';
+import { equalBytes, fromHex, isHex, toHex } from '../encoding/bytes.js';
+import { ensureDir, writeFileSafe } from '../fs/atomic-write.js';
+import { objectName } from '../tpm/names.js';
+import { marshal, unmarshal } from '../tpm/schema.js';
+import { TPMT_PUBLIC } from '../tpm/structures.js';
+import { UsageError } from './exit.js';
+
+export const DEFAULT_STATE_DIR = '/var/lib/execgate';
+export const HOST_STATE_FILE = 'host.json';
+const MAX_HOST_STATE = 64 * 1024;
+
+export interface PinnedEk {
+  readonly public: string;
+  readonly name: string;
+}
+
+export interface HostState {
+  readonly version: 1;
+  readonly ek: Readonly<Partial<Record<EkAlg, PinnedEk>>>;
+}
+
+/** `--state-dir`, else EXECGATE_STATE_DIR, else the default. */
+export function stateDirOf(env: Readonly<Record<string, string | undefined>>, flag?: string): string {
+  return flag ?? env.EXECGATE_STATE_DIR ?? DEFAULT_STATE_DIR;
+}
+
+export const hostStatePath = (dir: string) => join(dir, HOST_STATE_FILE);
+
+/** The state file, or undefined when there is none; a malformed or oversized one is a usage error. */
+export async function readHostState(dir: string): Promise<HostState | undefined> {
+  const path = hostStatePath(dir);
+  let text: string;
+  try {
+    const fh = await open(path, 'r');
+    try {
+      const buf = Buffer.alloc(MAX_HOST_STATE + 1);
+      let n = 0;
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
+        if (bytesRead === 0) break;
+        n += bytesRead;
+        if (n > MAX_HOST_STATE) throw new UsageError(`${path} is larger than ${MAX_HOST_STATE} bytes`);
+      }
+      text = buf.subarray(0, n).toString('utf8');
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const bad = (why: string) => new UsageError(`${path} is not a host state file: ${why}`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw bad('not JSON');
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw bad('not a JSON object');
+  const o = doc as Record<string, unknown>;
+  if (o.version !== 1) throw bad('"version" is not 1');
+  if (typeof o.ek !== 'object' || o.ek === null || Array.isArray(o.ek)) throw bad('"ek" is not an object');
+  const ek: Partial<Record<EkAlg, PinnedEk>> = {};
+  for (const [alg, v] of Object.entries(o.ek as Record<string, unknown>)) {
+    if (alg !== 'rsa2048' && alg !== 'eccP256' && alg !== 'eccP384') throw bad(`unknown EK "${alg}"`);
+    const p = v as Record<string, unknown> | null;
+    if (typeof p?.public !== 'string' || !isHex(p.public) || typeof p.name !== 'string' || !isHex(p.name))
+      throw bad(`"ek.${alg}" needs hex "public" and "name"`);
+    let pub: TPMT_PUBLIC;
+    try {
+      pub = unmarshal(TPMT_PUBLIC, fromHex(p.public));
+    } catch {
+      throw bad(`"ek.${alg}.public" is not a TPMT_PUBLIC`);
+    }
+    if (!equalBytes(objectName(pub), fromHex(p.name))) throw bad(`"ek.${alg}.name" is not its Name`);
+    ek[alg] = { public: p.public, name: p.name };
+  }
+  return { version: 1, ek };
+}
+
+/** The EK public area pinned for `alg`, or undefined. */
+export function pinnedEk(state: HostState | undefined, alg: EkAlg): TPMT_PUBLIC | undefined {
+  const p = state?.ek[alg];
+  return p === undefined ? undefined : unmarshal(TPMT_PUBLIC, fromHex(p.public));
+}
+
+/** The pinned EK of `alg`, or E_EK_MISMATCH: a command that salts a session to the EK needs one. */
+export function requirePinnedEk(state: HostState | undefined, alg: EkAlg, dir: string): TPMT_PUBLIC {
+  const pub = pinnedEk(state, alg);
+  if (pub === undefined) {
+    throw new EkError(
+      'E_EK_MISMATCH',
+      `no ${alg} EK is pinned in ${hostStatePath(dir)}: run "execgate host init --ek-alg ${alg}" on this host first (state directory: --state-dir, EXECGATE_STATE_DIR, default ${DEFAULT_STATE_DIR})`,
+    );
+  }
+  return pub;
+}
+
+/** Records `pub` as the EK of `alg` (keeping the others), written atomically. */
+export async function pinEk(
+  dir: string,
+  state: HostState | undefined,
+  alg: EkAlg,
+  pub: TPMT_PUBLIC,
+): Promise<void> {
+  const next: HostState = {
+    version: 1,
+    ek: {
+      ...(state?.ek ?? {}),
+      [alg]: { public: toHex(marshal(TPMT_PUBLIC, pub)), name: toHex(objectName(pub)) },
+    },
+  };
+  await ensureDir(dir, { mode: 0o755 });
+  await writeFileSafe(hostStatePath(dir), `${JSON.stringify(next, null, 2)}\n`, {
+    mode: 0o644,
+    replace: true,
+  });
+}

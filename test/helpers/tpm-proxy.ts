@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: Apache-2.0
+// A loopback interposer between execgate and swtpm (the bus attacker of issue 11 finding 2): it listens on
+// a port pair like swtpm's (data P, control P+1), frames each command and response by its header size,
+// records both, and lets a test rewrite either before passing it on. The control channel is piped as is.
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { pickPortPair } from '../../swtpm/ports.js';
+
+/** Rewrites one command or response (return it unchanged to pass it on). */
+export type Rewrite = (bytes: Buffer, command: Buffer) => Buffer;
+
+export interface TpmProxy {
+  /** TCTI that goes through the proxy. */
+  readonly tcti: string;
+  /** Every command (as sent upstream) and response (as sent back), in order. */
+  readonly commands: Buffer[];
+  readonly responses: Buffer[];
+  close(): Promise<void>;
+}
+
+export interface ProxyOptions {
+  readonly onCommand?: (command: Buffer) => Buffer;
+  readonly onResponse?: Rewrite;
+}
+
+/** Collects whole frames (a TPM command or response: u16 tag, u32 size, …) from a byte stream. */
+function framer(onFrame: (frame: Buffer) => void): (chunk: Buffer) => void {
+  let pending = Buffer.alloc(0);
+  return (chunk) => {
+    pending = Buffer.concat([pending, chunk]);
+    while (pending.length >= 10) {
+      const size = pending.readUInt32BE(2);
+      if (pending.length < size) return;
+      onFrame(pending.subarray(0, size));
+      pending = pending.subarray(size);
+    }
+  };
+}
+
+export async function startTpmProxy(
+  upstream: { host: string; port: number; ctrlPort: number },
+  options: ProxyOptions = {},
+): Promise<TpmProxy> {
+  const commands: Buffer[] = [];
+  const responses: Buffer[] = [];
+  const sockets = new Set<Socket>();
+  const track = (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => s.destroy());
+  };
+  const data: Server = createServer((client) => {
+    track(client);
+    const up = createConnection({ host: upstream.host, port: upstream.port });
+    track(up);
+    let last: Buffer = Buffer.alloc(0);
+    client.on(
+      'data',
+      framer((frame) => {
+        const cmd = options.onCommand ? options.onCommand(Buffer.from(frame)) : Buffer.from(frame);
+        last = cmd;
+        commands.push(cmd);
+        up.write(cmd); // one write: swtpm reads a command with a single read()
+      }),
+    );
+    up.on(
+      'data',
+      framer((frame) => {
+        const rsp = options.onResponse ? options.onResponse(Buffer.from(frame), last) : Buffer.from(frame);
+        responses.push(rsp);
+        client.write(rsp);
+      }),
+    );
+    client.on('close', () => up.destroy());
+    up.on('close', () => client.destroy());
+  });
+  const ctrl: Server = createServer((client) => {
+    track(client);
+    const up = createConnection({ host: upstream.host, port: upstream.ctrlPort });
+    track(up);
+    client.pipe(up);
+    up.pipe(client);
+    client.on('close', () => up.destroy());
+    up.on('close', () => client.destroy());
+  });
+  const host = '127.0.0.1';
+  const port = await pickPortPair(host);
+  await new Promise<void>((resolve, reject) => {
+    data.once('error', reject);
+    data.listen({ host, port, exclusive: true }, resolve);
+  });
+  await new Promise<void>((resolve, reject) => {
+    ctrl.once('error', reject);
+    ctrl.listen({ host, port: port + 1, exclusive: true }, resolve);
+  });
+  return {
+    tcti: `swtpm:host=${host},port=${port}`,
+    commands,
+    responses,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await Promise.all([
+        new Promise<void>((r) => data.close(() => r())),
+        new Promise<void>((r) => ctrl.close(() => r())),
+      ]);
+    },
+  };
+}
+
+/** The command code of a command frame. */
+export const commandCode = (command: Buffer): number => command.readUInt32BE(6);
