@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 env_file=$(mktemp)
 work=$(mktemp -d)
+# host init pins this throw-away TPM's EK in host.json: keep it in the demo's directory, not /var/lib/execgate.
+export EXECGATE_STATE_DIR="$work/state"
 node dist/swtpm/main.js start --ek >"$env_file" &
 swtpm_pid=$!
 trap 'kill "$swtpm_pid" 2>/dev/null; wait "$swtpm_pid" 2>/dev/null; rm -rf "$env_file" "$work"' EXIT
