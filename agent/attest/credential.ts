@@ -19,9 +19,11 @@
  * The file format (`encodeCredentialFile`) is tpm2-tools' `tpm2_makecredential -o`: magic 0xBADCC0DE,
  * version 1, TPM2B_ID_OBJECT, TPM2B_ENCRYPTED_SECRET (all big-endian).
  */
+
 import { createHmac } from 'node:crypto';
 import { digestByteLen, hashAlgOf } from '../crypto/algorithms.js';
 import { equalBytes, fromHex, isHex, toHex } from '../encoding/bytes.js';
+import { JsonError, parseJsonObject } from '../encoding/canonical-json.js';
 import { ExecgateError } from '../errors.js';
 import { ActivateCredential } from '../tpm/commands.js';
 import { TPM_ALG } from '../tpm/constants.js';
@@ -268,14 +270,13 @@ export function parseAkEnrolment(
 ): AkPublic & { qualifiedName: Uint8Array } {
   const bad = (why: string) =>
     new CredentialError('E_CREDENTIAL_INPUT', `not an AK enrolment record: ${why}`);
-  let doc: unknown;
+  let o: Readonly<Record<string, unknown>>;
   try {
-    doc = JSON.parse(text);
-  } catch {
-    throw bad('not JSON');
+    o = parseJsonObject(text);
+  } catch (e) {
+    if (e instanceof JsonError) throw bad(e.message);
+    throw e;
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw bad('not a JSON object');
-  const o = doc as Record<string, unknown>;
   const hexField = (k: string): Uint8Array => {
     const v = o[k];
     if (typeof v !== 'string' || !isHex(v) || v.length === 0) throw bad(`"${k}" must be hex`);

@@ -9,10 +9,12 @@
  *
  *   { "version": 1, "ek": { "rsa2048": { "public": TPMT_PUBLIC hex, "name": Name hex }, … } }
  */
+
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type EkAlg, EkError } from '../attest/ek.js';
 import { equalBytes, fromHex, isHex, toHex } from '../encoding/bytes.js';
+import { JsonError, parseJsonObject } from '../encoding/canonical-json.js';
 import { ensureDir, writeFileSafe } from '../fs/atomic-write.js';
 import { objectName } from '../tpm/names.js';
 import { marshal, unmarshal } from '../tpm/schema.js';
@@ -65,14 +67,13 @@ export async function readHostState(dir: string): Promise<HostState | undefined>
     throw new UsageError(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`);
   }
   const bad = (why: string) => new UsageError(`${path} is not a host state file: ${why}`);
-  let doc: unknown;
+  let o: Readonly<Record<string, unknown>>;
   try {
-    doc = JSON.parse(text);
-  } catch {
-    throw bad('not JSON');
+    o = parseJsonObject(text);
+  } catch (e) {
+    if (e instanceof JsonError) throw bad(e.message);
+    throw e;
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw bad('not a JSON object');
-  const o = doc as Record<string, unknown>;
   if (o.version !== 1) throw bad('"version" is not 1');
   if (typeof o.ek !== 'object' || o.ek === null || Array.isArray(o.ek)) throw bad('"ek" is not an object');
   const ek: Partial<Record<EkAlg, PinnedEk>> = {};

@@ -225,6 +225,18 @@ export function parseJson(input: string | Uint8Array, options?: JsonParseOptions
   return value;
 }
 
+/**
+ * parseJson for a document that must be a JSON object (a state file, a record): duplicate member names,
+ * lone surrogates and the rest refused as by parseJson, which JSON.parse would let through (it keeps the
+ * last of two equal names, so two readers of one file could disagree). Throws JsonError.
+ */
+export function parseJsonObject(input: string | Uint8Array, options?: JsonParseOptions): JsonObject {
+  const value = parseJson(input, options);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new JsonError('E_JSON_FORMAT', 'expected a JSON object', '', 0);
+  return value as JsonObject;
+}
+
 /** The RFC 8785 canonical form of `value`. Throws TypeError/RangeError for values that are not I-JSON. */
 export function canonicalize(value: JsonValue): string {
   const parts: string[] = [];

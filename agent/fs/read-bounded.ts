@@ -14,7 +14,9 @@
  * Not covered: a path that blocks on open (a FIFO with no writer). securityfs logs have their own reader
  * (agent/measure/securityfs.ts) with the same loop and their own codes.
  */
+
 import { open } from 'node:fs/promises';
+import { concatBytes } from '../encoding/bytes.js';
 import { ExecgateError } from '../errors.js';
 
 export type InputErrorCode = 'E_INPUT_LIMIT' | 'E_INPUT_READ';
@@ -64,6 +66,36 @@ export interface ReadBoundedOptions {
 
 const CHUNK_BYTES = 64 * 1024;
 
+/**
+ * Reads with `read` (a chunk in, the bytes read out, 0 at EOF; for a pipe or /proc file, position
+ * null: on from where the last read stopped) to EOF, at most `maxBytes` bytes, in memory bounded by the
+ * limit: the one bounded read loop, used for input files and securityfs logs alike. `tooLong` and
+ * `failed` make each caller's typed errors.
+ */
+export async function readToLimit(
+  read: (chunk: Uint8Array) => Promise<number>,
+  maxBytes: number,
+  errors: { readonly tooLong: () => Error; readonly failed: (err: unknown) => Error },
+): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    // One byte past the limit is enough to know the file is over it.
+    const chunk = new Uint8Array(Math.min(CHUNK_BYTES, maxBytes - total + 1));
+    let n: number;
+    try {
+      n = await read(chunk);
+    } catch (err) {
+      throw errors.failed(err);
+    }
+    if (n === 0) break;
+    total += n;
+    if (total > maxBytes) throw errors.tooLong();
+    chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+  }
+  return concatBytes(chunks);
+}
+
 function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -86,38 +118,22 @@ export async function readBounded(path: string, options: ReadBoundedOptions): Pr
     });
   }
   try {
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for (;;) {
-      // One byte past the limit is enough to know the file is over it.
-      const chunk = new Uint8Array(Math.min(CHUNK_BYTES, maxBytes - total + 1));
-      let n: number;
-      try {
-        // position null: read on from where the last read stopped (all a pipe or /proc file supports).
-        n = (await handle.read(chunk, 0, chunk.length, null)).bytesRead;
-      } catch (err) {
-        throw new InputError('E_INPUT_READ', path, `${what}: cannot read "${path}" (${reason(err)})`, {
-          cause: err,
-        });
-      }
-      if (n === 0) break;
-      total += n;
-      if (total > maxBytes) {
-        throw new InputError(
-          'E_INPUT_LIMIT',
-          path,
-          `${what}: "${path}" is longer than ${maxBytes} bytes, the limit for this kind of file`,
-        );
-      }
-      chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
-    }
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
+    return await readToLimit(
+      (chunk) => handle.read(chunk, 0, chunk.length, null).then((r) => r.bytesRead),
+      maxBytes,
+      {
+        tooLong: () =>
+          new InputError(
+            'E_INPUT_LIMIT',
+            path,
+            `${what}: "${path}" is longer than ${maxBytes} bytes, the limit for this kind of file`,
+          ),
+        failed: (err) =>
+          new InputError('E_INPUT_READ', path, `${what}: cannot read "${path}" (${reason(err)})`, {
+            cause: err,
+          }),
+      },
+    );
   } finally {
     await handle.close();
   }

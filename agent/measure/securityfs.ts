@@ -21,8 +21,10 @@
  * now and a quote made later (IMA keeps appending; the caller replays against the quote, DESIGN §4), and
  * a path that blocks on open (a FIFO with no writer; securityfs files never do).
  */
+
 import { open, readdir } from 'node:fs/promises';
 import { ExecgateError } from '../errors.js';
+import { readToLimit } from '../fs/read-bounded.js';
 import { TPM_ALG } from '../tpm/constants.js';
 import { EVENTLOG_LIMITS } from './eventlog.js';
 
@@ -119,8 +121,6 @@ export interface ReadOptions {
   readonly open?: OpenFile;
 }
 
-const CHUNK_BYTES = 64 * 1024;
-
 function errnoOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
@@ -165,36 +165,16 @@ export async function readToEnd(path: string, options: ReadOptions = {}): Promis
   }
 }
 
-async function readAll(file: MeasurementFile, path: string, maxBytes: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    // One byte past the limit is enough to know the file is over it.
-    const chunk = new Uint8Array(Math.min(CHUNK_BYTES, maxBytes - total + 1));
-    let n: number;
-    try {
-      n = await file.read(chunk, 0, chunk.length);
-    } catch (err) {
-      throw unreadable(path, err, [path]);
-    }
-    if (n === 0) break;
-    total += n;
-    if (total > maxBytes) {
-      throw new SecurityfsError(
+function readAll(file: MeasurementFile, path: string, maxBytes: number): Promise<Uint8Array> {
+  return readToLimit((chunk) => file.read(chunk, 0, chunk.length), maxBytes, {
+    tooLong: () =>
+      new SecurityfsError(
         'E_MEASURE_LIMIT',
         `${path} is over the ${maxBytes}-byte limit (raise it to read a longer log)`,
         [path],
-      );
-    }
-    chunks.push(chunk.subarray(0, n));
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+      ),
+    failed: (err) => unreadable(path, err, [path]),
+  });
 }
 
 export interface ReadListOptions extends PathOptions {
