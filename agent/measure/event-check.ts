@@ -63,7 +63,7 @@ const whole = (e: TcgEvent): DigestVariant => ({ name: 'the event data', preimag
  * without the NUL; RHEL's patched grub 2.02 (rhel8-uefi) hashes "grub_cmd " strings with the NUL and
  * its "grub_kernel_cmdline " string without. Both forms are accepted for every prefix.
  */
-const GRUB_PREFIXES = [
+export const GRUB_PREFIXES = [
   'grub_cmd: ',
   'kernel_cmdline: ',
   'module_cmdline: ',

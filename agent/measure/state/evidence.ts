@@ -22,8 +22,8 @@
 import { bankName } from '../../crypto/algorithms.js';
 import { toHex } from '../../encoding/bytes.js';
 import { summarizeBoot } from '../boot-summary.js';
-import { type EventFinding, verifyEventDigest } from '../event-check.js';
-import { decodeEventData, EFI_GLOBAL_VARIABLE } from '../event-data/index.js';
+import { type EventFinding, GRUB_PREFIXES, verifyEventDigest } from '../event-check.js';
+import { type DecodedEventData, decodeEventData, EFI_GLOBAL_VARIABLE } from '../event-data/index.js';
 import { EV, type EventLog, type TcgEvent } from '../eventlog.js';
 import type { ImaEntry } from '../ima/index.js';
 import type { SecureBootState } from '../reference.js';
@@ -105,8 +105,7 @@ export function verifiedInSomeBank(verified: BootEvidence['verified'], pcr: numb
   return false;
 }
 
-function label(e: TcgEvent, log: EventLog): string | undefined {
-  const d = decodeEventData(e, log);
+function label(d: DecodedEventData): string | undefined {
   if (d.kind === 'UEFI_IMAGE_LOAD_EVENT') return d.devicePathText || undefined;
   if (d.kind === 'string') return d.text.replace(/\0+$/, '') || undefined;
   return undefined;
@@ -119,15 +118,6 @@ const PCR4_ACTIONS: ReadonlySet<string> = new Set([
 ]);
 /** EV_OMIT_BOOT_DEVICE_EVENTS data (PFP): boot attempts were not measured one by one. */
 const BOOT_ATTEMPTS_OMITTED = 'BOOT ATTEMPTS OMITTED';
-/** Command strings grub measures into PCR 8 (event-check.ts accepts their digests). */
-const GRUB_COMMAND_PREFIXES = [
-  'grub_cmd: ',
-  'kernel_cmdline: ',
-  'module_cmdline: ',
-  'grub_cmd ',
-  'grub_kernel_cmdline ',
-];
-
 /** The EV_SEPARATOR values of the PFP: 0 (the boot went on) or all-ones (an error). */
 function isSeparatorValue(data: Uint8Array): boolean {
   return data.length === 4 && (data.every((b) => b === 0) || data.every((b) => b === 0xff));
@@ -138,8 +128,11 @@ function isSeparatorValue(data: Uint8Array): boolean {
  * separator's 4-byte value, a PFP action string), or a loader's command string in PCR 8. Undefined for
  * everything else, which an allowlist must hold by digest.
  */
-function definedForm(e: TcgEvent, log: EventLog): 'label' | { readonly command: string } | undefined {
-  const d = decodeEventData(e, log);
+function definedForm(
+  e: TcgEvent,
+  d: DecodedEventData,
+  log: EventLog,
+): 'label' | { readonly command: string } | undefined {
   let form: 'label' | { readonly command: string } | undefined;
   if (e.eventType === EV.SEPARATOR && isSeparatorValue(e.data)) form = 'label';
   else if (
@@ -152,7 +145,7 @@ function definedForm(e: TcgEvent, log: EventLog): 'label' | { readonly command: 
   else if (e.pcrIndex === 4 && e.eventType === EV.OMIT_BOOT_DEVICE_EVENTS && d.kind === 'string')
     form = d.text === BOOT_ATTEMPTS_OMITTED ? 'label' : undefined;
   else if (e.pcrIndex === 8 && e.eventType === EV.IPL && d.kind === 'string') {
-    const grub = d.encoding !== 'ucs2' && GRUB_COMMAND_PREFIXES.some((p) => d.text.startsWith(p));
+    const grub = d.encoding !== 'ucs2' && GRUB_PREFIXES.some((p) => d.text.startsWith(p));
     if (grub || d.encoding === 'ucs2') form = { command: d.text };
   }
   return form !== undefined && verifyEventDigest(e, log).status === 'match' ? form : undefined;
@@ -231,13 +224,14 @@ export function bootEvidence(
     // PCR, whose digest is the hash of their data, describe themselves: a separator, the boot manager's
     // action strings, a loader's command. Any other event, whatever its type says, is judged by its digest:
     // an event retagged to a "data-hashed" type with the measured file as its data stays an event to allow.
-    const form = untrusted.has(e.index) ? undefined : definedForm(e, log);
+    const d = decodeEventData(e, log);
+    const form = untrusted.has(e.index) ? undefined : definedForm(e, d, log);
     if (form === 'label') continue;
     if (form !== undefined) {
       commands.push({ index: e.index, pcr: e.pcrIndex, text: form.command });
       continue;
     }
-    const l = label(e, log);
+    const l = label(d);
     const role = roles.get(e.index);
     measured.push({
       index: e.index,
