@@ -22,12 +22,25 @@ export interface CliContext extends CliIo {
   out(line: string): void;
   /**
    * Opens the TPM at the resolved TCTI for `fn` and closes it after. All of `fn`'s commands share one
-   * overall deadline (EXECGATE_TPM_DEADLINE seconds, default 60): past it they fail with E_TPM_TIMEOUT.
+   * overall deadline (--tpm-deadline, else EXECGATE_TPM_DEADLINE seconds, default 60): past it they fail
+   * with E_TPM_TIMEOUT.
    */
   withTpm<T>(fn: (tpm: Tpm) => Promise<T>): Promise<T>;
 }
 
-export function makeContext(io: CliIo, tcti: string | undefined, json: boolean): CliContext {
+export interface GlobalFlags {
+  readonly tcti?: string | undefined;
+  readonly json?: boolean | undefined;
+  readonly 'tpm-deadline'?: string | undefined;
+}
+
+export function makeContext(io: CliIo, flags: GlobalFlags): CliContext {
+  const { tcti } = flags;
+  const json = flags.json === true;
+  const deadline =
+    flags['tpm-deadline'] !== undefined
+      ? { raw: flags['tpm-deadline'], source: '--tpm-deadline' }
+      : { raw: io.env[DEADLINE_ENV], source: DEADLINE_ENV };
   return {
     ...io,
     tcti,
@@ -36,9 +49,9 @@ export function makeContext(io: CliIo, tcti: string | undefined, json: boolean):
       io.stdout.write(`${line}\n`);
     },
     async withTpm(fn) {
-      const ms = deadlineMs(io.env);
+      const ms = deadlineMs(deadline.raw, deadline.source);
       const transport = openTransport(resolveTcti(tcti, io.env));
-      const tpm = new Tpm(new DeadlineTransport(transport, { ms, source: DEADLINE_ENV }));
+      const tpm = new Tpm(new DeadlineTransport(transport, { ms, source: deadline.source }));
       try {
         return await fn(tpm);
       } finally {
@@ -52,15 +65,14 @@ const DEADLINE_ENV = 'EXECGATE_TPM_DEADLINE';
 /** The longest overall deadline accepted (one hour). */
 const MAX_DEADLINE_S = 3600;
 
-/** EXECGATE_TPM_DEADLINE: seconds (decimals allowed), more than 0 and at most an hour; default 60 s. */
-function deadlineMs(env: CliIo['env']): number {
-  const raw = env[DEADLINE_ENV];
-  if (raw === undefined || raw === '') return DEFAULT_DEADLINE_MS;
+/** --tpm-deadline or EXECGATE_TPM_DEADLINE: seconds (decimals allowed), more than 0 and at most an hour; default 60 s. */
+function deadlineMs(raw: string | undefined, source: string): number {
+  if (raw === undefined || (raw === '' && source === DEADLINE_ENV)) return DEFAULT_DEADLINE_MS;
   const s = /^\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : Number.NaN;
   const ms = Math.round(s * 1000);
   if (!(ms > 0 && s <= MAX_DEADLINE_S)) {
     throw new UsageError(
-      `${DEADLINE_ENV}="${raw}": give the overall TPM deadline in seconds, more than 0 and at most ${MAX_DEADLINE_S}`,
+      `${source}="${raw}": give the overall TPM deadline in seconds, more than 0 and at most ${MAX_DEADLINE_S}`,
     );
   }
   return ms;

@@ -7,7 +7,12 @@
  *
  * STATE_DIR: `--state-dir DIR`, else EXECGATE_STATE_DIR, else /var/lib/execgate.
  *
- *   { "version": 1, "ek": { "rsa2048": { "public": TPMT_PUBLIC hex, "name": Name hex }, … } }
+ *   { "version": 1, "ek": { "rsa2048": { "public": TPMT_PUBLIC hex, "name": Name hex, "trust": T }, … } }
+ *
+ * T says why the pin was believed: "first-use" (the EK as the TPM reported it when host init ran: an
+ * interposer present at that moment would have been pinned) or "ek-certificate" (host init --ca found
+ * the EK certificate chaining to the operator's CA bundle and certifying exactly this public area).
+ * A file written before "trust" existed reads as "first-use".
  */
 
 import { open } from 'node:fs/promises';
@@ -25,9 +30,13 @@ export const DEFAULT_STATE_DIR = '/var/lib/execgate';
 export const HOST_STATE_FILE = 'host.json';
 const MAX_HOST_STATE = 64 * 1024;
 
+/** Why a pinned EK is believed: see the file comment. */
+export type EkTrust = 'first-use' | 'ek-certificate';
+
 export interface PinnedEk {
   readonly public: string;
   readonly name: string;
+  readonly trust: EkTrust;
 }
 
 export interface HostState {
@@ -89,7 +98,10 @@ export async function readHostState(dir: string): Promise<HostState | undefined>
       throw bad(`"ek.${alg}.public" is not a TPMT_PUBLIC`);
     }
     if (!equalBytes(objectName(pub), fromHex(p.name))) throw bad(`"ek.${alg}.name" is not its Name`);
-    ek[alg] = { public: p.public, name: p.name };
+    const trust = p.trust ?? 'first-use';
+    if (trust !== 'first-use' && trust !== 'ek-certificate')
+      throw bad(`"ek.${alg}.trust" is neither "first-use" nor "ek-certificate"`);
+    ek[alg] = { public: p.public, name: p.name, trust };
   }
   return { version: 1, ek };
 }
@@ -118,12 +130,13 @@ export async function pinEk(
   state: HostState | undefined,
   alg: EkAlg,
   pub: TPMT_PUBLIC,
+  trust: EkTrust,
 ): Promise<void> {
   const next: HostState = {
     version: 1,
     ek: {
       ...(state?.ek ?? {}),
-      [alg]: { public: toHex(marshal(TPMT_PUBLIC, pub)), name: toHex(objectName(pub)) },
+      [alg]: { public: toHex(marshal(TPMT_PUBLIC, pub)), name: toHex(objectName(pub)), trust },
     },
   };
   await ensureDir(dir, { mode: 0o755 });

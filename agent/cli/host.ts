@@ -2,8 +2,9 @@
 /**
  * `execgate host init | identity`: the host's attestation identity (AK under the EK), DESIGN.md §3.
  *
- * `identity --ca` also validates the EK certificate (from NV, or `--ek-cert FILE` for TPMs whose maker
- * hands it out another way) with attest/ek-cert.ts; the deviations from RFC 5280 and the TCG profile
+ * `init` pins the EK in host.json (host-state.ts); with `--ca` only an EK its certificate certifies.
+ * `identity --ca` and `init --ca` validate the EK certificate (from NV, or `--ek-cert FILE` for TPMs whose
+ * maker hands it out another way) with attest/ek-cert.ts; the deviations from RFC 5280 and the TCG profile
  * that validateEkCertificate tolerates are refused here unless the operator names each with --ek-quirk.
  * `init --ak-save DIR` keeps the AK as a TPM2B_PUBLIC/TPM2B_PRIVATE pair instead of persisting it.
  */
@@ -18,7 +19,7 @@ import {
   readAk,
   saveAkPair,
 } from '../attest/ak.js';
-import { type EkAlg, ekPublicFromSpki, pemToDer, withEk } from '../attest/ek.js';
+import { type EkAlg, ekPublicFromSpki, pemToDer, readEkCertificate, withEk } from '../attest/ek.js';
 import type { EkCertQuirk } from '../attest/ek-cert.js';
 import { type HostIdentity, hostIdentity, hostInit } from '../attest/identity.js';
 import { ExecgateError } from '../errors.js';
@@ -29,7 +30,7 @@ import type { Tpm } from '../tpm/tpm.js';
 import { parseEkAlg, parseFlags, parseHandle, toHex } from './args.js';
 import type { CliContext } from './context.js';
 import { EXIT, exitCodeOf, UsageError } from './exit.js';
-import { pinEk, pinnedEk, readHostState, stateDirOf } from './host-state.js';
+import { type EkTrust, pinEk, pinnedEk, readHostState, stateDirOf } from './host-state.js';
 
 /** The quirks validateEkCertificate can report (the Record makes the compiler list each one). */
 const EK_QUIRKS: Readonly<Record<EkCertQuirk, string>> = {
@@ -42,10 +43,14 @@ const EK_QUIRKS: Readonly<Record<EkCertQuirk, string>> = {
 export const HOST_HELP = `Usage: execgate host <command> [flags]
 
 Commands:
-  init [--ak-alg rsa|ecc] [--ak-handle H] [--ek-alg A] [--force]
+  init [--ak-alg rsa|ecc] [--ak-handle H] [--ek-alg A] [--ca BUNDLE …] [--force]
+                             pin the EK in STATE_DIR/host.json (sessions are salted only to it) and
                              create the AK (restricted signing key under the EK, endorsement hierarchy)
-                             and persist it at H (default 0x81010002); an existing AK is kept unless --force
-  init --ak-save DIR [--ak-alg rsa|ecc] [--ek-alg A] [--force]
+                             and persist it at H (default 0x81010002); an existing AK is kept unless --force.
+                             Without --ca the EK is trusted on first use; with --ca BUNDLE [--ek-cert FILE]
+                             [--ek-quirk NAME]… it is pinned only if its certificate validates as for
+                             identity --ca (exit 7, nothing pinned or created, otherwise). --force re-pins
+  init --ak-save DIR [--ak-alg rsa|ecc] [--ek-alg A] [--ca BUNDLE …] [--force]
                              create the AK and keep it as files instead: DIR/ak.pub (TPM2B_PUBLIC) and
                              DIR/ak.priv (TPM2B_PRIVATE) as tpm2_createak -u/-r write them, DIR/ak.name,
                              DIR/ak.pem; existing files are replaced only with --force. Quote with
@@ -64,7 +69,7 @@ ${Object.entries(EK_QUIRKS)
   .join('\n')}
 
 Examples:
-  execgate host init --ak-alg ecc
+  execgate host init --ak-alg ecc --ca vendor-roots.pem
   execgate host init --ak-save /var/lib/execgate/ak
   execgate host identity --json --ca vendor-roots.pem --ek-quirk no-eku`;
 
@@ -112,25 +117,61 @@ function printIdentity(ctx: CliContext, id: CliIdentity): void {
 
 const AK_FILES = { public: 'ak.pub', private: 'ak.priv', name: 'ak.name', pem: 'ak.pem' } as const;
 
+/** The EK init pinned (or kept) and why it is believed; the certificate report when --ca was given. */
+interface EkPin {
+  readonly pinned: TPMT_PUBLIC;
+  readonly trust: EkTrust;
+  readonly certificate?: EkCertReport & { valid: true };
+}
+
 /**
  * The EK this host's sessions are salted to: the one pinned in host.json (the TPM's must equal it,
  * E_EK_MISMATCH), or, on the first init or with --force (re-provisioning), the TPM's EK, pinned now.
+ * With --ca the EK (pinned or new) must be the one its certificate certifies before anything is written:
+ * an interposer present at provisioning can report its own key as the EK, but it has no certificate.
  */
 async function pinEkOnInit(
   tpm: Tpm,
-  opts: { ekAlg: EkAlg; force: boolean; stateDir: string },
-): Promise<TPMT_PUBLIC> {
+  opts: { ekAlg: EkAlg; force: boolean; stateDir: string; cert: EkCertCheck | undefined },
+): Promise<EkPin> {
   const state = await readHostState(opts.stateDir);
-  const pinned = opts.force ? undefined : pinnedEk(state, opts.ekAlg);
-  const ekPublic = await withEk(tpm, opts.ekAlg, async (ek) => ek.public, pinned ? { pinned } : {});
-  if (pinned === undefined) await pinEk(opts.stateDir, state, opts.ekAlg, ekPublic);
-  return ekPublic;
+  const kept = opts.force ? undefined : pinnedEk(state, opts.ekAlg);
+  const ekPublic = await withEk(tpm, opts.ekAlg, async (ek) => ek.public, kept ? { pinned: kept } : {});
+  let certificate: (EkCertReport & { valid: true }) | undefined;
+  if (opts.cert) {
+    const nv = opts.cert.inputs.certificate ? undefined : await readEkCertificate(tpm, opts.ekAlg);
+    certificate = await validateEkCert(ekPublic, nv, opts.cert, opts.ekAlg);
+  }
+  const was = kept && state?.ek[opts.ekAlg]?.trust;
+  const trust: EkTrust = certificate ? 'ek-certificate' : (was ?? 'first-use');
+  if (!kept || trust !== was) await pinEk(opts.stateDir, state, opts.ekAlg, ekPublic, trust);
+  return { pinned: ekPublic, trust, ...(certificate ? { certificate } : {}) };
+}
+
+/** The pin facts init prints: `ekTrust` and, with --ca, `ekCertificate`. */
+function pinDoc(pin: EkPin): { ekTrust: EkTrust; ekCertificate?: EkCertReport } {
+  return { ekTrust: pin.trust, ...(pin.certificate ? { ekCertificate: pin.certificate } : {}) };
+}
+
+function printPin(ctx: CliContext, pin: EkPin): void {
+  if (pin.certificate === undefined) {
+    ctx.out(
+      pin.trust === 'first-use'
+        ? 'ek pinned:    trusted on first use (give --ca to pin only a certified EK)'
+        : 'ek pinned:    certified by its EK certificate (checked at an earlier init)',
+    );
+    return;
+  }
+  const q = pin.certificate.quirks;
+  ctx.out(
+    `ek pinned:    certified by its EK certificate from ${pin.certificate.source}${q.length ? `, quirks accepted: ${q.join(', ')}` : ''}`,
+  );
 }
 
 async function initSaved(
   ctx: CliContext,
   dir: string,
-  opts: { akAlg: AkAlg; ekAlg: EkAlg; force: boolean; stateDir: string },
+  opts: { akAlg: AkAlg; ekAlg: EkAlg; force: boolean; stateDir: string; cert: EkCertCheck | undefined },
 ): Promise<number> {
   const path = (f: keyof typeof AK_FILES) => join(dir, AK_FILES[f]);
   const replace = opts.force;
@@ -138,15 +179,15 @@ async function initSaved(
   for (const f of Object.keys(AK_FILES) as (keyof typeof AK_FILES)[])
     await checkWritable(path(f), { replace });
   const made = await ctx.withTpm(async (tpm) => {
-    const pinned = await pinEkOnInit(tpm, opts);
+    const pin = await pinEkOnInit(tpm, opts);
     return withEk(
       tpm,
       opts.ekAlg,
       async (ek) => {
         const pair = await createAk(tpm, ek, opts.akAlg);
-        return { pair, qualifiedName: qualifiedNameUnder(ek, pair.public) };
+        return { pair, pin, qualifiedName: qualifiedNameUnder(ek, pair.public) };
       },
-      { pinned },
+      { pinned: pin.pinned },
     );
   });
   const saved = saveAkPair(made.pair);
@@ -165,6 +206,7 @@ async function initSaved(
     akPublicPem: pem,
     akAlg: opts.akAlg,
     ekAlg: opts.ekAlg,
+    ...pinDoc(made.pin),
   };
   if (ctx.json) {
     ctx.out(JSON.stringify(doc));
@@ -174,12 +216,13 @@ async function initSaved(
   ctx.out(`ak name:      ${doc.akName}`);
   ctx.out(`ak qualified: ${doc.akQualifiedName}`);
   ctx.out(`ak public key:\n${pem.trimEnd()}`);
+  printPin(ctx, made.pin);
   return EXIT.OK;
 }
 
 async function init(argv: string[], ctx: CliContext): Promise<number> {
   const usage =
-    'Usage: execgate host init [--ak-alg rsa|ecc] [--ak-handle H | --ak-save DIR] [--ek-alg A] [--state-dir DIR] [--force]';
+    'Usage: execgate host init [--ak-alg rsa|ecc] [--ak-handle H | --ak-save DIR] [--ek-alg A] [--state-dir DIR] [--ca BUNDLE [--ek-cert FILE] [--ek-quirk NAME]…] [--force]';
   const { values, positionals } = parseFlags(
     argv,
     {
@@ -189,6 +232,7 @@ async function init(argv: string[], ctx: CliContext): Promise<number> {
       'ek-alg': { type: 'string' },
       'state-dir': { type: 'string' },
       force: { type: 'boolean' },
+      ...EK_CERT_FLAGS,
     },
     usage,
   );
@@ -197,24 +241,38 @@ async function init(argv: string[], ctx: CliContext): Promise<number> {
   const ekAlg = parseEkAlg(values['ek-alg']);
   const force = values.force === true;
   const stateDir = stateDirOf(ctx.env, values['state-dir']);
-  if (values['ak-save'] !== undefined) {
-    if (values['ak-handle'] !== undefined)
-      throw new UsageError(`--ak-save keeps the AK as files: not with --ak-handle\n${usage}`);
-    return initSaved(ctx, values['ak-save'], { akAlg, ekAlg, force, stateDir });
-  }
+  if (values['ak-save'] !== undefined && values['ak-handle'] !== undefined)
+    throw new UsageError(`--ak-save keeps the AK as files: not with --ak-handle\n${usage}`);
+  const cert = await readEkCertCheck(values, usage);
+  if (values['ak-save'] !== undefined)
+    return initSaved(ctx, values['ak-save'], { akAlg, ekAlg, force, stateDir, cert });
   const akHandle =
     values['ak-handle'] === undefined ? DEFAULT_AK_HANDLE : parseHandle(values['ak-handle'], '--ak-handle');
   const r = await ctx.withTpm(async (tpm) => {
-    const pinnedEk = await pinEkOnInit(tpm, { ekAlg, force, stateDir });
-    const { created, identity } = await hostInit(tpm, { akAlg, akHandle, ekAlg, force, pinnedEk });
-    return { created, identity: await withQualifiedName(tpm, identity, akHandle) };
+    const pin = await pinEkOnInit(tpm, { ekAlg, force, stateDir, cert });
+    const { created, identity } = await hostInit(tpm, {
+      akAlg,
+      akHandle,
+      ekAlg,
+      force,
+      pinnedEk: pin.pinned,
+    });
+    return { created, pin, identity: await withQualifiedName(tpm, identity, akHandle) };
   });
   if (ctx.json) {
-    ctx.out(JSON.stringify({ created: r.created, akHandle: `0x${akHandle.toString(16)}`, ...r.identity }));
+    ctx.out(
+      JSON.stringify({
+        created: r.created,
+        akHandle: `0x${akHandle.toString(16)}`,
+        ...r.identity,
+        ...pinDoc(r.pin),
+      }),
+    );
     return EXIT.OK;
   }
   ctx.out(`${r.created ? 'created' : 'kept existing'} AK at 0x${akHandle.toString(16)}`);
   printIdentity(ctx, r.identity);
+  printPin(ctx, r.pin);
   return EXIT.OK;
 }
 
@@ -236,8 +294,7 @@ function readFlagFile(file: string, flag: string, maxBytes: number): Promise<Uin
 
 const isPem = (b: Uint8Array) => Buffer.from(b).includes('-----BEGIN ');
 
-/** A CA bundle holds every root and intermediate of a maker (or several): larger than one certificate. */
-/** The files of `identity --ca`, read before the TPM is asked anything. */
+/** The files of `--ca`, read before the TPM is asked anything. */
 interface EkCertInputs {
   readonly bundle: string | readonly Uint8Array[];
   /** From --ek-cert; undefined: the certificate in NV. */
@@ -262,18 +319,43 @@ async function readEkCertInputs(ca: string, ekCert: string | undefined): Promise
   };
 }
 
+/** What validates an EK certificate: the files and the quirks the operator accepts. */
+interface EkCertCheck {
+  readonly inputs: EkCertInputs;
+  readonly allowed: ReadonlySet<EkCertQuirk>;
+}
+
+const EK_CERT_FLAGS = {
+  ca: { type: 'string' },
+  'ek-cert': { type: 'string' },
+  'ek-quirk': { type: 'string', multiple: true },
+} as const;
+
+/** `--ca BUNDLE [--ek-cert FILE] [--ek-quirk NAME]…`, its files read; undefined without --ca. */
+async function readEkCertCheck(
+  values: { ca?: string; 'ek-cert'?: string; 'ek-quirk'?: string[] },
+  usage: string,
+): Promise<EkCertCheck | undefined> {
+  const allowed = parseQuirks(values['ek-quirk']);
+  if (values.ca === undefined) {
+    if (values['ek-cert'] !== undefined || allowed.size)
+      throw new UsageError(`--ek-cert and --ek-quirk validate against --ca BUNDLE\n${usage}`);
+    return undefined;
+  }
+  return { inputs: await readEkCertInputs(values.ca, values['ek-cert']), allowed };
+}
+
 /**
  * Validates the EK certificate against the bundle and this TPM's EK; throws EkCertError (E_EK_CERT_*) or
  * EkCertMissingError. A quirk the certificate needs but the operator did not allow fails as
  * E_EK_CERT_CHAIN, the code ek-cert.ts gives every other profile violation of the leaf.
  */
 async function validateEkCert(
-  id: CliIdentity,
-  inputs: EkCertInputs,
-  allowed: ReadonlySet<EkCertQuirk>,
+  ekPublic: TPMT_PUBLIC,
+  nv: Uint8Array | undefined,
+  { inputs, allowed }: EkCertCheck,
   ekAlg: EkAlg,
 ): Promise<EkCertReport & { valid: true }> {
-  const nv = id.ekCertificatePem === undefined ? undefined : pemToDer(id.ekCertificatePem, 'CERTIFICATE');
   const certificate = inputs.certificate ?? nv;
   if (certificate === undefined) {
     throw new EkCertMissingError(
@@ -287,7 +369,7 @@ async function validateEkCert(
   const r = await validateEkCertificate({
     certificate,
     bundle: inputs.bundle,
-    ekPublic: ekPublicFromSpki(id.ekPublicPem).public,
+    ekPublic,
     accept: [...allowed],
   });
   const refused = r.quirks.filter((q) => !allowed.has(q));
@@ -319,9 +401,7 @@ async function identity(argv: string[], ctx: CliContext): Promise<number> {
       'ak-handle': { type: 'string' },
       'ek-alg': { type: 'string' },
       'state-dir': { type: 'string' },
-      ca: { type: 'string' },
-      'ek-cert': { type: 'string' },
-      'ek-quirk': { type: 'string', multiple: true },
+      ...EK_CERT_FLAGS,
     },
     usage,
   );
@@ -329,10 +409,7 @@ async function identity(argv: string[], ctx: CliContext): Promise<number> {
   const akHandle =
     values['ak-handle'] === undefined ? DEFAULT_AK_HANDLE : parseHandle(values['ak-handle'], '--ak-handle');
   const ekAlg = parseEkAlg(values['ek-alg']);
-  const allowed = parseQuirks(values['ek-quirk']);
-  if (values.ca === undefined && (values['ek-cert'] !== undefined || allowed.size))
-    throw new UsageError(`--ek-cert and --ek-quirk validate against --ca BUNDLE\n${usage}`);
-  const inputs = values.ca === undefined ? undefined : await readEkCertInputs(values.ca, values['ek-cert']);
+  const cert = await readEkCertCheck(values, usage);
   // Once host init pinned the EK, the identity is of that EK only (E_EK_MISMATCH).
   const pinned = pinnedEk(await readHostState(stateDirOf(ctx.env, values['state-dir'])), ekAlg);
   const id = await ctx.withTpm(async (tpm) =>
@@ -342,29 +419,33 @@ async function identity(argv: string[], ctx: CliContext): Promise<number> {
       akHandle,
     ),
   );
+  const check = (c: EkCertCheck) => {
+    const nv = id.ekCertificatePem === undefined ? undefined : pemToDer(id.ekCertificatePem, 'CERTIFICATE');
+    return validateEkCert(ekPublicFromSpki(id.ekPublicPem).public, nv, c, ekAlg);
+  };
   if (!ctx.json) {
     printIdentity(ctx, id);
-    if (inputs === undefined) return EXIT.OK;
+    if (cert === undefined) return EXIT.OK;
     // A failure goes to stderr with its code, after the identity.
-    const r = await validateEkCert(id, inputs, allowed, ekAlg);
+    const r = await check(cert);
     ctx.out(
       `ek cert check: valid, from ${r.source}${r.quirks.length ? `, quirks accepted: ${r.quirks.join(', ')}` : ''}`,
     );
     for (const c of r.chain) ctx.out(`  ${c.subject}  ${c.notBefore} .. ${c.notAfter}`);
     return EXIT.OK;
   }
-  if (inputs === undefined) {
+  if (cert === undefined) {
     ctx.out(JSON.stringify(id));
     return EXIT.OK;
   }
   let report: EkCertReport;
   let exit: number = EXIT.OK;
   try {
-    report = await validateEkCert(id, inputs, allowed, ekAlg);
+    report = await check(cert);
   } catch (e) {
     // EkCertError (loaded with ek-cert.ts) or EkCertMissingError; anything else is not a verdict.
     if (!(e instanceof ExecgateError && /^E_EK_CERT_[A-Z]+$/.test(e.code))) throw e;
-    report = { valid: false, source: inputs.source, code: e.code, detail: e.message };
+    report = { valid: false, source: cert.inputs.source, code: e.code, detail: e.message };
     exit = exitCodeOf(e);
   }
   ctx.out(JSON.stringify({ ...id, ekCertificate: report }));

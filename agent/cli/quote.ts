@@ -32,14 +32,16 @@ import { pinnedEk, readHostState, stateDirOf } from './host-state.js';
 export const QUOTE_HELP = `Usage: execgate quote [flags]            make a quote
        execgate quote verify [flags]     verify one
 
-quote [--pcrs SEL] [--nonce HEX] [--ak-handle H | --ak-alg rsa|ecc | --ak-public F --ak-private F [--ek-alg A]]
-      [--out FILE] [--format bundle|tpm2-tools] [--force]
+quote [--pcrs SEL] [--nonce HEX] [--ak-handle H | --ak-alg rsa|ecc | --ak-public F --ak-private F [--ek-alg A]
+      [--state-dir DIR]] [--out FILE] [--format bundle|tpm2-tools] [--force]
   SEL is tpm2-tools syntax, ranges allowed (default sha256:0-7): sha1:0,23+sha256:0-7,16
   The AK is the host's AK (execgate host init) at the persistent handle H (default 0x81010002); an object
   there that is not such an AK is refused (E_AK_INVALID). Without --ak-handle, when 0x81010002 is empty,
   a primary AK of --ak-alg (default rsa) is made in the endorsement hierarchy.
   --ak-public F --ak-private F: a saved AK pair (execgate host init --ak-save, or tpm2_createak -u/-r),
-  loaded under the default EK of --ek-alg (rsa2048, eccP256, eccP384; default rsa2048) for this quote.
+  loaded under the default EK of --ek-alg (rsa2048, eccP256, eccP384; default rsa2048) for this quote,
+  in a session salted to the EK host init pinned in DIR/host.json (--state-dir, else EXECGATE_STATE_DIR,
+  else /var/lib/execgate) when there is one (E_EK_MISMATCH if the TPM reports another).
   --format bundle (default) writes a CBOR evidence bundle to FILE (base64 on stdout without --out);
   --format tpm2-tools writes quote.msg, quote.sig, quote.pcrs, quote.pcrs.values and ak.pem into the
   directory FILE (tpm2_checkquote -u ak.pem -m quote.msg -s quote.sig -f quote.pcrs -q NONCE).
@@ -123,6 +125,7 @@ async function savedAkFlags(
     'ak-public'?: string | undefined;
     'ak-private'?: string | undefined;
     'ek-alg'?: string | undefined;
+    'state-dir'?: string | undefined;
     'ak-handle'?: string | undefined;
     'ak-alg'?: string | undefined;
   },
@@ -131,7 +134,8 @@ async function savedAkFlags(
   const pub = values['ak-public'];
   const priv = values['ak-private'];
   if (pub === undefined && priv === undefined) {
-    if (values['ek-alg'] !== undefined) throw new UsageError(`--ek-alg goes with --ak-public\n${usage}`);
+    if (values['ek-alg'] !== undefined || values['state-dir'] !== undefined)
+      throw new UsageError(`--ek-alg and --state-dir go with --ak-public\n${usage}`);
     return undefined;
   }
   if (pub === undefined || priv === undefined)
@@ -187,7 +191,7 @@ async function akPublicFlag(
 
 async function make(argv: string[], ctx: CliContext): Promise<number> {
   const usage =
-    'Usage: execgate quote [--pcrs SEL] [--nonce HEX] [--ak-handle H | --ak-alg rsa|ecc | --ak-public F --ak-private F [--ek-alg A]] [--out FILE] [--format bundle|tpm2-tools] [--force]';
+    'Usage: execgate quote [--pcrs SEL] [--nonce HEX] [--ak-handle H | --ak-alg rsa|ecc | --ak-public F --ak-private F [--ek-alg A] [--state-dir DIR]] [--out FILE] [--format bundle|tpm2-tools] [--force]';
   const { values, positionals } = parseFlags(
     argv,
     {
@@ -198,6 +202,7 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
       'ak-public': { type: 'string' },
       'ak-private': { type: 'string' },
       'ek-alg': { type: 'string' },
+      'state-dir': { type: 'string' },
       out: { type: 'string' },
       format: { type: 'string' },
       force: { type: 'boolean' },
@@ -225,7 +230,9 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
 
   // The saved pair is loaded in a session salted to the EK: the pinned one, once host init pinned it.
   const pinned =
-    saved === undefined ? undefined : pinnedEk(await readHostState(stateDirOf(ctx.env)), saved.ekAlg);
+    saved === undefined
+      ? undefined
+      : pinnedEk(await readHostState(stateDirOf(ctx.env, values['state-dir'])), saved.ekAlg);
   const ev = await ctx.withTpm(async (tpm) => {
     const quote = (ak: LoadedAk) => makeQuote(tpm, ak, { selection, nonce });
     if (saved !== undefined) return withSavedAk(tpm, saved.pair, saved.ekAlg, quote, pinned);

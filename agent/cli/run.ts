@@ -34,7 +34,7 @@ async function prepare(group: string, io: CliIo): Promise<void> {
   await initHashing({ threads });
 }
 
-const HELP = `Usage: execgate [--tcti TCTI] [--json] <group> <command> [flags]
+const HELP = `Usage: execgate [--tcti TCTI] [--tpm-deadline S] [--json] <group> <command> [flags]
 
 A command runs only after it is verified. Groups:
   tpm      info | pcrs | extend | random       direct TPM access
@@ -48,6 +48,8 @@ A command runs only after it is verified. Groups:
 Global flags:
   --tcti TCTI   the TPM to use: device:/dev/tpmrm0, swtpm:host=H,port=P, swtpm:path=SOCK, mssim:host=H,port=P
                 (default: $EXECGATE_TCTI, else $TPM2TOOLS_TCTI, else device:/dev/tpmrm0)
+  --tpm-deadline S  overall deadline in seconds for all TPM commands of this run (default:
+                $EXECGATE_TPM_DEADLINE, else 60; at most 3600): past it, E_TPM_TIMEOUT (exit 3)
   --json        machine-readable output where the output is data
   --help        this text; "execgate tpm --help" for a group
 
@@ -112,7 +114,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     // A group with a default command runs it when no sub-command is named (`execgate quote --pcrs …`).
     if (name === undefined && g.default && !values.help) {
       await prepare(group, io);
-      return await g.default(rest, makeContext(io, values.tcti, values.json === true));
+      return await g.default(rest, makeContext(io, values));
     }
     if (name === undefined || name === 'help' || values.help) {
       if (name !== undefined && name !== 'help' && !g.commands[name]) {
@@ -124,7 +126,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     const cmd = g.commands[name];
     if (!cmd) throw new UsageError(`unknown command "${group} ${name}"; run "execgate ${group} --help"`);
     await prepare(group, io);
-    return await cmd(rest, makeContext(io, values.tcti, values.json === true));
+    return await cmd(rest, makeContext(io, values));
   } catch (e) {
     const code = exitCodeOf(e);
     if (e instanceof ExecgateError) {
@@ -139,7 +141,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-/** Splits the global flags (--tcti, --json, --help) from everything else, wherever they stand. */
+/** Splits the global flags (--tcti, --tpm-deadline, --json, --help) from everything else, wherever they stand. */
 function parseGlobal(argv: string[]) {
   const globals: string[] = [];
   const others: string[] = [];
@@ -149,13 +151,18 @@ function parseGlobal(argv: string[]) {
       others.push(...argv.slice(i));
       break;
     }
-    if (a === '--json' || a === '--help' || a === '-h' || a.startsWith('--tcti=')) globals.push(a);
-    else if (a === '--tcti') globals.push(a, argv[++i] ?? '');
+    if (a === '--json' || a === '--help' || a === '-h' || /^--(tcti|tpm-deadline)=/.test(a)) globals.push(a);
+    else if (a === '--tcti' || a === '--tpm-deadline') globals.push(a, argv[++i] ?? '');
     else others.push(a);
   }
   const { values } = parseFlags(
     globals,
-    { tcti: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    {
+      tcti: { type: 'string' },
+      'tpm-deadline': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
     HELP,
   );
   // The group and command names lead; what follows is the command's own, flags included.

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /** `execgate tpm info | pcrs | extend | random`: direct TPM access for operators and tests. */
+
+import { withEk } from '../attest/ek.js';
 import {
   BANK_NAMES,
   bankName,
@@ -12,9 +14,12 @@ import { tpmInfo } from '../tpm/capability.js';
 import { GetRandom, PCR_Extend } from '../tpm/commands.js';
 import { allocatedBanks, readPcrs } from '../tpm/pcr.js';
 import type { PcrBankSelection } from '../tpm/pcr-selection.js';
-import { parseFlags, parseHex, parseIndex, parseIndexList, toHex } from './args.js';
+import { startAuthSession } from '../tpm/sessions.js';
+import type { Tpm } from '../tpm/tpm.js';
+import { parseEkAlg, parseFlags, parseHex, parseIndex, parseIndexList, toHex } from './args.js';
 import type { CliContext } from './context.js';
 import { EXIT, UsageError } from './exit.js';
+import { readHostState, requirePinnedEk, stateDirOf } from './host-state.js';
 
 export const TPM_HELP = `Usage: execgate tpm <command> [flags]
 
@@ -22,7 +27,10 @@ Commands:
   info [--json]                               manufacturer, firmware, spec level, PCR banks, limits
   pcrs [--bank ALG] [--pcrs LIST] [--json]    read PCRs (every allocated bank unless --bank)
   extend PCR --bank ALG --digest HEX          extend one PCR of one bank
-  random N                                    N random bytes from the TPM, as hex
+  random N [--encrypt [--ek-alg A]]           N random bytes from the TPM, as hex. They cross the bus in
+                                              clear, fit for nonces; --encrypt (for key material) gets
+                                              them through a session salted to the EK host init pinned,
+                                              encrypted and HMAC-checked (E_TPM_INTEGRITY if altered)
 
 Examples:
   execgate --tcti swtpm:host=127.0.0.1,port=2321 tpm pcrs --bank sha256 --pcrs 0-7,16 --json
@@ -122,22 +130,57 @@ async function extend(argv: string[], ctx: CliContext): Promise<number> {
 
 const MAX_RANDOM = 65536;
 
+/** N bytes of TPM2_GetRandom, which returns at most one digest's worth per call (Part 3 §16.1): loop. */
+async function getRandom(tpm: Tpm, n: number, sessions: Parameters<Tpm['run']>[2]): Promise<Uint8Array> {
+  const out = new Uint8Array(n);
+  for (let at = 0; at < n; ) {
+    const { randomBytes } = await tpm.run(GetRandom, { bytesRequested: Math.min(n - at, 64) }, sessions);
+    if (randomBytes.length === 0) throw new UsageError('the TPM returned no random bytes');
+    out.set(randomBytes.subarray(0, n - at), at);
+    at += randomBytes.length;
+  }
+  return out;
+}
+
 async function random(argv: string[], ctx: CliContext): Promise<number> {
-  const usage = 'Usage: execgate tpm random N';
-  const { positionals } = parseFlags(argv, {}, usage);
+  const usage = 'Usage: execgate tpm random N [--encrypt [--ek-alg A] [--state-dir DIR]]';
+  const { values, positionals } = parseFlags(
+    argv,
+    { encrypt: { type: 'boolean' }, 'ek-alg': { type: 'string' }, 'state-dir': { type: 'string' } },
+    usage,
+  );
   if (positionals.length !== 1) throw new UsageError(`tpm random needs a byte count\n${usage}`);
   const n = parseIndex(positionals[0] ?? '', 'N', MAX_RANDOM);
-  const bytes = await ctx.withTpm(async (tpm) => {
-    const out = new Uint8Array(n);
-    // GetRandom returns at most one digest's worth per call (Part 3 §16.1), possibly less: loop.
-    for (let at = 0; at < n; ) {
-      const { randomBytes } = await tpm.run(GetRandom, { bytesRequested: Math.min(n - at, 64) });
-      if (randomBytes.length === 0) throw new UsageError('the TPM returned no random bytes');
-      out.set(randomBytes.subarray(0, n - at), at);
-      at += randomBytes.length;
-    }
-    return out;
-  });
+  if (!values.encrypt && (values['ek-alg'] !== undefined || values['state-dir'] !== undefined))
+    throw new UsageError(`--ek-alg and --state-dir choose the EK of --encrypt\n${usage}`);
+  let bytes: Uint8Array;
+  if (values.encrypt) {
+    const ekAlg = parseEkAlg(values['ek-alg']);
+    const stateDir = stateDirOf(ctx.env, values['state-dir']);
+    const pinned = requirePinnedEk(await readHostState(stateDir), ekAlg, stateDir);
+    // An encrypt-only session (GetRandom authorizes nothing) salted to the pinned EK: the response is
+    // encrypted under a key an interposer cannot derive, and its HMAC fails if the bytes are altered.
+    bytes = await ctx.withTpm((tpm) =>
+      withEk(
+        tpm,
+        ekAlg,
+        async (ek) => {
+          const session = await startAuthSession(tpm, {
+            salt: { handle: ek.handle, public: ek.public },
+            encrypt: true,
+          });
+          try {
+            return await getRandom(tpm, n, { sessions: [session] });
+          } finally {
+            await tpm.flush(session.handle);
+          }
+        },
+        { pinned },
+      ),
+    );
+  } else {
+    bytes = await ctx.withTpm((tpm) => getRandom(tpm, n, {}));
+  }
   ctx.out(ctx.json ? JSON.stringify({ random: toHex(bytes) }) : toHex(bytes));
   return EXIT.OK;
 }

@@ -10,9 +10,9 @@ import { publicKeyOf } from '../../agent/attest/ek.js';
 import { EXIT } from '../../agent/cli/exit.js';
 import { objectName } from '../../agent/tpm/names.js';
 import { marshal, unmarshal } from '../../agent/tpm/schema.js';
-import { TPM2B_NAME, TPMT_PUBLIC } from '../../agent/tpm/structures.js';
+import { TPMT_PUBLIC } from '../../agent/tpm/structures.js';
 import { useSwtpm } from '../helpers/swtpm.js';
-import { startTpmProxy, type TpmProxy } from '../helpers/tpm-proxy.js';
+import { startTpmProxy, swapEkOnReadPublic, type TpmProxy } from '../helpers/tpm-proxy.js';
 import { withTempDir } from '../tpm/swtpm-kit.js';
 import { cli, stateDirFor } from './helpers.js';
 
@@ -98,27 +98,10 @@ describe('credential activate on a recorded bus', () => {
           const rewrapped = publicEncrypt({ key: publicKeyOf(realEk), ...opts }, salt);
           return Buffer.concat([cmd.subarray(0, at + 2), rewrapped, cmd.subarray(at + 2 + saltLen)]);
         },
-        onResponse(rsp, cmd) {
-          // ReadPublic of the persistent EK: report the attacker's modulus, with its Name.
-          if (cmd.readUInt32BE(6) !== 0x173 || cmd.readUInt32BE(10) !== 0x81010001) return rsp;
-          if (rsp.readUInt32BE(6) !== 0) return rsp;
-          const pubLen = rsp.readUInt16BE(10);
-          const pub = unmarshal(TPMT_PUBLIC, rsp.subarray(12, 12 + pubLen));
-          realEk = pub;
-          const fake = { ...pub, unique: new Uint8Array(attackerN) } as TPMT_PUBLIC;
-          const fakeBytes = marshal(TPMT_PUBLIC, fake);
-          const nameAt = 12 + pubLen;
-          const qualified = rsp.subarray(nameAt + 2 + rsp.readUInt16BE(nameAt));
-          const body = Buffer.concat([
-            Buffer.from([fakeBytes.length >> 8, fakeBytes.length & 0xff]),
-            fakeBytes,
-            marshal(TPM2B_NAME, objectName(fake)),
-            qualified,
-          ]);
-          const head = Buffer.from(rsp.subarray(0, 10));
-          head.writeUInt32BE(10 + body.length, 2);
-          return Buffer.concat([head, body]);
-        },
+        // ReadPublic of the persistent EK: report the attacker's modulus, with its Name.
+        onResponse: swapEkOnReadPublic(new Uint8Array(attackerN), (real) => {
+          realEk = real;
+        }),
       });
       const r = await cli(['--tcti', proxy.tcti, 'credential', 'activate', '--in', `${dir}/cred`], {
         EXECGATE_STATE_DIR: stateDirFor(swtpm().tcti),

@@ -569,7 +569,13 @@ describe('host init pins the EK (host.json)', () => {
       const ek = ekPublicFromSpki(JSON.parse(init.stdout).ekPublicPem).public;
       expect(doc).toEqual({
         version: 1,
-        ek: { rsa2048: { public: toHex(marshal(TPMT_PUBLIC, ek)), name: toHex(objectName(ek)) } },
+        ek: {
+          rsa2048: {
+            public: toHex(marshal(TPMT_PUBLIC, ek)),
+            name: toHex(objectName(ek)),
+            trust: 'first-use',
+          },
+        },
       });
       expect((await stat(join(state, 'host.json'))).mode & 0o777).toBe(0o644);
       const saved = await cli([...base, 'init', '--ak-save', join(dir, 'ak'), '--state-dir', state]);
@@ -597,6 +603,15 @@ describe('host init pins the EK (host.json)', () => {
         expect(r.stderr, argv.join(' ')).toContain('E_EK_MISMATCH');
         expect(r.code, argv.join(' ')).toBe(EXIT.TPM_PROTOCOL);
       }
+      // quote's --state-dir is read before EXECGATE_STATE_DIR (which names an empty directory here).
+      const flagged = await cli(
+        [
+          ...['--tcti', tcti, 'quote', '--ak-public', join(dir, 'ak', 'ak.pub')],
+          ...['--ak-private', join(dir, 'ak', 'ak.priv'), '--state-dir', state],
+        ],
+        { EXECGATE_STATE_DIR: join(dir, 'empty') },
+      );
+      expect(flagged.stderr).toContain('E_EK_MISMATCH');
       expect((await cli([...base, 'init', ...h, '--force'])).code).toBe(EXIT.OK);
       expect(JSON.parse(await readFile(join(state, 'host.json'), 'utf8')).ek.rsa2048.name).toBe(
         toHex(objectName(ek)),

@@ -47,6 +47,26 @@ describe('overall TPM deadline of a CLI operation', () => {
     expect(roomy.code).toBe(EXIT.OK);
   });
 
+  it('--tpm-deadline S overrides EXECGATE_TPM_DEADLINE, and is named in the error', async () => {
+    const tpm = await slowTpm();
+    const env = { EXECGATE_TCTI: tpm.tcti, EXECGATE_TPM_DEADLINE: '5' };
+    const r = await cli(['--tpm-deadline', '0.4', 'tpm', 'random', '64'], env);
+    expect(r.code).toBe(EXIT.TPM_UNAVAILABLE);
+    expect(r.stderr).toMatch(
+      /overall deadline of 400 ms \(--tpm-deadline\)|overall deadline of 400 ms.*--tpm-deadline/,
+    );
+    const roomy = await cli(['tpm', 'random', '64', '--tpm-deadline=5'], {
+      ...env,
+      EXECGATE_TPM_DEADLINE: '0.4',
+    });
+    expect(roomy.code).toBe(EXIT.OK);
+    for (const bad of ['0', '', 'soon']) {
+      const u = await cli(['--tpm-deadline', bad, 'tpm', 'random', '16'], env);
+      expect(u.code, bad).toBe(EXIT.USAGE);
+      expect(u.stderr).toContain('--tpm-deadline');
+    }
+  });
+
   it('a malformed EXECGATE_TPM_DEADLINE is a usage error, exit 2', async () => {
     const tpm = await slowTpm();
     for (const bad of ['0', '-1', 'soon', '1e9']) {

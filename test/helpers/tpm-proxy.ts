@@ -3,6 +3,9 @@
 // a port pair like swtpm's (data P, control P+1), frames each command and response by its header size,
 // records both, and lets a test rewrite either before passing it on. The control channel is piped as is.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { objectName } from '../../agent/tpm/names.js';
+import { marshal, unmarshal } from '../../agent/tpm/schema.js';
+import { TPM2B_NAME, TPMT_PUBLIC } from '../../agent/tpm/structures.js';
 import { pickPortPair } from '../../swtpm/ports.js';
 
 /** Rewrites one command or response (return it unchanged to pass it on). */
@@ -108,3 +111,35 @@ export async function startTpmProxy(
 
 /** The command code of a command frame. */
 export const commandCode = (command: Buffer): number => command.readUInt32BE(6);
+
+/**
+ * A response rewrite for ReadPublic of the persistent EK at `ekHandle`: reports `unique` (the attacker's
+ * RSA modulus) instead of the EK's, with the Name recomputed so that the response is self-consistent.
+ * `seen` gets the real public area.
+ */
+export function swapEkOnReadPublic(
+  unique: Uint8Array,
+  seen: (real: TPMT_PUBLIC) => void = () => {},
+  ekHandle = 0x81010001,
+): Rewrite {
+  return (rsp, cmd) => {
+    if (commandCode(cmd) !== 0x173 || cmd.readUInt32BE(10) !== ekHandle || rsp.readUInt32BE(6) !== 0)
+      return rsp;
+    const pubLen = rsp.readUInt16BE(10);
+    const pub = unmarshal(TPMT_PUBLIC, rsp.subarray(12, 12 + pubLen));
+    seen(pub);
+    const fake = { ...pub, unique } as TPMT_PUBLIC;
+    const fakeBytes = marshal(TPMT_PUBLIC, fake);
+    const nameAt = 12 + pubLen;
+    const qualified = rsp.subarray(nameAt + 2 + rsp.readUInt16BE(nameAt));
+    const body = Buffer.concat([
+      Buffer.from([fakeBytes.length >> 8, fakeBytes.length & 0xff]),
+      fakeBytes,
+      marshal(TPM2B_NAME, objectName(fake)),
+      qualified,
+    ]);
+    const head = Buffer.from(rsp.subarray(0, 10));
+    head.writeUInt32BE(10 + body.length, 2);
+    return Buffer.concat([head, body]);
+  };
+}
