@@ -98,6 +98,12 @@ export interface CborDecodeOptions {
   readonly maxDepth?: number;
   /** Most data items (every key, value, element and tag counts one). */
   readonly maxItems?: number;
+  /**
+   * false: also accept well-formed input that is not in deterministic form (non-shortest heads, map keys
+   * in any order; still definite lengths, no duplicate keys), to read examples produced elsewhere.
+   * Nothing execgate signs or stores is read this way. Default true.
+   */
+  readonly deterministic?: boolean;
 }
 
 export interface CborEncodeOptions {
@@ -161,6 +167,7 @@ class Decoder {
     private readonly tags: ReadonlySet<number>,
     private readonly maxDepth: number,
     private readonly maxItems: number,
+    private readonly deterministic: boolean,
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
@@ -201,7 +208,7 @@ class Decoder {
       const big = this.view.getBigUint64(p);
       arg = big <= MAX_SAFE ? Number(big) : big;
     }
-    if (arg < (SHORTEST_MIN[info - 24] ?? 0))
+    if (this.deterministic && arg < (SHORTEST_MIN[info - 24] ?? 0))
       this.fail('E_CBOR_NONCANONICAL', `argument ${arg} is not in its shortest form`, at);
     return { major, info, arg, at };
   }
@@ -305,7 +312,9 @@ class Decoder {
         this.fail('E_CBOR_UNSUPPORTED', `map key of major type ${major} (keys are integers or text)`, start);
       const key = this.item(depth + 1) as CborKey;
       const end = this.pos;
-      if (prevStart >= 0) {
+      if (!this.deterministic) {
+        if (out.has(key)) this.fail('E_CBOR_DUPLICATE_KEY', `duplicate map key ${String(key)}`, start);
+      } else if (prevStart >= 0) {
         const order = compareBytes(this.bytes.subarray(prevStart, prevEnd), this.bytes.subarray(start, end));
         if (order === 0) this.fail('E_CBOR_DUPLICATE_KEY', `duplicate map key ${String(key)}`, start);
         if (order > 0)
@@ -336,13 +345,14 @@ export function decodeCbor(bytes: Uint8Array, options: CborDecodeOptions): CborV
   }
   if (bytes.length > maxBytes)
     throw new CborError('E_CBOR_LIMIT', `${bytes.length} bytes: more than ${maxBytes}`);
-  const d = new Decoder(bytes, tags, maxDepth, maxItems);
+  const deterministic = options.deterministic !== false;
+  const d = new Decoder(bytes, tags, maxDepth, maxItems, deterministic);
   const value = d.item(0);
   if (d.pos !== bytes.length)
     d.fail('E_CBOR_FORMAT', `${bytes.length - d.pos} bytes after the data item`, d.pos);
   // The reader's checks and the writer must agree on the one encoding; should they ever differ, the
   // input is refused rather than believed.
-  if (!equalBytes(encodeCbor(value, { maxDepth }), bytes))
+  if (deterministic && !equalBytes(encodeCbor(value, { maxDepth }), bytes))
     throw new CborError('E_CBOR_NONCANONICAL', 'the input does not re-encode to the same bytes');
   return value;
 }
