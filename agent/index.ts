@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * execgate's library API: the TPM 2.0 client, attestation, public-data crypto, measured state, shared
- * encodings, typed errors.
+ * execgate's library API: the TPM 2.0 client, attestation, authorization artifacts, public-data crypto,
+ * measured state, shared encodings, typed errors.
  */
+
+// Authorization artifacts (COSE_Sign1 + CWT): decode (inspect), issue, delegate, approve, revoke, and
+// the pure offline verdict the gate, a service and the auditor page share.
+export * from './artifact/index.js';
 
 // Attestation: quotes made, bundled and verified (pure, never throws on hostile bytes).
 export {
@@ -33,6 +37,17 @@ export {
   hashByTpmAlg,
 } from './crypto/algorithms.js';
 export { digest, type HashAlgorithm, initHashing, merkleRoot, sha256Batch } from './crypto/hash.js';
+export {
+  generateSigningKey,
+  KeyError,
+  keyId,
+  type PublicKey,
+  parsePublicKey,
+  parseSigningKey,
+  publicKeyPem,
+  type SigningAlg,
+  type SigningKey,
+} from './crypto/keys.js';
 export { initVerification, verifySignature, verifySignatures } from './crypto/verify.js';
 // Encodings shared by the layers: bytes and hex, canonical JSON (RFC 8785), deterministic CBOR (RFC 8949).
 export { concatBytes, equalBytes, fromHex, toHex } from './encoding/bytes.js';

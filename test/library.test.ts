@@ -66,4 +66,47 @@ describe('library entry', () => {
     expect(execgate.decodeCbor(bytes, { tags: [18] })).toStrictEqual(sign1);
     expect(() => execgate.decodeCbor(bytes, { tags: [] })).toThrow(execgate.CborError);
   });
+
+  it('artifacts: keys, issue, delegate, approve, revoke, inspect and verify through the entry', async () => {
+    await execgate.initVerification();
+    const load = (alg: execgate.SigningAlg) =>
+      execgate.parseSigningKey(Buffer.from(execgate.generateSigningKey(alg).privatePem));
+    const issuer = load('ed25519');
+    const delegate = load('p384');
+    const approver = load('p256');
+    const at = 1_900_000_000;
+    const claims = {
+      iss: 'ops',
+      sub: 'group:web',
+      iat: at,
+      exp: at + 60,
+      cti: new Uint8Array(16).fill(1),
+      scope: { exe: '/opt/app/bin/deploy', sha256: new Uint8Array(32) },
+    };
+    const root = execgate.issueArtifact(
+      { ...claims, delegate: { key: delegate.spki, depth: 0, scope: { exe: '/opt/app/bin/' } } },
+      issuer,
+    );
+    const child = execgate.approveArtifact(
+      execgate.delegateArtifact(root, { ...claims, cti: new Uint8Array(16).fill(2) }, delegate),
+      approver,
+    );
+    const inspected = execgate.decodeArtifact(child);
+    expect(inspected.chain.length).toBe(1);
+    expect(inspected.claims.parent).toEqual(execgate.decodeArtifact(root).digest);
+    const trust = [execgate.parsePublicKey(issuer.spki)];
+    const approvals = { approvers: [execgate.parsePublicKey(approver.spki)], required: 1 };
+    expect(execgate.verifyArtifact(child, { trust, approvals, at })).toMatchObject({ ok: true });
+    const state = new execgate.RevocationState();
+    state.accept(
+      execgate.verifyRevocationList(
+        execgate.issueRevocationList({ iss: 'ops', seq: 1, iat: at, ctis: [claims.cti], kids: [] }, issuer),
+        trust,
+      ),
+    );
+    expect(execgate.verifyArtifact(child, { trust, at, revoked: state.revocations() })).toMatchObject({
+      ok: false,
+      code: 'E_REVOKED',
+    });
+  });
 });
