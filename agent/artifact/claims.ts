@@ -2,13 +2,27 @@
 /**
  * @module agent/artifact/claims
  *
- * The CWT claims set (RFC 8392) an artifact carries, declared once (CLAIMS, SCOPE_FIELDS, …) and both
- * decoded and encoded from that declaration. Decoding is closed: a key that is not declared is E_FORMAT
+ * The CWT claims set (RFC 8392) an artifact carries, declared once (CLAIMS, SCOPE, …, with
+ * encoding/cbor-schema.ts) and both decoded and encoded from that declaration. Decoding is closed: a key that is not declared is E_FORMAT
  * naming it, at every level, so an issuer cannot add a restriction a verifier would silently ignore.
  * The CDDL is in README.md ("Artifact format").
  */
 import { publicKeyOf } from '../crypto/keys.js';
 import type { CborKey, CborMap, CborValue } from '../encoding/cbor.js';
+import {
+  bytes,
+  type Codec,
+  list,
+  literal,
+  optional,
+  record,
+  refine,
+  required,
+  SchemaError,
+  text,
+  textMap,
+  uint,
+} from '../encoding/cbor-schema.js';
 import { ExecgateError } from '../errors.js';
 import { ArtifactError } from './errors.js';
 
@@ -93,169 +107,94 @@ export const LIMITS = {
   depth: 8,
 } as const;
 
-const bad = (what: string): never => {
-  throw new ArtifactError('E_FORMAT', what);
+const MAX_TIME = Number.MAX_SAFE_INTEGER;
+
+/** Why `p` is not an absolute path in normal form (no empty, "." or ".." segment; a trailing "/" only as a prefix). */
+export function pathProblem(p: string, path: string, opts: { prefix?: boolean } = {}): string | undefined {
+  if (!p.startsWith('/')) return `${path} must be an absolute path, got ${JSON.stringify(p)}`;
+  const body = opts.prefix && p.endsWith('/') ? p.slice(0, -1) : p;
+  if (body === '') return opts.prefix ? undefined : `${path} is not a file: "/"`;
+  if (
+    body
+      .split('/')
+      .slice(1)
+      .some((s) => s === '' || s === '.' || s === '..')
+  )
+    return `${path} is not a normalised path (no "//", "." or ".." segments, no trailing "/"): ${JSON.stringify(p)}`;
+  return undefined;
+}
+
+const filePath = refine(text(LIMITS.path), (p, path) => pathProblem(p, path));
+const exePrefix = refine(text(LIMITS.path), (p, path) => pathProblem(p, path, { prefix: true }));
+const ascending = (a: string, b: string) => (a < b ? -1 : a === b ? 0 : 1);
+const envName = refine(text(255), (n, path) =>
+  /^[A-Za-z_][A-Za-z0-9_]*$/.test(n) ? undefined : `${path} is not a variable name: ${JSON.stringify(n)}`,
+);
+/** One argument: any text (an empty argument is one), bounded, without NUL (execve could not pass it). */
+const arg: Codec<string> = {
+  decode(v, path) {
+    if (typeof v !== 'string') throw new SchemaError(`${path} is not text`);
+    if (v.length > LIMITS.arg || v.includes('\0'))
+      throw new SchemaError(`${path} is too long or contains NUL`);
+    return v;
+  },
+  encode: (x) => x,
 };
 
-// ── Typed readers: one per CBOR shape, each naming the claim path on failure ──────────────────────────
-
-/** The map's entries by declared key; an undeclared key is E_FORMAT naming it. */
-function entries(v: CborValue | undefined, path: string, keys: readonly CborKey[]): CborMap {
-  if (!(v instanceof Map)) return bad(`${path} is not a map`);
-  for (const k of v.keys()) if (!keys.includes(k)) bad(`${path}: unknown claim ${JSON.stringify(String(k))}`);
-  return v;
+/** The fields of a scope; `exe` is a file in an artifact's scope and may be a prefix in a grant. */
+function scopeFields(exe: Codec<string>) {
+  return record<Scope>({
+    exe: required('exe', exe),
+    sha256: optional('sha256', bytes(32)),
+    argv: optional('argv', list(arg, LIMITS.argv)),
+    cwd: optional('cwd', filePath),
+    uid: optional('uid', uint(0, 0xfffffffe)),
+    env: optional('env', list(envName, LIMITS.env, ascending)),
+    uses: optional('uses', uint(1, 0xffffffff)),
+    caller: optional('caller', filePath),
+  });
 }
 
-function text(v: CborValue | undefined, path: string, max: number = LIMITS.text): string {
-  if (typeof v !== 'string') return bad(`${path} is not text`);
-  if (v.length === 0 || v.length > max) bad(`${path} must have 1 to ${max} characters`);
-  if (v.includes('\0')) bad(`${path} contains NUL`);
-  return v;
-}
+/** An artifact's own scope: a file and its digest. */
+export const SCOPE: Codec<Scope> = refine(scopeFields(filePath), (s, path) =>
+  s.sha256 ? undefined : `${path}.sha256 is required`,
+);
+/** The widest scope a delegate's children may have. */
+export const GRANT_SCOPE: Codec<Scope> = scopeFields(exePrefix);
 
-function uint(v: CborValue | undefined, path: string, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max)
-    return bad(`${path} is not an integer from 0 to ${max}`);
-  return v;
-}
+const PCR_STATE = record<{ bank: 'sha256'; pcrs: readonly number[]; digest: Uint8Array }>({
+  bank: required('bank', literal('sha256')),
+  pcrs: required(
+    'pcrs',
+    refine(
+      list(uint(0, 23), 24, (a, b) => a - b),
+      (p, path) => (p.length ? undefined : `${path} is empty`),
+    ),
+  ),
+  digest: required('digest', bytes(32)),
+});
+const REF_STATE = record<{ ref: Uint8Array }>({ ref: required('ref', bytes(32)) });
 
-function bytes(v: CborValue | undefined, path: string, min: number, max = min): Uint8Array {
-  if (!(v instanceof Uint8Array)) return bad(`${path} is not a byte string`);
-  if (v.length < min || v.length > max)
-    bad(`${path} must be ${min === max ? min : `${min} to ${max}`} bytes, got ${v.length}`);
-  return v;
-}
+export const STATE: Codec<StateBinding> = {
+  decode: (v, path) => (v instanceof Map && v.has('ref') ? REF_STATE : PCR_STATE).decode(v, path),
+  encode: (s) => ('ref' in s ? REF_STATE.encode(s) : PCR_STATE.encode(s)),
+};
 
-function array(v: CborValue | undefined, path: string, max: number): readonly CborValue[] {
-  if (!Array.isArray(v)) return bad(`${path} is not an array`);
-  if (v.length > max) bad(`${path} has more than ${max} entries`);
-  return v;
-}
-
-/** An absolute path in normal form: no empty, "." or ".." segment, no trailing "/" unless `prefix`. */
-export function checkPath(p: string, path: string, opts: { prefix?: boolean } = {}): string {
-  if (!p.startsWith('/')) bad(`${path} must be an absolute path, got ${JSON.stringify(p)}`);
-  const body = opts.prefix && p.endsWith('/') ? p.slice(0, -1) : p;
-  const segments = body.split('/').slice(1);
-  if (body !== '' && segments.some((s) => s === '' || s === '.' || s === '..'))
-    bad(
-      `${path} is not a normalised path (no "//", "." or ".." segments, no trailing "/"): ${JSON.stringify(p)}`,
-    );
-  if (body === '' && !opts.prefix) bad(`${path} is not a file: "/"`);
-  return p;
-}
-
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** Ascending, unique: one encoding per set, and a subset check by merge. */
-function ascending(values: readonly string[], path: string): void {
-  for (let i = 1; i < values.length; i++)
-    if (!((values[i - 1] as string) < (values[i] as string))) bad(`${path} must be ascending and unique`);
-}
-
-// ── Scope ─────────────────────────────────────────────────────────────────────────────────────────────
-
-const SCOPE_KEYS = ['exe', 'sha256', 'argv', 'cwd', 'uid', 'env', 'uses', 'caller'] as const;
-
-/** A scope (grant: exe may be a directory prefix and sha256 absent). */
-export function decodeScope(v: CborValue | undefined, path: string, grant: boolean): Scope {
-  const m = entries(v, path, SCOPE_KEYS);
-  const exe = checkPath(text(m.get('exe'), `${path}.exe`, LIMITS.path), `${path}.exe`, { prefix: grant });
-  const out: { -readonly [K in keyof Scope]: Scope[K] } = { exe };
-  if (m.has('sha256')) out.sha256 = bytes(m.get('sha256'), `${path}.sha256`, 32);
-  else if (!grant) bad(`${path}.sha256 is required`);
-  if (!grant && exe.endsWith('/')) bad(`${path}.exe names a directory`);
-  if (m.has('argv'))
-    out.argv = array(m.get('argv'), `${path}.argv`, LIMITS.argv).map((a, i) => {
-      if (typeof a !== 'string') return bad(`${path}.argv[${i}] is not text`);
-      if (a.length > LIMITS.arg || a.includes('\0')) bad(`${path}.argv[${i}] is too long or contains NUL`);
-      return a;
-    });
-  if (m.has('cwd')) out.cwd = checkPath(text(m.get('cwd'), `${path}.cwd`, LIMITS.path), `${path}.cwd`);
-  if (m.has('uid')) out.uid = uint(m.get('uid'), `${path}.uid`, 0xfffffffe);
-  if (m.has('env')) {
-    const env = array(m.get('env'), `${path}.env`, LIMITS.env).map((e, i) => {
-      const name = text(e, `${path}.env[${i}]`, 255);
-      if (!ENV_NAME.test(name)) bad(`${path}.env[${i}] is not a variable name: ${JSON.stringify(name)}`);
-      return name;
-    });
-    ascending(env, `${path}.env`);
-    out.env = env;
-  }
-  if (m.has('uses')) {
-    out.uses = uint(m.get('uses'), `${path}.uses`, 0xffffffff);
-    if (out.uses === 0) bad(`${path}.uses must be at least 1`);
-  }
-  if (m.has('caller'))
-    out.caller = checkPath(text(m.get('caller'), `${path}.caller`, LIMITS.path), `${path}.caller`);
-  return out;
-}
-
-export function encodeScope(s: Scope): CborMap {
-  const m = new Map<CborKey, CborValue>([['exe', s.exe]]);
-  if (s.sha256) m.set('sha256', s.sha256);
-  if (s.argv) m.set('argv', [...s.argv]);
-  if (s.cwd !== undefined) m.set('cwd', s.cwd);
-  if (s.uid !== undefined) m.set('uid', s.uid);
-  if (s.env) m.set('env', [...s.env]);
-  if (s.uses !== undefined) m.set('uses', s.uses);
-  if (s.caller !== undefined) m.set('caller', s.caller);
-  return m;
-}
-
-// ── State, delegate grant, governance ─────────────────────────────────────────────────────────────────
-
-function decodeState(v: CborValue | undefined, path: string): StateBinding {
-  if (v instanceof Map && v.has('ref')) {
-    const m = entries(v, path, ['ref']);
-    return { ref: bytes(m.get('ref'), `${path}.ref`, 32) };
-  }
-  const m = entries(v, path, ['bank', 'pcrs', 'digest']);
-  if (m.get('bank') !== 'sha256') bad(`${path}.bank must be "sha256"`);
-  const pcrs = array(m.get('pcrs'), `${path}.pcrs`, 24).map((p, i) => uint(p, `${path}.pcrs[${i}]`, 23));
-  if (pcrs.length === 0) bad(`${path}.pcrs is empty`);
-  for (let i = 1; i < pcrs.length; i++)
-    if ((pcrs[i - 1] as number) >= (pcrs[i] as number)) bad(`${path}.pcrs must be ascending and unique`);
-  return { bank: 'sha256', pcrs, digest: bytes(m.get('digest'), `${path}.digest`, 32) };
-}
-
-function encodeState(s: StateBinding): CborMap {
-  if ('ref' in s) return new Map([['ref', s.ref]]);
-  return new Map<CborKey, CborValue>([
-    ['bank', s.bank],
-    ['pcrs', [...s.pcrs]],
-    ['digest', s.digest],
-  ]);
-}
-
-function decodeDelegate(v: CborValue | undefined, path: string): DelegateGrant {
-  const m = entries(v, path, ['key', 'depth', 'scope']);
-  const key = bytes(m.get('key'), `${path}.key`, 1, 1024);
+const SPKI = refine(bytes(1, 1024), (key, path) => {
   try {
-    publicKeyOf(key, `${path}.key`);
+    publicKeyOf(key, path);
+    return undefined;
   } catch (e) {
-    if (e instanceof ExecgateError) bad(e.message);
+    if (e instanceof ExecgateError) return e.message;
     throw e;
   }
-  return {
-    key,
-    depth: uint(m.get('depth'), `${path}.depth`, LIMITS.depth),
-    scope: decodeScope(m.get('scope'), `${path}.scope`, true),
-  };
-}
+});
 
-function decodeGov(v: CborValue | undefined, path: string): ReadonlyMap<string, string> {
-  if (!(v instanceof Map)) return bad(`${path} is not a map`);
-  if (v.size > LIMITS.gov) bad(`${path} has more than ${LIMITS.gov} entries`);
-  const out = new Map<string, string>();
-  for (const [k, val] of v) {
-    if (typeof k !== 'string') bad(`${path}: keys are text`);
-    out.set(text(k, `${path} key`), text(val, `${path}.${String(k)}`));
-  }
-  return out;
-}
-
-// ── The claims set ────────────────────────────────────────────────────────────────────────────────────
+export const DELEGATE: Codec<DelegateGrant> = record<DelegateGrant>({
+  key: required('key', SPKI),
+  depth: required('depth', uint(0, LIMITS.depth)),
+  scope: required('scope', GRANT_SCOPE),
+});
 
 const SUB = /^(?:000b[0-9a-f]{64}|000c[0-9a-f]{96}|000d[0-9a-f]{128}|group:[A-Za-z0-9._-]{1,64})$/;
 
@@ -264,54 +203,50 @@ export function isSubject(sub: string): boolean {
   return SUB.test(sub);
 }
 
-/** The claims of an artifact's payload map; E_FORMAT for anything undeclared, missing or malformed. */
-export function decodeClaims(v: CborValue): ArtifactClaims {
-  const m = entries(v, 'claims', Object.values(CLAIM_KEY));
-  const sub = text(m.get(CLAIM_KEY.sub), 'sub', 200);
-  if (!isSubject(sub)) bad(`sub must be a lowercase hex AK Name or "group:NAME", got ${JSON.stringify(sub)}`);
-  const out: { -readonly [K in keyof ArtifactClaims]: ArtifactClaims[K] } = {
-    iss: text(m.get(CLAIM_KEY.iss), 'iss', 256),
-    sub,
-    exp: uint(m.get(CLAIM_KEY.exp), 'exp'),
-    iat: uint(m.get(CLAIM_KEY.iat), 'iat'),
-    cti: bytes(m.get(CLAIM_KEY.cti), 'cti', LIMITS.ctiMin, LIMITS.ctiMax),
-    scope: decodeScope(m.get(CLAIM_KEY.scope), 'scope', false),
-  };
-  if (m.has(CLAIM_KEY.nbf)) out.nbf = uint(m.get(CLAIM_KEY.nbf), 'nbf');
-  if (out.exp <= (out.nbf ?? out.iat)) bad('exp must be later than nbf (or iat)');
-  if (m.has(CLAIM_KEY.state)) out.state = decodeState(m.get(CLAIM_KEY.state), 'state');
-  if (m.has(CLAIM_KEY.boot)) out.boot = uint(m.get(CLAIM_KEY.boot), 'boot', 0xffffffff);
-  if (m.has(CLAIM_KEY.epoch)) out.epoch = uint(m.get(CLAIM_KEY.epoch), 'epoch');
-  if (m.has(CLAIM_KEY.gov)) out.gov = decodeGov(m.get(CLAIM_KEY.gov), 'gov');
-  if (m.has(CLAIM_KEY.parent)) out.parent = bytes(m.get(CLAIM_KEY.parent), 'parent', 32);
-  if (m.has(CLAIM_KEY.delegate)) out.delegate = decodeDelegate(m.get(CLAIM_KEY.delegate), 'delegate');
-  return out;
+const time = uint(0, MAX_TIME);
+
+export const CLAIMS: Codec<ArtifactClaims> = refine(
+  record<ArtifactClaims>({
+    iss: required(CLAIM_KEY.iss, text(256)),
+    sub: required(
+      CLAIM_KEY.sub,
+      refine(text(200), (s, path) =>
+        isSubject(s)
+          ? undefined
+          : `${path} must be a lowercase hex AK Name or "group:NAME", got ${JSON.stringify(s)}`,
+      ),
+    ),
+    exp: required(CLAIM_KEY.exp, time),
+    nbf: optional(CLAIM_KEY.nbf, time),
+    iat: required(CLAIM_KEY.iat, time),
+    cti: required(CLAIM_KEY.cti, bytes(LIMITS.ctiMin, LIMITS.ctiMax)),
+    scope: required(CLAIM_KEY.scope, SCOPE),
+    state: optional(CLAIM_KEY.state, STATE),
+    boot: optional(CLAIM_KEY.boot, uint(0, 0xffffffff)),
+    epoch: optional(CLAIM_KEY.epoch, time),
+    gov: optional(CLAIM_KEY.gov, textMap(text(LIMITS.text), text(LIMITS.text), LIMITS.gov)),
+    parent: optional(CLAIM_KEY.parent, bytes(32)),
+    delegate: optional(CLAIM_KEY.delegate, DELEGATE),
+  }),
+  (c) => (c.exp > (c.nbf ?? c.iat) ? undefined : 'exp must be later than nbf (or iat)'),
+);
+
+/** Schema failures are E_FORMAT at this layer. */
+function asFormat<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof SchemaError) throw new ArtifactError('E_FORMAT', e.message, { cause: e });
+    throw e;
+  }
 }
 
-/** The payload map of `c` (deterministic order comes from the encoder). */
+/** The claims of an artifact's payload map; E_FORMAT for anything undeclared, missing or malformed. */
+export function decodeClaims(v: CborValue): ArtifactClaims {
+  return asFormat(() => CLAIMS.decode(v, ''));
+}
+
+/** The payload map of `c`; E_FORMAT when `c` breaks a rule the reader would refuse. */
 export function encodeClaims(c: ArtifactClaims): CborMap {
-  const m = new Map<CborKey, CborValue>([
-    [CLAIM_KEY.iss, c.iss],
-    [CLAIM_KEY.sub, c.sub],
-    [CLAIM_KEY.exp, c.exp],
-    [CLAIM_KEY.iat, c.iat],
-    [CLAIM_KEY.cti, c.cti],
-    [CLAIM_KEY.scope, encodeScope(c.scope)],
-  ]);
-  if (c.nbf !== undefined) m.set(CLAIM_KEY.nbf, c.nbf);
-  if (c.state) m.set(CLAIM_KEY.state, encodeState(c.state));
-  if (c.boot !== undefined) m.set(CLAIM_KEY.boot, c.boot);
-  if (c.epoch !== undefined) m.set(CLAIM_KEY.epoch, c.epoch);
-  if (c.gov) m.set(CLAIM_KEY.gov, new Map(c.gov));
-  if (c.parent) m.set(CLAIM_KEY.parent, c.parent);
-  if (c.delegate)
-    m.set(
-      CLAIM_KEY.delegate,
-      new Map<CborKey, CborValue>([
-        ['key', c.delegate.key],
-        ['depth', c.delegate.depth],
-        ['scope', encodeScope(c.delegate.scope)],
-      ]),
-    );
-  return m;
+  return asFormat(() => CLAIMS.encode(c) as CborMap);
 }
