@@ -173,7 +173,7 @@ export function protectedForSigning(protectedBytes: Uint8Array): Uint8Array {
 export function sigStructure1(
   protectedBytes: Uint8Array,
   payload: Uint8Array,
-  externalAad = EMPTY,
+  externalAad: Uint8Array = EMPTY,
 ): Uint8Array {
   return encodeCbor(['Signature1', protectedForSigning(protectedBytes), externalAad, payload]);
 }
@@ -182,7 +182,7 @@ export function sigStructure1(
 export function countersignStructure(
   target: Pick<CoseSign1, 'protectedBytes' | 'payload' | 'signature'>,
   signProtected: Uint8Array,
-  externalAad = EMPTY,
+  externalAad: Uint8Array = EMPTY,
 ): Uint8Array {
   return encodeCbor([
     'CounterSignatureV2',

@@ -135,9 +135,14 @@ const b64url = (k: ExampleKey, name: 'x' | 'y' | 'd'): string | undefined => {
 };
 
 function jwkOf(k: ExampleKey, withPrivate: boolean): JsonWebKey {
-  const jwk: JsonWebKey = { kty: k.kty, crv: k.crv, x: b64url(k, 'x') };
-  if (k.kty === 'EC') jwk.y = b64url(k, 'y');
-  if (withPrivate) jwk.d = b64url(k, 'd');
+  const part = (name: 'x' | 'y' | 'd') => {
+    const v = b64url(k, name);
+    if (v === undefined) throw new Error(`the example key has no ${name}`);
+    return v;
+  };
+  const jwk: JsonWebKey = { kty: k.kty, crv: k.crv, x: part('x') };
+  if (k.kty === 'EC') jwk.y = part('y');
+  if (withPrivate) jwk.d = part('d');
   return jwk;
 }
 
