@@ -153,25 +153,41 @@ export function encodeProtected(header: CborMap): Uint8Array {
   return header.size === 0 ? EMPTY : encodeCbor(header);
 }
 
+/**
+ * A protected header as the to-be-signed structures carry it: zero bytes when it has no parameters.
+ * RFC 9052 §3: a sender may send an empty map encoded in the bstr (h'a0') and recipients must accept it,
+ * but the zero-length bstr "is the version used in the serialization structures for cryptographic
+ * computation" (cose-wg/Examples sign1-tests/sign-pass-01 is signed that way). Only a lenient read lets
+ * a non-shortest empty map (b8 00 …) through; it is one too. Any other bytes are carried as sent.
+ */
+export function protectedForSigning(protectedBytes: Uint8Array): Uint8Array {
+  const head = protectedBytes[0];
+  if (head === 0xa0) return protectedBytes.length === 1 ? EMPTY : protectedBytes;
+  if (head === undefined || head < 0xb8 || head > 0xbb) return protectedBytes;
+  const emptyMap =
+    protectedBytes.length === 1 + (1 << (head - 0xb8)) && protectedBytes.subarray(1).every((b) => b === 0);
+  return emptyMap ? EMPTY : protectedBytes;
+}
+
 /** Sig_structure for COSE_Sign1 (RFC 9052 §4.4). */
 export function sigStructure1(
   protectedBytes: Uint8Array,
   payload: Uint8Array,
-  externalAad = EMPTY,
+  externalAad: Uint8Array = EMPTY,
 ): Uint8Array {
-  return encodeCbor(['Signature1', protectedBytes, externalAad, payload]);
+  return encodeCbor(['Signature1', protectedForSigning(protectedBytes), externalAad, payload]);
 }
 
 /** Countersign_structure of a V2 countersignature on a COSE_Sign1 (RFC 9338 §3.3). */
 export function countersignStructure(
   target: Pick<CoseSign1, 'protectedBytes' | 'payload' | 'signature'>,
   signProtected: Uint8Array,
-  externalAad = EMPTY,
+  externalAad: Uint8Array = EMPTY,
 ): Uint8Array {
   return encodeCbor([
     'CounterSignatureV2',
-    target.protectedBytes,
-    signProtected,
+    protectedForSigning(target.protectedBytes),
+    protectedForSigning(signProtected),
     externalAad,
     target.payload,
     [target.signature],
