@@ -4,13 +4,13 @@
 // interposer present when the operator rotates the AK got its own key pinned, "ek-certificate" downgraded
 // to "first-use", and every later salted session went to it. A certified pin is now replaced only
 // through --ca: --force without it keeps the pin (E_EK_MISMATCH, exit 5, when the TPM reports another EK).
-import { constants, generateKeyPairSync, privateDecrypt } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../agent/cli/exit.js';
 import { useSwtpm } from '../helpers/swtpm.js';
-import { commandCode, startTpmProxy, swapEkOnReadPublic, type TpmProxy } from '../helpers/tpm-proxy.js';
+import { startTpmProxy, stealRsaSalts, swapEkOnReadPublic, type TpmProxy } from '../helpers/tpm-proxy.js';
 import { withTempDir } from '../tpm/swtpm-kit.js';
 import { cli } from './helpers.js';
 
@@ -22,7 +22,6 @@ afterEach(async () => {
 });
 
 const QUIRK = ['--ek-quirk', 'critical-san-with-subject'];
-const START_AUTH_SESSION = 0x176;
 
 function files() {
   const { host, port, ctrlPort, ca } = swtpm();
@@ -48,27 +47,7 @@ async function swappingProxy(): Promise<{ tcti: string; stolen: Buffer[] }> {
   const n = Buffer.from(attacker.publicKey.export({ format: 'jwk' }).n ?? '', 'base64url');
   const stolen: Buffer[] = [];
   proxy = await startTpmProxy(files().upstream, {
-    onCommand(cmd) {
-      if (commandCode(cmd) !== START_AUTH_SESSION || cmd.readUInt32BE(10) !== 0x81010001) return cmd;
-      const at = 20 + cmd.readUInt16BE(18);
-      const wrapped = cmd.subarray(at + 2, at + 2 + cmd.readUInt16BE(at));
-      try {
-        stolen.push(
-          privateDecrypt(
-            {
-              key: attacker.privateKey,
-              padding: constants.RSA_PKCS1_OAEP_PADDING,
-              oaepHash: 'sha256',
-              oaepLabel: Buffer.from('SECRET\0'),
-            },
-            wrapped,
-          ),
-        );
-      } catch {
-        // salted to another key
-      }
-      return cmd;
-    },
+    onCommand: stealRsaSalts(attacker.privateKey, stolen),
     onResponse: swapEkOnReadPublic(new Uint8Array(n)),
   });
   return { tcti: proxy.tcti, stolen };
