@@ -93,10 +93,36 @@ function checkEk(alg: EkAlg, pub: TPMT_PUBLIC, name: Uint8Array, opts: EkOptions
   if (!equalBytes(name, objectName(pub)))
     throw mismatch('has a Name that is not the Name of its public area');
   if (!matchesTemplate(pub, ekTemplate(alg))) throw mismatch('does not have the default EK template');
+  if (!isKeyOfItsTemplate(pub)) throw mismatch('has a unique that is not a key of its template');
   if (opts.pinned && !samePublic(pub, opts.pinned)) {
     throw mismatch(
       `is not the EK pinned at host init (Name ${toHex(name)}, pinned ${toHex(objectName(opts.pinned))}): refusing to salt a session to it`,
     );
+  }
+}
+
+/** The coordinate size of the EK curves. */
+const EK_CURVE_BYTES: Readonly<Record<number, number>> = {
+  [TPM_ECC_CURVE.NIST_P256]: 32,
+  [TPM_ECC_CURVE.NIST_P384]: 48,
+};
+
+/**
+ * Is `unique` a public key the template's parameters describe: an RSA modulus of exactly keyBits bits, an
+ * ECC point with coordinates of the curve's size, on the curve? (matchesTemplate leaves `unique` aside.)
+ */
+function isKeyOfItsTemplate(pub: TPMT_PUBLIC): boolean {
+  if (pub.type === TPM_ALG.RSA) {
+    if (pub.unique.length * 8 !== pub.parameters.keyBits || (pub.unique[0] ?? 0) < 0x80) return false;
+  } else if (pub.type === TPM_ALG.ECC) {
+    const size = EK_CURVE_BYTES[pub.parameters.curveID];
+    if (size === undefined || pub.unique.x.length !== size || pub.unique.y.length !== size) return false;
+  } else return false;
+  try {
+    publicKeyOf(pub);
+    return true;
+  } catch {
+    return false;
   }
 }
 

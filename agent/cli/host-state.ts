@@ -13,14 +13,18 @@
  * interposer present at that moment would have been pinned) or "ek-certificate" (host init --ca found
  * the EK certificate chaining to the operator's CA bundle and certifying exactly this public area).
  * A file written before "trust" existed reads as "first-use".
+ *
+ * The file is read only where no one but root and us could have written it, as writeFileSafe writes it
+ * (E_FILE_UNSAFE otherwise): a pin another user planted, or could swap, would hand its key every salt.
  */
 
-import { open } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { type FileHandle, lstat, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type EkAlg, EkError } from '../attest/ek.js';
 import { equalBytes, fromHex, isHex, toHex } from '../encoding/bytes.js';
 import { JsonError, parseJsonObject } from '../encoding/canonical-json.js';
-import { ensureDir, writeFileSafe } from '../fs/atomic-write.js';
+import { checkDir, ensureDir, FileWriteError, writeFileSafe } from '../fs/atomic-write.js';
 import { objectName } from '../tpm/names.js';
 import { marshal, unmarshal } from '../tpm/schema.js';
 import { TPMT_PUBLIC } from '../tpm/structures.js';
@@ -44,19 +48,65 @@ export interface HostState {
   readonly ek: Readonly<Partial<Record<EkAlg, PinnedEk>>>;
 }
 
-/** `--state-dir`, else EXECGATE_STATE_DIR, else the default. */
+/** `--state-dir`, else EXECGATE_STATE_DIR (unless empty, as an empty EXECGATE_TCTI), else the default. */
 export function stateDirOf(env: Readonly<Record<string, string | undefined>>, flag?: string): string {
-  return flag ?? env.EXECGATE_STATE_DIR ?? DEFAULT_STATE_DIR;
+  return flag ?? (env.EXECGATE_STATE_DIR || DEFAULT_STATE_DIR);
 }
 
 export const hostStatePath = (dir: string) => join(dir, HOST_STATE_FILE);
 
-/** The state file, or undefined when there is none; a malformed or oversized one is a usage error. */
+const errnoOf = (e: unknown): unknown => (e as NodeJS.ErrnoException | undefined)?.code;
+
+/**
+ * Opens the state file, or undefined when there is none, refusing (E_FILE_UNSAFE) what another user could
+ * have written: a directory that checkDir refuses (a link; another user's, or writable by others unless
+ * sticky; the same for each one above), a file that is a link (O_NOFOLLOW), not a regular file (a FIFO is
+ * opened without waiting for a writer, then refused), another user's, or writable by group or others.
+ */
+async function openHostState(dir: string, path: string): Promise<FileHandle | undefined> {
+  const unsafe = (why: string) =>
+    new FileWriteError(
+      'E_FILE_UNSAFE',
+      `${path} ${why}: the pinned EK is believed only from a file no other user could have written`,
+    );
+  try {
+    await lstat(dir);
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return undefined;
+    throw new UsageError(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  await checkDir(dir);
+  let fh: FileHandle;
+  try {
+    fh = await open(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return undefined;
+    if (errnoOf(e) === 'ELOOP') throw unsafe('is a symbolic link');
+    throw new UsageError(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  try {
+    const st = await fh.stat();
+    const euid = typeof process.geteuid === 'function' ? process.geteuid() : 0;
+    if (!st.isFile()) throw unsafe('is not a regular file');
+    if (st.uid !== 0 && st.uid !== euid) throw unsafe(`is owned by another user (uid ${st.uid})`);
+    if (st.mode & 0o022) throw unsafe(`is writable by others (mode ${(st.mode & 0o7777).toString(8)})`);
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+  return fh;
+}
+
+/**
+ * The state file, or undefined when there is none; a malformed or oversized one is a usage error, one
+ * that another user could have written is E_FILE_UNSAFE (openHostState).
+ */
 export async function readHostState(dir: string): Promise<HostState | undefined> {
   const path = hostStatePath(dir);
   let text: string;
+  const fh = await openHostState(dir, path);
+  if (fh === undefined) return undefined;
   try {
-    const fh = await open(path, 'r');
     try {
       const buf = Buffer.alloc(MAX_HOST_STATE + 1);
       let n = 0;
@@ -71,7 +121,6 @@ export async function readHostState(dir: string): Promise<HostState | undefined>
       await fh.close();
     }
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     if (e instanceof UsageError) throw e;
     throw new UsageError(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -19,7 +19,7 @@ import {
   readAk,
   saveAkPair,
 } from '../attest/ak.js';
-import { type EkAlg, ekPublicFromSpki, pemToDer, readEkCertificate, withEk } from '../attest/ek.js';
+import { type EkAlg, EkError, ekPublicFromSpki, pemToDer, readEkCertificate, withEk } from '../attest/ek.js';
 import type { EkCertQuirk } from '../attest/ek-cert.js';
 import { type HostIdentity, hostIdentity, hostInit } from '../attest/identity.js';
 import { ExecgateError } from '../errors.js';
@@ -49,7 +49,8 @@ Commands:
                              and persist it at H (default 0x81010002); an existing AK is kept unless --force.
                              Without --ca the EK is trusted on first use; with --ca BUNDLE [--ek-cert FILE]
                              [--ek-quirk NAME]… it is pinned only if its certificate validates as for
-                             identity --ca (exit 7, nothing pinned or created, otherwise). --force re-pins
+                             identity --ca (exit 7, nothing pinned or created, otherwise). --force re-pins,
+                             but a pin made with --ca only with --ca again
   init --ak-save DIR [--ak-alg rsa|ecc] [--ek-alg A] [--ca BUNDLE …] [--force]
                              create the AK and keep it as files instead: DIR/ak.pub (TPM2B_PUBLIC) and
                              DIR/ak.priv (TPM2B_PRIVATE) as tpm2_createak -u/-r write them, DIR/ak.name,
@@ -129,22 +130,37 @@ interface EkPin {
  * E_EK_MISMATCH), or, on the first init or with --force (re-provisioning), the TPM's EK, pinned now.
  * With --ca the EK (pinned or new) must be the one its certificate certifies before anything is written:
  * an interposer present at provisioning can report its own key as the EK, but it has no certificate.
+ * A certified pin is replaced only through --ca: --force alone (to remake the AK) keeps it, so that an
+ * interposer present then cannot have its key pinned on first use in its place.
  */
 async function pinEkOnInit(
   tpm: Tpm,
   opts: { ekAlg: EkAlg; force: boolean; stateDir: string; cert: EkCertCheck | undefined },
 ): Promise<EkPin> {
   const state = await readHostState(opts.stateDir);
-  const kept = opts.force ? undefined : pinnedEk(state, opts.ekAlg);
-  const ekPublic = await withEk(tpm, opts.ekAlg, async (ek) => ek.public, kept ? { pinned: kept } : {});
+  const was = state?.ek[opts.ekAlg]?.trust;
+  const certifiedKept = opts.force && was === 'ek-certificate' && opts.cert === undefined;
+  const kept = opts.force && !certifiedKept ? undefined : pinnedEk(state, opts.ekAlg);
+  const ekPublic = await withEk(tpm, opts.ekAlg, async (ek) => ek.public, kept ? { pinned: kept } : {}).catch(
+    (e: unknown) => {
+      if (certifiedKept && e instanceof EkError && e.code === 'E_EK_MISMATCH') {
+        throw new EkError(
+          'E_EK_MISMATCH',
+          `${e.message}; the pinned EK was certified (host init --ca): --force re-pins it only with --ca`,
+          { cause: e },
+        );
+      }
+      throw e;
+    },
+  );
   let certificate: (EkCertReport & { valid: true }) | undefined;
   if (opts.cert) {
     const nv = opts.cert.inputs.certificate ? undefined : await readEkCertificate(tpm, opts.ekAlg);
     certificate = await validateEkCert(ekPublic, nv, opts.cert, opts.ekAlg);
   }
-  const was = kept && state?.ek[opts.ekAlg]?.trust;
-  const trust: EkTrust = certificate ? 'ek-certificate' : (was ?? 'first-use');
-  if (!kept || trust !== was) await pinEk(opts.stateDir, state, opts.ekAlg, ekPublic, trust);
+  const keptTrust = kept ? was : undefined;
+  const trust: EkTrust = certificate ? 'ek-certificate' : (keptTrust ?? 'first-use');
+  if (!kept || trust !== keptTrust) await pinEk(opts.stateDir, state, opts.ekAlg, ekPublic, trust);
   return { pinned: ekPublic, trust, ...(certificate ? { certificate } : {}) };
 }
 

@@ -2,6 +2,7 @@
 // A loopback interposer between execgate and swtpm (the bus attacker of issue 11 finding 2): it listens on
 // a port pair like swtpm's (data P, control P+1), frames each command and response by its header size,
 // records both, and lets a test rewrite either before passing it on. The control channel is piped as is.
+import { constants, type KeyObject, privateDecrypt } from 'node:crypto';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { objectName } from '../../agent/tpm/names.js';
 import { marshal, unmarshal } from '../../agent/tpm/schema.js';
@@ -141,5 +142,29 @@ export function swapEkOnReadPublic(
     const head = Buffer.from(rsp.subarray(0, 10));
     head.writeUInt32BE(10 + body.length, 2);
     return Buffer.concat([head, body]);
+  };
+}
+
+/**
+ * A command rewrite that passes every command on and, for StartAuthSession salted to the key at
+ * `ekHandle`, records the salt whenever the attacker's RSA `privateKey` unwraps it (OAEP-SHA256, label
+ * "SECRET": Part 1 §B.10.3): a session salted to the attacker's key, whose session key it can now derive.
+ */
+export function stealRsaSalts(privateKey: KeyObject, stolen: Buffer[], ekHandle = 0x81010001) {
+  return (cmd: Buffer): Buffer => {
+    if (commandCode(cmd) !== 0x176 || cmd.readUInt32BE(10) !== ekHandle) return cmd;
+    const at = 20 + cmd.readUInt16BE(18); // header 10, tpmKey, bind, nonceCaller
+    const wrapped = cmd.subarray(at + 2, at + 2 + cmd.readUInt16BE(at));
+    const oaep = {
+      padding: constants.RSA_PKCS1_OAEP_PADDING,
+      oaepHash: 'sha256',
+      oaepLabel: Buffer.from('SECRET\0'),
+    };
+    try {
+      stolen.push(privateDecrypt({ key: privateKey, ...oaep }, wrapped));
+    } catch {
+      // salted to another key
+    }
+    return cmd;
   };
 }
