@@ -10,6 +10,7 @@ import {
   hashAlgOf,
   hashByName,
 } from '../crypto/algorithms.js';
+import { ExecgateError } from '../errors.js';
 import { tpmInfo } from '../tpm/capability.js';
 import { GetRandom, PCR_Extend } from '../tpm/commands.js';
 import { allocatedBanks, readPcrs } from '../tpm/pcr.js';
@@ -135,7 +136,9 @@ async function getRandom(tpm: Tpm, n: number, sessions: Parameters<Tpm['run']>[2
   const out = new Uint8Array(n);
   for (let at = 0; at < n; ) {
     const { randomBytes } = await tpm.run(GetRandom, { bytesRequested: Math.min(n - at, 64) }, sessions);
-    if (randomBytes.length === 0) throw new UsageError('the TPM returned no random bytes');
+    // Part 3 §16.1: at least one byte per call; an empty answer would loop forever.
+    if (randomBytes.length === 0)
+      throw new ExecgateError('E_TPM_PROTOCOL', 'the TPM answered GetRandom with no bytes');
     out.set(randomBytes.subarray(0, n - at), at);
     at += randomBytes.length;
   }
