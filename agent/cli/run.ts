@@ -45,6 +45,7 @@ A command runs only after it is verified. Groups:
   ima      show | replay | verify [FILE]       the kernel's IMA measurement list, replayed and judged likewise
   state    capture | check | digest            the host's reference state: record it, judge against it
   key      gen | id                            signing keys of issuers, delegates and approvers
+  revoke   (make)                              a signed revocation list of artifacts and keys
 
 Global flags:
   --tcti TCTI   the TPM to use: device:/dev/tpmrm0, swtpm:host=H,port=P, swtpm:path=SOCK, mssim:host=H,port=P
@@ -100,6 +101,10 @@ const GROUPS: Readonly<Record<string, () => Promise<CommandGroup>>> = {
   key: async () => {
     const m = await import('./key.js');
     return { help: m.KEY_HELP, commands: m.KEY_COMMANDS };
+  },
+  revoke: async () => {
+    const m = await import('./revoke.js');
+    return { help: m.REVOKE_HELP, commands: {}, default: m.REVOKE_DEFAULT };
   },
 };
 
