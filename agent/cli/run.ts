@@ -45,6 +45,8 @@ A command runs only after it is verified. Groups:
   ima      show | replay | verify [FILE]       the kernel's IMA measurement list, replayed and judged likewise
   state    capture | check | digest            the host's reference state: record it, judge against it
   key      gen | id                            signing keys of issuers, delegates and approvers
+  artifact issue | delegate | approve | inspect | verify
+                                               authorization artifacts: who may run what, where, when
   revoke   (make)                              a signed revocation list of artifacts and keys
 
 Global flags:
@@ -101,6 +103,10 @@ const GROUPS: Readonly<Record<string, () => Promise<CommandGroup>>> = {
   key: async () => {
     const m = await import('./key.js');
     return { help: m.KEY_HELP, commands: m.KEY_COMMANDS };
+  },
+  artifact: async () => {
+    const m = await import('./artifact.js');
+    return { help: m.ARTIFACT_HELP, commands: m.ARTIFACT_COMMANDS };
   },
   revoke: async () => {
     const m = await import('./revoke.js');
