@@ -87,3 +87,63 @@ export function parseNonce(value: string, what = '--nonce'): Uint8Array {
     throw new UsageError(`${what} must not be empty: give the nonce the quote was made with (hex)`);
   return nonce;
 }
+
+const TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * A point in time, in seconds since the epoch: ISO 8601 with its zone (2026-12-07T10:00:00Z,
+ * 2026-12-07T11:00+01:00), or @UNIXSECONDS. A time without a zone is refused: read on another host
+ * it would mean another instant. Seconds are the unit of the artifact claims, so no fractions.
+ */
+export function parseTime(value: string, what: string): number {
+  const unix = /^@(\d{1,15})$/.exec(value);
+  if (unix) return Number(unix[1]);
+  const m = TIME.exec(value);
+  const bad = () =>
+    new UsageError(
+      `${what} must be ISO 8601 with a zone (e.g. 2026-12-07T10:00:00Z) or @UNIXSECONDS, got "${value}"`,
+    );
+  if (!m) throw bad();
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map((x) => Number(x ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
+  const t = new Date(ms);
+  // Date.UTC rolls 2026-02-30 over to March: a date that does not round-trip does not exist.
+  if (
+    t.getUTCFullYear() !== y ||
+    t.getUTCMonth() !== mo - 1 ||
+    t.getUTCDate() !== d ||
+    h > 23 ||
+    mi > 59 ||
+    s > 59
+  )
+    throw bad();
+  const zone = m[7] ?? 'Z';
+  const offset =
+    zone === 'Z' ? 0 : (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4)));
+  const seconds = ms / 1000 - offset * 60;
+  if (seconds < 0) throw new UsageError(`${what} is before 1970: "${value}"`);
+  return seconds;
+}
+
+const DURATION_UNIT = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+
+/** A duration in seconds: 90s, 10m, 2h, 1d, or a bare number of seconds; more than 0 unless `zero`. */
+export function parseDuration(value: string, what: string, opts: { zero?: boolean } = {}): number {
+  const m = /^(\d{1,9})([smhd])?$/.exec(value);
+  const seconds = m ? Number(m[1]) * DURATION_UNIT[(m[2] ?? 's') as keyof typeof DURATION_UNIT] : Number.NaN;
+  if (!(seconds > 0 || (opts.zero === true && seconds === 0)))
+    throw new UsageError(`${what} must be a duration like 90s, 10m, 2h or 1d, got "${value}"`);
+  return seconds;
+}
+
+/** An ISO 8601 UTC time of seconds since the epoch, without fractions: 2026-12-07T10:00:00Z. */
+export function isoTime(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+}

@@ -5,12 +5,14 @@
  * every error code of agent/ (`Code`), so a code without an exit code, or a misspelled one, does not
  * compile; test/cli/exit-codes.test.ts checks that README.md documents each.
  */
+import type { ArtifactCode } from '../artifact/errors.js';
 import type { AkCode } from '../attest/ak.js';
 import type { CredentialCode } from '../attest/credential.js';
 import type { EkCode } from '../attest/ek.js';
 import type { EkCertCode } from '../attest/ek-cert.js';
 import type { QuoteErrorCode } from '../attest/quote.js';
 import type { QuoteCode } from '../attest/verify-quote.js';
+import type { KeyError } from '../crypto/keys.js';
 import type { JsonErrorCode } from '../encoding/canonical-json.js';
 import type { CborErrorCode } from '../encoding/cbor.js';
 import { ExecgateError } from '../errors.js';
@@ -45,7 +47,10 @@ export const EXIT = {
   TPM_PROTOCOL: 5,
   /** The request does not fit this TPM (e.g. a PCR bank it has not allocated). */
   TPM_UNSUPPORTED: 6,
-  /** Evidence failed verification: a quote (E_QUOTE_*), an EK certificate (E_EK_CERT_*), an event log. */
+  /**
+   * Evidence failed verification: a quote (E_QUOTE_*), an EK certificate (E_EK_CERT_*), an event log, an
+   * authorization artifact or a revocation list (E_FORMAT, E_SIGNATURE, E_REVOKED, …).
+   */
   EVIDENCE_INVALID: 7,
   /** No measurement log to judge: securityfs not mounted, no firmware log or IMA, or not readable. */
   NO_MEASUREMENT_LOG: 8,
@@ -53,8 +58,8 @@ export const EXIT = {
 
 /** Bad command-line input: what was wrong and what to type instead. */
 export class UsageError extends ExecgateError<'E_USAGE'> {
-  constructor(message: string) {
-    super('E_USAGE', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_USAGE', message, options);
   }
 }
 
@@ -73,6 +78,7 @@ export type Code =
       | SelectionError
       | EkCertMissingError
       | QuoteInvalidError
+      | KeyError
     >
   | TpmTransportCode
   | PcrErrorCode
@@ -92,7 +98,8 @@ export type Code =
   | ReferenceStateErrorCode
   | SecurityfsErrorCode
   | FileWriteErrorCode
-  | InputErrorCode;
+  | InputErrorCode
+  | ArtifactCode;
 
 const BY_CODE = {
   E_USAGE: EXIT.USAGE,
@@ -162,6 +169,18 @@ const BY_CODE = {
   E_CBOR_TAG: EXIT.EVIDENCE_INVALID,
   E_CBOR_UNSUPPORTED: EXIT.EVIDENCE_INVALID,
   E_CBOR_LIMIT: EXIT.EVIDENCE_INVALID,
+  // A key file named on the command line that is not a usable Ed25519/P-256/P-384 key.
+  E_KEY: EXIT.USAGE,
+  // An artifact or a revocation list that fails verification: one reason code each (agent/artifact).
+  E_FORMAT: EXIT.EVIDENCE_INVALID,
+  E_SIGNATURE: EXIT.EVIDENCE_INVALID,
+  E_UNTRUSTED_ISSUER: EXIT.EVIDENCE_INVALID,
+  E_LINEAGE: EXIT.EVIDENCE_INVALID,
+  E_APPROVAL: EXIT.EVIDENCE_INVALID,
+  E_EXPIRED: EXIT.EVIDENCE_INVALID,
+  E_NOT_YET_VALID: EXIT.EVIDENCE_INVALID,
+  E_REVOKED: EXIT.EVIDENCE_INVALID,
+  E_REVOCATION_LIST: EXIT.EVIDENCE_INVALID,
 } as const satisfies Readonly<Record<Code, Exit>>;
 
 function isCode(code: string): code is Code {

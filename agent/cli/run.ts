@@ -44,6 +44,10 @@ A command runs only after it is verified. Groups:
   eventlog show | replay | verify [FILE]       the firmware/boot event log, replayed and judged against a quote
   ima      show | replay | verify [FILE]       the kernel's IMA measurement list, replayed and judged likewise
   state    capture | check | digest            the host's reference state: record it, judge against it
+  key      gen | id                            signing keys of issuers, delegates and approvers
+  artifact issue | delegate | approve | inspect | verify
+                                               authorization artifacts: who may run what, where, when
+  revoke   (make)                              a signed revocation list of artifacts and keys
 
 Global flags:
   --tcti TCTI   the TPM to use: device:/dev/tpmrm0, swtpm:host=H,port=P, swtpm:path=SOCK, mssim:host=H,port=P
@@ -95,6 +99,18 @@ const GROUPS: Readonly<Record<string, () => Promise<CommandGroup>>> = {
   state: async () => {
     const m = await import('./state.js');
     return { help: m.STATE_HELP, commands: m.STATE_COMMANDS };
+  },
+  key: async () => {
+    const m = await import('./key.js');
+    return { help: m.KEY_HELP, commands: m.KEY_COMMANDS };
+  },
+  artifact: async () => {
+    const m = await import('./artifact.js');
+    return { help: m.ARTIFACT_HELP, commands: m.ARTIFACT_COMMANDS };
+  },
+  revoke: async () => {
+    const m = await import('./revoke.js');
+    return { help: m.REVOKE_HELP, commands: {}, default: m.REVOKE_DEFAULT };
   },
 };
 

@@ -4,7 +4,8 @@
  *
  * The one way the agent reads an input file named on the command line (issue 11, finding 6): quote
  * bundles and tpm2-tools files, PEM keys, reference documents, credential blobs, IMA checkpoints, EK
- * certificates and CA bundles. The file is read through a FileHandle loop, never whole: stat() sizes are
+ * certificates and CA bundles, artifacts and revocation lists; and, with `streamFile`, a file of any
+ * length that is hashed rather than held (an executable). The file is read through a FileHandle loop, never whole: stat() sizes are
  * not trusted (/dev/zero, FIFOs, /proc and securityfs files report 0), and reading stops one byte past
  * `maxBytes`, so memory stays within the limit whatever the file is. Errors are typed:
  *
@@ -55,6 +56,14 @@ export const INPUT_LIMITS = {
   ekCert: 64 * 1024,
   /** A bundle of CA certificates. */
   caBundle: 4 * 1024 * 1024,
+  /** An authorization artifact (agent/artifact MAX_ARTIFACT_BYTES). */
+  artifact: 256 * 1024,
+  /** A signed revocation list (agent/artifact MAX_REVOCATION_BYTES). */
+  revocationList: 4 * 1024 * 1024,
+  /** An artifact signing key (PKCS#8 PEM) or public key (SPKI PEM or DER). */
+  key: 64 * 1024,
+  /** The JSON of `execgate host identity --json`. */
+  hostIdentity: 1024 * 1024,
 } as const satisfies Readonly<Record<string, number>>;
 
 export interface ReadBoundedOptions {
@@ -142,4 +151,47 @@ export async function readBounded(path: string, options: ReadBoundedOptions): Pr
 /** `readBounded`, decoded as UTF-8 (PEM, JSON). */
 export async function readBoundedText(path: string, options: ReadBoundedOptions): Promise<string> {
   return Buffer.from(await readBounded(path, options)).toString('utf8');
+}
+
+/**
+ * Feeds the regular file `path` to `onChunk` piece by piece to EOF, whatever its length, in memory of one
+ * chunk: for a file that is hashed, not held (an executable's digest). Anything but a regular file
+ * (/dev/zero, a FIFO, a directory) is E_INPUT_READ, since it may never end. The chunk's memory is reused
+ * once `onChunk` returns: consume it there (a hash's update).
+ */
+export async function streamFile(
+  path: string,
+  what: string,
+  onChunk: (chunk: Uint8Array) => void,
+): Promise<void> {
+  const failed = (err: unknown) =>
+    new InputError('E_INPUT_READ', path, `${what}: cannot read "${path}" (${reason(err)})`, { cause: err });
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    throw failed(err);
+  }
+  try {
+    let regular: boolean;
+    try {
+      regular = (await handle.stat()).isFile();
+    } catch (err) {
+      throw failed(err);
+    }
+    if (!regular) throw new InputError('E_INPUT_READ', path, `${what}: "${path}" is not a regular file`);
+    const chunk = new Uint8Array(1024 * 1024);
+    for (;;) {
+      let n: number;
+      try {
+        n = (await handle.read(chunk, 0, chunk.length, null)).bytesRead;
+      } catch (err) {
+        throw failed(err);
+      }
+      if (n === 0) return;
+      onChunk(chunk.subarray(0, n));
+    }
+  } finally {
+    await handle.close();
+  }
 }

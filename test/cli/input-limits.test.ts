@@ -87,6 +87,90 @@ describe('input files are read with a byte limit (issue 11, finding 6)', () => {
     ]);
   });
 
+  it('artifacts, revocation lists, keys and host identity JSON: E_INPUT_LIMIT', async () => {
+    const keyDir = await mkdtemp(join(dir, 'keys-'));
+    const key = join(keyDir, 'k');
+    expect((await cli(['key', 'gen', '--alg', 'ed25519', '--out', key])).code).toBe(EXIT.OK);
+    const pub = `${key}.pub`;
+    await expectLimit(['artifact', 'verify', '/dev/zero', '--trust', pub]);
+    await expectLimit(['artifact', 'inspect', '/dev/zero']);
+    await expectLimit(['artifact', 'approve', '/dev/zero', '--key', key]);
+    await expectLimit(['artifact', 'verify', '/dev/zero', '--trust', '/dev/zero']);
+    await expectLimit(['key', 'id', '/dev/zero']);
+    await expectLimit([
+      'revoke',
+      '--key',
+      '/dev/zero',
+      '--issuer',
+      'x',
+      '--cti',
+      '00'.repeat(16),
+      '--out',
+      join(keyDir, 'l'),
+    ]);
+    await expectLimit([
+      'revoke',
+      '--key',
+      key,
+      '--list',
+      '/dev/zero',
+      '--cti',
+      '00'.repeat(16),
+      '--out',
+      join(keyDir, 'l'),
+    ]);
+    const issue = [
+      'artifact',
+      'issue',
+      '--key',
+      key,
+      '--issuer',
+      'x',
+      '--exe',
+      '/bin/sh',
+      '--sha256',
+      '00'.repeat(32),
+      '--ttl',
+      '1m',
+    ];
+    await expectLimit([...issue, '--host-identity', '/dev/zero', '--out', join(keyDir, 'a')]);
+    await expectLimit([
+      ...issue,
+      '--group',
+      'g',
+      '--delegate-key',
+      '/dev/zero',
+      '--delegate-depth',
+      '0',
+      '--out',
+      join(keyDir, 'a'),
+    ]);
+    await expectLimit(
+      [...issue, '--group', 'g', '--state-ref', '/dev/zero', '--out', join(keyDir, 'a')],
+      INPUT_LIMITS.reference + 64 * 1024 * 1024,
+    );
+    // A revocation list is verified only after the artifact is read: give a real artifact.
+    const art = join(keyDir, 'a');
+    expect((await cli([...issue, '--group', 'g', '--out', art])).code).toBe(EXIT.OK);
+    await expectLimit(['artifact', 'verify', art, '--trust', pub, '--revoked', '/dev/zero']);
+    await expectLimit([
+      'artifact',
+      'delegate',
+      '--parent',
+      '/dev/zero',
+      '--key',
+      key,
+      '--issuer',
+      'x',
+      '--exe',
+      '/bin/sh',
+      '--ttl',
+      '1m',
+      '--out',
+      join(keyDir, 'c'),
+    ]);
+  });
+
   it('a missing input file: E_INPUT_READ, exit 2, naming the file', async () => {
     const r = await cli(['credential', 'activate', '--in', join(dir, 'absent')], ENV);
     expect(r.code).toBe(EXIT.USAGE);

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_ARTIFACT_BYTES } from '../../agent/artifact/artifact.js';
+import { MAX_REVOCATION_BYTES } from '../../agent/artifact/revocation.js';
 import { MAX_BUNDLE_BYTES } from '../../agent/attest/quote.js';
-import { INPUT_LIMITS, InputError, readBounded } from '../../agent/fs/read-bounded.js';
+import { INPUT_LIMITS, InputError, readBounded, streamFile } from '../../agent/fs/read-bounded.js';
 import { REFERENCE_LIMITS } from '../../agent/measure/reference.js';
 
 let dir: string;
@@ -76,5 +79,31 @@ describe('readBounded', () => {
   it('limits match their parsers', () => {
     expect(INPUT_LIMITS.quoteBundle).toBe(MAX_BUNDLE_BYTES);
     expect(INPUT_LIMITS.reference).toBe(REFERENCE_LIMITS.maxDocumentBytes);
+    expect(INPUT_LIMITS.artifact).toBe(MAX_ARTIFACT_BYTES);
+    expect(INPUT_LIMITS.revocationList).toBe(MAX_REVOCATION_BYTES);
+  });
+});
+
+describe('streamFile', () => {
+  it('feeds a regular file to EOF in chunks, whatever its length', async () => {
+    const f = join(dir, 'big');
+    const data = randomBytes(3 * 1024 * 1024 + 5);
+    await writeFile(f, data);
+    const seen: Uint8Array[] = [];
+    await streamFile(f, '--exe', (c) => seen.push(c.slice()));
+    expect(seen.length).toBeGreaterThan(1);
+    // Buffer.equals, not toEqual: a deep comparison of 3 MiB byte by byte takes seconds.
+    expect(Buffer.concat(seen).equals(data)).toBe(true);
+  });
+
+  it('refuses what is not a regular file (it may never end) and a missing file: E_INPUT_READ', async () => {
+    const code = (p: string) =>
+      streamFile(p, '--exe', () => undefined).then(
+        () => undefined,
+        (e: InputError) => e.code,
+      );
+    expect(await code('/dev/zero')).toBe('E_INPUT_READ');
+    expect(await code(dir)).toBe('E_INPUT_READ');
+    expect(await code(join(dir, 'absent'))).toBe('E_INPUT_READ');
   });
 });
