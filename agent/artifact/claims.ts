@@ -109,11 +109,18 @@ export const LIMITS = {
 
 const MAX_TIME = Number.MAX_SAFE_INTEGER;
 
-/** Why `p` is not an absolute path in normal form (no empty, "." or ".." segment; a trailing "/" only as a prefix). */
-export function pathProblem(p: string, path: string, opts: { prefix?: boolean } = {}): string | undefined {
+/**
+ * Why `p` is not an absolute path in normal form (no empty, "." or ".." segment; a trailing "/" only as
+ * a directory prefix); `root` lets "/" itself through (a working directory), `prefix` any "DIR/".
+ */
+export function pathProblem(
+  p: string,
+  path: string,
+  opts: { prefix?: boolean; root?: boolean } = {},
+): string | undefined {
   if (!p.startsWith('/')) return `${path} must be an absolute path, got ${JSON.stringify(p)}`;
   const body = opts.prefix && p.endsWith('/') ? p.slice(0, -1) : p;
-  if (body === '') return opts.prefix ? undefined : `${path} is not a file: "/"`;
+  if (body === '' || p === '/') return opts.prefix || opts.root ? undefined : `${path} is not a file: "/"`;
   if (
     body
       .split('/')
@@ -125,6 +132,7 @@ export function pathProblem(p: string, path: string, opts: { prefix?: boolean } 
 }
 
 const filePath = refine(text(LIMITS.path), (p, path) => pathProblem(p, path));
+const dirPath = refine(text(LIMITS.path), (p, path) => pathProblem(p, path, { root: true }));
 const exePrefix = refine(text(LIMITS.path), (p, path) => pathProblem(p, path, { prefix: true }));
 const ascending = (a: string, b: string) => (a < b ? -1 : a === b ? 0 : 1);
 const envName = refine(text(255), (n, path) =>
@@ -147,7 +155,7 @@ function scopeFields(exe: Codec<string>) {
     exe: required('exe', exe),
     sha256: optional('sha256', bytes(32)),
     argv: optional('argv', list(arg, LIMITS.argv)),
-    cwd: optional('cwd', filePath),
+    cwd: optional('cwd', dirPath),
     uid: optional('uid', uint(0, 0xfffffffe)),
     env: optional('env', list(envName, LIMITS.env, ascending)),
     uses: optional('uses', uint(1, 0xffffffff)),

@@ -8,10 +8,10 @@
 import { randomBytes } from 'node:crypto';
 import {
   type ArtifactClaims,
-  checkPath,
   type DelegateGrant,
   isSubject,
   LIMITS,
+  pathProblem,
   type Scope,
   type StateBinding,
 } from '../artifact/claims.js';
@@ -104,14 +104,11 @@ export const CLAIM_HELP = `Claim flags (issue and delegate):
                            artifact's own --exe and its digest, or any executable under DIR/; each child
                            for one use (a grant names no uses), with any other scope it sets`;
 
-/** A path flag in the normal form the claims require (checkPath), else a UsageError naming the flag. */
-function pathFlag(value: string, flag: string, opts: { prefix?: boolean } = {}): string {
-  try {
-    return checkPath(value, flag, opts);
-  } catch (e) {
-    if (e instanceof ArtifactError) throw new UsageError(e.message, { cause: e });
-    throw e;
-  }
+/** A path flag in the normal form the claims require (pathProblem), else a UsageError naming the flag. */
+function pathFlag(value: string, flag: string, opts: { prefix?: boolean; root?: boolean } = {}): string {
+  const why = pathProblem(value, flag, opts);
+  if (why !== undefined) throw new UsageError(why);
+  return value;
 }
 
 /** `--host`: an AK Name as host identity --json prints akName (lowercase hex). */
@@ -186,7 +183,7 @@ function scopeOf(values: ClaimValues, exe: string, digest: Uint8Array): Scope {
     sha256: digest,
     // No --arg and no --any-args: exactly no arguments, the narrowest reading of a bare command.
     ...(values['any-args'] ? {} : { argv: args ?? [] }),
-    ...(values.cwd === undefined ? {} : { cwd: pathFlag(values.cwd, '--cwd') }),
+    ...(values.cwd === undefined ? {} : { cwd: pathFlag(values.cwd, '--cwd', { root: true }) }),
     ...(values.uid === undefined ? {} : { uid: parseIndex(values.uid, '--uid', 0xffff_fffe) }),
     ...(env === undefined ? {} : { env: [...new Set(env)].sort() }),
     ...(uses === undefined ? {} : { uses }),

@@ -169,6 +169,7 @@ const BY_CODE = {
   E_CBOR_TAG: EXIT.EVIDENCE_INVALID,
   E_CBOR_UNSUPPORTED: EXIT.EVIDENCE_INVALID,
   E_CBOR_LIMIT: EXIT.EVIDENCE_INVALID,
+  E_SCHEMA: EXIT.EVIDENCE_INVALID,
   // A key file named on the command line that is not a usable Ed25519/P-256/P-384 key.
   E_KEY: EXIT.USAGE,
   // An artifact or a revocation list that fails verification: one reason code each (agent/artifact).
