@@ -15,6 +15,7 @@ import type { QuoteCode } from '../attest/verify-quote.js';
 import type { KeyError } from '../crypto/keys.js';
 import type { JsonErrorCode } from '../encoding/canonical-json.js';
 import type { CborErrorCode } from '../encoding/cbor.js';
+import type { SchemaError } from '../encoding/cbor-schema.js';
 import { ExecgateError } from '../errors.js';
 import type { FileWriteErrorCode } from '../fs/atomic-write.js';
 import type { InputErrorCode } from '../fs/read-bounded.js';
@@ -79,6 +80,7 @@ export type Code =
       | EkCertMissingError
       | QuoteInvalidError
       | KeyError
+      | SchemaError
     >
   | TpmTransportCode
   | PcrErrorCode
