@@ -102,7 +102,7 @@ export const CLAIM_HELP = `Claim flags (issue and delegate):
                            grant the key PUB to issue children (execgate artifact delegate), N levels
                            below them (0: children may not delegate, at most ${LIMITS.depth}), within the
                            artifact's own --exe and its digest, or any executable under DIR/; each child
-                           for one use (a grant names no uses), with any other scope it sets`;
+                           for at most as many uses as this artifact, with any other scope it sets`;
 
 /** A path flag in the normal form the claims require (pathProblem), else a UsageError naming the flag. */
 function pathFlag(value: string, flag: string, opts: { prefix?: boolean; root?: boolean } = {}): string {
@@ -192,11 +192,20 @@ function scopeOf(values: ClaimValues, exe: string, digest: Uint8Array): Scope {
 }
 
 /** The window: exp from --not-after or --ttl after the start (--not-before, else now). */
-function windowOf(values: ClaimValues, now: number): { iat: number; nbf?: number; exp: number } {
+/** iat now; nbf from --not-before, else `laterStart` when given and in the future; exp from --ttl or --not-after. */
+function windowOf(
+  values: ClaimValues,
+  now: number,
+  laterStart?: number,
+): { iat: number; nbf?: number; exp: number } {
   if ((values.ttl === undefined) === (values['not-after'] === undefined))
     throw new UsageError('give one of --ttl DUR and --not-after TIME: no artifact lives forever');
   const nbf =
-    values['not-before'] === undefined ? undefined : parseTime(values['not-before'], '--not-before');
+    values['not-before'] === undefined
+      ? laterStart !== undefined && laterStart > now
+        ? laterStart
+        : undefined
+      : parseTime(values['not-before'], '--not-before');
   const start = nbf ?? now;
   const exp =
     values['not-after'] === undefined
@@ -287,17 +296,21 @@ async function delegateOf(values: ClaimValues, own: Scope): Promise<DelegateGran
   if (prefix !== undefined && !prefix.endsWith('/'))
     throw new UsageError(`--delegate-exe-prefix must be a directory ending in "/", got "${prefix}"`);
   const key = await readPublicKey(keyFile, '--delegate-key');
-  // The grant's scope: any executable under the prefix, else exactly the artifact's own (and its digest).
-  const scope: Scope =
-    prefix === undefined
+  // The grant's scope: any executable under the prefix, else exactly the artifact's own (and its
+  // digest); children may have as many uses as the artifact itself.
+  const scope: Scope = {
+    ...(prefix === undefined
       ? { exe: own.exe, ...(own.sha256 ? { sha256: own.sha256 } : {}) }
-      : { exe: pathFlag(prefix, '--delegate-exe-prefix', { prefix: true }) };
+      : { exe: pathFlag(prefix, '--delegate-exe-prefix', { prefix: true }) }),
+    ...(own.uses === undefined ? {} : { uses: own.uses }),
+  };
   return { key: key.spki, depth, scope };
 }
 
 /**
  * The claims the flags describe, with a fresh cti and iat = now. `parent`: a delegated child's parent,
- * whose sub is the default target.
+ * whose sub, state, boot and epoch are the defaults (a child must keep them), and whose window start is
+ * the child's when it lies in the future.
  */
 export async function claimsFromFlags(
   values: ClaimValues,
@@ -308,9 +321,13 @@ export async function claimsFromFlags(
   if (values.exe === undefined) throw new UsageError('--exe PATH is required');
   const sub = await subjectOf(values, parent);
   const exe = pathFlag(values.exe, '--exe');
-  const window = windowOf(values, Math.floor(Date.now() / 1000));
+  const now = Math.floor(Date.now() / 1000);
+  const window = windowOf(values, now, parent === undefined ? undefined : (parent.nbf ?? parent.iat));
   const scope = scopeOf(values, exe, await exeDigest(exe, values.sha256));
-  const state = await stateOf(values, ctx);
+  const state = (await stateOf(values, ctx)) ?? parent?.state;
+  const boot = values.boot === undefined ? parent?.boot : parseIndex(values.boot, '--boot', 0xffff_ffff);
+  const epoch =
+    values.epoch === undefined ? parent?.epoch : parseIndex(values.epoch, '--epoch', Number.MAX_SAFE_INTEGER);
   const gov = govOf(values.gov);
   const delegate = await delegateOf(values, scope);
   return {
@@ -320,10 +337,8 @@ export async function claimsFromFlags(
     cti: new Uint8Array(randomBytes(16)),
     scope,
     ...(state === undefined ? {} : { state }),
-    ...(values.boot === undefined ? {} : { boot: parseIndex(values.boot, '--boot', 0xffff_ffff) }),
-    ...(values.epoch === undefined
-      ? {}
-      : { epoch: parseIndex(values.epoch, '--epoch', Number.MAX_SAFE_INTEGER) }),
+    ...(boot === undefined ? {} : { boot }),
+    ...(epoch === undefined ? {} : { epoch }),
     ...(gov === undefined ? {} : { gov }),
     ...(delegate === undefined ? {} : { delegate }),
   };

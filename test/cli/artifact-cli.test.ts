@@ -686,6 +686,34 @@ describe('artifact delegate', () => {
     expect((await verify(leaf)).code).toBe(EXIT.OK);
   });
 
+  it("a child keeps the parent's state, boot and epoch and may take as many uses by default; a future parent window starts the child's", async () => {
+    const start = Math.floor(Date.now() / 1000) + 60;
+    const p = await parent(
+      0,
+      ...[
+        '--uses',
+        '3',
+        '--boot',
+        '7',
+        '--epoch',
+        '2',
+        '--pcrs',
+        'sha256:0,7',
+        '--pcr-digest',
+        '11'.repeat(32),
+      ],
+      ...['--not-before', `@${start}`],
+    );
+    const out = file('kept');
+    await ok(child(p, out, '--uses', '3'));
+    const c = decodeArtifact(new Uint8Array(await readFile(out))).claims;
+    expect(c).toMatchObject({ boot: 7, epoch: 2, nbf: start, scope: { uses: 3 } });
+    expect(c.state).toEqual(decodeArtifact(new Uint8Array(await readFile(p))).claims.state);
+    expect((await verify(out, '--at', `@${start}`)).code).toBe(EXIT.OK);
+    // Set by a flag, a differing value is still the child's own, and E_LINEAGE.
+    await fails(child(p, file(), '--boot', '8'), EXIT.EVIDENCE_INVALID, 'E_LINEAGE', /boot differs/);
+  });
+
   it('wider than the grant, longer-lived, deeper, another target, or the wrong key: E_LINEAGE (exit 7)', async () => {
     const p = await parent(0);
     const lineage = (argv: string[], m: RegExp) => fails(argv, EXIT.EVIDENCE_INVALID, 'E_LINEAGE', m);
