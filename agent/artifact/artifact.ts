@@ -28,10 +28,15 @@ import {
 } from './cose.js';
 import { ArtifactError } from './errors.js';
 
-/** Largest artifact file: a full chain of LIMITS.depth ancestors and many approvals fit well inside. */
+/** Largest artifact file: a full chain of MAX_ANCESTORS and many approvals fit well inside. */
 export const MAX_ARTIFACT_BYTES = 256 * 1024;
 /** Most countersignatures one artifact may carry. */
 export const MAX_APPROVALS = 32;
+/**
+ * Most ancestors a chain holds: a root granting the largest depth (LIMITS.depth levels below its child)
+ * has descendants LIMITS.depth + 1 levels down, and the deepest of them carries LIMITS.depth + 1 ancestors.
+ */
+export const MAX_ANCESTORS = LIMITS.depth + 1;
 /** The unprotected header label of the ancestors. */
 export const CHAIN_LABEL = 'chain';
 
@@ -111,7 +116,7 @@ function linkOf(cose: CoseSign1, what: string): ArtifactLink {
 function decodeChain(v: CborValue, what: string): ArtifactLink[] {
   if (!Array.isArray(v) || v.length === 0)
     return bad(`${what}: "chain" must be a non-empty array of byte strings`);
-  if (v.length > LIMITS.depth) bad(`${what}: "chain" has more than ${LIMITS.depth} ancestors`);
+  if (v.length > MAX_ANCESTORS) bad(`${what}: "chain" has more than ${MAX_ANCESTORS} ancestors`);
   return v.map((entry, i) => {
     const at = `${what}: chain[${i}]`;
     if (!(entry instanceof Uint8Array)) return bad(`${at} is not a byte string`);

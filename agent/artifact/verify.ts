@@ -5,7 +5,8 @@
  * The offline verdict on an artifact: pure (bytes, trusted keys, approval policy, revocations and the
  * time in; a verdict with one reason code out; no I/O, no clock), so the gate, a service and the
  * auditor page share it. `verifyArtifacts` judges many at once with one batched signature call
- * (agent/crypto verifySignatures → wasm-core verifyBatch). Call `await initVerification()` first.
+ * (agent/crypto verifySignatures → wasm-core verifyBatch; several past MAX_BATCH_BYTES of input to it).
+ * Call `await initVerification()` first.
  *
  * The checks, and the code of the first that fails in this order:
  *   E_FORMAT            decodeArtifact (artifact.ts)
@@ -19,7 +20,7 @@
  *   E_REVOKED           its cti, an ancestor's cti, or the kid of any key that signed one is revoked
  *   E_APPROVAL          (with an approval policy) fewer than `required` distinct approvers of the set
  *                       countersigned validly; any countersignature by a key outside the set, by one
- *                       approver twice, or that does not verify
+ *                       approver twice, by an approver whose kid is revoked, or that does not verify
  * Without an approval policy, countersignatures are decoded but not verified (the verdict says so).
  */
 import { type PublicKey, publicKeyOf } from '../crypto/keys.js';
@@ -76,9 +77,14 @@ interface Pending {
   readonly issuer: PublicKey;
   /** Indexes into the batch, with what each proves. */
   readonly links: readonly { index: number; what: string }[];
-  readonly approvals: readonly { index: number; kid: string }[];
+  readonly approvals: readonly ApprovalCheck[];
   readonly lineage: string | undefined;
 }
+
+/** One countersignature: its index in the batch, or why it is refused without a signature check. */
+type ApprovalCheck =
+  | { readonly kid: string; readonly index: number; readonly refused?: undefined }
+  | { readonly kid: string; readonly refused: string };
 
 const fail = (code: ArtifactCode, detail: string, artifact?: Artifact): ArtifactVerdict =>
   artifact ? { ok: false, code, detail, artifact } : { ok: false, code, detail };
@@ -149,15 +155,29 @@ function plan(bytes: Uint8Array, o: VerifyOptions, batch: VerifyItem[]): Pending
   }
   if (artifact.chain.length === 0 && artifact.claims.parent)
     lineage ??= 'it names a parent but carries no chain';
-  const approvals: { index: number; kid: string }[] = [];
+  // Only countersignatures that can count are verified: one per policy approver, not revoked. The others
+  // decide the verdict without a signature check, so a forgery repeating a public approver kid
+  // MAX_APPROVALS times costs one verification over its payload, not MAX_APPROVALS.
+  const approvals: ApprovalCheck[] = [];
   if (o.approvals) {
+    const planned = new Set<string>();
     for (const a of artifact.approvals) {
+      const kid = toHex(a.kid);
       const approver = o.approvals.approvers.find((k) => equalBytes(k.kid, a.kid));
       if (!approver || approver.alg !== a.alg) {
-        approvals.push({ index: -1, kid: toHex(a.kid) });
+        approvals.push({ kid, refused: `countersignature by ${kid}, not an approver of the policy` });
         continue;
       }
-      approvals.push({ index: batch.length, kid: toHex(a.kid) });
+      if (planned.has(kid)) {
+        approvals.push({ kid, refused: `approver ${kid} countersigned twice` });
+        continue;
+      }
+      if (o.revoked?.kids.has(kid)) {
+        approvals.push({ kid, refused: `countersignature by approver ${kid}, whose key is revoked` });
+        continue;
+      }
+      planned.add(kid);
+      approvals.push({ kid, index: batch.length });
       const cs = a.countersignature;
       batch.push(
         verifyItemFor(
@@ -195,9 +215,7 @@ function judge(p: Pending, ok: readonly boolean[], o: VerifyOptions): ArtifactVe
   if (!o.approvals) return { ok: true, artifact, issuer: p.issuer };
   const seen = new Set<string>();
   for (const a of p.approvals) {
-    if (a.index < 0)
-      return fail('E_APPROVAL', `countersignature by ${a.kid}, not an approver of the policy`, artifact);
-    if (seen.has(a.kid)) return fail('E_APPROVAL', `approver ${a.kid} countersigned twice`, artifact);
+    if (a.refused !== undefined) return fail('E_APPROVAL', a.refused, artifact);
     if (!ok[a.index])
       return fail('E_APPROVAL', `the countersignature of approver ${a.kid} does not verify`, artifact);
     seen.add(a.kid);
@@ -209,13 +227,38 @@ function judge(p: Pending, ok: readonly boolean[], o: VerifyOptions): ArtifactVe
 
 const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
 
-/** The verdicts on many artifacts under the same options, with one batched signature verification. */
+/**
+ * Most bytes of to-be-signed structures held for one batched verification: a normal batch (a thousand
+ * artifacts of a few kilobytes) is one call; hostile input as large as allowed is cut into several
+ * calls instead of being held whole (MAX_ARTIFACT_BYTES per structure, a few structures per artifact).
+ */
+export const MAX_BATCH_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The verdicts on many artifacts under the same options, with one batched signature verification (or a
+ * few, when their to-be-signed structures exceed MAX_BATCH_BYTES).
+ */
 export function verifyArtifacts(list: readonly Uint8Array[], options: VerifyOptions): ArtifactVerdict[] {
   checkOptions(options);
-  const batch: VerifyItem[] = [];
-  const planned = list.map((bytes) => plan(bytes, options, batch));
-  const ok = batch.length ? verifySignatures(batch) : [];
-  return planned.map((p) => ('ok' in p ? p : judge(p, ok, options)));
+  const verdicts: ArtifactVerdict[] = [];
+  let batch: VerifyItem[] = [];
+  let planned: (Pending | ArtifactVerdict)[] = [];
+  let bytes = 0;
+  const flush = () => {
+    const ok = batch.length ? verifySignatures(batch) : [];
+    for (const p of planned) verdicts.push('ok' in p ? p : judge(p, ok, options));
+    batch = [];
+    planned = [];
+    bytes = 0;
+  };
+  for (const artifact of list) {
+    const before = batch.length;
+    planned.push(plan(artifact, options, batch));
+    for (let i = before; i < batch.length; i++) bytes += (batch[i] as VerifyItem).message.length;
+    if (bytes >= MAX_BATCH_BYTES) flush();
+  }
+  if (planned.length) flush();
+  return verdicts;
 }
 
 /** The verdict on one artifact. */

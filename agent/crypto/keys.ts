@@ -9,7 +9,8 @@
  * strict SPKI parser, the same one verification uses, so a key accepted here verifies there.
  *
  * kid = SHA-256 of the DER SubjectPublicKeyInfo (the whole structure, algorithm identifier included, so
- * a key's bytes under another algorithm have another kid).
+ * a key's bytes under another algorithm have another kid). Each key has exactly one accepted SPKI (DER,
+ * RFC 8410 / RFC 5480 namedCurve, EC points uncompressed only), so each key has exactly one kid.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { DerError, parseSpki } from '../../wasm-core/index.js';
@@ -57,6 +58,13 @@ export function publicKeyOf(spki: Uint8Array, what = 'public key'): PublicKey {
     throw new KeyError(
       'E_KEY',
       `${what} is ${info.kind === 'ec' ? `EC ${info.curve}` : info.kind}: use Ed25519, P-256 or P-384`,
+    );
+  // One key, one SPKI, one kid: a compressed point (02/03 ‖ x) is the same key as the uncompressed one
+  // under another kid, which would let one approver count twice or a key escape its kid's revocation.
+  if (info.kind === 'ec' && (info.point[0] !== 4 || info.point.length !== (alg === 'p256' ? 65 : 97)))
+    throw new KeyError(
+      'E_KEY',
+      `${what} is not an uncompressed EC point (04 ‖ x ‖ y): a compressed or hybrid point is the same key under another kid`,
     );
   return { alg, spki: new Uint8Array(spki), kid: keyId(spki) };
 }
