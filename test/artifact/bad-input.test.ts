@@ -1106,6 +1106,7 @@ describe('edited artifacts (fast-check): a refusal verdict, never an exception',
           else b.push(byte);
         }
         const bytes = Uint8Array.from(b);
+        fc.pre(Buffer.compare(bytes, which ? approved : chained) !== 0); // an insertion undone by a deletion
         const v = verifyArtifact(bytes, which ? withApprovals : options);
         expect(v.ok).toBe(false);
         try {
