@@ -15,7 +15,7 @@
 // Keys and ECDSA/EdDSA signatures come from node:crypto (not seeded); a failing case is printed in full.
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeArtifact, withUnprotected } from '../../agent/artifact/artifact.js';
+import { artifactDigest, decodeArtifact, withUnprotected } from '../../agent/artifact/artifact.js';
 import {
   type ArtifactClaims,
   type DelegateGrant,
@@ -24,6 +24,12 @@ import {
   type Scope,
   type StateBinding,
 } from '../../agent/artifact/claims.js';
+import {
+  countersignStructure,
+  encodeCoseSign1,
+  protectedForSigning,
+  sigStructure1,
+} from '../../agent/artifact/cose.js';
 import { type ArtifactCode, ArtifactError } from '../../agent/artifact/errors.js';
 import { approveArtifact, delegateArtifact, issueArtifact } from '../../agent/artifact/issue.js';
 import {
@@ -41,7 +47,7 @@ import {
 import type { SigningKey } from '../../agent/crypto/keys.js';
 import { initVerification } from '../../agent/crypto/verify.js';
 import { toHex } from '../../agent/encoding/bytes.js';
-import { type CborValue, decodeCbor, encodeCbor } from '../../agent/encoding/cbor.js';
+import { CborTag, type CborValue, decodeCbor, encodeCbor } from '../../agent/encoding/cbor.js';
 import {
   countersignatureBy,
   forgeChild,
@@ -831,7 +837,60 @@ describe('claims round trip', () => {
   });
 });
 
-// ── 6. verifyArtifacts agrees with verifyArtifact ──────────────────────────────────────────────────
+// ── 6. The to-be-signed structures, written directly, are the encoder's bytes ──────────────────────
+
+describe('Sig_structure, Countersign_structure and the signed form: the generic encoder’s bytes', () => {
+  // Lengths on both sides of each head-size boundary (RFC 8949 §4.2.1), and small random ones.
+  const length = fc.oneof(
+    fc.constantFrom(0, 1, 23, 24, 255, 256, 65_535, 65_536, 70_000),
+    fc.nat({ max: 300 }),
+  );
+  const bytesOf = length.chain((n) => fc.uint8Array({ minLength: n, maxLength: n }));
+
+  it('for any byte strings (fast-check)', () => {
+    fc.assert(
+      fc.property(bytesOf, bytesOf, bytesOf, bytesOf, bytesOf, (p, payload, aad, sig, signProtected) => {
+        const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+        // The structures carry an empty protected map as zero bytes (protectedForSigning, RFC 9052 §3).
+        const signedP = protectedForSigning(p);
+        const signedSp = protectedForSigning(signProtected);
+        expect(hex(sigStructure1(p, payload, aad))).toBe(
+          hex(encodeCbor(['Signature1', signedP, aad, payload])),
+        );
+        expect(hex(sigStructure1(p, payload))).toBe(
+          hex(encodeCbor(['Signature1', signedP, new Uint8Array(0), payload])),
+        );
+        const target = { protectedBytes: p, payload, signature: sig };
+        expect(hex(countersignStructure(target, signProtected, aad))).toBe(
+          hex(encodeCbor(['CounterSignatureV2', signedP, signedSp, aad, payload, [sig]])),
+        );
+        // An empty protected map, whichever way it is written, and a non-empty one starting like it.
+        for (const q of [Uint8Array.of(0xa0), Uint8Array.of(0xb8, 0), Uint8Array.of(0xa1, 1, 0x27)])
+          expect(hex(sigStructure1(q, payload))).toBe(
+            hex(encodeCbor(['Signature1', protectedForSigning(q), new Uint8Array(0), payload])),
+          );
+        const cose = {
+          protectedBytes: p,
+          protectedHeader: new Map(),
+          unprotected: new Map(),
+          payload,
+          signature: sig,
+        };
+        expect(hex(encodeCoseSign1(cose))).toBe(
+          hex(encodeCbor(new CborTag(18, [p, new Map(), payload, sig]))),
+        );
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('a chain entry’s digest is the artifact digest of its link', () => {
+    for (const link of decodeArtifact(approved).chain)
+      expect(toHex(link.digest)).toBe(toHex(artifactDigest(link.cose)));
+  });
+});
+
+// ── 7. verifyArtifacts agrees with verifyArtifact ──────────────────────────────────────────────────
 
 describe('verifyArtifacts on a mixed batch gives verifyArtifact’s verdicts', () => {
   const p256Issuer = newKey('p256');
