@@ -94,7 +94,11 @@ export function artifactDigest(cose: CoseSign1): Uint8Array {
   return sha256(encodeCoseSign1({ ...cose, unprotected: new Map() }));
 }
 
-function linkOf(cose: CoseSign1, what: string): ArtifactLink {
+/**
+ * The link of `cose`; `signedForm`, when given, is its bytes in the signed form (a chain entry, read
+ * strictly deterministic with an empty unprotected header, is exactly that), hashed instead of re-encoded.
+ */
+function linkOf(cose: CoseSign1, what: string, signedForm?: Uint8Array): ArtifactLink {
   const { alg, kid } = signerOf(cose.protectedHeader, what);
   let payload: CborValue;
   try {
@@ -110,7 +114,7 @@ function linkOf(cose: CoseSign1, what: string): ArtifactLink {
     if (e instanceof ArtifactError) return bad(`${what}: ${e.message}`, e);
     throw e;
   }
-  return { cose, alg, kid, claims, digest: artifactDigest(cose) };
+  return { cose, alg, kid, claims, digest: signedForm ? sha256(signedForm) : artifactDigest(cose) };
 }
 
 function decodeChain(v: CborValue, what: string): ArtifactLink[] {
@@ -129,7 +133,7 @@ function decodeChain(v: CborValue, what: string): ArtifactLink[] {
     }
     const cose = coseSign1FromValue(value, at);
     if (cose.unprotected.size !== 0) bad(`${at}: an ancestor in a chain has an empty unprotected header`);
-    return linkOf(cose, at);
+    return linkOf(cose, at, entry);
   });
 }
 

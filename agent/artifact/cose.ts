@@ -145,7 +145,76 @@ export function countersignatureValue(c: CoseCountersignature): CborValue {
 
 /** The deterministic encoding of a tagged COSE_Sign1. */
 export function encodeCoseSign1(m: CoseSign1): Uint8Array {
+  if (m.unprotected.size === 0)
+    return writeParts([SIGN1_HEAD, m.protectedBytes, EMPTY_MAP_ITEM, m.payload, m.signature]);
   return encodeCbor(coseSign1Value(m));
+}
+
+// ── To-be-signed structures, written directly ───────────────────────────────────────────────────────
+//
+// Sig_structure, Countersign_structure and the signed form of a COSE_Sign1 (empty unprotected header)
+// are arrays of byte strings behind a constant prefix, written here in one exact-size allocation
+// instead of through the generic encoder (which allocates per item and per map key): measured with
+// `npm run bench -- artifact`, 5 of them took ~35 µs per verified 3-link artifact that way. The bytes are
+// the same as encodeCbor's (test/artifact/properties.test.ts compares them across head-size boundaries).
+
+/** An already encoded item, copied as it is; any other part is a byte string's content. */
+class Encoded {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
+const SIGN1_HEAD = new Encoded(Uint8Array.of(0xd2, 0x84)); // tag 18, array of 4
+const EMPTY_MAP_ITEM = new Encoded(Uint8Array.of(0xa0));
+const SIG_STRUCTURE_HEAD = new Encoded(concat(0x84, 'Signature1'));
+const COUNTERSIGN_HEAD = new Encoded(concat(0x86, 'CounterSignatureV2'));
+const ONE_ITEM_ARRAY = new Encoded(Uint8Array.of(0x81));
+
+/** An array head byte followed by the encoding of an ASCII text. */
+function concat(arrayHead: number, textValue: string): Uint8Array {
+  const t = encodeCbor(textValue);
+  const out = new Uint8Array(1 + t.length);
+  out[0] = arrayHead;
+  out.set(t, 1);
+  return out;
+}
+
+/** Bytes of the shortest head for a byte string of `n` bytes (RFC 8949 §4.2.1). */
+const headByteLen = (n: number): number =>
+  n < 24 ? 1 : n < 0x100 ? 2 : n < 0x1_0000 ? 3 : n < 0x1_0000_0000 ? 5 : 9;
+
+function writeParts(parts: readonly (Uint8Array | Encoded)[]): Uint8Array {
+  let size = 0;
+  for (const p of parts) size += p instanceof Encoded ? p.bytes.length : headByteLen(p.length) + p.length;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    if (p instanceof Encoded) {
+      out.set(p.bytes, at);
+      at += p.bytes.length;
+      continue;
+    }
+    const n = p.length;
+    if (n < 24) out[at++] = 0x40 | n;
+    else if (n < 0x100) {
+      out[at++] = 0x58;
+      out[at++] = n;
+    } else if (n < 0x1_0000) {
+      out[at++] = 0x59;
+      out[at++] = n >>> 8;
+      out[at++] = n & 0xff;
+    } else if (n < 0x1_0000_0000) {
+      out[at++] = 0x5a;
+      new DataView(out.buffer).setUint32(at, n);
+      at += 4;
+    } else {
+      out[at++] = 0x5b;
+      new DataView(out.buffer).setBigUint64(at, BigInt(n));
+      at += 8;
+    }
+    out.set(p, at);
+    at += n;
+  }
+  return out;
 }
 
 /** The bytes of a protected header map (zero bytes for an empty one, RFC 9052 §3). */
@@ -175,7 +244,7 @@ export function sigStructure1(
   payload: Uint8Array,
   externalAad: Uint8Array = EMPTY,
 ): Uint8Array {
-  return encodeCbor(['Signature1', protectedForSigning(protectedBytes), externalAad, payload]);
+  return writeParts([SIG_STRUCTURE_HEAD, protectedForSigning(protectedBytes), externalAad, payload]);
 }
 
 /** Countersign_structure of a V2 countersignature on a COSE_Sign1 (RFC 9338 §3.3). */
@@ -184,13 +253,14 @@ export function countersignStructure(
   signProtected: Uint8Array,
   externalAad: Uint8Array = EMPTY,
 ): Uint8Array {
-  return encodeCbor([
-    'CounterSignatureV2',
+  return writeParts([
+    COUNTERSIGN_HEAD,
     protectedForSigning(target.protectedBytes),
     protectedForSigning(signProtected),
     externalAad,
     target.payload,
-    [target.signature],
+    ONE_ITEM_ARRAY,
+    target.signature,
   ]);
 }
 

@@ -23,6 +23,7 @@
  *                       approver twice, by an approver whose kid is revoked, or that does not verify
  * Without an approval policy, countersignatures are decoded but not verified (the verdict says so).
  */
+import { KeyCache } from '../../wasm-core/index.js';
 import { type PublicKey, publicKeyOf } from '../crypto/keys.js';
 import { type VerifyItem, verifySignatures } from '../crypto/verify.js';
 import { equalBytes, toHex } from '../encoding/bytes.js';
@@ -86,6 +87,13 @@ type ApprovalCheck =
   | { readonly kid: string; readonly index: number; readonly refused?: undefined }
   | { readonly kid: string; readonly refused: string };
 
+/**
+ * Delegate keys as parsed (wasm-core's strict SPKI parser, and the kid's SHA-256), by their bytes: a
+ * deployment has a few delegate keys and each artifact names one per link. Bounded; least recently
+ * used out.
+ */
+const delegateKeys = new KeyCache<PublicKey>(64);
+
 const fail = (code: ArtifactCode, detail: string, artifact?: Artifact): ArtifactVerdict =>
   artifact ? { ok: false, code, detail, artifact } : { ok: false, code, detail };
 
@@ -131,7 +139,7 @@ function plan(bytes: Uint8Array, o: VerifyOptions, batch: VerifyItem[]): Pending
         lineage ??= `${what}: its parent grants no delegation`;
         break;
       }
-      key = publicKeyOf(grant.key);
+      key = delegateKeys.get(grant.key, (spki) => publicKeyOf(spki));
       if (!equalBytes(link.kid, key.kid)) {
         lineage ??= `${what} is signed by kid ${toHex(link.kid)}, not by its parent's delegate key`;
         break;
