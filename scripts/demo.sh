@@ -79,3 +79,16 @@ run state check "$work/reference.json" --no-eventlog --ima "$ima" --pcrs sha1:0-
 echo; echo "\$ execgate tpm extend 16 …; execgate state check …   # PCR 16 moved: exit 7, naming it"
 node dist/agent/cli/main.js tpm extend 16 --bank sha1 --digest "$(printf x | sha1sum | cut -c1-40)" >/dev/null
 node dist/agent/cli/main.js state check "$work/reference.json" --no-eventlog --ima "$ima" --pcrs sha1:0-7,10,16 || echo "(exit $?)"
+
+echo; echo "# An authorization artifact: an issuer key, one run of /usr/bin/true on this host (its AK Name), bound to the reference state"
+run key gen --alg ed25519 --out "$work/ops.key"
+run key gen --alg p256 --out "$work/alice.key"
+run artifact issue --key "$work/ops.key" --issuer ops --host-identity "$work/identity.json" --exe /usr/bin/true \
+  --ttl 10m --state-ref "$work/reference.json" --gov ticket=DEMO-1 --out "$work/true.cose"
+run artifact approve "$work/true.cose" --key "$work/alice.key"
+run artifact inspect "$work/true.cose"
+run artifact verify "$work/true.cose" --trust "$work/ops.key.pub" --approver "$work/alice.key.pub" --approvals 1
+cti=$(node dist/agent/cli/main.js artifact inspect "$work/true.cose" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).claims.cti))')
+run revoke --key "$work/ops.key" --issuer ops --cti "$cti" --out "$work/revoked.cose"
+echo; echo "\$ execgate artifact verify … --revoked revoked.cose   # revoked: exit 7"
+node dist/agent/cli/main.js artifact verify "$work/true.cose" --trust "$work/ops.key.pub" --revoked "$work/revoked.cose" || echo "(exit $?)"
