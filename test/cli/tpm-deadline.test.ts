@@ -75,4 +75,14 @@ describe('overall TPM deadline of a CLI operation', () => {
       expect(r.stderr).toMatch(/EXECGATE_TPM_DEADLINE/);
     }
   });
+
+  it('a TPM that answers GetRandom with no bytes is E_TPM_PROTOCOL (exit 5), not a loop', async () => {
+    fake = await startFakeTpm(async (_cmd, socket) => {
+      socket.end(response(0, Uint8Array.of(0, 0)));
+    });
+    const r = await cli(['tpm', 'random', '8'], { EXECGATE_TCTI: fake.tcti });
+    expect(r.stderr).toMatch(/E_TPM_PROTOCOL: the TPM answered GetRandom with no bytes/);
+    expect(r.code).toBe(EXIT.TPM_PROTOCOL);
+    expect(fake.commands.length).toBe(1);
+  });
 });
