@@ -369,6 +369,28 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
+/**
+ * Encodings of recent map keys: the same few keys ("exe", 1, "scope", …) recur in every artifact and
+ * audit entry, and encoding each into its own Encoder was a third of a strict decode's re-encoding.
+ * Bounded; the cached bytes are only ever copied out.
+ */
+const KEY_CACHE = new Map<string | number, Uint8Array>();
+const KEY_CACHE_MAX = 1024;
+
+function keyBytes(k: string | number | bigint, maxDepth: number): Uint8Array {
+  const cacheable = typeof k === 'number' || (typeof k === 'string' && k.length <= 64);
+  const hit = cacheable ? KEY_CACHE.get(k as string | number) : undefined;
+  if (hit) return hit;
+  const e = new Encoder(maxDepth);
+  e.value(k, 1);
+  const out = e.result();
+  if (cacheable) {
+    if (KEY_CACHE.size >= KEY_CACHE_MAX) KEY_CACHE.clear();
+    KEY_CACHE.set(k as string | number, out);
+  }
+  return out;
+}
+
 class Encoder {
   private buf = new Uint8Array(256);
   private view = new DataView(this.buf.buffer);
@@ -490,9 +512,7 @@ class Encoder {
         !(typeof k === 'number' && Number.isSafeInteger(k))
       )
         throw new CborError('E_CBOR_UNSUPPORTED', 'a map key that is not an integer or text');
-      const key = new Encoder(this.maxDepth);
-      key.value(k, depth + 1);
-      entries.push({ key: key.result(), value });
+      entries.push({ key: keyBytes(k, this.maxDepth), value });
     }
     entries.sort((a, b) => compareBytes(a.key, b.key));
     this.head(MAJOR_MAP, entries.length);
