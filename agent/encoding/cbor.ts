@@ -357,6 +357,57 @@ export function decodeCbor(bytes: Uint8Array, options: CborDecodeOptions): CborV
   return value;
 }
 
+/** One item of a CBOR sequence: its value and the exact bytes it was read from. */
+export interface CborSequenceItem {
+  readonly value: CborValue;
+  /** A view of the input (not a copy): the item's encoding. */
+  readonly bytes: Uint8Array;
+  readonly offset: number;
+}
+
+/**
+ * The items of a CBOR sequence (RFC 8742: items back to back, nothing else), one at a time, each read as
+ * `decodeCbor` reads one item (deterministic, `maxBytes` per item, the other limits per item). For large
+ * files of small records (an audit bundle): nothing but the current item is held.
+ */
+export function* decodeCborSequence(
+  bytes: Uint8Array,
+  options: CborDecodeOptions,
+): Generator<CborSequenceItem, void, undefined> {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array');
+  const maxBytes = limit(options.maxBytes, CBOR_DEFAULT_LIMITS.maxBytes, 'maxBytes');
+  const maxDepth = limit(options.maxDepth, CBOR_DEFAULT_LIMITS.maxDepth, 'maxDepth', MAX_DEPTH_CAP);
+  const maxItems = limit(options.maxItems, CBOR_DEFAULT_LIMITS.maxItems, 'maxItems');
+  const tags = new Set(options.tags);
+  const deterministic = options.deterministic !== false;
+  let offset = 0;
+  while (offset < bytes.length) {
+    // The window is one item's limit: a head that claims more fails inside it, as over the limit.
+    const end = Math.min(bytes.length, offset + maxBytes);
+    const window = bytes.subarray(offset, end);
+    const d = new Decoder(window, tags, maxDepth, maxItems, deterministic);
+    let value: CborValue;
+    try {
+      value = d.item(0);
+    } catch (e) {
+      if (e instanceof CborError && e.code === 'E_CBOR_FORMAT' && end < bytes.length)
+        throw new CborError(
+          'E_CBOR_LIMIT',
+          `an item of the sequence is larger than ${maxBytes} bytes`,
+          offset,
+        );
+      if (e instanceof CborError && e.offset !== undefined)
+        throw new CborError(e.code, e.message.replace(/ \(at offset \d+\)$/, ''), offset + e.offset);
+      throw e;
+    }
+    const item = window.subarray(0, d.pos);
+    if (deterministic && !equalBytes(encodeCbor(value, { maxDepth }), item))
+      throw new CborError('E_CBOR_NONCANONICAL', 'the item does not re-encode to the same bytes', offset);
+    yield { value, bytes: item, offset };
+    offset += d.pos;
+  }
+}
+
 // ── Encoding ─────────────────────────────────────────────────────────────────────────────────────────
 
 /** Bytewise lexicographic order (RFC 8949 §4.2.1), a shorter prefix first. */
