@@ -107,6 +107,26 @@ export function checkCounterIndex(index: number): void {
   }
 }
 
+/**
+ * An index as `--nv-counter-index` and the `[audit] nv_counter_index` setting spell it: `0x`-hex (1–8
+ * digits) or decimal, checked by `checkCounterIndex`; E_NV_COUNTER_INDEX otherwise.
+ */
+export function parseCounterIndex(text: string): number {
+  if (typeof text !== 'string' || !/^(?:0x[0-9a-fA-F]{1,8}|[1-9][0-9]{0,9})$/.test(text))
+    throw new NvCounterError(
+      'E_NV_COUNTER_INDEX',
+      `an NV index is 0x-hex or decimal, like 0x01500190, got "${String(text).slice(0, 40)}"`,
+    );
+  const index = Number(text);
+  checkCounterIndex(index);
+  return index;
+}
+
+/** `0x` and 8 lowercase hex digits, as execgate prints an NV index. */
+export function formatCounterIndex(index: number): string {
+  return hex32(index);
+}
+
 /** The public area execgate defines at `index` (Part 2 §13.5); `written` as NV_ReadPublic reports it later. */
 export function counterPublic(index: number, written = false): TPMS_NV_PUBLIC {
   return {
