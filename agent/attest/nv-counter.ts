@@ -58,9 +58,9 @@ import type { LoadedAk } from './quote.js';
 import { parseSignature, signatureHash, signatureItem } from './verify-quote.js';
 
 /**
- * The index `execgate host init` defines unless told otherwise: in the owner range of the TCG handle
- * registry (0x01000000–0x013fffff is the TPM's, 0x01400000–0x01bfffff the owner's/platform's; the
- * 0x01c0xxxx EK-certificate indices are TCG-reserved).
+ * The index `execgate host init` defines unless told otherwise. The TCG handle registry's NV ranges are
+ * conventions no TPM enforces (0x01000000–0x013fffff the TPM maker's; 0x01c00000 and up TCG-reserved, for
+ * EK and platform certificates among others): `checkCounterIndex` keeps execgate below 0x01c00000.
  */
 export const DEFAULT_AUDIT_COUNTER_INDEX = 0x01500190;
 

@@ -273,3 +273,51 @@ describe('certifyCounter / verifyCounterCertificate', () => {
     });
   });
 });
+
+describe('tpm2_nvcertify as the other side', () => {
+  it("tpm2-tools' certification of the counter verifies with verifyCounterCertificate, and carries the value tpm2_nvread reads", async () => {
+    const tpm = openTpm(swtpm());
+    const index = 0x01500220;
+    await defineCounter(tpm, index);
+    const value = await incrementCounter(tpm, index);
+    const qd = Uint8Array.from({ length: 32 }, (_, i) => 0xa0 ^ i);
+    await withAk(tpm, { kind: 'primary', alg: 'ecc' }, async (ak) => {
+      await withTempDir(async (dir) => {
+        await tpm2(
+          swtpm(),
+          'tpm2_nvcertify',
+          [
+            '-C',
+            h(ak.handle),
+            '-c',
+            h(index),
+            '-g',
+            'sha256',
+            '-q',
+            hex(qd),
+            '--size',
+            '8',
+            '--offset',
+            '0',
+            '-o',
+            'sig.bin',
+            '--attestation',
+            'attest.bin',
+            h(index),
+          ],
+          dir,
+        );
+        const cert = {
+          index,
+          attest: new Uint8Array(await readFile(join(dir, 'attest.bin'))),
+          signature: new Uint8Array(await readFile(join(dir, 'sig.bin'))),
+        };
+        expect(verifyCounterCertificate(cert, spkiOfPublic(ak.public), qd)).toMatchObject({
+          ok: true,
+          value,
+        });
+      });
+    });
+    expect(await nvreadValue(index)).toBe(value);
+  });
+});
