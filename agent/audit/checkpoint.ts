@@ -5,10 +5,10 @@
  *
  * The body, ASCII, every line ending in "\n", exactly four lines:
  *
- *     execgate/000b5c6f0e1a2b3c          origin: "execgate/" + the first 16 hex digits of the AK Name
- *     1000                               tree size, decimal, no leading zeros (0 for an empty tree)
- *     Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmE=   RFC 9162 root hash, standard base64 with padding
- *     nv-counter 42                      extension line: "nv-counter", one space, the counter, decimal
+ *     execgate/000b5c6f0e1a2b3c                      origin: "execgate/" + the AK Name's first 16 hex digits
+ *     1000                                           tree size, decimal, no leading zeros (0: empty tree)
+ *     AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=   RFC 9162 root hash, standard base64 with padding
+ *     nv-counter 42                                  extension line: "nv-counter", a space, the decimal
  *
  * Parsing is strict (`parseCheckpointBody`): at most MAX_BODY_LENGTH characters (checked first), only
  * printable ASCII and "\n", exactly these four lines, canonical decimals (no sign, no leading zeros, the
