@@ -10,8 +10,10 @@ import type { AkCode } from '../attest/ak.js';
 import type { CredentialCode } from '../attest/credential.js';
 import type { EkCode } from '../attest/ek.js';
 import type { EkCertCode } from '../attest/ek-cert.js';
+import type { NvCounterCode } from '../attest/nv-counter.js';
 import type { QuoteErrorCode } from '../attest/quote.js';
 import type { QuoteCode } from '../attest/verify-quote.js';
+import type { CheckpointCode } from '../audit/checkpoint.js';
 import type { KeyError } from '../crypto/keys.js';
 import type { JsonErrorCode } from '../encoding/canonical-json.js';
 import type { CborErrorCode } from '../encoding/cbor.js';
@@ -88,6 +90,8 @@ export type Code =
   | CredentialCode
   | EkCode
   | EkCertCode
+  | NvCounterCode
+  | CheckpointCode
   | QuoteErrorCode
   | QuoteCode
   | JsonErrorCode
@@ -123,6 +127,12 @@ const BY_CODE = {
   E_QUOTE_AK: EXIT.USAGE,
   E_EK_NV: EXIT.TPM_PROTOCOL,
   E_QUOTE_PCR_CHANGED: EXIT.TPM_ERROR,
+  // The audit counter's NV index: not one execgate may define, none there yet (run host init), or an
+  // index there that is not execgate's counter (choose another); its certification failing is the bus.
+  E_NV_COUNTER_INDEX: EXIT.USAGE,
+  E_NV_COUNTER_MISSING: EXIT.USAGE,
+  E_NV_COUNTER_MISMATCH: EXIT.USAGE,
+  E_NV_COUNTER_CERTIFY: EXIT.TPM_PROTOCOL,
   E_EK_CERT_ALG: EXIT.EVIDENCE_INVALID,
   E_EK_CERT_CHAIN: EXIT.EVIDENCE_INVALID,
   E_EK_CERT_KEY: EXIT.EVIDENCE_INVALID,
@@ -184,6 +194,9 @@ const BY_CODE = {
   E_NOT_YET_VALID: EXIT.EVIDENCE_INVALID,
   E_REVOKED: EXIT.EVIDENCE_INVALID,
   E_REVOCATION_LIST: EXIT.EVIDENCE_INVALID,
+  // An audit checkpoint that does not verify, or counters that show an older copy of the log.
+  E_AUDIT_CHECKPOINT: EXIT.EVIDENCE_INVALID,
+  E_AUDIT_ROLLBACK: EXIT.EVIDENCE_INVALID,
 } as const satisfies Readonly<Record<Code, Exit>>;
 
 function isCode(code: string): code is Code {

@@ -22,6 +22,13 @@ import {
 import { type EkAlg, EkError, ekPublicFromSpki, pemToDer, readEkCertificate, withEk } from '../attest/ek.js';
 import type { EkCertQuirk } from '../attest/ek-cert.js';
 import { type HostIdentity, hostIdentity, hostInit } from '../attest/identity.js';
+import {
+  DEFAULT_AUDIT_COUNTER_INDEX,
+  type DefinedCounter,
+  defineCounter,
+  formatCounterIndex,
+  parseCounterIndex,
+} from '../attest/nv-counter.js';
 import { ExecgateError } from '../errors.js';
 import { checkWritable, ensureDir, writeFileSafe } from '../fs/atomic-write.js';
 import { INPUT_LIMITS, readBounded } from '../fs/read-bounded.js';
@@ -43,15 +50,16 @@ const EK_QUIRKS: Readonly<Record<EkCertQuirk, string>> = {
 export const HOST_HELP = `Usage: execgate host <command> [flags]
 
 Commands:
-  init [--ak-alg rsa|ecc] [--ak-handle H] [--ek-alg A] [--ca BUNDLE …] [--force]
-                             pin the EK in STATE_DIR/host.json (sessions are salted only to it) and
-                             create the AK (restricted signing key under the EK, endorsement hierarchy)
+  init [--ak-alg rsa|ecc] [--ak-handle H] [--ek-alg A] [--nv-counter-index N] [--ca BUNDLE …] [--force]
+                             pin the EK in STATE_DIR/host.json (sessions are salted only to it), define
+                             the audit log's NV counter at N (default 0x01500190; kept when it exists)
+                             and create the AK (restricted signing key under the EK, endorsement hierarchy)
                              and persist it at H (default 0x81010002); an existing AK is kept unless --force.
                              Without --ca the EK is trusted on first use; with --ca BUNDLE [--ek-cert FILE]
                              [--ek-quirk NAME]… it is pinned only if its certificate validates as for
                              identity --ca (exit 7, nothing pinned or created, otherwise). --force re-pins,
                              but a pin made with --ca only with --ca again
-  init --ak-save DIR [--ak-alg rsa|ecc] [--ek-alg A] [--ca BUNDLE …] [--force]
+  init --ak-save DIR [--ak-alg rsa|ecc] [--ek-alg A] [--nv-counter-index N] [--ca BUNDLE …] [--force]
                              create the AK and keep it as files instead: DIR/ak.pub (TPM2B_PUBLIC) and
                              DIR/ak.priv (TPM2B_PRIVATE) as tpm2_createak -u/-r write them, DIR/ak.name,
                              DIR/ak.pem; existing files are replaced only with --force. Quote with
@@ -63,6 +71,11 @@ Commands:
                              certifies this TPM's EK; exit 7 with E_EK_CERT_* when it does not
 
   --ak-handle H: a persistent handle, 0x81xxxxxx (hex with 0x, or decimal).
+  --nv-counter-index N: an NV index 0x01000000–0x01bfffff (hex with 0x, or decimal) for the audit log's
+                             rollback counter: a TPM_NT_COUNTER, owner-write, readable by anyone, no DA.
+                             An index there with other attributes is refused (E_NV_COUNTER_MISMATCH), never
+                             redefined. Its value need not start at 0: a new counter starts at the highest
+                             value any counter of this TPM has had.
   --ek-alg: rsa2048 (default), eccP256 or eccP384: the TCG default EK the AK lives under.
   --ek-quirk NAME: accept this deviation from RFC 5280 / the TCG EK profile (repeatable):
 ${Object.entries(EK_QUIRKS)
@@ -72,6 +85,7 @@ ${Object.entries(EK_QUIRKS)
 Examples:
   execgate host init --ak-alg ecc --ca vendor-roots.pem
   execgate host init --ak-save /var/lib/execgate/ak
+  execgate host init --nv-counter-index 0x01500191
   execgate host identity --json --ca vendor-roots.pem --ek-quirk no-eku`;
 
 function parseAkAlg(value: string | undefined): AkAlg {
@@ -184,10 +198,33 @@ function printPin(ctx: CliContext, pin: EkPin): void {
   );
 }
 
+/** `--nv-counter-index`: the audit counter's NV index (E_NV_COUNTER_INDEX, exit 2, when it cannot be one). */
+function counterIndexFlag(value: string | undefined): number {
+  return value === undefined ? DEFAULT_AUDIT_COUNTER_INDEX : parseCounterIndex(value);
+}
+
+/** `auditCounter` of init's JSON: the index, and the value as a decimal string (a UINT64). */
+function counterDoc(index: number, counter: DefinedCounter): { index: string; value: string } {
+  return { index: formatCounterIndex(index), value: counter.value.toString() };
+}
+
+function printCounter(ctx: CliContext, index: number, counter: DefinedCounter): void {
+  ctx.out(
+    `audit counter: NV ${formatCounterIndex(index)} = ${counter.value} (${counter.created ? 'defined now' : 'kept'})`,
+  );
+}
+
 async function initSaved(
   ctx: CliContext,
   dir: string,
-  opts: { akAlg: AkAlg; ekAlg: EkAlg; force: boolean; stateDir: string; cert: EkCertCheck | undefined },
+  opts: {
+    akAlg: AkAlg;
+    ekAlg: EkAlg;
+    force: boolean;
+    stateDir: string;
+    cert: EkCertCheck | undefined;
+    nvIndex: number;
+  },
 ): Promise<number> {
   const path = (f: keyof typeof AK_FILES) => join(dir, AK_FILES[f]);
   const replace = opts.force;
@@ -196,12 +233,13 @@ async function initSaved(
     await checkWritable(path(f), { replace });
   const made = await ctx.withTpm(async (tpm) => {
     const pin = await pinEkOnInit(tpm, opts);
+    const counter = await defineCounter(tpm, opts.nvIndex);
     return withEk(
       tpm,
       opts.ekAlg,
       async (ek) => {
         const pair = await createAk(tpm, ek, opts.akAlg);
-        return { pair, pin, qualifiedName: qualifiedNameUnder(ek, pair.public) };
+        return { pair, pin, counter, qualifiedName: qualifiedNameUnder(ek, pair.public) };
       },
       { pinned: pin.pinned },
     );
@@ -223,6 +261,7 @@ async function initSaved(
     akAlg: opts.akAlg,
     ekAlg: opts.ekAlg,
     ...pinDoc(made.pin),
+    auditCounter: counterDoc(opts.nvIndex, made.counter),
   };
   if (ctx.json) {
     ctx.out(JSON.stringify(doc));
@@ -233,12 +272,13 @@ async function initSaved(
   ctx.out(`ak qualified: ${doc.akQualifiedName}`);
   ctx.out(`ak public key:\n${pem.trimEnd()}`);
   printPin(ctx, made.pin);
+  printCounter(ctx, opts.nvIndex, made.counter);
   return EXIT.OK;
 }
 
 async function init(argv: string[], ctx: CliContext): Promise<number> {
   const usage =
-    'Usage: execgate host init [--ak-alg rsa|ecc] [--ak-handle H | --ak-save DIR] [--ek-alg A] [--state-dir DIR] [--ca BUNDLE [--ek-cert FILE] [--ek-quirk NAME]…] [--force]';
+    'Usage: execgate host init [--ak-alg rsa|ecc] [--ak-handle H | --ak-save DIR] [--ek-alg A] [--nv-counter-index N] [--state-dir DIR] [--ca BUNDLE [--ek-cert FILE] [--ek-quirk NAME]…] [--force]';
   const { values, positionals } = parseFlags(
     argv,
     {
@@ -247,12 +287,14 @@ async function init(argv: string[], ctx: CliContext): Promise<number> {
       'ak-save': { type: 'string' },
       'ek-alg': { type: 'string' },
       'state-dir': { type: 'string' },
+      'nv-counter-index': { type: 'string' },
       force: { type: 'boolean' },
       ...EK_CERT_FLAGS,
     },
     usage,
   );
   if (positionals.length) throw new UsageError(`host init takes no arguments\n${usage}`);
+  const nvIndex = counterIndexFlag(values['nv-counter-index']);
   const akAlg = parseAkAlg(values['ak-alg']);
   const ekAlg = parseEkAlg(values['ek-alg']);
   const force = values.force === true;
@@ -261,11 +303,12 @@ async function init(argv: string[], ctx: CliContext): Promise<number> {
     throw new UsageError(`--ak-save keeps the AK as files: not with --ak-handle\n${usage}`);
   const cert = await readEkCertCheck(values, usage);
   if (values['ak-save'] !== undefined)
-    return initSaved(ctx, values['ak-save'], { akAlg, ekAlg, force, stateDir, cert });
+    return initSaved(ctx, values['ak-save'], { akAlg, ekAlg, force, stateDir, cert, nvIndex });
   const akHandle =
     values['ak-handle'] === undefined ? DEFAULT_AK_HANDLE : parseHandle(values['ak-handle'], '--ak-handle');
   const r = await ctx.withTpm(async (tpm) => {
     const pin = await pinEkOnInit(tpm, { ekAlg, force, stateDir, cert });
+    const counter = await defineCounter(tpm, nvIndex);
     const { created, identity } = await hostInit(tpm, {
       akAlg,
       akHandle,
@@ -273,7 +316,7 @@ async function init(argv: string[], ctx: CliContext): Promise<number> {
       force,
       pinnedEk: pin.pinned,
     });
-    return { created, pin, identity: await withQualifiedName(tpm, identity, akHandle) };
+    return { created, pin, counter, identity: await withQualifiedName(tpm, identity, akHandle) };
   });
   if (ctx.json) {
     ctx.out(
@@ -282,6 +325,7 @@ async function init(argv: string[], ctx: CliContext): Promise<number> {
         akHandle: `0x${akHandle.toString(16)}`,
         ...r.identity,
         ...pinDoc(r.pin),
+        auditCounter: counterDoc(nvIndex, r.counter),
       }),
     );
     return EXIT.OK;
@@ -289,6 +333,7 @@ async function init(argv: string[], ctx: CliContext): Promise<number> {
   ctx.out(`${r.created ? 'created' : 'kept existing'} AK at 0x${akHandle.toString(16)}`);
   printIdentity(ctx, r.identity);
   printPin(ctx, r.pin);
+  printCounter(ctx, nvIndex, r.counter);
   return EXIT.OK;
 }
 

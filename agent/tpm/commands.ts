@@ -392,6 +392,24 @@ export const NV_Read = command({
   response: struct('TPM2_NV_Read_Response', { data: TPM2B_MAX_NV_BUFFER }),
 });
 
+/**
+ * Part 3 §31.16: the AK signs a TPMS_NV_CERTIFY_INFO (the index's Name and the bytes read) over
+ * qualifyingData. authHandle authorizes the read, as for NV_Read (the index itself, or owner/platform).
+ */
+export const NV_Certify = command({
+  name: 'NV_Certify',
+  cc: TPM_CC.NV_Certify,
+  handles: [{ name: 'signHandle', auth: 'USER' }, { name: 'authHandle', auth: 'USER' }, { name: 'nvIndex' }],
+  params: struct('TPM2_NV_Certify', {
+    qualifyingData: TPM2B_DATA,
+    inScheme: TPMT_SIG_SCHEME,
+    size: u16,
+    offset: u16,
+  }),
+  responseHandles: [],
+  response: struct('TPM2_NV_Certify_Response', { certifyInfo: TPM2B_ATTEST, signature: TPMT_SIGNATURE }),
+});
+
 /** Part 3 §29.1 */
 export const ReadClock = command({
   name: 'ReadClock',
@@ -433,5 +451,6 @@ export const ALL_COMMANDS = [
   NV_Write,
   NV_Increment,
   NV_Read,
+  NV_Certify,
   ReadClock,
 ] as const;

@@ -126,6 +126,7 @@ export const TPM_CC = {
   PolicyRestart: 0x0180,
   ReadClock: 0x0181,
   PCR_Extend: 0x0182,
+  NV_Certify: 0x0184,
   PolicyGetDigest: 0x0189,
   PolicyPassword: 0x018c,
   CreateLoaded: 0x0191,
