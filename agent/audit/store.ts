@@ -123,6 +123,8 @@ export interface OpenOptions {
    * directory is checked, not made. Default false.
    */
   readonly readonly?: boolean;
+  /** How long to wait for another process's write lock, in ms (default BUSY_TIMEOUT_MS). */
+  readonly busyTimeoutMs?: number;
 }
 
 const euid = (): number => (typeof process.geteuid === 'function' ? process.geteuid() : 0);
@@ -133,7 +135,7 @@ function errnoOf(e: unknown): string | undefined {
 
 /** Why a SQLite failure happened, in words an operator can act on. */
 const SQLITE_HINTS: Readonly<Record<string, string>> = {
-  SQLITE_BUSY: `another process held the audit database for more than ${BUSY_TIMEOUT_MS / 1000} s`,
+  SQLITE_BUSY: 'another process held the audit database for longer than the busy timeout',
   SQLITE_READONLY: 'the database or its directory is read-only',
   SQLITE_FULL: 'the disk is full',
   SQLITE_CORRUPT: 'the database file is damaged',
@@ -285,6 +287,8 @@ export class AuditStore {
    */
   static async open(stateDir: string, opts: OpenOptions = {}): Promise<AuditStore> {
     const readonly = opts.readonly === true;
+    const timeout = opts.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
+    assertSafeInteger(timeout, 'busyTimeoutMs');
     const dir = resolve(stateDir);
     const file = join(dir, AUDIT_DB_FILE);
     try {
@@ -298,7 +302,7 @@ export class AuditStore {
     await prepareFile(file, readonly);
     let db: Database;
     try {
-      db = openDatabase(file, { readonly, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+      db = openDatabase(file, { readonly, fileMustExist: true, timeout });
     } catch (e) {
       throw storeError(file, 'cannot open', e);
     }
