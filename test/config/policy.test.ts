@@ -3,6 +3,7 @@
 // refusal as E_CONFIG naming the TOML path: unknown tables and keys, malformed values, TOML syntax, an
 // unreadable, oversized or non-UTF-8 file. The declaration machinery (schema.ts) is also tried on a
 // test-only document with the table kinds issue 14 needs (optional tables, arrays of tables, lists).
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +59,17 @@ describe('defaults', () => {
     expect(DEFAULT_AUDIT_NV_INDEX >>> 24).toBe(0x01);
     expect(DEFAULT_AUDIT_NV_INDEX).toBeGreaterThanOrEqual(0x0180_0000);
     expect(DEFAULT_AUDIT_NV_INDEX).toBeLessThanOrEqual(0x01bf_ffff);
+  });
+});
+
+describe('README', () => {
+  it('the host policy example parses, and shows the defaults', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const at = readme.indexOf('**Host policy.**');
+    const block = /```toml\n([\s\S]*?)```/.exec(readme.slice(at));
+    expect(at).toBeGreaterThan(0);
+    const p = parsePolicy(block?.[1] ?? '', { file: FILE });
+    expect({ ...p, host: { ...p.host, tcti: undefined } }).toEqual(parsePolicy('', { file: FILE }));
   });
 });
 
