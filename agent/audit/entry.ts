@@ -33,7 +33,6 @@
  * precedes its child (parent < seq). Not checked here: that `seq` is the entry's position and that the
  * stored leaf matches (the store and verification do that), or anything about the artifact named.
  */
-import { LIMITS as CLAIM_LIMITS } from '../artifact/claims.js';
 import { sha256 } from '../crypto/hash.js';
 import { CborError, type CborValue, decodeCbor, encodeCbor } from '../encoding/cbor.js';
 import {
@@ -89,6 +88,13 @@ export type EntryInput = Omit<AuditEntry, 'seq'>;
 /** The largest entry accepted: a 4096-character path (up to 4 bytes each in UTF-8) and the fixed fields. */
 export const MAX_ENTRY_BYTES = 20 * 1024;
 
+/**
+ * The artifact's limits for what an entry repeats from it (agent/artifact/claims.ts LIMITS: cti 16 to
+ * 64 bytes, paths up to 4096 characters), written out so that the audit layer does not import the
+ * artifact layer beside it; test/audit/entry.test.ts keeps them equal.
+ */
+export const ENTRY_LIMITS = { ctiMin: 16, ctiMax: 64, path: 4096 } as const;
+
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 const U32 = 0xffff_ffff;
 
@@ -140,9 +146,9 @@ const FIELDS: Fields<AuditEntry> = {
     refine(text(64), (r, path) => (REASON.test(r) ? undefined : `${path} must be "OK" or an E_ code`)),
   ),
   artifact: optional('artifact', bytes(32)),
-  cti: optional('cti', bytes(CLAIM_LIMITS.ctiMin, CLAIM_LIMITS.ctiMax)),
+  cti: optional('cti', bytes(ENTRY_LIMITS.ctiMin, ENTRY_LIMITS.ctiMax)),
   issuer: optional('issuer', bytes(32)),
-  exe: optional('exe', text(CLAIM_LIMITS.path)),
+  exe: optional('exe', text(ENTRY_LIMITS.path)),
   exeSha256: optional('exeSha256', bytes(32)),
   argvSha256: optional('argvSha256', bytes(32)),
   uid: optional('uid', uint(0, U32)),

@@ -147,7 +147,8 @@ const SQLITE_HINTS: Readonly<Record<string, string>> = {
 function storeError(file: string, what: string, e: unknown): Error {
   if (e instanceof AuditError || e instanceof TypeError || e instanceof RangeError) return e;
   const code = sqliteCode(e) ?? errnoOf(e);
-  const base = code?.replace(/_[A-Z_]*$/, '') ?? '';
+  // An extended code (SQLITE_BUSY_SNAPSHOT) takes its primary code's hint.
+  const base = code?.replace(/_[A-Z]+$/, '') ?? '';
   const hint = SQLITE_HINTS[code ?? ''] ?? SQLITE_HINTS[base];
   const message = e instanceof Error ? e.message : String(e);
   return new AuditError(
@@ -324,7 +325,10 @@ export class AuditStore {
         // Per connection: fsync the WAL at every commit, so a returned append survives a power loss too.
         db.pragma('synchronous = FULL');
         db.pragma('foreign_keys = ON');
-        migrate(db);
+        // Only an out-of-date database takes the write lock to migrate (migrate checks again under it).
+        const version = schemaVersion(db);
+        checkNotNewer(db, version, MIGRATIONS);
+        if (version < SCHEMA_VERSION) migrate(db);
       }
     } catch (e) {
       db.close();
@@ -410,6 +414,7 @@ export class AuditStore {
     assertBytes(consume.cti, 'consume.cti', 1, 64);
     assertSafeInteger(consume.uses, 'consume.uses', 1);
     assertSafeInteger(consume.exp, 'consume.exp');
+    assertSafeInteger(allow.time, 'allow.time');
     if (deny.verdict === 'allow') throw new TypeError('deny.verdict must be "deny" or "would-deny"');
     const cutoff = Math.floor(allow.time / 1000) - USES_GRACE_SECONDS;
     return this.#guard('append a verdict', () => this.#verdictTx.immediate(req, cutoff));

@@ -113,7 +113,7 @@ export function parsePolicy(text: string, opts: { file?: string } = {}): HostPol
   try {
     doc = parse(text, TOML_OPTIONS);
   } catch (e) {
-    if (!(e instanceof TomlError || e instanceof Error)) throw e;
+    if (!(e instanceof Error)) throw e;
     // smol-toml's message ends with a code excerpt over several lines; the first line and the position suffice.
     const first = e.message.split('\n')[0] ?? e.message;
     const at = e instanceof TomlError ? ` at line ${e.line}, column ${e.column}` : '';

@@ -6,9 +6,11 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { LIMITS as CLAIM_LIMITS } from '../../agent/artifact/claims.js';
 import {
   type AuditEntry,
   decodeEntry,
+  ENTRY_LIMITS,
   encodeEntry,
   leafHash,
   MAX_ENTRY_BYTES,
@@ -59,6 +61,14 @@ function refusal(bytes: Uint8Array): string {
 }
 
 describe('encoding', () => {
+  it("repeats the artifact's limits for cti and paths", () => {
+    expect(ENTRY_LIMITS).toEqual({
+      ctiMin: CLAIM_LIMITS.ctiMin,
+      ctiMax: CLAIM_LIMITS.ctiMax,
+      path: CLAIM_LIMITS.path,
+    });
+  });
+
   it('is deterministic CBOR with text keys in length-then-bytewise order', () => {
     // {"seq": 0, "time": 1, "reason": "E_X", "verdict": "deny"}, assembled by hand (RFC 8949 §4.2.1).
     const want =

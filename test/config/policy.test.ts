@@ -74,6 +74,16 @@ describe('README', () => {
 });
 
 describe('every key', () => {
+  it('types each value from its declaration', () => {
+    const p = parsePolicy('');
+    const stateDir: string = p.host.stateDir;
+    const tcti: string | undefined = p.host.tcti;
+    const entries: number = p.audit.checkpointEntries;
+    // @ts-expect-error a key without a default may be undefined
+    const notOptional: string = p.host.tcti;
+    expect([stateDir, tcti, entries, notOptional]).toEqual(['/var/lib/execgate', undefined, 1000, undefined]);
+  });
+
   it('reads [host] and [audit]', () => {
     const p = parsePolicy(
       `
