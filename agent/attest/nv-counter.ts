@@ -35,6 +35,8 @@
  * with only the AK's public key. What this module does not check: that the AK is the host's (the caller
  * passes the key it trusts), and freshness beyond the qualifying data the caller chose.
  */
+
+import { DEFAULT_AUDIT_NV_INDEX } from '../config/defaults.js';
 import { HASH_ALGORITHMS } from '../crypto/algorithms.js';
 import { verifySignature } from '../crypto/verify.js';
 import { equalBytes, toHex } from '../encoding/bytes.js';
@@ -58,11 +60,11 @@ import type { LoadedAk } from './quote.js';
 import { parseSignature, signatureHash, signatureItem } from './verify-quote.js';
 
 /**
- * The index `execgate host init` defines unless told otherwise. The TCG handle registry's NV ranges are
- * conventions no TPM enforces (0x01000000–0x013fffff the TPM maker's; 0x01c00000 and up TCG-reserved, for
- * EK and platform certificates among others): `checkCounterIndex` keeps execgate below 0x01c00000.
+ * The index `execgate host init` defines unless told otherwise: the host policy's default
+ * (config/defaults.ts, in the TCG registry's owner range). The registry's NV ranges are conventions no
+ * TPM enforces; `checkCounterIndex` keeps execgate below 0x01c00000 (TCG-reserved: EK certificates …).
  */
-export const DEFAULT_AUDIT_COUNTER_INDEX = 0x01500190;
+export const DEFAULT_AUDIT_COUNTER_INDEX = DEFAULT_AUDIT_NV_INDEX;
 
 /** Part 2 §13.4: a counter is a UINT64. */
 export const COUNTER_SIZE = 8;
@@ -115,7 +117,7 @@ export function parseCounterIndex(text: string): number {
   if (typeof text !== 'string' || !/^(?:0x[0-9a-fA-F]{1,8}|[1-9][0-9]{0,9})$/.test(text))
     throw new NvCounterError(
       'E_NV_COUNTER_INDEX',
-      `an NV index is 0x-hex or decimal, like 0x01500190, got "${String(text).slice(0, 40)}"`,
+      `an NV index is 0x-hex or decimal, like 0x01800100, got "${String(text).slice(0, 40)}"`,
     );
   const index = Number(text);
   checkCounterIndex(index);

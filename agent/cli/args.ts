@@ -2,6 +2,7 @@
 /** Flag parsing shared by the commands: node:util parseArgs in strict mode, errors as UsageError. */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { EkAlg } from '../attest/ek.js';
+import { DURATION_EXAMPLES, durationSeconds } from '../config/duration.js';
 import { fromHex, isHex } from '../encoding/bytes.js';
 import { TPM_HT } from '../tpm/constants.js';
 import { UsageError } from './exit.js';
@@ -132,14 +133,11 @@ export function parseTime(value: string, what: string): number {
   return seconds;
 }
 
-const DURATION_UNIT = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
-
 /** A duration in seconds: 90s, 10m, 2h, 1d, or a bare number of seconds; more than 0 unless `zero`. */
 export function parseDuration(value: string, what: string, opts: { zero?: boolean } = {}): number {
-  const m = /^(\d{1,9})([smhd])?$/.exec(value);
-  const seconds = m ? Number(m[1]) * DURATION_UNIT[(m[2] ?? 's') as keyof typeof DURATION_UNIT] : Number.NaN;
-  if (!(seconds > 0 || (opts.zero === true && seconds === 0)))
-    throw new UsageError(`${what} must be a duration like 90s, 10m, 2h or 1d, got "${value}"`);
+  const seconds = durationSeconds(value);
+  if (seconds === undefined || !(seconds > 0 || (opts.zero === true && seconds === 0)))
+    throw new UsageError(`${what} must be a duration like ${DURATION_EXAMPLES}, got "${value}"`);
   return seconds;
 }
 

@@ -14,6 +14,8 @@ import type { NvCounterCode } from '../attest/nv-counter.js';
 import type { QuoteErrorCode } from '../attest/quote.js';
 import type { QuoteCode } from '../attest/verify-quote.js';
 import type { CheckpointCode } from '../audit/checkpoint.js';
+import type { AuditCode } from '../audit/errors.js';
+import type { ConfigError } from '../config/errors.js';
 import type { KeyError } from '../crypto/keys.js';
 import type { JsonErrorCode } from '../encoding/canonical-json.js';
 import type { CborErrorCode } from '../encoding/cbor.js';
@@ -83,6 +85,7 @@ export type Code =
       | QuoteInvalidError
       | KeyError
       | SchemaError
+      | ConfigError
     >
   | TpmTransportCode
   | PcrErrorCode
@@ -105,7 +108,8 @@ export type Code =
   | SecurityfsErrorCode
   | FileWriteErrorCode
   | InputErrorCode
-  | ArtifactCode;
+  | ArtifactCode
+  | AuditCode;
 
 const BY_CODE = {
   E_USAGE: EXIT.USAGE,
@@ -194,9 +198,18 @@ const BY_CODE = {
   E_NOT_YET_VALID: EXIT.EVIDENCE_INVALID,
   E_REVOKED: EXIT.EVIDENCE_INVALID,
   E_REVOCATION_LIST: EXIT.EVIDENCE_INVALID,
-  // An audit checkpoint that does not verify, or counters that show an older copy of the log.
+  // The host policy file: unreadable, not TOML, an unknown table or key, a malformed value (its TOML path).
+  E_CONFIG: EXIT.USAGE,
+  // The audit log fails verification (agent/audit): one reason code per kind of tampering.
+  E_AUDIT_ENTRY: EXIT.EVIDENCE_INVALID,
+  E_AUDIT_ROOT: EXIT.EVIDENCE_INVALID,
+  E_AUDIT_TRUNCATED: EXIT.EVIDENCE_INVALID,
   E_AUDIT_CHECKPOINT: EXIT.EVIDENCE_INVALID,
+  E_AUDIT_CONSISTENCY: EXIT.EVIDENCE_INVALID,
   E_AUDIT_ROLLBACK: EXIT.EVIDENCE_INVALID,
+  // The audit store cannot be used (unsafe or unwritable state directory, damaged, locked, newer schema):
+  // like an output file that is refused, the operator fixes the directory or names another (--state-dir).
+  E_AUDIT_STORE: EXIT.USAGE,
 } as const satisfies Readonly<Record<Code, Exit>>;
 
 function isCode(code: string): code is Code {

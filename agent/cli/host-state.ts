@@ -22,6 +22,7 @@ import { constants as fsConstants } from 'node:fs';
 import { type FileHandle, lstat, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type EkAlg, EkError } from '../attest/ek.js';
+import { DEFAULT_STATE_DIR } from '../config/defaults.js';
 import { equalBytes, fromHex, isHex, toHex } from '../encoding/bytes.js';
 import { JsonError, parseJsonObject } from '../encoding/canonical-json.js';
 import { checkDir, ensureDir, FileWriteError, writeFileSafe } from '../fs/atomic-write.js';
@@ -30,7 +31,9 @@ import { marshal, unmarshal } from '../tpm/schema.js';
 import { TPMT_PUBLIC } from '../tpm/structures.js';
 import { UsageError } from './exit.js';
 
-export const DEFAULT_STATE_DIR = '/var/lib/execgate';
+// The default is the policy's (`[host] state_dir`), declared once in agent/config.
+export { DEFAULT_STATE_DIR };
+
 export const HOST_STATE_FILE = 'host.json';
 const MAX_HOST_STATE = 64 * 1024;
 

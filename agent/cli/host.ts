@@ -52,7 +52,7 @@ export const HOST_HELP = `Usage: execgate host <command> [flags]
 Commands:
   init [--ak-alg rsa|ecc] [--ak-handle H] [--ek-alg A] [--nv-counter-index N] [--ca BUNDLE …] [--force]
                              pin the EK in STATE_DIR/host.json (sessions are salted only to it), define
-                             the audit log's NV counter at N (default 0x01500190; kept when it exists)
+                             the audit log's NV counter at N (default 0x01800100; kept when it exists)
                              and create the AK (restricted signing key under the EK, endorsement hierarchy)
                              and persist it at H (default 0x81010002); an existing AK is kept unless --force.
                              Without --ca the EK is trusted on first use; with --ca BUNDLE [--ek-cert FILE]

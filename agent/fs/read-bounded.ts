@@ -64,6 +64,8 @@ export const INPUT_LIMITS = {
   key: 64 * 1024,
   /** The JSON of `execgate host identity --json`. */
   hostIdentity: 1024 * 1024,
+  /** The host policy, TOML (agent/config/policy.ts). */
+  policy: 1024 * 1024,
 } as const satisfies Readonly<Record<string, number>>;
 
 export interface ReadBoundedOptions {

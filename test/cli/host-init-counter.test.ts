@@ -30,7 +30,7 @@ async function nvAttributes(index: string): Promise<string | undefined> {
 describe('execgate host init: the audit counter', () => {
   // First in the file: nothing has made an AK on this swtpm yet.
   it('an index holding something else is refused (exit 2, E_NV_COUNTER_MISMATCH) before the AK is made, and left as it was', async () => {
-    const index = '0x1500190';
+    const index = '0x1800100';
     await tpm2(swtpm(), 'tpm2_nvdefine', [
       '-C',
       'o',
@@ -44,27 +44,27 @@ describe('execgate host init: the audit counter', () => {
     const r = await cli([...tcti(), 'host', 'init']);
     expect(r.code).toBe(EXIT.USAGE);
     expect(r.stderr).toContain('E_NV_COUNTER_MISMATCH');
-    expect(r.stderr).toContain('0x01500190');
+    expect(r.stderr).toContain('0x01800100');
     expect(await nvAttributes(index)).toBe(before);
     const id = await cli([...tcti(), 'host', 'identity']);
     expect(id.stderr).toContain('E_AK_MISSING');
     await tpm2(swtpm(), 'tpm2_nvundefine', ['-C', 'o', index]);
   });
 
-  it('defines the counter at 0x01500190 (tpm2_nvread agrees); a second init keeps it and its value', async () => {
+  it('defines the counter at 0x01800100 (tpm2_nvread agrees); a second init keeps it and its value', async () => {
     const r = await cli([...tcti(), 'host', 'init', '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(EXIT.OK);
     const doc = JSON.parse(r.stdout);
-    expect(doc.auditCounter).toEqual({ index: '0x01500190', value: expect.stringMatching(/^[0-9]+$/) });
+    expect(doc.auditCounter).toEqual({ index: '0x01800100', value: expect.stringMatching(/^[0-9]+$/) });
     expect(Object.keys(doc.auditCounter)).toEqual(['index', 'value']);
-    expect(DEFAULT_AUDIT_COUNTER_INDEX).toBe(0x01500190);
-    expect(await nvread('0x1500190')).toBe(doc.auditCounter.value);
-    expect(await nvAttributes('0x1500190')).toBe('0x22060012'); // ownerwrite|nt=counter|ownerread|authread|no_da|written
+    expect(DEFAULT_AUDIT_COUNTER_INDEX).toBe(0x01800100);
+    expect(await nvread('0x1800100')).toBe(doc.auditCounter.value);
+    expect(await nvAttributes('0x1800100')).toBe('0x22060012'); // ownerwrite|nt=counter|ownerread|authread|no_da|written
 
     const again = await cli([...tcti(), 'host', 'init']);
     expect(again.code).toBe(EXIT.OK);
-    expect(again.stdout).toContain(`audit counter: NV 0x01500190 = ${doc.auditCounter.value} (kept)`);
+    expect(again.stdout).toContain(`audit counter: NV 0x01800100 = ${doc.auditCounter.value} (kept)`);
   });
 
   it('--nv-counter-index (hex or decimal) puts it elsewhere; --ak-save reports it too', async () => {

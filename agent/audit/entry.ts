@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * @module agent/audit/entry
+ *
+ * One audit entry: a verdict of the gate (allow, deny, or "would deny" in audit mode), as a deterministic
+ * CBOR map (RFC 8949 §4.2.1, encoding/cbor.ts) declared once below (encoding/cbor-schema.ts), and its
+ * Merkle leaf hash (RFC 9162 §2.1.1: SHA-256 of 0x00 ‖ entry bytes). Keys are text, the property names,
+ * so an auditor's tool reads an entry without a key table.
+ *
+ * ```cddl
+ * entry = {
+ *   "seq": uint,                 ; its leaf index: the entry commits to its position in the log
+ *   "time": uint,                ; milliseconds since the epoch (the host's clock)
+ *   ? "tpmClock": { "clock": uint, "resetCount": uint, "restartCount": uint, "safe": bool },
+ *   "verdict": "allow" / "deny" / "would-deny",
+ *   "reason": text,              ; "OK" with allow, else the E_ reason code
+ *   ? "artifact": bstr .size 32, ; artifactDigest of the artifact judged
+ *   ? "cti": bstr,               ; its cti (16 to 64 bytes)
+ *   ? "issuer": bstr .size 32,   ; kid of the key that signed its chain's root
+ *   ? "exe": text,               ; path of the executable
+ *   ? "exeSha256": bstr .size 32,
+ *   ? "argvSha256": bstr .size 32,
+ *   ? "uid": uint, ? "pid": uint,
+ *   ? "parent": uint,            ; seq of the verdict this execution ran under (execution lineage)
+ *   ? "mode": "enforce" / "audit",
+ *   ? "quote": bstr .size 32,    ; SHA-256 of the quote the verdict was made on
+ *   ? "breakglass": true,        ; the artifact was a break-glass one
+ * }
+ * ```
+ *
+ * Decoding is strict: anything but this exact shape in deterministic form is E_AUDIT_ENTRY (a log that
+ * was written by execgate holds nothing else). Rules across fields: allow ⇔ reason "OK", and a parent
+ * precedes its child (parent < seq). Not checked here: that `seq` is the entry's position and that the
+ * stored leaf matches (the store and verification do that), or anything about the artifact named.
+ */
+import { sha256 } from '../crypto/hash.js';
+import { CborError, type CborValue, decodeCbor, encodeCbor } from '../encoding/cbor.js';
+import {
+  bytes,
+  type Codec,
+  type Fields,
+  optional,
+  record,
+  refine,
+  required,
+  SchemaError,
+  text,
+  uint,
+} from '../encoding/cbor-schema.js';
+import { AuditError } from './errors.js';
+
+/** What the gate decided: "would-deny" is a denial in audit mode, where the command runs anyway. */
+export type Verdict = 'allow' | 'deny' | 'would-deny';
+
+/** The TPM's clock when the verdict was made (TPMS_CLOCK_INFO, Part 2 §10.11.1), from its quote. */
+export interface TpmClock {
+  /** Milliseconds the TPM has been powered since it was last cleared. */
+  readonly clock: number;
+  readonly resetCount: number;
+  readonly restartCount: number;
+  readonly safe: boolean;
+}
+
+/** One audit entry; see the module comment for the meaning of each field. */
+export interface AuditEntry {
+  readonly seq: number;
+  readonly time: number;
+  readonly tpmClock?: TpmClock;
+  readonly verdict: Verdict;
+  readonly reason: string;
+  readonly artifact?: Uint8Array;
+  readonly cti?: Uint8Array;
+  readonly issuer?: Uint8Array;
+  readonly exe?: string;
+  readonly exeSha256?: Uint8Array;
+  readonly argvSha256?: Uint8Array;
+  readonly uid?: number;
+  readonly pid?: number;
+  readonly parent?: number;
+  readonly mode?: 'enforce' | 'audit';
+  readonly quote?: Uint8Array;
+  readonly breakglass?: true;
+}
+
+/** An entry before the store gives it its place: everything but `seq`. */
+export type EntryInput = Omit<AuditEntry, 'seq'>;
+
+/** The largest entry accepted: a 4096-character path (up to 4 bytes each in UTF-8) and the fixed fields. */
+export const MAX_ENTRY_BYTES = 20 * 1024;
+
+/**
+ * The artifact's limits for what an entry repeats from it (agent/artifact/claims.ts LIMITS: cti 16 to
+ * 64 bytes, paths up to 4096 characters), written out so that the audit layer does not import the
+ * artifact layer beside it; test/audit/entry.test.ts keeps them equal.
+ */
+export const ENTRY_LIMITS = { ctiMin: 16, ctiMax: 64, path: 4096 } as const;
+
+const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+const U32 = 0xffff_ffff;
+
+const bool: Codec<boolean> = {
+  decode(v, path) {
+    if (typeof v !== 'boolean') throw new SchemaError(`${path} is not a boolean`);
+    return v;
+  },
+  encode: (x) => x,
+};
+
+/** `true` only: a flag is present or absent, so it has one encoding. */
+const flag: Codec<true> = {
+  decode(v, path) {
+    if (v !== true) throw new SchemaError(`${path} must be true (absent when false)`);
+    return v;
+  },
+  encode: (x) => x,
+};
+
+function oneOf<const V extends string>(...values: readonly V[]): Codec<V> {
+  return {
+    decode(v, path) {
+      if (!values.includes(v as V))
+        throw new SchemaError(`${path} must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}`);
+      return v as V;
+    },
+    encode: (x) => x,
+  };
+}
+
+const REASON = /^(?:OK|E_[A-Z0-9_]{1,62})$/;
+
+const TPM_CLOCK = record<TpmClock>({
+  clock: required('clock', uint(0, MAX_SEQ)),
+  resetCount: required('resetCount', uint(0, U32)),
+  restartCount: required('restartCount', uint(0, U32)),
+  safe: required('safe', bool),
+});
+
+/** The entry's fields, each with its CBOR key (the property name) and codec. */
+const FIELDS: Fields<AuditEntry> = {
+  seq: required('seq', uint(0, MAX_SEQ)),
+  time: required('time', uint(0, MAX_SEQ)),
+  tpmClock: optional('tpmClock', TPM_CLOCK),
+  verdict: required('verdict', oneOf('allow', 'deny', 'would-deny')),
+  reason: required(
+    'reason',
+    refine(text(64), (r, path) => (REASON.test(r) ? undefined : `${path} must be "OK" or an E_ code`)),
+  ),
+  artifact: optional('artifact', bytes(32)),
+  cti: optional('cti', bytes(ENTRY_LIMITS.ctiMin, ENTRY_LIMITS.ctiMax)),
+  issuer: optional('issuer', bytes(32)),
+  exe: optional('exe', text(ENTRY_LIMITS.path)),
+  exeSha256: optional('exeSha256', bytes(32)),
+  argvSha256: optional('argvSha256', bytes(32)),
+  uid: optional('uid', uint(0, U32)),
+  pid: optional('pid', uint(0, U32)),
+  parent: optional('parent', uint(0, MAX_SEQ)),
+  mode: optional('mode', oneOf('enforce', 'audit')),
+  quote: optional('quote', bytes(32)),
+  breakglass: optional('breakglass', flag),
+};
+const PROPERTIES = new Set(Object.keys(FIELDS));
+
+/** The entry's declaration: decode and encode derive from it. */
+export const ENTRY: Codec<AuditEntry> = refine(record<AuditEntry>(FIELDS), (e) => {
+  if ((e.verdict === 'allow') !== (e.reason === 'OK'))
+    return `reason must be "OK" exactly when verdict is "allow" (verdict ${e.verdict}, reason ${e.reason})`;
+  if (e.parent !== undefined && e.parent >= e.seq)
+    return `parent (${e.parent}) must be an earlier entry than seq (${e.seq})`;
+  return undefined;
+});
+
+/**
+ * The deterministic CBOR of `entry`. An entry that breaks its declaration (a bad length, a reason that
+ * is not a code, an unknown property) is a programming error of the caller: TypeError naming it.
+ */
+export function encodeEntry(entry: AuditEntry): Uint8Array {
+  // record() encodes declared properties only: a misspelt one would vanish without this check.
+  for (const k of Object.keys(entry))
+    if (!PROPERTIES.has(k)) throw new TypeError(`audit entry: unknown property ${JSON.stringify(k)}`);
+  let map: CborValue;
+  try {
+    map = ENTRY.encode(entry);
+    // Encoding copies values through; reading the map back applies every rule, so nothing is written
+    // that verification would refuse.
+    ENTRY.decode(map, '');
+  } catch (e) {
+    if (e instanceof SchemaError) throw new TypeError(`audit entry: ${e.message}`, { cause: e });
+    throw e;
+  }
+  const out = encodeCbor(map);
+  if (out.length > MAX_ENTRY_BYTES)
+    throw new TypeError(`audit entry: ${out.length} bytes, more than ${MAX_ENTRY_BYTES}`);
+  return out;
+}
+
+/** The entry in `bytes`; E_AUDIT_ENTRY for anything but one well-formed entry in deterministic CBOR. */
+export function decodeEntry(bytes: Uint8Array): AuditEntry {
+  try {
+    return ENTRY.decode(decodeCbor(bytes, { tags: [], maxBytes: MAX_ENTRY_BYTES, maxDepth: 2 }), '');
+  } catch (e) {
+    if (e instanceof CborError || e instanceof SchemaError)
+      throw new AuditError('E_AUDIT_ENTRY', `audit entry: ${e.message}`, { cause: e });
+    throw e;
+  }
+}
+
+const LEAF_PREFIX = new Uint8Array([0x00]);
+
+/** RFC 9162 §2.1.1 leaf hash of an entry's bytes: SHA-256(0x00 ‖ bytes). */
+export function leafHash(bytes: Uint8Array): Uint8Array {
+  const input = new Uint8Array(bytes.length + 1);
+  input.set(LEAF_PREFIX, 0);
+  input.set(bytes, 1);
+  return sha256(input);
+}

@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: Apache-2.0
+// The host policy (agent/config): defaults, every key of [host] and [audit], relative paths, and every
+// refusal as E_CONFIG naming the TOML path: unknown tables and keys, malformed values, TOML syntax, an
+// unreadable, oversized or non-UTF-8 file. The declaration machinery (schema.ts) is also tried on a
+// test-only document with the table kinds issue 14 needs (optional tables, arrays of tables, lists).
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'smol-toml';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  boolean,
+  ConfigError,
+  DEFAULT_AUDIT_NV_INDEX,
+  defaultPolicy,
+  integer,
+  key,
+  list,
+  loadPolicy,
+  oneOf,
+  optionalTable,
+  parsePolicy,
+  path,
+  readDocument,
+  table,
+  tableArray,
+  text,
+} from '../../agent/config/index.js';
+import { TPM_ALG } from '../../agent/tpm/constants.js';
+import { thrown } from '../helpers/thrown.js';
+
+const FILE = '/etc/execgate/policy.toml';
+
+function refusal(toml: string): ConfigError {
+  const e = thrown(ConfigError, () => parsePolicy(toml, { file: FILE }));
+  expect(e.code).toBe('E_CONFIG');
+  expect(e.file).toBe(FILE);
+  return e;
+}
+
+describe('defaults', () => {
+  it('an empty file is every default', () => {
+    const p = parsePolicy('', { file: FILE });
+    expect(p).toEqual({
+      file: FILE,
+      host: { stateDir: '/var/lib/execgate', tcti: undefined },
+      audit: {
+        checkpointEntries: 1000,
+        checkpointIntervalSeconds: 600,
+        pcrs: [{ hash: TPM_ALG.SHA256, pcrs: [0, 1, 2, 3, 4, 5, 6, 7] }],
+        nvCounterIndex: 0x0180_0100,
+      },
+    });
+    expect(defaultPolicy()).toEqual({ ...p, file: undefined });
+  });
+
+  it('the default NV counter index is an NV index handle in the owner range', () => {
+    expect(DEFAULT_AUDIT_NV_INDEX >>> 24).toBe(0x01);
+    expect(DEFAULT_AUDIT_NV_INDEX).toBeGreaterThanOrEqual(0x0180_0000);
+    expect(DEFAULT_AUDIT_NV_INDEX).toBeLessThanOrEqual(0x01bf_ffff);
+  });
+});
+
+describe('README', () => {
+  it('the host policy example parses, and shows the defaults', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const at = readme.indexOf('**Host policy.**');
+    const block = /```toml\n([\s\S]*?)```/.exec(readme.slice(at));
+    expect(at).toBeGreaterThan(0);
+    const p = parsePolicy(block?.[1] ?? '', { file: FILE });
+    expect({ ...p, host: { ...p.host, tcti: undefined } }).toEqual(parsePolicy('', { file: FILE }));
+  });
+});
+
+describe('every key', () => {
+  it('types each value from its declaration', () => {
+    const p = parsePolicy('');
+    const stateDir: string = p.host.stateDir;
+    const tcti: string | undefined = p.host.tcti;
+    const entries: number = p.audit.checkpointEntries;
+    // @ts-expect-error a key without a default may be undefined
+    const notOptional: string = p.host.tcti;
+    expect([stateDir, tcti, entries, notOptional]).toEqual(['/var/lib/execgate', undefined, 1000, undefined]);
+  });
+
+  it('reads [host] and [audit]', () => {
+    const p = parsePolicy(
+      `
+      [host]
+      state_dir = "/srv/execgate/"
+      tcti = "swtpm:host=127.0.0.1,port=2321"
+
+      [audit]
+      checkpoint_entries = 50
+      checkpoint_interval = "90s"
+      pcrs = "sha256:0-7,16+sha1:0"
+      nv_counter_index = "0x01800200"
+      `,
+      { file: FILE },
+    );
+    expect(p.host).toEqual({ stateDir: '/srv/execgate', tcti: 'swtpm:host=127.0.0.1,port=2321' });
+    expect(p.audit).toEqual({
+      checkpointEntries: 50,
+      checkpointIntervalSeconds: 90,
+      pcrs: [
+        { hash: TPM_ALG.SHA256, pcrs: [0, 1, 2, 3, 4, 5, 6, 7, 16] },
+        { hash: TPM_ALG.SHA1, pcrs: [0] },
+      ],
+      nvCounterIndex: 0x0180_0200,
+    });
+  });
+
+  it.each([
+    ['"2h"', 7200],
+    ['"1d"', 86_400],
+    ['"45"', 45],
+  ])('checkpoint_interval = %s is %i seconds', (v, seconds) => {
+    expect(parsePolicy(`[audit]\ncheckpoint_interval = ${v}`).audit.checkpointIntervalSeconds).toBe(seconds);
+  });
+
+  it('takes the NV index as a TOML hex integer too', () => {
+    expect(parsePolicy('[audit]\nnv_counter_index = 0x01800101').audit.nvCounterIndex).toBe(0x0180_0101);
+  });
+
+  it('resolves a relative state_dir against the policy file directory', () => {
+    expect(
+      parsePolicy('[host]\nstate_dir = "state"', { file: '/etc/execgate/policy.toml' }).host.stateDir,
+    ).toBe('/etc/execgate/state');
+    expect(
+      parsePolicy('[host]\nstate_dir = "../lib/x/./y"', { file: '/etc/execgate/p.toml' }).host.stateDir,
+    ).toBe('/etc/lib/x/y');
+    expect(parsePolicy('[host]\nstate_dir = "/var//lib/../lib/eg"').host.stateDir).toBe('/var/lib/eg');
+  });
+});
+
+describe('refusals name the TOML path (E_CONFIG)', () => {
+  it.each([
+    ['[audit]\ncheckpoint_entries = 0', 'audit.checkpoint_entries must be a positive integer'],
+    ['[audit]\ncheckpoint_entries = -5', 'audit.checkpoint_entries must be a positive integer'],
+    ['[audit]\ncheckpoint_entries = 1000.0', 'audit.checkpoint_entries must be a positive integer'],
+    ['[audit]\ncheckpoint_entries = "1000"', 'audit.checkpoint_entries must be a positive integer'],
+    ['[audit]\ncheckpoint_entries = 9007199254740992', 'audit.checkpoint_entries must be a positive integer'],
+    ['[audit]\ncheckpoint_interval = "10x"', 'audit.checkpoint_interval must be a duration'],
+    ['[audit]\ncheckpoint_interval = "0s"', 'audit.checkpoint_interval must be a duration'],
+    ['[audit]\ncheckpoint_interval = 600', 'audit.checkpoint_interval must be a duration'],
+    ['[audit]\ncheckpoint_interval = "-1m"', 'audit.checkpoint_interval must be a duration'],
+    ['[audit]\npcrs = "sha256:0-24"', 'audit.pcrs must be a PCR selection'],
+    ['[audit]\npcrs = "md5:0"', 'audit.pcrs must be a PCR selection'],
+    ['[audit]\npcrs = ""', 'audit.pcrs must be a PCR selection'],
+    ['[audit]\npcrs = ["sha256:0"]', 'audit.pcrs must be a PCR selection'],
+    ['[audit]\nnv_counter_index = "0x81000001"', 'audit.nv_counter_index must be an NV index handle'],
+    ['[audit]\nnv_counter_index = "0x1800100"', 'audit.nv_counter_index must be an NV index handle'],
+    ['[audit]\nnv_counter_index = "01800100"', 'audit.nv_counter_index must be an NV index handle'],
+    ['[audit]\nnv_counter_index = 0x81000000', 'audit.nv_counter_index must be an NV index handle'],
+    ['[audit]\nnv_counter_index = 25166080.0', 'audit.nv_counter_index must be an NV index handle'],
+    ['[host]\nstate_dir = 5', 'host.state_dir must be a path'],
+    ['[host]\nstate_dir = ""', 'host.state_dir must be a path'],
+    [
+      '[host]\nstate_dir = "a\\u0000b"',
+      'host.state_dir must be a path (text; relative paths are relative to',
+    ],
+    ['[host]\ntcti = "carrier-pigeon:"', 'host.tcti must be a TCTI'],
+    ['[host]\ntcti = "swtpm:port=99999"', 'host.tcti must be a TCTI'],
+    ['[host]\ntcti = true', 'host.tcti must be a TCTI'],
+  ])('%s', (toml, message) => {
+    const e = refusal(toml);
+    expect(e.message).toContain(`policy ${FILE}: ${message}`);
+    expect(e.at).toBe(message.split(' ')[0]);
+  });
+
+  it('says why a value of the right type is refused', () => {
+    expect(refusal('[audit]\npcrs = "sha256:0-24"').message).toMatch(/PCR 24 is out of range/);
+    expect(refusal('[host]\ntcti = "carrier-pigeon:"').message).toMatch(/unknown TCTI "carrier-pigeon"/);
+    expect(refusal('[audit]\ncheckpoint_entries = 0').message).toMatch(/, got 0$/);
+  });
+
+  it('an unknown key in a table', () => {
+    const e = refusal('[audit]\ncheckpoint_entrys = 10');
+    expect(e.message).toMatch(
+      /audit\.checkpoint_entrys is not a known key \(audit takes checkpoint_entries, /,
+    );
+    expect(e.at).toBe('audit.checkpoint_entrys');
+  });
+
+  it('an unknown table, an unknown top-level key, a table of the wrong kind', () => {
+    expect(refusal('[hots]\nstate_dir = "/x"').message).toMatch(
+      /\[hots\] is not a known table \(the policy has \[host\], \[audit\]\)/,
+    );
+    expect(refusal('[[issuers]]\nname = "x"').message).toMatch(/\[issuers\] is not a known table/);
+    expect(refusal('state_dir = "/x"').message).toMatch(
+      /state_dir is not a known key: keys belong in a table/,
+    );
+    expect(refusal('host = 5').message).toMatch(/host must be a table \(\[host\]\)/);
+    expect(refusal('[[host]]\nstate_dir = "/x"').message).toMatch(/host must be a table/);
+    expect(refusal('[host.sub]\nx = 1').message).toMatch(/host\.sub is not a known key/);
+  });
+
+  it('TOML syntax, with line and column', () => {
+    const e = refusal('[host]\nstate_dir = "/x"\nstate_dir = "/y"\n');
+    expect(e.message).toMatch(/^policy \/etc\/execgate\/policy\.toml: not valid TOML at line 3, column 1: /);
+    expect(e.message).not.toContain('\n');
+    expect(refusal('[host\n').message).toMatch(/not valid TOML at line 1/);
+  });
+
+  it('a __proto__ key is refused, not merged into an object', () => {
+    expect(refusal('[host]\n__proto__ = "x"').message).toMatch(/not valid TOML|not a known key/);
+    expect(refusal('[__proto__]\nx = 1').message).toMatch(/not valid TOML|not a known table/);
+  });
+});
+
+describe('loadPolicy', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'execgate-policy-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads a file; relative paths are relative to its directory', async () => {
+    const file = join(dir, 'policy.toml');
+    await writeFile(file, '[host]\nstate_dir = "state"\n[audit]\ncheckpoint_entries = 7\n');
+    const p = await loadPolicy(file);
+    expect(p.file).toBe(file);
+    expect(p.host.stateDir).toBe(join(dir, 'state'));
+    expect(p.audit.checkpointEntries).toBe(7);
+  });
+
+  it('a missing file is E_CONFIG, or the defaults with missingOk', async () => {
+    const file = join(dir, 'absent.toml');
+    const e = await loadPolicy(file).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(ConfigError);
+    expect((e as ConfigError).message).toMatch(/absent\.toml/);
+    expect((e as ConfigError).file).toBe(file);
+    expect(await loadPolicy(file, { missingOk: true })).toEqual(defaultPolicy());
+  });
+
+  it('a directory, a file over 1 MiB, and bytes that are not UTF-8 are E_CONFIG', async () => {
+    const big = join(dir, 'big.toml');
+    await writeFile(big, `# ${'x'.repeat(1024 * 1024)}\n`);
+    const bad = join(dir, 'latin1.toml');
+    await writeFile(bad, Buffer.from([0x23, 0xe9, 0x0a]));
+    for (const file of [dir, big, bad]) {
+      const e = await loadPolicy(file, { missingOk: true }).catch((err: unknown) => err);
+      expect(e, file).toBeInstanceOf(ConfigError);
+    }
+  });
+
+  it('the file named in an error is the one given', async () => {
+    const file = join(dir, 'p.toml');
+    await writeFile(file, '[audit]\npcrs = "sha256:99"\n');
+    const e = await loadPolicy(file).catch((err: unknown) => err);
+    expect((e as ConfigError).message).toBe(
+      `policy ${file}: audit.pcrs must be a PCR selection like "sha256:0-7" (sha256:99: PCR 99 is out of range 0..23), got "sha256:99"`,
+    );
+  });
+});
+
+describe('the declaration machinery (tables issue 14 will add)', () => {
+  // A test-only document with every table kind and the value types the gate's tables need.
+  const DOC = {
+    host: table('host', {
+      mode: key('mode', oneOf('enforce', 'audit'), { default: 'enforce' }),
+      groups: key('groups', list(text(64), 4), { default: [] }),
+    }),
+    breakglass: optionalTable('breakglass', {
+      key: key('key', path),
+      maxTtl: key('max_ttl', integer(1, 3600), {
+        check: (n) => (n % 60 === 0 ? undefined : 'must be whole minutes'),
+      }),
+    }),
+    issuers: tableArray('issuer', {
+      name: key('name', text(64)),
+      delegation: key('delegation', boolean, { default: false }),
+    }),
+  };
+  const read = (toml: string) =>
+    readDocument(DOC, parse(toml, { integersAsBigInt: true }), { dir: '/etc/execgate' });
+
+  it('fills defaults; an absent optional table is undefined, an absent array []', () => {
+    expect(read('')).toEqual({ host: { mode: 'enforce', groups: [] }, breakglass: undefined, issuers: [] });
+  });
+
+  it('reads each kind', () => {
+    const v = read(`
+      [host]
+      mode = "audit"
+      groups = ["web", "db"]
+      [breakglass]
+      key = "keys/bg.pub"
+      max_ttl = 900
+      [[issuer]]
+      name = "ops"
+      [[issuer]]
+      name = "ci"
+      delegation = true
+    `);
+    expect(v).toEqual({
+      host: { mode: 'audit', groups: ['web', 'db'] },
+      breakglass: { key: '/etc/execgate/keys/bg.pub', maxTtl: 900 },
+      issuers: [
+        { name: 'ops', delegation: false },
+        { name: 'ci', delegation: true },
+      ],
+    });
+  });
+
+  it.each([
+    ['[host]\nmode = "permissive"', 'host.mode must be one of "enforce", "audit", got "permissive"'],
+    [
+      '[host]\ngroups = ["a", 5]',
+      'host.groups must be an array of at most 4 items, each text of 1 to 64 characters (item 1 is 5)',
+    ],
+    ['[host]\ngroups = ["a", "b", "c", "d", "e"]', 'host.groups must be an array of at most 4 items'],
+    ['[breakglass]\nmax_ttl = 90', 'breakglass.max_ttl must be whole minutes, got 90'],
+    ['[breakglass]\nmax_ttl = 7200', 'breakglass.max_ttl must be an integer from 1 to 3600'],
+    [
+      '[[issuer]]\nname = "a"\n[[issuer]]\nname = "b"\ndelegate = true',
+      'issuer[1].delegate is not a known key',
+    ],
+    ['[[issuer]]\nname = "a"\ndelegation = "yes"', 'issuer[0].delegation must be true or false'],
+    ['[issuer]\nname = "a"', 'issuer must be an array of tables ([[issuer]])'],
+    ['issuer = [1, 2]', 'issuer must be an array of tables ([[issuer]])'],
+  ])('%s', (toml, message) => {
+    expect(thrown(ConfigError, () => read(toml)).message).toContain(message);
+  });
+});
