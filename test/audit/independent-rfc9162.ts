@@ -28,12 +28,27 @@ function split(n: number): number {
   return k;
 }
 
-/** MTH(D[lo:hi]) over leaf hashes (§2.1.1); the empty tree is SHA-256 of "". */
-export function indRoot(leafHashes: readonly Hash[], lo = 0, hi = leafHashes.length): Hash {
+/**
+ * MTH(D[lo:hi]) over leaf hashes (§2.1.1); the empty tree is SHA-256 of "". With `memo`, the roots of
+ * perfect subtrees of 1,024 leaves or more are kept there and reused (the left half of every split is
+ * one), so that the roots of many prefixes of one large log cost little more than one.
+ */
+export function indRoot(
+  leafHashes: readonly Hash[],
+  lo = 0,
+  hi = leafHashes.length,
+  memo?: Map<string, Hash>,
+): Hash {
   if (hi === lo) return sha256();
   if (hi - lo === 1) return leafHashes[lo] as Hash;
+  const key = `${lo}/${hi}`;
+  const known = memo?.get(key);
+  if (known !== undefined) return known;
   const k = split(hi - lo);
-  return indNodeHash(indRoot(leafHashes, lo, lo + k), indRoot(leafHashes, lo + k, hi));
+  const root = indNodeHash(indRoot(leafHashes, lo, lo + k, memo), indRoot(leafHashes, lo + k, hi, memo));
+  const n = hi - lo;
+  if (memo !== undefined && n >= 1024 && (n & (n - 1)) === 0) memo.set(key, root);
+  return root;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
