@@ -12,6 +12,7 @@ import type { EkCode } from '../attest/ek.js';
 import type { EkCertCode } from '../attest/ek-cert.js';
 import type { QuoteErrorCode } from '../attest/quote.js';
 import type { QuoteCode } from '../attest/verify-quote.js';
+import type { TreeErrorCode } from '../audit/tree.js';
 import type { KeyError } from '../crypto/keys.js';
 import type { JsonErrorCode } from '../encoding/canonical-json.js';
 import type { CborErrorCode } from '../encoding/cbor.js';
@@ -101,7 +102,8 @@ export type Code =
   | SecurityfsErrorCode
   | FileWriteErrorCode
   | InputErrorCode
-  | ArtifactCode;
+  | ArtifactCode
+  | TreeErrorCode;
 
 const BY_CODE = {
   E_USAGE: EXIT.USAGE,
@@ -184,6 +186,11 @@ const BY_CODE = {
   E_NOT_YET_VALID: EXIT.EVIDENCE_INVALID,
   E_REVOKED: EXIT.EVIDENCE_INVALID,
   E_REVOCATION_LIST: EXIT.EVIDENCE_INVALID,
+  // The audit log fails verification (agent/audit): one reason code per kind of tampering.
+  E_AUDIT_ENTRY: EXIT.EVIDENCE_INVALID,
+  E_AUDIT_ROOT: EXIT.EVIDENCE_INVALID,
+  E_AUDIT_TRUNCATED: EXIT.EVIDENCE_INVALID,
+  E_AUDIT_CONSISTENCY: EXIT.EVIDENCE_INVALID,
 } as const satisfies Readonly<Record<Code, Exit>>;
 
 function isCode(code: string): code is Code {
