@@ -201,6 +201,67 @@ export class WasmCore {
     return merkle.verifyConsistency(this.#arena, m, n, proof, rootM, rootN);
   }
 
+  // -- Merkle trees over leaf hashes (RFC 9162 §2.1), for logs that store SHA-256(0x00 ‖ d) per entry --
+
+  /**
+   * RFC 9162 §2.1.1 leaf hash SHA-256(0x00 ‖ leaves[i]) of every leaf into out[32 i .. 32 i + 32), in
+   * one pass through the multi-buffer kernel (the prefix byte is written beside each leaf in the arena,
+   * so no prefixed copy is made). Nothing past 32 n is written. Throws RangeError when out is shorter.
+   */
+  merkleLeafHashesInto(leaves: readonly Uint8Array[], out: Uint8Array): void {
+    merkle.leafHashesInto(this.#arena, leaves, out);
+  }
+
+  /**
+   * One level of RFC 9162 §2.1.1: out[i] = SHA-256(0x01 ‖ nodes[2i] ‖ nodes[2i+1]) for each pair of the
+   * 32-byte nodes back to back in `nodes`, then an odd last node copied up unchanged. Returns the number
+   * of nodes written, ceil(count / 2). Throws RangeError when nodes is not a whole number of 32-byte
+   * nodes, out is too short, or out overlaps nodes.
+   */
+  merkleLevelInto(nodes: Uint8Array, out: Uint8Array): number {
+    return merkle.levelInto(this.#arena, nodes, out);
+  }
+
+  /**
+   * RFC 9162 §2.1.1 Merkle Tree Hash of the tree whose leaf hashes are `leafHashes` (32 bytes each, back
+   * to back); SHA-256 of "" for none. Throws RangeError unless its length is a multiple of 32.
+   */
+  merkleRootOfLeafHashes(leafHashes: Uint8Array): Uint8Array {
+    return merkle.rootOfLeafHashes(this.#arena, leafHashes);
+  }
+
+  /**
+   * `inclusionProof` for the tree whose leaf hashes are `leafHashes` (32 bytes each, back to back): the
+   * same proof, from what a log stores. Throws RangeError when index is not in [0, n).
+   */
+  inclusionProofOfLeafHashes(leafHashes: Uint8Array, index: number): Uint8Array[] {
+    return merkle.inclusionProofOfLeafHashes(this.#arena, leafHashes, index);
+  }
+
+  /**
+   * `consistencyProof` for the tree whose leaf hashes are `leafHashes` (32 bytes each, back to back):
+   * between its first m leaves and all n of them. Throws RangeError when m is not in [0, n].
+   */
+  consistencyProofOfLeafHashes(leafHashes: Uint8Array, m: number): Uint8Array[] {
+    return merkle.consistencyProofOfLeafHashes(this.#arena, leafHashes, m);
+  }
+
+  /**
+   * `verifyInclusion` given the leaf's hash instead of its data: does `proof` show that the leaf with
+   * hash `leafHash` is leaf `index` of a tree of `treeSize` leaves with root `root`? A leaf hash that is
+   * not 32 bytes gives false, as does every hostile input `verifyInclusion` refuses. Checks only the
+   * hash chain: that leafHash is SHA-256(0x00 ‖ d) of some entry d is the caller's to check.
+   */
+  verifyInclusionOfLeafHash(
+    leafHash: Uint8Array,
+    index: number,
+    treeSize: number,
+    proof: readonly Uint8Array[],
+    root: Uint8Array,
+  ): boolean {
+    return merkle.verifyInclusionOfLeafHash(this.#arena, leafHash, index, treeSize, proof, root);
+  }
+
   // -- Signatures (Ed25519, ECDSA P-256/P-384, RSA PKCS#1 v1.5 and PSS) -------------------------------
 
   /**

@@ -4,8 +4,9 @@
  *
  * The typed loader of wasm-core: SHA-1 (legacy), SHA-256, SHA-384 and SHA-512 (FIPS 180-4), SHA-256 of
  * many messages in one call (multi-buffer SIMD), RFC 9162 §2.1 Merkle tree hashing with inclusion and
- * consistency proofs, and signature verification (`verify`, `verifyBatch`: Ed25519 single and batch,
- * ECDSA P-256/P-384, RSA PKCS#1 v1.5 and PSS; see verify/index.ts).
+ * consistency proofs (over leaf data, or over the leaf hashes a log stores), and signature verification
+ * (`verify`, `verifyBatch`: Ed25519 single and batch, ECDSA P-256/P-384, RSA PKCS#1 v1.5 and PSS; see
+ * verify/index.ts).
  *
  * `await init()` once (idempotent), then call the functions below; or `createWasmCore()` for an
  * independent instance, for example to force the scalar build. The module compiles once per instance,
@@ -205,6 +206,36 @@ export function verifyConsistency(
   rootN: Uint8Array,
 ): boolean {
   return core().verifyConsistency(m, n, proof, rootM, rootN);
+}
+/** RFC 9162 §2.1.1 leaf hashes of many leaves into out, on the default instance. */
+export function merkleLeafHashesInto(leaves: readonly Uint8Array[], out: Uint8Array): void {
+  core().merkleLeafHashesInto(leaves, out);
+}
+/** One level of RFC 9162 §2.1.1 interior nodes, on the default instance. */
+export function merkleLevelInto(nodes: Uint8Array, out: Uint8Array): number {
+  return core().merkleLevelInto(nodes, out);
+}
+/** RFC 9162 §2.1.1 Merkle Tree Hash given the leaf hashes, on the default instance. */
+export function merkleRootOfLeafHashes(leafHashes: Uint8Array): Uint8Array {
+  return core().merkleRootOfLeafHashes(leafHashes);
+}
+/** RFC 9162 §2.1.3.1 inclusion proof given the leaf hashes, on the default instance. */
+export function inclusionProofOfLeafHashes(leafHashes: Uint8Array, index: number): Uint8Array[] {
+  return core().inclusionProofOfLeafHashes(leafHashes, index);
+}
+/** RFC 9162 §2.1.4.1 consistency proof given the leaf hashes, on the default instance. */
+export function consistencyProofOfLeafHashes(leafHashes: Uint8Array, m: number): Uint8Array[] {
+  return core().consistencyProofOfLeafHashes(leafHashes, m);
+}
+/** RFC 9162 §2.1.3.2 inclusion proof verification given the leaf hash, on the default instance. */
+export function verifyInclusionOfLeafHash(
+  leafHash: Uint8Array,
+  index: number,
+  treeSize: number,
+  proof: readonly Uint8Array[],
+  root: Uint8Array,
+): boolean {
+  return core().verifyInclusionOfLeafHash(leafHash, index, treeSize, proof, root);
 }
 /** Whether `item`'s signature is valid, on the default instance (see `WasmCore.verify`). */
 export function verify(item: VerifyItem): boolean {

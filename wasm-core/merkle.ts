@@ -3,7 +3,10 @@
  * @module wasm-core/merkle
  *
  * RFC 9162 §2.1 Merkle trees over the arena: the tree hash (leaves through the batch kernel, levels
- * through `merkle_reduce`), inclusion and consistency proofs, and their verification.
+ * through `merkle_reduce`), inclusion and consistency proofs, and their verification; each both over
+ * leaf data and over leaf hashes (a log that stores SHA-256(0x00 ‖ d) per entry proves from those), with
+ * the two batch steps they are made of (`leafHashesInto`, `levelInto`) for callers that keep a tree of
+ * their own, such as an incremental verifier's frontier.
  *
  * Not covered: who published or signed a root. The verifiers check only the hash chain, and give false
  * (never an exception) for hostile sizes, indices, proofs and roots.
@@ -73,15 +76,84 @@ export function merkleRoot(a: Arena, leaves: readonly Uint8Array[]): Uint8Array 
   return rootOfNodes(a, roots);
 }
 
+/** MTH given the leaf hashes (contract: `WasmCore.merkleRootOfLeafHashes`). */
+export function rootOfLeafHashes(a: Arena, hashes: Uint8Array): Uint8Array {
+  const n = hashCount(hashes);
+  if (n === 0) return oneShot(a, SHA256, new Uint8Array(0));
+  return rootOfNodes(a, hashes);
+}
+
+/** RFC 9162 §2.1.1 leaf hashes of many leaves (contract: `WasmCore.merkleLeafHashesInto`). */
+export function leafHashesInto(a: Arena, leaves: readonly Uint8Array[], out: Uint8Array): void {
+  assertArray(leaves, 'leaves');
+  assertBytes(out, 'out');
+  if (out.length < leaves.length * NODE_BYTES) {
+    throw new RangeError(`out must hold ${leaves.length * NODE_BYTES} bytes, has ${out.length}`);
+  }
+  batchInto(a, leaves, 0, leaves.length, LEAF_PREFIX, out, 0, 'leaves');
+}
+
+/** One level of RFC 9162 §2.1.1 interior nodes (contract: `WasmCore.merkleLevelInto`). */
+export function levelInto(a: Arena, nodes: Uint8Array, out: Uint8Array): number {
+  const count = hashCount(nodes, 'nodes');
+  assertBytes(out, 'out');
+  const parents = Math.ceil(count / 2);
+  if (out.length < parents * NODE_BYTES) {
+    throw new RangeError(`out must hold ${parents * NODE_BYTES} bytes, has ${out.length}`);
+  }
+  if (nodes.buffer === out.buffer && rangesOverlap(nodes, out)) {
+    throw new RangeError('out must not overlap nodes');
+  }
+  // Pairs per kernel call: the level is hashed in place in the arena, 64 bytes in per pair.
+  const pairsPerCall = Math.floor(a.byteLen / (2 * NODE_BYTES));
+  const base = a.base;
+  for (let first = 0; first < count; first += 2 * pairsPerCall) {
+    const inCount = Math.min(count - first, 2 * pairsPerCall);
+    a.u8.set(nodes.subarray(first * NODE_BYTES, (first + inCount) * NODE_BYTES), base);
+    const outCount = a.x.merkle_level(base, inCount, base);
+    out.set(a.u8.subarray(base, base + outCount * NODE_BYTES), (first / 2) * NODE_BYTES);
+  }
+  return parents;
+}
+
+function rangesOverlap(x: Uint8Array, y: Uint8Array): boolean {
+  return x.byteOffset < y.byteOffset + y.length && y.byteOffset < x.byteOffset + x.length;
+}
+
+/** How many 32-byte nodes `hashes` holds; TypeError or RangeError unless it is a whole number of them. */
+function hashCount(hashes: Uint8Array, name = 'leafHashes'): number {
+  assertBytes(hashes, name);
+  if (hashes.length % NODE_BYTES !== 0) {
+    throw new RangeError(`${name} must be a multiple of ${NODE_BYTES} bytes long, got ${hashes.length}`);
+  }
+  return hashes.length / NODE_BYTES;
+}
+
 /** RFC 9162 §2.1.3.1 inclusion proof, bottom-up (contract: `WasmCore.inclusionProof`). */
 export function inclusionProof(a: Arena, leaves: readonly Uint8Array[], index: number): Uint8Array[] {
   assertArray(leaves, 'leaves');
   assertNumber(index, 'index');
   const n = leaves.length;
+  checkIndex(index, n);
+  return pathOf(a, leafHashes(a, leaves), index, n);
+}
+
+/** `inclusionProof` given the leaf hashes (contract: `WasmCore.inclusionProofOfLeafHashes`). */
+export function inclusionProofOfLeafHashes(a: Arena, hashes: Uint8Array, index: number): Uint8Array[] {
+  const n = hashCount(hashes);
+  assertNumber(index, 'index');
+  checkIndex(index, n);
+  return pathOf(a, hashes, index, n);
+}
+
+function checkIndex(index: number, n: number): void {
   if (!Number.isInteger(index) || index < 0 || index >= n) {
     throw new RangeError(`index must be an integer in [0, ${n}), got ${index}`);
   }
-  const hashes = leafHashes(a, leaves);
+}
+
+/** PATH(index, D[0:n]) from the leaf hashes (RFC 9162 §2.1.3.1). */
+function pathOf(a: Arena, hashes: Uint8Array, index: number, n: number): Uint8Array[] {
   // PATH(m, D[lo:hi]) = PATH(m, D[lo:lo+k]) : MTH(D[lo+k:hi]) or PATH(m-k, D[lo+k:hi]) : MTH(D[lo:lo+k]);
   // walking down collects the siblings top-first, and the proof lists them bottom-up.
   const path: Uint8Array[] = [];
@@ -110,15 +182,60 @@ export function verifyInclusion(
   root: Uint8Array,
 ): boolean {
   assertBytes(leafData, 'leafData');
+  checkInclusionArgs(index, treeSize, proof, root);
+  if (!inclusionShapeOk(index, treeSize, proof, root)) return false;
+  return inclusionChain(a, leafHash(a, leafData), index, treeSize, proof, root);
+}
+
+/** `verifyInclusion` given the leaf hash (contract: `WasmCore.verifyInclusionOfLeafHash`). */
+export function verifyInclusionOfLeafHash(
+  a: Arena,
+  leafHashBytes: Uint8Array,
+  index: number,
+  treeSize: number,
+  proof: readonly Uint8Array[],
+  root: Uint8Array,
+): boolean {
+  assertBytes(leafHashBytes, 'leafHash');
+  checkInclusionArgs(index, treeSize, proof, root);
+  if (leafHashBytes.length !== NODE_BYTES || !inclusionShapeOk(index, treeSize, proof, root)) return false;
+  return inclusionChain(a, leafHashBytes, index, treeSize, proof, root);
+}
+
+function checkInclusionArgs(
+  index: number,
+  treeSize: number,
+  proof: readonly Uint8Array[],
+  root: Uint8Array,
+): void {
   assertNumber(index, 'index');
   assertNumber(treeSize, 'treeSize');
   assertBytesArray(proof, 'proof');
   assertBytes(root, 'root');
+}
+
+function inclusionShapeOk(
+  index: number,
+  treeSize: number,
+  proof: readonly Uint8Array[],
+  root: Uint8Array,
+): boolean {
   if (!isCount(index) || !isCount(treeSize) || index >= treeSize || root.length !== NODE_BYTES) return false;
-  if (!proof.every((p) => p.length === NODE_BYTES)) return false;
+  return proof.every((p) => p.length === NODE_BYTES);
+}
+
+/** The §2.1.3.2 hash chain from the leaf hash up to the root. */
+function inclusionChain(
+  a: Arena,
+  leaf: Uint8Array,
+  index: number,
+  treeSize: number,
+  proof: readonly Uint8Array[],
+  root: Uint8Array,
+): boolean {
   let fn = index;
   let sn = treeSize - 1;
-  let r = leafHash(a, leafData);
+  let r = leaf;
   for (const p of proof) {
     if (sn === 0) return false;
     if (fn % 2 === 1 || fn === sn) {
@@ -141,10 +258,27 @@ export function consistencyProof(a: Arena, leaves: readonly Uint8Array[], m: num
   assertArray(leaves, 'leaves');
   assertNumber(m, 'm');
   const n = leaves.length;
+  checkOldSize(m, n);
+  if (m === 0 || m === n) return [];
+  return subproofOf(a, leafHashes(a, leaves), m, n);
+}
+
+/** `consistencyProof` given the leaf hashes (contract: `WasmCore.consistencyProofOfLeafHashes`). */
+export function consistencyProofOfLeafHashes(a: Arena, hashes: Uint8Array, m: number): Uint8Array[] {
+  const n = hashCount(hashes);
+  assertNumber(m, 'm');
+  checkOldSize(m, n);
+  if (m === 0 || m === n) return [];
+  return subproofOf(a, hashes, m, n);
+}
+
+function checkOldSize(m: number, n: number): void {
   if (!Number.isInteger(m) || m < 0 || m > n)
     throw new RangeError(`m must be an integer in [0, ${n}], got ${m}`);
-  if (m === 0 || m === n) return [];
-  const hashes = leafHashes(a, leaves);
+}
+
+/** PROOF(m, D[0:n]) from the leaf hashes, 0 < m < n (RFC 9162 §2.1.4.1). */
+function subproofOf(a: Arena, hashes: Uint8Array, m: number, n: number): Uint8Array[] {
   // SUBPROOF(m, D[lo:hi], b), unrolled: walking down collects the outermost MTH first, and the proof
   // lists the innermost first.
   const proof: Uint8Array[] = [];

@@ -1,0 +1,680 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * @module agent/audit/tree
+ *
+ * The audit log's Merkle tree (RFC 9162 §2.1; DESIGN §7), pure: no I/O, no TPM, no clock.
+ *
+ * - `LogVerifier` consumes the log's entries in sequence order, in chunks as the store or a bundle
+ *   yields them, recomputes every leaf hash SHA-256(0x00 ‖ bytes) in batches (wasm-core's multi-buffer
+ *   kernel, the 0x00 prefix written beside each entry in its arena, so no prefixed copy is made),
+ *   compares it with the stored one, and appends the leaves to a compact frontier: the roots of the
+ *   perfect subtrees of the prefix read so far (RFC 9162 §2.1.1's structure: a tree of size n is the
+ *   perfect subtrees of the binary digits of n, largest on the left), one per set bit of the size. Whole
+ *   chunks are folded into the frontier a level at a time, each level one `merkleLevelInto` call, and the
+ *   root at any size is the O(log n) fold of the frontier, taken at each checkpoint size as the stream
+ *   reaches it. Memory is O(chunk + log n), whatever the log's length.
+ * - Proofs from the stored leaf hashes (`inclusionProofFor`, `consistencyProofFor`, O(n) node hashes
+ *   once, batched per level), their verification, and the JSON shapes `execgate audit prove` prints
+ *   (`InclusionProofJson`, `ConsistencyProofJson`) with verifiers that take hostile JSON.
+ *
+ * Results are verdicts, not exceptions (STYLE principle 5): entries and checkpoints come from a
+ * database or a bundle an attacker may have edited, so every finding is a `TreeFailure` with a stable
+ * code, and only misuse by our own code (a wrong type or an impossible option) throws.
+ *
+ * Call `await initHashing()` (agent/crypto) once first: the hashing runs on wasm-core's default instance.
+ *
+ * Not covered: who made a checkpoint. A root here is only compared with the entries; the checkpoint
+ * module verifies the TPM quote and the NV counter behind each (size, root). Nor does this module
+ * decode entries: their CBOR is the store's. The verifiers of proofs check the hash chain only; the
+ * (size, root) they end in must come from an authenticated checkpoint (pass it as `trusted`).
+ */
+import * as wasm from '../../wasm-core/index.js';
+import { fromHex, isHex, toHex } from '../encoding/bytes.js';
+
+/** Bytes of a SHA-256 digest: every leaf hash, node and root. */
+const HASH_BYTES = 32;
+/** Frontier slots: a safe integer has at most 53 binary digits. */
+const MAX_LEVELS = 53;
+
+/** One stored log entry as the store yields it: its sequence number, CBOR bytes and stored leaf hash. */
+export interface LogEntry {
+  readonly seq: number;
+  readonly bytes: Uint8Array;
+  /** SHA-256(0x00 ‖ bytes), as stored (RFC 9162 §2.1.1); recomputed and compared, never trusted. */
+  readonly leaf: Uint8Array;
+}
+
+/** A checkpoint's claim: the log's first `size` entries have the Merkle tree hash `root`. */
+export interface CheckpointRoot {
+  readonly size: number;
+  readonly root: Uint8Array;
+}
+
+/** Reason codes of the tree checks (the audit layer's codes; E_AUDIT_CHECKPOINT and _ROLLBACK are not ours). */
+export type TreeErrorCode = 'E_AUDIT_ENTRY' | 'E_AUDIT_ROOT' | 'E_AUDIT_TRUNCATED' | 'E_AUDIT_CONSISTENCY';
+
+/** What each code means, for help texts and reports. */
+export const TREE_ERROR_MEANING = {
+  E_AUDIT_ENTRY: "an entry's bytes or stored leaf hash were changed, or an entry is malformed",
+  E_AUDIT_ROOT:
+    "the entries are not the log a checkpoint commits to (an entry deleted, inserted or moved, or a checkpoint's root altered)",
+  E_AUDIT_TRUNCATED: 'a checkpoint covers more entries than the log has',
+  E_AUDIT_CONSISTENCY: 'a checkpoint is not an extension of the one before it',
+} as const satisfies Record<TreeErrorCode, string>;
+
+/** A finding: the first one in stream order. */
+export interface TreeFailure {
+  readonly ok: false;
+  readonly code: TreeErrorCode;
+  readonly detail: string;
+  /** The sequence number of the entry at fault, when one is. */
+  readonly seq?: number;
+  /** The position, in the list given to the verifier, of the checkpoint at fault, when one is. */
+  readonly checkpoint?: number;
+}
+
+/** The whole log verified: its size and root, and how many checkpoints were compared with it. */
+export interface TreeVerified {
+  readonly ok: true;
+  readonly size: number;
+  readonly root: Uint8Array;
+  readonly checkpoints: number;
+}
+
+export type TreeVerdict = TreeVerified | TreeFailure;
+
+function failure(
+  code: TreeErrorCode,
+  detail: string,
+  at: { seq?: number; checkpoint?: number } = {},
+): TreeFailure {
+  return { ok: false, code, detail, ...at };
+}
+
+function isBytes(value: unknown): value is Uint8Array {
+  return value instanceof Uint8Array;
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** RFC 9162 §2.1.1 leaf hash SHA-256(0x00 ‖ bytes) of one entry. */
+export function leafHash(bytes: Uint8Array): Uint8Array {
+  if (!isBytes(bytes)) throw new TypeError('bytes must be a Uint8Array');
+  const out = new Uint8Array(HASH_BYTES);
+  wasm.merkleLeafHashesInto([bytes], out);
+  return out;
+}
+
+/** The Merkle tree hash of the empty tree, SHA-256 of "" (RFC 9162 §2.1.1). */
+function emptyRoot(): Uint8Array {
+  return wasm.merkleRootOfLeafHashes(new Uint8Array(0));
+}
+
+/** Options of `LogVerifier`. */
+export interface LogVerifierOptions {
+  /**
+   * The checkpoints to compare with the entries, in the order they were made (counter increasing):
+   * each one's size must be at least its predecessor's (else E_AUDIT_CONSISTENCY), and its root is
+   * compared with the recomputed root when the stream reaches its size (E_AUDIT_ROOT), or reported as
+   * E_AUDIT_TRUNCATED at `finish()` when the log ends before it.
+   */
+  readonly checkpoints?: readonly CheckpointRoot[];
+  /** The sequence number of leaf 0 (default 0); entry i of the log must carry firstSeq + i. */
+  readonly firstSeq?: number;
+}
+
+interface PendingCheckpoint {
+  readonly size: number;
+  readonly root: Uint8Array;
+  readonly index: number;
+}
+
+/**
+ * Incremental verifier of the log against its checkpoints. Feed it the entries in sequence order with
+ * `push` (any chunk sizes, at least one entry per call for progress), then call `finish()`. The first
+ * finding is returned by `push` as soon as it is made and by every later call; a verifier that has
+ * failed does no more work. Checks, for entry i: seq = firstSeq + i (a gap, a repeat or a reorder of
+ * sequence numbers is E_AUDIT_ROOT: the entries are not the committed log), the stored leaf is 32 bytes
+ * and equals SHA-256(0x00 ‖ bytes) (else E_AUDIT_ENTRY); for each checkpoint, the root of the first
+ * `size` entries (E_AUDIT_ROOT), that the log reaches its size (E_AUDIT_TRUNCATED), and that sizes do
+ * not decrease from one checkpoint to the next (E_AUDIT_CONSISTENCY). When every checkpoint matches the
+ * same recomputed tree, consecutive checkpoints are consistent (RFC 9162 §2.1.4) with no proof needed.
+ *
+ * Not covered: entries past the last checkpoint are checked for their leaf hashes and sequence numbers
+ * only; no root commits to them yet, so their deletion from the end is not detectable here.
+ */
+export class LogVerifier {
+  readonly #firstSeq: number;
+  readonly #pending: readonly PendingCheckpoint[];
+  #nextCheckpoint = 0;
+  readonly #roots = new Map<number, Uint8Array>();
+  #failure: TreeFailure | undefined;
+  #size = 0;
+  /** Node h of the frontier at 32 h, meaningful when bit h of the size is set. */
+  readonly #frontier = new Uint8Array(MAX_LEVELS * HASH_BYTES);
+  /** Leaf hashes of the current chunk from offset 32 (one node of headroom for the frontier's). */
+  #leaves = new Uint8Array(0);
+  /** Two buffers the levels above the leaves alternate between, each with one node of headroom. */
+  #levelA = new Uint8Array(0);
+  #levelB = new Uint8Array(0);
+  readonly #bytes: Uint8Array[] = [];
+  readonly #pair = new Uint8Array(2 * HASH_BYTES);
+
+  constructor(options: LogVerifierOptions = {}) {
+    const { checkpoints = [], firstSeq = 0 } = options;
+    if (!isCount(firstSeq))
+      throw new RangeError(`options.firstSeq must be a safe non-negative integer, got ${firstSeq}`);
+    if (!Array.isArray(checkpoints)) throw new TypeError('options.checkpoints must be an array');
+    this.#firstSeq = firstSeq;
+    const pending: PendingCheckpoint[] = [];
+    checkpoints.forEach((c: CheckpointRoot, index) => {
+      if (typeof c !== 'object' || c === null)
+        throw new TypeError(`options.checkpoints[${index}] must be an object`);
+      if (!isCount(c.size)) {
+        throw new RangeError(
+          `options.checkpoints[${index}].size must be a safe non-negative integer, got ${c.size}`,
+        );
+      }
+      if (!isBytes(c.root)) throw new TypeError(`options.checkpoints[${index}].root must be a Uint8Array`);
+      const before = checkpoints[index - 1];
+      if (this.#failure === undefined && before !== undefined && c.size < before.size) {
+        this.#failure = failure(
+          'E_AUDIT_CONSISTENCY',
+          `checkpoint ${index} has size ${c.size}, below the size ${before.size} of the checkpoint before it`,
+          { checkpoint: index },
+        );
+      }
+      pending.push({ size: c.size, root: c.root, index });
+    });
+    // Stable: checkpoints of one size keep their order.
+    this.#pending = pending.sort((x, y) => x.size - y.size);
+  }
+
+  /** Entries consumed so far (the progress of a verify). */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The first finding, once there is one. */
+  get failure(): TreeFailure | undefined {
+    return this.#failure;
+  }
+
+  /**
+   * The recomputed root at `size`, once the stream has reached it, for the checkpoint sizes given to
+   * the constructor (undefined otherwise: the frontier keeps no past roots but these).
+   */
+  rootAt(size: number): Uint8Array | undefined {
+    return this.#roots.get(size)?.slice();
+  }
+
+  /** The root of the entries consumed so far (RFC 9162 §2.1.1; SHA-256 of "" for none). */
+  root(): Uint8Array {
+    return this.#foldRoot();
+  }
+
+  /** Consume the next entries in sequence order. Returns the first finding, if any so far. */
+  push(entries: readonly LogEntry[]): TreeFailure | undefined {
+    if (!Array.isArray(entries)) throw new TypeError('entries must be an array of log entries');
+    if (this.#failure !== undefined) return this.#failure;
+    this.#checkReached();
+    if (this.#failure !== undefined || entries.length === 0) return this.#failure;
+    const n = entries.length;
+    // Structure first: everything before the first malformed or out-of-sequence entry is still checked,
+    // so that the finding reported is the first in stream order.
+    let end = n;
+    let structural: TreeFailure | undefined;
+    const bytes = this.#bytes;
+    bytes.length = 0;
+    for (let i = 0; i < n; i++) {
+      structural = this.#checkShape(entries[i], this.#firstSeq + this.#size + i);
+      if (structural !== undefined) {
+        end = i;
+        break;
+      }
+      bytes.push((entries[i] as LogEntry).bytes);
+    }
+    if (end > 0) {
+      this.#reserve(end);
+      const leaves = this.#leaves;
+      wasm.merkleLeafHashesInto(bytes, leaves.subarray(HASH_BYTES));
+      let good = end;
+      for (let i = 0; i < end; i++) {
+        const stored = (entries[i] as LogEntry).leaf;
+        const at = HASH_BYTES * (i + 1);
+        let j = 0;
+        while (j < HASH_BYTES && stored[j] === leaves[at + j]) j++;
+        if (j < HASH_BYTES) {
+          good = i;
+          const seq = this.#firstSeq + this.#size + i;
+          structural = failure(
+            'E_AUDIT_ENTRY',
+            `entry ${seq}: stored leaf ${toHex(stored)}, SHA-256(0x00 ‖ bytes) is ${toHex(leaves.subarray(at, at + HASH_BYTES))}`,
+            { seq },
+          );
+          break;
+        }
+      }
+      this.#appendUpTo(good);
+    }
+    bytes.length = 0;
+    if (this.#failure === undefined && structural !== undefined) this.#failure = structural;
+    return this.#failure;
+  }
+
+  /**
+   * The verdict once every entry has been pushed: the first finding, else E_AUDIT_TRUNCATED when a
+   * checkpoint covers more entries than were pushed, else the log's size and root.
+   */
+  finish(): TreeVerdict {
+    if (this.#failure === undefined) this.#checkReached();
+    if (this.#failure !== undefined) return this.#failure;
+    const beyond = this.#pending[this.#nextCheckpoint];
+    if (beyond !== undefined) {
+      this.#failure = failure(
+        'E_AUDIT_TRUNCATED',
+        `checkpoint ${beyond.index} covers ${beyond.size} entries; the log has ${this.#size}`,
+        { checkpoint: beyond.index },
+      );
+      return this.#failure;
+    }
+    return { ok: true, size: this.#size, root: this.#foldRoot(), checkpoints: this.#pending.length };
+  }
+
+  #checkShape(entry: LogEntry | undefined, want: number): TreeFailure | undefined {
+    if (typeof entry !== 'object' || entry === null) {
+      return failure('E_AUDIT_ENTRY', `entry ${want}: not an entry`, { seq: want });
+    }
+    const { seq } = entry;
+    if (!isCount(seq)) return failure('E_AUDIT_ENTRY', `entry ${want}: seq is not an integer`, { seq: want });
+    if (seq !== want) {
+      return failure(
+        'E_AUDIT_ROOT',
+        seq > want
+          ? `entry ${want} is missing: the next entry has seq ${seq}`
+          : `entry ${seq} appears again (or out of order) where entry ${want} belongs`,
+        { seq: want },
+      );
+    }
+    if (!isBytes(entry.bytes))
+      return failure('E_AUDIT_ENTRY', `entry ${seq}: bytes are not a byte string`, { seq });
+    if (!isBytes(entry.leaf) || entry.leaf.length !== HASH_BYTES) {
+      return failure('E_AUDIT_ENTRY', `entry ${seq}: the stored leaf is not ${HASH_BYTES} bytes`, { seq });
+    }
+    return undefined;
+  }
+
+  /** Room for `count` leaf hashes and the levels above them, each with one node of headroom. */
+  #reserve(count: number): void {
+    const leafBytes = (count + 1) * HASH_BYTES;
+    if (this.#leaves.length < leafBytes) this.#leaves = new Uint8Array(leafBytes);
+    const levelBytes = (Math.ceil(count / 2) + 1) * HASH_BYTES;
+    if (this.#levelA.length < levelBytes) {
+      this.#levelA = new Uint8Array(levelBytes);
+      this.#levelB = new Uint8Array(levelBytes);
+    }
+  }
+
+  /** Append the first `count` leaf hashes of the chunk, stopping at each checkpoint size to compare. */
+  #appendUpTo(count: number): void {
+    let from = 0;
+    while (from < count && this.#failure === undefined) {
+      const next = this.#pending[this.#nextCheckpoint];
+      const take = next === undefined ? count - from : Math.min(count - from, next.size - this.#size);
+      this.#append(from, take);
+      from += take;
+      this.#checkReached();
+    }
+  }
+
+  /** Compare every pending checkpoint whose size the stream has reached. */
+  #checkReached(): void {
+    let c = this.#pending[this.#nextCheckpoint];
+    while (c !== undefined && c.size === this.#size && this.#failure === undefined) {
+      let root = this.#roots.get(c.size);
+      if (root === undefined) {
+        root = this.#foldRoot();
+        this.#roots.set(c.size, root);
+      }
+      if (!equalHash(root, c.root)) {
+        this.#failure = failure(
+          'E_AUDIT_ROOT',
+          `checkpoint ${c.index} (size ${c.size}) has root ${toHex(c.root)}; the entries give ${toHex(root)}`,
+          { checkpoint: c.index },
+        );
+      }
+      this.#nextCheckpoint++;
+      c = this.#pending[this.#nextCheckpoint];
+    }
+  }
+
+  /**
+   * Append leaf hashes [from, from + count) of the chunk to the frontier, a level at a time: at each
+   * level the new nodes are preceded by the frontier's node there when they start at an odd position
+   * (its right sibling comes first), pairs go up as one `merkleLevelInto` call, and an unpaired last node
+   * becomes the frontier's node of that level. Levels above the last new node keep their nodes.
+   */
+  #append(from: number, count: number): void {
+    if (count === 0) return;
+    const frontier = this.#frontier;
+    let src = this.#leaves;
+    let at = (from + 1) * HASH_BYTES;
+    let nodes = count;
+    let position = this.#size;
+    for (let level = 0; ; level++) {
+      const slot = level * HASH_BYTES;
+      if (position % 2 === 1) {
+        // The node before `at` was consumed earlier (a leaf of this chunk already in the frontier, or
+        // headroom), so the frontier's node is copied there.
+        at -= HASH_BYTES;
+        src.set(frontier.subarray(slot, slot + HASH_BYTES), at);
+        nodes++;
+        position--;
+      }
+      if (nodes % 2 === 1) {
+        const last = at + (nodes - 1) * HASH_BYTES;
+        frontier.set(src.subarray(last, last + HASH_BYTES), slot);
+      }
+      const pairs = Math.floor(nodes / 2);
+      if (pairs === 0) break;
+      const dst = src === this.#levelA ? this.#levelB : this.#levelA;
+      wasm.merkleLevelInto(
+        src.subarray(at, at + pairs * 2 * HASH_BYTES),
+        dst.subarray(HASH_BYTES, HASH_BYTES + pairs * HASH_BYTES),
+      );
+      src = dst;
+      at = HASH_BYTES;
+      nodes = pairs;
+      position /= 2;
+    }
+    this.#size += count;
+  }
+
+  /** RFC 9162 §2.1.1 root of the current size: the frontier's nodes folded right to left. */
+  #foldRoot(): Uint8Array {
+    if (this.#size === 0) return emptyRoot();
+    const pair = this.#pair;
+    const frontier = this.#frontier;
+    let root: Uint8Array | undefined;
+    let s = this.#size;
+    for (let level = 0; s > 0; level++, s = Math.floor(s / 2)) {
+      if (s % 2 === 0) continue;
+      const node = frontier.subarray(level * HASH_BYTES, (level + 1) * HASH_BYTES);
+      if (root === undefined) {
+        root = node.slice();
+      } else {
+        pair.set(node, 0);
+        pair.set(root, HASH_BYTES);
+        wasm.merkleLevelInto(pair, root);
+      }
+    }
+    return root ?? emptyRoot();
+  }
+}
+
+function equalHash(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Verify a whole log in one call: `chunks` yields the entries in sequence order (as the store's range
+ * reads or a bundle's decoder produce them). See `LogVerifier` for the checks and codes.
+ */
+export function verifyLog(
+  chunks: Iterable<readonly LogEntry[]>,
+  options: LogVerifierOptions = {},
+): TreeVerdict {
+  const verifier = new LogVerifier(options);
+  for (const chunk of chunks) if (verifier.push(chunk) !== undefined) break;
+  return verifier.finish();
+}
+
+/**
+ * A checkpoint's consistency with an older one without the entries (RFC 9162 §2.1.4.2), for a bundle
+ * that carries proofs instead of every entry: undefined when `proof` shows that `newer` extends
+ * `older`, else E_AUDIT_CONSISTENCY. Hostile values give the finding, never an exception.
+ */
+export function checkConsistency(
+  older: CheckpointRoot,
+  newer: CheckpointRoot,
+  proof: readonly Uint8Array[],
+): TreeFailure | undefined {
+  if (verifyConsistencyProof(older?.size, newer?.size, proof, older?.root, newer?.root)) return undefined;
+  return failure(
+    'E_AUDIT_CONSISTENCY',
+    `no valid consistency proof from size ${String(older?.size)} to size ${String(newer?.size)}`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Proofs from stored leaf hashes
+
+/** The leaf hashes of a log, as the store keeps them: one 32-byte array per leaf, or all back to back. */
+export type LeafHashes = Uint8Array | readonly Uint8Array[];
+
+/** The first `size` leaf hashes back to back; RangeError when there are fewer or one is not 32 bytes. */
+function packed(leafHashes: LeafHashes, size: number): Uint8Array {
+  if (isBytes(leafHashes)) {
+    if (leafHashes.length % HASH_BYTES !== 0) {
+      throw new RangeError(
+        `leafHashes must be a multiple of ${HASH_BYTES} bytes long, got ${leafHashes.length}`,
+      );
+    }
+    if (leafHashes.length < size * HASH_BYTES) {
+      throw new RangeError(`size ${size} exceeds the ${leafHashes.length / HASH_BYTES} leaf hashes given`);
+    }
+    return leafHashes.subarray(0, size * HASH_BYTES);
+  }
+  if (!Array.isArray(leafHashes)) throw new TypeError('leafHashes must be a Uint8Array or an array of them');
+  if (leafHashes.length < size)
+    throw new RangeError(`size ${size} exceeds the ${leafHashes.length} leaf hashes given`);
+  const out = new Uint8Array(size * HASH_BYTES);
+  for (let i = 0; i < size; i++) {
+    const h = leafHashes[i];
+    if (!isBytes(h) || h.length !== HASH_BYTES)
+      throw new RangeError(`leafHashes[${i}] must be ${HASH_BYTES} bytes`);
+    out.set(h, i * HASH_BYTES);
+  }
+  return out;
+}
+
+function checkSize(size: number, name: string): void {
+  if (!isCount(size)) throw new RangeError(`${name} must be a safe non-negative integer, got ${size}`);
+}
+
+/** RFC 9162 §2.1.1 Merkle tree hash of the first `size` leaves, from their leaf hashes. */
+export function treeRoot(leafHashes: LeafHashes, size: number): Uint8Array {
+  checkSize(size, 'size');
+  return wasm.merkleRootOfLeafHashes(packed(leafHashes, size));
+}
+
+/**
+ * RFC 9162 §2.1.3.1 inclusion proof of leaf `index` in the tree of the first `size` leaves, bottom-up,
+ * from the leaf hashes: O(size) node hashes, batched a level at a time (about 0.1 s for a million
+ * leaves). RangeError unless 0 ≤ index < size ≤ the number of leaf hashes.
+ */
+export function inclusionProofFor(leafHashes: LeafHashes, index: number, size: number): Uint8Array[] {
+  checkSize(size, 'size');
+  return wasm.inclusionProofOfLeafHashes(packed(leafHashes, size), index);
+}
+
+/**
+ * RFC 9162 §2.1.4.1 consistency proof from the tree of the first m leaves to the tree of the first n,
+ * from the leaf hashes: O(n) node hashes, batched. Empty when m = 0 or m = n. RangeError unless
+ * 0 ≤ m ≤ n ≤ the number of leaf hashes.
+ */
+export function consistencyProofFor(leafHashes: LeafHashes, m: number, n: number): Uint8Array[] {
+  checkSize(n, 'n');
+  return wasm.consistencyProofOfLeafHashes(packed(leafHashes, n), m);
+}
+
+function isHashArray(value: unknown): value is readonly Uint8Array[] {
+  return Array.isArray(value) && value.every((p) => isBytes(p) && p.length === HASH_BYTES);
+}
+
+/**
+ * RFC 9162 §2.1.3.2: does `proof` show that the leaf with hash `leafHash` is leaf `index` of the tree
+ * of `size` leaves with root `root`? False, never an exception, for anything hostile (wrong types,
+ * lengths, sizes, indices, proofs). Checks the hash chain only.
+ */
+export function verifyInclusionProof(
+  leafHash: unknown,
+  index: unknown,
+  size: unknown,
+  proof: unknown,
+  root: unknown,
+): boolean {
+  if (!isBytes(leafHash) || !isBytes(root) || !isCount(index) || !isCount(size) || !isHashArray(proof))
+    return false;
+  return wasm.verifyInclusionOfLeafHash(leafHash, index, size, proof, root);
+}
+
+/**
+ * RFC 9162 §2.1.4.2: does `proof` show that the tree of m leaves with root rootM is a prefix of the
+ * tree of n leaves with root rootN? (m = n: an empty proof and equal roots; m = 0: an empty proof and
+ * rootM the empty tree's hash.) False, never an exception, for anything hostile.
+ */
+export function verifyConsistencyProof(
+  m: unknown,
+  n: unknown,
+  proof: unknown,
+  rootM: unknown,
+  rootN: unknown,
+): boolean {
+  if (!isCount(m) || !isCount(n) || !isHashArray(proof) || !isBytes(rootM) || !isBytes(rootN)) return false;
+  return wasm.verifyConsistency(m, n, proof, rootM, rootN);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The JSON of `execgate audit prove`
+
+/**
+ * `execgate audit prove --index I`: leaf `index` is in the tree of `size` leaves with root `root`.
+ * `leaf` is the leaf hash SHA-256(0x00 ‖ entry bytes); `proof` is RFC 9162's PATH(index, D[size]),
+ * bottom-up. Hashes are lowercase hex (64 digits).
+ */
+export interface InclusionProofJson {
+  readonly index: number;
+  readonly size: number;
+  readonly leaf: string;
+  readonly root: string;
+  readonly proof: readonly string[];
+}
+
+/**
+ * `execgate audit prove --from-size M`: the tree of `from` leaves with root `fromRoot` is a prefix of
+ * the tree of `size` leaves with root `root`; `proof` is RFC 9162's PROOF(from, D[size]).
+ */
+export interface ConsistencyProofJson {
+  readonly from: number;
+  readonly size: number;
+  readonly fromRoot: string;
+  readonly root: string;
+  readonly proof: readonly string[];
+}
+
+/** The inclusion proof of leaf `index` in the tree of the first `size` leaves, as `audit prove` prints it. */
+export function inclusionProofJson(leafHashes: LeafHashes, index: number, size: number): InclusionProofJson {
+  checkSize(size, 'size');
+  const hashes = packed(leafHashes, size);
+  const proof = wasm.inclusionProofOfLeafHashes(hashes, index);
+  return {
+    index,
+    size,
+    leaf: toHex(hashes.subarray(index * HASH_BYTES, (index + 1) * HASH_BYTES)),
+    root: toHex(wasm.merkleRootOfLeafHashes(hashes)),
+    proof: proof.map(toHex),
+  };
+}
+
+/** The consistency proof from size `from` to size `size`, as `audit prove --from-size` prints it. */
+export function consistencyProofJson(
+  leafHashes: LeafHashes,
+  from: number,
+  size: number,
+): ConsistencyProofJson {
+  checkSize(size, 'size');
+  checkSize(from, 'from');
+  if (from > size) throw new RangeError(`from (${from}) must not exceed size (${size})`);
+  const hashes = packed(leafHashes, size);
+  return {
+    from,
+    size,
+    fromRoot: toHex(wasm.merkleRootOfLeafHashes(hashes.subarray(0, from * HASH_BYTES))),
+    root: toHex(wasm.merkleRootOfLeafHashes(hashes)),
+    proof: wasm.consistencyProofOfLeafHashes(hashes, from).map(toHex),
+  };
+}
+
+/** A 32-byte hash from 64 hex digits, else undefined. */
+function hashFromHex(value: unknown): Uint8Array | undefined {
+  if (typeof value !== 'string' || value.length !== 2 * HASH_BYTES || !isHex(value)) return undefined;
+  return fromHex(value);
+}
+
+function hashesFromHex(value: unknown): Uint8Array[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const out: Uint8Array[] = [];
+  for (const v of value) {
+    const h = hashFromHex(v);
+    if (h === undefined) return undefined;
+    out.push(h);
+  }
+  return out;
+}
+
+function field(value: unknown, key: string): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  return Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+/**
+ * Whether `value` (parsed JSON, possibly hostile) is a valid `InclusionProofJson`: its proof chains its
+ * leaf to its root. With `trusted` (an authenticated checkpoint), its size and root must also be that
+ * checkpoint's; without, a valid result means only "consistent with itself". Unknown keys are ignored.
+ * False, never an exception.
+ */
+export function verifyInclusionProofJson(value: unknown, trusted?: CheckpointRoot): boolean {
+  const index = field(value, 'index');
+  const size = field(value, 'size');
+  const leaf = hashFromHex(field(value, 'leaf'));
+  const root = hashFromHex(field(value, 'root'));
+  const proof = hashesFromHex(field(value, 'proof'));
+  if (leaf === undefined || root === undefined || proof === undefined) return false;
+  if (trusted !== undefined && !matchesTrusted(size, root, trusted)) return false;
+  return verifyInclusionProof(leaf, index, size, proof, root);
+}
+
+/**
+ * Whether `value` (parsed JSON, possibly hostile) is a valid `ConsistencyProofJson`. With `trusted`,
+ * its `from`/`fromRoot` and `size`/`root` must be those authenticated checkpoints'. Unknown keys are
+ * ignored. False, never an exception.
+ */
+export function verifyConsistencyProofJson(
+  value: unknown,
+  trusted?: { readonly from?: CheckpointRoot; readonly to?: CheckpointRoot },
+): boolean {
+  const from = field(value, 'from');
+  const size = field(value, 'size');
+  const fromRoot = hashFromHex(field(value, 'fromRoot'));
+  const root = hashFromHex(field(value, 'root'));
+  const proof = hashesFromHex(field(value, 'proof'));
+  if (fromRoot === undefined || root === undefined || proof === undefined) return false;
+  if (trusted?.from !== undefined && !matchesTrusted(from, fromRoot, trusted.from)) return false;
+  if (trusted?.to !== undefined && !matchesTrusted(size, root, trusted.to)) return false;
+  return verifyConsistencyProof(from, size, proof, fromRoot, root);
+}
+
+function matchesTrusted(size: unknown, root: Uint8Array, trusted: CheckpointRoot): boolean {
+  return (
+    typeof trusted === 'object' &&
+    trusted !== null &&
+    size === trusted.size &&
+    isBytes(trusted.root) &&
+    equalHash(root, trusted.root)
+  );
+}
