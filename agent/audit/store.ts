@@ -501,6 +501,29 @@ export class AuditStore {
     return this.#guard('add a checkpoint', () => this.#checkpointTx.immediate(checkpoint));
   }
 
+  /**
+   * Runs `fn` holding the database's write lock (one `BEGIN IMMEDIATE` transaction, committed when `fn`
+   * resolves, rolled back when it throws): other processes' appends and checkpoints wait (up to their
+   * busy timeout) until it ends. For the checkpoint protocol (audit/log.ts `checkpointNow`), whose TPM
+   * steps are asynchronous. Writes made through this store inside `fn` join the transaction (savepoints);
+   * so would other async callers' writes on this connection meanwhile: do not share the store while
+   * the lock is held. E_AUDIT_STORE when the lock cannot be taken or the commit fails.
+   */
+  async withWriteLock<T>(fn: () => Promise<T>): Promise<T> {
+    const db = this.#db;
+    if (db.inTransaction) throw new AuditError('E_AUDIT_STORE', 'the write lock is already held');
+    this.#guard('take the write lock', () => db.exec('BEGIN IMMEDIATE'));
+    let result: T;
+    try {
+      result = await fn();
+    } catch (e) {
+      if (db.inTransaction) this.#guard('roll back', () => db.exec('ROLLBACK'));
+      throw e;
+    }
+    this.#guard('commit', () => db.exec('COMMIT'));
+    return result;
+  }
+
   /** Every checkpoint, by size. */
   checkpoints(): Checkpoint[] {
     return this.#guard('read checkpoints', () =>
