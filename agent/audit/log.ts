@@ -8,7 +8,7 @@
  * - `checkpointNow` runs the counter protocol of checkpoint.ts under the store's write lock: the log is
  *   read and its tree recomputed (and checked against the stored checkpoints: a tampered log is never
  *   signed), the checkpoint made, stored and committed, then the TPM's counter completed.
- * - `verifyAuditLog` is pure (no TPM, no database): entries as any iterable (the store's `iterate` or a
+ * - `verifyAuditLog` is pure (no TPM, no database): entries from an iterable (the store's `iterate` or a
  *   bundle's decoder), checkpoints as stored or exported, the AK public key the caller trusts, and on
  *   the host the TPM's certified counter value. Its result is a verdict with the first finding's code.
  *
