@@ -239,3 +239,17 @@ describe('audit prove', () => {
     expect(verifyConsistencyProofJson(c, { to: { size: body.size, root: body.root } })).toBe(true);
   });
 });
+
+describe('audit: usage', () => {
+  it('--bundle needs --ak; prove needs one of --index and --from-size; a missing log is E_AUDIT_STORE', async () => {
+    const dir = await log(2);
+    const b = await audit(['verify', '--bundle', join(work, 'none.cbor')]);
+    expect([b.code, b.stderr]).toEqual([2, expect.stringMatching(/E_USAGE: --bundle needs --ak/)]);
+    const p = await audit(['prove', '--state-dir', dir]);
+    expect(p.code).toBe(2);
+    const m = await audit(['show', '--state-dir', join(work, 'missing')]);
+    expect([m.code, m.stderr]).toEqual([2, expect.stringMatching(/E_AUDIT_STORE/)]);
+    const h = await cli(['audit', '--help']);
+    expect(h.stdout).toMatch(/audit <command>/);
+  });
+});
