@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { readCounterCertified } from '../attest/nv-counter.js';
 import { type LoadedAk, pemToSpki, spkiOfPublic, withAk } from '../attest/quote.js';
-import { exportBundle, verifyBundle } from '../audit/bundle.js';
+import { exportBundle, readBundle, verifyBundle } from '../audit/bundle.js';
 import { decodeEntry } from '../audit/entry.js';
 import { AuditError } from '../audit/errors.js';
 import { type AuditVerdict, checkpointNow, storedCheckpoints, verifyAuditLogAsync } from '../audit/log.js';
@@ -193,6 +193,23 @@ async function checkpoint(argv: string[], ctx0: CliContext): Promise<number> {
   }
 }
 
+/**
+ * A progress line on stderr for `verify` when stderr is a terminal and the log is large (at least
+ * PROGRESS_MIN entries): "verified N of M entries (P%)", rewritten in place; undefined otherwise.
+ */
+const PROGRESS_MIN = 100_000;
+function progressBar(ctx: CliContext, total: number): ((n: number) => void) | undefined {
+  const tty = (ctx.stderr as { isTTY?: boolean }).isTTY === true;
+  if (!tty || ctx.json || total < PROGRESS_MIN) return undefined;
+  let last = -1;
+  return (n) => {
+    const pct = Math.floor((100 * n) / total);
+    if (pct === last) return;
+    last = pct;
+    ctx.stderr.write(`\rverified ${n} of ${total} entries (${pct}%)${n >= total ? '\n' : ''}`);
+  };
+}
+
 /** The verdict printed; exit 7 with the code on stderr when it failed. */
 function report(ctx: CliContext, v: AuditVerdict): number {
   const doc = {
@@ -241,11 +258,20 @@ async function verify(argv: string[], ctx0: CliContext): Promise<number> {
     } catch (e) {
       throw new UsageError(`--bundle ${values.bundle}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    return report(ctx, await verifyBundle(bytes, given));
+    // The size the header claims is only for the progress line: verification does not trust it.
+    let claimed = 0;
+    try {
+      claimed = readBundle(bytes).header.size;
+    } catch {
+      claimed = 0;
+    }
+    const progress = progressBar(ctx, claimed);
+    return report(ctx, await verifyBundle(bytes, given, progress ? { progress } : {}));
   }
   const store = await AuditStore.open(stateDir, { readonly: true });
   try {
     const checkpoints = storedCheckpoints(store);
+    const progress = progressBar(ctx, store.size());
     const run = (akSpki: Uint8Array, tpmCounter?: bigint) =>
       verifyAuditLogAsync({
         entries: store.iterate(),
@@ -253,6 +279,7 @@ async function verify(argv: string[], ctx0: CliContext): Promise<number> {
         akSpki,
         nvIndex,
         ...(tpmCounter === undefined ? {} : { tpmCounter }),
+        ...(progress === undefined ? {} : { progress }),
       });
     if (values.offline === true) {
       if (given === undefined) throw new UsageError(`--offline needs --ak PEM\n${usage}`);
@@ -261,9 +288,8 @@ async function verify(argv: string[], ctx0: CliContext): Promise<number> {
     const verdict = await ctx.withTpm((tpm) =>
       withHostAk(tpm, values, async (ak) => {
         const akSpki = given ?? spkiOfPublic(ak.public);
-        // The log first: a tampered log is reported as such, whatever the counter says.
-        const offline = await run(akSpki);
-        if (!offline.ok || checkpoints.length === 0) return offline;
+        // One pass: the log's own findings come first in the verdict, the TPM's counter last.
+        if (checkpoints.length === 0) return run(akSpki);
         return run(akSpki, await readCounterCertified(tpm, ak, akSpki, nvIndex));
       }),
     );
