@@ -506,3 +506,35 @@ describe('locking', () => {
     expect(s.append(deny(1)).seq).toBe(1);
   });
 });
+
+describe('withWriteLock', () => {
+  it('commits what fn wrote when it resolves, rolls it back when it throws; others wait meanwhile', async () => {
+    const s = await store();
+    const other = await store({ busyTimeoutMs: 50 });
+    const r = await s.withWriteLock(async () => {
+      s.append(deny(0));
+      await new Promise((ok) => setTimeout(ok, 5));
+      // Another connection cannot write while the lock is held.
+      expect(await refused(Promise.resolve().then(() => other.append(deny(9))))).toMatch(/append/);
+      s.addCheckpoint({
+        size: 1,
+        counter: 1,
+        body: 'b',
+        quote: Uint8Array.of(1),
+        certificate: Uint8Array.of(2),
+      });
+      return 'done';
+    });
+    expect(r).toBe('done');
+    expect([s.size(), other.size(), other.checkpoints().length]).toEqual([1, 1, 1]);
+    await expect(
+      s.withWriteLock(async () => {
+        s.append(deny(1));
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(other.size()).toBe(1);
+    other.append(deny(1));
+    expect(s.size()).toBe(2);
+  });
+});
