@@ -7,7 +7,6 @@
 // Authorization artifacts (COSE_Sign1 + CWT): decode (inspect), issue, delegate, approve, revoke, and
 // the pure offline verdict the gate, a service and the auditor page share.
 export * from './artifact/index.js';
-
 // Attestation: quotes made, bundled and verified (pure, never throws on hostile bytes).
 export {
   decodeBundle,
@@ -25,6 +24,8 @@ export {
   verifyQuote,
   verifyQuotes,
 } from './attest/verify-quote.js';
+// The audit log: SQLite store, Merkle tree and proofs, TPM-anchored checkpoints, verification, bundles.
+export * from './audit/index.js';
 // Public-data crypto: the hash-algorithm registry, hashing (wasm-core and node:crypto by measured
 // crossover) and signature verification.
 export {

@@ -17,7 +17,8 @@ import type { Database } from './sqlite.js';
  * - entries: the log. `seq` is the leaf index; `bytes` the entry's CBOR (agent/audit/entry.ts), which
  *   carries `seq` too; `leaf` its RFC 9162 leaf hash, stored for fast proofs and recomputed on verify.
  * - checkpoints: one per tree size: the C2SP checkpoint note `body`, the TPM `quote` over its SHA-256,
- *   the NV `counter` value the body carries, and when it was `made` (ms since the epoch).
+ *   the NV `counter` value the body carries, the AK's `certificate` of that counter (NV_Certify, the
+ *   checkpoint layer's encoding), and when it was `made` (ms since the epoch).
  * - uses: the replay counters, one row per artifact cti: executions `used` of `allowed`, kept until
  *   `exp` (seconds, the artifact's) has passed; indexed by `exp` for pruning.
  */
@@ -33,6 +34,7 @@ export const MIGRATIONS: readonly string[] = [
     counter INTEGER NOT NULL UNIQUE,
     body TEXT NOT NULL,
     quote BLOB NOT NULL,
+    certificate BLOB NOT NULL,
     made INTEGER NOT NULL
   ) STRICT;
   CREATE TABLE uses (

@@ -109,6 +109,8 @@ export interface NewCheckpoint {
   readonly body: string;
   /** The TPM quote anchoring it (its encoding is the checkpoint layer's). */
   readonly quote: Uint8Array;
+  /** The AK's certificate of the NV counter at counter − 1 over SHA-256 of the body (checkpoint layer's encoding). */
+  readonly certificate: Uint8Array;
   /** When it was made, ms since the epoch (default now). */
   readonly made?: number;
 }
@@ -220,6 +222,7 @@ interface CheckpointRow {
   readonly counter: number;
   readonly body: string;
   readonly quote: Uint8Array;
+  readonly certificate: Uint8Array;
   readonly made: number;
 }
 
@@ -231,7 +234,7 @@ function storedEntry(row: EntryRow): StoredEntry {
 }
 
 function checkpointOf(row: CheckpointRow): Checkpoint {
-  return { ...row, quote: u8(row.quote) };
+  return { ...row, quote: u8(row.quote), certificate: u8(row.certificate) };
 }
 
 function assertSafeInteger(v: unknown, name: string, min = 0): asserts v is number {
@@ -254,9 +257,11 @@ const SQL = {
   insertUse: 'INSERT INTO uses (cti, used, allowed, exp) VALUES (?, 1, ?, ?)',
   spendUse: 'UPDATE uses SET used = used + 1 WHERE cti = ? AND used < allowed',
   prune: 'DELETE FROM uses WHERE exp < ?',
-  insertCheckpoint: 'INSERT INTO checkpoints (size, counter, body, quote, made) VALUES (?, ?, ?, ?, ?)',
-  checkpoints: 'SELECT size, counter, body, quote, made FROM checkpoints ORDER BY size',
-  latestCheckpoint: 'SELECT size, counter, body, quote, made FROM checkpoints ORDER BY size DESC LIMIT 1',
+  insertCheckpoint:
+    'INSERT INTO checkpoints (size, counter, body, quote, certificate, made) VALUES (?, ?, ?, ?, ?, ?)',
+  checkpoints: 'SELECT size, counter, body, quote, certificate, made FROM checkpoints ORDER BY size',
+  latestCheckpoint:
+    'SELECT size, counter, body, quote, certificate, made FROM checkpoints ORDER BY size DESC LIMIT 1',
 } as const;
 
 /** The audit log's SQLite store; see the module comment. */
@@ -392,7 +397,7 @@ export class AuditStore {
         'E_AUDIT_CHECKPOINT',
         `checkpoint (size ${c.size}, counter ${c.counter}) is not after the newest one (size ${latest.size}, counter ${latest.counter})`,
       );
-    this.#stmt('insertCheckpoint').run(c.size, c.counter, c.body, c.quote, c.made);
+    this.#stmt('insertCheckpoint').run(c.size, c.counter, c.body, c.quote, c.certificate, c.made);
     return c;
   }
 
@@ -482,10 +487,41 @@ export class AuditStore {
     assertSafeInteger(c.counter, 'counter');
     if (typeof c.body !== 'string' || c.body.length === 0) throw new TypeError('body must be non-empty text');
     if (!(c.quote instanceof Uint8Array)) throw new TypeError('quote must be a Uint8Array');
+    if (!(c.certificate instanceof Uint8Array)) throw new TypeError('certificate must be a Uint8Array');
     const made = c.made ?? Date.now();
     assertSafeInteger(made, 'made');
-    const checkpoint: Checkpoint = { size: c.size, counter: c.counter, body: c.body, quote: c.quote, made };
+    const checkpoint: Checkpoint = {
+      size: c.size,
+      counter: c.counter,
+      body: c.body,
+      quote: c.quote,
+      certificate: c.certificate,
+      made,
+    };
     return this.#guard('add a checkpoint', () => this.#checkpointTx.immediate(checkpoint));
+  }
+
+  /**
+   * Runs `fn` holding the database's write lock (one `BEGIN IMMEDIATE` transaction, committed when `fn`
+   * resolves, rolled back when it throws): other processes' appends and checkpoints wait (up to their
+   * busy timeout) until it ends. For the checkpoint protocol (audit/log.ts `checkpointNow`), whose TPM
+   * steps are asynchronous. Writes made through this store inside `fn` join the transaction (savepoints);
+   * so would other async callers' writes on this connection meanwhile: do not share the store while
+   * the lock is held. E_AUDIT_STORE when the lock cannot be taken or the commit fails.
+   */
+  async withWriteLock<T>(fn: () => Promise<T>): Promise<T> {
+    const db = this.#db;
+    if (db.inTransaction) throw new AuditError('E_AUDIT_STORE', 'the write lock is already held');
+    this.#guard('take the write lock', () => db.exec('BEGIN IMMEDIATE'));
+    let result: T;
+    try {
+      result = await fn();
+    } catch (e) {
+      if (db.inTransaction) this.#guard('roll back', () => db.exec('ROLLBACK'));
+      throw e;
+    }
+    this.#guard('commit', () => db.exec('COMMIT'));
+    return result;
   }
 
   /** Every checkpoint, by size. */

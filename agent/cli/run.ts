@@ -48,6 +48,8 @@ A command runs only after it is verified. Groups:
   artifact issue | delegate | approve | inspect | verify
                                                authorization artifacts: who may run what, where, when
   revoke   (make)                              a signed revocation list of artifacts and keys
+  audit    show | checkpoint | verify | prove | export
+                                               the tamper-evident audit log, TPM-anchored, verifiable offline
 
 Global flags:
   --tcti TCTI   the TPM to use: device:/dev/tpmrm0, swtpm:host=H,port=P, swtpm:path=SOCK, mssim:host=H,port=P
@@ -111,6 +113,10 @@ const GROUPS: Readonly<Record<string, () => Promise<CommandGroup>>> = {
   revoke: async () => {
     const m = await import('./revoke.js');
     return { help: m.REVOKE_HELP, commands: {}, default: m.REVOKE_DEFAULT };
+  },
+  audit: async () => {
+    const m = await import('./audit.js');
+    return { help: m.AUDIT_HELP, commands: m.AUDIT_COMMANDS };
   },
 };
 

@@ -16,6 +16,7 @@ import { openDatabase } from '../../agent/audit/sqlite.js';
 import {
   AUDIT_DB_FILE,
   AuditStore,
+  type NewCheckpoint,
   type OpenOptions,
   USES_GRACE_SECONDS,
   type VerdictRequest,
@@ -366,11 +367,39 @@ describe('checkpoints', () => {
     const s = await store();
     for (let i = 0; i < 5; i++) s.append(deny(i));
     expect(s.latestCheckpoint()).toBeUndefined();
-    s.addCheckpoint({ size: 2, counter: 10, body: body(2), quote: Uint8Array.of(1, 2), made: T0 });
-    s.addCheckpoint({ size: 5, counter: 12, body: body(5), quote: Uint8Array.of(3), made: T0 + 1 });
+    s.addCheckpoint({
+      size: 2,
+      counter: 10,
+      body: body(2),
+      quote: Uint8Array.of(1, 2),
+      certificate: Uint8Array.of(7),
+      made: T0,
+    });
+    s.addCheckpoint({
+      size: 5,
+      counter: 12,
+      body: body(5),
+      quote: Uint8Array.of(3),
+      certificate: Uint8Array.of(8, 9),
+      made: T0 + 1,
+    });
     expect(s.checkpoints()).toEqual([
-      { size: 2, counter: 10, body: body(2), quote: Uint8Array.of(1, 2), made: T0 },
-      { size: 5, counter: 12, body: body(5), quote: Uint8Array.of(3), made: T0 + 1 },
+      {
+        size: 2,
+        counter: 10,
+        body: body(2),
+        quote: Uint8Array.of(1, 2),
+        certificate: Uint8Array.of(7),
+        made: T0,
+      },
+      {
+        size: 5,
+        counter: 12,
+        body: body(5),
+        quote: Uint8Array.of(3),
+        certificate: Uint8Array.of(8, 9),
+        made: T0 + 1,
+      },
     ]);
     expect(s.latestCheckpoint()?.size).toBe(5);
     s.close();
@@ -380,9 +409,21 @@ describe('checkpoints', () => {
   it('refuses one out of order (E_AUDIT_CHECKPOINT), or beyond the log', async () => {
     const s = await store();
     for (let i = 0; i < 5; i++) s.append(deny(i));
-    s.addCheckpoint({ size: 3, counter: 10, body: body(3), quote: Uint8Array.of(1) });
+    s.addCheckpoint({
+      size: 3,
+      counter: 10,
+      body: body(3),
+      quote: Uint8Array.of(1),
+      certificate: Uint8Array.of(2),
+    });
     const add = (size: number, counter: number) => () =>
-      s.addCheckpoint({ size, counter, body: body(size), quote: Uint8Array.of(1) });
+      s.addCheckpoint({
+        size,
+        counter,
+        body: body(size),
+        quote: Uint8Array.of(1),
+        certificate: Uint8Array.of(2),
+      });
     for (const [size, counter] of [
       [3, 11], // same size
       [2, 11], // smaller size
@@ -408,15 +449,35 @@ describe('checkpoints', () => {
 
   it('refuses malformed arguments (caller misuse)', async () => {
     const s = await store();
-    expect(() => s.addCheckpoint({ size: -1, counter: 1, body: 'x', quote: new Uint8Array() })).toThrow(
-      RangeError,
-    );
-    expect(() => s.addCheckpoint({ size: 0, counter: 1.5, body: 'x', quote: new Uint8Array() })).toThrow(
-      RangeError,
-    );
-    expect(() => s.addCheckpoint({ size: 0, counter: 1, body: '', quote: new Uint8Array() })).toThrow(
-      TypeError,
-    );
+    expect(() =>
+      s.addCheckpoint({
+        size: -1,
+        counter: 1,
+        body: 'x',
+        quote: new Uint8Array(),
+        certificate: new Uint8Array(),
+      }),
+    ).toThrow(RangeError);
+    expect(() =>
+      s.addCheckpoint({
+        size: 0,
+        counter: 1.5,
+        body: 'x',
+        quote: new Uint8Array(),
+        certificate: new Uint8Array(),
+      }),
+    ).toThrow(RangeError);
+    expect(() =>
+      s.addCheckpoint({
+        size: 0,
+        counter: 1,
+        body: '',
+        quote: new Uint8Array(),
+        certificate: new Uint8Array(),
+      }),
+    ).toThrow(TypeError);
+    const noCert = { size: 0, counter: 1, body: 'x', quote: new Uint8Array() } as unknown as NewCheckpoint;
+    expect(() => s.addCheckpoint(noCert)).toThrow(TypeError);
   });
 });
 
@@ -443,5 +504,37 @@ describe('locking', () => {
       holder.close();
     }
     expect(s.append(deny(1)).seq).toBe(1);
+  });
+});
+
+describe('withWriteLock', () => {
+  it('commits what fn wrote when it resolves, rolls it back when it throws; others wait meanwhile', async () => {
+    const s = await store();
+    const other = await store({ busyTimeoutMs: 50 });
+    const r = await s.withWriteLock(async () => {
+      s.append(deny(0));
+      await new Promise((ok) => setTimeout(ok, 5));
+      // Another connection cannot write while the lock is held.
+      expect(await refused(Promise.resolve().then(() => other.append(deny(9))))).toMatch(/append/);
+      s.addCheckpoint({
+        size: 1,
+        counter: 1,
+        body: 'b',
+        quote: Uint8Array.of(1),
+        certificate: Uint8Array.of(2),
+      });
+      return 'done';
+    });
+    expect(r).toBe('done');
+    expect([s.size(), other.size(), other.checkpoints().length]).toEqual([1, 1, 1]);
+    await expect(
+      s.withWriteLock(async () => {
+        s.append(deny(1));
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(other.size()).toBe(1);
+    other.append(deny(1));
+    expect(s.size()).toBe(2);
   });
 });

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * @module agent/audit/bundle
+ *
+ * `execgate audit export`'s self-contained bundle, verifiable on another machine without a TPM or the
+ * database: a CBOR sequence (RFC 8742) of
+ *
+ *   1. a header map {"format": "execgate-audit-bundle", "version": 1, "ak": AK SPKI DER,
+ *      "size": entries, "checkpoints": count};
+ *   2. each checkpoint, oldest first, as an array [size, counter, body, quote, certificate];
+ *   3. each entry's bytes: the entry's own CBOR item, whose bytes are hashed as its leaf.
+ *
+ * Nothing in the bundle is trusted: the header's AK is informational (the verifier passes the AK it
+ * trusts, `--ak PEM`), and the checkpoints are verified under that key. An entry carries its own seq,
+ * so an entry moved is out of sequence (E_AUDIT_ROOT); an entry whose bytes are not a well-formed entry
+ * is E_AUDIT_ENTRY; an entry whose bytes were changed into another well-formed entry changes its leaf,
+ * hence the root of every checkpoint covering it (E_AUDIT_ROOT: a bundle stores no separate leaf hash).
+ */
+import { type CborValue, decodeCborSequence, encodeCbor } from '../encoding/cbor.js';
+import { ExecgateError } from '../errors.js';
+import { decodeEntry, leafHash, MAX_ENTRY_BYTES } from './entry.js';
+import { AuditError } from './errors.js';
+import { type AuditVerdict, type CheckpointRecord, storedCheckpoints, verifyAuditLogAsync } from './log.js';
+import type { AuditStore } from './store.js';
+import type { LogEntry } from './tree.js';
+
+export const BUNDLE_FORMAT = 'execgate-audit-bundle';
+export const BUNDLE_VERSION = 1;
+/** Largest item of the sequence accepted (a checkpoint with its quote and certificate, or an entry). */
+const MAX_ITEM_BYTES = Math.max(MAX_ENTRY_BYTES, 64 * 1024);
+
+/** The bundle's header. */
+export interface BundleHeader {
+  readonly ak: Uint8Array;
+  readonly size: number;
+  readonly checkpoints: number;
+}
+
+/** The bundle of `store` (every entry and checkpoint as stored now), under the AK `akSpki`. */
+export function exportBundle(store: AuditStore, akSpki: Uint8Array): Uint8Array {
+  const checkpoints = storedCheckpoints(store);
+  const size = store.size();
+  const parts: Uint8Array[] = [
+    encodeCbor(
+      new Map<string, CborValue>([
+        ['format', BUNDLE_FORMAT],
+        ['version', BUNDLE_VERSION],
+        ['ak', akSpki],
+        ['size', size],
+        ['checkpoints', checkpoints.length],
+      ]),
+    ),
+  ];
+  for (const c of checkpoints)
+    parts.push(encodeCbor([c.size ?? 0, BigInt(c.counter ?? 0), c.body, c.quote, c.certificate]));
+  for (const e of store.iterate({ to: size })) parts.push(e.bytes);
+  return Buffer.concat(parts);
+}
+
+/** A bundle read: its header, its checkpoints, and its entries as a stream (decoded as iterated). */
+export interface ReadBundle {
+  readonly header: BundleHeader;
+  readonly checkpoints: CheckpointRecord[];
+  /** Throws AuditError E_AUDIT_ENTRY at an item that is not a well-formed entry. */
+  readonly entries: Iterable<LogEntry>;
+}
+
+const bad = (code: 'E_AUDIT_CHECKPOINT' | 'E_AUDIT_ENTRY', detail: string): AuditError =>
+  new AuditError(code, `bundle: ${detail}`);
+
+function uintOf(v: CborValue | undefined): number | undefined {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
+  if (typeof v === 'bigint' && v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
+  return undefined;
+}
+
+/**
+ * Reads a bundle's header and checkpoints, and returns its entries as a lazy stream. A malformed header
+ * or checkpoint item is E_AUDIT_CHECKPOINT (the checkpoints cannot be read), a malformed entry
+ * E_AUDIT_ENTRY (when the stream reaches it).
+ */
+export function readBundle(bytes: Uint8Array): ReadBundle {
+  const items = decodeCborSequence(bytes, { tags: [], maxBytes: MAX_ITEM_BYTES, maxDepth: 4 });
+  const next = (what: string, code: 'E_AUDIT_CHECKPOINT' | 'E_AUDIT_ENTRY') => {
+    try {
+      return items.next();
+    } catch (e) {
+      if (e instanceof ExecgateError) throw bad(code, `${what}: ${e.message}`);
+      throw e;
+    }
+  };
+  const first = next('header', 'E_AUDIT_CHECKPOINT');
+  const h = first.done ? undefined : first.value.value;
+  if (!(h instanceof Map) || h.get('format') !== BUNDLE_FORMAT || h.get('version') !== BUNDLE_VERSION)
+    throw bad('E_AUDIT_CHECKPOINT', `not an ${BUNDLE_FORMAT} version ${BUNDLE_VERSION}`);
+  const ak = h.get('ak');
+  const size = uintOf(h.get('size'));
+  const count = uintOf(h.get('checkpoints'));
+  if (!(ak instanceof Uint8Array) || size === undefined || count === undefined)
+    throw bad('E_AUDIT_CHECKPOINT', 'the header needs "ak" (bytes), "size" and "checkpoints" (counts)');
+  const checkpoints: CheckpointRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const it = next(`checkpoint ${i}`, 'E_AUDIT_CHECKPOINT');
+    const v = it.done ? undefined : it.value.value;
+    if (!Array.isArray(v) || v.length !== 5)
+      throw bad('E_AUDIT_CHECKPOINT', `checkpoint ${i} is not [size, counter, body, quote, certificate]`);
+    const [cs, cc, body, quote, certificate] = v;
+    const csize = uintOf(cs);
+    if (
+      csize === undefined ||
+      (typeof cc !== 'number' && typeof cc !== 'bigint') ||
+      typeof body !== 'string' ||
+      !(quote instanceof Uint8Array) ||
+      !(certificate instanceof Uint8Array)
+    )
+      throw bad('E_AUDIT_CHECKPOINT', `checkpoint ${i} is not [size, counter, body, quote, certificate]`);
+    checkpoints.push({ size: csize, counter: BigInt(cc), body, quote, certificate });
+  }
+  function* entries(): Generator<LogEntry, void, undefined> {
+    for (let i = 0; ; i++) {
+      const it = next(`entry ${i}`, 'E_AUDIT_ENTRY');
+      if (it.done) return;
+      const entryBytes = it.value.bytes;
+      let seq: number;
+      try {
+        seq = decodeEntry(entryBytes).seq;
+      } catch (e) {
+        if (e instanceof ExecgateError) throw bad('E_AUDIT_ENTRY', `entry ${i}: ${e.message}`);
+        throw e;
+      }
+      yield { seq, bytes: entryBytes, leaf: leafHash(entryBytes) };
+    }
+  }
+  return { header: { ak, size, checkpoints: count }, checkpoints, entries: entries() };
+}
+
+/**
+ * Verifies a bundle under the AK the caller trusts (`akSpki`): `verifyAuditLog` over its checkpoints and
+ * entry stream, then its header's size against the entries (E_AUDIT_TRUNCATED when fewer). A bundle has
+ * no TPM to compare with: rollback shows only as counters out of order (E_AUDIT_ROLLBACK).
+ */
+export async function verifyBundle(
+  bytes: Uint8Array,
+  akSpki: Uint8Array,
+  opts: { nvIndex?: number; progress?: (n: number) => void } = {},
+): Promise<AuditVerdict> {
+  let read: ReadBundle;
+  try {
+    read = readBundle(bytes);
+  } catch (e) {
+    if (e instanceof AuditError)
+      return { ok: false, size: 0, checkpoints: 0, code: e.code, detail: e.message };
+    throw e;
+  }
+  let verdict: AuditVerdict;
+  try {
+    verdict = await verifyAuditLogAsync({
+      entries: read.entries,
+      checkpoints: read.checkpoints,
+      akSpki,
+      ...(opts.nvIndex === undefined ? {} : { nvIndex: opts.nvIndex }),
+      ...(opts.progress === undefined ? {} : { progress: opts.progress }),
+    });
+  } catch (e) {
+    if (e instanceof AuditError)
+      return { ok: false, size: 0, checkpoints: read.checkpoints.length, code: e.code, detail: e.message };
+    throw e;
+  }
+  if (verdict.ok && verdict.size !== read.header.size)
+    return {
+      ...verdict,
+      ok: false,
+      code: verdict.size < read.header.size ? 'E_AUDIT_TRUNCATED' : 'E_AUDIT_ENTRY',
+      detail: `the header says ${read.header.size} entries; the bundle has ${verdict.size}`,
+    };
+  return verdict;
+}
