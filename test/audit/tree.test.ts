@@ -133,7 +133,8 @@ describe('LogVerifier: tampering, each with its reason code', () => {
   });
 
   test('one entry byte changed: E_AUDIT_ENTRY at that seq', () => {
-    const seq = 1234;
+    // Entries may be empty (random lengths from 0): take the first non-empty one from 1234 on.
+    const seq = entries.findIndex((e) => e.seq >= 1234 && e.bytes.length > 0);
     const bytes = (entries[seq] as LogEntry).bytes.slice();
     bytes[0] = (bytes[0] ?? 0) ^ 0x40;
     const tampered = entries.map((e) => (e.seq === seq ? { ...e, bytes } : e));
