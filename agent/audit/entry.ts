@@ -208,6 +208,7 @@ const LEAF_PREFIX = new Uint8Array([0x00]);
 
 /** RFC 9162 §2.1.1 leaf hash of an entry's bytes: SHA-256(0x00 ‖ bytes). */
 export function leafHash(bytes: Uint8Array): Uint8Array {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array');
   const input = new Uint8Array(bytes.length + 1);
   input.set(LEAF_PREFIX, 0);
   input.set(bytes, 1);

@@ -99,13 +99,8 @@ function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
-/** RFC 9162 §2.1.1 leaf hash SHA-256(0x00 ‖ bytes) of one entry. */
-export function leafHash(bytes: Uint8Array): Uint8Array {
-  if (!isBytes(bytes)) throw new TypeError('bytes must be a Uint8Array');
-  const out = new Uint8Array(HASH_BYTES);
-  wasm.merkleLeafHashesInto([bytes], out);
-  return out;
-}
+/** RFC 9162 §2.1.1 leaf hash of one entry: one definition, the entry module's. */
+export { leafHash } from './entry.js';
 
 /** The Merkle tree hash of the empty tree, SHA-256 of "" (RFC 9162 §2.1.1). */
 function emptyRoot(): Uint8Array {
