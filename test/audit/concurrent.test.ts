@@ -6,8 +6,8 @@
 // (audit-children.ts fastTmpdir); the slow suite repeats it on the disk.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, it } from 'vitest';
-import { concurrentAppenders, fastTmpdir } from '../helpers/audit-children.js';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { concurrentAppenders, fastTmpdir, verifiedSize } from '../helpers/audit-children.js';
 
 let root: string;
 beforeEach(async () => {
@@ -21,4 +21,5 @@ it('8 processes x 1,000 entries: 8,000 distinct dense seqs; a 37-use cti allows 
   timeout: 120_000,
 }, async () => {
   await concurrentAppenders(join(root, 'state'), 8, 1000, 37);
+  expect(await verifiedSize(join(root, 'state'))).toBe(8000);
 });

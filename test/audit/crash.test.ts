@@ -8,7 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { crashRounds, fastTmpdir } from '../helpers/audit-children.js';
+import { crashRounds, fastTmpdir, verifiedSize } from '../helpers/audit-children.js';
 import { randomInt, TEST_SEED } from '../helpers/random.js';
 
 let root: string;
@@ -33,4 +33,5 @@ it('loses no returned append across 20 SIGKILLs', { timeout: 180_000 }, async ()
   });
   expect(r.kills).toBe(20);
   expect(r.size).toBe(3000);
+  expect(await verifiedSize(join(root, 'state'))).toBe(3000);
 });

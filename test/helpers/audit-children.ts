@@ -268,3 +268,21 @@ export async function concurrentAppenders(
   const log = await checkLog(dir, reports, cti);
   expect(log).toEqual({ size: processes * count, allows: uses, used: uses });
 }
+
+/** The log in `dir` through the audit verifier itself (no checkpoints here: leaves, order, density). */
+export async function verifiedSize(dir: string): Promise<number> {
+  const { AuditStore } = await import('../../agent/audit/store.js');
+  const { verifyAuditLogAsync } = await import('../../agent/audit/log.js');
+  const store = await AuditStore.open(dir, { readonly: true });
+  try {
+    const v = await verifyAuditLogAsync({
+      entries: store.iterate(),
+      checkpoints: [],
+      akSpki: new Uint8Array(),
+    });
+    if (!v.ok) throw new Error(`audit verify failed: ${JSON.stringify(v)}`);
+    return v.size;
+  } finally {
+    store.close();
+  }
+}
