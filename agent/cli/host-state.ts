@@ -26,6 +26,7 @@ import { DEFAULT_STATE_DIR } from '../config/defaults.js';
 import { equalBytes, fromHex, isHex, toHex } from '../encoding/bytes.js';
 import { JsonError, parseJsonObject } from '../encoding/canonical-json.js';
 import { checkDir, ensureDir, FileWriteError, writeFileSafe } from '../fs/atomic-write.js';
+import { readToLimit } from '../fs/read-bounded.js';
 import { objectName } from '../tpm/names.js';
 import { marshal, unmarshal } from '../tpm/schema.js';
 import { TPMT_PUBLIC } from '../tpm/structures.js';
@@ -106,27 +107,23 @@ async function openHostState(dir: string, path: string): Promise<FileHandle | un
  */
 export async function readHostState(dir: string): Promise<HostState | undefined> {
   const path = hostStatePath(dir);
-  let text: string;
   const fh = await openHostState(dir, path);
   if (fh === undefined) return undefined;
+  let bytes: Uint8Array;
   try {
-    try {
-      const buf = Buffer.alloc(MAX_HOST_STATE + 1);
-      let n = 0;
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
-        if (bytesRead === 0) break;
-        n += bytesRead;
-        if (n > MAX_HOST_STATE) throw new UsageError(`${path} is larger than ${MAX_HOST_STATE} bytes`);
-      }
-      text = buf.subarray(0, n).toString('utf8');
-    } finally {
-      await fh.close();
-    }
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`);
+    // The agent's one bounded read loop (fs/read-bounded.ts), on the handle openHostState checked.
+    bytes = await readToLimit(
+      async (chunk) => (await fh.read(chunk, 0, chunk.length, null)).bytesRead,
+      MAX_HOST_STATE,
+      {
+        tooLong: () => new UsageError(`${path} is larger than ${MAX_HOST_STATE} bytes`),
+        failed: (e) => new UsageError(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`),
+      },
+    );
+  } finally {
+    await fh.close();
   }
+  const text = Buffer.from(bytes).toString('utf8');
   const bad = (why: string) => new UsageError(`${path} is not a host state file: ${why}`);
   let o: Readonly<Record<string, unknown>>;
   try {
