@@ -15,7 +15,7 @@
  */
 import { type PublicKey, type SigningKey, signWith } from '../crypto/keys.js';
 import { verifySignature } from '../crypto/verify.js';
-import { equalBytes, toHex } from '../encoding/bytes.js';
+import { compareBytes, equalBytes, toHex } from '../encoding/bytes.js';
 import { CborError, type CborKey, type CborValue, decodeCbor, encodeCbor } from '../encoding/cbor.js';
 import { signerOf } from './artifact.js';
 import { LIMITS } from './claims.js';
@@ -53,16 +53,10 @@ const bad = (what: string, cause?: unknown): never => {
   throw new ArtifactError('E_REVOCATION_LIST', what, cause === undefined ? undefined : { cause });
 };
 
-function compare(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
-  return a.length - b.length;
-}
-
 /** Sorted bytewise, duplicates dropped: the one order a list is written in. */
 export function sortedUnique(list: readonly Uint8Array[]): Uint8Array[] {
-  const out = [...list].sort(compare);
-  return out.filter((x, i) => i === 0 || compare(out[i - 1] as Uint8Array, x) !== 0);
+  const out = [...list].sort(compareBytes);
+  return out.filter((x, i) => i === 0 || compareBytes(out[i - 1] as Uint8Array, x) !== 0);
 }
 
 const PROTECTED_EXTRA = new Map<number, CborValue>([[HEADER.contentType, REVOCATION_CONTENT_TYPE]]);
@@ -107,7 +101,7 @@ function byteList(v: CborValue | undefined, what: string, size?: number): Uint8A
     return x;
   });
   for (let i = 1; i < out.length; i++)
-    if (compare(out[i - 1] as Uint8Array, out[i] as Uint8Array) >= 0)
+    if (compareBytes(out[i - 1] as Uint8Array, out[i] as Uint8Array) >= 0)
       bad(`"${what}" is not ascending and unique`);
   return out;
 }

@@ -24,6 +24,16 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/** Bytewise lexicographic order (RFC 8949 §4.2.1's map-key order), a shorter prefix first. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
 /**
  * `bytes` holds `want` at offset `at` (false when that runs past its end): a parser's compare in place,
  * without a subarray per call (measured on the IMA list's per-entry template-name check).

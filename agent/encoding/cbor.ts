@@ -46,7 +46,7 @@
  * the writer is a small one that has no way to choose a longer form.
  */
 import { ExecgateError } from '../errors.js';
-import { equalBytes } from './bytes.js';
+import { compareBytes, equalBytes } from './bytes.js';
 
 export type CborErrorCode =
   | 'E_CBOR_FORMAT'
@@ -409,16 +409,6 @@ export function* decodeCborSequence(
 }
 
 // ── Encoding ─────────────────────────────────────────────────────────────────────────────────────────
-
-/** Bytewise lexicographic order (RFC 8949 §4.2.1), a shorter prefix first. */
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const d = (a[i] ?? 0) - (b[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return a.length - b.length;
-}
 
 /**
  * Encodings of recent map keys: the same few keys ("exe", 1, "scope", …) recur in every artifact and
