@@ -11,7 +11,7 @@ import { EXIT } from '../../agent/cli/exit.js';
 import { objectName } from '../../agent/tpm/names.js';
 import { marshal, unmarshal } from '../../agent/tpm/schema.js';
 import { TPMT_PUBLIC } from '../../agent/tpm/structures.js';
-import { useSwtpm } from '../helpers/swtpm.js';
+import { upstreamOf, useSwtpm } from '../helpers/swtpm.js';
 import { startTpmProxy, swapEkOnReadPublic, type TpmProxy } from '../helpers/tpm-proxy.js';
 import { withTempDir } from '../tpm/swtpm-kit.js';
 import { cli, stateDirFor } from './helpers.js';
@@ -23,11 +23,7 @@ afterEach(async () => {
   proxy = undefined;
 });
 
-function upstream() {
-  const { host, port, ctrlPort } = swtpm();
-  if (host === undefined || port === undefined || ctrlPort === undefined) throw new Error('not tcp');
-  return { host, port, ctrlPort };
-}
+const upstream = () => upstreamOf(swtpm());
 
 async function identity(tcti: string) {
   expect((await cli(['--tcti', tcti, 'host', 'init'])).code).toBe(EXIT.OK);

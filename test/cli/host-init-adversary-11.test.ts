@@ -5,11 +5,11 @@
 // to "first-use", and every later salted session went to it. A certified pin is now replaced only
 // through --ca: --force without it keeps the pin (E_EK_MISMATCH, exit 5, when the TPM reports another EK).
 import { generateKeyPairSync } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../agent/cli/exit.js';
-import { useSwtpm } from '../helpers/swtpm.js';
+import { upstreamOf, useSwtpm, writeCaBundle } from '../helpers/swtpm.js';
 import { startTpmProxy, stealRsaSalts, swapEkOnReadPublic, type TpmProxy } from '../helpers/tpm-proxy.js';
 import { withTempDir } from '../tpm/swtpm-kit.js';
 import { cli } from './helpers.js';
@@ -23,18 +23,7 @@ afterEach(async () => {
 
 const QUIRK = ['--ek-quirk', 'critical-san-with-subject'];
 
-function files() {
-  const { host, port, ctrlPort, ca } = swtpm();
-  if (host === undefined || port === undefined || ctrlPort === undefined || !ca) throw new Error('swtpm');
-  return { upstream: { host, port, ctrlPort }, ca };
-}
-
-async function bundle(dir: string): Promise<string> {
-  const { ca } = files();
-  const path = join(dir, 'bundle.pem');
-  await writeFile(path, (await readFile(ca.rootCert, 'utf8')) + (await readFile(ca.issuerCert, 'utf8')));
-  return path;
-}
+const bundle = (dir: string) => writeCaBundle(swtpm(), dir);
 
 const hostJson = (state: string) => readFile(join(state, 'host.json'), 'utf8');
 
@@ -46,7 +35,7 @@ async function swappingProxy(): Promise<{ tcti: string; stolen: Buffer[] }> {
   const attacker = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const n = Buffer.from(attacker.publicKey.export({ format: 'jwk' }).n ?? '', 'base64url');
   const stolen: Buffer[] = [];
-  proxy = await startTpmProxy(files().upstream, {
+  proxy = await startTpmProxy(upstreamOf(swtpm()), {
     onCommand: stealRsaSalts(attacker.privateKey, stolen),
     onResponse: swapEkOnReadPublic(new Uint8Array(n)),
   });

@@ -9,7 +9,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../agent/cli/exit.js';
-import { useSwtpm } from '../helpers/swtpm.js';
+import { upstreamOf, useSwtpm, writeCaBundle } from '../helpers/swtpm.js';
 import { startTpmProxy, swapEkOnReadPublic, type TpmProxy } from '../helpers/tpm-proxy.js';
 import { withTempDir } from '../tpm/swtpm-kit.js';
 import { cli } from './helpers.js';
@@ -23,18 +23,7 @@ afterEach(async () => {
 
 const QUIRK = ['--ek-quirk', 'critical-san-with-subject'];
 
-function files() {
-  const { host, port, ctrlPort, ca } = swtpm();
-  if (host === undefined || port === undefined || ctrlPort === undefined || !ca) throw new Error('swtpm');
-  return { upstream: { host, port, ctrlPort }, ca };
-}
-
-async function bundle(dir: string): Promise<string> {
-  const { ca } = files();
-  const path = join(dir, 'bundle.pem');
-  await writeFile(path, (await readFile(ca.rootCert, 'utf8')) + (await readFile(ca.issuerCert, 'utf8')));
-  return path;
-}
+const bundle = (dir: string) => writeCaBundle(swtpm(), dir);
 
 const hostJson = async (stateDir: string) => JSON.parse(await readFile(join(stateDir, 'host.json'), 'utf8'));
 
@@ -42,7 +31,7 @@ const hostJson = async (stateDir: string) => JSON.parse(await readFile(join(stat
 async function swappingProxy(): Promise<{ tcti: string; swapped: () => boolean }> {
   const attacker = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' });
   let swapped = false;
-  proxy = await startTpmProxy(files().upstream, {
+  proxy = await startTpmProxy(upstreamOf(swtpm()), {
     onResponse: swapEkOnReadPublic(new Uint8Array(Buffer.from(attacker.n ?? '', 'base64url')), () => {
       swapped = true;
     }),

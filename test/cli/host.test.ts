@@ -19,7 +19,7 @@ import { objectName } from '../../agent/tpm/names.js';
 import { marshal } from '../../agent/tpm/schema.js';
 import { TPMT_PUBLIC } from '../../agent/tpm/structures.js';
 import { signingRsa2048Template } from '../../agent/tpm/templates.js';
-import { useSwtpm } from '../helpers/swtpm.js';
+import { useSwtpm, writeCaBundle } from '../helpers/swtpm.js';
 import {
   createPrimary,
   flushAllTransient,
@@ -42,14 +42,7 @@ function ca() {
 }
 
 /** swtpm_setup's root and intermediate, the bundle an operator of these TPMs would hold. */
-async function writeBundle(dir: string): Promise<string> {
-  const bundle = join(dir, 'bundle.pem');
-  await writeFile(
-    bundle,
-    (await readFile(ca().rootCert, 'utf8')) + (await readFile(ca().issuerCert, 'utf8')),
-  );
-  return bundle;
-}
+const writeBundle = (dir: string) => writeCaBundle(swtpm(), dir);
 
 /** openssl's reading of a certificate: the independent oracle for subjects and validity. */
 async function openssl(file: string, inform: 'der' | 'pem') {

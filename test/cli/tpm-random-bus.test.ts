@@ -4,7 +4,7 @@
 // session HMAC (E_TPM_INTEGRITY), and without a pinned EK it refuses rather than fall back to clear.
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../agent/cli/exit.js';
-import { useSwtpm } from '../helpers/swtpm.js';
+import { upstreamOf, useSwtpm } from '../helpers/swtpm.js';
 import { commandCode, startTpmProxy, type TpmProxy } from '../helpers/tpm-proxy.js';
 import { withTempDir } from '../tpm/swtpm-kit.js';
 import { cli, stateDirFor } from './helpers.js';
@@ -18,11 +18,7 @@ afterEach(async () => {
 
 const GET_RANDOM = 0x17b;
 
-function upstream() {
-  const { host, port, ctrlPort } = swtpm();
-  if (host === undefined || port === undefined || ctrlPort === undefined) throw new Error('not tcp');
-  return { host, port, ctrlPort };
-}
+const upstream = () => upstreamOf(swtpm());
 
 async function pinned(): Promise<Record<string, string>> {
   expect((await cli(['--tcti', swtpm().tcti, 'host', 'init'])).code).toBe(EXIT.OK);
