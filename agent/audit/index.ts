@@ -39,14 +39,13 @@ export {
   verifyAuditLog,
   verifyAuditLogAsync,
 } from './log.js';
-export { AUDIT_DB_FILE, AuditStore, type Checkpoint, type NewCheckpoint, type StoredEntry } from './store.js';
 export {
   type ConsistencyProofJson,
   consistencyProofJson,
   type InclusionProofJson,
   inclusionProofJson,
-  LogVerifier,
   verifyConsistencyProofJson,
   verifyInclusionProofJson,
-  verifyLog,
-} from './tree.js';
+} from './proofs.js';
+export { AUDIT_DB_FILE, AuditStore, type Checkpoint, type NewCheckpoint, type StoredEntry } from './store.js';
+export { LogVerifier, verifyLog } from './tree.js';

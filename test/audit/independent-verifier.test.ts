@@ -5,14 +5,8 @@
 // our verifier, against checkpoints whose roots the independent code computed, catching each tamper
 // kind with its reason code. The million-entry version is in test/slow/audit-tree.slow.ts.
 import { describe, expect, test } from 'vitest';
-import {
-  type CheckpointRoot,
-  consistencyProofJson,
-  inclusionProofJson,
-  type LogEntry,
-  treeRoot,
-  verifyLog,
-} from '../../agent/audit/tree.js';
+import { consistencyProofJson, inclusionProofJson, treeRoot } from '../../agent/audit/proofs.js';
+import { type CheckpointRoot, type LogEntry, verifyLog } from '../../agent/audit/tree.js';
 import { initHashing } from '../../agent/crypto/hash.js';
 import { randomBytes, randomInt, TEST_SEED } from '../helpers/random.js';
 import {

@@ -5,21 +5,23 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
-  type CheckpointRoot,
-  checkConsistency,
   consistencyProofFor,
   consistencyProofJson,
   inclusionProofFor,
   inclusionProofJson,
-  type LogEntry,
-  LogVerifier,
-  leafHash,
-  TREE_ERROR_MEANING,
   treeRoot,
   verifyConsistencyProof,
   verifyConsistencyProofJson,
   verifyInclusionProof,
   verifyInclusionProofJson,
+} from '../../agent/audit/proofs.js';
+import {
+  type CheckpointRoot,
+  checkConsistency,
+  type LogEntry,
+  LogVerifier,
+  leafHash,
+  TREE_ERROR_MEANING,
   verifyLog,
 } from '../../agent/audit/tree.js';
 import { consistencyProof, inclusionProof, initHashing, merkleRoot } from '../../agent/crypto/hash.js';

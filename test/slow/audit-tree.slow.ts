@@ -4,14 +4,8 @@
 // independent RFC 9162 verifier (node:crypto only); and the frontier against merkleRoot for every size
 // 0..3,000 and every chunk size 1..64.
 import { describe, expect, test } from 'vitest';
-import {
-  type CheckpointRoot,
-  consistencyProofJson,
-  inclusionProofJson,
-  type LogEntry,
-  LogVerifier,
-  treeRoot,
-} from '../../agent/audit/tree.js';
+import { consistencyProofJson, inclusionProofJson, treeRoot } from '../../agent/audit/proofs.js';
+import { type CheckpointRoot, type LogEntry, LogVerifier } from '../../agent/audit/tree.js';
 import { initHashing, merkleRoot } from '../../agent/crypto/hash.js';
 import {
   indCheckConsistency,
