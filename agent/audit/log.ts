@@ -5,9 +5,14 @@
  * The audit log as a whole (issue 13, DESIGN §7): the glue between the store (store.ts), the Merkle
  * tree (tree.ts) and the TPM-anchored checkpoints (checkpoint.ts).
  *
- * - `checkpointNow` runs the counter protocol of checkpoint.ts under the store's write lock: the log is
- *   read and its tree recomputed (and checked against the stored checkpoints: a tampered log is never
- *   signed), the checkpoint made, stored and committed, then the TPM's counter completed.
+ * - `checkpointNow` runs the counter protocol of checkpoint.ts under the store's write lock: the tree is
+ *   extended from the newest checkpoint's stored frontier (checked against its signed root) by the
+ *   entries after it (each checked against its leaf), so the work is the new entries and the TPM, not
+ *   the whole log; the checkpoint is made, stored with its frontier and committed, then the TPM's
+ *   counter completed. Appenders call `checkpointIfDue` with the `[audit]` schedule: the first of a
+ *   group that finds one due makes it for all (group commit); the others wait for the lock and find it
+ *   made. Other appenders' writes wait while a checkpoint holds the lock (the TPM's quote and
+ *   certification: tens of ms on swtpm, more on a hardware TPM), once per `checkpoint_entries`.
  * - `verifyAuditLog` is pure (no TPM, no database): entries from an iterable (the store's `iterate` or a
  *   bundle's decoder), checkpoints as stored or exported, the AK public key the caller trusts, and on
  *   the host the TPM's certified counter value. Its result is a verdict with the first finding's code.
@@ -30,6 +35,7 @@ import {
   makeCheckpoint,
   verifyCheckpoint,
 } from './checkpoint.js';
+import { decodeEntry } from './entry.js';
 import { type AuditCode, AuditError } from './errors.js';
 import type { AuditStore, Checkpoint as StoredCheckpoint } from './store.js';
 import { type CheckpointRoot, type LogEntry, LogVerifier } from './tree.js';
@@ -76,6 +82,8 @@ export interface AuditVerdict {
   readonly newest?: { readonly size: number; readonly counter: bigint };
   /** The recomputed root of all the entries, when ok. */
   readonly root?: Uint8Array;
+  /** Their frontier (tree.ts `frontier()`), when ok: what the next checkpoint extends. */
+  readonly frontier?: Uint8Array;
   readonly code?: AuditCode;
   readonly detail?: string;
 }
@@ -165,6 +173,7 @@ export function verifyAuditLog(input: VerifyAuditLogInput): AuditVerdict {
     size: tree.size,
     checkpoints: n,
     root: tree.root,
+    frontier: verifier.frontier(),
     ...(last === undefined ? {} : { newest: { size: last.size, counter: last.counter } }),
   };
 }
@@ -187,6 +196,14 @@ export function storedCheckpoints(store: AuditStore): CheckpointRecord[] {
   }));
 }
 
+/** When checkpoints are due (`[audit] checkpoint_entries` and `checkpoint_interval`). */
+export interface CheckpointSchedule {
+  /** Due once this many entries are not covered by the newest checkpoint. */
+  readonly entries: number;
+  /** Due once the oldest entry not covered is this old, in seconds. */
+  readonly intervalSeconds: number;
+}
+
 export interface CheckpointNowOptions {
   /** The AK's Name for the origin line (default: from its public area). */
   readonly akName?: Uint8Array;
@@ -194,22 +211,131 @@ export interface CheckpointNowOptions {
   readonly nvIndex: number;
   /** PCRs to quote (`[audit] pcrs`). */
   readonly selection?: PcrSelection;
+  /**
+   * Make one only when due by this schedule, judged again under the write lock: of several appenders
+   * that find a checkpoint due at once, the first makes it (covering every entry committed by then) and
+   * the others find it made (group commit: the TPM is paid once per group). Default: whenever there
+   * is anything new.
+   */
+  readonly schedule?: CheckpointSchedule;
+  /** The time to judge the schedule at, ms since the epoch (default now). */
+  readonly now?: number;
 }
 
 /** What `checkpointNow` did. */
 export interface CheckpointMade {
-  /** False when the log had nothing new since its newest checkpoint (none made). */
+  /** False when no checkpoint was due (none made). */
   readonly made: boolean;
+  /** The newest checkpoint's size, counter and body afterwards (size 0, counter 0, body "" for none). */
   readonly size: number;
   readonly counter: bigint;
   readonly body: string;
 }
 
 /**
- * Makes a checkpoint of the whole log now (module comment), unless the newest one already covers every
- * entry. Throws AuditError with the tamper code when the stored log does not verify against its own
- * checkpoints under this AK, CheckpointError (E_AUDIT_ROLLBACK) when the TPM's counter is ahead of the
- * log (an older copy: never laundered by a fresh checkpoint).
+ * Whether a checkpoint is due in `store` by `schedule` at `now` (ms): entries exist past the newest
+ * checkpoint, and either `entries` of them or the oldest of them is `intervalSeconds` old. An oldest
+ * entry that does not decode counts as due (checkpointing then refuses the log, loudly).
+ */
+export function checkpointDue(store: AuditStore, schedule: CheckpointSchedule, now = Date.now()): boolean {
+  const covered = store.latestCheckpoint()?.size ?? 0;
+  const pending = store.size() - covered;
+  if (pending <= 0) return false;
+  if (pending >= schedule.entries) return true;
+  const oldest = store.entry(covered);
+  if (oldest === undefined) return true;
+  try {
+    return decodeEntry(oldest.bytes).time <= now - schedule.intervalSeconds * 1000;
+  } catch {
+    return true;
+  }
+}
+
+/** The newest checkpoint's root and frontier, verified, to extend from; undefined to recompute all. */
+function resumePoint(
+  latest: StoredCheckpoint | undefined,
+  akSpki: Uint8Array,
+  nvIndex: number,
+): { size: number; root: Uint8Array; frontier: Uint8Array } | undefined {
+  if (latest?.frontier === undefined) return undefined;
+  let v: ReturnType<typeof verifyCheckpoint>;
+  try {
+    v = verifyCheckpoint(
+      { body: latest.body, quote: latest.quote, counterCertificate: latest.certificate },
+      akSpki,
+      { nvIndex },
+    );
+  } catch (e) {
+    if (!(e instanceof ExecgateError)) throw e;
+    throw new AuditError('E_AUDIT_CHECKPOINT', `the newest checkpoint does not verify: ${e.message}`);
+  }
+  if (v.size !== latest.size || v.counter !== BigInt(latest.counter))
+    throw new AuditError(
+      'E_AUDIT_CHECKPOINT',
+      "the newest checkpoint's stored size or counter is not its body's",
+    );
+  return { size: v.size, root: v.root, frontier: latest.frontier };
+}
+
+/**
+ * The root and frontier of the first `size` entries, checked: from the newest checkpoint's frontier
+ * (verified against its signed root) and only the entries after it, or, for a log whose checkpoints
+ * carry no frontier, the whole log against every checkpoint. A tampered log is never signed: the new
+ * checkpoint extends the last signed tree, and every entry it adds matches its leaf.
+ */
+function extendTree(
+  store: AuditStore,
+  size: number,
+  akSpki: Uint8Array,
+  nvIndex: number,
+): { root: Uint8Array; frontier: Uint8Array } {
+  const from = resumePoint(store.latestCheckpoint(), akSpki, nvIndex);
+  if (from === undefined) {
+    const verdict = verifyAuditLog({
+      entries: store.iterate({ to: size }),
+      checkpoints: storedCheckpoints(store),
+      akSpki,
+      nvIndex,
+    });
+    if (!verdict.ok)
+      throw new AuditError(
+        verdict.code ?? 'E_AUDIT_ROOT',
+        `the log does not verify; no checkpoint made: ${verdict.detail}`,
+      );
+    if (verdict.size !== size || verdict.root === undefined || verdict.frontier === undefined)
+      throw new AuditError('E_AUDIT_ROOT', `the log has ${verdict.size} entries in sequence, not ${size}`);
+    return { root: verdict.root, frontier: verdict.frontier };
+  }
+  const verifier = new LogVerifier({
+    resume: { size: from.size, frontier: from.frontier },
+    checkpoints: [{ size: from.size, root: from.root }],
+  });
+  let batch: LogEntry[] = [];
+  for (const entry of store.iterate({ from: from.size, to: size })) {
+    batch.push(entry);
+    if (batch.length >= VERIFY_BATCH) {
+      if (verifier.push(batch) !== undefined) break;
+      batch = [];
+    }
+  }
+  if (verifier.failure === undefined && batch.length > 0) verifier.push(batch);
+  const tree = verifier.finish();
+  if (!tree.ok)
+    throw new AuditError(
+      tree.code,
+      `the log does not extend its newest checkpoint; no checkpoint made: ${tree.detail}`,
+    );
+  if (tree.size !== size)
+    throw new AuditError('E_AUDIT_ROOT', `the log has ${tree.size} entries in sequence, not ${size}`);
+  return { root: tree.root, frontier: verifier.frontier() };
+}
+
+/**
+ * Makes a checkpoint of the whole log now (module comment), unless none is due (`opts.schedule`) or
+ * the newest one already covers every entry. The work under the lock is the new entries and the TPM,
+ * not the whole log (`extendTree`). Throws AuditError with the tamper code when the stored log does
+ * not extend its newest checkpoint under this AK, CheckpointError (E_AUDIT_ROLLBACK) when the TPM's
+ * counter is ahead of the log (an older copy: never laundered by a fresh checkpoint).
  */
 export async function checkpointNow(
   store: AuditStore,
@@ -222,32 +348,26 @@ export async function checkpointNow(
   const akSpki = spkiOfPublic(ak.public);
   const made = await store.withWriteLock(async () => {
     const size = store.size();
-    const stored = storedCheckpoints(store);
-    const latest = stored.at(-1);
-    if (latest !== undefined && (latest.size ?? 0) >= size) {
-      return { made: false, size: latest.size ?? 0, counter: BigInt(latest.counter ?? 0), body: latest.body };
-    }
-    const verdict = verifyAuditLog({
-      entries: store.iterate({ to: size }),
-      checkpoints: stored,
-      akSpki,
-      nvIndex: opts.nvIndex,
-    });
-    if (!verdict.ok)
-      throw new AuditError(
-        verdict.code ?? 'E_AUDIT_ROOT',
-        `the log does not verify; no checkpoint made: ${verdict.detail}`,
-      );
-    if (verdict.size !== size || verdict.root === undefined)
-      throw new AuditError('E_AUDIT_ROOT', `the log has ${verdict.size} entries in sequence, not ${size}`);
-    const previous = latest?.counter === undefined ? undefined : BigInt(latest.counter);
+    const latest = store.latestCheckpoint();
+    const due =
+      opts.schedule === undefined
+        ? size > (latest?.size ?? 0)
+        : checkpointDue(store, opts.schedule, opts.now ?? Date.now());
+    if (!due)
+      return {
+        made: false,
+        size: latest?.size ?? 0,
+        counter: BigInt(latest?.counter ?? 0),
+        body: latest?.body ?? '',
+      };
+    const { root, frontier } = extendTree(store, size, akSpki, opts.nvIndex);
     const c = await makeCheckpoint(tpm, ak, {
       ...(opts.akName === undefined ? {} : { akName: opts.akName }),
       size,
-      root: verdict.root,
+      root,
       nvIndex: opts.nvIndex,
       ...(opts.selection === undefined ? {} : { selection: opts.selection }),
-      previousCounter: previous,
+      previousCounter: latest === undefined ? undefined : BigInt(latest.counter),
     });
     store.addCheckpoint({
       size,
@@ -255,10 +375,34 @@ export async function checkpointNow(
       body: c.body,
       quote: c.quote,
       certificate: c.counterCertificate,
+      frontier,
     });
     return { made: true, size, counter: c.counter, body: c.body };
   });
   // Step 4, after the commit: a crash before it leaves the TPM one behind, which the next one repairs.
   if (made.made) await completeCheckpoint(tpm, opts.nvIndex, made.counter);
   return made;
+}
+
+/**
+ * `checkpointNow` when due by `schedule`: the appender's call after each append. When none is due it
+ * costs two indexed reads and takes no lock.
+ */
+export async function checkpointIfDue(
+  store: AuditStore,
+  tpm: Tpm,
+  ak: LoadedAk,
+  opts: CheckpointNowOptions & { readonly schedule: CheckpointSchedule },
+): Promise<CheckpointMade> {
+  const now = opts.now ?? Date.now();
+  if (!checkpointDue(store, opts.schedule, now)) {
+    const latest = store.latestCheckpoint();
+    return {
+      made: false,
+      size: latest?.size ?? 0,
+      counter: BigInt(latest?.counter ?? 0),
+      body: latest?.body ?? '',
+    };
+  }
+  return checkpointNow(store, tpm, ak, { ...opts, now });
 }

@@ -19,6 +19,8 @@ import type { Database } from './sqlite.js';
  * - checkpoints: one per tree size: the C2SP checkpoint note `body`, the TPM `quote` over its SHA-256,
  *   the NV `counter` value the body carries, the AK's `certificate` of that counter (NV_Certify, the
  *   checkpoint layer's encoding), and when it was `made` (ms since the epoch).
+ * - (step 2) checkpoints.frontier: the tree's frontier at the checkpoint's size (tree.ts `frontier()`),
+ *   so the next checkpoint extends it without rereading the log; NULL for checkpoints made before.
  * - uses: the replay counters, one row per artifact cti: executions `used` of `allowed`, kept until
  *   `exp` (seconds, the artifact's) has passed; indexed by `exp` for pruning.
  */
@@ -44,6 +46,9 @@ export const MIGRATIONS: readonly string[] = [
     exp INTEGER NOT NULL
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX uses_exp ON uses (exp);
+  `,
+  `
+  ALTER TABLE checkpoints ADD COLUMN frontier BLOB CHECK (frontier IS NULL OR length(frontier) % 32 = 0);
   `,
 ];
 

@@ -113,10 +113,15 @@ export interface NewCheckpoint {
   readonly certificate: Uint8Array;
   /** When it was made, ms since the epoch (default now). */
   readonly made?: number;
+  /**
+   * The tree's frontier at `size` (tree.ts `LogVerifier.frontier()`): the next checkpoint resumes from
+   * it. Not trusted: it is used only after it folds to this checkpoint's verified root.
+   */
+  readonly frontier?: Uint8Array;
 }
 
-/** A stored checkpoint. */
-export type Checkpoint = Required<NewCheckpoint>;
+/** A stored checkpoint (`frontier` absent for one stored without it). */
+export type Checkpoint = Required<Omit<NewCheckpoint, 'frontier'>> & { readonly frontier?: Uint8Array };
 
 /** Options of AuditStore.open. */
 export interface OpenOptions {
@@ -224,6 +229,7 @@ interface CheckpointRow {
   readonly quote: Uint8Array;
   readonly certificate: Uint8Array;
   readonly made: number;
+  readonly frontier: Uint8Array | null;
 }
 
 /** A row as a StoredEntry; a row whose columns are not BLOBs (a table rebuilt by hand) is E_AUDIT_ENTRY. */
@@ -233,8 +239,13 @@ function storedEntry(row: EntryRow): StoredEntry {
   return { seq: row.seq, bytes: u8(row.bytes), leaf: u8(row.leaf) };
 }
 
-function checkpointOf(row: CheckpointRow): Checkpoint {
-  return { ...row, quote: u8(row.quote), certificate: u8(row.certificate) };
+function checkpointOf({ frontier, ...row }: CheckpointRow): Checkpoint {
+  return {
+    ...row,
+    quote: u8(row.quote),
+    certificate: u8(row.certificate),
+    ...(frontier === null ? {} : { frontier: u8(frontier) }),
+  };
 }
 
 function assertSafeInteger(v: unknown, name: string, min = 0): asserts v is number {
@@ -258,10 +269,11 @@ const SQL = {
   spendUse: 'UPDATE uses SET used = used + 1 WHERE cti = ? AND used < allowed',
   prune: 'DELETE FROM uses WHERE exp < ?',
   insertCheckpoint:
-    'INSERT INTO checkpoints (size, counter, body, quote, certificate, made) VALUES (?, ?, ?, ?, ?, ?)',
-  checkpoints: 'SELECT size, counter, body, quote, certificate, made FROM checkpoints ORDER BY size',
+    'INSERT INTO checkpoints (size, counter, body, quote, certificate, made, frontier) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  checkpoints:
+    'SELECT size, counter, body, quote, certificate, made, frontier FROM checkpoints ORDER BY size',
   latestCheckpoint:
-    'SELECT size, counter, body, quote, certificate, made FROM checkpoints ORDER BY size DESC LIMIT 1',
+    'SELECT size, counter, body, quote, certificate, made, frontier FROM checkpoints ORDER BY size DESC LIMIT 1',
 } as const;
 
 /** The audit log's SQLite store; see the module comment. */
@@ -273,7 +285,7 @@ export class AuditStore {
   readonly #db: Database;
   readonly #statements = new Map<string, Statement>();
   // Made once: each is a BEGIN IMMEDIATE … COMMIT around its function (ROLLBACK when it throws).
-  readonly #appendTx: Transaction<[EntryInput], Appended>;
+  readonly #appendTx: Transaction<[readonly EntryInput[]], Appended[]>;
   readonly #verdictTx: Transaction<[VerdictRequest, number], VerdictAppended>;
   readonly #checkpointTx: Transaction<[Checkpoint], Checkpoint>;
 
@@ -281,7 +293,7 @@ export class AuditStore {
     this.stateDir = stateDir;
     this.file = file;
     this.#db = db;
-    this.#appendTx = db.transaction((entry: EntryInput) => this.#insert(entry));
+    this.#appendTx = db.transaction((entries: readonly EntryInput[]) => entries.map((e) => this.#insert(e)));
     this.#verdictTx = db.transaction((req: VerdictRequest, cutoff: number) => this.#verdict(req, cutoff));
     this.#checkpointTx = db.transaction((c: Checkpoint) => this.#checkpoint(c));
   }
@@ -397,7 +409,15 @@ export class AuditStore {
         'E_AUDIT_CHECKPOINT',
         `checkpoint (size ${c.size}, counter ${c.counter}) is not after the newest one (size ${latest.size}, counter ${latest.counter})`,
       );
-    this.#stmt('insertCheckpoint').run(c.size, c.counter, c.body, c.quote, c.certificate, c.made);
+    this.#stmt('insertCheckpoint').run(
+      c.size,
+      c.counter,
+      c.body,
+      c.quote,
+      c.certificate,
+      c.made,
+      c.frontier ?? null,
+    );
     return c;
   }
 
@@ -406,7 +426,16 @@ export class AuditStore {
    * malformed entry is a TypeError (encodeEntry); SQLite failures are E_AUDIT_STORE.
    */
   append(entry: EntryInput): Appended {
-    return this.#guard('append', () => this.#appendTx.immediate(entry));
+    return this.#guard('append', () => this.#appendTx.immediate([entry]))[0] as Appended;
+  }
+
+  /**
+   * Appends `entries` at the next sequence numbers in one transaction (one fsync for all: a writer with
+   * many entries at once, e.g. a replay of a spool); all or none are stored. As `append` otherwise.
+   */
+  appendBatch(entries: readonly EntryInput[]): Appended[] {
+    if (!Array.isArray(entries)) throw new TypeError('entries must be an array');
+    return this.#guard('append', () => this.#appendTx.immediate(entries));
   }
 
   /**
@@ -488,6 +517,8 @@ export class AuditStore {
     if (typeof c.body !== 'string' || c.body.length === 0) throw new TypeError('body must be non-empty text');
     if (!(c.quote instanceof Uint8Array)) throw new TypeError('quote must be a Uint8Array');
     if (!(c.certificate instanceof Uint8Array)) throw new TypeError('certificate must be a Uint8Array');
+    if (c.frontier !== undefined && !(c.frontier instanceof Uint8Array && c.frontier.length % 32 === 0))
+      throw new TypeError('frontier must be a Uint8Array of 32-byte nodes');
     const made = c.made ?? Date.now();
     assertSafeInteger(made, 'made');
     const checkpoint: Checkpoint = {
@@ -497,6 +528,7 @@ export class AuditStore {
       quote: c.quote,
       certificate: c.certificate,
       made,
+      ...(c.frontier === undefined ? {} : { frontier: c.frontier }),
     };
     return this.#guard('add a checkpoint', () => this.#checkpointTx.immediate(checkpoint));
   }

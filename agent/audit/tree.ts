@@ -108,6 +108,21 @@ export interface LogVerifierOptions {
   readonly checkpoints?: readonly CheckpointRoot[];
   /** The sequence number of leaf 0 (default 0); entry i of the log must carry firstSeq + i. */
   readonly firstSeq?: number;
+  /**
+   * Start after the first `size` entries, from their frontier (as `frontier()` gave it) instead of from
+   * the empty tree: checkpointing extends the newest checkpoint without rereading the log. The frontier
+   * is trusted only as far as a checkpoint of exactly `size` is passed with it: its root is compared with
+   * the frontier's fold before any entry is read (a changed frontier folds to another root).
+   * Checkpoints of a smaller size cannot be checked from here and are refused (RangeError).
+   */
+  readonly resume?: { readonly size: number; readonly frontier: Uint8Array };
+}
+
+/** The levels of the frontier nodes a tree of `size` leaves has: one per set bit, lowest first. */
+function frontierLevels(size: number): number[] {
+  const levels: number[] = [];
+  for (let level = 0, s = size; s > 0; level++, s = Math.floor(s / 2)) if (s % 2 === 1) levels.push(level);
+  return levels;
 }
 
 interface PendingCheckpoint {
@@ -148,11 +163,12 @@ export class LogVerifier {
   readonly #pair = new Uint8Array(2 * HASH_BYTES);
 
   constructor(options: LogVerifierOptions = {}) {
-    const { checkpoints = [], firstSeq = 0 } = options;
+    const { checkpoints = [], firstSeq = 0, resume } = options;
     if (!isCount(firstSeq))
       throw new RangeError(`options.firstSeq must be a safe non-negative integer, got ${firstSeq}`);
     if (!Array.isArray(checkpoints)) throw new TypeError('options.checkpoints must be an array');
     this.#firstSeq = firstSeq;
+    if (resume !== undefined) this.#resume(resume, checkpoints);
     const pending: PendingCheckpoint[] = [];
     checkpoints.forEach((c: CheckpointRoot, index) => {
       if (typeof c !== 'object' || c === null)
@@ -198,6 +214,37 @@ export class LogVerifier {
   /** The root of the entries consumed so far (RFC 9162 §2.1.1; SHA-256 of "" for none). */
   root(): Uint8Array {
     return this.#foldRoot();
+  }
+
+  /**
+   * The frontier of the entries consumed so far: the roots of the perfect subtrees of `size`, one per
+   * set bit, lowest level first, 32 bytes each (what `resume` takes back).
+   */
+  frontier(): Uint8Array {
+    const levels = frontierLevels(this.#size);
+    const out = new Uint8Array(levels.length * HASH_BYTES);
+    levels.forEach((level, i) => {
+      out.set(this.#frontier.subarray(level * HASH_BYTES, (level + 1) * HASH_BYTES), i * HASH_BYTES);
+    });
+    return out;
+  }
+
+  #resume(resume: { size: number; frontier: Uint8Array }, checkpoints: readonly CheckpointRoot[]): void {
+    if (typeof resume !== 'object' || resume === null)
+      throw new TypeError('options.resume must be an object');
+    if (!isCount(resume.size))
+      throw new RangeError(`options.resume.size must be a safe non-negative integer, got ${resume.size}`);
+    const levels = frontierLevels(resume.size);
+    if (!isBytes(resume.frontier) || resume.frontier.length !== levels.length * HASH_BYTES)
+      throw new TypeError(
+        `options.resume.frontier must be ${levels.length * HASH_BYTES} bytes for size ${resume.size}`,
+      );
+    if (checkpoints.some((c) => typeof c === 'object' && c !== null && c.size < resume.size))
+      throw new RangeError(`a checkpoint below the resumed size ${resume.size} cannot be checked`);
+    levels.forEach((level, i) => {
+      this.#frontier.set(resume.frontier.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES), level * HASH_BYTES);
+    });
+    this.#size = resume.size;
   }
 
   /** Consume the next entries in sequence order. Returns the first finding, if any so far. */

@@ -248,6 +248,52 @@ describe('migrations', () => {
     }
   });
 
+  it('step 2: a version-1 log with a checkpoint gains checkpoints.frontier (NULL for the old one)', async () => {
+    await mkdir(dir, { mode: 0o700 });
+    await writeFile(join(dir, AUDIT_DB_FILE), '', { mode: 0o600 });
+    const db = openDatabase(join(dir, AUDIT_DB_FILE), {});
+    try {
+      expect(migrate(db, MIGRATIONS.slice(0, 1))).toEqual({ from: 0, to: 1 });
+      db.prepare(
+        "INSERT INTO checkpoints (size, counter, body, quote, certificate, made) VALUES (0, 1, 'b', x'00', x'00', 5)",
+      ).run();
+    } finally {
+      db.close();
+    }
+    const s = await store();
+    expect(s.latestCheckpoint()).toMatchObject({ size: 0, counter: 1 });
+    expect(s.latestCheckpoint()?.frontier).toBeUndefined();
+    s.append(deny(0));
+    const frontier = new Uint8Array(32).fill(9);
+    s.addCheckpoint({
+      size: 1,
+      counter: 2,
+      body: 'c',
+      quote: new Uint8Array(1),
+      certificate: new Uint8Array(1),
+      frontier,
+    });
+    expect(s.latestCheckpoint()?.frontier).toEqual(frontier);
+    expect(() =>
+      s.addCheckpoint({
+        size: 1,
+        counter: 3,
+        body: 'c',
+        quote: new Uint8Array(1),
+        certificate: new Uint8Array(1),
+        frontier: frontier.subarray(1),
+      }),
+    ).toThrow(TypeError);
+  });
+
+  it('appendBatch: all entries in one transaction, dense seqs; a malformed one stores none', async () => {
+    const s = await store();
+    expect(s.appendBatch([deny(0), deny(1), deny(2)]).map((a) => a.seq)).toEqual([0, 1, 2]);
+    expect(() => s.appendBatch([deny(3), { ...deny(4), verdict: 'maybe' } as never])).toThrow(TypeError);
+    expect(s.size()).toBe(3);
+    expect(s.appendBatch([])).toEqual([]);
+  });
+
   it('a version-0 database is migrated from scratch by every step', async () => {
     await mkdir(dir, { mode: 0o700 });
     const db = openDatabase(join(dir, AUDIT_DB_FILE), {});

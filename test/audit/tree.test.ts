@@ -119,6 +119,53 @@ describe('LogVerifier: the frontier', () => {
     expect(verifyLog([entries], { checkpoints, firstSeq: 1 }).ok).toBe(true);
     expect(verifyLog([entries], { checkpoints })).toMatchObject({ ok: false, code: 'E_AUDIT_ROOT', seq: 0 });
   });
+
+  test('property: resuming from a frontier gives the root and checkpoints a full pass gives', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 700 }), fc.integer({ min: 0, max: 700 }), (a, b) => {
+        const [m, n] = a <= b ? [a, b] : [b, a];
+        const first = new LogVerifier();
+        first.push(pool.slice(0, m));
+        const frontier = first.frontier();
+        const later = [m, Math.floor((m + n) / 2), n];
+        const resumed = verifyLog(chunked(pool.slice(m, n), 97), {
+          resume: { size: m, frontier },
+          checkpoints: checkpointsAt(pool, later),
+        });
+        expect(resumed).toMatchObject({ ok: true, size: n });
+        expect(toHex((resumed as { root: Uint8Array }).root)).toBe(
+          toHex(merkleRoot(dataOf(pool.slice(0, n)))),
+        );
+      }),
+    );
+  });
+
+  test('resume: a changed frontier byte is E_AUDIT_ROOT at the checkpoint it must fold to, before any entry', () => {
+    const first = new LogVerifier();
+    first.push(pool.slice(0, 333)); // 333 = 0b101001101: five frontier nodes
+    const frontier = first.frontier();
+    expect(frontier.length).toBe(5 * 32);
+    for (const at of [0, 70, frontier.length - 1]) {
+      const bad = frontier.slice();
+      bad[at] = (bad[at] ?? 0) ^ 1;
+      const v = new LogVerifier({
+        resume: { size: 333, frontier: bad },
+        checkpoints: checkpointsAt(pool, [333]),
+      });
+      expect(v.push(pool.slice(333, 400))).toMatchObject({ code: 'E_AUDIT_ROOT', checkpoint: 0 });
+      expect(v.size).toBe(333);
+    }
+    // Entries must continue at seq 333.
+    const v = new LogVerifier({ resume: { size: 333, frontier }, checkpoints: checkpointsAt(pool, [333]) });
+    expect(v.push(pool.slice(334, 400))).toMatchObject({ code: 'E_AUDIT_ROOT', seq: 333 });
+    // Misuse: a frontier of the wrong length, a checkpoint below the resumed size.
+    expect(() => new LogVerifier({ resume: { size: 333, frontier: frontier.subarray(32) } })).toThrow(
+      TypeError,
+    );
+    expect(
+      () => new LogVerifier({ resume: { size: 333, frontier }, checkpoints: checkpointsAt(pool, [332]) }),
+    ).toThrow(RangeError);
+  });
 });
 
 describe('LogVerifier: tampering, each with its reason code', () => {
