@@ -19,8 +19,10 @@
  *   ? "issuer": bstr .size 32,   ; kid of the key that signed its chain's root
  *   ? "exe": text,               ; path of the executable
  *   ? "exeSha256": bstr .size 32,
- *   ? "argvSha256": bstr .size 32,
+ *   ? "argvSha256": bstr .size 32, ; SHA-256 of argv[1..] as a deterministic CBOR array of text
  *   ? "uid": uint, ? "pid": uint,
+ *   ? "pidStart": uint,          ; start time of pid (/proc/PID/stat field 22, clock ticks since boot):
+ *                                ; a nested gate's ancestry check tells this process from a reused pid
  *   ? "parent": uint,            ; seq of the verdict this execution ran under (execution lineage)
  *   ? "mode": "enforce" / "audit",
  *   ? "quote": bstr .size 32,    ; SHA-256 of the quote the verdict was made on
@@ -76,6 +78,7 @@ export interface AuditEntry {
   readonly argvSha256?: Uint8Array;
   readonly uid?: number;
   readonly pid?: number;
+  readonly pidStart?: number;
   readonly parent?: number;
   readonly mode?: 'enforce' | 'audit';
   readonly quote?: Uint8Array;
@@ -153,6 +156,7 @@ const FIELDS: Fields<AuditEntry> = {
   argvSha256: optional('argvSha256', bytes(32)),
   uid: optional('uid', uint(0, U32)),
   pid: optional('pid', uint(0, U32)),
+  pidStart: optional('pidStart', uint(0, MAX_SEQ)),
   parent: optional('parent', uint(0, MAX_SEQ)),
   mode: optional('mode', oneOf('enforce', 'audit')),
   quote: optional('quote', bytes(32)),

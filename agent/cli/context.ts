@@ -26,6 +26,8 @@ export interface CliContext extends CliIo {
    * with E_TPM_TIMEOUT.
    */
   withTpm<T>(fn: (tpm: Tpm) => Promise<T>): Promise<T>;
+  /** The TPM at the resolved TCTI under the same deadline, for a caller that closes it itself. */
+  openTpm(): Tpm;
 }
 
 export interface GlobalFlags {
@@ -48,10 +50,13 @@ export function makeContext(io: CliIo, flags: GlobalFlags): CliContext {
     out(line) {
       io.stdout.write(`${line}\n`);
     },
-    async withTpm(fn) {
+    openTpm() {
       const ms = deadlineMs(deadline.raw, deadline.source);
       const transport = openTransport(resolveTcti(tcti, io.env));
-      const tpm = new Tpm(new DeadlineTransport(transport, { ms, source: deadline.source }));
+      return new Tpm(new DeadlineTransport(transport, { ms, source: deadline.source }));
+    },
+    async withTpm(fn) {
+      const tpm = this.openTpm();
       try {
         return await fn(tpm);
       } finally {

@@ -50,6 +50,8 @@ A command runs only after it is verified. Groups:
   revoke   (make)                              a signed revocation list of artifacts and keys
   audit    show | checkpoint | verify | prove | export
                                                the tamper-evident audit log, TPM-anchored, verifiable offline
+  exec     [flags] -- CMD [ARGS…]              the gate: run CMD only when an artifact allows it (126 if not)
+  check    [flags] -- CMD [ARGS…]              the gate's verdict on CMD, without running or recording it
 
 Global flags:
   --tcti TCTI   the TPM to use: device:/dev/tpmrm0, swtpm:host=H,port=P, swtpm:path=SOCK, mssim:host=H,port=P
@@ -117,6 +119,14 @@ const GROUPS: Readonly<Record<string, () => Promise<CommandGroup>>> = {
   audit: async () => {
     const m = await import('./audit.js');
     return { help: m.AUDIT_HELP, commands: m.AUDIT_COMMANDS };
+  },
+  exec: async () => {
+    const m = await import('./exec.js');
+    return { help: m.EXEC_HELP, commands: {}, default: m.EXEC_DEFAULT };
+  },
+  check: async () => {
+    const m = await import('./exec.js');
+    return { help: m.CHECK_HELP, commands: {}, default: m.CHECK_DEFAULT };
   },
 };
 

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * `execgate exec` and `execgate check` (issue 14): the gate on the command line. This module gathers
+ * what agent/gate/gate.ts `decide` judges (the policy and its trust, the audit store, the pinned AK, the
+ * executable opened once, the TPM behind a `GateTpm`), prints the verdict, writes it where asked, and
+ * runs the command only on an allow (or, in audit mode, a "would deny").
+ *
+ * Every failure before the verdict is a denial too: a broken policy is E_CONFIG (not audited: no state
+ * directory is known), an audit store that cannot be opened is E_AUDIT, a host never initialised is
+ * E_CONFIG. A denial exits 126 and runs nothing; an allowed command's status and signals pass through.
+ */
+import { realpath, stat } from 'node:fs/promises';
+import { spkiOfPublic } from '../attest/quote.js';
+import type { AuditStore } from '../audit/store.js';
+import { loadPolicy } from '../config/policy.js';
+import { loadTrust } from '../config/trust.js';
+import { sha256 } from '../crypto/hash.js';
+import { ExecgateError } from '../errors.js';
+import { checkWritable, writeFileSafe } from '../fs/atomic-write.js';
+import { GateError } from '../gate/errors.js';
+import type { OpenedExecutable } from '../gate/executable.js';
+import type { GateTpm, GateVerdict } from '../gate/gate.js';
+import { parseFlags } from './args.js';
+import type { CliContext } from './context.js';
+import { EXIT, UsageError } from './exit.js';
+
+/** Exit status of a denied command: as a shell reports a command it may not execute. */
+export const EXIT_DENIED = 126;
+
+export const EXEC_HELP = `Usage: execgate exec [--artifact FILE] [--policy FILE] [--json] [--verdict FILE] -- CMD [ARGS…]
+
+Runs CMD only when an authorization artifact allows exactly this execution on this host, in its measured
+state, now; otherwise nothing runs and execgate exits 126 with one line on stderr:
+  execgate: denied: CODE: what failed: what to do
+(a JSON object with --json). Every verdict, allow or deny, is recorded in the audit log before CMD starts.
+  --artifact FILE   the artifact (default: the valid one in the policy's [host] artifacts store that
+                    expires first)
+  --policy FILE     the host policy (default /etc/execgate/policy.toml)
+  --verdict FILE    also write the verdict JSON to FILE (atomically, before CMD starts)
+  --json            the denial (or, in audit mode, the "would deny") as JSON on stderr
+CMD runs with execgate's stdin, stdout and stderr, EXECGATE_VERDICT=<seq>:<entry hash> in its environment
+(only the variables the artifact's scope.env names, when it names any); signals are forwarded; execgate
+exits with CMD's status, or dies of the signal that killed it.
+Reason codes: E_MISSING E_FORMAT E_SIGNATURE E_UNTRUSTED_ISSUER E_LINEAGE E_POLICY E_APPROVAL E_EXPIRED
+E_NOT_YET_VALID E_BOOT E_REVOKED E_HOST E_STATE E_SCOPE E_REPLAY E_CONFIG E_TPM_UNAVAILABLE E_AUDIT
+E_INTERNAL (README, "The gate").`;
+
+export const CHECK_HELP = `Usage: execgate check [--artifact FILE] [--policy FILE] [--json] [--verdict FILE] -- CMD [ARGS…]
+
+The verdict execgate exec would give, without consuming a use, recording it or running anything.
+Exit 0 for allow, 126 for deny (the line or JSON as for exec).`;
+
+interface Flags {
+  readonly artifact?: string | undefined;
+  readonly policy?: string | undefined;
+  readonly verdict?: string | undefined;
+}
+
+/** Splits `[flags] -- CMD ARGS…`; the command is required and only after `--`. */
+function parseCommandLine(argv: string[], usage: string): { flags: Flags; command: string[] } {
+  const at = argv.indexOf('--');
+  if (at < 0) throw new UsageError(`give the command after "--"\n${usage}`);
+  const command = argv.slice(at + 1);
+  if (command.length === 0 || command[0] === '') throw new UsageError(`no command after "--"\n${usage}`);
+  const { values, positionals } = parseFlags(
+    argv.slice(0, at),
+    { artifact: { type: 'string' }, policy: { type: 'string' }, verdict: { type: 'string' } },
+    usage,
+  );
+  if (positionals.length) throw new UsageError(`unknown argument "${positionals[0]}"; the command goes after "--"\n${usage}`);
+  return { flags: values, command };
+}
+
+const euid = (): number => (typeof process.geteuid === 'function' ? process.geteuid() : 0);
+
+/** The verdict JSON (--json, --verdict FILE). */
+export function verdictJson(v: GateVerdict): string {
+  return JSON.stringify({ execgate: 'verdict', ...v, run: undefined });
+}
+
+/** Prints a denial (or a "would deny") on stderr. */
+function printVerdict(ctx: CliContext, v: GateVerdict): void {
+  if (v.verdict === 'allow') return;
+  if (ctx.json) {
+    ctx.stderr.write(`${verdictJson(v)}\n`);
+    return;
+  }
+  const word = v.verdict === 'would-deny' ? 'would deny (audit mode, running anyway)' : 'denied';
+  ctx.stderr.write(`execgate: ${word}: ${v.reason}: ${v.detail}: ${v.remedy}\n`);
+  if (v.auditError !== undefined) ctx.stderr.write(`execgate: this verdict was not recorded: ${v.auditError}\n`);
+}
+
+/** A denial made before `decide` could run (nothing to audit it in, or nothing known yet). */
+function early(e: unknown): GateVerdict {
+  const g =
+    e instanceof GateError
+      ? e
+      : e instanceof ExecgateError && e.code === 'E_CONFIG'
+        ? new GateError('E_CONFIG', e.message, 'fix the host policy (execgate policy check --policy FILE)')
+        : new GateError('E_INTERNAL', e instanceof Error ? e.message : String(e), 'report this as a bug');
+  return { verdict: 'deny', reason: g.code, detail: g.message, remedy: g.remedy, mode: 'enforce', run: false };
+}
+
+/** Everything the gate needs, then its verdict; the caller closes what `opened` holds. */
+async function judge(
+  ctx: CliContext,
+  flags: Flags,
+  command: readonly string[],
+  consume: boolean,
+  opened: { store?: AuditStore; exe?: OpenedExecutable; closeTpm?: () => Promise<void>; checkpoint?: () => Promise<void> },
+): Promise<GateVerdict> {
+  let policy: Awaited<ReturnType<typeof loadPolicy>>;
+  let trust: Awaited<ReturnType<typeof loadTrust>>;
+  try {
+    policy = await loadPolicy(flags.policy);
+    trust = await loadTrust(policy);
+  } catch (e) {
+    return early(e);
+  }
+  const stateDir = policy.host.stateDir;
+  // Who may run the gate: the owner of the state directory (root, or the service user).
+  try {
+    const st = await stat(stateDir);
+    if (st.uid !== euid())
+      return early(new GateError('E_CONFIG', `the state directory ${stateDir} belongs to uid ${st.uid}, not to this user (uid ${euid()})`, 'run execgate as the user that owns the state directory (root, or the execgate service user in the tss group)'));
+  } catch (e) {
+    return early(new GateError('E_CONFIG', `cannot use the state directory ${stateDir}: ${e instanceof Error ? e.message : String(e)}`, 'run execgate host init --policy FILE first'));
+  }
+  const { readHostState, pinnedAk, withPinnedAk } = await import('./host-state.js');
+  let host: Awaited<ReturnType<typeof readHostState>>;
+  try {
+    host = await readHostState(stateDir);
+  } catch (e) {
+    return early(new GateError('E_CONFIG', e instanceof Error ? e.message : String(e), 'run execgate host init --policy FILE again'));
+  }
+  const ak = pinnedAk(host);
+  if (host === undefined || ak === undefined)
+    return early(new GateError('E_CONFIG', `no AK is pinned in ${stateDir}/host.json`, 'run execgate host init --policy FILE'));
+  const { AuditStore } = await import('../audit/store.js');
+  let store: AuditStore;
+  try {
+    store = await AuditStore.open(stateDir);
+  } catch (e) {
+    return early(new GateError('E_AUDIT', `cannot open the audit log: ${e instanceof Error ? e.message : String(e)}`, 'check the state directory (permissions, disk space, execgate audit verify)'));
+  }
+  opened.store = store;
+  let reference: import('../measure/reference.js').ReferenceState | undefined;
+  if (policy.host.reference !== undefined) {
+    try {
+      const { parseReferenceState } = await import('../measure/reference.js');
+      const { INPUT_LIMITS, readBounded } = await import('../fs/read-bounded.js');
+      reference = parseReferenceState(await readBounded(policy.host.reference, { maxBytes: INPUT_LIMITS.reference, what: '[host] reference' }));
+    } catch (e) {
+      return early(new GateError('E_CONFIG', `[host] reference: ${e instanceof Error ? e.message : String(e)}`, 'fix or recapture the reference (execgate state capture)'));
+    }
+  }
+  const { openExecutable } = await import('../gate/executable.js');
+  const cwd = await realpath(process.cwd());
+  let exe: OpenedExecutable | GateError;
+  try {
+    exe = await openExecutable(command[0] as string, { cwd, pathEnv: ctx.env.PATH });
+    opened.exe = exe;
+  } catch (e) {
+    exe = e instanceof GateError ? e : new GateError('E_SCOPE', e instanceof Error ? e.message : String(e), 'check the command');
+  }
+  const tpm = lazyTpm(ctx, opened);
+  const gateTpm: GateTpm = {
+    async allocated() {
+      const { allocatedBanks } = await import('../tpm/pcr.js');
+      return allocatedBanks(await tpm());
+    },
+    async quote(selection, nonce) {
+      const { encodeBundle, makeQuote } = await import('../attest/quote.js');
+      const { verifyQuote } = await import('../attest/verify-quote.js');
+      const { quotedPcrValues } = await import('../measure/compare.js');
+      const t = await tpm();
+      const ev = await withPinnedAk(t, host, (loaded) => makeQuote(t, loaded, { selection, nonce }));
+      const v = verifyQuote({ ...ev, akPublicKey: spkiOfPublic(ak.public), nonce });
+      if (!v.ok || v.attest === undefined) throw new Error(`the quote does not verify under the pinned AK: ${v.code}: ${v.detail}`);
+      const c = v.attest.clockInfo;
+      return {
+        pcrs: quotedPcrValues(selection, ev.pcrValues),
+        clock: { clock: Number(c.clock), resetCount: c.resetCount, restartCount: c.restartCount, safe: c.safe === 1 },
+        digest: sha256(encodeBundle(ev)),
+      };
+    },
+    async counter(index) {
+      const { readCounterCertified } = await import('../attest/nv-counter.js');
+      const t = await tpm();
+      return withPinnedAk(t, host, (loaded) => readCounterCertified(t, loaded, spkiOfPublic(ak.public), index));
+    },
+    async logs(ref) {
+      const r = ref.rules;
+      const out: { eventLog?: import('../measure/eventlog.js').EventLog; ima?: import('../measure/ima/index.js').ImaLog } = {};
+      const boot = r.secureBoot === 'required' || r.bootApplications || r.kernels || r.initrds || r.loaderFiles || r.bootCommands;
+      if (boot) {
+        const { loadEventLog } = await import('./eventlog.js');
+        out.eventLog = (await loadEventLog(undefined, ctx)).log;
+      }
+      if (r.ima !== undefined) {
+        const { loadImaLog } = await import('./ima.js');
+        out.ima = (await loadImaLog(undefined, 'sha1', ctx)).log;
+      }
+      return out;
+    },
+  };
+  const { decide } = await import('../gate/gate.js');
+  const { ownStartTime } = await import('../gate/lineage.js');
+  const { initVerification } = await import('../crypto/verify.js');
+  const { initHashing } = await import('../crypto/hash.js');
+  await initHashing();
+  await initVerification();
+  const verdict = await decide(
+    {
+      argv: command,
+      ...(flags.artifact === undefined ? {} : { artifactFile: flags.artifact }),
+      cwd,
+      uid: typeof process.getuid === 'function' ? process.getuid() : 0,
+      env: ctx.env,
+      pid: process.pid,
+      pidStart: Number(await ownStartTime()),
+      consume,
+      now: Date.now(),
+    },
+    {
+      policy,
+      trust,
+      ...(reference === undefined ? {} : { reference }),
+      store,
+      akName: ak.name,
+      tpm: gateTpm,
+      exe,
+      candidates: () => readStore(policy.host.artifacts),
+    },
+  );
+  if (consume && verdict.audit !== undefined) {
+    opened.checkpoint = async () => {
+      const { checkpointIfDue } = await import('../audit/log.js');
+      const t = await tpm();
+      await withPinnedAk(t, host, (loaded) =>
+        checkpointIfDue(store, t, loaded, {
+          nvIndex: policy.audit.nvCounterIndex,
+          selection: policy.audit.pcrs,
+          schedule: { entries: Number(policy.audit.checkpointEntries), intervalSeconds: policy.audit.checkpointIntervalSeconds },
+        }),
+      );
+    };
+  }
+  return verdict;
+}
+
+/** The TPM, opened on first use and closed by `opened.closeTpm`. */
+function lazyTpm(ctx: CliContext, opened: { closeTpm?: () => Promise<void> }) {
+  let tpm: Promise<import('../tpm/tpm.js').Tpm> | undefined;
+  return (): Promise<import('../tpm/tpm.js').Tpm> => {
+    if (tpm === undefined) {
+      const t = ctx.openTpm();
+      tpm = Promise.resolve(t);
+      opened.closeTpm = () => t.close();
+    }
+    return tpm;
+  };
+}
+
+/** Artifacts of the [host] artifacts store: regular files, bounded in number and size. */
+async function readStore(dir: string | undefined): Promise<{ file: string; bytes: Uint8Array }[]> {
+  if (dir === undefined) return [];
+  const { readdir } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const { readBounded } = await import('../fs/read-bounded.js');
+  const { MAX_ARTIFACT_BYTES } = await import('../artifact/artifact.js');
+  const out: { file: string; bytes: Uint8Array }[] = [];
+  const names = (await readdir(dir)).sort().slice(0, MAX_STORE_FILES);
+  for (const name of names) {
+    const file = join(dir, name);
+    try {
+      out.push({ file, bytes: await readBounded(file, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' }) });
+    } catch {
+      // Not a readable artifact file: not a candidate.
+    }
+  }
+  return out;
+}
+
+/** Files of the artifact store considered (the rest is ignored: the store is the operator's). */
+const MAX_STORE_FILES = 10_000;
+
+async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<number> {
+  const usage = consume ? EXEC_HELP.split('\n')[0] ?? '' : CHECK_HELP.split('\n')[0] ?? '';
+  const { flags, command } = parseCommandLine(argv, usage);
+  if (flags.verdict !== undefined) await checkWritable(flags.verdict, { replace: true });
+  const opened: Parameters<typeof judge>[4] = {};
+  let verdict: GateVerdict;
+  try {
+    verdict = await judge(ctx, flags, command, consume, opened);
+  } catch (e) {
+    verdict = early(e);
+  } finally {
+    if (!consume || opened.checkpoint === undefined) await opened.closeTpm?.();
+  }
+  try {
+    if (flags.verdict !== undefined)
+      await writeFileSafe(flags.verdict, `${verdictJson(verdict)}\n`, { mode: 0o600, replace: true });
+  } catch (e) {
+    verdict = { ...early(new GateError('E_INTERNAL', `cannot write --verdict ${flags.verdict}: ${e instanceof Error ? e.message : String(e)}`, 'give a writable --verdict path')), mode: verdict.mode };
+  }
+  printVerdict(ctx, verdict);
+  const exe = opened.exe;
+  if (!consume || !verdict.run || exe === undefined) {
+    await exe?.close();
+    opened.store?.close();
+    await opened.closeTpm?.();
+    if (!consume) return verdict.verdict === 'allow' ? EXIT.OK : EXIT_DENIED;
+    return EXIT_DENIED;
+  }
+  const { runOpened, exitLikeChild } = await import('../gate/run.js');
+  const { formatVerdictVariable } = await import('../gate/lineage.js');
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(ctx.env))
+    if (v !== undefined && (verdict.env === undefined || verdict.env.includes(k))) env[k] = v;
+  delete env.EXECGATE_VERDICT;
+  if (verdict.audit !== undefined) env.EXECGATE_VERDICT = formatVerdictVariable(verdict.audit.seq, Buffer.from(verdict.audit.entryHash, 'hex'));
+  const child = runOpened(exe, command, { env, cwd: process.cwd() });
+  // The checkpoint, when due, is made while the command runs: it does not delay the start.
+  const checkpoint = opened.checkpoint?.().catch((e: unknown) => {
+    ctx.stderr.write(`execgate: warning: audit checkpoint not made: ${e instanceof Error ? e.message : String(e)}\n`);
+  });
+  const result = await child;
+  await checkpoint;
+  await opened.closeTpm?.();
+  await exe.close();
+  opened.store?.close();
+  return exitLikeChild(result);
+}
+
+export const EXEC_DEFAULT = (argv: string[], ctx: CliContext) => gate(argv, ctx, true);
+export const CHECK_DEFAULT = (argv: string[], ctx: CliContext) => gate(argv, ctx, false);
