@@ -18,6 +18,11 @@
  * Refused (E_SCOPE, naming the path and what to change):
  * - not a regular file, no execute bit, neither an ELF binary (\x7fELF) nor a #! script (the kernel runs
  *   nothing else without a shell's fallback);
+ * - an ELF that is not an executable for the gate's own class, byte order and machine, and a #! line
+ *   that does not end within 256 bytes or names a relative interpreter: the kernel would refuse the
+ *   first two (ENOEXEC, after which glibc's execvp, used by libuv, runs the file with /bin/sh — measured)
+ *   and resolve a relative interpreter against the working directory (so a 32-bit binary on a 64-bit
+ *   gate is refused too);
  * - a file owned by anyone but root or the effective uid, or writable by group or others;
  * - a directory from / down to the file's that is owned by anyone but root or the effective uid, or is
  *   writable by group or others without the sticky bit (agent/fs/atomic-write.ts `checkDir`; /tmp counts
@@ -71,6 +76,18 @@ const MAX_PATH_ENV_BYTES = 128 * 1024;
 const CHUNK_BYTES = 256 * 1024;
 const ELF_MAGIC = new Uint8Array([0x7f, 0x45, 0x4c, 0x46]);
 const SHEBANG = new Uint8Array([0x23, 0x21]);
+/** The kernel reads this much of a file to tell its format and a script's #! line (BINPRM_BUF_SIZE). */
+const HEAD_BYTES = 256;
+/** ELF header offsets (System V ABI, "ELF Header"): e_ident[EI_CLASS], [EI_DATA], then e_type, e_machine. */
+const EI_CLASS = 4;
+const EI_DATA = 5;
+const ELFDATA2MSB = 2;
+const E_TYPE = 16;
+const E_MACHINE = 18;
+const ELF_IDENT_BYTES = 20;
+/** e_type values the kernel executes: a fixed-address executable, or a position-independent one. */
+const ET_EXEC = 2;
+const ET_DYN = 3;
 
 const REMEDY_RESOLVE =
   'give the executable by its absolute path, or put its directory on PATH as an absolute path ' +
@@ -182,7 +199,7 @@ async function measure(
 ): Promise<{ sha256: Uint8Array; head: Uint8Array }> {
   const hash = createHash('sha256');
   const chunk = new Uint8Array(Math.max(1, Math.min(CHUNK_BYTES, size)));
-  const head = new Uint8Array(Math.min(ELF_MAGIC.length, size));
+  const head = new Uint8Array(Math.min(HEAD_BYTES, size));
   let pos = 0;
   while (pos < size) {
     const { bytesRead } = await fh.read(chunk, 0, Math.min(chunk.length, size - pos), pos);
@@ -202,9 +219,64 @@ function changedWhileMeasured(path: string): GateError {
   );
 }
 
-function kindOf(head: Uint8Array, path: string): ExecutableKind {
-  if (equalBytesAt(head, 0, ELF_MAGIC)) return 'elf';
-  if (equalBytesAt(head, 0, SHEBANG)) return 'script';
+/** The class, byte order and machine of the running gate's own binary: an ELF this kernel loads. */
+async function ownElfIdent(): Promise<Uint8Array> {
+  const fh = await open('/proc/self/exe', 'r');
+  try {
+    const ident = new Uint8Array(ELF_IDENT_BYTES);
+    await fh.read(ident, 0, ELF_IDENT_BYTES, 0);
+    return ident;
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Refuses an ELF file that is not an executable for the gate's own class, byte order and machine. The
+ * kernel would refuse it with ENOEXEC, and glibc's execvp (which libuv uses) then hands the file to
+ * /bin/sh as a script: this keeps that fallback from running a binary as shell commands.
+ */
+async function checkElf(head: Uint8Array, path: string): Promise<void> {
+  const own = await ownElfIdent();
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const sameAbi =
+    head.length >= ELF_IDENT_BYTES &&
+    head[EI_CLASS] === own[EI_CLASS] &&
+    head[EI_DATA] === own[EI_DATA] &&
+    view.getUint16(E_MACHINE) === new DataView(own.buffer).getUint16(E_MACHINE);
+  const type = sameAbi ? view.getUint16(E_TYPE, head[EI_DATA] !== ELFDATA2MSB) : 0;
+  if (type !== ET_EXEC && type !== ET_DYN)
+    throw scope(
+      `${path} is not an ELF executable for this machine`,
+      `build ${path} for this machine, or install the build that is`,
+    );
+}
+
+/**
+ * Refuses a #! line that does not end within HEAD_BYTES or names a relative interpreter: the kernel
+ * refuses the first with ENOEXEC (and glibc's execvp then runs the file with /bin/sh instead), and
+ * resolves the second against the working directory, which whoever may write there would choose.
+ */
+function checkShebang(head: Uint8Array, path: string): void {
+  const end = head.indexOf(0x0a);
+  const line = end < 0 ? '' : Buffer.from(head.subarray(SHEBANG.length, end)).toString('latin1');
+  const interpreter = line.replace(/^[ \t]+/, '').split(/[ \t]/, 1)[0] ?? '';
+  if (!interpreter.startsWith('/'))
+    throw scope(
+      `${path}: its #! line must name an absolute interpreter and end within ${HEAD_BYTES} bytes`,
+      `make its first line name the interpreter by absolute path, e.g. #!/bin/sh`,
+    );
+}
+
+async function kindOf(head: Uint8Array, path: string): Promise<ExecutableKind> {
+  if (equalBytesAt(head, 0, ELF_MAGIC)) {
+    await checkElf(head, path);
+    return 'elf';
+  }
+  if (equalBytesAt(head, 0, SHEBANG)) {
+    checkShebang(head, path);
+    return 'script';
+  }
   throw scope(
     `${path} is neither an ELF binary nor a #! script: the kernel would not run it`,
     `add a #! line naming its interpreter, or run the interpreter with ${path} as its argument`,
@@ -245,7 +317,7 @@ export async function openExecutable(
     const after = await fh.stat({ bigint: true });
     if (after.size !== before.size || after.mtimeNs !== before.mtimeNs || after.ctimeNs !== before.ctimeNs)
       throw changedWhileMeasured(realPath);
-    const kind = kindOf(head, realPath);
+    const kind = await kindOf(head, realPath);
     return { realPath, fd: fh, sha256, kind, size, close: () => fh.close() };
   } catch (e) {
     await fh.close();

@@ -74,13 +74,11 @@ describe('openExecutable: what it measures', () => {
     expect(exe.fd.fd).toBe(-1);
   });
 
-  it('classifies an ELF binary and hashes all of it (more than one read)', async () => {
+  it('classifies an ELF binary, and hashes all of a file longer than one read', async () => {
     const elf = join(dir, 'true');
     await copyFile(await realpath('/bin/true'), elf);
     await chmod(elf, 0o755);
-    const big = new Uint8Array(700 * 1024);
-    big.set([0x7f, 0x45, 0x4c, 0x46], 0);
-    big.fill(0xa5, 4);
+    const big = new TextEncoder().encode(`#!/bin/sh\n#${'\xa5'.repeat(700 * 1024)}\n`);
     await writeExe(join(dir, 'big'), big);
     const exe = await openExecutable(elf, at('/'));
     const large = await openExecutable(join(dir, 'big'), at('/'));
@@ -227,6 +225,41 @@ describe('openExecutable: refusals (E_SCOPE)', () => {
   ])('refuses %s', async (_what, mode, content) => {
     const tool = await writeExe(join(dir, 'tool'), content, mode);
     expect((await refusal(openExecutable(tool, at('/')))).code).toBe('E_SCOPE');
+  });
+
+  it('refuses an ELF for another machine, or one that is not an executable (ENOEXEC → /bin/sh in glibc)', async () => {
+    const elf = new Uint8Array(spawnSync('cat', [await realpath('/bin/true')]).stdout);
+    const view = new DataView(elf.buffer, elf.byteOffset, elf.byteLength);
+    const little = elf[5] === 1;
+    const otherMachine = elf.slice();
+    new DataView(otherMachine.buffer).setUint16(18, view.getUint16(18, little) + 1, little);
+    const relocatable = elf.slice();
+    new DataView(relocatable.buffer).setUint16(16, 1, little); // ET_REL
+    for (const [name, content] of [
+      ['machine', otherMachine],
+      ['rel', relocatable],
+      ['short', elf.slice(0, 12)],
+    ] as const) {
+      const e = await refusal(openExecutable(await writeExe(join(dir, name), content), at('/')));
+      expect(e.code).toBe('E_SCOPE');
+      expect(e.message).toContain('not an ELF executable for this machine');
+    }
+  });
+
+  it.each([
+    ['no interpreter', '#!\necho x\n'],
+    ['a relative interpreter', '#!bin/sh\necho x\n'],
+    ['no newline within 256 bytes', `#!/bin/sh ${'x'.repeat(300)}\n`],
+  ])('refuses a #! line with %s', async (_what, content) => {
+    const e = await refusal(openExecutable(await writeExe(join(dir, 'tool'), content), at('/')));
+    expect(e.code).toBe('E_SCOPE');
+    expect(e.message).toContain('absolute interpreter');
+  });
+
+  it('accepts a #! line with blanks before the interpreter and an argument after it', async () => {
+    const exe = await openExecutable(await writeExe(join(dir, 'tool'), '#! \t/bin/sh -e\n'), at('/'));
+    await exe.close();
+    expect(exe.kind).toBe('script');
   });
 
   it('refuses a directory and, without hanging in open(2), a FIFO with execute bits', async () => {
