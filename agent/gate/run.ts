@@ -22,6 +22,9 @@
  * resize) reaches the command twice, once from the terminal and once forwarded (sudo tells them apart by
  * the sender's pid; Node's signal events do not carry it). Signals our caller ignored (nohup's SIGHUP)
  * are not ignored by the command: Node resets every disposition at startup, and so does libuv in the child.
+ * An ELF with a sound header that the kernel still refuses with ENOEXEC (broken program headers) is run
+ * by glibc's execvp, which libuv calls, as a /bin/sh script; executable.ts refuses the files this
+ * happens to in practice (another machine's binaries, bad #! lines).
  */
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
 import { GateError } from './errors.js';
