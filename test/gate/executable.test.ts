@@ -78,7 +78,7 @@ describe('openExecutable: what it measures', () => {
     const elf = join(dir, 'true');
     await copyFile(await realpath('/bin/true'), elf);
     await chmod(elf, 0o755);
-    const big = new TextEncoder().encode(`#!/bin/sh\n#${'\xa5'.repeat(700 * 1024)}\n`);
+    const big = new TextEncoder().encode(`#!/bin/sh\n#${'\xa5'.repeat(1536 * 1024)}\n`);
     await writeExe(join(dir, 'big'), big);
     const exe = await openExecutable(elf, at('/'));
     const large = await openExecutable(join(dir, 'big'), at('/'));
