@@ -191,15 +191,17 @@ async function judge(
     },
     async logs(ref) {
       const r = ref.rules;
-      const out: { eventLog?: import('../measure/eventlog.js').EventLog; ima?: import('../measure/ima/index.js').ImaLog } = {};
+      const out: { -readonly [K in 'eventLog' | 'ima']?: NonNullable<Awaited<ReturnType<GateTpm['logs']>>[K]> } = {};
       const boot = r.secureBoot === 'required' || r.bootApplications || r.kernels || r.initrds || r.loaderFiles || r.bootCommands;
       if (boot) {
         const { loadEventLog } = await import('./eventlog.js');
-        out.eventLog = (await loadEventLog(undefined, ctx)).log;
+        const e = await loadEventLog(undefined, ctx);
+        out.eventLog = { log: e.log, source: `event log ${e.path}` };
       }
       if (r.ima !== undefined) {
         const { loadImaLog } = await import('./ima.js');
-        out.ima = (await loadImaLog(undefined, 'sha1', ctx)).log;
+        const i = await loadImaLog(undefined, 'sha1', ctx);
+        out.ima = { log: i.log, source: `IMA list ${i.path}` };
       }
       return out;
     },
@@ -313,7 +315,8 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
     if (!consume) return verdict.verdict === 'allow' ? EXIT.OK : EXIT_DENIED;
     return EXIT_DENIED;
   }
-  const { runOpened, exitLikeChild } = await import('../gate/run.js');
+  const { runOpened } = await import('../gate/run.js');
+  const { exitLikeChild } = await import('./child-exit.js');
   const { formatVerdictVariable } = await import('../gate/lineage.js');
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(ctx.env))

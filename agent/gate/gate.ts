@@ -47,10 +47,8 @@ import { sha256 } from '../crypto/hash.js';
 import { equalBytes, toHex } from '../encoding/bytes.js';
 import { encodeCbor } from '../encoding/cbor.js';
 import { ExecgateError } from '../errors.js';
-import type { EventLog } from '../measure/eventlog.js';
-import type { ImaLog } from '../measure/ima/index.js';
 import { type ReferenceState, referenceDigest } from '../measure/reference.js';
-import { judgeMeasuredState, stateSelection } from '../measure/state/index.js';
+import { judgeMeasuredState, type MeasuredStateInput, stateSelection } from '../measure/state/index.js';
 import type { PcrBankSelection, PcrSelection, PcrValues } from '../tpm/pcr-selection.js';
 import { type GateCode, GateError } from './errors.js';
 import type { OpenedExecutable } from './executable.js';
@@ -73,7 +71,7 @@ export interface GateTpm {
   /** The NV counter at `index`, certified by the pinned AK over a fresh nonce. */
   counter(index: number): Promise<bigint>;
   /** The event log and IMA list a reference's rules need (undefined when not needed or absent). */
-  logs(reference: ReferenceState): Promise<{ eventLog?: EventLog; ima?: ImaLog }>;
+  logs(reference: ReferenceState): Promise<Pick<MeasuredStateInput, 'eventLog' | 'ima'>>;
 }
 
 export interface GateRequest {
@@ -335,7 +333,7 @@ function merge(into: PcrBankSelection[], add: PcrSelection): void {
 }
 
 /** Steps 4–8. */
-async function checkMeasured(a: Artifact, req: GateRequest, ctx: GateContext, facts: Facts): Promise<void> {
+async function checkMeasured(a: Artifact, ctx: GateContext, facts: Facts): Promise<void> {
   const state = a.claims.state;
   const refs: ReferenceState[] = [];
   if (ctx.reference !== undefined) refs.push(ctx.reference);
@@ -491,7 +489,7 @@ export async function decide(req: GateRequest, ctx: GateContext): Promise<GateVe
   try {
     const bytes = await artifactBytes(req, ctx, facts);
     artifact = verified(bytes, req, ctx, facts);
-    await checkMeasured(artifact, req, ctx, facts);
+    await checkMeasured(artifact, ctx, facts);
     await checkScope(artifact, req, ctx, facts);
   } catch (e) {
     return denied(asGateError(e), req, ctx, facts);
