@@ -28,6 +28,7 @@ export {
   type ReadContext,
   readDocument,
   refuse,
+  type TableProblem,
   type TableSpec,
   type TableValue,
   table,

@@ -326,3 +326,35 @@ describe('the declaration machinery (tables issue 14 will add)', () => {
     expect(thrown(ConfigError, () => read(toml)).message).toContain(message);
   });
 });
+
+describe('required keys and rules across keys (schema.ts)', () => {
+  const DOC = {
+    rules: tableArray(
+      'rule',
+      {
+        name: key('name', text(8), { required: true }),
+        low: key('low', integer(0, 9), { default: 0n }),
+        high: key('high', integer(0, 9), { required: true }),
+      },
+      { check: (r) => (r.low > r.high ? { key: 'high', why: `must be at least low (${r.low})` } : undefined) },
+    ),
+  };
+  const read = (toml: string) =>
+    readDocument(DOC, parse(toml, { integersAsBigInt: true }), { dir: '/etc/execgate' });
+
+  it('a required key is typed as always present, and read', () => {
+    const v = read('[[rule]]\nname = "a"\nhigh = 3');
+    const name: string = v.rules[0]?.name ?? '';
+    expect([name, v.rules]).toEqual(['a', [{ name: 'a', low: 0, high: 3 }]]);
+  });
+
+  it.each([
+    ['[[rule]]\nhigh = 3', 'rule[0].name is required: text of 1 to 8 characters', 'rule[0].name'],
+    ['[[rule]]\nname = "a"\nhigh = 3\n[[rule]]\nname = "b"', 'rule[1].high is required', 'rule[1].high'],
+    ['[[rule]]\nname = "a"\nlow = 5\nhigh = 3', 'rule[0].high must be at least low (5)', 'rule[0].high'],
+  ])('%s', (toml, message, at) => {
+    const e = thrown(ConfigError, () => read(toml));
+    expect(e.message).toContain(message);
+    expect(e.at).toBe(at);
+  });
+});
