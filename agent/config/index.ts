@@ -5,10 +5,15 @@ export { DEFAULT_AUDIT_NV_INDEX, DEFAULT_POLICY_FILE, DEFAULT_STATE_DIR } from '
 export { DURATION_EXAMPLES, durationSeconds } from './duration.js';
 export { ConfigError } from './errors.js';
 export {
+  type ApprovalEntry,
   defaultPolicy,
   type HostPolicy,
+  hexIndex,
+  type IssuerEntry,
   loadPolicy,
+  type Origin,
   POLICY,
+  parseFragment,
   parsePolicy,
 } from './policy.js';
 export {

@@ -44,13 +44,26 @@ describe('defaults', () => {
     const p = parsePolicy('', { file: FILE });
     expect(p).toEqual({
       file: FILE,
-      host: { stateDir: '/var/lib/execgate', tcti: undefined },
+      fragments: [],
+      host: {
+        stateDir: '/var/lib/execgate',
+        tcti: undefined,
+        groups: [],
+        clockSkewSeconds: 30,
+        reference: undefined,
+        mode: 'enforce',
+        artifacts: undefined,
+      },
       audit: {
         checkpointEntries: 1000,
         checkpointIntervalSeconds: 600,
         pcrs: [{ hash: TPM_ALG.SHA256, pcrs: [0, 1, 2, 3, 4, 5, 6, 7] }],
         nvCounterIndex: 0x0180_0100,
       },
+      breakglass: undefined,
+      issuers: [],
+      approvals: [],
+      revocation: undefined,
     });
     expect(defaultPolicy()).toEqual({ ...p, file: undefined });
   });
@@ -99,7 +112,7 @@ describe('every key', () => {
       `,
       { file: FILE },
     );
-    expect(p.host).toEqual({ stateDir: '/srv/execgate', tcti: 'swtpm:host=127.0.0.1,port=2321' });
+    expect(p.host).toMatchObject({ stateDir: '/srv/execgate', tcti: 'swtpm:host=127.0.0.1,port=2321' });
     expect(p.audit).toEqual({
       checkpointEntries: 50,
       checkpointIntervalSeconds: 90,
@@ -185,7 +198,7 @@ describe('refusals name the TOML path (E_CONFIG)', () => {
 
   it('an unknown table, an unknown top-level key, a table of the wrong kind', () => {
     expect(refusal('[hots]\nstate_dir = "/x"').message).toMatch(
-      /\[hots\] is not a known table \(the policy has \[host\], \[audit\]\)/,
+      /\[hots\] is not a known table \(the policy has \[host\], \[audit\], \[breakglass\], \[\[issuer\]\], \[\[approval\]\], \[revocation\]\)/,
     );
     expect(refusal('[[issuers]]\nname = "x"').message).toMatch(/\[issuers\] is not a known table/);
     expect(refusal('state_dir = "/x"').message).toMatch(
@@ -336,7 +349,9 @@ describe('required keys and rules across keys (schema.ts)', () => {
         low: key('low', integer(0, 9), { default: 0n }),
         high: key('high', integer(0, 9), { required: true }),
       },
-      { check: (r) => (r.low > r.high ? { key: 'high', why: `must be at least low (${r.low})` } : undefined) },
+      {
+        check: (r) => (r.low > r.high ? { key: 'high', why: `must be at least low (${r.low})` } : undefined),
+      },
     ),
   };
   const read = (toml: string) =>
@@ -355,6 +370,225 @@ describe('required keys and rules across keys (schema.ts)', () => {
   ])('%s', (toml, message, at) => {
     const e = thrown(ConfigError, () => read(toml));
     expect(e.message).toContain(message);
+    expect(e.at).toBe(at);
+  });
+});
+
+describe('the gate tables (issue 14): [host], [breakglass], [[issuer]], [[approval]], [revocation]', () => {
+  it('reads every key; relative paths against the policy directory, executables never', () => {
+    const p = parsePolicy(
+      `
+      [host]
+      groups = ["web", "db-1", "eu.west_2"]
+      clock_skew = "0s"
+      reference = "reference.json"
+      mode = "audit"
+      artifacts = "/srv/artifacts/"
+
+      [breakglass]
+      key = "keys/bg.pub"
+
+      [[issuer]]
+      name = "ops"
+      key = "keys/ops.pub"
+      exe = ["/usr/bin/", "/opt/app/bin/deploy", "/"]
+      [[issuer]]
+      name = "ci"
+      key = "/etc/keys/ci.pub"
+      exe = ["/srv/ci/"]
+      max_ttl = "2d"
+      delegation = true
+
+      [[approval]]
+      exe = ["/usr/sbin/"]
+      approvers = ["keys/a.pub", "keys/b.pub", "keys/c.pub"]
+      required = 3
+
+      [revocation]
+      lists = ["revoked.cbor", "/var/lib/execgate/fleet.cbor"]
+      epoch_nv_index = "0x01800101"
+      `,
+      { file: FILE },
+    );
+    expect(p.host).toEqual({
+      stateDir: '/var/lib/execgate',
+      tcti: undefined,
+      groups: ['web', 'db-1', 'eu.west_2'],
+      clockSkewSeconds: 0,
+      reference: '/etc/execgate/reference.json',
+      mode: 'audit',
+      artifacts: '/srv/artifacts',
+    });
+    expect(p.breakglass).toEqual({ key: '/etc/execgate/keys/bg.pub', maxTtlSeconds: 900 });
+    expect(p.issuers).toEqual([
+      {
+        name: 'ops',
+        key: '/etc/execgate/keys/ops.pub',
+        exe: ['/usr/bin/', '/opt/app/bin/deploy', '/'],
+        maxTtlSeconds: 3600,
+        delegation: false,
+        origin: { file: FILE, at: 'issuer[0]' },
+      },
+      {
+        name: 'ci',
+        key: '/etc/keys/ci.pub',
+        exe: ['/srv/ci/'],
+        maxTtlSeconds: 2 * 86_400,
+        delegation: true,
+        origin: { file: FILE, at: 'issuer[1]' },
+      },
+    ]);
+    expect(p.approvals).toEqual([
+      {
+        exe: ['/usr/sbin/'],
+        approvers: ['/etc/execgate/keys/a.pub', '/etc/execgate/keys/b.pub', '/etc/execgate/keys/c.pub'],
+        required: 3,
+        origin: { file: FILE, at: 'approval[0]' },
+      },
+    ]);
+    expect(p.revocation).toEqual({
+      lists: ['/etc/execgate/revoked.cbor', '/var/lib/execgate/fleet.cbor'],
+      epochNvIndex: 0x0180_0101,
+    });
+  });
+
+  it('an empty [revocation] has no lists and no epoch; clock_skew may be up to 1h', () => {
+    expect(parsePolicy('[revocation]').revocation).toEqual({ lists: [], epochNvIndex: undefined });
+    expect(parsePolicy('[host]\nclock_skew = "1h"').host.clockSkewSeconds).toBe(3600);
+    expect(parsePolicy('[host]\nclock_skew = "3600"').host.clockSkewSeconds).toBe(3600);
+  });
+
+  const ISSUER = '[[issuer]]\nname = "ops"\nkey = "k.pub"\nexe = ["/usr/bin/"]\n';
+  const APPROVAL = '[[approval]]\nexe = ["/usr/sbin/"]\napprovers = ["a.pub", "b.pub"]\n';
+
+  it.each([
+    [
+      '[host]\ngroups = "web"',
+      'host.groups must be an array of at most 256 items, each a name',
+      'host.groups',
+    ],
+    ['[host]\ngroups = ["Web"]', 'host.groups must be an array', 'host.groups'],
+    ['[host]\ngroups = ["group:web"]', 'host.groups must be an array', 'host.groups'],
+    ['[host]\ngroups = [""]', 'host.groups must be an array', 'host.groups'],
+    [`[host]\ngroups = ["${'a'.repeat(65)}"]`, 'host.groups must be an array', 'host.groups'],
+    ['[host]\ngroups = ["web", "db", "web"]', 'host.groups names "web" twice', 'host.groups'],
+    [
+      '[host]\nclock_skew = "61m"',
+      'host.clock_skew must be a duration like 90s, 10m, 2h or 1d, at most 1h',
+      'host.clock_skew',
+    ],
+    ['[host]\nclock_skew = 30', 'host.clock_skew must be a duration', 'host.clock_skew'],
+    ['[host]\nclock_skew = "-1s"', 'host.clock_skew must be a duration', 'host.clock_skew'],
+    [
+      '[host]\nmode = "permissive"',
+      'host.mode must be one of "enforce", "audit", got "permissive"',
+      'host.mode',
+    ],
+    ['[host]\nmode = "Enforce"', 'host.mode must be one of', 'host.mode'],
+    ['[host]\nreference = 5', 'host.reference must be a path', 'host.reference'],
+    ['[host]\nartifacts = ""', 'host.artifacts must be a path', 'host.artifacts'],
+    ['[breakglass]\nmax_ttl = "1m"', 'breakglass.key is required: a path', 'breakglass.key'],
+    [
+      '[breakglass]\nkey = "bg.pub"\nmax_ttl = "0s"',
+      'breakglass.max_ttl must be a duration',
+      'breakglass.max_ttl',
+    ],
+    [
+      '[breakglass]\nkey = "bg.pub"\nmaxttl = "1m"',
+      'breakglass.maxttl is not a known key',
+      'breakglass.maxttl',
+    ],
+    ['[[issuer]]\nkey = "k.pub"\nexe = ["/x"]', 'issuer[0].name is required', 'issuer[0].name'],
+    [
+      '[[issuer]]\nname = "Ops Team"\nkey = "k.pub"\nexe = ["/x"]',
+      'issuer[0].name must be a name of 1 to 64',
+      'issuer[0].name',
+    ],
+    ['[[issuer]]\nname = "ops"\nexe = ["/x"]', 'issuer[0].key is required', 'issuer[0].key'],
+    ['[[issuer]]\nname = "ops"\nkey = "k.pub"', 'issuer[0].exe is required', 'issuer[0].exe'],
+    ['[[issuer]]\nname = "ops"\nkey = "k.pub"\nexe = []', 'issuer[0].exe must not be empty', 'issuer[0].exe'],
+    [
+      '[[issuer]]\nname = "ops"\nkey = "k.pub"\nexe = "/usr/bin/"',
+      'issuer[0].exe must be an array',
+      'issuer[0].exe',
+    ],
+    [
+      '[[issuer]]\nname = "ops"\nkey = "k.pub"\nexe = ["usr/bin/"]',
+      'item 0 is "usr/bin/": the path must be an absolute path',
+      'issuer[0].exe',
+    ],
+    [
+      '[[issuer]]\nname = "ops"\nkey = "k.pub"\nexe = ["/usr//bin/"]',
+      'is not a normalised path',
+      'issuer[0].exe',
+    ],
+    [
+      '[[issuer]]\nname = "ops"\nkey = "k.pub"\nexe = ["/usr/bin/../sbin/"]',
+      'is not a normalised path',
+      'issuer[0].exe',
+    ],
+    [
+      '[[issuer]]\nname = "ops"\nkey = "k.pub"\nexe = ["/usr/./bin"]',
+      'is not a normalised path',
+      'issuer[0].exe',
+    ],
+    [
+      '[[issuer]]\nname = "ops"\nkey = "k.pub"\nexe = ["/x", ""]',
+      'issuer[0].exe must be an array',
+      'issuer[0].exe',
+    ],
+    ['[[issuer]]\nname = "ops"\nkey = "k.pub"\nexe = ["/x\\u0000y"]', 'it contains NUL', 'issuer[0].exe'],
+    [`${ISSUER}max_ttl = "forever"`, 'issuer[0].max_ttl must be a duration', 'issuer[0].max_ttl'],
+    [`${ISSUER}max_ttl = "0m"`, 'issuer[0].max_ttl must be a duration', 'issuer[0].max_ttl'],
+    [`${ISSUER}delegation = "yes"`, 'issuer[0].delegation must be true or false', 'issuer[0].delegation'],
+    [`${ISSUER}${ISSUER}delegate = true`, 'issuer[1].delegate is not a known key', 'issuer[1].delegate'],
+    ['[issuer]\nname = "ops"', 'issuer must be an array of tables ([[issuer]])', 'issuer'],
+    [`${APPROVAL}`, 'approval[0].required is required: a positive integer', 'approval[0].required'],
+    [`${APPROVAL}required = 0`, 'approval[0].required must be a positive integer', 'approval[0].required'],
+    [
+      `${APPROVAL}required = 3`,
+      'approval[0].required must be at most the number of approvers (2), got 3',
+      'approval[0].required',
+    ],
+    [`${APPROVAL}required = 1.0`, 'approval[0].required must be a positive integer', 'approval[0].required'],
+    [
+      '[[approval]]\nexe = ["/x"]\napprovers = []\nrequired = 1',
+      'approval[0].approvers must not be empty',
+      'approval[0].approvers',
+    ],
+    ['[[approval]]\napprovers = ["a.pub"]\nrequired = 1', 'approval[0].exe is required', 'approval[0].exe'],
+    [
+      '[[approval]]\nexe = ["./x"]\napprovers = ["a.pub"]\nrequired = 1',
+      'approval[0].exe must be an array',
+      'approval[0].exe',
+    ],
+    [
+      '[revocation]\nlists = "revoked.cbor"',
+      'revocation.lists must be an array of at most 256 items, each a path',
+      'revocation.lists',
+    ],
+    ['[revocation]\nlists = [""]', 'revocation.lists must be an array', 'revocation.lists'],
+    [
+      '[revocation]\nepoch_nv_index = "0x81000000"',
+      'revocation.epoch_nv_index must be an NV index handle',
+      'revocation.epoch_nv_index',
+    ],
+    [
+      '[revocation]\nepoch_nv_index = "1800101"',
+      'revocation.epoch_nv_index must be an NV index handle',
+      'revocation.epoch_nv_index',
+    ],
+    ['[revocation]\nepoch = "0x01800101"', 'revocation.epoch is not a known key', 'revocation.epoch'],
+    [
+      '[revocation]\nepoch_nv_index = "0x01800100"',
+      'revocation.epoch_nv_index must differ from audit.nv_counter_index (0x01800100)',
+      'revocation.epoch_nv_index',
+    ],
+  ])('%s', (toml, message, at) => {
+    const e = refusal(toml);
+    expect(e.message.startsWith(`policy ${FILE}: ${at} `)).toBe(true);
+    expect(e.message).toContain(message);
+    expect(e.message).not.toContain('\n');
     expect(e.at).toBe(at);
   });
 });
