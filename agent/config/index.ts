@@ -41,3 +41,14 @@ export {
   text,
   type ValueType,
 } from './schema.js';
+export {
+  type ApprovalTrust,
+  approvalsFor,
+  type BreakglassTrust,
+  exeMatches,
+  type HostTrust,
+  type IssuerTrust,
+  issuersFor,
+  type LoadedRevocationList,
+  loadTrust,
+} from './trust.js';
