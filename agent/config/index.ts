@@ -2,7 +2,7 @@
 /** The host policy (TOML, DESIGN §1 config/): its tables declared once, read strictly, E_CONFIG otherwise. */
 
 export { DEFAULT_AUDIT_NV_INDEX, DEFAULT_POLICY_FILE, DEFAULT_STATE_DIR } from './defaults.js';
-export { DURATION_EXAMPLES, durationSeconds } from './duration.js';
+export { DURATION_EXAMPLES, durationSeconds, durationText } from './duration.js';
 export { ConfigError } from './errors.js';
 export {
   type ApprovalEntry,
@@ -49,6 +49,7 @@ export {
   type HostTrust,
   type IssuerTrust,
   issuersFor,
+  type KeyFile,
   type LoadedRevocationList,
   loadTrust,
 } from './trust.js';

@@ -33,12 +33,15 @@ import { parseReferenceState, type ReferenceState, ReferenceStateError } from '.
 import { ConfigError, fileRefused } from './errors.js';
 import type { HostPolicy, Origin } from './policy.js';
 
+/** A public key and the file it was loaded from (absolute). */
+export interface KeyFile extends PublicKey {
+  readonly file: string;
+}
+
 /** One issuer: whose artifacts the gate takes as roots, for which executables, how long-lived. */
 export interface IssuerTrust {
   readonly name: string;
-  readonly key: PublicKey;
-  /** The key's file (absolute). */
-  readonly keyFile: string;
+  readonly key: KeyFile;
   /** Executables: absolute paths, or directory prefixes ending in "/" (exeMatches). */
   readonly exe: readonly string[];
   /** The longest lifetime (exp − nbf) of an artifact it issues, in seconds. */
@@ -51,15 +54,13 @@ export interface IssuerTrust {
 /** One k-of-n approval rule: artifacts for these executables need `required` of `approvers`. */
 export interface ApprovalTrust extends ApprovalPolicy {
   readonly exe: readonly string[];
-  /** The approvers' key files (absolute), in the order of `approvers`. */
-  readonly approverFiles: readonly string[];
+  readonly approvers: readonly KeyFile[];
   readonly origin: Origin;
 }
 
 /** The break-glass key: its artifacts pass despite E_STATE, E_BOOT and the epoch, always flagged. */
 export interface BreakglassTrust {
-  readonly key: PublicKey;
-  readonly keyFile: string;
+  readonly key: KeyFile;
   readonly maxTtlSeconds: number;
 }
 
@@ -119,14 +120,14 @@ async function readNamed(path: string, place: Place, maxBytes: number, what: str
  */
 export async function loadTrust(policy: HostPolicy): Promise<HostTrust> {
   // A key file named twice (an approver in several rules) is read once.
-  const keys = new Map<string, PublicKey>();
-  const loadKey = async (path: string, place: Place): Promise<PublicKey> => {
+  const keys = new Map<string, KeyFile>();
+  const loadKey = async (path: string, place: Place): Promise<KeyFile> => {
     const known = keys.get(path);
     if (known) return known;
     const bytes = await readNamed(path, place, INPUT_LIMITS.key, 'key file');
-    let key: PublicKey;
+    let key: KeyFile;
     try {
-      key = parsePublicKey(bytes, `key file ${path}`);
+      key = { ...parsePublicKey(bytes, `key file ${path}`), file: path };
     } catch (e) {
       if (e instanceof KeyError) throw refused(place, e.message, e);
       throw e;
@@ -154,7 +155,6 @@ export async function loadTrust(policy: HostPolicy): Promise<HostTrust> {
     issuers.push({
       name: entry.name,
       key,
-      keyFile: entry.key,
       exe: entry.exe,
       maxTtlSeconds: entry.maxTtlSeconds,
       delegation: entry.delegation,
@@ -164,7 +164,7 @@ export async function loadTrust(policy: HostPolicy): Promise<HostTrust> {
 
   const approvals: ApprovalTrust[] = [];
   for (const entry of policy.approvals) {
-    const approvers: PublicKey[] = [];
+    const approvers: KeyFile[] = [];
     for (const [i, file] of entry.approvers.entries()) {
       const place = placeOf(policy, entry.origin.file, `${entry.origin.at}.approvers[${i}]`);
       const key = await loadKey(file, place);
@@ -179,7 +179,6 @@ export async function loadTrust(policy: HostPolicy): Promise<HostTrust> {
     approvals.push({
       exe: entry.exe,
       approvers,
-      approverFiles: entry.approvers,
       required: entry.required,
       origin: entry.origin,
     });
@@ -195,7 +194,7 @@ export async function loadTrust(policy: HostPolicy): Promise<HostTrust> {
         place,
         `${policy.breakglass.key} is the key of issuer "${issuer.name}" (${declared(issuer.origin)}): a break-glass artifact must be told apart from every issuer's`,
       );
-    breakglass = { key, keyFile: policy.breakglass.key, maxTtlSeconds: policy.breakglass.maxTtlSeconds };
+    breakglass = { key, maxTtlSeconds: policy.breakglass.maxTtlSeconds };
   }
 
   const revocationLists: LoadedRevocationList[] = [];

@@ -14,6 +14,8 @@ import {
   ConfigError,
   DEFAULT_AUDIT_NV_INDEX,
   defaultPolicy,
+  durationSeconds,
+  durationText,
   integer,
   key,
   list,
@@ -590,5 +592,20 @@ describe('the gate tables (issue 14): [host], [breakglass], [[issuer]], [[approv
     expect(e.message).toContain(message);
     expect(e.message).not.toContain('\n');
     expect(e.at).toBe(at);
+  });
+});
+
+describe('durationText', () => {
+  it.each([
+    [30, '30s'],
+    [90, '90s'],
+    [600, '10m'],
+    [3600, '1h'],
+    [5400, '90m'],
+    [172_800, '2d'],
+    [0, '0s'],
+  ])('%i seconds is "%s", which reads back as the same', (seconds, text) => {
+    expect(durationText(seconds)).toBe(text);
+    expect(durationSeconds(text)).toBe(seconds);
   });
 });

@@ -151,7 +151,7 @@ describe('loadTrust', () => {
         i.name,
         i.key.alg,
         toHex(i.key.kid),
-        i.keyFile,
+        i.key.file,
         i.exe,
         i.maxTtlSeconds,
         i.delegation,
@@ -178,14 +178,14 @@ describe('loadTrust', () => {
     expect(t.approvals[0]?.approvers.map((k) => toHex(k.kid))).toEqual(
       ['alice', 'bob', 'carol'].map((n) => toHex(pair(n).key.kid)),
     );
-    expect(t.approvals[0]?.approverFiles).toEqual(
+    expect(t.approvals[0]?.approvers.map((k) => k.file)).toEqual(
       ['alice', 'bob', 'carol'].map((n) => join(dir, `keys/${n}.pub`)),
     );
     expect(t.approvals[0]?.required).toBe(2);
     // carol's key file, named by two rules, is the same key.
     expect(toHex(t.approvals[1]?.approvers[0]?.kid ?? new Uint8Array())).toBe(toHex(pair('carol').key.kid));
     expect(
-      t.breakglass && [toHex(t.breakglass.key.kid), t.breakglass.keyFile, t.breakglass.maxTtlSeconds],
+      t.breakglass && [toHex(t.breakglass.key.kid), t.breakglass.key.file, t.breakglass.maxTtlSeconds],
     ).toEqual([toHex(pair('bg').key.kid), join(dir, 'keys/bg.pub'), 300]);
     expect(
       t.revocationLists.map((l) => [l.file, l.list.iss, l.list.seq, l.list.iat, toHex(l.list.signer)]),
@@ -514,6 +514,5 @@ describe('exeMatches', () => {
 it('a key file loads to the same key parsePublicKey gives', async () => {
   const k = await pub('ci', 'p256');
   const t = await trustOf(issuer('ci'));
-  expect(t.issuers[0]?.key).toEqual(parsePublicKey(Buffer.from(pair('ci').pem)));
-  expect(t.issuers[0]?.keyFile).toBe(k);
+  expect(t.issuers[0]?.key).toEqual({ ...parsePublicKey(Buffer.from(pair('ci').pem)), file: k });
 });
