@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// The host policy (agent/config): defaults, every key of [host] and [audit], relative paths, and every
-// refusal as E_CONFIG naming the TOML path: unknown tables and keys, malformed values, TOML syntax, an
-// unreadable, oversized or non-UTF-8 file. The declaration machinery (schema.ts) is also tried on a
-// test-only document with the table kinds issue 14 needs (optional tables, arrays of tables, lists).
-import { readFileSync } from 'node:fs';
+// The host policy (agent/config): defaults, every key of every table, relative paths, README's example
+// and fragment, and every refusal as E_CONFIG naming the TOML path: unknown tables and keys, missing and
+// malformed values, TOML syntax, an unreadable, oversized or non-UTF-8 file. The declaration machinery
+// (schema.ts) is also tried on test-only documents: each table kind, lists, required keys, table rules.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +21,7 @@ import {
   loadPolicy,
   oneOf,
   optionalTable,
+  parseFragment,
   parsePolicy,
   path,
   readDocument,
@@ -30,6 +30,7 @@ import {
   text,
 } from '../../agent/config/index.js';
 import { TPM_ALG } from '../../agent/tpm/constants.js';
+import { readmePolicyBlocks } from '../helpers/readme-policy.js';
 import { thrown } from '../helpers/thrown.js';
 
 const FILE = '/etc/execgate/policy.toml';
@@ -78,13 +79,63 @@ describe('defaults', () => {
 });
 
 describe('README', () => {
-  it('the host policy example parses, and shows the defaults', () => {
-    const readme = readFileSync('README.md', 'utf8');
-    const at = readme.indexOf('**Host policy.**');
-    const block = /```toml\n([\s\S]*?)```/.exec(readme.slice(at));
-    expect(at).toBeGreaterThan(0);
-    const p = parsePolicy(block?.[1] ?? '', { file: FILE });
-    expect({ ...p, host: { ...p.host, tcti: undefined } }).toEqual(parsePolicy('', { file: FILE }));
+  it('the host policy example parses to what its comments say', () => {
+    const p = parsePolicy(readmePolicyBlocks().policy, { file: FILE });
+    expect(p.host).toEqual({
+      stateDir: '/var/lib/execgate',
+      tcti: 'device:/dev/tpmrm0',
+      groups: ['web'],
+      clockSkewSeconds: 30,
+      reference: '/etc/execgate/reference.json',
+      mode: 'enforce',
+      artifacts: '/etc/execgate/artifacts.d',
+    });
+    // The [audit] values it shows are the defaults.
+    expect(p.audit).toEqual(defaultPolicy().audit);
+    expect(p.breakglass).toEqual({ key: '/etc/execgate/keys/breakglass.pub', maxTtlSeconds: 900 });
+    expect(p.issuers).toEqual([
+      {
+        name: 'ops',
+        key: '/etc/execgate/keys/ops.pub',
+        exe: ['/usr/bin/', '/opt/app/bin/deploy'],
+        maxTtlSeconds: 3600,
+        delegation: false,
+        origin: { file: FILE, at: 'issuer[0]' },
+      },
+    ]);
+    expect(p.approvals).toEqual([
+      {
+        exe: ['/usr/sbin/'],
+        approvers: ['alice', 'bob', 'carol'].map((n) => `/etc/execgate/keys/${n}.pub`),
+        required: 2,
+        origin: { file: FILE, at: 'approval[0]' },
+      },
+    ]);
+    expect(p.revocation).toEqual({ lists: ['/etc/execgate/revoked.cbor'], epochNvIndex: 0x0180_0101 });
+  });
+
+  it('the fragment example parses, its paths relative to policy.d', () => {
+    const file = '/etc/execgate/policy.d/20-ci.toml';
+    expect(parseFragment(readmePolicyBlocks().fragment, file)).toEqual({
+      issuers: [
+        {
+          name: 'ci',
+          key: '/etc/execgate/policy.d/keys/ci.pub',
+          exe: ['/srv/ci/bin/'],
+          maxTtlSeconds: 1800,
+          delegation: true,
+          origin: { file, at: 'issuer[0]' },
+        },
+      ],
+      approvals: [
+        {
+          exe: ['/srv/ci/bin/release'],
+          approvers: ['/etc/execgate/policy.d/keys/alice.pub', '/etc/execgate/keys/bob.pub'],
+          required: 2,
+          origin: { file, at: 'approval[0]' },
+        },
+      ],
+    });
   });
 });
 
