@@ -50,6 +50,7 @@ A command runs only after it is verified. Groups:
   revoke   (make)                              a signed revocation list of artifacts and keys
   audit    show | checkpoint | verify | prove | export
                                                the tamper-evident audit log, TPM-anchored, verifiable offline
+  policy   check                               the host policy: load every file it names, print the trust
 
 Global flags:
   --tcti TCTI   the TPM to use: device:/dev/tpmrm0, swtpm:host=H,port=P, swtpm:path=SOCK, mssim:host=H,port=P
@@ -117,6 +118,10 @@ const GROUPS: Readonly<Record<string, () => Promise<CommandGroup>>> = {
   audit: async () => {
     const m = await import('./audit.js');
     return { help: m.AUDIT_HELP, commands: m.AUDIT_COMMANDS };
+  },
+  policy: async () => {
+    const m = await import('./policy.js');
+    return { help: m.POLICY_HELP, commands: m.POLICY_COMMANDS };
   },
 };
 
