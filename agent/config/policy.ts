@@ -341,18 +341,17 @@ async function fragmentFiles(dir: string): Promise<string[]> {
     if (errnoOf(e) === 'ENOENT') return [];
     throw refused(`cannot be read (${e instanceof Error ? e.message : String(e)})`, e);
   }
-  if (st.isSymbolicLink()) throw refused('is a symbolic link: make it the real directory');
-  if (!st.isDirectory()) throw refused('is not a directory');
-  // Unlike a key's directory, not even a sticky one: whoever may add a file here adds trust.
-  if (st.mode & 0o022)
-    throw refused(
-      `is writable by group or others (mode ${(st.mode & 0o7777).toString(8)}): chmod go-w ${dir}`,
-    );
+  // Not a link, a directory, root's or ours, and so every directory above it.
   try {
     await checkDir(dir);
   } catch (e) {
     fileRefused(e, { file: dir }, 'policy fragments: ');
   }
+  // Unlike a key's directory, not even a sticky one: whoever may add a file here adds trust.
+  if (st.mode & 0o022)
+    throw refused(
+      `is writable by group or others (mode ${(st.mode & 0o7777).toString(8)}): chmod go-w ${dir}`,
+    );
   let names: string[];
   try {
     names = await readdir(dir);
