@@ -109,13 +109,13 @@ async function readNamed(path: string, place: Place, maxBytes: number, what: str
   try {
     return await readTrusted(path, { maxBytes, what });
   } catch (e) {
-    return fileRefused(e, place, `${place.where}: ${place.at}: `);
+    return fileRefused(e, { file: place.file, at: place.at }, `${place.where}: ${place.at}: `);
   }
 }
 
 /**
  * Loads the files `policy` names and checks them together (see the module comment): E_CONFIG naming the
- * file and TOML path of the first problem. Revocation lists are verified with wasm-core
+ * file and TOML path of the first problem. Revocation lists are verified through agent/crypto/verify.ts
  * (initVerification is called here when there are any).
  */
 export async function loadTrust(policy: HostPolicy): Promise<HostTrust> {
