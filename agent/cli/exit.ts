@@ -23,6 +23,7 @@ import type { SchemaError } from '../encoding/cbor-schema.js';
 import { ExecgateError } from '../errors.js';
 import type { FileWriteErrorCode } from '../fs/atomic-write.js';
 import type { InputErrorCode } from '../fs/read-bounded.js';
+import type { GateCode } from '../gate/errors.js';
 import type { DevicePathErrorCode } from '../measure/device-path.js';
 import type { EventDataErrorCode } from '../measure/event-data/index.js';
 import type { EventLogErrorCode } from '../measure/eventlog.js';
@@ -59,6 +60,8 @@ export const EXIT = {
   EVIDENCE_INVALID: 7,
   /** No measurement log to judge: securityfs not mounted, no firmware log or IMA, or not readable. */
   NO_MEASUREMENT_LOG: 8,
+  /** The gate denied the execution: nothing ran (as a shell reports a command it may not execute). */
+  DENIED: 126,
 } as const;
 
 /** Bad command-line input: what was wrong and what to type instead. */
@@ -109,7 +112,8 @@ export type Code =
   | FileWriteErrorCode
   | InputErrorCode
   | ArtifactCode
-  | AuditCode;
+  | AuditCode
+  | GateCode;
 
 const BY_CODE = {
   E_USAGE: EXIT.USAGE,
@@ -210,6 +214,16 @@ const BY_CODE = {
   // The audit store cannot be used (unsafe or unwritable state directory, damaged, locked, newer schema):
   // like an output file that is refused, the operator fixes the directory or names another (--state-dir).
   E_AUDIT_STORE: EXIT.USAGE,
+  // The gate's own reason codes (agent/gate/errors.ts, issue 14): a denial, and nothing ran.
+  E_MISSING: EXIT.DENIED,
+  E_POLICY: EXIT.DENIED,
+  E_BOOT: EXIT.DENIED,
+  E_HOST: EXIT.DENIED,
+  E_STATE: EXIT.DENIED,
+  E_SCOPE: EXIT.DENIED,
+  E_REPLAY: EXIT.DENIED,
+  E_AUDIT: EXIT.DENIED,
+  E_INTERNAL: EXIT.DENIED,
 } as const satisfies Readonly<Record<Code, Exit>>;
 
 function isCode(code: string): code is Code {

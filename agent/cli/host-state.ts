@@ -18,15 +18,15 @@
  * (E_FILE_UNSAFE otherwise): a pin another user planted, or could swap, would hand its key every salt.
  */
 
-import { constants as fsConstants } from 'node:fs';
-import { type FileHandle, lstat, open } from 'node:fs/promises';
+import { type FileHandle, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type EkAlg, EkError } from '../attest/ek.js';
 import { DEFAULT_STATE_DIR } from '../config/defaults.js';
 import { equalBytes, fromHex, isHex, toHex } from '../encoding/bytes.js';
 import { JsonError, parseJsonObject } from '../encoding/canonical-json.js';
-import { checkDir, ensureDir, FileWriteError, writeFileSafe } from '../fs/atomic-write.js';
-import { readToLimit } from '../fs/read-bounded.js';
+import { ensureDir, FileWriteError, writeFileSafe } from '../fs/atomic-write.js';
+import { InputError, readToLimit } from '../fs/read-bounded.js';
+import { openTrusted } from '../fs/trusted-file.js';
 import { objectName } from '../tpm/names.js';
 import { marshal, unmarshal } from '../tpm/schema.js';
 import { TPMT_PUBLIC } from '../tpm/structures.js';
@@ -63,42 +63,31 @@ const errnoOf = (e: unknown): unknown => (e as NodeJS.ErrnoException | undefined
 
 /**
  * Opens the state file, or undefined when there is none, refusing (E_FILE_UNSAFE) what another user could
- * have written: a directory that checkDir refuses (a link; another user's, or writable by others unless
- * sticky; the same for each one above), a file that is a link (O_NOFOLLOW), not a regular file (a FIFO is
- * opened without waiting for a writer, then refused), another user's, or writable by group or others.
+ * have written, as fs/trusted-file.ts does: a file that is a link, not a regular file, another user's or
+ * writable by others; a directory that checkDir refuses.
  */
 async function openHostState(dir: string, path: string): Promise<FileHandle | undefined> {
-  const unsafe = (why: string) =>
-    new FileWriteError(
-      'E_FILE_UNSAFE',
-      `${path} ${why}: the pinned EK is believed only from a file no other user could have written`,
-    );
   try {
     await lstat(dir);
   } catch (e) {
     if (errnoOf(e) === 'ENOENT') return undefined;
     throw new UsageError(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  await checkDir(dir);
-  let fh: FileHandle;
   try {
-    fh = await open(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+    return await openTrusted(path, 'host state file');
   } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return undefined;
-    if (errnoOf(e) === 'ELOOP') throw unsafe('is a symbolic link');
-    throw new UsageError(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  try {
-    const st = await fh.stat();
-    const euid = typeof process.geteuid === 'function' ? process.geteuid() : 0;
-    if (!st.isFile()) throw unsafe('is not a regular file');
-    if (st.uid !== 0 && st.uid !== euid) throw unsafe(`is owned by another user (uid ${st.uid})`);
-    if (st.mode & 0o022) throw unsafe(`is writable by others (mode ${(st.mode & 0o7777).toString(8)})`);
-  } catch (e) {
-    await fh.close();
+    if (e instanceof InputError) {
+      if (errnoOf(e.cause) === 'ENOENT') return undefined;
+      throw new UsageError(e.message, { cause: e });
+    }
+    if (e instanceof FileWriteError && e.code === 'E_FILE_UNSAFE')
+      throw new FileWriteError(
+        'E_FILE_UNSAFE',
+        `${e.message}: the pinned EK is believed only from a file no other user could have written`,
+        { cause: e },
+      );
     throw e;
   }
-  return fh;
 }
 
 /**

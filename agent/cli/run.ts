@@ -52,6 +52,7 @@ A command runs only after it is verified. Groups:
                                                the tamper-evident audit log, TPM-anchored, verifiable offline
   exec     [flags] -- CMD [ARGS…]              the gate: run CMD only when an artifact allows it (126 if not)
   check    [flags] -- CMD [ARGS…]              the gate's verdict on CMD, without running or recording it
+  policy   check                               the host policy: load every file it names, print the trust
 
 Global flags:
   --tcti TCTI   the TPM to use: device:/dev/tpmrm0, swtpm:host=H,port=P, swtpm:path=SOCK, mssim:host=H,port=P
@@ -127,6 +128,10 @@ const GROUPS: Readonly<Record<string, () => Promise<CommandGroup>>> = {
   check: async () => {
     const m = await import('./exec.js');
     return { help: m.CHECK_HELP, commands: {}, default: m.CHECK_DEFAULT };
+  },
+  policy: async () => {
+    const m = await import('./policy.js');
+    return { help: m.POLICY_HELP, commands: m.POLICY_COMMANDS };
   },
 };
 

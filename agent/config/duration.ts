@@ -17,3 +17,10 @@ export function durationSeconds(text: string): number | undefined {
   if (!m) return undefined;
   return Number(m[1]) * UNIT_SECONDS[(m[2] ?? 's') as keyof typeof UNIT_SECONDS];
 }
+
+/** `seconds` as the policy would write it, in the largest unit that divides it: 3600 → "1h", 90 → "90s". */
+export function durationText(seconds: number): string {
+  for (const unit of ['d', 'h', 'm'] as const)
+    if (seconds > 0 && seconds % UNIT_SECONDS[unit] === 0) return `${seconds / UNIT_SECONDS[unit]}${unit}`;
+  return `${seconds}s`;
+}

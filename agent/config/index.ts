@@ -2,13 +2,18 @@
 /** The host policy (TOML, DESIGN §1 config/): its tables declared once, read strictly, E_CONFIG otherwise. */
 
 export { DEFAULT_AUDIT_NV_INDEX, DEFAULT_POLICY_FILE, DEFAULT_STATE_DIR } from './defaults.js';
-export { DURATION_EXAMPLES, durationSeconds } from './duration.js';
+export { DURATION_EXAMPLES, durationSeconds, durationText } from './duration.js';
 export { ConfigError } from './errors.js';
 export {
+  type ApprovalEntry,
   defaultPolicy,
   type HostPolicy,
+  hexIndex,
+  type IssuerEntry,
   loadPolicy,
+  type Origin,
   POLICY,
+  parseFragment,
   parsePolicy,
 } from './policy.js';
 export {
@@ -28,6 +33,7 @@ export {
   type ReadContext,
   readDocument,
   refuse,
+  type TableProblem,
   type TableSpec,
   type TableValue,
   table,
@@ -35,3 +41,15 @@ export {
   text,
   type ValueType,
 } from './schema.js';
+export {
+  type ApprovalTrust,
+  approvalsFor,
+  type BreakglassTrust,
+  exeMatches,
+  type HostTrust,
+  type IssuerTrust,
+  issuersFor,
+  type KeyFile,
+  type LoadedRevocationList,
+  loadTrust,
+} from './trust.js';

@@ -3,8 +3,9 @@
  * @module agent/config/schema
  *
  * The host policy's tables declared once (as encoding/cbor-schema.ts declares CBOR maps): each key with
- * its TOML name, value type, default and extra check; reading a parsed TOML document derives from the
- * declaration, and so does the TypeScript type of the result. A table is `table` (always present, its
+ * its TOML name, value type, default (or that it is required) and extra check, and for an array of tables
+ * a rule across its keys; reading a parsed TOML document derives from the declaration, and so does the
+ * TypeScript type of the result. A table is `table` (always present, its
  * defaults filled in), `optionalTable` (absent: undefined) or `tableArray` (`[[name]]`, absent: []).
  *
  * Reading is closed: a table or key that is not declared, or a value of the wrong type, is E_CONFIG
@@ -50,6 +51,8 @@ export interface KeySpec<T> {
   readonly type: ValueType<Exclude<T, undefined>>;
   /** Used when the key is absent, written as in the file and read by `type`; none: the value is undefined. */
   readonly default: TomlValue | undefined;
+  /** Whether the key must be given (a key without a default that has no meaning when absent). */
+  readonly required: boolean;
   /** A rule beyond the type: why `value` is refused, or undefined. (Method syntax: checked bivariantly.) */
   check?(value: Exclude<T, undefined>): string | undefined;
 }
@@ -60,6 +63,12 @@ export function key<T>(
   type: ValueType<T>,
   opts: { default: TomlValue; check?: (value: T) => string | undefined },
 ): KeySpec<T>;
+/** A key that must be given: E_CONFIG when absent. */
+export function key<T>(
+  name: string,
+  type: ValueType<T>,
+  opts: { required: true; check?: (value: T) => string | undefined },
+): KeySpec<T>;
 /** A key without a default: its value is undefined when absent. */
 export function key<T>(
   name: string,
@@ -69,12 +78,13 @@ export function key<T>(
 export function key<T>(
   name: string,
   type: ValueType<T>,
-  opts: { default?: TomlValue; check?: (value: T) => string | undefined } = {},
+  opts: { default?: TomlValue; required?: true; check?: (value: T) => string | undefined } = {},
 ): KeySpec<T> {
   const spec: KeySpec<T> = {
     key: name,
     type: type as ValueType<Exclude<T, undefined>>,
     default: opts.default,
+    required: opts.required === true,
   };
   return opts.check
     ? { ...spec, check: opts.check as (value: Exclude<T, undefined>) => string | undefined }
@@ -91,12 +101,20 @@ export type TableValue<F extends Fields> = {
 
 type TableKind = 'table' | 'optional' | 'array';
 
+/** A rule across keys of a table, broken: the key it is reported at, and why (completes "KEY …"). */
+export interface TableProblem {
+  readonly key: string;
+  readonly why: string;
+}
+
 /** One table of a document. */
 export interface TableSpec<F extends Fields, Kind extends TableKind> {
   /** Its name in the TOML file. */
   readonly name: string;
   readonly kind: Kind;
   readonly fields: F;
+  /** A rule across its keys, checked once each key is read. (Method syntax: checked bivariantly.) */
+  check?(value: TableValue<F>): TableProblem | undefined;
 }
 
 /** `[name]`, always present in the result: an absent table reads as all its defaults. */
@@ -113,12 +131,13 @@ export const optionalTable = <F extends Fields>(name: string, fields: F): TableS
   fields,
 });
 
-/** `[[name]]`: any number of tables of these keys; [] when absent. */
-export const tableArray = <F extends Fields>(name: string, fields: F): TableSpec<F, 'array'> => ({
-  name,
-  kind: 'array',
-  fields,
-});
+/** `[[name]]`: any number of tables of these keys; [] when absent. `check`: a rule across keys of each. */
+export const tableArray = <F extends Fields>(
+  name: string,
+  fields: F,
+  opts: { check?: (value: TableValue<F>) => TableProblem | undefined } = {},
+): TableSpec<F, 'array'> =>
+  opts.check ? { name, kind: 'array', fields, check: opts.check } : { name, kind: 'array', fields };
 
 /** The tables of a document, by the property name they get in the result. */
 export type DocumentSpec = Readonly<Record<string, TableSpec<Fields, TableKind>>>;
@@ -163,8 +182,13 @@ function readKey<T>(spec: KeySpec<T>, raw: TomlValue, at: string, ctx: ReadConte
   return value;
 }
 
-function readTable<F extends Fields>(fields: F, raw: TomlTable, at: string, ctx: ReadContext): TableValue<F> {
-  const specs = Object.entries(fields);
+function readTable<F extends Fields>(
+  t: TableSpec<F, TableKind>,
+  raw: TomlTable,
+  at: string,
+  ctx: ReadContext,
+): TableValue<F> {
+  const specs = Object.entries(t.fields);
   const names = new Set(specs.map(([, s]) => s.key));
   for (const k of Object.keys(raw)) {
     if (!names.has(k)) {
@@ -176,9 +200,17 @@ function readTable<F extends Fields>(fields: F, raw: TomlTable, at: string, ctx:
   for (const [prop, spec] of specs) {
     const given = Object.hasOwn(raw, spec.key) ? raw[spec.key] : undefined;
     const v = given ?? spec.default;
+    if (v === undefined && spec.required)
+      throw new ConfigError(`${at}.${spec.key} is required: ${spec.type.expect}`, {
+        at: `${at}.${spec.key}`,
+      });
     out[prop] = v === undefined ? undefined : readKey(spec, v, `${at}.${spec.key}`, ctx);
   }
-  return out as TableValue<F>;
+  const value = out as TableValue<F>;
+  const problem = t.check?.(value);
+  if (problem !== undefined)
+    throw new ConfigError(`${at}.${problem.key} ${problem.why}`, { at: `${at}.${problem.key}` });
+  return value;
 }
 
 /**
@@ -209,13 +241,12 @@ export function readDocument<D extends DocumentSpec>(
       if (raw === undefined) out[prop] = [];
       else if (!Array.isArray(raw) || !raw.every(isTable))
         throw new ConfigError(`${t.name} must be an array of tables ([[${t.name}]])`, { at: t.name });
-      else out[prop] = raw.map((item, i) => readTable(t.fields, item, `${t.name}[${i}]`, ctx));
+      else out[prop] = raw.map((item, i) => readTable(t, item, `${t.name}[${i}]`, ctx));
       continue;
     }
     if (raw !== undefined && !isTable(raw))
       throw new ConfigError(`${t.name} must be a table ([${t.name}])`, { at: t.name });
-    out[prop] =
-      raw === undefined && t.kind === 'optional' ? undefined : readTable(t.fields, raw ?? {}, t.name, ctx);
+    out[prop] = raw === undefined && t.kind === 'optional' ? undefined : readTable(t, raw ?? {}, t.name, ctx);
   }
   return out as DocumentValue<D>;
 }

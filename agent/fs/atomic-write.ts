@@ -66,14 +66,20 @@ function writableByOthers(mode: number): boolean {
   return (mode & 0o022) !== 0 && (mode & S_ISVTX) === 0;
 }
 
-/** Refuses a directory someone other than root or us owns, or may change (see the module comment). */
+/**
+ * Refuses a directory someone other than root or us owns, or may change (see the module comment); the
+ * message says what would make it safe. `what` names it: "directory /a" or "directory /a (above /a/b)".
+ */
 function checkOwnership(path: string, st: { uid: number; mode: number }, what: string): void {
   if (st.uid !== 0 && st.uid !== euid())
-    throw new FileWriteError('E_FILE_UNSAFE', `${what} ${path} is owned by another user (uid ${st.uid})`);
+    throw new FileWriteError(
+      'E_FILE_UNSAFE',
+      `${what} is owned by another user (uid ${st.uid}): chown root ${path}, or use another directory`,
+    );
   if (writableByOthers(st.mode))
     throw new FileWriteError(
       'E_FILE_UNSAFE',
-      `${what} ${path} is writable by others (mode ${(st.mode & 0o7777).toString(8)}) and not sticky`,
+      `${what} is writable by others (mode ${(st.mode & 0o7777).toString(8)}) and not sticky: chmod go-w ${path}`,
     );
 }
 
@@ -92,7 +98,7 @@ export async function checkDir(dir: string): Promise<void> {
   if (st.isSymbolicLink())
     throw new FileWriteError('E_FILE_UNSAFE', `directory ${dir} is a symbolic link; give the real path`);
   if (!st.isDirectory()) throw new FileWriteError('E_FILE_UNSAFE', `${dir} is not a directory`);
-  checkOwnership(dir, st, 'directory');
+  checkOwnership(dir, st, `directory ${dir}`);
   // The directories above, as they really are (links there, e.g. /var/run → /run, are resolved).
   let real: string;
   try {
@@ -109,7 +115,7 @@ export async function checkDir(dir: string): Promise<void> {
     } catch (e) {
       throw failed(`directory ${up}`, e);
     }
-    checkOwnership(up, s, `directory ${up}, above`);
+    checkOwnership(up, s, `directory ${up} (above ${dir})`);
   }
 }
 

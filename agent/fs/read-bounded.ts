@@ -16,7 +16,7 @@
  * (agent/measure/securityfs.ts) with the same loop and their own codes.
  */
 
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { concatBytes } from '../encoding/bytes.js';
 import { ExecgateError } from '../errors.js';
 
@@ -116,38 +116,50 @@ function reason(err: unknown): string {
  * Throws InputError (E_INPUT_LIMIT, E_INPUT_READ); RangeError for a bad `maxBytes`.
  */
 export async function readBounded(path: string, options: ReadBoundedOptions): Promise<Uint8Array> {
-  const { maxBytes, what } = options;
-  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
-    throw new RangeError(`maxBytes must be a non-negative integer; got ${String(maxBytes)}`);
-  }
-  let handle: Awaited<ReturnType<typeof open>>;
+  let handle: FileHandle;
   try {
     handle = await open(path, 'r');
   } catch (err) {
-    throw new InputError('E_INPUT_READ', path, `${what}: cannot read "${path}" (${reason(err)})`, {
+    throw new InputError('E_INPUT_READ', path, `${options.what}: cannot read "${path}" (${reason(err)})`, {
       cause: err,
     });
   }
   try {
-    return await readToLimit(
-      (chunk) => handle.read(chunk, 0, chunk.length, null).then((r) => r.bytesRead),
-      maxBytes,
-      {
-        tooLong: () =>
-          new InputError(
-            'E_INPUT_LIMIT',
-            path,
-            `${what}: "${path}" is longer than ${maxBytes} bytes, the limit for this kind of file`,
-          ),
-        failed: (err) =>
-          new InputError('E_INPUT_READ', path, `${what}: cannot read "${path}" (${reason(err)})`, {
-            cause: err,
-          }),
-      },
-    );
+    return await readOpened(handle, path, options);
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * `readBounded` of a file already open as `handle` (opened and checked by fs/trusted-file.ts, say), from
+ * where it stands to EOF; `path` is for messages. The caller closes the handle.
+ */
+export async function readOpened(
+  handle: FileHandle,
+  path: string,
+  options: ReadBoundedOptions,
+): Promise<Uint8Array> {
+  const { maxBytes, what } = options;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+    throw new RangeError(`maxBytes must be a non-negative integer; got ${String(maxBytes)}`);
+  }
+  return readToLimit(
+    (chunk) => handle.read(chunk, 0, chunk.length, null).then((r) => r.bytesRead),
+    maxBytes,
+    {
+      tooLong: () =>
+        new InputError(
+          'E_INPUT_LIMIT',
+          path,
+          `${what}: "${path}" is longer than ${maxBytes} bytes, the limit for this kind of file`,
+        ),
+      failed: (err) =>
+        new InputError('E_INPUT_READ', path, `${what}: cannot read "${path}" (${reason(err)})`, {
+          cause: err,
+        }),
+    },
+  );
 }
 
 /** `readBounded`, decoded as UTF-8 (PEM, JSON). */

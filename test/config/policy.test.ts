@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// The host policy (agent/config): defaults, every key of [host] and [audit], relative paths, and every
-// refusal as E_CONFIG naming the TOML path: unknown tables and keys, malformed values, TOML syntax, an
-// unreadable, oversized or non-UTF-8 file. The declaration machinery (schema.ts) is also tried on a
-// test-only document with the table kinds issue 14 needs (optional tables, arrays of tables, lists).
-import { readFileSync } from 'node:fs';
+// The host policy (agent/config): defaults, every key of every table, relative paths, README's example
+// and fragment, and every refusal as E_CONFIG naming the TOML path: unknown tables and keys, missing and
+// malformed values, TOML syntax, an unreadable, oversized or non-UTF-8 file. The declaration machinery
+// (schema.ts) is also tried on test-only documents: each table kind, lists, required keys, table rules.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,12 +13,15 @@ import {
   ConfigError,
   DEFAULT_AUDIT_NV_INDEX,
   defaultPolicy,
+  durationSeconds,
+  durationText,
   integer,
   key,
   list,
   loadPolicy,
   oneOf,
   optionalTable,
+  parseFragment,
   parsePolicy,
   path,
   readDocument,
@@ -28,6 +30,7 @@ import {
   text,
 } from '../../agent/config/index.js';
 import { TPM_ALG } from '../../agent/tpm/constants.js';
+import { readmePolicyBlocks } from '../helpers/readme-policy.js';
 import { thrown } from '../helpers/thrown.js';
 
 const FILE = '/etc/execgate/policy.toml';
@@ -44,13 +47,26 @@ describe('defaults', () => {
     const p = parsePolicy('', { file: FILE });
     expect(p).toEqual({
       file: FILE,
-      host: { stateDir: '/var/lib/execgate', tcti: undefined },
+      fragments: [],
+      host: {
+        stateDir: '/var/lib/execgate',
+        tcti: undefined,
+        groups: [],
+        clockSkewSeconds: 30,
+        reference: undefined,
+        mode: 'enforce',
+        artifacts: undefined,
+      },
       audit: {
         checkpointEntries: 1000,
         checkpointIntervalSeconds: 600,
         pcrs: [{ hash: TPM_ALG.SHA256, pcrs: [0, 1, 2, 3, 4, 5, 6, 7] }],
         nvCounterIndex: 0x0180_0100,
       },
+      breakglass: undefined,
+      issuers: [],
+      approvals: [],
+      revocation: undefined,
     });
     expect(defaultPolicy()).toEqual({ ...p, file: undefined });
   });
@@ -63,13 +79,63 @@ describe('defaults', () => {
 });
 
 describe('README', () => {
-  it('the host policy example parses, and shows the defaults', () => {
-    const readme = readFileSync('README.md', 'utf8');
-    const at = readme.indexOf('**Host policy.**');
-    const block = /```toml\n([\s\S]*?)```/.exec(readme.slice(at));
-    expect(at).toBeGreaterThan(0);
-    const p = parsePolicy(block?.[1] ?? '', { file: FILE });
-    expect({ ...p, host: { ...p.host, tcti: undefined } }).toEqual(parsePolicy('', { file: FILE }));
+  it('the host policy example parses to what its comments say', () => {
+    const p = parsePolicy(readmePolicyBlocks().policy, { file: FILE });
+    expect(p.host).toEqual({
+      stateDir: '/var/lib/execgate',
+      tcti: 'device:/dev/tpmrm0',
+      groups: ['web'],
+      clockSkewSeconds: 30,
+      reference: '/etc/execgate/reference.json',
+      mode: 'enforce',
+      artifacts: '/etc/execgate/artifacts.d',
+    });
+    // The [audit] values it shows are the defaults.
+    expect(p.audit).toEqual(defaultPolicy().audit);
+    expect(p.breakglass).toEqual({ key: '/etc/execgate/keys/breakglass.pub', maxTtlSeconds: 900 });
+    expect(p.issuers).toEqual([
+      {
+        name: 'ops',
+        key: '/etc/execgate/keys/ops.pub',
+        exe: ['/usr/bin/', '/opt/app/bin/deploy'],
+        maxTtlSeconds: 3600,
+        delegation: false,
+        origin: { file: FILE, at: 'issuer[0]' },
+      },
+    ]);
+    expect(p.approvals).toEqual([
+      {
+        exe: ['/usr/sbin/'],
+        approvers: ['alice', 'bob', 'carol'].map((n) => `/etc/execgate/keys/${n}.pub`),
+        required: 2,
+        origin: { file: FILE, at: 'approval[0]' },
+      },
+    ]);
+    expect(p.revocation).toEqual({ lists: ['/etc/execgate/revoked.cbor'], epochNvIndex: 0x0180_0101 });
+  });
+
+  it('the fragment example parses, its paths relative to policy.d', () => {
+    const file = '/etc/execgate/policy.d/20-ci.toml';
+    expect(parseFragment(readmePolicyBlocks().fragment, file)).toEqual({
+      issuers: [
+        {
+          name: 'ci',
+          key: '/etc/execgate/policy.d/keys/ci.pub',
+          exe: ['/srv/ci/bin/'],
+          maxTtlSeconds: 1800,
+          delegation: true,
+          origin: { file, at: 'issuer[0]' },
+        },
+      ],
+      approvals: [
+        {
+          exe: ['/srv/ci/bin/release'],
+          approvers: ['/etc/execgate/policy.d/keys/alice.pub', '/etc/execgate/keys/bob.pub'],
+          required: 2,
+          origin: { file, at: 'approval[0]' },
+        },
+      ],
+    });
   });
 });
 
@@ -99,7 +165,7 @@ describe('every key', () => {
       `,
       { file: FILE },
     );
-    expect(p.host).toEqual({ stateDir: '/srv/execgate', tcti: 'swtpm:host=127.0.0.1,port=2321' });
+    expect(p.host).toMatchObject({ stateDir: '/srv/execgate', tcti: 'swtpm:host=127.0.0.1,port=2321' });
     expect(p.audit).toEqual({
       checkpointEntries: 50,
       checkpointIntervalSeconds: 90,
@@ -185,7 +251,7 @@ describe('refusals name the TOML path (E_CONFIG)', () => {
 
   it('an unknown table, an unknown top-level key, a table of the wrong kind', () => {
     expect(refusal('[hots]\nstate_dir = "/x"').message).toMatch(
-      /\[hots\] is not a known table \(the policy has \[host\], \[audit\]\)/,
+      /\[hots\] is not a known table \(the policy has \[host\], \[audit\], \[breakglass\], \[\[issuer\]\], \[\[approval\]\], \[revocation\]\)/,
     );
     expect(refusal('[[issuers]]\nname = "x"').message).toMatch(/\[issuers\] is not a known table/);
     expect(refusal('state_dir = "/x"').message).toMatch(
@@ -324,5 +390,273 @@ describe('the declaration machinery (tables issue 14 will add)', () => {
     ['issuer = [1, 2]', 'issuer must be an array of tables ([[issuer]])'],
   ])('%s', (toml, message) => {
     expect(thrown(ConfigError, () => read(toml)).message).toContain(message);
+  });
+});
+
+describe('required keys and rules across keys (schema.ts)', () => {
+  const DOC = {
+    rules: tableArray(
+      'rule',
+      {
+        name: key('name', text(8), { required: true }),
+        low: key('low', integer(0, 9), { default: 0n }),
+        high: key('high', integer(0, 9), { required: true }),
+      },
+      {
+        check: (r) => (r.low > r.high ? { key: 'high', why: `must be at least low (${r.low})` } : undefined),
+      },
+    ),
+  };
+  const read = (toml: string) =>
+    readDocument(DOC, parse(toml, { integersAsBigInt: true }), { dir: '/etc/execgate' });
+
+  it('a required key is typed as always present, and read', () => {
+    const v = read('[[rule]]\nname = "a"\nhigh = 3');
+    const name: string = v.rules[0]?.name ?? '';
+    expect([name, v.rules]).toEqual(['a', [{ name: 'a', low: 0, high: 3 }]]);
+  });
+
+  it.each([
+    ['[[rule]]\nhigh = 3', 'rule[0].name is required: text of 1 to 8 characters', 'rule[0].name'],
+    ['[[rule]]\nname = "a"\nhigh = 3\n[[rule]]\nname = "b"', 'rule[1].high is required', 'rule[1].high'],
+    ['[[rule]]\nname = "a"\nlow = 5\nhigh = 3', 'rule[0].high must be at least low (5)', 'rule[0].high'],
+  ])('%s', (toml, message, at) => {
+    const e = thrown(ConfigError, () => read(toml));
+    expect(e.message).toContain(message);
+    expect(e.at).toBe(at);
+  });
+});
+
+describe('the gate tables (issue 14): [host], [breakglass], [[issuer]], [[approval]], [revocation]', () => {
+  it('reads every key; relative paths against the policy directory, executables never', () => {
+    const p = parsePolicy(
+      `
+      [host]
+      groups = ["web", "db-1", "eu.west_2"]
+      clock_skew = "0s"
+      reference = "reference.json"
+      mode = "audit"
+      artifacts = "/srv/artifacts/"
+
+      [breakglass]
+      key = "keys/bg.pub"
+
+      [[issuer]]
+      name = "ops"
+      key = "keys/ops.pub"
+      exe = ["/usr/bin/", "/opt/app/bin/deploy", "/"]
+      [[issuer]]
+      name = "ci"
+      key = "/etc/keys/ci.pub"
+      exe = ["/srv/ci/"]
+      max_ttl = "2d"
+      delegation = true
+
+      [[approval]]
+      exe = ["/usr/sbin/"]
+      approvers = ["keys/a.pub", "keys/b.pub", "keys/c.pub"]
+      required = 3
+
+      [revocation]
+      lists = ["revoked.cbor", "/var/lib/execgate/fleet.cbor"]
+      epoch_nv_index = "0x01800101"
+      `,
+      { file: FILE },
+    );
+    expect(p.host).toEqual({
+      stateDir: '/var/lib/execgate',
+      tcti: undefined,
+      groups: ['web', 'db-1', 'eu.west_2'],
+      clockSkewSeconds: 0,
+      reference: '/etc/execgate/reference.json',
+      mode: 'audit',
+      artifacts: '/srv/artifacts',
+    });
+    expect(p.breakglass).toEqual({ key: '/etc/execgate/keys/bg.pub', maxTtlSeconds: 900 });
+    expect(p.issuers).toEqual([
+      {
+        name: 'ops',
+        key: '/etc/execgate/keys/ops.pub',
+        exe: ['/usr/bin/', '/opt/app/bin/deploy', '/'],
+        maxTtlSeconds: 3600,
+        delegation: false,
+        origin: { file: FILE, at: 'issuer[0]' },
+      },
+      {
+        name: 'ci',
+        key: '/etc/keys/ci.pub',
+        exe: ['/srv/ci/'],
+        maxTtlSeconds: 2 * 86_400,
+        delegation: true,
+        origin: { file: FILE, at: 'issuer[1]' },
+      },
+    ]);
+    expect(p.approvals).toEqual([
+      {
+        exe: ['/usr/sbin/'],
+        approvers: ['/etc/execgate/keys/a.pub', '/etc/execgate/keys/b.pub', '/etc/execgate/keys/c.pub'],
+        required: 3,
+        origin: { file: FILE, at: 'approval[0]' },
+      },
+    ]);
+    expect(p.revocation).toEqual({
+      lists: ['/etc/execgate/revoked.cbor', '/var/lib/execgate/fleet.cbor'],
+      epochNvIndex: 0x0180_0101,
+    });
+  });
+
+  it('an empty [revocation] has no lists and no epoch; clock_skew may be up to 1h', () => {
+    expect(parsePolicy('[revocation]').revocation).toEqual({ lists: [], epochNvIndex: undefined });
+    expect(parsePolicy('[host]\nclock_skew = "1h"').host.clockSkewSeconds).toBe(3600);
+    expect(parsePolicy('[host]\nclock_skew = "3600"').host.clockSkewSeconds).toBe(3600);
+  });
+
+  const ISSUER = '[[issuer]]\nname = "ops"\nkey = "k.pub"\nexe = ["/usr/bin/"]\n';
+  const APPROVAL = '[[approval]]\nexe = ["/usr/sbin/"]\napprovers = ["a.pub", "b.pub"]\n';
+
+  it.each([
+    [
+      '[host]\ngroups = "web"',
+      'host.groups must be an array of at most 256 items, each a name',
+      'host.groups',
+    ],
+    ['[host]\ngroups = ["Web"]', 'host.groups must be an array', 'host.groups'],
+    ['[host]\ngroups = ["group:web"]', 'host.groups must be an array', 'host.groups'],
+    ['[host]\ngroups = [""]', 'host.groups must be an array', 'host.groups'],
+    [`[host]\ngroups = ["${'a'.repeat(65)}"]`, 'host.groups must be an array', 'host.groups'],
+    ['[host]\ngroups = ["web", "db", "web"]', 'host.groups names "web" twice', 'host.groups'],
+    [
+      '[host]\nclock_skew = "61m"',
+      'host.clock_skew must be a duration like 90s, 10m, 2h or 1d, at most 1h',
+      'host.clock_skew',
+    ],
+    ['[host]\nclock_skew = 30', 'host.clock_skew must be a duration', 'host.clock_skew'],
+    ['[host]\nclock_skew = "-1s"', 'host.clock_skew must be a duration', 'host.clock_skew'],
+    [
+      '[host]\nmode = "permissive"',
+      'host.mode must be one of "enforce", "audit", got "permissive"',
+      'host.mode',
+    ],
+    ['[host]\nmode = "Enforce"', 'host.mode must be one of', 'host.mode'],
+    ['[host]\nreference = 5', 'host.reference must be a path', 'host.reference'],
+    ['[host]\nartifacts = ""', 'host.artifacts must be a path', 'host.artifacts'],
+    ['[breakglass]\nmax_ttl = "1m"', 'breakglass.key is required: a path', 'breakglass.key'],
+    [
+      '[breakglass]\nkey = "bg.pub"\nmax_ttl = "0s"',
+      'breakglass.max_ttl must be a duration',
+      'breakglass.max_ttl',
+    ],
+    [
+      '[breakglass]\nkey = "bg.pub"\nmaxttl = "1m"',
+      'breakglass.maxttl is not a known key',
+      'breakglass.maxttl',
+    ],
+    ['[[issuer]]\nkey = "k.pub"\nexe = ["/x"]', 'issuer[0].name is required', 'issuer[0].name'],
+    [
+      '[[issuer]]\nname = "Ops Team"\nkey = "k.pub"\nexe = ["/x"]',
+      'issuer[0].name must be a name of 1 to 64',
+      'issuer[0].name',
+    ],
+    ['[[issuer]]\nname = "ops"\nexe = ["/x"]', 'issuer[0].key is required', 'issuer[0].key'],
+    ['[[issuer]]\nname = "ops"\nkey = "k.pub"', 'issuer[0].exe is required', 'issuer[0].exe'],
+    ['[[issuer]]\nname = "ops"\nkey = "k.pub"\nexe = []', 'issuer[0].exe must not be empty', 'issuer[0].exe'],
+    [
+      '[[issuer]]\nname = "ops"\nkey = "k.pub"\nexe = "/usr/bin/"',
+      'issuer[0].exe must be an array',
+      'issuer[0].exe',
+    ],
+    [
+      '[[issuer]]\nname = "ops"\nkey = "k.pub"\nexe = ["usr/bin/"]',
+      'item 0 is "usr/bin/": the path must be an absolute path',
+      'issuer[0].exe',
+    ],
+    [
+      '[[issuer]]\nname = "ops"\nkey = "k.pub"\nexe = ["/usr//bin/"]',
+      'is not a normalised path',
+      'issuer[0].exe',
+    ],
+    [
+      '[[issuer]]\nname = "ops"\nkey = "k.pub"\nexe = ["/usr/bin/../sbin/"]',
+      'is not a normalised path',
+      'issuer[0].exe',
+    ],
+    [
+      '[[issuer]]\nname = "ops"\nkey = "k.pub"\nexe = ["/usr/./bin"]',
+      'is not a normalised path',
+      'issuer[0].exe',
+    ],
+    [
+      '[[issuer]]\nname = "ops"\nkey = "k.pub"\nexe = ["/x", ""]',
+      'issuer[0].exe must be an array',
+      'issuer[0].exe',
+    ],
+    ['[[issuer]]\nname = "ops"\nkey = "k.pub"\nexe = ["/x\\u0000y"]', 'it contains NUL', 'issuer[0].exe'],
+    [`${ISSUER}max_ttl = "forever"`, 'issuer[0].max_ttl must be a duration', 'issuer[0].max_ttl'],
+    [`${ISSUER}max_ttl = "0m"`, 'issuer[0].max_ttl must be a duration', 'issuer[0].max_ttl'],
+    [`${ISSUER}delegation = "yes"`, 'issuer[0].delegation must be true or false', 'issuer[0].delegation'],
+    [`${ISSUER}${ISSUER}delegate = true`, 'issuer[1].delegate is not a known key', 'issuer[1].delegate'],
+    ['[issuer]\nname = "ops"', 'issuer must be an array of tables ([[issuer]])', 'issuer'],
+    [`${APPROVAL}`, 'approval[0].required is required: a positive integer', 'approval[0].required'],
+    [`${APPROVAL}required = 0`, 'approval[0].required must be a positive integer', 'approval[0].required'],
+    [
+      `${APPROVAL}required = 3`,
+      'approval[0].required must be at most the number of approvers (2), got 3',
+      'approval[0].required',
+    ],
+    [`${APPROVAL}required = 1.0`, 'approval[0].required must be a positive integer', 'approval[0].required'],
+    [
+      '[[approval]]\nexe = ["/x"]\napprovers = []\nrequired = 1',
+      'approval[0].approvers must not be empty',
+      'approval[0].approvers',
+    ],
+    ['[[approval]]\napprovers = ["a.pub"]\nrequired = 1', 'approval[0].exe is required', 'approval[0].exe'],
+    [
+      '[[approval]]\nexe = ["./x"]\napprovers = ["a.pub"]\nrequired = 1',
+      'approval[0].exe must be an array',
+      'approval[0].exe',
+    ],
+    [
+      '[revocation]\nlists = "revoked.cbor"',
+      'revocation.lists must be an array of at most 256 items, each a path',
+      'revocation.lists',
+    ],
+    ['[revocation]\nlists = [""]', 'revocation.lists must be an array', 'revocation.lists'],
+    [
+      '[revocation]\nepoch_nv_index = "0x81000000"',
+      'revocation.epoch_nv_index must be an NV index handle',
+      'revocation.epoch_nv_index',
+    ],
+    [
+      '[revocation]\nepoch_nv_index = "1800101"',
+      'revocation.epoch_nv_index must be an NV index handle',
+      'revocation.epoch_nv_index',
+    ],
+    ['[revocation]\nepoch = "0x01800101"', 'revocation.epoch is not a known key', 'revocation.epoch'],
+    [
+      '[revocation]\nepoch_nv_index = "0x01800100"',
+      'revocation.epoch_nv_index must differ from audit.nv_counter_index (0x01800100)',
+      'revocation.epoch_nv_index',
+    ],
+  ])('%s', (toml, message, at) => {
+    const e = refusal(toml);
+    expect(e.message.startsWith(`policy ${FILE}: ${at} `)).toBe(true);
+    expect(e.message).toContain(message);
+    expect(e.message).not.toContain('\n');
+    expect(e.at).toBe(at);
+  });
+});
+
+describe('durationText', () => {
+  it.each([
+    [30, '30s'],
+    [90, '90s'],
+    [600, '10m'],
+    [3600, '1h'],
+    [5400, '90m'],
+    [172_800, '2d'],
+    [0, '0s'],
+  ])('%i seconds is "%s", which reads back as the same', (seconds, text) => {
+    expect(durationText(seconds)).toBe(text);
+    expect(durationSeconds(text)).toBe(seconds);
   });
 });
