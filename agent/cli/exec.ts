@@ -144,16 +144,6 @@ async function judge(
     return early(new GateError('E_AUDIT', `cannot open the audit log: ${e instanceof Error ? e.message : String(e)}`, 'check the state directory (permissions, disk space, execgate audit verify)'));
   }
   opened.store = store;
-  let reference: import('../measure/reference.js').ReferenceState | undefined;
-  if (policy.host.reference !== undefined) {
-    try {
-      const { parseReferenceState } = await import('../measure/reference.js');
-      const { INPUT_LIMITS, readBounded } = await import('../fs/read-bounded.js');
-      reference = parseReferenceState(await readBounded(policy.host.reference, { maxBytes: INPUT_LIMITS.reference, what: '[host] reference' }));
-    } catch (e) {
-      return early(new GateError('E_CONFIG', `[host] reference: ${e instanceof Error ? e.message : String(e)}`, 'fix or recapture the reference (execgate state capture)'));
-    }
-  }
   const { openExecutable } = await import('../gate/executable.js');
   const cwd = await realpath(process.cwd());
   let exe: OpenedExecutable | GateError;
@@ -227,7 +217,6 @@ async function judge(
     {
       policy,
       trust,
-      ...(reference === undefined ? {} : { reference }),
       store,
       akName: ak.name,
       tpm: gateTpm,

@@ -97,8 +97,6 @@ export interface GateRequest {
 export interface GateContext {
   readonly policy: HostPolicy;
   readonly trust: HostTrust;
-  /** The policy's [host] reference, read and parsed (when the policy names one). */
-  readonly reference?: ReferenceState;
   /** The audit store (the replay counters live there too). */
   readonly store: AuditStore;
   /** The pinned AK's Name. */
@@ -276,8 +274,8 @@ function checkIssuer(a: Artifact, issuer: PublicKey, ctx: GateContext, facts: Fa
     facts.breakglass = true;
     if (delegated) deny('E_POLICY', 'a break-glass artifact may not delegate', 'issue the break-glass artifact without --delegate-key');
     for (const l of links)
-      if (lifetime(l) > bg.maxTtl)
-        deny('E_POLICY', `the break-glass artifact is valid for ${lifetime(l)} s, over [breakglass] max_ttl ${bg.maxTtl} s`, 'issue it with a shorter --ttl');
+      if (lifetime(l) > bg.maxTtlSeconds)
+        deny('E_POLICY', `the break-glass artifact is valid for ${lifetime(l)} s, over [breakglass] max_ttl ${bg.maxTtlSeconds} s`, 'issue it with a shorter --ttl');
     return;
   }
   const rule = ctx.trust.issuers.find((i) => equalBytes(i.key.kid, issuer.kid));
@@ -286,8 +284,8 @@ function checkIssuer(a: Artifact, issuer: PublicKey, ctx: GateContext, facts: Fa
   if (!exeMatches(rule.exe, exe))
     deny('E_POLICY', `issuer ${rule.name} may not authorise ${exe} (its exe: ${rule.exe.join(', ')})`, `widen [[issuer]] ${rule.name} exe in the policy, or have another issuer sign`);
   for (const l of links)
-    if (lifetime(l) > rule.maxTtl)
-      deny('E_POLICY', `the artifact is valid for ${lifetime(l)} s, over issuer ${rule.name}'s max_ttl ${rule.maxTtl} s`, 'issue it with a shorter --ttl');
+    if (lifetime(l) > rule.maxTtlSeconds)
+      deny('E_POLICY', `the artifact is valid for ${lifetime(l)} s, over issuer ${rule.name}'s max_ttl ${rule.maxTtlSeconds} s`, 'issue it with a shorter --ttl');
   if (delegated && !rule.delegation)
     deny('E_POLICY', `issuer ${rule.name} may not delegate (delegation = false)`, `set delegation = true for [[issuer]] ${rule.name}, or issue without delegation`);
 }
@@ -336,9 +334,10 @@ function merge(into: PcrBankSelection[], add: PcrSelection): void {
 async function checkMeasured(a: Artifact, ctx: GateContext, facts: Facts): Promise<void> {
   const state = a.claims.state;
   const refs: ReferenceState[] = [];
-  if (ctx.reference !== undefined) refs.push(ctx.reference);
+  const policyRef = ctx.trust.reference?.state;
+  if (policyRef !== undefined) refs.push(policyRef);
   if (state !== undefined && 'ref' in state) {
-    const have = ctx.reference === undefined ? undefined : referenceDigest(ctx.reference);
+    const have = policyRef === undefined ? undefined : referenceDigest(policyRef);
     if (have === undefined || !equalBytes(have, state.ref)) {
       if (!facts.breakglass)
         deny(
@@ -360,7 +359,7 @@ async function checkMeasured(a: Artifact, ctx: GateContext, facts: Facts): Promi
   const boot = a.claims.boot;
   if (boot !== undefined && boot !== quote.clock.resetCount && !waived)
     deny('E_BOOT', `the artifact is for boot ${boot}; the TPM's resetCount is ${quote.clock.resetCount}`, 'issue a new artifact for this boot (--boot N from a fresh quote)');
-  const epochIndex = ctx.policy.revocation.epochNvIndex;
+  const epochIndex = ctx.policy.revocation?.epochNvIndex;
   if (epochIndex !== undefined && !waived) {
     let epoch: bigint;
     try {
@@ -447,7 +446,6 @@ function entryOf(
 
 function verdictOf(
   reason: 'OK' | GateError,
-  req: GateRequest,
   ctx: GateContext,
   facts: Facts,
   audit: GateVerdict['audit'] | string | undefined,
@@ -498,9 +496,9 @@ export async function decide(req: GateRequest, ctx: GateContext): Promise<GateVe
   const consume = { cti: artifact.claims.cti, uses: scope.uses ?? 1, exp: artifact.claims.exp };
   if (!req.consume) {
     const row = safely(() => ctx.store.uses(consume.cti));
-    if (row instanceof GateError) return verdictOf(row, req, ctx, facts, undefined);
-    if (row !== undefined && row.used >= row.allowed) return verdictOf(replayed(row.used), req, ctx, facts, undefined);
-    return verdictOf('OK', req, ctx, facts, undefined);
+    if (row instanceof GateError) return verdictOf(row, ctx, facts, undefined);
+    if (row !== undefined && row.used >= row.allowed) return verdictOf(replayed(row.used), ctx, facts, undefined);
+    return verdictOf('OK', ctx, facts, undefined);
   }
   const replayDeny = ctx.policy.host.mode === 'audit' ? 'would-deny' : 'deny';
   const r = safely(() =>
@@ -510,9 +508,9 @@ export async function decide(req: GateRequest, ctx: GateContext): Promise<GateVe
       deny: entryOf(replayDeny, 'E_REPLAY', req, ctx, facts),
     }),
   );
-  if (r instanceof GateError) return verdictOf(r, req, ctx, facts, undefined);
+  if (r instanceof GateError) return verdictOf(r, ctx, facts, undefined);
   const audit = { seq: r.seq, entryHash: toHex(r.leaf) };
-  return verdictOf(r.consumed ? 'OK' : replayed(r.used), req, ctx, facts, audit);
+  return verdictOf(r.consumed ? 'OK' : replayed(r.used), ctx, facts, audit);
 }
 
 const replayed = (used: number): GateError =>
@@ -529,10 +527,10 @@ function safely<T>(fn: () => T): T | GateError {
 
 /** A denial, recorded in the audit log when the request consumes (exec). */
 function denied(e: GateError, req: GateRequest, ctx: GateContext, facts: Facts): GateVerdict {
-  if (!req.consume) return verdictOf(e, req, ctx, facts, undefined);
+  if (!req.consume) return verdictOf(e, ctx, facts, undefined);
   const verdict = ctx.policy.host.mode === 'audit' ? 'would-deny' : 'deny';
   const r = safely(() => ctx.store.append(entryOf(verdict, e.code, req, ctx, facts)));
-  return verdictOf(e, req, ctx, facts, r instanceof GateError ? r.message : { seq: r.seq, entryHash: toHex(r.leaf) });
+  return verdictOf(e, ctx, facts, r instanceof GateError ? r.message : { seq: r.seq, entryHash: toHex(r.leaf) });
 }
 
 /** Remedies of the artifact layer's codes. */

@@ -11,7 +11,7 @@ import { expect } from 'vitest';
 import { decodeEntry } from '../../agent/audit/entry.js';
 import { AuditStore } from '../../agent/audit/store.js';
 import { cli } from '../cli/helpers.js';
-import type { SwtpmInstance } from '../helpers/swtpm.js';
+import type { SwtpmInstance } from '../../swtpm/harness.js';
 
 export const MAIN = ['--import', 'tsx', join(import.meta.dirname, '../../agent/cli/main.ts')];
 
