@@ -569,6 +569,12 @@ describe('host init pins the EK (host.json)', () => {
             trust: 'first-use',
           },
         },
+        // The AK, pinned in the same write (host-init-ak-pin.test.ts checks it in depth).
+        ak: {
+          handle: '0x81010040',
+          public: expect.stringMatching(/^[0-9a-f]+$/),
+          name: JSON.parse(init.stdout).akName,
+        },
       });
       expect((await stat(join(state, 'host.json'))).mode & 0o777).toBe(0o644);
       const saved = await cli([...base, 'init', '--ak-save', join(dir, 'ak'), '--state-dir', state]);
