@@ -3,7 +3,7 @@
  * `execgate audit show | checkpoint | verify | prove | export`: the audit log (agent/audit) from the
  * command line. Every command reads the host policy (--policy, default /etc/execgate/policy.toml, a
  * missing default file meaning the built-in defaults) for the state directory, the TCTI and the [audit]
- * table; --state-dir overrides the policy's.
+ * table; --state-dir overrides the policy's (host-policy.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { readCounterCertified } from '../attest/nv-counter.js';
@@ -15,17 +15,16 @@ import { type AuditVerdict, checkpointNow, storedCheckpoints, verifyAuditLogAsyn
 import { consistencyProofJson, inclusionProofJson } from '../audit/proofs.js';
 import { AuditStore } from '../audit/store.js';
 import { DEFAULT_POLICY_FILE } from '../config/defaults.js';
-import { type HostPolicy, loadPolicy } from '../config/policy.js';
 import { initVerification } from '../crypto/verify.js';
 import { toHex } from '../encoding/bytes.js';
 import { checkWritable, writeFileSafe } from '../fs/atomic-write.js';
 import { INPUT_LIMITS, readBoundedText } from '../fs/read-bounded.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseFlags, parseHandle, parseIndex } from './args.js';
-import { type CliContext, makeContext } from './context.js';
+import type { CliContext } from './context.js';
 import { akSource } from './evidence.js';
 import { EXIT, UsageError } from './exit.js';
-import { stateDirOf } from './host-state.js';
+import { hostSetup, POLICY_FLAGS } from './host-policy.js';
 
 export const AUDIT_HELP = `Usage: execgate audit <command> [--policy FILE | --state-dir DIR] [flags]
 
@@ -52,32 +51,7 @@ by checkpoints: TPM quotes over C2SP checkpoint notes, each taking the next valu
 Exit 0 when the log verifies, 7 with the tamper code otherwise: E_AUDIT_ENTRY, E_AUDIT_ROOT,
 E_AUDIT_TRUNCATED, E_AUDIT_CHECKPOINT, E_AUDIT_CONSISTENCY, E_AUDIT_ROLLBACK; 2 for E_AUDIT_STORE.`;
 
-const COMMON = {
-  policy: { type: 'string' },
-  'state-dir': { type: 'string' },
-} as const;
-
-interface Setup {
-  readonly policy: HostPolicy;
-  readonly stateDir: string;
-  readonly ctx: CliContext;
-}
-
-/** The policy, the state directory and a context whose TPM is the policy's when --tcti is not given. */
-async function setup(
-  values: { policy?: string | undefined; 'state-dir'?: string | undefined },
-  ctx: CliContext,
-): Promise<Setup> {
-  const policy =
-    values.policy === undefined
-      ? await loadPolicy(DEFAULT_POLICY_FILE, { missingOk: true })
-      : await loadPolicy(values.policy);
-  const stateDir =
-    values['state-dir'] ?? (policy.file === undefined ? stateDirOf(ctx.env) : policy.host.stateDir);
-  const tcti = ctx.tcti ?? policy.host.tcti;
-  const c = tcti === ctx.tcti ? ctx : makeContext(ctx, { tcti, json: ctx.json });
-  return { policy, stateDir, ctx: c };
-}
+const COMMON = POLICY_FLAGS;
 
 function noPositionals(positionals: string[], usage: string): void {
   if (positionals.length) throw new UsageError(`unknown argument "${positionals[0]}"\n${usage}`);
@@ -126,7 +100,7 @@ async function show(argv: string[], ctx0: CliContext): Promise<number> {
     usage,
   );
   noPositionals(positionals, usage);
-  const { stateDir, ctx } = await setup(values, ctx0);
+  const { stateDir, ctx } = await hostSetup(values, ctx0, { readDefault: true });
   const store = await AuditStore.open(stateDir, { readonly: true });
   try {
     const size = store.size();
@@ -164,7 +138,7 @@ async function checkpoint(argv: string[], ctx0: CliContext): Promise<number> {
     usage,
   );
   noPositionals(positionals, usage);
-  const { policy, stateDir, ctx } = await setup(values, ctx0);
+  const { policy, stateDir, ctx } = await hostSetup(values, ctx0, { readDefault: true });
   const store = await AuditStore.open(stateDir);
   try {
     const made = await ctx.withTpm((tpm) =>
@@ -246,7 +220,7 @@ async function verify(argv: string[], ctx0: CliContext): Promise<number> {
   noPositionals(positionals, usage);
   if (values.bundle !== undefined && values['state-dir'] !== undefined)
     throw new UsageError(`--bundle and --state-dir exclude each other\n${usage}`);
-  const { policy, stateDir, ctx } = await setup(values, ctx0);
+  const { policy, stateDir, ctx } = await hostSetup(values, ctx0, { readDefault: true });
   const nvIndex = policy.audit.nvCounterIndex;
   const given = values.ak === undefined ? undefined : await akPemFlag(values.ak);
   await initVerification();
@@ -309,7 +283,7 @@ async function prove(argv: string[], ctx0: CliContext): Promise<number> {
   noPositionals(positionals, usage);
   if ((values.index === undefined) === (values['from-size'] === undefined))
     throw new UsageError(`give one of --index I and --from-size M\n${usage}`);
-  const { stateDir, ctx } = await setup(values, ctx0);
+  const { stateDir, ctx } = await hostSetup(values, ctx0, { readDefault: true });
   const store = await AuditStore.open(stateDir, { readonly: true });
   try {
     const newest = store.latestCheckpoint();
@@ -362,7 +336,7 @@ async function exportCmd(argv: string[], ctx0: CliContext): Promise<number> {
   if (values.out === undefined) throw new UsageError(`--out FILE is required\n${usage}`);
   const replace = values.force === true;
   await checkWritable(values.out, { replace });
-  const { stateDir, ctx } = await setup(values, ctx0);
+  const { stateDir, ctx } = await hostSetup(values, ctx0, { readDefault: true });
   const akSpki =
     values.ak === undefined
       ? await ctx.withTpm((tpm) => withHostAk(tpm, values, async (ak) => spkiOfPublic(ak.public)))

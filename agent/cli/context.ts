@@ -26,6 +26,8 @@ export interface CliContext extends CliIo {
    * with E_TPM_TIMEOUT.
    */
   withTpm<T>(fn: (tpm: Tpm) => Promise<T>): Promise<T>;
+  /** The same context with another TCTI (the host policy's), keeping --json and --tpm-deadline. */
+  withTcti(tcti: string | undefined): CliContext;
 }
 
 export interface GlobalFlags {
@@ -47,6 +49,9 @@ export function makeContext(io: CliIo, flags: GlobalFlags): CliContext {
     json,
     out(line) {
       io.stdout.write(`${line}\n`);
+    },
+    withTcti(other) {
+      return makeContext(io, { ...flags, tcti: other });
     },
     async withTpm(fn) {
       const ms = deadlineMs(deadline.raw, deadline.source);

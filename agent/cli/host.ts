@@ -24,7 +24,6 @@ import { type EkAlg, EkError, ekPublicFromSpki, pemToDer, readEkCertificate, wit
 import type { EkCertQuirk } from '../attest/ek-cert.js';
 import { type HostIdentity, hostIdentity, hostInit } from '../attest/identity.js';
 import {
-  DEFAULT_AUDIT_COUNTER_INDEX,
   type DefinedCounter,
   defineCounter,
   formatCounterIndex,
@@ -38,6 +37,7 @@ import type { Tpm } from '../tpm/tpm.js';
 import { parseEkAlg, parseFlags, parseHandle, toHex } from './args.js';
 import type { CliContext } from './context.js';
 import { EXIT, exitCodeOf, UsageError } from './exit.js';
+import { hostSetup, POLICY_FLAGS } from './host-policy.js';
 import {
   type EkTrust,
   type HostState,
@@ -47,7 +47,6 @@ import {
   readHostState,
   setAkPin,
   setEkPin,
-  stateDirOf,
   writeHostState,
 } from './host-state.js';
 
@@ -62,7 +61,8 @@ const EK_QUIRKS: Readonly<Record<EkCertQuirk, string>> = {
 export const HOST_HELP = `Usage: execgate host <command> [flags]
 
 Commands:
-  init [--ak-alg rsa|ecc] [--ak-handle H] [--ek-alg A] [--nv-counter-index N] [--ca BUNDLE …] [--force]
+  init [--policy FILE] [--ak-alg rsa|ecc] [--ak-handle H] [--ek-alg A] [--nv-counter-index N]
+       [--ca BUNDLE …] [--force]
                              pin the EK in STATE_DIR/host.json (sessions are salted only to it), define
                              the audit log's NV counter at N (default 0x01800100; kept when it exists)
                              and create the AK (restricted signing key under the EK, endorsement hierarchy;
@@ -81,7 +81,8 @@ Commands:
                              DIR/ak.pem; existing files are replaced only with --force. Quote with
                              execgate quote --ak-public DIR/ak.pub --ak-private DIR/ak.priv. Such an AK
                              is not pinned: the gate needs a persistent one (host init without --ak-save)
-  identity [--ak-handle H] [--ek-alg A] [--ca BUNDLE [--ek-cert FILE] [--ek-quirk NAME]…] [--json]
+  identity [--policy FILE] [--ak-handle H] [--ek-alg A] [--ca BUNDLE [--ek-cert FILE] [--ek-quirk NAME]…]
+           [--json]
                              AK name and qualified name, AK and EK public keys (PEM), EK certificate from
                              NV, TPM maker/firmware; at the pinned AK's handle, the TPM's AK must be the
                              pinned one (E_AK_MISMATCH).
@@ -89,6 +90,8 @@ Commands:
                              DER or PEM) against the CA bundle (PEM or one DER certificate) and that it
                              certifies this TPM's EK; exit 7 with E_EK_CERT_* when it does not
 
+  --policy FILE: the host policy; its [host] state_dir and tcti and [audit] nv_counter_index stand in for
+                             --state-dir, --tcti and --nv-counter-index when those are not given.
   --ak-handle H: a persistent handle, 0x81xxxxxx (hex with 0x, or decimal).
   --nv-counter-index N: an NV index 0x01000000–0x01bfffff (hex with 0x, or decimal) for the audit log's
                              rollback counter: a TPM_NT_COUNTER, owner-write, readable by anyone, no DA.
@@ -307,17 +310,17 @@ async function initSaved(
   return EXIT.OK;
 }
 
-async function init(argv: string[], ctx: CliContext): Promise<number> {
+async function init(argv: string[], ctx0: CliContext): Promise<number> {
   const usage =
-    'Usage: execgate host init [--ak-alg rsa|ecc] [--ak-handle H | --ak-save DIR] [--ek-alg A] [--nv-counter-index N] [--state-dir DIR] [--ca BUNDLE [--ek-cert FILE] [--ek-quirk NAME]…] [--force]';
+    'Usage: execgate host init [--policy FILE] [--ak-alg rsa|ecc] [--ak-handle H | --ak-save DIR] [--ek-alg A] [--nv-counter-index N] [--state-dir DIR] [--ca BUNDLE [--ek-cert FILE] [--ek-quirk NAME]…] [--force]';
   const { values, positionals } = parseFlags(
     argv,
     {
+      ...POLICY_FLAGS,
       'ak-alg': { type: 'string' },
       'ak-handle': { type: 'string' },
       'ak-save': { type: 'string' },
       'ek-alg': { type: 'string' },
-      'state-dir': { type: 'string' },
       'nv-counter-index': { type: 'string' },
       force: { type: 'boolean' },
       ...EK_CERT_FLAGS,
@@ -325,10 +328,10 @@ async function init(argv: string[], ctx: CliContext): Promise<number> {
     usage,
   );
   if (positionals.length) throw new UsageError(`host init takes no arguments\n${usage}`);
-  const stateDir = stateDirOf(ctx.env, values['state-dir']);
+  const { policy, stateDir, ctx } = await hostSetup(values, ctx0, { readDefault: false });
   const nvIndex =
     values['nv-counter-index'] === undefined
-      ? DEFAULT_AUDIT_COUNTER_INDEX
+      ? policy.audit.nvCounterIndex
       : parseCounterIndex(values['nv-counter-index']);
   const akAlg = parseAkAlg(values['ak-alg']);
   const ekAlg = parseEkAlg(values['ek-alg']);
@@ -500,21 +503,21 @@ async function validateEkCert(
   };
 }
 
-async function identity(argv: string[], ctx: CliContext): Promise<number> {
+async function identity(argv: string[], ctx0: CliContext): Promise<number> {
   const usage =
-    'Usage: execgate host identity [--ak-handle H] [--ek-alg A] [--state-dir DIR] [--ca BUNDLE [--ek-cert FILE] [--ek-quirk NAME]…] [--json]';
+    'Usage: execgate host identity [--policy FILE] [--ak-handle H] [--ek-alg A] [--state-dir DIR] [--ca BUNDLE [--ek-cert FILE] [--ek-quirk NAME]…] [--json]';
   const { values, positionals } = parseFlags(
     argv,
     {
+      ...POLICY_FLAGS,
       'ak-handle': { type: 'string' },
       'ek-alg': { type: 'string' },
-      'state-dir': { type: 'string' },
       ...EK_CERT_FLAGS,
     },
     usage,
   );
   if (positionals.length) throw new UsageError(`host identity takes no arguments\n${usage}`);
-  const stateDir = stateDirOf(ctx.env, values['state-dir']);
+  const { stateDir, ctx } = await hostSetup(values, ctx0, { readDefault: false });
   const ekAlg = parseEkAlg(values['ek-alg']);
   const cert = await readEkCertCheck(values, usage);
   // Once host init pinned the EK and the AK, the identity is of those only (E_EK_MISMATCH, E_AK_MISMATCH).

@@ -2,7 +2,8 @@
 // Issue 14: `host init` pins the AK in host.json (handle, TPMT_PUBLIC, Name; RSA and ECC), with tpm2-tools
 // as the oracle for what the TPM holds; --force replaces the pin; a host.json whose AK entry was edited
 // is refused; a key swapped into the pinned handle after init is refused by withPinnedAk (E_AK_MISMATCH)
-// and by the commands that use the pin (host init, host identity).
+// and by the commands that use the pin (host init, host identity). `host init --policy` takes the state
+// directory, the TCTI and the audit counter's index from the host policy, flags winning.
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -233,6 +234,56 @@ describe('host init pins the AK in host.json', () => {
       } finally {
         await tpm.close();
       }
+    });
+  });
+});
+
+describe('host init --policy', () => {
+  it('takes [host] state_dir and tcti and [audit] nv_counter_index from the policy; flags and $EXECGATE_TCTI win', async () => {
+    await withTempDir(async (dir) => {
+      const policy = join(dir, 'policy.toml');
+      const write = (tctiLine: string) =>
+        writeFile(
+          policy,
+          `[host]\nstate_dir = "state"\n${tctiLine}\n\n[audit]\nnv_counter_index = "0x01500193"\n`,
+        );
+      await write(`tcti = "${swtpm().tcti}"`);
+      const r = await cli(['host', 'init', '--policy', policy, '--ak-handle', '0x81010036', '--json']);
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout).auditCounter.index).toBe('0x01500193');
+      expect((await hostJson(join(dir, 'state'))).ak.handle).toBe('0x81010036');
+      const id = await cli(['host', 'identity', '--policy', policy, '--ak-handle', '0x81010036', '--json']);
+      expect(JSON.parse(id.stdout).akName).toBe(JSON.parse(r.stdout).akName);
+      // The policy's TPM keeps the global flags: --tpm-deadline still bounds it.
+      const late = await cli(['--tpm-deadline', '0.001', 'host', 'identity', '--policy', policy]);
+      expect(late.stderr).toContain('E_TPM_TIMEOUT');
+
+      const flags = await cli([
+        'host',
+        'init',
+        '--policy',
+        policy,
+        '--ak-handle',
+        '0x81010036',
+        '--nv-counter-index',
+        '0x01500194',
+        '--state-dir',
+        join(dir, 'flagged'),
+        '--json',
+      ]);
+      expect(flags.stderr).toBe('');
+      expect(JSON.parse(flags.stdout).auditCounter.index).toBe('0x01500194');
+      expect((await hostJson(join(dir, 'flagged'))).ak.name).toBe(JSON.parse(r.stdout).akName);
+
+      // The policy's TCTI goes nowhere; $EXECGATE_TCTI (and --tcti) stand before it.
+      await write('tcti = "swtpm:host=127.0.0.1,port=1"');
+      const viaPolicy = await cli(['host', 'identity', '--policy', policy, '--ak-handle', '0x81010036']);
+      expect(viaPolicy.code).toBe(EXIT.TPM_UNAVAILABLE);
+      const env = await cli(['host', 'identity', '--policy', policy, '--ak-handle', '0x81010036'], {
+        EXECGATE_TCTI: swtpm().tcti,
+      });
+      expect(env.stderr).toBe('');
+      expect(env.code).toBe(EXIT.OK);
     });
   });
 });
