@@ -3,7 +3,8 @@
  * `execgate audit show | checkpoint | verify | prove | export`: the audit log (agent/audit) from the
  * command line. Every command reads the host policy (--policy, default /etc/execgate/policy.toml, a
  * missing default file meaning the built-in defaults) for the state directory, the TCTI and the [audit]
- * table; --state-dir overrides the policy's (host-policy.ts).
+ * table; --state-dir overrides the policy's (host-policy.ts). Checkpoints are quotes by the AK pinned
+ * in host.json when there is one (withAuditAk).
  */
 import { readFile } from 'node:fs/promises';
 import { readCounterCertified } from '../attest/nv-counter.js';
@@ -25,6 +26,7 @@ import type { CliContext } from './context.js';
 import { akSource } from './evidence.js';
 import { EXIT, UsageError } from './exit.js';
 import { hostSetup, POLICY_FLAGS } from './host-policy.js';
+import { type HostState, pinnedAk, readHostState, withPinnedAk } from './host-state.js';
 
 export const AUDIT_HELP = `Usage: execgate audit <command> [--policy FILE | --state-dir DIR] [flags]
 
@@ -45,8 +47,10 @@ by checkpoints: TPM quotes over C2SP checkpoint notes, each taking the next valu
   --policy FILE  the host policy (default ${DEFAULT_POLICY_FILE}; missing: built-in defaults): [host]
                  state_dir and tcti, [audit] pcrs and nv_counter_index
   --state-dir D  the state directory (default: the policy's, else $EXECGATE_STATE_DIR, else /var/lib/execgate)
-  --ak PEM       the AK public key to trust (SubjectPublicKeyInfo PEM); without it, the host's AK is read
-                 from the TPM (--ak-handle H, default 0x81010002, as execgate quote). Required with --bundle.
+  --ak PEM       the AK public key to trust (SubjectPublicKeyInfo PEM); without it, the AK pinned in
+                 STATE_DIR/host.json by host init (the TPM's key at its handle must be that one:
+                 E_AK_MISMATCH), or, with --ak-handle H / --ak-alg, or when none is pinned, the AK as
+                 execgate quote finds it (default 0x81010002). Required with --bundle.
   --offline      verify: do not ask the TPM (no counter comparison; needs --ak)
 Exit 0 when the log verifies, 7 with the tamper code otherwise: E_AUDIT_ENTRY, E_AUDIT_ROOT,
 E_AUDIT_TRUNCATED, E_AUDIT_CHECKPOINT, E_AUDIT_CONSISTENCY, E_AUDIT_ROLLBACK; 2 for E_AUDIT_STORE.`;
@@ -57,17 +61,26 @@ function noPositionals(positionals: string[], usage: string): void {
   if (positionals.length) throw new UsageError(`unknown argument "${positionals[0]}"\n${usage}`);
 }
 
-/** The host's AK as `execgate quote` resolves it. */
-function withHostAk<T>(
+/**
+ * The AK that anchors the log: --ak-handle H or --ak-alg, when given, as `execgate quote` resolves them;
+ * else the AK pinned in STATE_DIR/host.json, held to the TPM's key at its handle (withPinnedAk,
+ * E_AK_MISMATCH), so that the log's checkpoints are quotes by the key the gate pins; else (a host.json
+ * from before AK pins, or none) the AK as `execgate quote` finds it.
+ */
+async function withAuditAk<T>(
   tpm: Tpm,
   values: { 'ak-handle'?: string | undefined; 'ak-alg'?: string | undefined },
+  state: HostState | undefined,
+  stateDir: string,
   fn: (ak: LoadedAk) => Promise<T>,
 ): Promise<T> {
   const alg = values['ak-alg'] ?? 'rsa';
   if (alg !== 'rsa' && alg !== 'ecc') throw new UsageError(`--ak-alg must be rsa or ecc, got "${alg}"`);
   const explicit =
     values['ak-handle'] === undefined ? undefined : parseHandle(values['ak-handle'], '--ak-handle');
-  return akSource(tpm, explicit, alg).then((src) => withAk(tpm, src, fn));
+  if (explicit === undefined && values['ak-alg'] === undefined && pinnedAk(state) !== undefined)
+    return withPinnedAk(tpm, state, stateDir, fn);
+  return withAk(tpm, await akSource(tpm, explicit, alg), fn);
 }
 
 async function akPemFlag(file: string): Promise<Uint8Array> {
@@ -141,8 +154,9 @@ async function checkpoint(argv: string[], ctx0: CliContext): Promise<number> {
   const { policy, stateDir, ctx } = await hostSetup(values, ctx0, { readDefault: true });
   const store = await AuditStore.open(stateDir);
   try {
+    const state = await readHostState(stateDir);
     const made = await ctx.withTpm((tpm) =>
-      withHostAk(tpm, values, (ak) =>
+      withAuditAk(tpm, values, state, stateDir, (ak) =>
         checkpointNow(store, tpm, ak, { nvIndex: policy.audit.nvCounterIndex, selection: policy.audit.pcrs }),
       ),
     );
@@ -259,8 +273,9 @@ async function verify(argv: string[], ctx0: CliContext): Promise<number> {
       if (given === undefined) throw new UsageError(`--offline needs --ak PEM\n${usage}`);
       return report(ctx, await run(given));
     }
+    const state = await readHostState(stateDir);
     const verdict = await ctx.withTpm((tpm) =>
-      withHostAk(tpm, values, async (ak) => {
+      withAuditAk(tpm, values, state, stateDir, async (ak) => {
         const akSpki = given ?? spkiOfPublic(ak.public);
         // One pass: the log's own findings come first in the verdict, the TPM's counter last.
         if (checkpoints.length === 0) return run(akSpki);
@@ -339,7 +354,11 @@ async function exportCmd(argv: string[], ctx0: CliContext): Promise<number> {
   const { stateDir, ctx } = await hostSetup(values, ctx0, { readDefault: true });
   const akSpki =
     values.ak === undefined
-      ? await ctx.withTpm((tpm) => withHostAk(tpm, values, async (ak) => spkiOfPublic(ak.public)))
+      ? await readHostState(stateDir).then((state) =>
+          ctx.withTpm((tpm) =>
+            withAuditAk(tpm, values, state, stateDir, async (ak) => spkiOfPublic(ak.public)),
+          ),
+        )
       : await akPemFlag(values.ak);
   const store = await AuditStore.open(stateDir, { readonly: true });
   let bundle: Uint8Array;

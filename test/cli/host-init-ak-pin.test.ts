@@ -2,13 +2,16 @@
 // Issue 14: `host init` pins the AK in host.json (handle, TPMT_PUBLIC, Name; RSA and ECC), with tpm2-tools
 // as the oracle for what the TPM holds; --force replaces the pin; a host.json whose AK entry was edited
 // is refused; a key swapped into the pinned handle after init is refused by withPinnedAk (E_AK_MISMATCH)
-// and by the commands that use the pin (host init, host identity). `host init --policy` takes the state
-// directory, the TCTI and the audit counter's index from the host policy, flags winning.
+// and by the commands that use the pin (host init, host identity, audit checkpoint), and audit
+// checkpoints are quotes by the pinned AK. `host init --policy` takes the state directory, the TCTI and
+// the audit counter's index from the host policy, flags winning.
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AkError } from '../../agent/attest/ak.js';
 import { hostInit } from '../../agent/attest/identity.js';
+import { spkiOfPublic, spkiToPem } from '../../agent/attest/quote.js';
+import { AuditStore } from '../../agent/audit/store.js';
 import { EXIT } from '../../agent/cli/exit.js';
 import { readHostState, withPinnedAk } from '../../agent/cli/host-state.js';
 import { initHashing } from '../../agent/crypto/hash.js';
@@ -159,7 +162,7 @@ describe('host init pins the AK in host.json', () => {
     });
   });
 
-  it('a key swapped into the pinned handle is refused: withPinnedAk (E_AK_MISMATCH), host identity and host init (exit 5), until init --force', async () => {
+  it('a key swapped into the pinned handle is refused: withPinnedAk (E_AK_MISMATCH), host identity, host init and audit checkpoint (exit 5), until init --force', async () => {
     await initHashing();
     await withTempDir(async (dir) => {
       const state = join(dir, 'state');
@@ -191,6 +194,7 @@ describe('host init pins the AK in host.json', () => {
       for (const argv of [
         ['host', 'identity', ...at],
         ['host', 'init', ...at],
+        ['audit', 'checkpoint', '--state-dir', state],
       ]) {
         const r = await cli([...tcti(), ...argv]);
         expect(r.stderr, argv.join(' ')).toMatch(/^execgate: E_AK_MISMATCH: .*host init --force/);
@@ -234,6 +238,64 @@ describe('host init pins the AK in host.json', () => {
       } finally {
         await tpm.close();
       }
+    });
+  });
+});
+
+describe('audit commands use the pinned AK', () => {
+  it('audit checkpoint quotes with the AK pinned in the state directory, not the one at 0x81010002', async () => {
+    await initHashing();
+    await withTempDir(async (dir) => {
+      const state = join(dir, 'state');
+      // Another AK at the default handle, pinned elsewhere: the one `execgate quote` would find.
+      expect((await cli([...tcti(), 'host', 'init', '--state-dir', join(dir, 'other')])).code).toBe(EXIT.OK);
+      expect(
+        (await cli([...tcti(), 'host', 'init', '--ak-handle', '0x81010035', '--state-dir', state])).code,
+      ).toBe(EXIT.OK);
+      const pemOf = async (name: string, handle: string) => {
+        const tpmPub = await tpmHolds(handle, dir);
+        const file = join(dir, `${name}.pem`);
+        await writeFile(file, spkiToPem(spkiOfPublic(unmarshal(TPMT_PUBLIC, fromHex(tpmPub.public)))));
+        return file;
+      };
+      const pinnedPem = await pemOf('pinned', '0x81010035');
+      const defaultPem = await pemOf('default', '0x81010002');
+
+      const store = await AuditStore.open(state);
+      try {
+        store.append({ time: 1_765_000_000_000, verdict: 'deny', reason: 'E_SIGNATURE', pid: 1 });
+      } finally {
+        store.close();
+      }
+      const made = await cli([...tcti(), 'audit', 'checkpoint', '--state-dir', state]);
+      expect(made.stderr).toBe('');
+      expect(made.code).toBe(EXIT.OK);
+
+      const offline = (pem: string) =>
+        cli(['audit', 'verify', '--state-dir', state, '--offline', '--ak', pem, '--json']);
+      expect((await offline(pinnedPem)).code).toBe(EXIT.OK);
+      const wrong = await offline(defaultPem);
+      expect(wrong.code).toBe(EXIT.EVIDENCE_INVALID);
+      expect(wrong.stderr).toContain('E_AUDIT_CHECKPOINT');
+      // On the host, without --ak: the pinned AK's key, and its certification of the counter.
+      expect((await cli([...tcti(), 'audit', 'verify', '--state-dir', state])).code).toBe(EXIT.OK);
+      // --ak-handle still names a key explicitly: the default handle's AK did not sign the checkpoint.
+      const explicit = await cli([
+        ...tcti(),
+        'audit',
+        'verify',
+        '--state-dir',
+        state,
+        '--ak-handle',
+        '0x81010002',
+      ]);
+      expect(explicit.code).toBe(EXIT.EVIDENCE_INVALID);
+
+      const out = join(dir, 'log.bundle');
+      expect((await cli([...tcti(), 'audit', 'export', '--state-dir', state, '--out', out])).code).toBe(
+        EXIT.OK,
+      );
+      expect((await cli(['audit', 'verify', '--bundle', out, '--ak', pinnedPem])).code).toBe(EXIT.OK);
     });
   });
 });
