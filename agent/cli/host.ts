@@ -66,7 +66,7 @@ Commands:
                              pin the EK in STATE_DIR/host.json (sessions are salted only to it), define
                              the audit log's NV counter at N (default 0x01800100; kept when it exists)
                              and create the AK (restricted signing key under the EK, endorsement hierarchy;
-                             RSA-2048 by default) and persist it at H (default
+                             ECC P-256 by default, its quotes are the faster) and persist it at H (default
                              0x81010002); an existing AK is kept unless --force. The AK (handle, public
                              area, Name) is pinned in host.json with the EK: every verdict needs a quote by
                              it, and the TPM's key at H must stay that one (E_AK_MISMATCH, also for a
@@ -110,8 +110,9 @@ Examples:
   execgate host init --nv-counter-index 0x01500191
   execgate host identity --json --ca vendor-roots.pem --ek-quirk no-eku`;
 
+/** ECC by default: its TPM2_Quote is the faster on swtpm (BENCHMARKS.md, "AK kind for the gate"). */
 function parseAkAlg(value: string | undefined): AkAlg {
-  if (value === undefined) return 'rsa';
+  if (value === undefined) return 'ecc';
   if (value === 'rsa' || value === 'ecc') return value;
   throw new UsageError(`--ak-alg must be rsa or ecc, got "${value}"`);
 }
