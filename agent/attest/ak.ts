@@ -14,7 +14,7 @@
 
 import { hashAlgOf } from '../crypto/algorithms.js';
 import { digest as hash } from '../crypto/hash.js';
-import { equalBytes } from '../encoding/bytes.js';
+import { equalBytes, toHex } from '../encoding/bytes.js';
 import { ExecgateError } from '../errors.js';
 import { Create, EvictControl, Load } from '../tpm/commands.js';
 import { TPM_ALG, TPM_ECC_CURVE, TPM_RH } from '../tpm/constants.js';
@@ -30,14 +30,14 @@ import {
 } from '../tpm/structures.js';
 import { akEccP256Template, akRsa2048Template } from '../tpm/templates.js';
 import type { Tpm } from '../tpm/tpm.js';
-import { type Ek, readPublicOrUndefined, spkiPemOf, withEmptyUnique } from './ek.js';
+import { type Ek, readPublicOrUndefined, samePublic, spkiPemOf, withEmptyUnique } from './ek.js';
 
 export type AkAlg = 'rsa' | 'ecc';
 
 /** Where execgate keeps the AK unless told otherwise (TCG handle registry: endorsement-range persistent). */
 export const DEFAULT_AK_HANDLE = 0x81010002;
 
-export type AkCode = 'E_AK_MISSING' | 'E_AK_INVALID' | 'E_AK_HANDLE';
+export type AkCode = 'E_AK_MISSING' | 'E_AK_INVALID' | 'E_AK_HANDLE' | 'E_AK_MISMATCH';
 
 export class AkError extends ExecgateError<AkCode> {}
 
@@ -288,6 +288,42 @@ export async function readAk(
   if (!found) return undefined;
   checkAkPublic(found.outPublic);
   return { public: found.outPublic, name: found.name, qualifiedName: found.qualifiedName };
+}
+
+/** The AK `host init` pinned (host.json): the persistent handle it lives at and its public area. */
+export interface AkPin {
+  readonly handle: number;
+  readonly public: TPMT_PUBLIC;
+}
+
+/**
+ * Refuses (E_AK_MISMATCH) a public area reported for the pinned AK's handle that is not byte-equal to the
+ * pinned one, `unique` included: an interposer on the bus, or another key evicted into the handle, must
+ * not be believed to be this host's AK.
+ */
+export function checkAkPin(reported: TPMT_PUBLIC, pin: AkPin): void {
+  if (!samePublic(reported, pin.public)) {
+    throw new AkError(
+      'E_AK_MISMATCH',
+      `the key at 0x${pin.handle.toString(16)} (Name ${toHex(objectName(reported))}) is not the AK pinned at host init (Name ${toHex(objectName(pin.public))}): an interposer on the bus or a swapped key; if this TPM was re-provisioned, run "execgate host init --force"`,
+    );
+  }
+}
+
+/**
+ * Reads the pinned AK's handle and holds the TPM's answer to the pin (checkAkPin); E_AK_MISSING when the
+ * handle is empty. Only the public area is compared: a quote is then believed only when it verifies
+ * under the pinned key, whatever the TPM said here.
+ */
+export async function confirmPinnedAk(tpm: Tpm, pin: AkPin): Promise<void> {
+  const found = await readPublicOrUndefined(tpm, pin.handle);
+  if (found === undefined) {
+    throw new AkError(
+      'E_AK_MISSING',
+      `no AK at 0x${pin.handle.toString(16)}, where host init pinned it: re-provision with "execgate host init --force"`,
+    );
+  }
+  checkAkPin(found.outPublic, pin);
 }
 
 /**

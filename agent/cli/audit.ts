@@ -3,7 +3,8 @@
  * `execgate audit show | checkpoint | verify | prove | export`: the audit log (agent/audit) from the
  * command line. Every command reads the host policy (--policy, default /etc/execgate/policy.toml, a
  * missing default file meaning the built-in defaults) for the state directory, the TCTI and the [audit]
- * table; --state-dir overrides the policy's.
+ * table; --state-dir overrides the policy's (host-policy.ts). Checkpoints are quotes by the AK pinned
+ * in host.json when there is one (withAuditAk).
  */
 import { readFile } from 'node:fs/promises';
 import { readCounterCertified } from '../attest/nv-counter.js';
@@ -15,17 +16,17 @@ import { type AuditVerdict, checkpointNow, storedCheckpoints, verifyAuditLogAsyn
 import { consistencyProofJson, inclusionProofJson } from '../audit/proofs.js';
 import { AuditStore } from '../audit/store.js';
 import { DEFAULT_POLICY_FILE } from '../config/defaults.js';
-import { type HostPolicy, loadPolicy } from '../config/policy.js';
 import { initVerification } from '../crypto/verify.js';
 import { toHex } from '../encoding/bytes.js';
 import { checkWritable, writeFileSafe } from '../fs/atomic-write.js';
 import { INPUT_LIMITS, readBoundedText } from '../fs/read-bounded.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseFlags, parseHandle, parseIndex } from './args.js';
-import { type CliContext, makeContext } from './context.js';
+import type { CliContext } from './context.js';
 import { akSource } from './evidence.js';
 import { EXIT, UsageError } from './exit.js';
-import { stateDirOf } from './host-state.js';
+import { hostSetup, POLICY_FLAGS } from './host-policy.js';
+import { type HostState, pinnedAk, readHostState, withPinnedAk } from './host-state.js';
 
 export const AUDIT_HELP = `Usage: execgate audit <command> [--policy FILE | --state-dir DIR] [flags]
 
@@ -46,54 +47,40 @@ by checkpoints: TPM quotes over C2SP checkpoint notes, each taking the next valu
   --policy FILE  the host policy (default ${DEFAULT_POLICY_FILE}; missing: built-in defaults): [host]
                  state_dir and tcti, [audit] pcrs and nv_counter_index
   --state-dir D  the state directory (default: the policy's, else $EXECGATE_STATE_DIR, else /var/lib/execgate)
-  --ak PEM       the AK public key to trust (SubjectPublicKeyInfo PEM); without it, the host's AK is read
-                 from the TPM (--ak-handle H, default 0x81010002, as execgate quote). Required with --bundle.
+  --ak PEM       the AK public key to trust (SubjectPublicKeyInfo PEM); without it, the AK pinned in
+                 STATE_DIR/host.json by host init (the TPM's key at its handle must be that one:
+                 E_AK_MISMATCH), or, with --ak-handle H / --ak-alg, or when none is pinned, the AK as
+                 execgate quote finds it (default 0x81010002). Required with --bundle.
   --offline      verify: do not ask the TPM (no counter comparison; needs --ak)
 Exit 0 when the log verifies, 7 with the tamper code otherwise: E_AUDIT_ENTRY, E_AUDIT_ROOT,
 E_AUDIT_TRUNCATED, E_AUDIT_CHECKPOINT, E_AUDIT_CONSISTENCY, E_AUDIT_ROLLBACK; 2 for E_AUDIT_STORE.`;
 
-const COMMON = {
-  policy: { type: 'string' },
-  'state-dir': { type: 'string' },
-} as const;
-
-interface Setup {
-  readonly policy: HostPolicy;
-  readonly stateDir: string;
-  readonly ctx: CliContext;
-}
-
-/** The policy, the state directory and a context whose TPM is the policy's when --tcti is not given. */
-async function setup(
-  values: { policy?: string | undefined; 'state-dir'?: string | undefined },
-  ctx: CliContext,
-): Promise<Setup> {
-  const policy =
-    values.policy === undefined
-      ? await loadPolicy(DEFAULT_POLICY_FILE, { missingOk: true })
-      : await loadPolicy(values.policy);
-  const stateDir =
-    values['state-dir'] ?? (policy.file === undefined ? stateDirOf(ctx.env) : policy.host.stateDir);
-  const tcti = ctx.tcti ?? policy.host.tcti;
-  const c = tcti === ctx.tcti ? ctx : makeContext(ctx, { tcti, json: ctx.json });
-  return { policy, stateDir, ctx: c };
-}
+const COMMON = POLICY_FLAGS;
 
 function noPositionals(positionals: string[], usage: string): void {
   if (positionals.length) throw new UsageError(`unknown argument "${positionals[0]}"\n${usage}`);
 }
 
-/** The host's AK as `execgate quote` resolves it. */
-function withHostAk<T>(
+/**
+ * The AK that anchors the log: --ak-handle H or --ak-alg, when given, as `execgate quote` resolves them;
+ * else the AK pinned in STATE_DIR/host.json, held to the TPM's key at its handle (withPinnedAk,
+ * E_AK_MISMATCH), so that the log's checkpoints are quotes by the key the gate pins; else (a host.json
+ * from before AK pins, or none) the AK as `execgate quote` finds it.
+ */
+async function withAuditAk<T>(
   tpm: Tpm,
   values: { 'ak-handle'?: string | undefined; 'ak-alg'?: string | undefined },
+  state: HostState | undefined,
+  stateDir: string,
   fn: (ak: LoadedAk) => Promise<T>,
 ): Promise<T> {
   const alg = values['ak-alg'] ?? 'rsa';
   if (alg !== 'rsa' && alg !== 'ecc') throw new UsageError(`--ak-alg must be rsa or ecc, got "${alg}"`);
   const explicit =
     values['ak-handle'] === undefined ? undefined : parseHandle(values['ak-handle'], '--ak-handle');
-  return akSource(tpm, explicit, alg).then((src) => withAk(tpm, src, fn));
+  if (explicit === undefined && values['ak-alg'] === undefined && pinnedAk(state) !== undefined)
+    return withPinnedAk(tpm, state, stateDir, fn);
+  return withAk(tpm, await akSource(tpm, explicit, alg), fn);
 }
 
 async function akPemFlag(file: string): Promise<Uint8Array> {
@@ -126,7 +113,7 @@ async function show(argv: string[], ctx0: CliContext): Promise<number> {
     usage,
   );
   noPositionals(positionals, usage);
-  const { stateDir, ctx } = await setup(values, ctx0);
+  const { stateDir, ctx } = await hostSetup(values, ctx0, { readDefault: true });
   const store = await AuditStore.open(stateDir, { readonly: true });
   try {
     const size = store.size();
@@ -164,11 +151,12 @@ async function checkpoint(argv: string[], ctx0: CliContext): Promise<number> {
     usage,
   );
   noPositionals(positionals, usage);
-  const { policy, stateDir, ctx } = await setup(values, ctx0);
+  const { policy, stateDir, ctx } = await hostSetup(values, ctx0, { readDefault: true });
   const store = await AuditStore.open(stateDir);
   try {
+    const state = await readHostState(stateDir);
     const made = await ctx.withTpm((tpm) =>
-      withHostAk(tpm, values, (ak) =>
+      withAuditAk(tpm, values, state, stateDir, (ak) =>
         checkpointNow(store, tpm, ak, { nvIndex: policy.audit.nvCounterIndex, selection: policy.audit.pcrs }),
       ),
     );
@@ -246,7 +234,7 @@ async function verify(argv: string[], ctx0: CliContext): Promise<number> {
   noPositionals(positionals, usage);
   if (values.bundle !== undefined && values['state-dir'] !== undefined)
     throw new UsageError(`--bundle and --state-dir exclude each other\n${usage}`);
-  const { policy, stateDir, ctx } = await setup(values, ctx0);
+  const { policy, stateDir, ctx } = await hostSetup(values, ctx0, { readDefault: true });
   const nvIndex = policy.audit.nvCounterIndex;
   const given = values.ak === undefined ? undefined : await akPemFlag(values.ak);
   await initVerification();
@@ -285,8 +273,9 @@ async function verify(argv: string[], ctx0: CliContext): Promise<number> {
       if (given === undefined) throw new UsageError(`--offline needs --ak PEM\n${usage}`);
       return report(ctx, await run(given));
     }
+    const state = await readHostState(stateDir);
     const verdict = await ctx.withTpm((tpm) =>
-      withHostAk(tpm, values, async (ak) => {
+      withAuditAk(tpm, values, state, stateDir, async (ak) => {
         const akSpki = given ?? spkiOfPublic(ak.public);
         // One pass: the log's own findings come first in the verdict, the TPM's counter last.
         if (checkpoints.length === 0) return run(akSpki);
@@ -309,7 +298,7 @@ async function prove(argv: string[], ctx0: CliContext): Promise<number> {
   noPositionals(positionals, usage);
   if ((values.index === undefined) === (values['from-size'] === undefined))
     throw new UsageError(`give one of --index I and --from-size M\n${usage}`);
-  const { stateDir, ctx } = await setup(values, ctx0);
+  const { stateDir, ctx } = await hostSetup(values, ctx0, { readDefault: true });
   const store = await AuditStore.open(stateDir, { readonly: true });
   try {
     const newest = store.latestCheckpoint();
@@ -362,10 +351,14 @@ async function exportCmd(argv: string[], ctx0: CliContext): Promise<number> {
   if (values.out === undefined) throw new UsageError(`--out FILE is required\n${usage}`);
   const replace = values.force === true;
   await checkWritable(values.out, { replace });
-  const { stateDir, ctx } = await setup(values, ctx0);
+  const { stateDir, ctx } = await hostSetup(values, ctx0, { readDefault: true });
   const akSpki =
     values.ak === undefined
-      ? await ctx.withTpm((tpm) => withHostAk(tpm, values, async (ak) => spkiOfPublic(ak.public)))
+      ? await readHostState(stateDir).then((state) =>
+          ctx.withTpm((tpm) =>
+            withAuditAk(tpm, values, state, stateDir, async (ak) => spkiOfPublic(ak.public)),
+          ),
+        )
       : await akPemFlag(values.ak);
   const store = await AuditStore.open(stateDir, { readonly: true });
   let bundle: Uint8Array;

@@ -28,6 +28,8 @@ export interface CliContext extends CliIo {
   withTpm<T>(fn: (tpm: Tpm) => Promise<T>): Promise<T>;
   /** The TPM at the resolved TCTI under the same deadline, for a caller that closes it itself. */
   openTpm(): Tpm;
+  /** The same context with another TCTI (the host policy's), keeping --json and --tpm-deadline. */
+  withTcti(tcti: string | undefined): CliContext;
 }
 
 export interface GlobalFlags {
@@ -49,6 +51,9 @@ export function makeContext(io: CliIo, flags: GlobalFlags): CliContext {
     json,
     out(line) {
       io.stdout.write(`${line}\n`);
+    },
+    withTcti(other) {
+      return makeContext(io, { ...flags, tcti: other });
     },
     openTpm() {
       const ms = deadlineMs(deadline.raw, deadline.source);

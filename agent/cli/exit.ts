@@ -124,6 +124,9 @@ const BY_CODE = {
   E_TPM_PARSE: EXIT.TPM_PROTOCOL,
   E_TPM_INTEGRITY: EXIT.TPM_PROTOCOL,
   E_EK_MISMATCH: EXIT.TPM_PROTOCOL,
+  // The key at the pinned AK's handle is not the pinned one: as for the EK, the bus or the TPM is not
+  // what was provisioned.
+  E_AK_MISMATCH: EXIT.TPM_PROTOCOL,
   E_PCR_BANK: EXIT.TPM_UNSUPPORTED,
   E_PCR_INDEX: EXIT.TPM_UNSUPPORTED,
   E_EK_CERT_MISSING: EXIT.TPM_UNSUPPORTED,

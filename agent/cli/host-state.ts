@@ -1,13 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * The host's state file, STATE_DIR/host.json: what `host init` learnt about this host's TPM while it was
- * provisioned, trusted afterwards. Today the EK public areas (issue 11 finding 2): every session execgate
+ * provisioned, trusted afterwards. The EK public areas (issue 11 finding 2): every session execgate
  * salts to the EK is salted only to an EK whose public area equals the pinned one (E_EK_MISMATCH
- * otherwise), so an interposer on the bus that reports its own key as the EK learns no salt.
+ * otherwise), so an interposer on the bus that reports its own key as the EK learns no salt. And the AK
+ * (issue 14): the host's identity, whose quotes are believed only under the pinned public key, and only
+ * from a handle where the TPM reports that same key (withPinnedAk, E_AK_MISMATCH otherwise).
  *
  * STATE_DIR: `--state-dir DIR`, else EXECGATE_STATE_DIR, else /var/lib/execgate.
  *
- *   { "version": 1, "ek": { "rsa2048": { "public": TPMT_PUBLIC hex, "name": Name hex, "trust": T }, … } }
+ *   { "version": 1, "ek": { "rsa2048": { "public": TPMT_PUBLIC hex, "name": Name hex, "trust": T }, … },
+ *     "ak": { "handle": "0x81010002", "public": TPMT_PUBLIC hex, "name": Name hex } }
+ *
+ * "ak" is optional and the version stays 1: a file written before it reads as "no AK pinned" (the audit
+ * commands then find the AK as before, the gate asks for `host init`), and an older execgate reading a
+ * newer file ignores the key instead of refusing the EK pins it needs. Only a persistent AK is pinned:
+ * `host init --ak-save` (the AK as files) leaves "ak" as it was.
  *
  * T says why the pin was believed: "first-use" (the EK as the TPM reported it when host init ran: an
  * interposer present at that moment would have been pinned) or "ek-certificate" (host init --ca found
@@ -20,7 +28,9 @@
 
 import { type FileHandle, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { AkError, type AkPin, checkAkPublic, checkPersistentHandle, confirmPinnedAk } from '../attest/ak.js';
 import { type EkAlg, EkError } from '../attest/ek.js';
+import type { LoadedAk } from '../attest/quote.js';
 import { DEFAULT_STATE_DIR } from '../config/defaults.js';
 import { equalBytes, fromHex, isHex, toHex } from '../encoding/bytes.js';
 import { JsonError, parseJsonObject } from '../encoding/canonical-json.js';
@@ -30,6 +40,7 @@ import { openTrusted } from '../fs/trusted-file.js';
 import { objectName } from '../tpm/names.js';
 import { marshal, unmarshal } from '../tpm/schema.js';
 import { TPMT_PUBLIC } from '../tpm/structures.js';
+import type { Tpm } from '../tpm/tpm.js';
 import { UsageError } from './exit.js';
 
 // The default is the policy's (`[host] state_dir`), declared once in agent/config.
@@ -47,9 +58,17 @@ export interface PinnedEk {
   readonly trust: EkTrust;
 }
 
+/** The AK pin as host.json holds it: handle as "0x" and 8 hex digits, public area and Name as hex. */
+export interface PinnedAkRecord {
+  readonly handle: string;
+  readonly public: string;
+  readonly name: string;
+}
+
 export interface HostState {
   readonly version: 1;
   readonly ek: Readonly<Partial<Record<EkAlg, PinnedEk>>>;
+  readonly ak?: PinnedAkRecord;
 }
 
 /** `--state-dir`, else EXECGATE_STATE_DIR (unless empty, as an empty EXECGATE_TCTI), else the default. */
@@ -141,7 +160,31 @@ export async function readHostState(dir: string): Promise<HostState | undefined>
       throw bad(`"ek.${alg}.trust" is neither "first-use" nor "ek-certificate"`);
     ek[alg] = { public: p.public, name: p.name, trust };
   }
-  return { version: 1, ek };
+  const ak = o.ak === undefined ? undefined : readAkRecord(o.ak, bad);
+  return { version: 1, ek, ...(ak ? { ak } : {}) };
+}
+
+/**
+ * The "ak" entry, held to what host init pins: a persistent handle, a TPMT_PUBLIC whose Name is "name",
+ * an AK as execgate makes them (attest/ak.ts checkAkPublic: restricted signing key fixed to its TPM).
+ */
+function readAkRecord(v: unknown, bad: (why: string) => UsageError): PinnedAkRecord {
+  const p = v as Record<string, unknown> | null;
+  if (typeof p?.handle !== 'string' || !/^0x[0-9a-f]{8}$/.test(p.handle))
+    throw bad('"ak.handle" is not a handle like "0x81010002"');
+  if (typeof p.public !== 'string' || !isHex(p.public) || typeof p.name !== 'string' || !isHex(p.name))
+    throw bad('"ak" needs hex "public" and "name"');
+  let pub: TPMT_PUBLIC;
+  try {
+    checkPersistentHandle(Number(p.handle));
+    pub = unmarshal(TPMT_PUBLIC, fromHex(p.public));
+    checkAkPublic(pub);
+  } catch (e) {
+    if (e instanceof AkError) throw bad(`"ak": ${e.message}`);
+    throw bad('"ak.public" is not a TPMT_PUBLIC');
+  }
+  if (!equalBytes(objectName(pub), fromHex(p.name))) throw bad('"ak.name" is not its Name');
+  return { handle: p.handle, public: p.public, name: p.name };
 }
 
 /** The EK public area pinned for `alg`, or undefined. */
@@ -162,24 +205,77 @@ export function requirePinnedEk(state: HostState | undefined, alg: EkAlg, dir: s
   return pub;
 }
 
-/** Records `pub` as the EK of `alg` (keeping the others), written atomically. */
-export async function pinEk(
-  dir: string,
+/** `state` with `pub` pinned as the EK of `alg`, the other EKs and the AK kept. */
+export function setEkPin(
   state: HostState | undefined,
   alg: EkAlg,
   pub: TPMT_PUBLIC,
   trust: EkTrust,
-): Promise<void> {
-  const next: HostState = {
-    version: 1,
-    ek: {
-      ...(state?.ek ?? {}),
-      [alg]: { public: toHex(marshal(TPMT_PUBLIC, pub)), name: toHex(objectName(pub)), trust },
-    },
+): HostState {
+  const ek = { public: toHex(marshal(TPMT_PUBLIC, pub)), name: toHex(objectName(pub)), trust };
+  return { ...(state ?? { version: 1 }), ek: { ...(state?.ek ?? {}), [alg]: ek } };
+}
+
+/** `state` with `pin` as the AK (replacing any other), the EKs kept. */
+export function setAkPin(state: HostState | undefined, pin: AkPin): HostState {
+  const ak = {
+    handle: `0x${pin.handle.toString(16).padStart(8, '0')}`,
+    public: toHex(marshal(TPMT_PUBLIC, pin.public)),
+    name: toHex(objectName(pin.public)),
   };
+  return { version: 1, ek: state?.ek ?? {}, ak };
+}
+
+/** Writes the state file atomically (writeFileSafe: temporary file, fsync, rename). */
+export async function writeHostState(dir: string, state: HostState): Promise<void> {
   await ensureDir(dir, { mode: 0o755 });
-  await writeFileSafe(hostStatePath(dir), `${JSON.stringify(next, null, 2)}\n`, {
+  await writeFileSafe(hostStatePath(dir), `${JSON.stringify(state, null, 2)}\n`, {
     mode: 0o644,
     replace: true,
   });
+}
+
+/** The pinned AK: where it lives, its public area and Name. */
+export interface PinnedAk extends AkPin {
+  readonly name: Uint8Array;
+}
+
+/** The AK pinned in `state`, or undefined. */
+export function pinnedAk(state: HostState | undefined): PinnedAk | undefined {
+  const p = state?.ak;
+  if (p === undefined) return undefined;
+  return {
+    handle: Number(p.handle),
+    public: unmarshal(TPMT_PUBLIC, fromHex(p.public)),
+    name: fromHex(p.name),
+  };
+}
+
+/** The pinned AK, or E_AK_MISSING naming the command that pins one. */
+export function requirePinnedAk(state: HostState | undefined, dir: string): PinnedAk {
+  const pin = pinnedAk(state);
+  if (pin === undefined) {
+    throw new AkError(
+      'E_AK_MISSING',
+      `no AK is pinned in ${hostStatePath(dir)}: run "execgate host init" on this host first (an AK kept as files with --ak-save is not pinned; state directory: --state-dir, the policy's [host] state_dir, EXECGATE_STATE_DIR, default ${DEFAULT_STATE_DIR})`,
+    );
+  }
+  return pin;
+}
+
+/**
+ * Runs `fn` with the pinned AK: its handle, and the PINNED public area, so that spkiOfPublic(ak.public)
+ * is the key quotes are verified against, whatever the TPM reports. Before, the TPM's public area at the
+ * handle must be byte-equal to the pin (E_AK_MISMATCH: an interposer or a swapped key; E_AK_MISSING when
+ * the handle is empty, or when nothing is pinned).
+ */
+export async function withPinnedAk<T>(
+  tpm: Tpm,
+  state: HostState | undefined,
+  dir: string,
+  fn: (ak: LoadedAk) => Promise<T>,
+): Promise<T> {
+  const pin = requirePinnedAk(state, dir);
+  await confirmPinnedAk(tpm, pin);
+  return fn({ handle: pin.handle, public: pin.public });
 }

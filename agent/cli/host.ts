@@ -2,7 +2,8 @@
 /**
  * `execgate host init | identity`: the host's attestation identity (AK under the EK), DESIGN.md §3.
  *
- * `init` pins the EK in host.json (host-state.ts); with `--ca` only an EK its certificate certifies.
+ * `init` pins the EK in host.json (host-state.ts); with `--ca` only an EK its certificate certifies. It
+ * pins the persistent AK there too, in the same write: the key every verdict's quote must verify under.
  * `identity --ca` and `init --ca` validate the EK certificate (from NV, or `--ek-cert FILE` for TPMs whose
  * maker hands it out another way) with attest/ek-cert.ts; the deviations from RFC 5280 and the TCG profile
  * that validateEkCertificate tolerates are refused here unless the operator names each with --ek-quirk.
@@ -23,7 +24,6 @@ import { type EkAlg, EkError, ekPublicFromSpki, pemToDer, readEkCertificate, wit
 import type { EkCertQuirk } from '../attest/ek-cert.js';
 import { type HostIdentity, hostIdentity, hostInit } from '../attest/identity.js';
 import {
-  DEFAULT_AUDIT_COUNTER_INDEX,
   type DefinedCounter,
   defineCounter,
   formatCounterIndex,
@@ -37,7 +37,18 @@ import type { Tpm } from '../tpm/tpm.js';
 import { parseEkAlg, parseFlags, parseHandle, toHex } from './args.js';
 import type { CliContext } from './context.js';
 import { EXIT, exitCodeOf, UsageError } from './exit.js';
-import { type EkTrust, pinEk, pinnedEk, readHostState, stateDirOf } from './host-state.js';
+import { hostSetup, POLICY_FLAGS } from './host-policy.js';
+import {
+  type EkTrust,
+  type HostState,
+  hostStatePath,
+  pinnedAk,
+  pinnedEk,
+  readHostState,
+  setAkPin,
+  setEkPin,
+  writeHostState,
+} from './host-state.js';
 
 /** The quirks validateEkCertificate can report (the Record makes the compiler list each one). */
 const EK_QUIRKS: Readonly<Record<EkCertQuirk, string>> = {
@@ -50,11 +61,16 @@ const EK_QUIRKS: Readonly<Record<EkCertQuirk, string>> = {
 export const HOST_HELP = `Usage: execgate host <command> [flags]
 
 Commands:
-  init [--ak-alg rsa|ecc] [--ak-handle H] [--ek-alg A] [--nv-counter-index N] [--ca BUNDLE …] [--force]
+  init [--policy FILE] [--ak-alg rsa|ecc] [--ak-handle H] [--ek-alg A] [--nv-counter-index N]
+       [--ca BUNDLE …] [--force]
                              pin the EK in STATE_DIR/host.json (sessions are salted only to it), define
                              the audit log's NV counter at N (default 0x01800100; kept when it exists)
-                             and create the AK (restricted signing key under the EK, endorsement hierarchy)
-                             and persist it at H (default 0x81010002); an existing AK is kept unless --force.
+                             and create the AK (restricted signing key under the EK, endorsement hierarchy;
+                             ECC P-256 by default, its quotes are the faster) and persist it at H (default
+                             0x81010002); an existing AK is kept unless --force. The AK (handle, public
+                             area, Name) is pinned in host.json with the EK: every verdict needs a quote by
+                             it, and the TPM's key at H must stay that one (E_AK_MISMATCH, also for a
+                             second init at H: --force re-provisions; init at another H pins that AK).
                              Without --ca the EK is trusted on first use; with --ca BUNDLE [--ek-cert FILE]
                              [--ek-quirk NAME]… it is pinned only if its certificate validates as for
                              identity --ca (exit 7, nothing pinned or created, otherwise). --force re-pins,
@@ -63,13 +79,19 @@ Commands:
                              create the AK and keep it as files instead: DIR/ak.pub (TPM2B_PUBLIC) and
                              DIR/ak.priv (TPM2B_PRIVATE) as tpm2_createak -u/-r write them, DIR/ak.name,
                              DIR/ak.pem; existing files are replaced only with --force. Quote with
-                             execgate quote --ak-public DIR/ak.pub --ak-private DIR/ak.priv
-  identity [--ak-handle H] [--ek-alg A] [--ca BUNDLE [--ek-cert FILE] [--ek-quirk NAME]…] [--json]
+                             execgate quote --ak-public DIR/ak.pub --ak-private DIR/ak.priv. Such an AK
+                             is not pinned: the gate needs a persistent one (host init without --ak-save)
+  identity [--policy FILE] [--ak-handle H] [--ek-alg A] [--ca BUNDLE [--ek-cert FILE] [--ek-quirk NAME]…]
+           [--json]
                              AK name and qualified name, AK and EK public keys (PEM), EK certificate from
-                             NV, TPM maker/firmware. With --ca: validate the EK certificate (NV, or FILE,
+                             NV, TPM maker/firmware; at the pinned AK's handle, the TPM's AK must be the
+                             pinned one (E_AK_MISMATCH).
+                             With --ca: validate the EK certificate (NV, or FILE,
                              DER or PEM) against the CA bundle (PEM or one DER certificate) and that it
                              certifies this TPM's EK; exit 7 with E_EK_CERT_* when it does not
 
+  --policy FILE: the host policy; its [host] state_dir and tcti and [audit] nv_counter_index stand in for
+                             --state-dir, --tcti and --nv-counter-index when those are not given.
   --ak-handle H: a persistent handle, 0x81xxxxxx (hex with 0x, or decimal).
   --nv-counter-index N: an NV index 0x01000000–0x01bfffff (hex with 0x, or decimal) for the audit log's
                              rollback counter: a TPM_NT_COUNTER, owner-write, readable by anyone, no DA.
@@ -88,8 +110,9 @@ Examples:
   execgate host init --nv-counter-index 0x01500191
   execgate host identity --json --ca vendor-roots.pem --ek-quirk no-eku`;
 
+/** ECC by default: its TPM2_Quote is the faster on swtpm (BENCHMARKS.md, "AK kind for the gate"). */
 function parseAkAlg(value: string | undefined): AkAlg {
-  if (value === undefined) return 'rsa';
+  if (value === undefined) return 'ecc';
   if (value === 'rsa' || value === 'ecc') return value;
   throw new UsageError(`--ak-alg must be rsa or ecc, got "${value}"`);
 }
@@ -141,17 +164,18 @@ interface EkPin {
 
 /**
  * The EK this host's sessions are salted to: the one pinned in host.json (the TPM's must equal it,
- * E_EK_MISMATCH), or, on the first init or with --force (re-provisioning), the TPM's EK, pinned now.
+ * E_EK_MISMATCH), or, on the first init or with --force (re-provisioning), the TPM's EK, to pin now.
  * With --ca the EK (pinned or new) must be the one its certificate certifies before anything is written:
  * an interposer present at provisioning can report its own key as the EK, but it has no certificate.
  * A certified pin is replaced only through --ca: --force alone (to remake the AK) keeps it, so that an
- * interposer present then cannot have its key pinned on first use in its place.
+ * interposer present then cannot have its key pinned on first use in its place. The caller writes the
+ * pin (setEkPin) with the AK's, in one write, once the AK is made.
  */
 async function pinEkOnInit(
   tpm: Tpm,
-  opts: { ekAlg: EkAlg; force: boolean; stateDir: string; cert: EkCertCheck | undefined },
+  opts: { ekAlg: EkAlg; force: boolean; state: HostState | undefined; cert: EkCertCheck | undefined },
 ): Promise<EkPin> {
-  const state = await readHostState(opts.stateDir);
+  const { state } = opts;
   const was = state?.ek[opts.ekAlg]?.trust;
   const certifiedKept = opts.force && was === 'ek-certificate' && opts.cert === undefined;
   const kept = opts.force && !certifiedKept ? undefined : pinnedEk(state, opts.ekAlg);
@@ -174,8 +198,15 @@ async function pinEkOnInit(
   }
   const keptTrust = kept ? was : undefined;
   const trust: EkTrust = certificate ? 'ek-certificate' : (keptTrust ?? 'first-use');
-  if (!kept || trust !== keptTrust) await pinEk(opts.stateDir, state, opts.ekAlg, ekPublic, trust);
   return { pinned: ekPublic, trust, ...(certificate ? { certificate } : {}) };
+}
+
+/**
+ * Writes `next` as host.json unless it says what `state` says: a second init that keeps everything
+ * rewrites nothing. (Both come from readHostState/setEkPin/setAkPin, which keep the key order.)
+ */
+async function savePins(stateDir: string, state: HostState | undefined, next: HostState): Promise<void> {
+  if (JSON.stringify(next) !== JSON.stringify(state)) await writeHostState(stateDir, next);
 }
 
 /** The pin facts init prints: `ekTrust` and, with --ca, `ekCertificate`. */
@@ -198,11 +229,6 @@ function printPin(ctx: CliContext, pin: EkPin): void {
   );
 }
 
-/** `--nv-counter-index`: the audit counter's NV index (E_NV_COUNTER_INDEX, exit 2, when it cannot be one). */
-function counterIndexFlag(value: string | undefined): number {
-  return value === undefined ? DEFAULT_AUDIT_COUNTER_INDEX : parseCounterIndex(value);
-}
-
 /** `auditCounter` of init's JSON: the index, and the value as a decimal string (a UINT64). */
 function counterDoc(index: number, counter: DefinedCounter): { index: string; value: string } {
   return { index: formatCounterIndex(index), value: counter.value.toString() };
@@ -222,6 +248,7 @@ async function initSaved(
     ekAlg: EkAlg;
     force: boolean;
     stateDir: string;
+    state: HostState | undefined;
     cert: EkCertCheck | undefined;
     nvIndex: number;
   },
@@ -251,6 +278,12 @@ async function initSaved(
   await writeFileSafe(path('private'), saved.private, { mode: 0o600, replace });
   await writeFileSafe(path('name'), made.pair.name, { mode: 0o644, replace });
   await writeFileSafe(path('pem'), pem, { mode: 0o644, replace });
+  // The EK pin only: an AK kept as files is not pinned (the gate loads the AK from a persistent handle).
+  await savePins(
+    opts.stateDir,
+    opts.state,
+    setEkPin(opts.state, opts.ekAlg, made.pin.pinned, made.pin.trust),
+  );
   const doc = {
     created: true,
     akPublic: path('public'),
@@ -260,6 +293,7 @@ async function initSaved(
     akPublicPem: pem,
     akAlg: opts.akAlg,
     ekAlg: opts.ekAlg,
+    akPinned: false,
     ...pinDoc(made.pin),
     auditCounter: counterDoc(opts.nvIndex, made.counter),
   };
@@ -271,22 +305,23 @@ async function initSaved(
   ctx.out(`ak name:      ${doc.akName}`);
   ctx.out(`ak qualified: ${doc.akQualifiedName}`);
   ctx.out(`ak public key:\n${pem.trimEnd()}`);
+  ctx.out(`ak pinned:    no (an AK kept as files is not pinned; the gate needs host init without --ak-save)`);
   printPin(ctx, made.pin);
   printCounter(ctx, opts.nvIndex, made.counter);
   return EXIT.OK;
 }
 
-async function init(argv: string[], ctx: CliContext): Promise<number> {
+async function init(argv: string[], ctx0: CliContext): Promise<number> {
   const usage =
-    'Usage: execgate host init [--ak-alg rsa|ecc] [--ak-handle H | --ak-save DIR] [--ek-alg A] [--nv-counter-index N] [--state-dir DIR] [--ca BUNDLE [--ek-cert FILE] [--ek-quirk NAME]…] [--force]';
+    'Usage: execgate host init [--policy FILE] [--ak-alg rsa|ecc] [--ak-handle H | --ak-save DIR] [--ek-alg A] [--nv-counter-index N] [--state-dir DIR] [--ca BUNDLE [--ek-cert FILE] [--ek-quirk NAME]…] [--force]';
   const { values, positionals } = parseFlags(
     argv,
     {
+      ...POLICY_FLAGS,
       'ak-alg': { type: 'string' },
       'ak-handle': { type: 'string' },
       'ak-save': { type: 'string' },
       'ek-alg': { type: 'string' },
-      'state-dir': { type: 'string' },
       'nv-counter-index': { type: 'string' },
       force: { type: 'boolean' },
       ...EK_CERT_FLAGS,
@@ -294,36 +329,51 @@ async function init(argv: string[], ctx: CliContext): Promise<number> {
     usage,
   );
   if (positionals.length) throw new UsageError(`host init takes no arguments\n${usage}`);
-  const nvIndex = counterIndexFlag(values['nv-counter-index']);
+  const { policy, stateDir, ctx } = await hostSetup(values, ctx0, { readDefault: false });
+  const nvIndex =
+    values['nv-counter-index'] === undefined
+      ? policy.audit.nvCounterIndex
+      : parseCounterIndex(values['nv-counter-index']);
   const akAlg = parseAkAlg(values['ak-alg']);
   const ekAlg = parseEkAlg(values['ek-alg']);
   const force = values.force === true;
-  const stateDir = stateDirOf(ctx.env, values['state-dir']);
   if (values['ak-save'] !== undefined && values['ak-handle'] !== undefined)
     throw new UsageError(`--ak-save keeps the AK as files: not with --ak-handle\n${usage}`);
   const cert = await readEkCertCheck(values, usage);
+  const state = await readHostState(stateDir);
+  // host.json is written once the AK is made: refused before the TPM makes a key.
+  await checkWritable(hostStatePath(stateDir), { replace: true });
   if (values['ak-save'] !== undefined)
-    return initSaved(ctx, values['ak-save'], { akAlg, ekAlg, force, stateDir, cert, nvIndex });
+    return initSaved(ctx, values['ak-save'], { akAlg, ekAlg, force, stateDir, state, cert, nvIndex });
+  const pinned = pinnedAk(state);
+  // The pin is held to the TPM's key at its own handle only: init at another handle pins the AK there.
   const akHandle =
     values['ak-handle'] === undefined ? DEFAULT_AK_HANDLE : parseHandle(values['ak-handle'], '--ak-handle');
   const r = await ctx.withTpm(async (tpm) => {
-    const pin = await pinEkOnInit(tpm, { ekAlg, force, stateDir, cert });
+    const pin = await pinEkOnInit(tpm, { ekAlg, force, state, cert });
     const counter = await defineCounter(tpm, nvIndex);
-    const { created, identity } = await hostInit(tpm, {
+    const { created, akPublic, identity } = await hostInit(tpm, {
       akAlg,
       akHandle,
       ekAlg,
       force,
       pinnedEk: pin.pinned,
+      ...(pinned?.handle === akHandle ? { pinnedAk: pinned } : {}),
     });
-    return { created, pin, counter, identity: await withQualifiedName(tpm, identity, akHandle) };
+    return { created, akPublic, pin, counter, identity: await withQualifiedName(tpm, identity, akHandle) };
   });
+  await savePins(
+    stateDir,
+    state,
+    setAkPin(setEkPin(state, ekAlg, r.pin.pinned, r.pin.trust), { handle: akHandle, public: r.akPublic }),
+  );
   if (ctx.json) {
     ctx.out(
       JSON.stringify({
         created: r.created,
         akHandle: `0x${akHandle.toString(16)}`,
         ...r.identity,
+        akPinned: true,
         ...pinDoc(r.pin),
         auditCounter: counterDoc(nvIndex, r.counter),
       }),
@@ -332,6 +382,7 @@ async function init(argv: string[], ctx: CliContext): Promise<number> {
   }
   ctx.out(`${r.created ? 'created' : 'kept existing'} AK at 0x${akHandle.toString(16)}`);
   printIdentity(ctx, r.identity);
+  ctx.out(`ak pinned:    in ${hostStatePath(stateDir)} (the gate quotes with this AK only)`);
   printPin(ctx, r.pin);
   printCounter(ctx, nvIndex, r.counter);
   return EXIT.OK;
@@ -453,30 +504,38 @@ async function validateEkCert(
   };
 }
 
-async function identity(argv: string[], ctx: CliContext): Promise<number> {
+async function identity(argv: string[], ctx0: CliContext): Promise<number> {
   const usage =
-    'Usage: execgate host identity [--ak-handle H] [--ek-alg A] [--state-dir DIR] [--ca BUNDLE [--ek-cert FILE] [--ek-quirk NAME]…] [--json]';
+    'Usage: execgate host identity [--policy FILE] [--ak-handle H] [--ek-alg A] [--state-dir DIR] [--ca BUNDLE [--ek-cert FILE] [--ek-quirk NAME]…] [--json]';
   const { values, positionals } = parseFlags(
     argv,
     {
+      ...POLICY_FLAGS,
       'ak-handle': { type: 'string' },
       'ek-alg': { type: 'string' },
-      'state-dir': { type: 'string' },
       ...EK_CERT_FLAGS,
     },
     usage,
   );
   if (positionals.length) throw new UsageError(`host identity takes no arguments\n${usage}`);
-  const akHandle =
-    values['ak-handle'] === undefined ? DEFAULT_AK_HANDLE : parseHandle(values['ak-handle'], '--ak-handle');
+  const { stateDir, ctx } = await hostSetup(values, ctx0, { readDefault: false });
   const ekAlg = parseEkAlg(values['ek-alg']);
   const cert = await readEkCertCheck(values, usage);
-  // Once host init pinned the EK, the identity is of that EK only (E_EK_MISMATCH).
-  const pinned = pinnedEk(await readHostState(stateDirOf(ctx.env, values['state-dir'])), ekAlg);
+  // Once host init pinned the EK and the AK, the identity is of those only (E_EK_MISMATCH, E_AK_MISMATCH).
+  const state = await readHostState(stateDir);
+  const pinned = pinnedEk(state, ekAlg);
+  const ak = pinnedAk(state);
+  const akHandle =
+    values['ak-handle'] === undefined ? DEFAULT_AK_HANDLE : parseHandle(values['ak-handle'], '--ak-handle');
   const id = await ctx.withTpm(async (tpm) =>
     withQualifiedName(
       tpm,
-      await hostIdentity(tpm, { akHandle, ekAlg, ...(pinned ? { pinnedEk: pinned } : {}) }),
+      await hostIdentity(tpm, {
+        akHandle,
+        ekAlg,
+        ...(pinned ? { pinnedEk: pinned } : {}),
+        ...(ak?.handle === akHandle ? { pinnedAk: ak } : {}),
+      }),
       akHandle,
     ),
   );

@@ -35,7 +35,18 @@ interface Enrolled {
  */
 async function genuineAk(dir: string): Promise<Enrolled> {
   const tcti = swtpm().tcti;
-  const init = await cli(['--tcti', tcti, 'host', 'init', '--ak-save', join(dir, 'ak'), '--json']);
+  // RSA, not the default ECC: the AK-policy variants below edit an RSA public area.
+  const init = await cli([
+    '--tcti',
+    tcti,
+    'host',
+    'init',
+    '--ak-save',
+    join(dir, 'ak'),
+    '--ak-alg',
+    'rsa',
+    '--json',
+  ]);
   expect(init.stderr).toBe('');
   const doc = JSON.parse(init.stdout);
   const tpm = openTpm(swtpm());
@@ -220,7 +231,7 @@ describe('enrolment: credential make --ak-public binds the key quote verify trus
     await withTempDir(async (dir) => {
       const e = await genuineAk(dir);
       const pub = unmarshal(TPM2B_PUBLIC, new Uint8Array(await readFile(e.akPub)));
-      if (pub.type !== TPM_ALG.RSA) throw new Error('expected the default RSA AK');
+      if (pub.type !== TPM_ALG.RSA) throw new Error('expected the RSA AK of genuineAk');
       const attrs = pub.objectAttributes;
       const variants: Record<string, TPMT_PUBLIC> = {
         decrypt: { ...pub, objectAttributes: { ...attrs, decrypt: true } },
