@@ -24,9 +24,6 @@ import { parseFlags } from './args.js';
 import type { CliContext } from './context.js';
 import { EXIT, UsageError } from './exit.js';
 
-/** Exit status of a denied command: as a shell reports a command it may not execute. */
-export const EXIT_DENIED = 126;
-
 export const EXEC_HELP = `Usage: execgate exec [--artifact FILE] [--policy FILE] [--json] [--verdict FILE] -- CMD [ARGS…]
 
 Runs CMD only when an authorization artifact allows exactly this execution on this host, in its measured
@@ -67,7 +64,8 @@ function parseCommandLine(argv: string[], usage: string): { flags: Flags; comman
     { artifact: { type: 'string' }, policy: { type: 'string' }, verdict: { type: 'string' } },
     usage,
   );
-  if (positionals.length) throw new UsageError(`unknown argument "${positionals[0]}"; the command goes after "--"\n${usage}`);
+  if (positionals.length)
+    throw new UsageError(`unknown argument "${positionals[0]}"; the command goes after "--"\n${usage}`);
   return { flags: values, command };
 }
 
@@ -87,7 +85,8 @@ function printVerdict(ctx: CliContext, v: GateVerdict): void {
   }
   const word = v.verdict === 'would-deny' ? 'would deny (audit mode, running anyway)' : 'denied';
   ctx.stderr.write(`execgate: ${word}: ${v.reason}: ${v.detail}: ${v.remedy}\n`);
-  if (v.auditError !== undefined) ctx.stderr.write(`execgate: this verdict was not recorded: ${v.auditError}\n`);
+  if (v.auditError !== undefined)
+    ctx.stderr.write(`execgate: this verdict was not recorded: ${v.auditError}\n`);
 }
 
 /** A denial made before `decide` could run (nothing to audit it in, or nothing known yet). */
@@ -98,7 +97,14 @@ function early(e: unknown): GateVerdict {
       : e instanceof ExecgateError && e.code === 'E_CONFIG'
         ? new GateError('E_CONFIG', e.message, 'fix the host policy (execgate policy check --policy FILE)')
         : new GateError('E_INTERNAL', e instanceof Error ? e.message : String(e), 'report this as a bug');
-  return { verdict: 'deny', reason: g.code, detail: g.message, remedy: g.remedy, mode: 'enforce', run: false };
+  return {
+    verdict: 'deny',
+    reason: g.code,
+    detail: g.message,
+    remedy: g.remedy,
+    mode: 'enforce',
+    run: false,
+  };
 }
 
 /** Everything the gate needs, then its verdict; the caller closes what `opened` holds. */
@@ -107,7 +113,12 @@ async function judge(
   flags: Flags,
   command: readonly string[],
   consume: boolean,
-  opened: { store?: AuditStore; exe?: OpenedExecutable; closeTpm?: () => Promise<void>; checkpoint?: () => Promise<void> },
+  opened: {
+    store?: AuditStore;
+    exe?: OpenedExecutable;
+    closeTpm?: () => Promise<void>;
+    checkpoint?: () => Promise<void>;
+  },
 ): Promise<GateVerdict> {
   let policy: Awaited<ReturnType<typeof loadPolicy>>;
   let trust: Awaited<ReturnType<typeof loadTrust>>;
@@ -122,26 +133,56 @@ async function judge(
   try {
     const st = await stat(stateDir);
     if (st.uid !== euid())
-      return early(new GateError('E_CONFIG', `the state directory ${stateDir} belongs to uid ${st.uid}, not to this user (uid ${euid()})`, 'run execgate as the user that owns the state directory (root, or the execgate service user in the tss group)'));
+      return early(
+        new GateError(
+          'E_CONFIG',
+          `the state directory ${stateDir} belongs to uid ${st.uid}, not to this user (uid ${euid()})`,
+          'run execgate as the user that owns the state directory (root, or the execgate service user in the tss group)',
+        ),
+      );
   } catch (e) {
-    return early(new GateError('E_CONFIG', `cannot use the state directory ${stateDir}: ${e instanceof Error ? e.message : String(e)}`, 'run execgate host init --policy FILE first'));
+    return early(
+      new GateError(
+        'E_CONFIG',
+        `cannot use the state directory ${stateDir}: ${e instanceof Error ? e.message : String(e)}`,
+        'run execgate host init --policy FILE first',
+      ),
+    );
   }
   const { readHostState, pinnedAk, withPinnedAk } = await import('./host-state.js');
   let host: Awaited<ReturnType<typeof readHostState>>;
   try {
     host = await readHostState(stateDir);
   } catch (e) {
-    return early(new GateError('E_CONFIG', e instanceof Error ? e.message : String(e), 'run execgate host init --policy FILE again'));
+    return early(
+      new GateError(
+        'E_CONFIG',
+        e instanceof Error ? e.message : String(e),
+        'run execgate host init --policy FILE again',
+      ),
+    );
   }
   const ak = pinnedAk(host);
   if (host === undefined || ak === undefined)
-    return early(new GateError('E_CONFIG', `no AK is pinned in ${stateDir}/host.json`, 'run execgate host init --policy FILE'));
+    return early(
+      new GateError(
+        'E_CONFIG',
+        `no AK is pinned in ${stateDir}/host.json`,
+        'run execgate host init --policy FILE',
+      ),
+    );
   const { AuditStore } = await import('../audit/store.js');
   let store: AuditStore;
   try {
     store = await AuditStore.open(stateDir);
   } catch (e) {
-    return early(new GateError('E_AUDIT', `cannot open the audit log: ${e instanceof Error ? e.message : String(e)}`, 'check the state directory (permissions, disk space, execgate audit verify)'));
+    return early(
+      new GateError(
+        'E_AUDIT',
+        `cannot open the audit log: ${e instanceof Error ? e.message : String(e)}`,
+        'check the state directory (permissions, disk space, execgate audit verify)',
+      ),
+    );
   }
   opened.store = store;
   const { openExecutable } = await import('../gate/executable.js');
@@ -151,9 +192,14 @@ async function judge(
     exe = await openExecutable(command[0] as string, { cwd, pathEnv: ctx.env.PATH });
     opened.exe = exe;
   } catch (e) {
-    exe = e instanceof GateError ? e : new GateError('E_SCOPE', e instanceof Error ? e.message : String(e), 'check the command');
+    exe =
+      e instanceof GateError
+        ? e
+        : new GateError('E_SCOPE', e instanceof Error ? e.message : String(e), 'check the command');
   }
-  const tpm = lazyTpm(ctx, opened);
+  // The TCTI: --tcti, else $EXECGATE_TCTI, else the policy's [host] tcti (host-policy.ts's order).
+  const tcti = ctx.tcti ?? (ctx.env.EXECGATE_TCTI ? undefined : policy.host.tcti);
+  const tpm = lazyTpm(tcti === ctx.tcti ? ctx : ctx.withTcti(tcti), opened);
   const gateTpm: GateTpm = {
     async allocated() {
       const { allocatedBanks } = await import('../tpm/pcr.js');
@@ -164,25 +210,43 @@ async function judge(
       const { verifyQuote } = await import('../attest/verify-quote.js');
       const { quotedPcrValues } = await import('../measure/compare.js');
       const t = await tpm();
-      const ev = await withPinnedAk(t, host, (loaded) => makeQuote(t, loaded, { selection, nonce }));
+      const ev = await withPinnedAk(t, host, stateDir, (loaded) =>
+        makeQuote(t, loaded, { selection, nonce }),
+      );
       const v = verifyQuote({ ...ev, akPublicKey: spkiOfPublic(ak.public), nonce });
-      if (!v.ok || v.attest === undefined) throw new Error(`the quote does not verify under the pinned AK: ${v.code}: ${v.detail}`);
+      if (!v.ok || v.attest === undefined)
+        throw new Error(`the quote does not verify under the pinned AK: ${v.code}: ${v.detail}`);
       const c = v.attest.clockInfo;
       return {
         pcrs: quotedPcrValues(selection, ev.pcrValues),
-        clock: { clock: Number(c.clock), resetCount: c.resetCount, restartCount: c.restartCount, safe: c.safe === 1 },
+        clock: {
+          clock: Number(c.clock),
+          resetCount: c.resetCount,
+          restartCount: c.restartCount,
+          safe: c.safe === 1,
+        },
         digest: sha256(encodeBundle(ev)),
       };
     },
     async counter(index) {
       const { readCounterCertified } = await import('../attest/nv-counter.js');
       const t = await tpm();
-      return withPinnedAk(t, host, (loaded) => readCounterCertified(t, loaded, spkiOfPublic(ak.public), index));
+      return withPinnedAk(t, host, stateDir, (loaded) =>
+        readCounterCertified(t, loaded, spkiOfPublic(ak.public), index),
+      );
     },
     async logs(ref) {
       const r = ref.rules;
-      const out: { -readonly [K in 'eventLog' | 'ima']?: NonNullable<Awaited<ReturnType<GateTpm['logs']>>[K]> } = {};
-      const boot = r.secureBoot === 'required' || r.bootApplications || r.kernels || r.initrds || r.loaderFiles || r.bootCommands;
+      const out: {
+        -readonly [K in 'eventLog' | 'ima']?: NonNullable<Awaited<ReturnType<GateTpm['logs']>>[K]>;
+      } = {};
+      const boot =
+        r.secureBoot === 'required' ||
+        r.bootApplications ||
+        r.kernels ||
+        r.initrds ||
+        r.loaderFiles ||
+        r.bootCommands;
       if (boot) {
         const { loadEventLog } = await import('./eventlog.js');
         const e = await loadEventLog(undefined, ctx);
@@ -228,11 +292,14 @@ async function judge(
     opened.checkpoint = async () => {
       const { checkpointIfDue } = await import('../audit/log.js');
       const t = await tpm();
-      await withPinnedAk(t, host, (loaded) =>
+      await withPinnedAk(t, host, stateDir, (loaded) =>
         checkpointIfDue(store, t, loaded, {
           nvIndex: policy.audit.nvCounterIndex,
           selection: policy.audit.pcrs,
-          schedule: { entries: Number(policy.audit.checkpointEntries), intervalSeconds: policy.audit.checkpointIntervalSeconds },
+          schedule: {
+            entries: Number(policy.audit.checkpointEntries),
+            intervalSeconds: policy.audit.checkpointIntervalSeconds,
+          },
         }),
       );
     };
@@ -277,7 +344,7 @@ async function readStore(dir: string | undefined): Promise<{ file: string; bytes
 const MAX_STORE_FILES = 10_000;
 
 async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<number> {
-  const usage = consume ? EXEC_HELP.split('\n')[0] ?? '' : CHECK_HELP.split('\n')[0] ?? '';
+  const usage = consume ? (EXEC_HELP.split('\n')[0] ?? '') : (CHECK_HELP.split('\n')[0] ?? '');
   const { flags, command } = parseCommandLine(argv, usage);
   if (flags.verdict !== undefined) await checkWritable(flags.verdict, { replace: true });
   const opened: Parameters<typeof judge>[4] = {};
@@ -293,7 +360,16 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
     if (flags.verdict !== undefined)
       await writeFileSafe(flags.verdict, `${verdictJson(verdict)}\n`, { mode: 0o600, replace: true });
   } catch (e) {
-    verdict = { ...early(new GateError('E_INTERNAL', `cannot write --verdict ${flags.verdict}: ${e instanceof Error ? e.message : String(e)}`, 'give a writable --verdict path')), mode: verdict.mode };
+    verdict = {
+      ...early(
+        new GateError(
+          'E_INTERNAL',
+          `cannot write --verdict ${flags.verdict}: ${e instanceof Error ? e.message : String(e)}`,
+          'give a writable --verdict path',
+        ),
+      ),
+      mode: verdict.mode,
+    };
   }
   printVerdict(ctx, verdict);
   const exe = opened.exe;
@@ -301,8 +377,8 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
     await exe?.close();
     opened.store?.close();
     await opened.closeTpm?.();
-    if (!consume) return verdict.verdict === 'allow' ? EXIT.OK : EXIT_DENIED;
-    return EXIT_DENIED;
+    if (!consume) return verdict.verdict === 'allow' ? EXIT.OK : EXIT.DENIED;
+    return EXIT.DENIED;
   }
   const { runOpened } = await import('../gate/run.js');
   const { exitLikeChild } = await import('./child-exit.js');
@@ -311,11 +387,17 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
   for (const [k, v] of Object.entries(ctx.env))
     if (v !== undefined && (verdict.env === undefined || verdict.env.includes(k))) env[k] = v;
   delete env.EXECGATE_VERDICT;
-  if (verdict.audit !== undefined) env.EXECGATE_VERDICT = formatVerdictVariable(verdict.audit.seq, Buffer.from(verdict.audit.entryHash, 'hex'));
+  if (verdict.audit !== undefined)
+    env.EXECGATE_VERDICT = formatVerdictVariable(
+      verdict.audit.seq,
+      Buffer.from(verdict.audit.entryHash, 'hex'),
+    );
   const child = runOpened(exe, command, { env, cwd: process.cwd() });
   // The checkpoint, when due, is made while the command runs: it does not delay the start.
   const checkpoint = opened.checkpoint?.().catch((e: unknown) => {
-    ctx.stderr.write(`execgate: warning: audit checkpoint not made: ${e instanceof Error ? e.message : String(e)}\n`);
+    ctx.stderr.write(
+      `execgate: warning: audit checkpoint not made: ${e instanceof Error ? e.message : String(e)}\n`,
+    );
   });
   const result = await child;
   await checkpoint;

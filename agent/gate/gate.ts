@@ -34,16 +34,22 @@
  * verdict stays testable; everything else is data.
  */
 import { randomBytes } from 'node:crypto';
-import { type Artifact, type ArtifactLink, artifactDigest, decodeArtifact, MAX_ARTIFACT_BYTES } from '../artifact/artifact.js';
+import {
+  type Artifact,
+  type ArtifactLink,
+  artifactDigest,
+  decodeArtifact,
+  MAX_ARTIFACT_BYTES,
+} from '../artifact/artifact.js';
 import type { ApprovalPolicy } from '../artifact/verify.js';
 import { verifyArtifact } from '../artifact/verify.js';
 import type { EntryInput, TpmClock } from '../audit/entry.js';
 import type { AuditStore } from '../audit/store.js';
+import type { HostPolicy } from '../config/policy.js';
 import type { HostTrust } from '../config/trust.js';
 import { exeMatches } from '../config/trust.js';
-import type { HostPolicy } from '../config/policy.js';
-import type { PublicKey } from '../crypto/keys.js';
 import { sha256 } from '../crypto/hash.js';
+import type { PublicKey } from '../crypto/keys.js';
 import { equalBytes, toHex } from '../encoding/bytes.js';
 import { encodeCbor } from '../encoding/cbor.js';
 import { ExecgateError } from '../errors.js';
@@ -119,7 +125,12 @@ export interface GateVerdict {
   readonly mode: 'enforce' | 'audit';
   /** Whether the command is to run: an allow, or a denial in audit mode with the executable opened. */
   readonly run: boolean;
-  readonly artifact?: { readonly file?: string; readonly digest: string; readonly cti: string; readonly issuer: string };
+  readonly artifact?: {
+    readonly file?: string;
+    readonly digest: string;
+    readonly cti: string;
+    readonly issuer: string;
+  };
   readonly exe?: { readonly path: string; readonly sha256: string };
   readonly breakglass?: true;
   /** The audit entry recorded, when one was. */
@@ -152,9 +163,14 @@ function asGateError(e: unknown): GateError {
   const message = e instanceof Error ? e.message : String(e);
   if (e instanceof ExecgateError && e.code === 'E_CONFIG')
     return new GateError('E_CONFIG', message, 'fix the host policy (execgate policy check)', { cause: e });
-  return new GateError('E_INTERNAL', `unexpected error: ${message}`, 'report this as a bug with the message', {
-    cause: e,
-  });
+  return new GateError(
+    'E_INTERNAL',
+    `unexpected error: ${message}`,
+    'report this as a bug with the message',
+    {
+      cause: e,
+    },
+  );
 }
 
 /** SHA-256 of argv[1..] as a deterministic CBOR array of text (the audit entry's argvSha256). */
@@ -196,7 +212,11 @@ async function artifactBytes(req: GateRequest, ctx: GateContext, facts: Facts): 
 async function fromStore(req: GateRequest, ctx: GateContext, facts: Facts): Promise<Uint8Array> {
   const store = ctx.policy.host.artifacts;
   if (store === undefined || ctx.candidates === undefined)
-    return deny('E_MISSING', 'no artifact given and the policy names no artifact store', 'give --artifact FILE, or set [host] artifacts in the policy');
+    return deny(
+      'E_MISSING',
+      'no artifact given and the policy names no artifact store',
+      'give --artifact FILE, or set [host] artifacts in the policy',
+    );
   const exe = ctx.exe;
   const candidates = exe instanceof GateError ? [] : await ctx.candidates();
   let best: { file: string; bytes: Uint8Array; exp: number } | undefined;
@@ -208,7 +228,8 @@ async function fromStore(req: GateRequest, ctx: GateContext, facts: Facts): Prom
       continue;
     }
     const s = a.claims.scope;
-    if (exe instanceof GateError || s.exe !== exe.realPath || !s.sha256 || !equalBytes(s.sha256, exe.sha256)) continue;
+    if (exe instanceof GateError || s.exe !== exe.realPath || !s.sha256 || !equalBytes(s.sha256, exe.sha256))
+      continue;
     if (s.argv !== undefined && !sameArgs(s.argv, req.argv)) continue;
     try {
       verified(c.bytes, req, ctx, {});
@@ -245,7 +266,11 @@ function verified(bytes: Uint8Array, req: GateRequest, ctx: GateContext, facts: 
     // verifyArtifact gives the E_FORMAT verdict below.
   }
   const rules: (ApprovalPolicy | undefined)[] =
-    exe === undefined ? [undefined] : trust.approvals.filter((r) => exeMatches(r.exe, exe)).map((r) => ({ approvers: r.approvers, required: r.required }));
+    exe === undefined
+      ? [undefined]
+      : trust.approvals
+          .filter((r) => exeMatches(r.exe, exe))
+          .map((r) => ({ approvers: r.approvers, required: r.required }));
   if (rules.length === 0) rules.push(undefined);
   let artifact: Artifact | undefined;
   let issuer: PublicKey | undefined;
@@ -253,12 +278,17 @@ function verified(bytes: Uint8Array, req: GateRequest, ctx: GateContext, facts: 
     const v = verifyArtifact(bytes, approvals === undefined ? base : { ...base, approvals });
     if (!v.ok) {
       if (v.artifact !== undefined) facts.artifact = v.artifact;
-      return deny(v.code === 'E_REVOCATION_LIST' ? 'E_REVOKED' : v.code, v.detail, REMEDY[v.code] ?? 'issue a new artifact');
+      return deny(
+        v.code === 'E_REVOCATION_LIST' ? 'E_REVOKED' : v.code,
+        v.detail,
+        REMEDY[v.code] ?? 'issue a new artifact',
+      );
     }
     artifact = v.artifact;
     issuer = v.issuer;
   }
-  if (artifact === undefined || issuer === undefined) return deny('E_INTERNAL', 'no verdict', 'report this as a bug');
+  if (artifact === undefined || issuer === undefined)
+    return deny('E_INTERNAL', 'no verdict', 'report this as a bug');
   facts.artifact = artifact;
   facts.issuer = issuer;
   checkIssuer(artifact, issuer, ctx, facts);
@@ -272,22 +302,48 @@ function checkIssuer(a: Artifact, issuer: PublicKey, ctx: GateContext, facts: Fa
   const bg = ctx.trust.breakglass;
   if (bg !== undefined && equalBytes(bg.key.kid, issuer.kid)) {
     facts.breakglass = true;
-    if (delegated) deny('E_POLICY', 'a break-glass artifact may not delegate', 'issue the break-glass artifact without --delegate-key');
+    if (delegated)
+      deny(
+        'E_POLICY',
+        'a break-glass artifact may not delegate',
+        'issue the break-glass artifact without --delegate-key',
+      );
     for (const l of links)
       if (lifetime(l) > bg.maxTtlSeconds)
-        deny('E_POLICY', `the break-glass artifact is valid for ${lifetime(l)} s, over [breakglass] max_ttl ${bg.maxTtlSeconds} s`, 'issue it with a shorter --ttl');
+        deny(
+          'E_POLICY',
+          `the break-glass artifact is valid for ${lifetime(l)} s, over [breakglass] max_ttl ${bg.maxTtlSeconds} s`,
+          'issue it with a shorter --ttl',
+        );
     return;
   }
   const rule = ctx.trust.issuers.find((i) => equalBytes(i.key.kid, issuer.kid));
-  if (rule === undefined) return deny('E_UNTRUSTED_ISSUER', 'the root key is not an issuer of this policy', 'add it as an [[issuer]]');
+  if (rule === undefined)
+    return deny(
+      'E_UNTRUSTED_ISSUER',
+      'the root key is not an issuer of this policy',
+      'add it as an [[issuer]]',
+    );
   const exe = a.claims.scope.exe;
   if (!exeMatches(rule.exe, exe))
-    deny('E_POLICY', `issuer ${rule.name} may not authorise ${exe} (its exe: ${rule.exe.join(', ')})`, `widen [[issuer]] ${rule.name} exe in the policy, or have another issuer sign`);
+    deny(
+      'E_POLICY',
+      `issuer ${rule.name} may not authorise ${exe} (its exe: ${rule.exe.join(', ')})`,
+      `widen [[issuer]] ${rule.name} exe in the policy, or have another issuer sign`,
+    );
   for (const l of links)
     if (lifetime(l) > rule.maxTtlSeconds)
-      deny('E_POLICY', `the artifact is valid for ${lifetime(l)} s, over issuer ${rule.name}'s max_ttl ${rule.maxTtlSeconds} s`, 'issue it with a shorter --ttl');
+      deny(
+        'E_POLICY',
+        `the artifact is valid for ${lifetime(l)} s, over issuer ${rule.name}'s max_ttl ${rule.maxTtlSeconds} s`,
+        'issue it with a shorter --ttl',
+      );
   if (delegated && !rule.delegation)
-    deny('E_POLICY', `issuer ${rule.name} may not delegate (delegation = false)`, `set delegation = true for [[issuer]] ${rule.name}, or issue without delegation`);
+    deny(
+      'E_POLICY',
+      `issuer ${rule.name} may not delegate (delegation = false)`,
+      `set delegation = true for [[issuer]] ${rule.name}, or issue without delegation`,
+    );
 }
 
 /** Step 7: `sub` names this host. */
@@ -306,7 +362,11 @@ function checkHost(a: Artifact, ctx: GateContext): void {
 }
 
 /** The PCRs the verdict needs quoted: the artifact's binding, the references' rules, else [audit] pcrs. */
-async function quoteSelection(a: Artifact, refs: readonly ReferenceState[], ctx: GateContext): Promise<PcrSelection> {
+async function quoteSelection(
+  a: Artifact,
+  refs: readonly ReferenceState[],
+  ctx: GateContext,
+): Promise<PcrSelection> {
   const state = a.claims.state;
   const selection: PcrBankSelection[] = [];
   if (refs.length > 0) {
@@ -343,7 +403,7 @@ async function checkMeasured(a: Artifact, ctx: GateContext, facts: Facts): Promi
         deny(
           'E_STATE',
           `the artifact is bound to reference state ${toHex(state.ref)}; ${have === undefined ? 'the policy names no [host] reference' : `the policy's reference is ${toHex(have)}`}`,
-          'bind the artifact to the digest execgate state digest prints for the policy\'s reference',
+          "bind the artifact to the digest execgate state digest prints for the policy's reference",
         );
     }
   }
@@ -352,36 +412,65 @@ async function checkMeasured(a: Artifact, ctx: GateContext, facts: Facts): Promi
     const selection = await quoteSelection(a, refs, ctx);
     quote = await ctx.tpm.quote(selection, new Uint8Array(randomBytes(32)));
   } catch (e) {
-    return deny('E_TPM_UNAVAILABLE', `no verified quote from the TPM: ${e instanceof Error ? e.message : String(e)}`, 'check that the TPM is reachable (execgate doctor, --tcti) and that host init was run');
+    return deny(
+      'E_TPM_UNAVAILABLE',
+      `no verified quote from the TPM: ${e instanceof Error ? e.message : String(e)}`,
+      'check that the TPM is reachable (execgate doctor, --tcti) and that host init was run',
+    );
   }
   facts.quote = quote;
   const waived = facts.breakglass === true;
   const boot = a.claims.boot;
   if (boot !== undefined && boot !== quote.clock.resetCount && !waived)
-    deny('E_BOOT', `the artifact is for boot ${boot}; the TPM's resetCount is ${quote.clock.resetCount}`, 'issue a new artifact for this boot (--boot N from a fresh quote)');
+    deny(
+      'E_BOOT',
+      `the artifact is for boot ${boot}; the TPM's resetCount is ${quote.clock.resetCount}`,
+      'issue a new artifact for this boot (--boot N from a fresh quote)',
+    );
   const epochIndex = ctx.policy.revocation?.epochNvIndex;
   if (epochIndex !== undefined && !waived) {
     let epoch: bigint;
     try {
       epoch = await ctx.tpm.counter(epochIndex);
     } catch (e) {
-      return deny('E_TPM_UNAVAILABLE', `cannot read the revocation epoch counter: ${e instanceof Error ? e.message : String(e)}`, 'check the TPM and [revocation] epoch_nv_index');
+      return deny(
+        'E_TPM_UNAVAILABLE',
+        `cannot read the revocation epoch counter: ${e instanceof Error ? e.message : String(e)}`,
+        'check the TPM and [revocation] epoch_nv_index',
+      );
     }
     for (const l of linksOf(a))
       if (BigInt(l.claims.epoch ?? 0) < epoch)
-        deny('E_REVOKED', `the artifact${l === a ? '' : "'s ancestor"} is of epoch ${l.claims.epoch ?? 0}, below the host's revocation epoch ${epoch}`, `issue a new artifact with --epoch ${epoch}`);
+        deny(
+          'E_REVOKED',
+          `the artifact${l === a ? '' : "'s ancestor"} is of epoch ${l.claims.epoch ?? 0}, below the host's revocation epoch ${epoch}`,
+          `issue a new artifact with --epoch ${epoch}`,
+        );
   }
   checkHost(a, ctx);
   if (waived) return;
   if (state !== undefined && 'pcrs' in state) {
     const v = judgeMeasuredState({ quoted: quote.pcrs, quoteSource: 'fresh quote', claim: state });
     if (!v.ok)
-      deny('E_STATE', `the quoted PCRs are not the state the artifact is bound to: ${v.failures.map((f) => f.message).join('; ')}`, 'the host is not in the measured state the artifact requires: investigate the change, or issue an artifact for the current state');
+      deny(
+        'E_STATE',
+        `the quoted PCRs are not the state the artifact is bound to: ${v.failures.map((f) => f.message).join('; ')}`,
+        'the host is not in the measured state the artifact requires: investigate the change, or issue an artifact for the current state',
+      );
   }
   for (const ref of refs) {
-    const v = judgeMeasuredState({ quoted: quote.pcrs, quoteSource: 'fresh quote', reference: ref, ...(await ctx.tpm.logs(ref)) });
+    const v = judgeMeasuredState({
+      quoted: quote.pcrs,
+      quoteSource: 'fresh quote',
+      reference: ref,
+      ...(await ctx.tpm.logs(ref)),
+    });
     if (!v.ok)
-      deny('E_STATE', `the host does not match its reference state: ${v.failures.map((f) => f.message).join('; ')}`, 'investigate the change (execgate state check REF), or update the reference');
+      deny(
+        'E_STATE',
+        `the host does not match its reference state: ${v.failures.map((f) => f.message).join('; ')}`,
+        'investigate the change (execgate state check REF), or update the reference',
+      );
   }
 }
 
@@ -393,11 +482,24 @@ async function checkScope(a: Artifact, req: GateRequest, ctx: GateContext, facts
     const { seq, entryHash } = parseVerdictVariable(variable);
     const stored = ctx.store.entry(seq);
     if (stored === undefined || !equalBytes(stored.leaf, entryHash))
-      deny('E_LINEAGE', `EXECGATE_VERDICT names entry ${seq}, which is not in the audit log with that hash`, 'run nested commands only under an execgate-allowed parent');
+      deny(
+        'E_LINEAGE',
+        `EXECGATE_VERDICT names entry ${seq}, which is not in the audit log with that hash`,
+        'run nested commands only under an execgate-allowed parent',
+      );
     const { decodeEntry } = await import('../audit/entry.js');
     const parent = decodeEntry((stored as { bytes: Uint8Array }).bytes);
-    if (parent.verdict === 'deny' || parent.pid === undefined || parent.pidStart === undefined || !(await isAncestor(parent.pid, BigInt(parent.pidStart))))
-      deny('E_LINEAGE', `EXECGATE_VERDICT names entry ${seq}, whose process is not an ancestor of this one`, 'do not set EXECGATE_VERDICT by hand');
+    if (
+      parent.verdict === 'deny' ||
+      parent.pid === undefined ||
+      parent.pidStart === undefined ||
+      !(await isAncestor(parent.pid, BigInt(parent.pidStart)))
+    )
+      deny(
+        'E_LINEAGE',
+        `EXECGATE_VERDICT names entry ${seq}, whose process is not an ancestor of this one`,
+        'do not set EXECGATE_VERDICT by hand',
+      );
     facts.parent = seq;
     parentExe = parent.exe;
   }
@@ -405,15 +507,30 @@ async function checkScope(a: Artifact, req: GateRequest, ctx: GateContext, facts
   if (exe instanceof GateError) throw exe;
   const s = a.claims.scope;
   const fail = (what: string, remedy: string): never => deny('E_SCOPE', what, remedy);
-  if (exe.realPath !== s.exe) fail(`the artifact is for ${s.exe}; the command is ${exe.realPath}`, `run ${s.exe}, or issue an artifact for ${exe.realPath}`);
+  if (exe.realPath !== s.exe)
+    fail(
+      `the artifact is for ${s.exe}; the command is ${exe.realPath}`,
+      `run ${s.exe}, or issue an artifact for ${exe.realPath}`,
+    );
   if (s.sha256 === undefined || !equalBytes(s.sha256, exe.sha256))
-    fail(`${exe.realPath} has SHA-256 ${toHex(exe.sha256)}; the artifact names ${s.sha256 ? toHex(s.sha256) : 'none'}`, 'the executable changed since the artifact was issued: investigate, or issue a new artifact');
+    fail(
+      `${exe.realPath} has SHA-256 ${toHex(exe.sha256)}; the artifact names ${s.sha256 ? toHex(s.sha256) : 'none'}`,
+      'the executable changed since the artifact was issued: investigate, or issue a new artifact',
+    );
   if (s.argv !== undefined && !sameArgs(s.argv, req.argv))
-    fail(`the arguments are not the ${s.argv.length} the artifact allows`, 'run the command with exactly the artifact\'s arguments (execgate artifact inspect)');
-  if (s.cwd !== undefined && s.cwd !== req.cwd) fail(`the working directory is ${req.cwd}; the artifact requires ${s.cwd}`, `cd ${s.cwd} first`);
-  if (s.uid !== undefined && s.uid !== req.uid) fail(`the caller is uid ${req.uid}; the artifact requires uid ${s.uid}`, `run it as uid ${s.uid}`);
+    fail(
+      `the arguments are not the ${s.argv.length} the artifact allows`,
+      "run the command with exactly the artifact's arguments (execgate artifact inspect)",
+    );
+  if (s.cwd !== undefined && s.cwd !== req.cwd)
+    fail(`the working directory is ${req.cwd}; the artifact requires ${s.cwd}`, `cd ${s.cwd} first`);
+  if (s.uid !== undefined && s.uid !== req.uid)
+    fail(`the caller is uid ${req.uid}; the artifact requires uid ${s.uid}`, `run it as uid ${s.uid}`);
   if (s.caller !== undefined && parentExe !== s.caller)
-    fail(`the artifact must run under a gated ${s.caller}; ${parentExe === undefined ? 'there is no parent verdict' : `the parent is ${parentExe}`}`, `run it from ${s.caller} started through execgate exec`);
+    fail(
+      `the artifact must run under a gated ${s.caller}; ${parentExe === undefined ? 'there is no parent verdict' : `the parent is ${parentExe}`}`,
+      `run it from ${s.caller} started through execgate exec`,
+    );
 }
 
 /** The audit entry of a verdict with what is known. */
@@ -497,7 +614,8 @@ export async function decide(req: GateRequest, ctx: GateContext): Promise<GateVe
   if (!req.consume) {
     const row = safely(() => ctx.store.uses(consume.cti));
     if (row instanceof GateError) return verdictOf(row, ctx, facts, undefined);
-    if (row !== undefined && row.used >= row.allowed) return verdictOf(replayed(row.used), ctx, facts, undefined);
+    if (row !== undefined && row.used >= row.allowed)
+      return verdictOf(replayed(row.used), ctx, facts, undefined);
     return verdictOf('OK', ctx, facts, undefined);
   }
   const replayDeny = ctx.policy.host.mode === 'audit' ? 'would-deny' : 'deny';
@@ -514,14 +632,23 @@ export async function decide(req: GateRequest, ctx: GateContext): Promise<GateVe
 }
 
 const replayed = (used: number): GateError =>
-  new GateError('E_REPLAY', `every use of the artifact is spent (${used} used)`, 'issue a new artifact (or one with more --uses)');
+  new GateError(
+    'E_REPLAY',
+    `every use of the artifact is spent (${used} used)`,
+    'issue a new artifact (or one with more --uses)',
+  );
 
 /** `fn`'s result, or its failure as E_AUDIT (the store could not record or read). */
 function safely<T>(fn: () => T): T | GateError {
   try {
     return fn();
   } catch (e) {
-    return new GateError('E_AUDIT', `the verdict could not be recorded: ${e instanceof Error ? e.message : String(e)}`, 'check the state directory (disk space, permissions, execgate audit verify)', { cause: e });
+    return new GateError(
+      'E_AUDIT',
+      `the verdict could not be recorded: ${e instanceof Error ? e.message : String(e)}`,
+      'check the state directory (disk space, permissions, execgate audit verify)',
+      { cause: e },
+    );
   }
 }
 
@@ -530,14 +657,20 @@ function denied(e: GateError, req: GateRequest, ctx: GateContext, facts: Facts):
   if (!req.consume) return verdictOf(e, ctx, facts, undefined);
   const verdict = ctx.policy.host.mode === 'audit' ? 'would-deny' : 'deny';
   const r = safely(() => ctx.store.append(entryOf(verdict, e.code, req, ctx, facts)));
-  return verdictOf(e, ctx, facts, r instanceof GateError ? r.message : { seq: r.seq, entryHash: toHex(r.leaf) });
+  return verdictOf(
+    e,
+    ctx,
+    facts,
+    r instanceof GateError ? r.message : { seq: r.seq, entryHash: toHex(r.leaf) },
+  );
 }
 
 /** Remedies of the artifact layer's codes. */
 const REMEDY: Partial<Record<string, string>> = {
   E_FORMAT: 'the file is not an execgate artifact: check it with execgate artifact inspect',
   E_SIGNATURE: 'the artifact was altered or signed by another key: get a fresh copy from its issuer',
-  E_UNTRUSTED_ISSUER: 'have an [[issuer]] of the policy sign it, or add its key (execgate policy check shows the issuers)',
+  E_UNTRUSTED_ISSUER:
+    'have an [[issuer]] of the policy sign it, or add its key (execgate policy check shows the issuers)',
   E_LINEAGE: 'the delegation chain is broken: have the delegate re-issue it within its grant',
   E_APPROVAL: 'collect the approvals the policy requires (execgate artifact approve)',
   E_EXPIRED: 'issue a new artifact',

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { decodeEntry } from '../../agent/audit/entry.js';
 import { AuditStore } from '../../agent/audit/store.js';
-import { cli } from '../cli/helpers.js';
 import type { SwtpmInstance } from '../../swtpm/harness.js';
+import { cli } from '../cli/helpers.js';
 
 export const MAIN = ['--import', 'tsx', join(import.meta.dirname, '../../agent/cli/main.ts')];
 
@@ -63,7 +63,10 @@ export interface GateHost {
   /** `artifact issue` for `exe` with the issuer key, this host, 10 minutes, and `extra` flags. */
   issue(exe: string, out: string, ...extra: string[]): Promise<string>;
   /** `execgate exec` as a process. */
-  exec(args: readonly string[], opts?: { env?: Record<string, string>; stdin?: string }): Promise<ProcessResult>;
+  exec(
+    args: readonly string[],
+    opts?: { env?: Record<string, string>; stdin?: string },
+  ): Promise<ProcessResult>;
   /** The audit log's entries, decoded. */
   entries(): Promise<ReturnType<typeof decodeEntry>[]>;
   cleanup(): Promise<void>;
