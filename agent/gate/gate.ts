@@ -318,12 +318,10 @@ function checkIssuer(a: Artifact, issuer: PublicKey, ctx: GateContext, facts: Fa
     return;
   }
   const rule = ctx.trust.issuers.find((i) => equalBytes(i.key.kid, issuer.kid));
-  if (rule === undefined)
-    return deny(
-      'E_UNTRUSTED_ISSUER',
-      'the root key is not an issuer of this policy',
-      'add it as an [[issuer]]',
-    );
+  if (rule === undefined) {
+    deny('E_UNTRUSTED_ISSUER', 'the root key is not an issuer of this policy', 'add it as an [[issuer]]');
+    return;
+  }
   const exe = a.claims.scope.exe;
   if (!exeMatches(rule.exe, exe))
     deny(
