@@ -73,7 +73,8 @@ const euid = (): number => (typeof process.geteuid === 'function' ? process.gete
 
 /** The verdict JSON (--json, --verdict FILE). */
 export function verdictJson(v: GateVerdict): string {
-  return JSON.stringify({ execgate: 'verdict', ...v, run: undefined });
+  const { run: _run, ...printed } = v;
+  return JSON.stringify({ execgate: 'verdict', ...printed });
 }
 
 /** Prints a denial (or a "would deny") on stderr. */
