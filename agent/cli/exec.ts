@@ -320,21 +320,45 @@ function lazyTpm(ctx: CliContext, opened: { closeTpm?: () => Promise<void> }) {
   };
 }
 
-/** Artifacts of the [host] artifacts store: regular files, bounded in number and size. */
+/**
+ * Artifacts of the [host] artifacts store: its regular files, bounded in number and size. Each is opened
+ * without blocking and judged by its descriptor, so a FIFO, a device or a directory in the store is
+ * skipped rather than read (a FIFO with no writer would hang every gate that searches the store). A store
+ * that cannot be listed is E_MISSING naming it.
+ */
 async function readStore(dir: string | undefined): Promise<{ file: string; bytes: Uint8Array }[]> {
   if (dir === undefined) return [];
-  const { readdir } = await import('node:fs/promises');
+  const { constants } = await import('node:fs');
+  const { open, readdir } = await import('node:fs/promises');
   const { join } = await import('node:path');
-  const { readBounded } = await import('../fs/read-bounded.js');
+  const { readOpened } = await import('../fs/read-bounded.js');
   const { MAX_ARTIFACT_BYTES } = await import('../artifact/artifact.js');
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    throw new GateError(
+      'E_MISSING',
+      `the artifact store ${dir} cannot be read: ${e instanceof Error ? e.message : String(e)}`,
+      'create it, or correct [host] artifacts in the policy, or give --artifact FILE',
+      { cause: e },
+    );
+  }
   const out: { file: string; bytes: Uint8Array }[] = [];
-  const names = (await readdir(dir)).sort().slice(0, MAX_STORE_FILES);
-  for (const name of names) {
+  for (const name of names.sort().slice(0, MAX_STORE_FILES)) {
     const file = join(dir, name);
+    const fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => undefined);
+    if (fh === undefined) continue;
     try {
-      out.push({ file, bytes: await readBounded(file, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' }) });
+      if ((await fh.stat()).isFile())
+        out.push({
+          file,
+          bytes: await readOpened(fh, file, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' }),
+        });
     } catch {
       // Not a readable artifact file: not a candidate.
+    } finally {
+      await fh.close();
     }
   }
   return out;

@@ -4,7 +4,8 @@
 // E_POLICY, E_APPROVAL, E_EXPIRED, E_NOT_YET_VALID, E_REVOKED (a revocation list), E_HOST, E_CONFIG, and
 // the artifact store searched without --artifact. Each through the real CLI process, each checking the
 // exit status, the denial line, the marker file a command that ran would have left, and the audit entry.
-import { chown, readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CHAIN_LABEL, chainEntry, decodeArtifact, withUnprotected } from '../../agent/artifact/artifact.js';
@@ -240,5 +241,23 @@ describe('E_CONFIG: a policy or state directory the gate cannot trust (not audit
     expect((await h.entries()).length).toBe(before);
     // The same artifact was not spent.
     await allowed(h, ['--artifact', f, '--', s.path], s.marker);
+  });
+});
+
+describe('the artifact store ([host] artifacts) without --artifact', () => {
+  it('a FIFO in the store does not hang the gate', async () => {
+    const s = await h.script('fifo');
+    const store = join(h.dir, 'fifo.d');
+    await mkdir(store, { mode: 0o700 });
+    execFileSync('mkfifo', [join(store, 'a-fifo.cose')]);
+    await writeFile(join(store, 'b.cose'), await readFile(await h.issue(s.path)));
+    await h.writePolicy({ host: 'artifacts = "fifo.d"' });
+    await allowed(h, ['--', s.path], s.marker);
+  });
+
+  it('a store directory that does not exist is E_MISSING naming it', async () => {
+    const s = await h.script('nostore');
+    await h.writePolicy({ host: 'artifacts = "no-such.d"' });
+    await denied(h, 'E_MISSING', ['--', s.path], s.marker, { message: /no-such\.d cannot be read/ });
   });
 });
