@@ -245,6 +245,40 @@ describe('E_CONFIG: a policy or state directory the gate cannot trust (not audit
 });
 
 describe('the artifact store ([host] artifacts) without --artifact', () => {
+  it('finds the valid artifact for this executable that expires first, then the next; none left is E_MISSING', async () => {
+    const s = await h.script('stored');
+    const other = await h.script('other');
+    const store = join(h.dir, 'artifacts.d');
+    await mkdir(store, { mode: 0o700 });
+    const later = await h.issue(s.path, '--ttl', '20m');
+    const sooner = await h.issue(s.path, '--ttl', '5m');
+    const expired = await h.issue(
+      s.path,
+      '--not-before',
+      `@${now() - 3600}`,
+      '--not-after',
+      `@${now() - 60}`,
+    );
+    const elsewhere = await h.issue(s.path, '--host', `000b${'cd'.repeat(32)}`);
+    const otherExe = await h.issue(other.path, '--ttl', '1m');
+    for (const [name, f] of [
+      ['a-later.cose', later],
+      ['b-sooner.cose', sooner],
+      ['c-expired.cose', expired],
+      ['d-elsewhere.cose', elsewhere],
+      ['e-other.cose', otherExe],
+    ] as const)
+      await writeFile(join(store, name), await readFile(f));
+    await writeFile(join(store, 'f-garbage.cose'), 'not an artifact');
+    await h.writePolicy({ host: 'artifacts = "artifacts.d"' });
+    const first = await allowed(h, ['--', s.path], s.marker);
+    expect(hex(first.cti)).toBe(await ctiOf(sooner));
+    const second = await allowed(h, ['--', s.path], s.marker);
+    expect(hex(second.cti)).toBe(await ctiOf(later));
+    const none = await denied(h, 'E_MISSING', ['--', s.path], s.marker, { message: /artifacts\.d/ });
+    expect(none.cti).toBeUndefined();
+  });
+
   it('a FIFO in the store does not hang the gate', async () => {
     const s = await h.script('fifo');
     const store = join(h.dir, 'fifo.d');
