@@ -421,7 +421,7 @@ async function checkMeasured(a: Artifact, ctx: GateContext, facts: Facts): Promi
     return deny(
       'E_TPM_UNAVAILABLE',
       `no verified quote from the TPM: ${e instanceof Error ? e.message : String(e)}`,
-      'check that the TPM is reachable (execgate doctor, --tcti) and that host init was run',
+      'check that the TPM answers at the TCTI (--tcti, $EXECGATE_TCTI or [host] tcti; execgate tpm info tests it) and that execgate host init was run',
     );
   }
   facts.quote = quote;

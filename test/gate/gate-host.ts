@@ -295,7 +295,7 @@ export function denialLine(code: string): RegExp {
 
 /**
  * Runs `execgate exec ARGS` on `h` and checks a denial with `code`: exit 126, the one denial line (also
- * matching `opts.message`), nothing ran (`marker` absent), and one more audit entry, a deny with that
+ * matching `opts.message`, and naming only commands that exist), nothing ran (`marker` absent), and one more audit entry, a deny with that
  * reason. Returns the entry.
  */
 export async function denied(
@@ -309,6 +309,7 @@ export async function denied(
   const r = await h.exec(args, opts);
   expect(r.stderr, r.stderr).toMatch(denialLine(code));
   if (opts.message !== undefined) expect(r.stderr).toMatch(opts.message);
+  await expectCommandsExist(r.stderr);
   expect(r.code).toBe(126);
   expect(r.stdout).toBe('');
   expect(await ran(marker)).toBe(false);
@@ -337,4 +338,12 @@ export async function allowed(
   const entry = after[before] as AuditEntry;
   expect(entry).toMatchObject({ verdict: 'allow', reason: 'OK', mode: 'enforce' });
   return entry;
+}
+
+/** Every `execgate GROUP [COMMAND]` a denial's text names for the operator is a command that exists. */
+export async function expectCommandsExist(text: string): Promise<void> {
+  for (const [named, ...words] of text.matchAll(/\bexecgate ([a-z]+)(?: ([a-z]+))?/g)) {
+    const r = await cli([...words.filter((w): w is string => w !== undefined), '--help']);
+    expect(r.code, `${named}: ${r.stderr}`).toBe(0);
+  }
 }
