@@ -340,10 +340,16 @@ export async function allowed(
   return entry;
 }
 
-/** Every `execgate GROUP [COMMAND]` a denial's text names for the operator is a command that exists. */
+/**
+ * Every `execgate GROUP [COMMAND]` a denial's text names for the operator is a command that exists: the
+ * group answers --help, and so does GROUP COMMAND when the group has commands (its usage says <command>).
+ */
 export async function expectCommandsExist(text: string): Promise<void> {
-  for (const [named, ...words] of text.matchAll(/\bexecgate ([a-z]+)(?: ([a-z]+))?/g)) {
-    const r = await cli([...words.filter((w): w is string => w !== undefined), '--help']);
-    expect(r.code, `${named}: ${r.stderr}`).toBe(0);
+  for (const [named, group, command] of text.matchAll(/\bexecgate ([a-z]+)(?: ([a-z]+))?/g)) {
+    const top = await cli([group as string, '--help']);
+    expect(top.code, `${named}: ${top.stderr}`).toBe(0);
+    if (command === undefined || !/^Usage: execgate [a-z]+ <command>/m.test(top.stdout)) continue;
+    const sub = await cli([group as string, command, '--help']);
+    expect(sub.code, `${named}: ${sub.stderr}`).toBe(0);
   }
 }

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: Apache-2.0
+// `execgate exec` end to end on swtpm (issue 14 acceptance), the execution itself: E_SCOPE (the
+// executable replaced after issue, other arguments, a writable directory above it, the cwd and uid
+// claims, scope.caller), a file swapped between `check` and `exec` and while the gate runs (what ran is
+// always the file whose digest was checked), E_REPLAY and a 3-use artifact run at once, and execution
+// lineage: a nested `execgate exec` under an allowed parent is recorded with `parent`, a forged
+// EXECGATE_VERDICT is E_LINEAGE. Each through the real CLI process, with its marker file and audit entry.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmod, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { toHex } from '../../agent/encoding/bytes.js';
+import { useSwtpm } from '../helpers/swtpm.js';
+import { allowed, denied, type GateHost, gateHost, MAIN, ran } from './gate-host.js';
+
+const swtpm = useSwtpm();
+let h: GateHost;
+
+beforeAll(async () => {
+  h = await gateHost(swtpm());
+});
+afterAll(async () => {
+  await h?.cleanup();
+});
+beforeEach(async () => {
+  await h.writePolicy();
+});
+
+const sha256 = (b: string | Uint8Array) => createHash('sha256').update(b).digest('hex');
+const hex = (b: Uint8Array | undefined) => (b === undefined ? undefined : toHex(b));
+
+/** A script at `path` that writes `text` to `marker` (appending with `append`). */
+async function writeScript(path: string, marker: string, text: string, append = false): Promise<string> {
+  const content = `#!/bin/sh\necho ${text} ${append ? '>>' : '>'} '${marker}'\n`;
+  await writeFile(path, content, { mode: 0o700 });
+  await chmod(path, 0o700);
+  return content;
+}
+
+describe('E_SCOPE', () => {
+  it('the executable replaced after the artifact was issued', async () => {
+    const s = await h.script('replaced');
+    const f = await h.issue(s.path);
+    const content = await writeScript(s.path, s.marker, 'replaced');
+    const e = await denied(h, 'E_SCOPE', ['--artifact', f, '--', s.path], s.marker);
+    expect(hex(e.exeSha256)).toBe(sha256(content));
+  });
+
+  it('arguments other than the artifact names', async () => {
+    const s = await h.script('argv');
+    const f = await h.issue(s.path, '--arg', 'one', '--uses', '2');
+    await denied(h, 'E_SCOPE', ['--artifact', f, '--', s.path, 'two'], s.marker);
+    await denied(h, 'E_SCOPE', ['--artifact', f, '--', s.path], s.marker);
+    await denied(h, 'E_SCOPE', ['--artifact', f, '--', s.path, 'one', 'two'], s.marker);
+    const before = (await h.entries()).length;
+    const r = await h.exec(['--artifact', f, '--', s.path, 'one']);
+    expect(r.code).toBe(0);
+    expect(await readFile(s.marker, 'utf8')).toBe('one\n');
+    expect((await h.entries())[before]).toMatchObject({
+      verdict: 'allow',
+      argvSha256: expect.any(Uint8Array),
+    });
+  });
+
+  it('a directory above the executable writable by others; sticky and root-owned is safe', async () => {
+    const sub = join(h.bin, 'shared');
+    await mkdir(sub, { mode: 0o755 });
+    const path = join(sub, 'tool');
+    const marker = join(h.dir, 'marker-shared');
+    await writeScript(path, marker, 'ran');
+    const f = await h.issue(path, '--uses', '2');
+    await chmod(sub, 0o777);
+    const e = await denied(h, 'E_SCOPE', ['--artifact', f, '--', path], marker, { message: /shared/ });
+    // The executable was refused before it was opened: the entry names none.
+    expect(e.exe).toBeUndefined();
+    await chmod(sub, 0o1777);
+    await allowed(h, ['--artifact', f, '--', path], marker);
+  });
+
+  it('the cwd claim', async () => {
+    const s = await h.script('cwd');
+    const f = await h.issue(s.path, '--cwd', h.dir, '--uses', '2');
+    await denied(h, 'E_SCOPE', ['--artifact', f, '--', s.path], s.marker, { cwd: '/', message: /cd / });
+    await allowed(h, ['--artifact', f, '--', s.path], s.marker, { cwd: h.dir });
+  });
+
+  it('the uid claim', async () => {
+    const s = await h.script('uid');
+    const f = await h.issue(s.path, '--uid', '1000');
+    const e = await denied(h, 'E_SCOPE', ['--artifact', f, '--', s.path], s.marker, { message: /uid 1000/ });
+    expect(e.uid).toBe(0);
+  });
+});
+
+describe('the file that ran is the file whose digest was checked', () => {
+  it('swapped between check and exec: check allows A, exec judges (and refuses) B', async () => {
+    const path = join(h.bin, 'swapped');
+    const marker = join(h.dir, 'marker-swapped');
+    await writeScript(path, marker, 'A');
+    const f = await h.issue(path);
+    const c = await h.check(['--artifact', f, '--', path]);
+    expect(c.code, c.stderr).toBe(0);
+    const b = join(h.bin, 'swapped.b');
+    const contentB = await writeScript(b, marker, 'B');
+    await rename(b, path);
+    const e = await denied(h, 'E_SCOPE', ['--artifact', f, '--', path], marker);
+    expect(hex(e.exeSha256)).toBe(sha256(contentB));
+  });
+
+  it('swapped back and forth while gates run: each run is denied, or runs A, the digested file; never B', async () => {
+    const path = join(h.bin, 'flipping');
+    const marker = join(h.dir, 'marker-flipping');
+    const a = join(h.bin, 'flip.a');
+    const b = join(h.bin, 'flip.b');
+    const contentA = await writeScript(a, marker, 'A');
+    await writeScript(b, marker, 'B');
+    await link(a, path);
+    const runs = 8;
+    const f = await h.issue(path, '--uses', String(runs));
+    // A separate process renames A and B over the path in a tight loop, so our event loop does not pace it.
+    const swapper: ChildProcess = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('fs'); const [a, b, p] = process.argv.slice(1); let i = 0;
+         for (;;) { const t = p + '.' + (i % 2); try { fs.rmSync(t, { force: true }); fs.linkSync(i++ % 2 ? b : a, t); fs.renameSync(t, p); } catch {} }`,
+        a,
+        b,
+        path,
+      ],
+      { stdio: 'ignore' },
+    );
+    const outcomes = { ranA: 0, denied: 0 };
+    try {
+      for (let i = 0; i < runs; i++) {
+        await rm(marker, { force: true });
+        const before = (await h.entries()).length;
+        const r = await h.exec(['--artifact', f, '--', path]);
+        const entry = (await h.entries())[before];
+        if (r.code === 0) {
+          expect(await readFile(marker, 'utf8')).toBe('A\n');
+          expect(entry).toMatchObject({ verdict: 'allow' });
+          expect(hex(entry?.exeSha256)).toBe(sha256(contentA));
+          outcomes.ranA++;
+        } else {
+          expect(r.stderr).toMatch(/^execgate: denied: E_SCOPE: /);
+          expect(r.code).toBe(126);
+          expect(await ran(marker)).toBe(false);
+          expect(entry).toMatchObject({ verdict: 'deny', reason: 'E_SCOPE' });
+          outcomes.denied++;
+        }
+      }
+    } finally {
+      swapper.kill('SIGKILL');
+    }
+    console.log(`swapped while gating: ${outcomes.ranA} ran A, ${outcomes.denied} denied, of ${runs}`);
+    expect(outcomes.ranA + outcomes.denied).toBe(runs);
+  });
+});
+
+describe('replay: uses are counted in the audit transaction', () => {
+  it('E_REPLAY: a single-use artifact the second time', async () => {
+    const s = await h.script('once');
+    const f = await h.issue(s.path);
+    const first = await allowed(h, ['--artifact', f, '--', s.path], s.marker);
+    const second = await denied(h, 'E_REPLAY', ['--artifact', f, '--', s.path], s.marker);
+    expect(hex(second.cti)).toBe(hex(first.cti));
+  });
+
+  it('a 3-use artifact started 5 times at once runs exactly 3 times', async () => {
+    const path = join(h.bin, 'thrice');
+    const marker = join(h.dir, 'marker-thrice');
+    await writeScript(path, marker, 'ran', true);
+    const f = await h.issue(path, '--uses', '3');
+    const before = (await h.entries()).length;
+    const results = await Promise.all(Array.from({ length: 5 }, () => h.exec(['--artifact', f, '--', path])));
+    expect(results.map((r) => r.code).sort()).toEqual([0, 0, 0, 126, 126]);
+    for (const r of results) if (r.code === 126) expect(r.stderr).toMatch(/^execgate: denied: E_REPLAY: /);
+    expect(await readFile(marker, 'utf8')).toBe('ran\nran\nran\n');
+    const added = (await h.entries()).slice(before);
+    expect(added.map((e) => e.reason).sort()).toEqual(['E_REPLAY', 'E_REPLAY', 'OK', 'OK', 'OK']);
+  });
+});
+
+describe('execution lineage (EXECGATE_VERDICT)', () => {
+  /** A gated outer script that runs `execgate exec --artifact INNER -- INNER_EXE` itself. */
+  function outerRunning(inner: string, innerExe: string) {
+    const gate = [process.execPath, ...MAIN, '--tcti', h.tcti, 'exec', '--policy', h.policy];
+    return h.script('outer', [...gate, '--artifact', inner, '--', innerExe].map((a) => `'${a}'`).join(' '));
+  }
+
+  it('a nested execgate exec under an allowed parent is recorded with parent; scope.caller holds', async () => {
+    const inner = await h.script('inner');
+    const innerArtifact = await h.issue(inner.path, '--caller', join(h.bin, 'outer'));
+    const outer = await outerRunning(innerArtifact, inner.path);
+    const outerArtifact = await h.issue(outer.path);
+    const verdict = h.file('outer-verdict.json');
+    const before = (await h.entries()).length;
+    const r = await h.exec(['--artifact', outerArtifact, '--verdict', verdict, '--', outer.path]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(await ran(outer.marker)).toBe(true);
+    expect(await ran(inner.marker)).toBe(true);
+    const [parent, child] = (await h.entries()).slice(before);
+    expect(parent).toMatchObject({ verdict: 'allow', exe: outer.path });
+    expect(child).toMatchObject({ verdict: 'allow', exe: inner.path, parent: parent?.seq });
+    const v = JSON.parse(await readFile(verdict, 'utf8'));
+    expect(v.audit.seq).toBe(parent?.seq);
+  });
+
+  it('scope.caller without a gated parent is E_SCOPE', async () => {
+    const s = await h.script('needs-caller');
+    const f = await h.issue(s.path, '--caller', join(h.bin, 'outer'));
+    const e = await denied(h, 'E_SCOPE', ['--artifact', f, '--', s.path], s.marker, {
+      message: /no parent verdict/,
+    });
+    expect(e.parent).toBeUndefined();
+  });
+
+  it('a forged EXECGATE_VERDICT (a real entry whose gate is not an ancestor; malformed; unknown) is E_LINEAGE', async () => {
+    const first = await h.script('first');
+    const verdict = h.file('first-verdict.json');
+    await allowed(
+      h,
+      ['--artifact', await h.issue(first.path), '--verdict', verdict, '--', first.path],
+      first.marker,
+    );
+    const { seq, entryHash } = JSON.parse(await readFile(verdict, 'utf8')).audit;
+    const s = await h.script('forged');
+    const f = await h.issue(s.path, '--uses', '4');
+    for (const forged of [`${seq}:${entryHash}`, 'not-a-verdict', `${seq + 1000}:${entryHash}`]) {
+      const e = await denied(h, 'E_LINEAGE', ['--artifact', f, '--', s.path], s.marker, {
+        env: { EXECGATE_VERDICT: forged },
+      });
+      expect(e.parent).toBeUndefined();
+    }
+    // Uses were not spent by the refusals.
+    await allowed(h, ['--artifact', f, '--', s.path], s.marker);
+  });
+});
