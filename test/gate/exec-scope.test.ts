@@ -7,7 +7,7 @@
 // EXECGATE_VERDICT is E_LINEAGE. Each through the real CLI process, with its marker file and audit entry.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { toHex } from '../../agent/encoding/bytes.js';
@@ -115,16 +115,18 @@ describe('the file that ran is the file whose digest was checked', () => {
     const b = join(h.bin, 'flip.b');
     const contentA = await writeScript(a, marker, 'A');
     await writeScript(b, marker, 'B');
-    await link(a, path);
+    await copyFile(a, path);
     const runs = 8;
     const f = await h.issue(path, '--uses', String(runs));
-    // A separate process renames A and B over the path in a tight loop, so our event loop does not pace it.
+    // A separate process renames a fresh copy of A or B over the path every 15 ms (our event loop does not
+    // pace it): a gate opens either, or sees the file replaced while it measures it.
     const swapper: ChildProcess = spawn(
       process.execPath,
       [
         '-e',
         `const fs = require('fs'); const [a, b, p] = process.argv.slice(1); let i = 0;
-         for (;;) { const t = p + '.' + (i % 2); try { fs.rmSync(t, { force: true }); fs.linkSync(i++ % 2 ? b : a, t); fs.renameSync(t, p); } catch {} }`,
+         const pause = new Int32Array(new SharedArrayBuffer(4));
+         for (;;) { const t = p + '.tmp'; fs.copyFileSync(i++ % 2 ? b : a, t); fs.renameSync(t, p); Atomics.wait(pause, 0, 0, 15); }`,
         a,
         b,
         path,
