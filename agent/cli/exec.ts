@@ -8,6 +8,8 @@
  * Every failure before the verdict is a denial too: a broken policy is E_CONFIG (not audited: no state
  * directory is known), an audit store that cannot be opened is E_AUDIT, a host never initialised is
  * E_CONFIG. A denial exits 126 and runs nothing; an allowed command's status and signals pass through.
+ * An allowed command that cannot start (the kernel refuses the file: E_SCOPE) ends as a denial too,
+ * printed as one; its allow stays in the audit log with the use it spent, and the denial names the entry.
  */
 import { realpath, stat } from 'node:fs/promises';
 import { spkiOfPublic } from '../attest/quote.js';
@@ -423,12 +425,26 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
       `execgate: warning: audit checkpoint not made: ${e instanceof Error ? e.message : String(e)}\n`,
     );
   });
-  const result = await child;
+  const ended = await child.then(
+    (outcome) => ({ outcome }),
+    (error: unknown) => ({ error }),
+  );
   await checkpoint;
   await opened.closeTpm?.();
   await exe.close();
   opened.store?.close();
-  return exitLikeChild(result);
+  if ('outcome' in ended) return exitLikeChild(ended.outcome);
+  // The command could not start (the kernel refused it, or resources ran out: runOpened's GateError):
+  // nothing ran, so it ends as a denial does. Its allow stays recorded, with the use it spent.
+  const denial = early(ended.error);
+  printVerdict(ctx, {
+    ...denial,
+    detail: `${denial.detail}${verdict.audit === undefined ? '' : ` (after its allow, audit entry ${verdict.audit.seq})`}`,
+    mode: verdict.mode,
+    ...(verdict.artifact === undefined ? {} : { artifact: verdict.artifact }),
+    ...(verdict.exe === undefined ? {} : { exe: verdict.exe }),
+  });
+  return EXIT.DENIED;
 }
 
 export const EXEC_DEFAULT = (argv: string[], ctx: CliContext) => gate(argv, ctx, true);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { toHex } from '../../agent/encoding/bytes.js';
 import { useSwtpm } from '../helpers/swtpm.js';
-import { allowed, denied, type GateHost, gateHost, MAIN, ran } from './gate-host.js';
+import { allowed, denialLine, denied, type GateHost, gateHost, MAIN, ran } from './gate-host.js';
 
 const swtpm = useSwtpm();
 let h: GateHost;
@@ -90,6 +90,25 @@ describe('E_SCOPE', () => {
     const f = await h.issue(s.path, '--uid', '1000');
     const e = await denied(h, 'E_SCOPE', ['--artifact', f, '--', s.path], s.marker, { message: /uid 1000/ });
     expect(e.uid).toBe(0);
+  });
+});
+
+describe('a command the kernel refuses to start after its allow', () => {
+  it('is reported as an E_SCOPE denial (line, or JSON with --json) and exits 126; the allow stays recorded', async () => {
+    const path = join(h.bin, 'no-interpreter');
+    await writeFile(path, '#!/nonexistent/sh\necho never\n', { mode: 0o700 });
+    const f = await h.issue(path, '--uses', '2');
+    const before = (await h.entries()).length;
+    const r = await h.exec(['--artifact', f, '--', path]);
+    expect(r.stderr).toMatch(denialLine('E_SCOPE'));
+    expect(r.stderr).toMatch(/ENOENT: its #! interpreter/);
+    expect(r.stderr).toMatch(new RegExp(`audit entry ${before}\\b`));
+    expect(r.code).toBe(126);
+    const j = await h.exec(['--json', '--artifact', f, '--', path]);
+    expect(j.code).toBe(126);
+    expect(JSON.parse(j.stderr)).toMatchObject({ execgate: 'verdict', verdict: 'deny', reason: 'E_SCOPE' });
+    // The verdict was an allow, recorded (and its use spent) before the start was tried.
+    expect((await h.entries()).slice(before).map((e) => e.verdict)).toEqual(['allow', 'allow']);
   });
 });
 
