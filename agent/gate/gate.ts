@@ -465,12 +465,19 @@ async function checkMeasured(a: Artifact, ctx: GateContext, facts: Facts): Promi
       );
   }
   for (const ref of refs) {
-    const v = judgeMeasuredState({
-      quoted: quote.pcrs,
-      quoteSource: 'fresh quote',
-      reference: ref,
-      ...(await ctx.tpm.logs(ref)),
-    });
+    let logs: Awaited<ReturnType<GateTpm['logs']>>;
+    try {
+      logs = await ctx.tpm.logs(ref);
+    } catch (e) {
+      // The measurement layer's typed refusals (no log, unreadable, malformed): the state cannot be shown.
+      if (!(e instanceof ExecgateError)) throw e;
+      return deny(
+        'E_STATE',
+        `the host's measured state cannot be judged against its reference: ${e.message}`,
+        'make the measurement logs the reference needs readable, as the message says, or drop their rules from the reference',
+      );
+    }
+    const v = judgeMeasuredState({ quoted: quote.pcrs, quoteSource: 'fresh quote', reference: ref, ...logs });
     if (!v.ok)
       deny(
         'E_STATE',

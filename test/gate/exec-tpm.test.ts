@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // `execgate exec` end to end on swtpm (issue 14 acceptance), the reasons decided by the TPM and the state
 // directory: E_BOOT (a reboot of swtpm), E_REVOKED by the revocation epoch (an NV counter), E_STATE (a PCR
-// extended after issue), a break-glass artifact (passes E_STATE, E_BOOT and the epoch, never E_SCOPE,
+// extended after issue; the policy's reference, also on a host without the event log it needs), a break-glass artifact (passes E_STATE, E_BOOT and the epoch, never E_SCOPE,
 // always flagged), E_TPM_UNAVAILABLE (swtpm stopped), E_AUDIT (a read-only state directory; an audit
 // database that cannot be written), and an interposer on the TPM bus that rewrites PCR_Read and Quote
 // responses (denied, never allowed). Each through the real CLI process, each checking the exit status,
@@ -9,6 +9,8 @@
 // change the TPM under every other test of the file.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { defineCounter, incrementCounter } from '../../agent/attest/nv-counter.js';
 import { ReadClock, Startup } from '../../agent/tpm/commands.js';
@@ -126,6 +128,41 @@ describe('E_REVOKED: the host revocation epoch, an NV counter certified by the A
     });
     const current = await h.issue(s.path, '--epoch', String(epoch));
     await allowed(h, ['--artifact', current, '--', s.path], s.marker);
+  });
+});
+
+describe('[host] reference: every execution also requires the measured state', () => {
+  /** Writes reference.json beside the policy: PCR 16 of the SHA-256 bank at `value`, and `rules`. */
+  async function reference(value: Buffer, rules: Record<string, unknown>): Promise<void> {
+    const doc = {
+      execgate: 'reference-state',
+      version: 1,
+      created: '2026-01-01T00:00:00.000Z',
+      host: {},
+      pcrs: { sha256: { '16': value.toString('hex') } },
+      rules,
+    };
+    await writeFile(join(h.dir, 'reference.json'), JSON.stringify(doc), { mode: 0o600 });
+    await h.writePolicy({ host: 'reference = "reference.json"' });
+  }
+
+  it('runs while the quoted PCRs match the reference; after an extend, E_STATE', async () => {
+    const s = await h.script('reference');
+    await reference(await pcr16(), { secureBoot: 'any' });
+    const f = await h.issue(s.path, '--uses', '2');
+    await allowed(h, ['--artifact', f, '--', s.path], s.marker);
+    await extend16();
+    await denied(h, 'E_STATE', ['--artifact', f, '--', s.path], s.marker);
+  });
+
+  it('a reference whose rules need the event log, on a host with none, is E_STATE naming what is missing', async () => {
+    const s = await h.script('nolog');
+    await reference(await pcr16(), { secureBoot: 'required' });
+    const f = await h.issue(s.path);
+    await denied(h, 'E_STATE', ['--artifact', f, '--', s.path], s.marker, {
+      env: { EXECGATE_SECURITYFS: join(h.dir, 'no-securityfs') },
+      message: /event log/,
+    });
   });
 });
 
