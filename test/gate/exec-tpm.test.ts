@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // `execgate exec` end to end on swtpm (issue 14 acceptance), the reasons decided by the TPM and the state
 // directory: E_BOOT (a reboot of swtpm), E_REVOKED by the revocation epoch (an NV counter), E_STATE (a PCR
-// extended after issue; the policy's reference, also on a host without the event log it needs), a break-glass artifact (passes E_STATE, E_BOOT and the epoch, never E_SCOPE,
-// always flagged), E_TPM_UNAVAILABLE (swtpm stopped), E_AUDIT (a read-only state directory; an audit
-// database that cannot be written), and an interposer on the TPM bus that rewrites PCR_Read and Quote
-// responses (denied, never allowed). Each through the real CLI process, each checking the exit status,
-// the denial line, the marker file and the audit entry. In a file of their own: reboots and extends
-// change the TPM under every other test of the file.
+// extended after issue; the policy's reference, also on a host without the event log it needs), a
+// break-glass artifact (passes E_STATE, E_BOOT and the epoch, never E_SCOPE, always flagged),
+// E_TPM_UNAVAILABLE (swtpm stopped), E_AUDIT (a read-only state directory; an audit database that cannot
+// be written), and an interposer on the TPM bus that rewrites PCR_Read and Quote responses (denied, never
+// allowed). Each through the real CLI process, each checking the exit status, the denial line, the marker
+// file and the audit entry. In a file of their own: reboots and extends change the TPM under every other
+// test of the file.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
