@@ -501,7 +501,18 @@ async function checkScope(a: Artifact, req: GateRequest, ctx: GateContext, facts
         'run nested commands only under an execgate-allowed parent',
       );
     const { decodeEntry } = await import('../audit/entry.js');
-    const parent = decodeEntry((stored as { bytes: Uint8Array }).bytes);
+    let parent: ReturnType<typeof decodeEntry>;
+    try {
+      parent = decodeEntry((stored as { bytes: Uint8Array }).bytes);
+    } catch (e) {
+      // A damaged log (entry bytes that no longer decode under their stored hash): no parent to trust.
+      if (!(e instanceof ExecgateError)) throw e;
+      return deny(
+        'E_LINEAGE',
+        `EXECGATE_VERDICT names entry ${seq}, which does not decode: ${e.message}`,
+        'the audit log is damaged: check it with execgate audit verify',
+      );
+    }
     if (
       parent.verdict === 'deny' ||
       parent.pid === undefined ||

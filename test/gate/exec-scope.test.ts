@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { chmod, copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../agent/audit/sqlite.js';
 import { toHex } from '../../agent/encoding/bytes.js';
 import { useSwtpm } from '../helpers/swtpm.js';
 import { allowed, denialLine, denied, type GateHost, gateHost, MAIN, ran } from './gate-host.js';
@@ -206,9 +207,10 @@ describe('replay: uses are counted in the audit transaction', () => {
 
 describe('execution lineage (EXECGATE_VERDICT)', () => {
   /** A gated outer script that runs `execgate exec --artifact INNER -- INNER_EXE` itself. */
-  function outerRunning(inner: string, innerExe: string) {
+  function outerRunning(inner: string, innerExe: string, before = '') {
     const gate = [process.execPath, ...MAIN, '--tcti', h.tcti, 'exec', '--policy', h.policy];
-    return h.script('outer', [...gate, '--artifact', inner, '--', innerExe].map((a) => `'${a}'`).join(' '));
+    const nested = [...gate, '--artifact', inner, '--', innerExe].map((a) => `'${a}'`).join(' ');
+    return h.script('outer', `${before}${nested}`);
   }
 
   it('a nested execgate exec under an allowed parent is recorded with parent; scope.caller holds', async () => {
@@ -228,6 +230,36 @@ describe('execution lineage (EXECGATE_VERDICT)', () => {
     expect(child).toMatchObject({ verdict: 'allow', exe: inner.path, parent: parent?.seq });
     const v = JSON.parse(await readFile(verdict, 'utf8'));
     expect(v.audit.seq).toBe(parent?.seq);
+  });
+
+  it('a parent entry damaged in the audit log (its bytes, not its stored hash) is E_LINEAGE, naming audit verify', async () => {
+    const inner = await h.script('inner-damaged');
+    const saved = join(h.dir, 'saved-entry');
+    // The outer command damages its own verdict's entry (saving the bytes), then starts the nested gate.
+    const damage = `const [v, db, saved] = process.argv.slice(1); const seq = Number(v.split(':')[0]);
+      const d = new (require('${join(import.meta.dirname, '../../node_modules/better-sqlite3')}'))(db);
+      const row = d.prepare('SELECT bytes FROM entries WHERE seq = ?').get(seq);
+      require('fs').writeFileSync(saved, row.bytes);
+      d.prepare('UPDATE entries SET bytes = ? WHERE seq = ?').run(Buffer.from([0xa0]), seq); d.close();`;
+    const outer = await outerRunning(
+      await h.issue(inner.path),
+      inner.path,
+      `'${process.execPath}' -e "${damage}" "$EXECGATE_VERDICT" '${join(h.stateDir, 'audit.db')}' '${saved}' || exit 9\n`,
+    );
+    const before = (await h.entries()).length;
+    const r = await h.exec(['--artifact', await h.issue(outer.path), '--', outer.path]);
+    // Put the entry back, so that the log decodes again.
+    const db = openDatabase(join(h.stateDir, 'audit.db'), {});
+    db.prepare('UPDATE entries SET bytes = ? WHERE seq = ?').run(await readFile(saved), before);
+    db.close();
+    expect(r.stderr).toMatch(denialLine('E_LINEAGE'));
+    expect(r.stderr).toMatch(/execgate audit verify/);
+    expect(r.code).toBe(126);
+    expect(await ran(inner.marker)).toBe(false);
+    expect((await h.entries()).slice(before)).toMatchObject([
+      { verdict: 'allow', exe: outer.path },
+      { verdict: 'deny', reason: 'E_LINEAGE', exe: inner.path },
+    ]);
   });
 
   it('scope.caller without a gated parent is E_SCOPE', async () => {
