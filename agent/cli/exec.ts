@@ -369,6 +369,10 @@ async function readStore(dir: string | undefined): Promise<{ file: string; bytes
 /** Files of the artifact store considered (the rest is ignored: the store is the operator's). */
 const MAX_STORE_FILES = 10_000;
 
+/** For a denial that replaces a recorded verdict: which entry recorded it (a use spent by an allow). */
+const recordedAs = (v: GateVerdict): string =>
+  v.audit === undefined ? '' : ` (after its ${v.verdict}, audit entry ${v.audit.seq})`;
+
 async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<number> {
   const usage = consume ? (EXEC_HELP.split('\n')[0] ?? '') : (CHECK_HELP.split('\n')[0] ?? '');
   const { flags, command } = parseCommandLine(argv, usage);
@@ -390,7 +394,7 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
       ...early(
         new GateError(
           'E_INTERNAL',
-          `cannot write --verdict ${flags.verdict}: ${e instanceof Error ? e.message : String(e)}`,
+          `cannot write --verdict ${flags.verdict}: ${e instanceof Error ? e.message : String(e)}${recordedAs(verdict)}`,
           'give a writable --verdict path',
         ),
       ),
@@ -439,7 +443,7 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
   const denial = early(ended.error);
   printVerdict(ctx, {
     ...denial,
-    detail: `${denial.detail}${verdict.audit === undefined ? '' : ` (after its allow, audit entry ${verdict.audit.seq})`}`,
+    detail: `${denial.detail}${recordedAs(verdict)}`,
     mode: verdict.mode,
     ...(verdict.artifact === undefined ? {} : { artifact: verdict.artifact }),
     ...(verdict.exe === undefined ? {} : { exe: verdict.exe }),

@@ -4,7 +4,7 @@
 // the command runs), --verdict FILE (written before the command starts, allow and deny), --json, and
 // `execgate check` (exit 0 or 126, nothing recorded or consumed); and what passes through an allowed
 // command: stdin, stdout, stderr, its exit status, its death by SIGTERM, and a SIGUSR1 sent to execgate.
-import { readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -126,6 +126,34 @@ describe('--verdict FILE and --json', () => {
     });
     expect(await ran(s.marker)).toBe(false);
     expect((await h.entries()).slice(before).map((e) => e.reason)).toEqual(['E_SCOPE', 'E_SCOPE']);
+  });
+});
+
+describe('E_INTERNAL: a step that fails unexpectedly', () => {
+  it('--verdict FILE on a full filesystem (a 16 KiB tmpfs, filled, in a private mount namespace): nothing runs', async () => {
+    const s = await h.script('full');
+    const f = await h.issue(s.path);
+    const full = join(h.dir, 'full');
+    await mkdir(full, { mode: 0o700 });
+    const before = (await h.entries()).length;
+    const r = await h.exec(['--artifact', f, '--verdict', join(full, 'verdict.json'), '--', s.path], {
+      wrap: [
+        'unshare',
+        '--mount',
+        'sh',
+        '-c',
+        'mount -t tmpfs -o size=16k,mode=0700 tmpfs "$0" && (cat /dev/zero > "$0/fill") 2>/dev/null; exec "$@"',
+        full,
+      ],
+    });
+    expect(r.stderr).toMatch(denialLine('E_INTERNAL'));
+    expect(r.stderr).toMatch(/cannot write --verdict/);
+    expect(r.code).toBe(126);
+    expect(await ran(s.marker)).toBe(false);
+    // The allow was recorded (and its use spent) before the verdict file could not be written: it says so.
+    const added = (await h.entries()).slice(before);
+    expect(added).toMatchObject([{ verdict: 'allow' }]);
+    expect(r.stderr).toMatch(new RegExp(`audit entry ${before}\\b`));
   });
 });
 
