@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// `execgate exec` end to end on swtpm (issue 14 acceptance), how a verdict is delivered and a command
-// run: 50 concurrent gates of one single-use artifact (exactly one runs), audit mode ("would deny", and
-// the command runs), --verdict FILE (written before the command starts, allow and deny), --json, and
-// `execgate check` (exit 0 or 126, nothing recorded or consumed); and what passes through an allowed
-// command: stdin, stdout, stderr, its exit status, its death by SIGTERM, and a SIGUSR1 sent to execgate.
+// `execgate exec` end to end on swtpm (issue 14 acceptance), how a verdict is delivered and a command run: 50
+// concurrent gates of one single-use artifact (exactly one runs), audit mode ("would deny", and the command
+// runs), --verdict FILE (written before the command starts, allow and deny), --json, E_INTERNAL (the verdict
+// file cannot be written), and `execgate check` (exit 0 or 126, nothing recorded or consumed); and what
+// passes through an allowed command: stdin, stdout, stderr, its exit status, its death by SIGTERM, and a
+// SIGUSR1 sent to execgate.
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // `execgate exec` end to end on swtpm (issue 14 acceptance), the reasons decided by the TPM and the state
 // directory: E_BOOT (a reboot of swtpm), E_REVOKED by the revocation epoch (an NV counter), E_STATE (a PCR
-// extended after issue; the policy's reference, also on a host without the event log it needs), a
-// break-glass artifact (passes E_STATE, E_BOOT and the epoch, never E_SCOPE, always flagged),
-// E_TPM_UNAVAILABLE (swtpm stopped), E_AUDIT (a read-only state directory; an audit database that cannot
-// be written), and an interposer on the TPM bus that rewrites PCR_Read and Quote responses (denied, never
-// allowed). Each through the real CLI process, each checking the exit status, the denial line, the marker
-// file and the audit entry. In a file of their own: reboots and extends change the TPM under every other
-// test of the file.
+// extended after issue; the policy's reference, also on a host without the event log it needs), a break-glass
+// artifact (passes E_STATE, E_BOOT and the epoch, never E_SCOPE, always flagged), E_HOST for another swtpm's
+// AK and E_TPM_UNAVAILABLE once it is stopped, E_AUDIT (a read-only state directory; an audit database that
+// cannot be written), and an interposer on the TPM bus that rewrites PCR_Read and Quote responses (denied,
+// never allowed). Each through the real CLI process, each checking the exit status, the denial line, the
+// marker file and the audit entry. In a file of their own: reboots and extends change the TPM under every
+// other test of the file.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -194,14 +194,22 @@ describe('break-glass ([breakglass] key)', () => {
   });
 });
 
-describe('E_TPM_UNAVAILABLE', () => {
-  it("the host's swtpm stopped: nothing runs, the denial is audited without a quote", async () => {
+describe('another TPM', () => {
+  it('E_HOST for its AK; E_TPM_UNAVAILABLE once its swtpm stopped: nothing runs, audited without a quote', async () => {
     const other = await startSwtpm();
     let g: GateHost | undefined;
     try {
       g = await gateHost(other);
       const s = await g.script('notpm');
       const f = await g.issue(s.path);
+      // E_HOST on the real thing: an artifact for the other TPM's AK (its host identity), run here.
+      const mine = await h.script('foreign');
+      const foreign = await h.issue(mine.path, '--host-identity', g.identity);
+      const e1 = await denied(h, 'E_HOST', ['--artifact', foreign, '--', mine.path], mine.marker, {
+        message: new RegExp(`for host ${g.akName}`),
+      });
+      expect(g.akName).not.toBe(h.akName);
+      expect(e1.quote?.length).toBe(32);
       await other.stop();
       const e = await denied(g, 'E_TPM_UNAVAILABLE', ['--artifact', f, '--', s.path], s.marker);
       expect(e.quote).toBeUndefined();

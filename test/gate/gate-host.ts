@@ -166,7 +166,7 @@ export interface GateHost {
   script(name: string, body?: string): Promise<{ path: string; marker: string }>;
   /** A fresh path in the host's directory for an artifact. */
   file(name: string): string;
-  /** `artifact issue` for `exe` with the issuer key, this host, 10 minutes, and `extra` flags. */
+  /** `artifact issue` for `exe` with the issuer key, this host (unless `extra` names the target), 10 minutes (unless `extra` names the end), and `extra`. */
   issue(exe: string, ...extra: string[]): Promise<string>;
   /** `artifact issue` signed by `key` (a key file) as issuer `name`, otherwise as `issue`. */
   issueBy(key: string, name: string, exe: string, ...extra: string[]): Promise<string>;
@@ -217,7 +217,9 @@ export async function gateHost(swtpm: SwtpmInstance): Promise<GateHost> {
   let n = 0;
   const issueBy = async (signer: string, name: string, exe: string, ...extra: string[]) => {
     const out = join(dir, `artifact-${++n}.cose`);
-    const target = extra.some((f) => f === '--host' || f === '--group') ? [] : ['--host-identity', identity];
+    const target = extra.some((f) => ['--host', '--group', '--host-identity'].includes(f))
+      ? []
+      : ['--host-identity', identity];
     const window = extra.some((f) => f === '--ttl' || f === '--not-after') ? [] : ['--ttl', '10m'];
     const r = await cli([
       'artifact',
