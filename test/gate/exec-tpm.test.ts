@@ -287,7 +287,7 @@ describe('an interposer on the TPM bus (a proxy between execgate and swtpm)', ()
     await extend16();
     const forgedDigest = createHash('sha256').update(wanted).digest();
     let forgedQuote = false;
-    proxy = await startTpmProxy(upstreamOf(swtpm()), {
+    const through = await startTpmProxy(upstreamOf(swtpm()), {
       onResponse(rsp, cmd) {
         if (rsp.readUInt32BE(6) !== 0) return rsp;
         const out = Buffer.from(rsp);
@@ -301,10 +301,11 @@ describe('an interposer on the TPM bus (a proxy between execgate and swtpm)', ()
         return out;
       },
     });
+    proxy = through;
     const codes = ['E_STATE', 'E_TPM_UNAVAILABLE'];
     const once = async () => {
       const before = (await h.entries()).length;
-      const r = await h.exec(['--artifact', f, '--', s.path], { tcti: proxy?.tcti });
+      const r = await h.exec(['--artifact', f, '--', s.path], { tcti: through.tcti });
       expect(r.code).toBe(126);
       expect(await ran(s.marker)).toBe(false);
       const code = /^execgate: denied: (E_[A-Z_]+): /.exec(r.stderr)?.[1];
