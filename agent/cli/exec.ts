@@ -32,8 +32,8 @@ Runs CMD only when an authorization artifact allows exactly this execution on th
 state, now; otherwise nothing runs and execgate exits 126 with one line on stderr:
   execgate: denied: CODE: what failed: what to do
 (a JSON object with --json). Every verdict, allow or deny, is recorded in the audit log before CMD starts.
-  --artifact FILE   the artifact (default: the valid one in the policy's [host] artifacts store that
-                    expires first)
+  --artifact FILE   the artifact (default: the valid one with a use left in the policy's [host] artifacts
+                    store that expires first)
   --policy FILE     the host policy (default /etc/execgate/policy.toml)
   --verdict FILE    also write the verdict JSON to FILE (atomically, before CMD starts)
   --json            the denial (or, in audit mode, the "would deny") as JSON on stderr
