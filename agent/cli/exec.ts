@@ -8,6 +8,8 @@
  * Every failure before the verdict is a denial too: a broken policy is E_CONFIG (not audited: no state
  * directory is known), an audit store that cannot be opened is E_AUDIT, a host never initialised is
  * E_CONFIG. A denial exits 126 and runs nothing; an allowed command's status and signals pass through.
+ * An allowed command that cannot start (the kernel refuses the file: E_SCOPE) ends as a denial too,
+ * printed as one; its allow stays in the audit log with the use it spent, and the denial names the entry.
  */
 import { realpath, stat } from 'node:fs/promises';
 import { spkiOfPublic } from '../attest/quote.js';
@@ -30,8 +32,8 @@ Runs CMD only when an authorization artifact allows exactly this execution on th
 state, now; otherwise nothing runs and execgate exits 126 with one line on stderr:
   execgate: denied: CODE: what failed: what to do
 (a JSON object with --json). Every verdict, allow or deny, is recorded in the audit log before CMD starts.
-  --artifact FILE   the artifact (default: the valid one in the policy's [host] artifacts store that
-                    expires first)
+  --artifact FILE   the artifact (default: the valid one with a use left in the policy's [host] artifacts
+                    store that expires first)
   --policy FILE     the host policy (default /etc/execgate/policy.toml)
   --verdict FILE    also write the verdict JSON to FILE (atomically, before CMD starts)
   --json            the denial (or, in audit mode, the "would deny") as JSON on stderr
@@ -321,21 +323,45 @@ function lazyTpm(ctx: CliContext, opened: { closeTpm?: () => Promise<void> }) {
   };
 }
 
-/** Artifacts of the [host] artifacts store: regular files, bounded in number and size. */
+/**
+ * Artifacts of the [host] artifacts store: its regular files, bounded in number and size. Each is opened
+ * without blocking and judged by its descriptor, so a FIFO, a device or a directory in the store is
+ * skipped rather than read (a FIFO with no writer would hang every gate that searches the store). A store
+ * that cannot be listed is E_MISSING naming it.
+ */
 async function readStore(dir: string | undefined): Promise<{ file: string; bytes: Uint8Array }[]> {
   if (dir === undefined) return [];
-  const { readdir } = await import('node:fs/promises');
+  const { constants } = await import('node:fs');
+  const { open, readdir } = await import('node:fs/promises');
   const { join } = await import('node:path');
-  const { readBounded } = await import('../fs/read-bounded.js');
+  const { readOpened } = await import('../fs/read-bounded.js');
   const { MAX_ARTIFACT_BYTES } = await import('../artifact/artifact.js');
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    throw new GateError(
+      'E_MISSING',
+      `the artifact store ${dir} cannot be read: ${e instanceof Error ? e.message : String(e)}`,
+      'create it, or correct [host] artifacts in the policy, or give --artifact FILE',
+      { cause: e },
+    );
+  }
   const out: { file: string; bytes: Uint8Array }[] = [];
-  const names = (await readdir(dir)).sort().slice(0, MAX_STORE_FILES);
-  for (const name of names) {
+  for (const name of names.sort().slice(0, MAX_STORE_FILES)) {
     const file = join(dir, name);
+    const fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => undefined);
+    if (fh === undefined) continue;
     try {
-      out.push({ file, bytes: await readBounded(file, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' }) });
+      if ((await fh.stat()).isFile())
+        out.push({
+          file,
+          bytes: await readOpened(fh, file, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' }),
+        });
     } catch {
       // Not a readable artifact file: not a candidate.
+    } finally {
+      await fh.close();
     }
   }
   return out;
@@ -343,6 +369,10 @@ async function readStore(dir: string | undefined): Promise<{ file: string; bytes
 
 /** Files of the artifact store considered (the rest is ignored: the store is the operator's). */
 const MAX_STORE_FILES = 10_000;
+
+/** For a denial that replaces a recorded verdict: which entry recorded it (a use spent by an allow). */
+const recordedAs = (v: GateVerdict): string =>
+  v.audit === undefined ? '' : ` (after its ${v.verdict}, audit entry ${v.audit.seq})`;
 
 async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<number> {
   const usage = consume ? (EXEC_HELP.split('\n')[0] ?? '') : (CHECK_HELP.split('\n')[0] ?? '');
@@ -365,7 +395,7 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
       ...early(
         new GateError(
           'E_INTERNAL',
-          `cannot write --verdict ${flags.verdict}: ${e instanceof Error ? e.message : String(e)}`,
+          `cannot write --verdict ${flags.verdict}: ${e instanceof Error ? e.message : String(e)}${recordedAs(verdict)}`,
           'give a writable --verdict path',
         ),
       ),
@@ -400,12 +430,26 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
       `execgate: warning: audit checkpoint not made: ${e instanceof Error ? e.message : String(e)}\n`,
     );
   });
-  const result = await child;
+  const ended = await child.then(
+    (outcome) => ({ outcome }),
+    (error: unknown) => ({ error }),
+  );
   await checkpoint;
   await opened.closeTpm?.();
   await exe.close();
   opened.store?.close();
-  return exitLikeChild(result);
+  if ('outcome' in ended) return exitLikeChild(ended.outcome);
+  // The command could not start (the kernel refused it, or resources ran out: runOpened's GateError):
+  // nothing ran, so it ends as a denial does. Its allow stays recorded, with the use it spent.
+  const denial = early(ended.error);
+  printVerdict(ctx, {
+    ...denial,
+    detail: `${denial.detail}${recordedAs(verdict)}`,
+    mode: verdict.mode,
+    ...(verdict.artifact === undefined ? {} : { artifact: verdict.artifact }),
+    ...(verdict.exe === undefined ? {} : { exe: verdict.exe }),
+  });
+  return EXIT.DENIED;
 }
 
 export const EXEC_DEFAULT = (argv: string[], ctx: CliContext) => gate(argv, ctx, true);

@@ -5,7 +5,8 @@
  * The gate's verdict (issue 14, DESIGN §6): one function, `decide`, whose every exit is a verdict. The
  * checks run in this order and the first that fails is the reason (GateCode):
  *
- *   1. artifact       the file given, or the valid one in the policy's store that expires first (E_MISSING)
+ *   1. artifact       the file given, or the valid one with a use left in the policy's store that expires
+ *                     first (E_MISSING)
  *   2. artifact       verifyArtifact (agent/artifact/verify.ts): E_FORMAT, E_UNTRUSTED_ISSUER, E_SIGNATURE,
  *                     E_LINEAGE, E_NOT_YET_VALID / E_EXPIRED (± [host] clock_skew), E_REVOKED (lists),
  *                     E_APPROVAL (every [[approval]] whose exe matches the scope's)
@@ -110,7 +111,10 @@ export interface GateContext {
   readonly tpm: GateTpm;
   /** The executable, opened once (or why it could not be). */
   readonly exe: OpenedExecutable | GateError;
-  /** Artifacts of the policy's store, when the request names none: file name and bytes. */
+  /**
+   * Artifacts of the policy's store, when the request names none: file name and bytes. A GateError
+   * (E_MISSING: the store cannot be read) is the verdict.
+   */
   readonly candidates?: () => Promise<readonly { file: string; bytes: Uint8Array }[]>;
 }
 
@@ -207,7 +211,8 @@ async function artifactBytes(req: GateRequest, ctx: GateContext, facts: Facts): 
 
 /**
  * Step 1 without --artifact: among the store's artifacts whose scope names this executable (real path
- * and digest) and these arguments, the one that passes steps 2, 3 and 7 and expires first.
+ * and digest) and these arguments, the one that passes steps 2, 3 and 7, has a use left and expires
+ * first. Not covered: two gates at once may pick the same artifact's last use; the second is E_REPLAY.
  */
 async function fromStore(req: GateRequest, ctx: GateContext, facts: Facts): Promise<Uint8Array> {
   const store = ctx.policy.host.artifacts;
@@ -237,6 +242,9 @@ async function fromStore(req: GateRequest, ctx: GateContext, facts: Facts): Prom
     } catch {
       continue;
     }
+    const uses = safely(() => ctx.store.uses(a.claims.cti));
+    if (uses instanceof GateError) throw uses;
+    if (uses !== undefined && uses.used >= uses.allowed) continue;
     if (best === undefined || a.claims.exp < best.exp) best = { ...c, exp: a.claims.exp };
   }
   if (best === undefined)
@@ -413,7 +421,7 @@ async function checkMeasured(a: Artifact, ctx: GateContext, facts: Facts): Promi
     return deny(
       'E_TPM_UNAVAILABLE',
       `no verified quote from the TPM: ${e instanceof Error ? e.message : String(e)}`,
-      'check that the TPM is reachable (execgate doctor, --tcti) and that host init was run',
+      'check that the TPM answers at the TCTI (--tcti, $EXECGATE_TCTI or [host] tcti; execgate tpm info tests it) and that execgate host init was run',
     );
   }
   facts.quote = quote;
@@ -457,12 +465,19 @@ async function checkMeasured(a: Artifact, ctx: GateContext, facts: Facts): Promi
       );
   }
   for (const ref of refs) {
-    const v = judgeMeasuredState({
-      quoted: quote.pcrs,
-      quoteSource: 'fresh quote',
-      reference: ref,
-      ...(await ctx.tpm.logs(ref)),
-    });
+    let logs: Awaited<ReturnType<GateTpm['logs']>>;
+    try {
+      logs = await ctx.tpm.logs(ref);
+    } catch (e) {
+      // The measurement layer's typed refusals (no log, unreadable, malformed): the state cannot be shown.
+      if (!(e instanceof ExecgateError)) throw e;
+      return deny(
+        'E_STATE',
+        `the host's measured state cannot be judged against its reference: ${e.message}`,
+        'make the measurement logs the reference needs readable, as the message says, or drop their rules from the reference',
+      );
+    }
+    const v = judgeMeasuredState({ quoted: quote.pcrs, quoteSource: 'fresh quote', reference: ref, ...logs });
     if (!v.ok)
       deny(
         'E_STATE',
@@ -486,7 +501,18 @@ async function checkScope(a: Artifact, req: GateRequest, ctx: GateContext, facts
         'run nested commands only under an execgate-allowed parent',
       );
     const { decodeEntry } = await import('../audit/entry.js');
-    const parent = decodeEntry((stored as { bytes: Uint8Array }).bytes);
+    let parent: ReturnType<typeof decodeEntry>;
+    try {
+      parent = decodeEntry((stored as { bytes: Uint8Array }).bytes);
+    } catch (e) {
+      // A damaged log (entry bytes that no longer decode under their stored hash): no parent to trust.
+      if (!(e instanceof ExecgateError)) throw e;
+      return deny(
+        'E_LINEAGE',
+        `EXECGATE_VERDICT names entry ${seq}, which does not decode: ${e.message}`,
+        'the audit log is damaged: check it with execgate audit verify',
+      );
+    }
     if (
       parent.verdict === 'deny' ||
       parent.pid === undefined ||
