@@ -21,7 +21,8 @@
  *                     and [host] reference, judged on the quoted values (E_STATE)
  *   9. scope          the opened executable (safe path, real path, digest), argv, cwd, uid, caller; a
  *                     forged EXECGATE_VERDICT is E_LINEAGE
- *  10. replay+audit   one use consumed and the verdict appended in one transaction (E_REPLAY, E_AUDIT)
+ *  10. replay+audit   one use consumed and the verdict appended in one transaction (E_REPLAY, E_AUDIT);
+ *                     uses are counted per signer and cti (replayKey)
  *
  * A break-glass artifact (its root signed by the [breakglass] key) passes steps 5, 6 and 8 and is flagged
  * in its audit entry; nothing else is waived. Any other exception is E_INTERNAL: never an allow.
@@ -50,7 +51,7 @@ import type { HostTrust } from '../config/trust.js';
 import { exeMatches } from '../config/trust.js';
 import { sha256 } from '../crypto/hash.js';
 import type { PublicKey } from '../crypto/keys.js';
-import { equalBytes, toHex } from '../encoding/bytes.js';
+import { concatBytes, equalBytes, toHex } from '../encoding/bytes.js';
 import { encodeCbor } from '../encoding/cbor.js';
 import { ExecgateError } from '../errors.js';
 import { type ReferenceState, referenceDigest } from '../measure/reference.js';
@@ -608,7 +609,7 @@ export async function decide(req: GateRequest, ctx: GateContext): Promise<GateVe
     return denied(asGateError(e), req, ctx, facts);
   }
   const scope = artifact.claims.scope;
-  const consume = { cti: artifact.claims.cti, uses: scope.uses ?? 1, exp: artifact.claims.exp };
+  const consume = { cti: replayKey(artifact), uses: scope.uses ?? 1, exp: artifact.claims.exp };
   if (!req.consume) {
     const row = safely(() => ctx.store.uses(consume.cti));
     if (row instanceof GateError) return verdictOf(row, ctx, facts, undefined);
@@ -628,6 +629,14 @@ export async function decide(req: GateRequest, ctx: GateContext): Promise<GateVe
   const audit = { seq: r.seq, entryHash: toHex(r.leaf) };
   return verdictOf(r.consumed ? 'OK' : replayed(r.used), ctx, facts, audit);
 }
+
+/**
+ * The key its uses are counted under: SHA-256 of the signer's kid and the cti. A cti alone is chosen by
+ * whoever signs, so another issuer or a delegate could sign an artifact of its own with a victim's cti and
+ * more uses, spend one first, and so set the count the victim's artifact is then held to. The kid is
+ * signed (protected header), so another encoding of the same artifact keeps its key.
+ */
+const replayKey = (a: Artifact): Uint8Array => sha256(concatBytes([a.kid, a.claims.cti]));
 
 const replayed = (used: number): GateError =>
   new GateError(
