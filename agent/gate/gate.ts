@@ -488,15 +488,16 @@ async function checkScope(a: Artifact, req: GateRequest, ctx: GateContext, facts
       );
     const { decodeEntry } = await import('../audit/entry.js');
     const parent = decodeEntry((stored as { bytes: Uint8Array }).bytes);
+    // Only an allow: a "would-deny" ran in audit mode without being allowed, and gates no one.
     if (
-      parent.verdict === 'deny' ||
+      parent.verdict !== 'allow' ||
       parent.pid === undefined ||
       parent.pidStart === undefined ||
       !(await isAncestor(parent.pid, BigInt(parent.pidStart)))
     )
       deny(
         'E_LINEAGE',
-        `EXECGATE_VERDICT names entry ${seq}, whose process is not an ancestor of this one`,
+        `EXECGATE_VERDICT names entry ${seq}, which is not an allow or whose process is not an ancestor of this one`,
         'do not set EXECGATE_VERDICT by hand',
       );
     facts.parent = seq;
