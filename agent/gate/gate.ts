@@ -29,7 +29,8 @@
  *
  * Denials are audited too (the entry carries what was known when the check failed), unless the policy
  * itself could not be read: then no state directory is known (the CLI prints the denial only). In
- * "audit" mode a denial is recorded as "would-deny" and the command still runs; never by default.
+ * "audit" mode a denial is recorded as "would-deny" and the command still runs (only once recorded);
+ * never by default.
  *
  * The TPM and the host's logs are reached through `GateTpm`, so the CLI owns the connection and the
  * verdict stays testable; everything else is data.
@@ -124,7 +125,7 @@ export interface GateVerdict {
   /** What to do about it (empty for an allow). */
   readonly remedy: string;
   readonly mode: 'enforce' | 'audit';
-  /** Whether the command is to run: an allow, or a denial in audit mode with the executable opened. */
+  /** Whether the command is to run: an allow, or a recorded "would-deny" with the executable opened. */
   readonly run: boolean;
   readonly artifact?: {
     readonly file?: string;
@@ -571,14 +572,17 @@ function verdictOf(
   const a = facts.artifact;
   const exe = ctx.exe instanceof GateError ? undefined : ctx.exe;
   const allow = reason === 'OK';
-  const verdict = allow ? 'allow' : mode === 'audit' ? 'would-deny' : 'deny';
+  // Audit mode runs a denied command only once its "would-deny" is recorded: one the store could not
+  // take (E_AUDIT, or a denial whose append failed) is a denial in either mode.
+  const unrecorded = typeof audit === 'string' || (!allow && reason.code === 'E_AUDIT');
+  const verdict = allow ? 'allow' : mode === 'audit' && !unrecorded ? 'would-deny' : 'deny';
   return {
     verdict,
     reason: allow ? 'OK' : reason.code,
     detail: allow ? '' : reason.message,
     remedy: allow ? '' : reason.remedy,
     mode,
-    run: allow || (mode === 'audit' && exe !== undefined),
+    run: allow || (verdict === 'would-deny' && exe !== undefined),
     ...(a === undefined
       ? {}
       : {
