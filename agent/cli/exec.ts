@@ -326,14 +326,29 @@ async function readStore(dir: string | undefined): Promise<{ file: string; bytes
   if (dir === undefined) return [];
   const { readdir } = await import('node:fs/promises');
   const { join } = await import('node:path');
-  const { readBounded } = await import('../fs/read-bounded.js');
+  const { readRegularFile } = await import('../fs/read-bounded.js');
   const { MAX_ARTIFACT_BYTES } = await import('../artifact/artifact.js');
   const out: { file: string; bytes: Uint8Array }[] = [];
-  const names = (await readdir(dir)).sort().slice(0, MAX_STORE_FILES);
+  let all: string[];
+  try {
+    all = await readdir(dir);
+  } catch (e) {
+    throw new GateError(
+      'E_MISSING',
+      `cannot read the artifact store ${dir}: ${e instanceof Error ? e.message : String(e)}`,
+      `create ${dir} (the policy's [host] artifacts), or give --artifact FILE`,
+      { cause: e },
+    );
+  }
+  const names = all.sort().slice(0, MAX_STORE_FILES);
   for (const name of names) {
     const file = join(dir, name);
     try {
-      out.push({ file, bytes: await readBounded(file, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' }) });
+      // Regular files only: a FIFO or device planted in the store (or linked from it) would hold the gate.
+      out.push({
+        file,
+        bytes: await readRegularFile(file, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' }),
+      });
     } catch {
       // Not a readable artifact file: not a candidate.
     }

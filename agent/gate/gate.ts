@@ -193,9 +193,9 @@ async function artifactBytes(req: GateRequest, ctx: GateContext, facts: Facts): 
   }
   if (req.artifactFile !== undefined) {
     facts.file = req.artifactFile;
-    const { readBounded } = await import('../fs/read-bounded.js');
+    const { readRegularFile } = await import('../fs/read-bounded.js');
     try {
-      return await readBounded(req.artifactFile, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' });
+      return await readRegularFile(req.artifactFile, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' });
     } catch (e) {
       return deny(
         'E_MISSING',

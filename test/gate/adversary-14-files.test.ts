@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+// Adversary review of the gate (issue 14): files a local user plants where the gate reads artifacts.
+import { execFileSync } from 'node:child_process';
+import { chmod, chown, mkdir, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { useSwtpm } from '../helpers/swtpm.js';
+import { execWithin, SLOW, useGateHost } from './adversary-14-helpers.js';
+import { ran } from './gate-host.js';
+
+const newHost = useGateHost(useSwtpm());
+const NOBODY = 65534;
+/** Far longer than a verdict takes here (about a second): a gate still running by then is stuck. */
+const STUCK_MS = 8000;
+
+describe('adversary 14: planted files', () => {
+  it(
+    'a FIFO given as --artifact is E_MISSING, not a gate stuck in open(2)',
+    async () => {
+      const h = await newHost();
+      const s = await h.script('cmd');
+      const fifo = join(h.dir, 'planted.cose');
+      execFileSync('mkfifo', [fifo]);
+      const r = await execWithin(h, ['--artifact', fifo, '--', s.path], STUCK_MS);
+      expect(r, 'the gate hung').toBeDefined();
+      expect(r?.code).toBe(126);
+      expect(r?.stderr).toContain('E_MISSING');
+      expect(await ran(s.marker)).toBe(false);
+    },
+    SLOW,
+  );
+
+  it(
+    "a FIFO and a link to one planted in a sticky artifact store are skipped; the store's artifact is found",
+    async () => {
+      const h = await newHost();
+      const store = join(h.dir, 'store');
+      await mkdir(store);
+      await chmod(store, 0o1777); // a drop box: users leave their artifacts here
+      await h.writePolicy('', 'artifacts = "store"');
+      const s = await h.script('cmd');
+      await h.issue(s.path, join(store, 'zz-real.cose'));
+      // Another user's planted entries, sorted before the real one.
+      const fifo = join(store, 'aa-fifo.cose');
+      execFileSync('mkfifo', [fifo]);
+      await chown(fifo, NOBODY, NOBODY);
+      const fifo2 = join(h.dir, 'elsewhere-fifo');
+      execFileSync('mkfifo', [fifo2]);
+      await symlink(fifo2, join(store, 'ab-link.cose'));
+      const r = await execWithin(h, ['--', s.path], STUCK_MS);
+      expect(r, 'the gate hung').toBeDefined();
+      expect(r?.stderr).toBe('');
+      expect(r?.code).toBe(0);
+      expect(await ran(s.marker)).toBe(true);
+    },
+    SLOW,
+  );
+
+  it(
+    'an artifact store that is missing is E_MISSING naming it, not E_INTERNAL',
+    async () => {
+      const h = await newHost();
+      await h.writePolicy('', 'artifacts = "store"');
+      const s = await h.script('cmd');
+      const r = await execWithin(h, ['--', s.path], STUCK_MS);
+      expect(r?.code).toBe(126);
+      expect(r?.stderr).toMatch(/^execgate: denied: E_MISSING: .*store/);
+      expect(await ran(s.marker)).toBe(false);
+    },
+    SLOW,
+  );
+});
