@@ -408,7 +408,9 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
       verdict.audit.seq,
       Buffer.from(verdict.audit.entryHash, 'hex'),
     );
-  const child = runOpened(exe, command, { env, cwd: process.cwd() });
+  // argv[0] is the real path the artifact names, not the name typed: a link's name would choose what a
+  // multi-call binary does (a link named git-rm makes "git status" run "git rm status").
+  const child = runOpened(exe, [exe.realPath, ...command.slice(1)], { env, cwd: process.cwd() });
   // The checkpoint, when due, is made while the command runs: it does not delay the start.
   const checkpoint = opened.checkpoint?.().catch((e: unknown) => {
     ctx.stderr.write(
