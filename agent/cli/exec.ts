@@ -85,9 +85,24 @@ function printVerdict(ctx: CliContext, v: GateVerdict): void {
     return;
   }
   const word = v.verdict === 'would-deny' ? 'would deny (audit mode, running anyway)' : 'denied';
-  ctx.stderr.write(`execgate: ${word}: ${v.reason}: ${v.detail}: ${v.remedy}\n`);
+  ctx.stderr.write(`execgate: ${word}: ${v.reason}: ${oneLine(v.detail)}: ${oneLine(v.remedy)}\n`);
   if (v.auditError !== undefined)
-    ctx.stderr.write(`execgate: this verdict was not recorded: ${v.auditError}\n`);
+    ctx.stderr.write(`execgate: this verdict was not recorded: ${oneLine(v.auditError)}\n`);
+}
+
+/**
+ * `s` on one line: C0 and C1 controls and Unicode's line and paragraph separators escaped, since the
+ * command name (or a file's) in a detail may hold them and split the denial line.
+ */
+function oneLine(s: string): string {
+  let out = '';
+  for (const c of s) {
+    const n = c.codePointAt(0) ?? 0;
+    const breaker = n < 0x20 || (n >= 0x7f && n <= 0x9f) || n === 0x2028 || n === 0x2029;
+    if (!breaker) out += c;
+    else out += c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\u${n.toString(16).padStart(4, '0')}`;
+  }
+  return out;
 }
 
 /** A denial made before `decide` could run (nothing to audit it in, or nothing known yet). */
