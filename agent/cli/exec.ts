@@ -432,12 +432,28 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
       `execgate: warning: audit checkpoint not made: ${e instanceof Error ? e.message : String(e)}\n`,
     );
   });
-  const result = await child;
+  const ended = await child.then(
+    (outcome) => ({ outcome }),
+    (failure: unknown) => ({ failure }),
+  );
   await checkpoint;
   await opened.closeTpm?.();
   await exe.close();
   opened.store?.close();
-  return exitLikeChild(result);
+  if ('outcome' in ended) return exitLikeChild(ended.outcome);
+  const result = ended.failure;
+  if (!(result instanceof GateError)) throw result;
+  // The kernel refused the file after the verdict (a noexec mount, a security module, its loader gone):
+  // nothing ran, a denial printed as every other. Its audit entry stays the allow it was.
+  printVerdict(ctx, {
+    ...verdict,
+    verdict: 'deny',
+    reason: result.code,
+    detail: result.message,
+    remedy: result.remedy,
+    run: false,
+  });
+  return EXIT.DENIED;
 }
 
 export const EXEC_DEFAULT = (argv: string[], ctx: CliContext) => gate(argv, ctx, true);
