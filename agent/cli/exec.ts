@@ -336,14 +336,13 @@ function lazyTpm(ctx: CliContext, opened: { closeTpm?: () => Promise<void> }) {
   };
 }
 
-/** Artifacts of the [host] artifacts store: regular files, bounded in number and size. */
-async function readStore(dir: string | undefined): Promise<{ file: string; bytes: Uint8Array }[]> {
-  if (dir === undefined) return [];
+/** Artifacts of the [host] artifacts store, one at a time: regular files, bounded in number and size. */
+async function* readStore(dir: string | undefined): AsyncGenerator<{ file: string; bytes: Uint8Array }> {
+  if (dir === undefined) return;
   const { readdir } = await import('node:fs/promises');
   const { join } = await import('node:path');
   const { readRegularFile } = await import('../fs/read-bounded.js');
   const { MAX_ARTIFACT_BYTES } = await import('../artifact/artifact.js');
-  const out: { file: string; bytes: Uint8Array }[] = [];
   let all: string[];
   try {
     all = await readdir(dir);
@@ -360,15 +359,11 @@ async function readStore(dir: string | undefined): Promise<{ file: string; bytes
     const file = join(dir, name);
     try {
       // Regular files only: a FIFO or device planted in the store (or linked from it) would hold the gate.
-      out.push({
-        file,
-        bytes: await readRegularFile(file, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' }),
-      });
+      yield { file, bytes: await readRegularFile(file, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' }) };
     } catch {
       // Not a readable artifact file: not a candidate.
     }
   }
-  return out;
 }
 
 /** Files of the artifact store considered (the rest is ignored: the store is the operator's). */

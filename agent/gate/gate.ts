@@ -112,8 +112,11 @@ export interface GateContext {
   readonly tpm: GateTpm;
   /** The executable, opened once (or why it could not be). */
   readonly exe: OpenedExecutable | GateError;
-  /** Artifacts of the policy's store, when the request names none: file name and bytes. */
-  readonly candidates?: () => Promise<readonly { file: string; bytes: Uint8Array }[]>;
+  /**
+   * Artifacts of the policy's store, when the request names none: file name and bytes, one at a time
+   * (each is judged and dropped before the next is read: a store may hold thousands).
+   */
+  readonly candidates?: () => AsyncIterable<{ file: string; bytes: Uint8Array }>;
 }
 
 /** The verdict, as printed (--json, --verdict FILE) and acted on. */
@@ -220,9 +223,9 @@ async function fromStore(req: GateRequest, ctx: GateContext, facts: Facts): Prom
       'give --artifact FILE, or set [host] artifacts in the policy',
     );
   const exe = ctx.exe;
-  const candidates = exe instanceof GateError ? [] : await ctx.candidates();
+  const candidates = exe instanceof GateError ? [] : ctx.candidates();
   let best: { file: string; bytes: Uint8Array; exp: number } | undefined;
-  for (const c of candidates) {
+  for await (const c of candidates) {
     let a: Artifact;
     try {
       a = decodeArtifact(c.bytes);

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // Adversary review of the gate (issue 14): files a local user plants where the gate reads artifacts.
-import { execFileSync } from 'node:child_process';
-import { chmod, chown, mkdir, symlink } from 'node:fs/promises';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, chown, link, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { MAX_ARTIFACT_BYTES } from '../../agent/artifact/artifact.js';
 import { useSwtpm } from '../helpers/swtpm.js';
 import { execWithin, SLOW, useGateHost } from './adversary-14-helpers.js';
-import { ran } from './gate-host.js';
+import { MAIN, ran } from './gate-host.js';
 
 const newHost = useGateHost(useSwtpm());
 const NOBODY = 65534;
@@ -66,6 +68,45 @@ describe('adversary 14: planted files', () => {
       expect(r?.code).toBe(126);
       expect(r?.stderr).toMatch(/^execgate: denied: E_MISSING: .*store/);
       expect(await ran(s.marker)).toBe(false);
+    },
+    SLOW,
+  );
+
+  it.skipIf(!existsSync('/usr/bin/time'))(
+    'a store of many links to one largest-size file does not make the gate hold them all at once',
+    async () => {
+      const h = await newHost();
+      const store = join(h.dir, 'store');
+      await mkdir(store);
+      await h.writePolicy('', 'artifacts = "store"');
+      const s = await h.script('cmd');
+      // One file of the largest size read, under 2000 names: the disk holds 256 KiB, the gate read 500 MiB.
+      const big = join(h.dir, 'big');
+      await writeFile(big, new Uint8Array(MAX_ARTIFACT_BYTES).fill(0xa0));
+      for (let i = 0; i < 2000; i++) await link(big, join(store, `a${String(i).padStart(5, '0')}.cose`));
+      await h.issue(s.path, join(store, 'zz-real.cose'));
+      const r = spawnSync(
+        '/usr/bin/time',
+        [
+          '-f',
+          'maxrss=%M',
+          process.execPath,
+          ...MAIN,
+          '--tcti',
+          h.tcti,
+          'exec',
+          '--policy',
+          h.policy,
+          '--',
+          s.path,
+        ],
+        { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      expect(await ran(s.marker)).toBe(true);
+      const kib = Number(/maxrss=(\d+)/.exec(r.stderr)?.[1]);
+      // The gate alone peaks near 150 MiB here; holding every candidate would add 500 MiB.
+      expect(kib).toBeLessThan(350 * 1024);
     },
     SLOW,
   );
