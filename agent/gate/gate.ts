@@ -212,7 +212,7 @@ async function artifactBytes(req: GateRequest, ctx: GateContext, facts: Facts): 
 
 /**
  * Step 1 without --artifact: among the store's artifacts whose scope names this executable (real path
- * and digest) and these arguments, the one that passes steps 2, 3 and 7 and expires first.
+ * and digest) and these arguments, the one that passes steps 2, 3 and 7, has a use left and expires first.
  */
 async function fromStore(req: GateRequest, ctx: GateContext, facts: Facts): Promise<Uint8Array> {
   const store = ctx.policy.host.artifacts;
@@ -242,6 +242,10 @@ async function fromStore(req: GateRequest, ctx: GateContext, facts: Facts): Prom
     } catch {
       continue;
     }
+    // A spent one is not valid: it would shadow a later-expiring one with uses left until it expires.
+    const row = safely(() => ctx.store.uses(replayKey(a)));
+    if (row instanceof GateError) throw row;
+    if (row !== undefined && row.used >= row.allowed) continue;
     if (best === undefined || a.claims.exp < best.exp) best = { ...c, exp: a.claims.exp };
   }
   if (best === undefined)

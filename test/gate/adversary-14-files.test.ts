@@ -110,4 +110,24 @@ describe('adversary 14: planted files', () => {
     },
     SLOW,
   );
+
+  it(
+    'a spent artifact in the store does not shadow a valid one that expires later',
+    async () => {
+      const h = await newHost();
+      const store = join(h.dir, 'store');
+      await mkdir(store);
+      await h.writePolicy('', 'artifacts = "store"');
+      const s = await h.script('cmd');
+      // Anyone who may add a file to the store can leave a spent copy of an artifact expiring soon.
+      await h.issue(s.path, join(store, 'soon.cose'), '--ttl', '5m');
+      await h.issue(s.path, join(store, 'later.cose'), '--ttl', '9m');
+      expect((await h.exec(['--', s.path])).code).toBe(0);
+      const second = await h.exec(['--', s.path]);
+      expect(second.stderr).toBe('');
+      expect(second.code).toBe(0);
+      expect((await h.entries()).map((e) => e.reason)).toEqual(['OK', 'OK']);
+    },
+    SLOW,
+  );
 });
