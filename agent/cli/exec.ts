@@ -87,9 +87,24 @@ function printVerdict(ctx: CliContext, v: GateVerdict): void {
     return;
   }
   const word = v.verdict === 'would-deny' ? 'would deny (audit mode, running anyway)' : 'denied';
-  ctx.stderr.write(`execgate: ${word}: ${v.reason}: ${v.detail}: ${v.remedy}\n`);
+  ctx.stderr.write(`execgate: ${word}: ${v.reason}: ${oneLine(v.detail)}: ${oneLine(v.remedy)}\n`);
   if (v.auditError !== undefined)
-    ctx.stderr.write(`execgate: this verdict was not recorded: ${v.auditError}\n`);
+    ctx.stderr.write(`execgate: this verdict was not recorded: ${oneLine(v.auditError)}\n`);
+}
+
+/**
+ * `s` on one line: C0 and C1 controls and Unicode's line and paragraph separators escaped, since the
+ * command name (or a file's) in a detail may hold them and split the denial line.
+ */
+function oneLine(s: string): string {
+  let out = '';
+  for (const c of s) {
+    const n = c.codePointAt(0) ?? 0;
+    const breaker = n < 0x20 || (n >= 0x7f && n <= 0x9f) || n === 0x2028 || n === 0x2029;
+    if (!breaker) out += c;
+    else out += c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\u${n.toString(16).padStart(4, '0')}`;
+  }
+  return out;
 }
 
 /** A denial made before `decide` could run (nothing to audit it in, or nothing known yet). */
@@ -323,48 +338,36 @@ function lazyTpm(ctx: CliContext, opened: { closeTpm?: () => Promise<void> }) {
   };
 }
 
-/**
- * Artifacts of the [host] artifacts store: its regular files, bounded in number and size. Each is opened
- * without blocking and judged by its descriptor, so a FIFO, a device or a directory in the store is
- * skipped rather than read (a FIFO with no writer would hang every gate that searches the store). A store
- * that cannot be listed is E_MISSING naming it.
- */
-async function readStore(dir: string | undefined): Promise<{ file: string; bytes: Uint8Array }[]> {
-  if (dir === undefined) return [];
-  const { constants } = await import('node:fs');
-  const { open, readdir } = await import('node:fs/promises');
+/** Artifacts of the [host] artifacts store, one at a time: regular files, bounded in number and size. */
+async function* readStore(dir: string | undefined): AsyncGenerator<{ file: string; bytes: Uint8Array }> {
+  if (dir === undefined) return;
+  const { readdir } = await import('node:fs/promises');
   const { join } = await import('node:path');
-  const { readOpened } = await import('../fs/read-bounded.js');
+  const { readRegularFile } = await import('../fs/read-bounded.js');
   const { MAX_ARTIFACT_BYTES } = await import('../artifact/artifact.js');
-  let names: string[];
+  let all: string[];
   try {
-    names = await readdir(dir);
+    all = await readdir(dir);
   } catch (e) {
     throw new GateError(
       'E_MISSING',
-      `the artifact store ${dir} cannot be read: ${e instanceof Error ? e.message : String(e)}`,
-      'create it, or correct [host] artifacts in the policy, or give --artifact FILE',
+      `cannot read the artifact store ${dir}: ${e instanceof Error ? e.message : String(e)}`,
+      `create ${dir} (the policy's [host] artifacts), or give --artifact FILE`,
       { cause: e },
     );
   }
-  const out: { file: string; bytes: Uint8Array }[] = [];
-  for (const name of names.sort().slice(0, MAX_STORE_FILES)) {
+  const names = all.sort().slice(0, MAX_STORE_FILES);
+  for (const name of names) {
     const file = join(dir, name);
-    const fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => undefined);
-    if (fh === undefined) continue;
+    let bytes: Uint8Array;
     try {
-      if ((await fh.stat()).isFile())
-        out.push({
-          file,
-          bytes: await readOpened(fh, file, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' }),
-        });
+      // Regular files only: a FIFO or device planted in the store (or linked from it) would hold the gate.
+      bytes = await readRegularFile(file, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' });
     } catch {
-      // Not a readable artifact file: not a candidate.
-    } finally {
-      await fh.close();
+      continue; // Not a readable artifact file: not a candidate.
     }
+    yield { file, bytes };
   }
-  return out;
 }
 
 /** Files of the artifact store considered (the rest is ignored: the store is the operator's). */
@@ -423,7 +426,9 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
       verdict.audit.seq,
       Buffer.from(verdict.audit.entryHash, 'hex'),
     );
-  const child = runOpened(exe, command, { env, cwd: process.cwd() });
+  // argv[0] is the real path the artifact names, not the name typed: a link's name would choose what a
+  // multi-call binary does (a link named git-rm makes "git status" run "git rm status").
+  const child = runOpened(exe, [exe.realPath, ...command.slice(1)], { env, cwd: process.cwd() });
   // The checkpoint, when due, is made while the command runs: it does not delay the start.
   const checkpoint = opened.checkpoint?.().catch((e: unknown) => {
     ctx.stderr.write(

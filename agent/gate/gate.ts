@@ -22,14 +22,16 @@
  *                     and [host] reference, judged on the quoted values (E_STATE)
  *   9. scope          the opened executable (safe path, real path, digest), argv, cwd, uid, caller; a
  *                     forged EXECGATE_VERDICT is E_LINEAGE
- *  10. replay+audit   one use consumed and the verdict appended in one transaction (E_REPLAY, E_AUDIT)
+ *  10. replay+audit   one use consumed and the verdict appended in one transaction (E_REPLAY, E_AUDIT);
+ *                     uses are counted per signer and cti (replayKey)
  *
  * A break-glass artifact (its root signed by the [breakglass] key) passes steps 5, 6 and 8 and is flagged
  * in its audit entry; nothing else is waived. Any other exception is E_INTERNAL: never an allow.
  *
  * Denials are audited too (the entry carries what was known when the check failed), unless the policy
  * itself could not be read: then no state directory is known (the CLI prints the denial only). In
- * "audit" mode a denial is recorded as "would-deny" and the command still runs; never by default.
+ * "audit" mode a denial is recorded as "would-deny" and the command still runs (only once recorded);
+ * never by default.
  *
  * The TPM and the host's logs are reached through `GateTpm`, so the CLI owns the connection and the
  * verdict stays testable; everything else is data.
@@ -51,7 +53,7 @@ import type { HostTrust } from '../config/trust.js';
 import { exeMatches } from '../config/trust.js';
 import { sha256 } from '../crypto/hash.js';
 import type { PublicKey } from '../crypto/keys.js';
-import { equalBytes, toHex } from '../encoding/bytes.js';
+import { concatBytes, equalBytes, toHex } from '../encoding/bytes.js';
 import { encodeCbor } from '../encoding/cbor.js';
 import { ExecgateError } from '../errors.js';
 import { type ReferenceState, referenceDigest } from '../measure/reference.js';
@@ -112,10 +114,11 @@ export interface GateContext {
   /** The executable, opened once (or why it could not be). */
   readonly exe: OpenedExecutable | GateError;
   /**
-   * Artifacts of the policy's store, when the request names none: file name and bytes. A GateError
+   * Artifacts of the policy's store, when the request names none: file name and bytes, one at a time
+   * (each is judged and dropped before the next is read: a store may hold thousands). A GateError
    * (E_MISSING: the store cannot be read) is the verdict.
    */
-  readonly candidates?: () => Promise<readonly { file: string; bytes: Uint8Array }[]>;
+  readonly candidates?: () => AsyncIterable<{ file: string; bytes: Uint8Array }>;
 }
 
 /** The verdict, as printed (--json, --verdict FILE) and acted on. */
@@ -127,7 +130,7 @@ export interface GateVerdict {
   /** What to do about it (empty for an allow). */
   readonly remedy: string;
   readonly mode: 'enforce' | 'audit';
-  /** Whether the command is to run: an allow, or a denial in audit mode with the executable opened. */
+  /** Whether the command is to run: an allow, or a recorded "would-deny" with the executable opened. */
   readonly run: boolean;
   readonly artifact?: {
     readonly file?: string;
@@ -195,9 +198,9 @@ async function artifactBytes(req: GateRequest, ctx: GateContext, facts: Facts): 
   }
   if (req.artifactFile !== undefined) {
     facts.file = req.artifactFile;
-    const { readBounded } = await import('../fs/read-bounded.js');
+    const { readRegularFile } = await import('../fs/read-bounded.js');
     try {
-      return await readBounded(req.artifactFile, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' });
+      return await readRegularFile(req.artifactFile, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' });
     } catch (e) {
       return deny(
         'E_MISSING',
@@ -223,9 +226,9 @@ async function fromStore(req: GateRequest, ctx: GateContext, facts: Facts): Prom
       'give --artifact FILE, or set [host] artifacts in the policy',
     );
   const exe = ctx.exe;
-  const candidates = exe instanceof GateError ? [] : await ctx.candidates();
+  const candidates = exe instanceof GateError ? [] : ctx.candidates();
   let best: { file: string; bytes: Uint8Array; exp: number } | undefined;
-  for (const c of candidates) {
+  for await (const c of candidates) {
     let a: Artifact;
     try {
       a = decodeArtifact(c.bytes);
@@ -242,9 +245,10 @@ async function fromStore(req: GateRequest, ctx: GateContext, facts: Facts): Prom
     } catch {
       continue;
     }
-    const uses = safely(() => ctx.store.uses(a.claims.cti));
-    if (uses instanceof GateError) throw uses;
-    if (uses !== undefined && uses.used >= uses.allowed) continue;
+    // A spent one is not valid: it would shadow a later-expiring one with uses left until it expires.
+    const row = safely(() => ctx.store.uses(replayKey(a)));
+    if (row instanceof GateError) throw row;
+    if (row !== undefined && row.used >= row.allowed) continue;
     if (best === undefined || a.claims.exp < best.exp) best = { ...c, exp: a.claims.exp };
   }
   if (best === undefined)
@@ -513,15 +517,16 @@ async function checkScope(a: Artifact, req: GateRequest, ctx: GateContext, facts
         'the audit log is damaged: check it with execgate audit verify',
       );
     }
+    // Only an allow: a "would-deny" ran in audit mode without being allowed, and gates no one.
     if (
-      parent.verdict === 'deny' ||
+      parent.verdict !== 'allow' ||
       parent.pid === undefined ||
       parent.pidStart === undefined ||
       !(await isAncestor(parent.pid, BigInt(parent.pidStart)))
     )
       deny(
         'E_LINEAGE',
-        `EXECGATE_VERDICT names entry ${seq}, whose process is not an ancestor of this one`,
+        `EXECGATE_VERDICT names entry ${seq}, which is not an allow or whose process is not an ancestor of this one`,
         'do not set EXECGATE_VERDICT by hand',
       );
     facts.parent = seq;
@@ -595,14 +600,17 @@ function verdictOf(
   const a = facts.artifact;
   const exe = ctx.exe instanceof GateError ? undefined : ctx.exe;
   const allow = reason === 'OK';
-  const verdict = allow ? 'allow' : mode === 'audit' ? 'would-deny' : 'deny';
+  // Audit mode runs a denied command only once its "would-deny" is recorded: one the store could not
+  // take (E_AUDIT, or a denial whose append failed) is a denial in either mode.
+  const unrecorded = typeof audit === 'string' || (!allow && reason.code === 'E_AUDIT');
+  const verdict = allow ? 'allow' : mode === 'audit' && !unrecorded ? 'would-deny' : 'deny';
   return {
     verdict,
     reason: allow ? 'OK' : reason.code,
     detail: allow ? '' : reason.message,
     remedy: allow ? '' : reason.remedy,
     mode,
-    run: allow || (mode === 'audit' && exe !== undefined),
+    run: allow || (verdict === 'would-deny' && exe !== undefined),
     ...(a === undefined
       ? {}
       : {
@@ -634,7 +642,7 @@ export async function decide(req: GateRequest, ctx: GateContext): Promise<GateVe
     return denied(asGateError(e), req, ctx, facts);
   }
   const scope = artifact.claims.scope;
-  const consume = { cti: artifact.claims.cti, uses: scope.uses ?? 1, exp: artifact.claims.exp };
+  const consume = { cti: replayKey(artifact), uses: scope.uses ?? 1, exp: artifact.claims.exp };
   if (!req.consume) {
     const row = safely(() => ctx.store.uses(consume.cti));
     if (row instanceof GateError) return verdictOf(row, ctx, facts, undefined);
@@ -654,6 +662,14 @@ export async function decide(req: GateRequest, ctx: GateContext): Promise<GateVe
   const audit = { seq: r.seq, entryHash: toHex(r.leaf) };
   return verdictOf(r.consumed ? 'OK' : replayed(r.used), ctx, facts, audit);
 }
+
+/**
+ * The key its uses are counted under: SHA-256 of the signer's kid and the cti. A cti alone is chosen by
+ * whoever signs, so another issuer or a delegate could sign an artifact of its own with a victim's cti and
+ * more uses, spend one first, and so set the count the victim's artifact is then held to. The kid is
+ * signed (protected header), so another encoding of the same artifact keeps its key.
+ */
+const replayKey = (a: Artifact): Uint8Array => sha256(concatBytes([a.kid, a.claims.cti]));
 
 const replayed = (used: number): GateError =>
   new GateError(

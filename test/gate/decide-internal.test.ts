@@ -57,7 +57,11 @@ async function contextWith(mode: 'enforce' | 'audit'): Promise<GateContext> {
     tpm: unreachable,
     exe,
     // A bug in a step: the store search throws what no check expects.
-    candidates: () => Promise.reject(new TypeError('a bug in the store search')),
+    candidates: () => ({
+      [Symbol.asyncIterator]: () => ({
+        next: () => Promise.reject(new TypeError('a bug in the store search')),
+      }),
+    }),
   };
 }
 

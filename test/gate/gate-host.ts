@@ -166,7 +166,11 @@ export interface GateHost {
   script(name: string, body?: string): Promise<{ path: string; marker: string }>;
   /** A fresh path in the host's directory for an artifact. */
   file(name: string): string;
-  /** `artifact issue` for `exe` with the issuer key, this host (unless `extra` names the target), 10 minutes (unless `extra` names the end), and `extra`. */
+  /**
+   * `artifact issue` for `exe` with the issuer key, this host (unless `extra` names the target), 10
+   * minutes (unless `extra` names the end), and `extra`; an absolute path first in `extra` is the file
+   * to write (else a fresh one). Returns the file.
+   */
   issue(exe: string, ...extra: string[]): Promise<string>;
   /** `artifact issue` signed by `key` (a key file) as issuer `name`, otherwise as `issue`. */
   issueBy(key: string, name: string, exe: string, ...extra: string[]): Promise<string>;
@@ -215,8 +219,12 @@ export async function gateHost(swtpm: SwtpmInstance): Promise<GateHost> {
   await writeFile(identity, id.stdout);
   const akName = (JSON.parse(id.stdout) as { akName: string }).akName;
   let n = 0;
-  const issueBy = async (signer: string, name: string, exe: string, ...extra: string[]) => {
-    const out = join(dir, `artifact-${++n}.cose`);
+  const issueBy = async (signer: string, name: string, exe: string, ...flags: string[]) => {
+    // An absolute path before the flags is where to write it (into the artifact store, say).
+    const [first, ...rest] = flags;
+    const given = first !== undefined && first.startsWith('/');
+    const out = given ? first : join(dir, `artifact-${++n}.cose`);
+    const extra = given ? rest : flags;
     const target = extra.some((f) => ['--host', '--group', '--host-identity'].includes(f))
       ? []
       : ['--host-identity', identity];
