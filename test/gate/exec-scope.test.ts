@@ -94,22 +94,25 @@ describe('E_SCOPE', () => {
   });
 });
 
-describe('a command the kernel refuses to start after its allow', () => {
-  it('is reported as an E_SCOPE denial (line, or JSON with --json) and exits 126; the allow stays recorded', async () => {
+describe('a script whose #! interpreter does not exist', () => {
+  // The interpreter is judged with the executable (adversary 14): refused before the verdict is an allow,
+  // so no use is spent. A file the kernel refuses only after the allow is adversary-14-denial's case.
+  it('is an E_SCOPE denial (line, or JSON with --json), exit 126, recorded, no use spent', async () => {
     const path = join(h.bin, 'no-interpreter');
     await writeFile(path, '#!/nonexistent/sh\necho never\n', { mode: 0o700 });
     const f = await h.issue(path, '--uses', '2');
     const before = (await h.entries()).length;
     const r = await h.exec(['--artifact', f, '--', path]);
     expect(r.stderr).toMatch(denialLine('E_SCOPE'));
-    expect(r.stderr).toMatch(/ENOENT: its #! interpreter/);
-    expect(r.stderr).toMatch(new RegExp(`audit entry ${before}\\b`));
+    expect(r.stderr).toMatch(/its #! interpreter \/nonexistent\/sh/);
     expect(r.code).toBe(126);
     const j = await h.exec(['--json', '--artifact', f, '--', path]);
     expect(j.code).toBe(126);
     expect(JSON.parse(j.stderr)).toMatchObject({ execgate: 'verdict', verdict: 'deny', reason: 'E_SCOPE' });
-    // The verdict was an allow, recorded (and its use spent) before the start was tried.
-    expect((await h.entries()).slice(before).map((e) => e.verdict)).toEqual(['allow', 'allow']);
+    expect((await h.entries()).slice(before).map((e) => [e.verdict, e.reason])).toEqual([
+      ['deny', 'E_SCOPE'],
+      ['deny', 'E_SCOPE'],
+    ]);
   });
 });
 
