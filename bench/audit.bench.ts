@@ -18,16 +18,15 @@
  * verifier must accept the log and refuse it with one entry byte flipped. `BENCH_AUDIT_ENTRIES=N`
  * shortens the run.
  */
-import { createHash, hash as nodeHash, randomFillSync, randomInt } from 'node:crypto';
+import { createHash, randomFillSync, randomInt } from 'node:crypto';
 import { type CheckpointRoot, type LogEntry, verifyLog } from '../agent/audit/tree.js';
 import { initHashing } from '../agent/crypto/hash.js';
 import { type Case, compare, formatNs, ratio, table } from './measure.js';
+import { LEAF, NodeFrontier, type NodeHash, viaCreateHash, viaOneShot } from './node-merkle.js';
 
 const ENTRIES = Number(process.env.BENCH_AUDIT_ENTRIES ?? 1_000_000);
 const CHECKPOINT_EVERY = 1000;
 const CHUNK = 4096;
-const LEAF = Buffer.of(0x00);
-const NODE = Buffer.of(0x01);
 
 interface Log {
   readonly chunks: readonly (readonly LogEntry[])[];
@@ -58,58 +57,7 @@ function makeLog(contiguous: boolean): Log {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The node:crypto baseline
-
-type NodeHash = (prefix: Buffer, a: Uint8Array, b?: Uint8Array) => Buffer;
-
-const viaCreateHash: NodeHash = (prefix, a, b) => {
-  const h = createHash('sha256').update(prefix).update(a);
-  if (b !== undefined) h.update(b);
-  return h.digest();
-};
-
-const scratch = Buffer.alloc(1 << 16);
-const viaOneShot: NodeHash = (prefix, a, b) => {
-  scratch[0] = prefix[0] ?? 0;
-  scratch.set(a, 1);
-  let len = 1 + a.length;
-  if (b !== undefined) {
-    scratch.set(b, len);
-    len += b.length;
-  }
-  return nodeHash('sha256', scratch.subarray(0, len), 'buffer');
-};
-
-/** A frontier over node:crypto: slot h holds the root of a perfect subtree of 2^h leaves when bit h of size is set. */
-class NodeFrontier {
-  readonly #h: NodeHash;
-  readonly #slots: Buffer[] = [];
-  size = 0;
-
-  constructor(h: NodeHash) {
-    this.#h = h;
-  }
-
-  append(leaf: Buffer): void {
-    let node = leaf;
-    let level = 0;
-    for (let s = this.size; s % 2 === 1; s = Math.floor(s / 2), level++) {
-      node = this.#h(NODE, this.#slots[level] as Buffer, node);
-    }
-    this.#slots[level] = node;
-    this.size++;
-  }
-
-  root(): Buffer {
-    let root: Buffer | undefined;
-    for (let s = this.size, level = 0; s > 0; s = Math.floor(s / 2), level++) {
-      if (s % 2 === 0) continue;
-      const node = this.#slots[level] as Buffer;
-      root = root === undefined ? node : this.#h(NODE, node, root);
-    }
-    return root ?? createHash('sha256').digest();
-  }
-}
+// The node:crypto baseline (bench/node-merkle.ts)
 
 /** The checkpoint roots, every CHECKPOINT_EVERY entries, computed over node:crypto. */
 function baselineRoots(entries: readonly LogEntry[]): CheckpointRoot[] {

@@ -47,6 +47,31 @@ export function compare(cases: readonly Case[], rounds: number, warmupRounds = 3
   return samples.map(median);
 }
 
+/** A case of `compareAsync`: one operation that returns a promise (a whole verify, seconds long). */
+export interface AsyncCase {
+  readonly name: string;
+  readonly run: () => Promise<unknown>;
+}
+
+/** `compare` for operations that return a promise: one awaited operation per sample, round-robin. */
+export async function compareAsync(
+  cases: readonly AsyncCase[],
+  rounds: number,
+  warmupRounds = 1,
+): Promise<number[]> {
+  const sample = async (c: AsyncCase): Promise<number> => {
+    const t0 = process.hrtime.bigint();
+    consume(await c.run());
+    return Number(process.hrtime.bigint() - t0);
+  };
+  for (let r = 0; r < warmupRounds; r++) for (const c of cases) await sample(c);
+  const samples = cases.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, c] of cases.entries()) samples[i]?.push(await sample(c));
+  }
+  return samples.map(median);
+}
+
 export function formatNs(ns: number): string {
   if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
   if (ns >= 1e3) return `${(ns / 1e3).toFixed(2)} µs`;

@@ -16,18 +16,18 @@
  * is E_AUDIT_ENTRY; an entry whose bytes were changed into another well-formed entry changes its leaf,
  * hence the root of every checkpoint covering it (E_AUDIT_ROOT: a bundle stores no separate leaf hash).
  */
-import { type CborValue, decodeCborSequence, encodeCbor } from '../encoding/cbor.js';
+import { type CborSequenceItem, type CborValue, decodeCborSequence, encodeCbor } from '../encoding/cbor.js';
 import { ExecgateError } from '../errors.js';
-import { decodeEntry, leafHash, MAX_ENTRY_BYTES } from './entry.js';
+import { ENTRY_CBOR, entryOf } from './entry.js';
 import { AuditError } from './errors.js';
 import { type AuditVerdict, type CheckpointRecord, storedCheckpoints, verifyAuditLogAsync } from './log.js';
 import type { AuditStore } from './store.js';
-import type { LogEntry } from './tree.js';
+import type { EntryToVerify } from './tree.js';
 
 export const BUNDLE_FORMAT = 'execgate-audit-bundle';
 export const BUNDLE_VERSION = 1;
-/** Largest item of the sequence accepted (a checkpoint with its quote and certificate, or an entry). */
-const MAX_ITEM_BYTES = Math.max(MAX_ENTRY_BYTES, 64 * 1024);
+/** Largest header or checkpoint item accepted (a checkpoint with its quote and certificate). */
+const MAX_CHECKPOINT_ITEM_BYTES = 64 * 1024;
 
 /** The bundle's header. */
 export interface BundleHeader {
@@ -62,7 +62,7 @@ export interface ReadBundle {
   readonly header: BundleHeader;
   readonly checkpoints: CheckpointRecord[];
   /** Throws AuditError E_AUDIT_ENTRY at an item that is not a well-formed entry. */
-  readonly entries: Iterable<LogEntry>;
+  readonly entries: Iterable<EntryToVerify>;
 }
 
 const bad = (code: 'E_AUDIT_CHECKPOINT' | 'E_AUDIT_ENTRY', detail: string): AuditError =>
@@ -80,16 +80,24 @@ function uintOf(v: CborValue | undefined): number | undefined {
  * E_AUDIT_ENTRY (when the stream reaches it).
  */
 export function readBundle(bytes: Uint8Array): ReadBundle {
-  const items = decodeCborSequence(bytes, { tags: [], maxBytes: MAX_ITEM_BYTES, maxDepth: 4 });
-  const next = (what: string, code: 'E_AUDIT_CHECKPOINT' | 'E_AUDIT_ENTRY') => {
+  const items = decodeCborSequence(bytes, { tags: [], maxBytes: MAX_CHECKPOINT_ITEM_BYTES, maxDepth: 4 });
+  // Where the entries start: after the last item read.
+  let end = 0;
+  const next = (
+    source: Generator<CborSequenceItem, void, undefined>,
+    what: string,
+    code: 'E_AUDIT_CHECKPOINT' | 'E_AUDIT_ENTRY',
+  ) => {
     try {
-      return items.next();
+      const it = source.next();
+      if (!it.done) end = it.value.offset + it.value.bytes.length;
+      return it;
     } catch (e) {
       if (e instanceof ExecgateError) throw bad(code, `${what}: ${e.message}`);
       throw e;
     }
   };
-  const first = next('header', 'E_AUDIT_CHECKPOINT');
+  const first = next(items, 'header', 'E_AUDIT_CHECKPOINT');
   const h = first.done ? undefined : first.value.value;
   if (!(h instanceof Map) || h.get('format') !== BUNDLE_FORMAT || h.get('version') !== BUNDLE_VERSION)
     throw bad('E_AUDIT_CHECKPOINT', `not an ${BUNDLE_FORMAT} version ${BUNDLE_VERSION}`);
@@ -100,7 +108,7 @@ export function readBundle(bytes: Uint8Array): ReadBundle {
     throw bad('E_AUDIT_CHECKPOINT', 'the header needs "ak" (bytes), "size" and "checkpoints" (counts)');
   const checkpoints: CheckpointRecord[] = [];
   for (let i = 0; i < count; i++) {
-    const it = next(`checkpoint ${i}`, 'E_AUDIT_CHECKPOINT');
+    const it = next(items, `checkpoint ${i}`, 'E_AUDIT_CHECKPOINT');
     const v = it.done ? undefined : it.value.value;
     if (!Array.isArray(v) || v.length !== 5)
       throw bad('E_AUDIT_CHECKPOINT', `checkpoint ${i} is not [size, counter, body, quote, certificate]`);
@@ -116,19 +124,21 @@ export function readBundle(bytes: Uint8Array): ReadBundle {
       throw bad('E_AUDIT_CHECKPOINT', `checkpoint ${i} is not [size, counter, body, quote, certificate]`);
     checkpoints.push({ size: csize, counter: BigInt(cc), body, quote, certificate });
   }
-  function* entries(): Generator<LogEntry, void, undefined> {
+  // Each entry item is decoded once, with decodeEntry's limits, and its value read as an entry; its leaf
+  // is left to the tree verifier (a bundle stores none), which hashes the entries in batches.
+  const entryItems = decodeCborSequence(bytes, ENTRY_CBOR, end);
+  function* entries(): Generator<EntryToVerify, void, undefined> {
     for (let i = 0; ; i++) {
-      const it = next(`entry ${i}`, 'E_AUDIT_ENTRY');
+      const it = next(entryItems, `entry ${i}`, 'E_AUDIT_ENTRY');
       if (it.done) return;
-      const entryBytes = it.value.bytes;
       let seq: number;
       try {
-        seq = decodeEntry(entryBytes).seq;
+        seq = entryOf(it.value.value).seq;
       } catch (e) {
         if (e instanceof ExecgateError) throw bad('E_AUDIT_ENTRY', `entry ${i}: ${e.message}`);
         throw e;
       }
-      yield { seq, bytes: entryBytes, leaf: leafHash(entryBytes) };
+      yield { seq, bytes: it.value.bytes };
     }
   }
   return { header: { ak, size, checkpoints: count }, checkpoints, entries: entries() };
@@ -156,6 +166,7 @@ export async function verifyBundle(
   try {
     verdict = await verifyAuditLogAsync({
       entries: read.entries,
+      storedLeaves: false,
       checkpoints: read.checkpoints,
       akSpki,
       ...(opts.nvIndex === undefined ? {} : { nvIndex: opts.nvIndex }),

@@ -36,7 +36,13 @@
  * stored leaf matches (the store and verification do that), or anything about the artifact named.
  */
 import { sha256 } from '../crypto/hash.js';
-import { CborError, type CborValue, decodeCbor, encodeCbor } from '../encoding/cbor.js';
+import {
+  type CborDecodeOptions,
+  CborError,
+  type CborValue,
+  decodeCbor,
+  encodeCbor,
+} from '../encoding/cbor.js';
 import {
   bytes,
   type Codec,
@@ -90,6 +96,9 @@ export type EntryInput = Omit<AuditEntry, 'seq'>;
 
 /** The largest entry accepted: a 4096-character path (up to 4 bytes each in UTF-8) and the fixed fields. */
 export const MAX_ENTRY_BYTES = 20 * 1024;
+
+/** How an entry's bytes are read: one deterministic item, no tags, the entry map and its tpmClock map. */
+export const ENTRY_CBOR: CborDecodeOptions = { tags: [], maxBytes: MAX_ENTRY_BYTES, maxDepth: 2 };
 
 /**
  * The artifact's limits for what an entry repeats from it (agent/artifact/claims.ts LIMITS: cti 16 to
@@ -199,10 +208,27 @@ export function encodeEntry(entry: AuditEntry): Uint8Array {
 
 /** The entry in `bytes`; E_AUDIT_ENTRY for anything but one well-formed entry in deterministic CBOR. */
 export function decodeEntry(bytes: Uint8Array): AuditEntry {
+  let value: CborValue;
   try {
-    return ENTRY.decode(decodeCbor(bytes, { tags: [], maxBytes: MAX_ENTRY_BYTES, maxDepth: 2 }), '');
+    value = decodeCbor(bytes, ENTRY_CBOR);
   } catch (e) {
-    if (e instanceof CborError || e instanceof SchemaError)
+    if (e instanceof CborError)
+      throw new AuditError('E_AUDIT_ENTRY', `audit entry: ${e.message}`, { cause: e });
+    throw e;
+  }
+  return entryOf(value);
+}
+
+/**
+ * The entry that `value`, decoded with ENTRY_CBOR, is: decodeEntry's second half, for a reader that has
+ * decoded the item already (a bundle's entries, read as a CBOR sequence, are decoded once, not twice).
+ * E_AUDIT_ENTRY when it is not one.
+ */
+export function entryOf(value: CborValue): AuditEntry {
+  try {
+    return ENTRY.decode(value, '');
+  } catch (e) {
+    if (e instanceof SchemaError)
       throw new AuditError('E_AUDIT_ENTRY', `audit entry: ${e.message}`, { cause: e });
     throw e;
   }

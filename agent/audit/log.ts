@@ -38,7 +38,7 @@ import {
 import { decodeEntry } from './entry.js';
 import { type AuditCode, AuditError } from './errors.js';
 import type { AuditStore, Checkpoint as StoredCheckpoint } from './store.js';
-import { type CheckpointRoot, type LogEntry, LogVerifier } from './tree.js';
+import { type CheckpointRoot, type EntryToVerify, type LogEntry, LogVerifier } from './tree.js';
 
 /** Entries pushed to the tree verifier at a time. */
 const VERIFY_BATCH = 4096;
@@ -56,7 +56,9 @@ export interface CheckpointRecord {
 /** What `verifyAuditLog` checks against. */
 export interface VerifyAuditLogInput {
   /** The entries in sequence order. */
-  readonly entries: Iterable<LogEntry>;
+  readonly entries: Iterable<EntryToVerify>;
+  /** false: the entries carry no stored leaf hash (a bundle's); tree.ts LogVerifierOptions. Default true. */
+  readonly storedLeaves?: boolean;
   /** The checkpoints in the order they were made (size ascending). */
   readonly checkpoints: readonly CheckpointRecord[];
   /** The AK's public key (DER SubjectPublicKeyInfo) every checkpoint must be signed by. */
@@ -145,8 +147,11 @@ export function verifyAuditLog(input: VerifyAuditLogInput): AuditVerdict {
     if (e instanceof CheckpointError) return fail(e.code, e.message, 0, n);
     throw e;
   }
-  const verifier = new LogVerifier({ checkpoints: roots });
-  let batch: LogEntry[] = [];
+  const verifier = new LogVerifier({
+    checkpoints: roots,
+    ...(input.storedLeaves === undefined ? {} : { storedLeaves: input.storedLeaves }),
+  });
+  let batch: EntryToVerify[] = [];
   for (const entry of input.entries) {
     batch.push(entry);
     if (batch.length >= VERIFY_BATCH) {

@@ -42,6 +42,12 @@ export interface LogEntry {
   readonly leaf: Uint8Array;
 }
 
+/**
+ * What the verifier reads: a stored entry, or, with `storedLeaves: false`, one from a source that stores
+ * no leaf hash (a bundle), whose leaf is then only recomputed.
+ */
+export type EntryToVerify = Omit<LogEntry, 'leaf'> & { readonly leaf?: Uint8Array };
+
 /** A checkpoint's claim: the log's first `size` entries have the Merkle tree hash `root`. */
 export interface CheckpointRoot {
   readonly size: number;
@@ -116,6 +122,12 @@ export interface LogVerifierOptions {
    * Checkpoints of a smaller size cannot be checked from here and are refused (RangeError).
    */
   readonly resume?: { readonly size: number; readonly frontier: Uint8Array };
+  /**
+   * false: entries may come without a stored leaf hash (a bundle stores none, so reading one computed
+   * from the bytes would only hash each entry twice); theirs is recomputed, and the checkpoint roots
+   * judge the bytes. Default true: every entry must carry one (else E_AUDIT_ENTRY).
+   */
+  readonly storedLeaves?: boolean;
 }
 
 /** The levels of the frontier nodes a tree of `size` leaves has: one per set bit, lowest first. */
@@ -137,16 +149,18 @@ interface PendingCheckpoint {
  * finding is returned by `push` as soon as it is made and by every later call; a verifier that has
  * failed does no more work. Checks, for entry i: seq = firstSeq + i (a gap, a repeat or a reorder of
  * sequence numbers is E_AUDIT_ROOT: the entries are not the committed log), the stored leaf is 32 bytes
- * and equals SHA-256(0x00 ‖ bytes) (else E_AUDIT_ENTRY); for each checkpoint, the root of the first
- * `size` entries (E_AUDIT_ROOT), that the log reaches its size (E_AUDIT_TRUNCATED), and that sizes do
- * not decrease from one checkpoint to the next (E_AUDIT_CONSISTENCY). When every checkpoint matches the
- * same recomputed tree, consecutive checkpoints are consistent (RFC 9162 §2.1.4) with no proof needed.
+ * and equals SHA-256(0x00 ‖ bytes) (else E_AUDIT_ENTRY; unless `storedLeaves` is false and there is
+ * none); for each checkpoint, the root of the first `size` entries (E_AUDIT_ROOT), that the log reaches
+ * its size (E_AUDIT_TRUNCATED), and that sizes do not decrease from one checkpoint to the next
+ * (E_AUDIT_CONSISTENCY). When every checkpoint matches the same recomputed tree, consecutive
+ * checkpoints are consistent (RFC 9162 §2.1.4) with no proof needed.
  *
  * Not covered: entries past the last checkpoint are checked for their leaf hashes and sequence numbers
  * only; no root commits to them yet, so their deletion from the end is not detectable here.
  */
 export class LogVerifier {
   readonly #firstSeq: number;
+  readonly #storedLeaves: boolean;
   readonly #pending: readonly PendingCheckpoint[];
   #nextCheckpoint = 0;
   readonly #roots = new Map<number, Uint8Array>();
@@ -163,11 +177,13 @@ export class LogVerifier {
   readonly #pair = new Uint8Array(2 * HASH_BYTES);
 
   constructor(options: LogVerifierOptions = {}) {
-    const { checkpoints = [], firstSeq = 0, resume } = options;
+    const { checkpoints = [], firstSeq = 0, resume, storedLeaves = true } = options;
     if (!isCount(firstSeq))
       throw new RangeError(`options.firstSeq must be a safe non-negative integer, got ${firstSeq}`);
     if (!Array.isArray(checkpoints)) throw new TypeError('options.checkpoints must be an array');
+    if (typeof storedLeaves !== 'boolean') throw new TypeError('options.storedLeaves must be a boolean');
     this.#firstSeq = firstSeq;
+    this.#storedLeaves = storedLeaves;
     if (resume !== undefined) this.#resume(resume, checkpoints);
     const pending: PendingCheckpoint[] = [];
     checkpoints.forEach((c: CheckpointRoot, index) => {
@@ -248,7 +264,7 @@ export class LogVerifier {
   }
 
   /** Consume the next entries in sequence order. Returns the first finding, if any so far. */
-  push(entries: readonly LogEntry[]): TreeFailure | undefined {
+  push(entries: readonly EntryToVerify[]): TreeFailure | undefined {
     if (!Array.isArray(entries)) throw new TypeError('entries must be an array of log entries');
     if (this.#failure !== undefined) return this.#failure;
     this.#checkReached();
@@ -266,7 +282,7 @@ export class LogVerifier {
         end = i;
         break;
       }
-      bytes.push((entries[i] as LogEntry).bytes);
+      bytes.push((entries[i] as EntryToVerify).bytes);
     }
     if (end > 0) {
       this.#reserve(end);
@@ -274,7 +290,8 @@ export class LogVerifier {
       wasm.merkleLeafHashesInto(bytes, leaves.subarray(HASH_BYTES));
       let good = end;
       for (let i = 0; i < end; i++) {
-        const stored = (entries[i] as LogEntry).leaf;
+        const stored = (entries[i] as EntryToVerify).leaf;
+        if (stored === undefined) continue;
         const at = HASH_BYTES * (i + 1);
         let j = 0;
         while (j < HASH_BYTES && stored[j] === leaves[at + j]) j++;
@@ -315,7 +332,7 @@ export class LogVerifier {
     return { ok: true, size: this.#size, root: this.#foldRoot(), checkpoints: this.#pending.length };
   }
 
-  #checkShape(entry: LogEntry | undefined, want: number): TreeFailure | undefined {
+  #checkShape(entry: EntryToVerify | undefined, want: number): TreeFailure | undefined {
     if (typeof entry !== 'object' || entry === null) {
       return failure('E_AUDIT_ENTRY', `entry ${want}: not an entry`, { seq: want });
     }
@@ -332,6 +349,7 @@ export class LogVerifier {
     }
     if (!isBytes(entry.bytes))
       return failure('E_AUDIT_ENTRY', `entry ${seq}: bytes are not a byte string`, { seq });
+    if (entry.leaf === undefined && !this.#storedLeaves) return undefined;
     if (!isBytes(entry.leaf) || entry.leaf.length !== HASH_BYTES) {
       return failure('E_AUDIT_ENTRY', `entry ${seq}: the stored leaf is not ${HASH_BYTES} bytes`, { seq });
     }
@@ -451,7 +469,7 @@ export class LogVerifier {
  * reads or a bundle's decoder produce them). See `LogVerifier` for the checks and codes.
  */
 export function verifyLog(
-  chunks: Iterable<readonly LogEntry[]>,
+  chunks: Iterable<readonly EntryToVerify[]>,
   options: LogVerifierOptions = {},
 ): TreeVerdict {
   const verifier = new LogVerifier(options);

@@ -134,6 +134,13 @@ const SHORTEST_MIN = [24, 0x100, 0x1_0000, U32_LIMIT] as const;
 const LONE_SURROGATE = /\p{Cs}/u;
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const UTF8_ENCODER = new TextEncoder();
+/**
+ * Text up to this length that is all ASCII is read and written a code unit at a time: ASCII is valid
+ * UTF-8 with one byte per UTF-16 code unit, so the result is the same, and TextDecoder.decode and
+ * TextEncoder.encode cost 0.1–0.7 µs a call on short strings (the map keys and words of every audit
+ * entry; measured for bench/audit-e2e.bench.ts). Longer or non-ASCII text takes the general path.
+ */
+const ASCII_FAST_MAX = 64;
 
 function limit(
   value: number | undefined,
@@ -273,10 +280,12 @@ class Decoder {
       }
       case MAJOR_TEXT: {
         const n = this.length(h);
-        const raw = this.bytes.subarray(this.pos, this.pos + n);
+        const start = this.pos;
         this.pos += n;
+        const ascii = n <= ASCII_FAST_MAX ? this.ascii(start, n) : undefined;
+        if (ascii !== undefined) return ascii;
         try {
-          return UTF8.decode(raw);
+          return UTF8.decode(this.bytes.subarray(start, start + n));
         } catch {
           return this.fail('E_CBOR_FORMAT', 'text string is not valid UTF-8 (RFC 8949 §3.1)', h.at);
         }
@@ -301,6 +310,29 @@ class Decoder {
     }
   }
 
+  /** The `n` bytes at `start` as text when they are all ASCII (ASCII_FAST_MAX), else undefined. */
+  private ascii(start: number, n: number): string | undefined {
+    const b = this.bytes;
+    let s = '';
+    for (let i = start; i < start + n; i++) {
+      const c = b[i] ?? 0x80;
+      if (c >= 0x80) return undefined;
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+
+  /** Bytewise order of the input ranges [a, aEnd) and [b, bEnd) (compareBytes without two subarrays). */
+  private compareRanges(a: number, aEnd: number, b: number, bEnd: number): number {
+    const bytes = this.bytes;
+    const n = Math.min(aEnd - a, bEnd - b);
+    for (let i = 0; i < n; i++) {
+      const d = (bytes[a + i] ?? 0) - (bytes[b + i] ?? 0);
+      if (d !== 0) return d;
+    }
+    return aEnd - a - (bEnd - b);
+  }
+
   private map(n: number, depth: number): Map<CborKey, CborValue> {
     const out = new Map<CborKey, CborValue>();
     let prevStart = -1;
@@ -315,7 +347,7 @@ class Decoder {
       if (!this.deterministic) {
         if (out.has(key)) this.fail('E_CBOR_DUPLICATE_KEY', `duplicate map key ${String(key)}`, start);
       } else if (prevStart >= 0) {
-        const order = compareBytes(this.bytes.subarray(prevStart, prevEnd), this.bytes.subarray(start, end));
+        const order = this.compareRanges(prevStart, prevEnd, start, end);
         if (order === 0) this.fail('E_CBOR_DUPLICATE_KEY', `duplicate map key ${String(key)}`, start);
         if (order > 0)
           this.fail('E_CBOR_NONCANONICAL', 'map keys not in bytewise order of their encodings', start);
@@ -352,7 +384,7 @@ export function decodeCbor(bytes: Uint8Array, options: CborDecodeOptions): CborV
     d.fail('E_CBOR_FORMAT', `${bytes.length - d.pos} bytes after the data item`, d.pos);
   // The reader's checks and the writer must agree on the one encoding; should they ever differ, the
   // input is refused rather than believed.
-  if (deterministic && !equalBytes(encodeCbor(value, { maxDepth }), bytes))
+  if (deterministic && !encodesTo(value, bytes, maxDepth))
     throw new CborError('E_CBOR_NONCANONICAL', 'the input does not re-encode to the same bytes');
   return value;
 }
@@ -368,19 +400,24 @@ export interface CborSequenceItem {
 /**
  * The items of a CBOR sequence (RFC 8742: items back to back, nothing else), one at a time, each read as
  * `decodeCbor` reads one item (deterministic, `maxBytes` per item, the other limits per item). For large
- * files of small records (an audit bundle): nothing but the current item is held.
+ * files of small records (an audit bundle): nothing but the current item is held. `from` is the offset
+ * of the first item to read: a sequence whose parts have different limits is read as one generator per
+ * part, with offsets (and error offsets) still those of `bytes`.
  */
 export function* decodeCborSequence(
   bytes: Uint8Array,
   options: CborDecodeOptions,
+  from = 0,
 ): Generator<CborSequenceItem, void, undefined> {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array');
+  if (!Number.isSafeInteger(from) || from < 0 || from > bytes.length)
+    throw new RangeError(`from must be an offset 0..${bytes.length}`);
   const maxBytes = limit(options.maxBytes, CBOR_DEFAULT_LIMITS.maxBytes, 'maxBytes');
   const maxDepth = limit(options.maxDepth, CBOR_DEFAULT_LIMITS.maxDepth, 'maxDepth', MAX_DEPTH_CAP);
   const maxItems = limit(options.maxItems, CBOR_DEFAULT_LIMITS.maxItems, 'maxItems');
   const tags = new Set(options.tags);
   const deterministic = options.deterministic !== false;
-  let offset = 0;
+  let offset = from;
   while (offset < bytes.length) {
     // The window is one item's limit: a head that claims more fails inside it, as over the limit.
     const end = Math.min(bytes.length, offset + maxBytes);
@@ -401,7 +438,7 @@ export function* decodeCborSequence(
       throw e;
     }
     const item = window.subarray(0, d.pos);
-    if (deterministic && !equalBytes(encodeCbor(value, { maxDepth }), item))
+    if (deterministic && !encodesTo(value, item, maxDepth))
       throw new CborError('E_CBOR_NONCANONICAL', 'the item does not re-encode to the same bytes', offset);
     yield { value, bytes: item, offset };
     offset += d.pos;
@@ -432,12 +469,28 @@ function keyBytes(k: string | number | bigint, maxDepth: number): Uint8Array {
   return out;
 }
 
+const compareKeys = (keys: readonly Uint8Array[], a: number, b: number): number =>
+  compareBytes(keys[a] as Uint8Array, keys[b] as Uint8Array);
+
 class Encoder {
-  private buf = new Uint8Array(256);
-  private view = new DataView(this.buf.buffer);
+  private buf: Uint8Array;
+  private view: DataView;
   private len = 0;
 
-  constructor(private readonly maxDepth: number) {}
+  constructor(
+    private maxDepth: number,
+    capacity = 256,
+  ) {
+    this.buf = new Uint8Array(capacity);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  /** Empty again, for another value (the decoders' re-encode check reuses one encoder and its buffer). */
+  reset(maxDepth: number): this {
+    this.maxDepth = maxDepth;
+    this.len = 0;
+    return this;
+  }
 
   private room(n: number): void {
     if (this.len + n <= this.buf.length) return;
@@ -449,6 +502,14 @@ class Encoder {
 
   result(): Uint8Array {
     return this.buf.slice(0, this.len);
+  }
+
+  /** Whether what was written is exactly `bytes` (result() and equalBytes without the copy). */
+  equals(bytes: Uint8Array): boolean {
+    if (this.len !== bytes.length) return false;
+    const buf = this.buf;
+    for (let i = 0; i < bytes.length; i++) if (buf[i] !== bytes[i]) return false;
+    return true;
   }
 
   raw(bytes: Uint8Array): void {
@@ -501,6 +562,7 @@ class Encoder {
         else this.head(MAJOR_NINT, -1n - v);
         return;
       case 'string': {
+        if (v.length <= ASCII_FAST_MAX && this.ascii(v)) return;
         if (LONE_SURROGATE.test(v))
           throw new CborError('E_CBOR_UNSUPPORTED', 'text with an unpaired surrogate');
         const utf8 = UTF8_ENCODER.encode(v);
@@ -544,8 +606,20 @@ class Encoder {
     }
   }
 
+  /** Writes `v` as text if it is all ASCII (ASCII_FAST_MAX); false, with nothing written, if not. */
+  private ascii(v: string): boolean {
+    for (let i = 0; i < v.length; i++) if (v.charCodeAt(i) >= 0x80) return false;
+    this.head(MAJOR_TEXT, v.length);
+    this.room(v.length);
+    for (let i = 0; i < v.length; i++) this.buf[this.len + i] = v.charCodeAt(i);
+    this.len += v.length;
+    return true;
+  }
+
   private map(m: ReadonlyMap<unknown, unknown>, depth: number): void {
-    const entries: { key: Uint8Array; value: unknown }[] = [];
+    const keys: Uint8Array[] = [];
+    const values: unknown[] = [];
+    let ascending = true;
     for (const [k, value] of m) {
       if (
         typeof k !== 'string' &&
@@ -553,18 +627,24 @@ class Encoder {
         !(typeof k === 'number' && Number.isSafeInteger(k))
       )
         throw new CborError('E_CBOR_UNSUPPORTED', 'a map key that is not an integer or text');
-      entries.push({ key: keyBytes(k, this.maxDepth), value });
+      const key = keyBytes(k, this.maxDepth);
+      const last = keys[keys.length - 1];
+      if (last !== undefined && compareBytes(last, key) >= 0) ascending = false;
+      keys.push(key);
+      values.push(value);
     }
-    entries.sort((a, b) => compareBytes(a.key, b.key));
-    this.head(MAJOR_MAP, entries.length);
-    let prev: Uint8Array | undefined;
-    for (const { key, value } of entries) {
+    // A map the decoder built is in key order already (every decoded map is re-encoded): sorted only
+    // when it is not, and strictly ascending keys cannot repeat.
+    const order = ascending ? undefined : keys.map((_, i) => i).sort((a, b) => compareKeys(keys, a, b));
+    this.head(MAJOR_MAP, keys.length);
+    for (let j = 0; j < keys.length; j++) {
+      const i = order === undefined ? j : (order[j] as number);
+      const key = keys[i] as Uint8Array;
       // 1 and 1n are two keys of a Map but one CBOR key.
-      if (prev !== undefined && equalBytes(prev, key))
+      if (order !== undefined && j > 0 && equalBytes(keys[order[j - 1] as number] as Uint8Array, key))
         throw new CborError('E_CBOR_DUPLICATE_KEY', 'two map keys with the same encoding');
-      prev = key;
       this.raw(key);
-      this.value(value, depth + 1);
+      this.value(values[i], depth + 1);
     }
   }
 }
@@ -578,4 +658,19 @@ export function encodeCbor(value: CborValue, options?: CborEncodeOptions): Uint8
   const e = new Encoder(limit(options?.maxDepth, CBOR_DEFAULT_LIMITS.maxDepth, 'maxDepth', MAX_DEPTH_CAP));
   e.value(value, 0);
   return e.result();
+}
+
+/** Items up to this size are re-encoded into one shared buffer; a larger one gets its own, not kept. */
+const CHECKER_BYTES = 64 * 1024;
+/** The decoders' encoder for small items (synchronous, so never in use twice). */
+const CHECKER = new Encoder(CBOR_DEFAULT_LIMITS.maxDepth, 1024);
+
+/**
+ * Whether `value` encodes to exactly `bytes`: the decoders' closing check, without a copy, and for the
+ * many small items of a sequence (an audit bundle's entries) without an allocation each.
+ */
+function encodesTo(value: CborValue, bytes: Uint8Array, maxDepth: number): boolean {
+  const e = bytes.length <= CHECKER_BYTES ? CHECKER.reset(maxDepth) : new Encoder(maxDepth, bytes.length);
+  e.value(value, 0);
+  return e.equals(bytes);
 }

@@ -18,6 +18,7 @@ import {
 import {
   type CheckpointRoot,
   checkConsistency,
+  type EntryToVerify,
   type LogEntry,
   LogVerifier,
   leafHash,
@@ -48,8 +49,8 @@ function checkpointsAt(entries: readonly LogEntry[], sizes: readonly number[]): 
 }
 
 /** The entries in chunks of `size` (the last one shorter). */
-function chunked(entries: readonly LogEntry[], size: number): LogEntry[][] {
-  const out: LogEntry[][] = [];
+function chunked<E>(entries: readonly E[], size: number): E[][] {
+  const out: E[][] = [];
   for (let i = 0; i < entries.length; i += size) out.push(entries.slice(i, i + size));
   return out;
 }
@@ -304,8 +305,36 @@ describe('LogVerifier: tampering, each with its reason code', () => {
     }
   });
 
+  test('storedLeaves false (a bundle): entries without a leaf are hashed and judged by the roots alone', () => {
+    const bare = entries.map(({ seq, bytes }) => ({ seq, bytes }));
+    const verifyBare = (es: readonly EntryToVerify[]) =>
+      verifyLog(chunked(es, 512), { checkpoints, storedLeaves: false });
+    const whole = verifyBare(bare);
+    expect(whole).toMatchObject({ ok: true, size: 5000, checkpoints: 5 });
+    expect(whole.ok && toHex(whole.root)).toBe(toHex(merkleRoot(dataOf(entries))));
+    // A changed byte has no stored leaf to give it away: the first checkpoint covering it does.
+    const bytes = (entries[2345] as LogEntry).bytes.slice();
+    bytes[bytes.length - 1] = (bytes.at(-1) ?? 0) ^ 1;
+    const changed = bare.map((e) => (e.seq === 2345 ? { ...e, bytes } : e));
+    expect(verifyBare(changed)).toMatchObject({ ok: false, code: 'E_AUDIT_ROOT', checkpoint: 2 });
+    // A leaf that is there is still compared; one of the wrong length is still refused.
+    const leaf = (entries[10] as LogEntry).leaf.slice();
+    leaf[0] = (leaf[0] ?? 0) ^ 1;
+    expect(verifyBare(bare.map((e) => (e.seq === 10 ? { ...e, leaf } : e)))).toMatchObject({
+      code: 'E_AUDIT_ENTRY',
+      seq: 10,
+    });
+    expect(verifyBare(bare.map((e) => (e.seq === 11 ? { ...e, leaf: leaf.subarray(1) } : e)))).toMatchObject({
+      code: 'E_AUDIT_ENTRY',
+      seq: 11,
+    });
+    // By default a missing leaf is refused (the malformed-entries test below).
+    expect(verifyLog([bare.slice(0, 3)])).toMatchObject({ code: 'E_AUDIT_ENTRY', seq: 0 });
+  });
+
   test('misuse throws: options and arguments of the wrong type', () => {
     expect(() => new LogVerifier({ firstSeq: -1 })).toThrow(RangeError);
+    expect(() => new LogVerifier({ storedLeaves: 'no' as never })).toThrow(TypeError);
     expect(() => new LogVerifier({ checkpoints: 'x' as never })).toThrow(TypeError);
     expect(() => new LogVerifier({ checkpoints: [{ size: 1.5, root: new Uint8Array(32) }] })).toThrow(
       RangeError,

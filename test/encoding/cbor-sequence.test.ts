@@ -49,6 +49,27 @@ describe('decodeCborSequence', () => {
     );
   });
 
+  it('from an offset: the items after it, offsets (and errors) still those of the whole input', () => {
+    const parts = [encodeCbor(new Uint8Array(300)), encodeCbor('x'), encodeCbor(7)];
+    const all = concatBytes(parts);
+    const start = parts[0]?.length ?? 0;
+    const got = [...decodeCborSequence(all, { tags: [] }, start)];
+    expect(got.map((i) => [i.value, i.offset])).toEqual([
+      ['x', start],
+      [7, start + (parts[1]?.length ?? 0)],
+    ]);
+    expect([...decodeCborSequence(all, { tags: [] }, all.length)]).toEqual([]);
+    const bad = concatBytes([all, fromHex('1800')]);
+    try {
+      [...decodeCborSequence(bad, { tags: [] }, start)];
+      expect.unreachable();
+    } catch (e) {
+      expect([(e as CborError).code, (e as CborError).offset]).toEqual(['E_CBOR_NONCANONICAL', all.length]);
+    }
+    for (const from of [-1, all.length + 1, 0.5])
+      expect(() => [...decodeCborSequence(all, { tags: [] }, from)]).toThrow(RangeError);
+  });
+
   it('a bad item is refused at its offset: truncated, non-canonical, over the per-item limit', () => {
     const ok = encodeCbor(1234);
     expect(refusal(concatBytes([ok, fromHex('5a0001000000')]))).toBe(`E_CBOR_FORMAT@${ok.length}`);

@@ -462,6 +462,77 @@ function valueOrCborError(bytes: Uint8Array): void {
   expect(encodeCbor(v, { maxDepth: 8 })).toStrictEqual(bytes);
 }
 
+describe('text: the ASCII fast path (≤ 64 code units) gives what TextEncoder and TextDecoder give', () => {
+  const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  /** The text item of `utf8` as RFC 8949 writes it: head (major 3, shortest form), then the bytes. */
+  const textItem = (utf8: Uint8Array): Uint8Array => {
+    const n = utf8.length;
+    const head = n < 24 ? [0x60 | n] : n < 0x100 ? [0x78, n] : [0x79, n >> 8, n & 0xff];
+    return Uint8Array.from([...head, ...utf8]);
+  };
+
+  it('encodes any text to its UTF-8 item and reads it back, at and around the boundaries', () => {
+    const boundary = [
+      '',
+      '\0',
+      '\x7f',
+      'a'.repeat(63),
+      'a'.repeat(64),
+      'a'.repeat(65),
+      `${'a'.repeat(63)}é`,
+      'é',
+    ];
+    for (const s of boundary) {
+      const item = textItem(new TextEncoder().encode(s));
+      expect(encodeCbor(s), JSON.stringify(s)).toStrictEqual(item);
+      expect(decodeCbor(item, NONE)).toBe(s);
+    }
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom('a', 'Z', '\x7f', '\x80', 'é', '€', '😀'), maxLength: 80 }),
+        (s) => {
+          const item = textItem(new TextEncoder().encode(s));
+          expect(encodeCbor(s)).toStrictEqual(item);
+          expect(decodeCbor(item, NONE)).toBe(s);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('reads any bytes as text exactly when a fatal TextDecoder does', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 70 }), (bytes) => {
+        let want: string | undefined;
+        try {
+          want = UTF8.decode(bytes);
+        } catch {
+          want = undefined;
+        }
+        if (want === undefined)
+          expect(cborError(() => decodeCbor(textItem(bytes), NONE)).code).toBe('E_CBOR_FORMAT');
+        else expect(decodeCbor(textItem(bytes), NONE)).toBe(want);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
+
+describe('the re-encode check (one shared buffer for items up to 64 KiB)', () => {
+  it('is unaffected by a large item before, and still refuses what does not re-encode', () => {
+    const large = encodeCbor(new Map([['x', new Uint8Array(100_000)]]));
+    expect(decodeCbor(large, NONE)).toStrictEqual(new Map([['x', new Uint8Array(100_000)]]));
+    expect(decodeHex('a2616100616201')).toStrictEqual(
+      new Map([
+        ['a', 0],
+        ['b', 1],
+      ]),
+    );
+    expect(codeOf('a2616201616100')).toBe('E_CBOR_NONCANONICAL');
+    expect(decodeCbor(large, NONE)).toStrictEqual(new Map([['x', new Uint8Array(100_000)]]));
+  });
+});
+
 describe('properties', () => {
   it('round trip: decode(encode(v)) is v (integers normalized) and re-encodes to the same bytes', () => {
     fc.assert(
