@@ -345,6 +345,21 @@ async function* readStore(dir: string | undefined): AsyncGenerator<{ file: strin
   const { join } = await import('node:path');
   const { readRegularFile } = await import('../fs/read-bounded.js');
   const { MAX_ARTIFACT_BYTES } = await import('../artifact/artifact.js');
+  const { checkDir } = await import('../fs/atomic-write.js');
+  try {
+    // Whoever may write the store may evict the operator's artifacts from a lookup (by name order past
+    // MAX_STORE_FILES): it must be as trusted as the policy's own files.
+    await checkDir(dir);
+  } catch (e) {
+    // A store that is missing or unreadable is E_MISSING below; an unsafe one is the policy's fault.
+    if (e instanceof ExecgateError && e.code === 'E_FILE_UNSAFE')
+      throw new GateError(
+        'E_CONFIG',
+        `the artifact store: ${e.message}`,
+        `make ${dir} root's (or the gate user's) and not writable by others`,
+        { cause: e },
+      );
+  }
   let all: string[];
   try {
     all = await readdir(dir);

@@ -272,7 +272,20 @@ export function issuersFor(trust: HostTrust, realPath: string): readonly IssuerT
   return trust.issuers.filter((i) => exeMatches(i.exe, realPath));
 }
 
-/** The approval rules an artifact for `realPath` must satisfy, every one of them. */
+/** How closely `rule` names `realPath`: the length of its longest entry that matches, else -1. */
+function specificity(rule: readonly string[], realPath: string): number {
+  return Math.max(-1, ...rule.filter((r) => exeMatches([r], realPath)).map((r) => r.length));
+}
+
+/**
+ * The approval rules an artifact for `realPath` must satisfy, every one of them: those that name it
+ * most closely (an exact path before `/usr/sbin/`, `/usr/sbin/` before `/usr/`). Rules with different
+ * approver sets could never all pass (an approval by a key outside a rule's set is refused), so a
+ * narrower rule replaces a wider one for the executables it names; rules naming it equally closely
+ * must all pass.
+ */
 export function approvalsFor(trust: HostTrust, realPath: string): readonly ApprovalTrust[] {
-  return trust.approvals.filter((a) => exeMatches(a.exe, realPath));
+  const scored = trust.approvals.map((a) => ({ a, s: specificity(a.exe, realPath) }));
+  const best = Math.max(-1, ...scored.map((x) => x.s));
+  return best < 0 ? [] : scored.filter((x) => x.s === best).map((x) => x.a);
 }

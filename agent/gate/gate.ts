@@ -50,7 +50,7 @@ import type { EntryInput, TpmClock } from '../audit/entry.js';
 import type { AuditStore } from '../audit/store.js';
 import type { HostPolicy } from '../config/policy.js';
 import type { HostTrust } from '../config/trust.js';
-import { exeMatches } from '../config/trust.js';
+import { approvalsFor, exeMatches } from '../config/trust.js';
 import { sha256 } from '../crypto/hash.js';
 import type { PublicKey } from '../crypto/keys.js';
 import { concatBytes, equalBytes, toHex } from '../encoding/bytes.js';
@@ -280,9 +280,7 @@ function verified(bytes: Uint8Array, req: GateRequest, ctx: GateContext, facts: 
   const rules: (ApprovalPolicy | undefined)[] =
     exe === undefined
       ? [undefined]
-      : trust.approvals
-          .filter((r) => exeMatches(r.exe, exe))
-          .map((r) => ({ approvers: r.approvers, required: r.required }));
+      : approvalsFor(trust, exe).map((r) => ({ approvers: r.approvers, required: r.required }));
   if (rules.length === 0) rules.push(undefined);
   let artifact: Artifact | undefined;
   let issuer: PublicKey | undefined;

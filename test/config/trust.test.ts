@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { issueRevocationList } from '../../agent/artifact/revocation.js';
 import {
+  type ApprovalTrust,
   approvalsFor,
   ConfigError,
   exeMatches,
@@ -199,12 +200,22 @@ describe('loadTrust', () => {
     expect(issuersFor(t, '/opt/app/bin/deploy').map((i) => i.name)).toEqual(['ci']);
     expect(issuersFor(t, '/opt/app/bin/deploy2')).toEqual([]);
     expect(issuersFor(t, '/srv/web/../ci/x')).toEqual([]);
-    expect(approvalsFor(t, '/usr/sbin/reboot').map((a) => a.origin.at)).toEqual([
-      'approval[0]',
-      'approval[1]',
-    ]);
+    // The rule naming it most closely applies (an exact path before its directory's prefix).
+    expect(approvalsFor(t, '/usr/sbin/reboot').map((a) => a.origin.at)).toEqual(['approval[1]']);
     expect(approvalsFor(t, '/usr/sbin/ip').map((a) => a.origin.at)).toEqual(['approval[0]']);
     expect(approvalsFor(t, '/usr/bin/ls')).toEqual([]);
+    // Rules that name it equally closely all apply.
+    const tied = {
+      ...t,
+      approvals: [
+        ...t.approvals,
+        { ...(t.approvals[0] as ApprovalTrust), origin: { file: undefined, at: 'approval[2]' } },
+      ],
+    };
+    expect(approvalsFor(tied, '/usr/sbin/ip').map((a) => a.origin.at)).toEqual([
+      'approval[0]',
+      'approval[2]',
+    ]);
   });
 
   it('an empty policy trusts no one', async () => {

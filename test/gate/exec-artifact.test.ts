@@ -5,7 +5,7 @@
 // the artifact store searched without --artifact. Each through the real CLI process, each checking the
 // exit status, the denial line, the marker file a command that ran would have left, and the audit entry.
 import { execFileSync } from 'node:child_process';
-import { chown, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CHAIN_LABEL, chainEntry, decodeArtifact, withUnprotected } from '../../agent/artifact/artifact.js';
@@ -286,6 +286,18 @@ describe('the artifact store ([host] artifacts) without --artifact', () => {
     execFileSync('mkfifo', [join(store, 'a-fifo.cose')]);
     await writeFile(join(store, 'b.cose'), await readFile(await h.issue(s.path)));
     await h.writePolicy({ host: 'artifacts = "fifo.d"' });
+    await allowed(h, ['--', s.path], s.marker);
+  });
+
+  it("a store others may write to (where they could evict the operator's artifacts) is E_CONFIG", async () => {
+    const s = await h.script('openstore');
+    const store = join(h.dir, 'open.d');
+    await mkdir(store, { mode: 0o700 });
+    await writeFile(join(store, 'a.cose'), await readFile(await h.issue(s.path)));
+    await chmod(store, 0o777);
+    await h.writePolicy({ host: 'artifacts = "open.d"' });
+    await denied(h, 'E_CONFIG', ['--', s.path], s.marker, { message: /artifact store: .*open\.d/ });
+    await chmod(store, 0o700);
     await allowed(h, ['--', s.path], s.marker);
   });
 
