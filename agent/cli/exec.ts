@@ -20,6 +20,7 @@ import { checkWritable, writeFileSafe } from '../fs/atomic-write.js';
 import { GateError } from '../gate/errors.js';
 import type { OpenedExecutable } from '../gate/executable.js';
 import type { GateTpm, GateVerdict } from '../gate/gate.js';
+import { lap, timings } from '../timing.js';
 import { parseFlags } from './args.js';
 import type { CliContext } from './context.js';
 import { EXIT, UsageError } from './exit.js';
@@ -128,6 +129,7 @@ async function judge(
   } catch (e) {
     return early(e);
   }
+  lap('policy');
   const stateDir = policy.host.stateDir;
   // Who may run the gate: the owner of the state directory (root, or the service user).
   try {
@@ -150,6 +152,7 @@ async function judge(
     );
   }
   const { readHostState, pinnedAk, withPinnedAk } = await import('./host-state.js');
+  lap('modules');
   let host: Awaited<ReturnType<typeof readHostState>>;
   try {
     host = await readHostState(stateDir);
@@ -171,7 +174,9 @@ async function judge(
         'run execgate host init --policy FILE',
       ),
     );
+  lap('host');
   const { AuditStore } = await import('../audit/store.js');
+  lap('modules');
   let store: AuditStore;
   try {
     store = await AuditStore.open(stateDir);
@@ -185,7 +190,9 @@ async function judge(
     );
   }
   opened.store = store;
+  lap('audit open');
   const { openExecutable } = await import('../gate/executable.js');
+  lap('modules');
   const cwd = await realpath(process.cwd());
   let exe: OpenedExecutable | GateError;
   try {
@@ -197,6 +204,7 @@ async function judge(
         ? e
         : new GateError('E_SCOPE', e instanceof Error ? e.message : String(e), 'check the command');
   }
+  lap('exe');
   // The TCTI: --tcti, else $EXECGATE_TCTI, else the policy's [host] tcti (host-policy.ts's order).
   const tcti = ctx.tcti ?? (ctx.env.EXECGATE_TCTI ? undefined : policy.host.tcti);
   const tpm = lazyTpm(tcti === ctx.tcti ? ctx : ctx.withTcti(tcti), opened);
@@ -206,9 +214,11 @@ async function judge(
       return allocatedBanks(await tpm());
     },
     async quote(selection, nonce) {
+      lap('artifact');
       const { encodeBundle, makeQuote } = await import('../attest/quote.js');
       const { verifyQuote } = await import('../attest/verify-quote.js');
       const { quotedPcrValues } = await import('../measure/compare.js');
+      lap('modules');
       const t = await tpm();
       const ev = await withPinnedAk(t, host, stateDir, (loaded) =>
         makeQuote(t, loaded, { selection, nonce }),
@@ -217,6 +227,7 @@ async function judge(
       if (!v.ok || v.attest === undefined)
         throw new Error(`the quote does not verify under the pinned AK: ${v.code}: ${v.detail}`);
       const c = v.attest.clockInfo;
+      lap('quote');
       return {
         pcrs: quotedPcrValues(selection, ev.pcrValues),
         clock: {
@@ -264,8 +275,10 @@ async function judge(
   const { ownStartTime } = await import('../gate/lineage.js');
   const { initVerification } = await import('../crypto/verify.js');
   const { initHashing } = await import('../crypto/hash.js');
+  lap('modules');
   await initHashing();
   await initVerification();
+  lap('crypto init');
   const verdict = await decide(
     {
       argv: command,
@@ -288,6 +301,7 @@ async function judge(
       candidates: () => readStore(policy.host.artifacts),
     },
   );
+  lap('audit append');
   if (consume && verdict.audit !== undefined) {
     opened.checkpoint = async () => {
       const { checkpointIfDue } = await import('../audit/log.js');
@@ -344,6 +358,7 @@ async function readStore(dir: string | undefined): Promise<{ file: string; bytes
 const MAX_STORE_FILES = 10_000;
 
 async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<number> {
+  lap('modules');
   const usage = consume ? (EXEC_HELP.split('\n')[0] ?? '') : (CHECK_HELP.split('\n')[0] ?? '');
   const { flags, command } = parseCommandLine(argv, usage);
   if (flags.verdict !== undefined) await checkWritable(flags.verdict, { replace: true });
@@ -393,6 +408,7 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
       Buffer.from(verdict.audit.entryHash, 'hex'),
     );
   const child = runOpened(exe, command, { env, cwd: process.cwd() });
+  lap('spawn');
   // The checkpoint, when due, is made while the command runs: it does not delay the start.
   const checkpoint = opened.checkpoint?.().catch((e: unknown) => {
     ctx.stderr.write(
@@ -400,10 +416,14 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
     );
   });
   const result = await child;
+  lap('child');
   await checkpoint;
   await opened.closeTpm?.();
   await exe.close();
   opened.store?.close();
+  lap('close');
+  const t = timings();
+  if (t !== undefined) ctx.stderr.write(`${JSON.stringify({ execgate: 'timing', ms: t })}\n`);
   return exitLikeChild(result);
 }
 

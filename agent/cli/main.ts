@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: Apache-2.0
+import { startTiming } from '../timing.js';
 import { run } from './run.js';
+
+// Stage timings for bench/exec.bench.ts (agent/timing.ts); off unless asked for.
+if (process.env.EXECGATE_TRACE_TIMING === '1') startTiming();
 
 // A reader that stops early (`execgate eventlog show | head`) closes the pipe: that is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

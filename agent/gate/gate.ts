@@ -55,6 +55,7 @@ import { encodeCbor } from '../encoding/cbor.js';
 import { ExecgateError } from '../errors.js';
 import { type ReferenceState, referenceDigest } from '../measure/reference.js';
 import { judgeMeasuredState, type MeasuredStateInput, stateSelection } from '../measure/state/index.js';
+import { lap } from '../timing.js';
 import type { PcrBankSelection, PcrSelection, PcrValues } from '../tpm/pcr-selection.js';
 import { type GateCode, GateError } from './errors.js';
 import type { OpenedExecutable } from './executable.js';
@@ -607,6 +608,7 @@ export async function decide(req: GateRequest, ctx: GateContext): Promise<GateVe
   } catch (e) {
     return denied(asGateError(e), req, ctx, facts);
   }
+  lap('scope');
   const scope = artifact.claims.scope;
   const consume = { cti: artifact.claims.cti, uses: scope.uses ?? 1, exp: artifact.claims.exp };
   if (!req.consume) {
