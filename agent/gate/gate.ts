@@ -54,7 +54,7 @@ import { equalBytes, toHex } from '../encoding/bytes.js';
 import { encodeCbor } from '../encoding/cbor.js';
 import { ExecgateError } from '../errors.js';
 import { type ReferenceState, referenceDigest } from '../measure/reference.js';
-import { judgeMeasuredState, type MeasuredStateInput, stateSelection } from '../measure/state/index.js';
+import type { MeasuredStateInput } from '../measure/state/index.js';
 import { lap } from '../timing.js';
 import type { PcrBankSelection, PcrSelection, PcrValues } from '../tpm/pcr-selection.js';
 import { type GateCode, GateError } from './errors.js';
@@ -370,6 +370,7 @@ async function quoteSelection(
   const selection: PcrBankSelection[] = [];
   if (refs.length > 0) {
     const allocated = await ctx.tpm.allocated();
+    const { stateSelection } = await import('../measure/state/index.js');
     for (const ref of refs) merge(selection, stateSelection({ allocated, reference: ref }));
   }
   if (state !== undefined && 'pcrs' in state) merge(selection, [{ hash: SHA256, pcrs: [...state.pcrs] }]);
@@ -447,7 +448,9 @@ async function checkMeasured(a: Artifact, ctx: GateContext, facts: Facts): Promi
         );
   }
   checkHost(a, ctx);
-  if (waived) return;
+  if (waived || (state === undefined && refs.length === 0)) return;
+  // Loaded only for an artifact or a policy that names a state: the measured-state layer is large.
+  const { judgeMeasuredState } = await import('../measure/state/index.js');
   if (state !== undefined && 'pcrs' in state) {
     const v = judgeMeasuredState({ quoted: quote.pcrs, quoteSource: 'fresh quote', claim: state });
     if (!v.ok)
