@@ -303,17 +303,21 @@ async function judge(
   );
   lap('audit append');
   if (consume && verdict.audit !== undefined) {
+    const schedule = {
+      entries: Number(policy.audit.checkpointEntries),
+      intervalSeconds: policy.audit.checkpointIntervalSeconds,
+    };
     opened.checkpoint = async () => {
+      // Most appends find none due: asked first, the checkpoint code (audit/log.ts) loads only then.
+      const { checkpointDue } = await import('../audit/schedule.js');
+      if (!checkpointDue(store, schedule)) return;
       const { checkpointIfDue } = await import('../audit/log.js');
       const t = await tpm();
       await withPinnedAk(t, host, stateDir, (loaded) =>
         checkpointIfDue(store, t, loaded, {
           nvIndex: policy.audit.nvCounterIndex,
           selection: policy.audit.pcrs,
-          schedule: {
-            entries: Number(policy.audit.checkpointEntries),
-            intervalSeconds: policy.audit.checkpointIntervalSeconds,
-          },
+          schedule,
         }),
       );
     };
