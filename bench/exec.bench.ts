@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The gate's overhead (issue 14): `execgate exec --artifact A -- /bin/true` as a whole process, against
+ * `node -e 0` and `/bin/true`, on swtpm. The CLI runs as the built JavaScript that package.json's `bin`
+ * names (`npm run build` makes it), as an operator's shell starts it: through tsx it would measure the
+ * TypeScript transpiler, not the product. The cases are sampled round-robin (node, true, exec, exec
+ * traced, node, …) after a warm-up, so that load from other processes lands on all of them alike; each
+ * time is the wall time from spawn to exit as this process sees it, and an overhead is the difference
+ * within one round (paired), whose median and p95 are reported.
+ *
+ * The host is set up as an operator would (test/gate/gate-host.ts does the same for the tests): an
+ * Ed25519 issuer key, a policy trusting it for /bin/true's directory, `host init` with its default AK,
+ * and one artifact with a use for every run. "exec, traced" runs with EXECGATE_TRACE_TIMING=1: the gate
+ * prints its stage times (agent/timing.ts) as one JSON line on stderr, tabled here as medians and p95;
+ * "exec" runs without it, to show that the trace costs nothing measurable. BENCH_EXEC_RUNS=N sets the
+ * number of rounds (default 60).
+ */
+import { spawnSync } from 'node:child_process';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { startSwtpm } from '../swtpm/harness.js';
+import { table } from './measure.js';
+
+const ROUNDS = Number(process.env.BENCH_EXEC_RUNS ?? 60);
+const WARMUP = 5;
+const ROOT = join(import.meta.dirname, '..');
+
+/** The built CLI as package.json's bin names it; refuses a missing build, or one older than agent/. */
+function builtCli(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: { execgate: string } };
+  const bin = join(ROOT, pkg.bin.execgate);
+  let built: number;
+  try {
+    built = statSync(bin).mtimeMs;
+  } catch {
+    throw new Error(`${bin} is missing: run npm run build first`);
+  }
+  if (newestSource(join(ROOT, 'agent')) > built)
+    throw new Error(`${bin} is older than agent/: run npm run build first`);
+  return [process.execPath, bin];
+}
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestSource(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+interface Run {
+  readonly ms: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `argv` to its end with `env`; throws unless it exits 0. */
+function run(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Run {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(argv[0] as string, argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0)
+    throw new Error(`${argv.join(' ')} exited ${r.status ?? r.signal}: ${r.stderr.toString().trim()}`);
+  return { ms, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+function quantile(xs: readonly number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? Number.NaN;
+}
+
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+
+/** The stage times of a traced run: the JSON line agent/timing.ts's report prints. */
+function stages(stderr: string): Record<string, number> {
+  const line = stderr.split('\n').find((l) => l.startsWith('{"execgate":"timing"'));
+  if (line === undefined) throw new Error(`no timing line in the gate's stderr: ${stderr}`);
+  return (JSON.parse(line) as { ms: Record<string, number> }).ms;
+}
+
+export async function main(): Promise<void> {
+  const cli = builtCli();
+  const swtpm = await startSwtpm();
+  const dir = mkdtempSync(join(tmpdir(), 'execgate-bench-exec-'));
+  try {
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
+    const setup = (...args: string[]) => run([...cli, ...args], env, dir);
+    const exe = realpathSync('/bin/true');
+    const policy = join(dir, 'policy.toml');
+    setup('key', 'gen', '--alg', 'ed25519', '--out', join(dir, 'ops.key'));
+    writeFileSync(
+      policy,
+      `[host]\nstate_dir = "state"\ntcti = "${swtpm.tcti}"\n\n` +
+        `[[issuer]]\nname = "ops"\nkey = "ops.key.pub"\nexe = ["${dirname(exe)}/"]\nmax_ttl = "1h"\n`,
+      { mode: 0o600 },
+    );
+    setup('host', 'init', '--policy', policy);
+    writeFileSync(join(dir, 'identity.json'), setup('host', 'identity', '--policy', policy, '--json').stdout);
+    const artifact = join(dir, 'true.cose');
+    const uses = String(2 * (ROUNDS + WARMUP));
+    setup(
+      ...['artifact', 'issue', '--key', join(dir, 'ops.key'), '--issuer', 'ops'],
+      ...['--host-identity', join(dir, 'identity.json'), '--exe', exe, '--ttl', '1h', '--uses', uses],
+      ...['--out', artifact],
+    );
+    const exec = [...cli, 'exec', '--policy', policy, '--artifact', artifact, '--', '/bin/true'];
+    const cases = [
+      { name: '`node -e 0`', argv: [process.execPath, '-e', '0'], env },
+      { name: '`/bin/true`', argv: ['/bin/true'], env },
+      { name: '`execgate exec --artifact A -- /bin/true`', argv: exec, env },
+      { name: 'the same, EXECGATE_TRACE_TIMING=1', argv: exec, env: { ...env, EXECGATE_TRACE_TIMING: '1' } },
+    ];
+    process.stdout.write(`\nload average at start: ${readFileSync('/proc/loadavg', 'utf8').trim()}\n`);
+    process.stdout.write(`cli: ${cli.join(' ')}\n`);
+    for (let r = 0; r < WARMUP; r++) for (const c of cases) run(c.argv, c.env, dir);
+    const times = cases.map(() => [] as number[]);
+    const traces: Record<string, number>[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      cases.forEach((c, i) => {
+        const t = run(c.argv, c.env, dir);
+        times[i]?.push(t.ms);
+        if (c.env.EXECGATE_TRACE_TIMING === '1') traces.push(stages(t.stderr));
+      });
+    }
+    const [node = [], bare = []] = times;
+    const paired = (xs: readonly number[], base: readonly number[]) => xs.map((x, i) => x - (base[i] ?? 0));
+    table(
+      `execgate exec, ${ROUNDS} round-robin rounds on swtpm (wall time per process)`,
+      ['command', 'median', 'p95', 'over `node -e 0`: median, p95', 'over `/bin/true`: median, p95'],
+      cases.map((c, i) => {
+        const xs = times[i] ?? [];
+        const overNode = paired(xs, node);
+        const overTrue = paired(xs, bare);
+        return [
+          c.name,
+          ms(quantile(xs, 0.5)),
+          ms(quantile(xs, 0.95)),
+          `${ms(quantile(overNode, 0.5))}, ${ms(quantile(overNode, 0.95))}`,
+          `${ms(quantile(overTrue, 0.5))}, ${ms(quantile(overTrue, 0.95))}`,
+        ];
+      }),
+    );
+    const names = [...new Set(traces.flatMap((t) => Object.keys(t)))];
+    table(
+      `Stages of the traced runs (agent/timing.ts; ${traces.length} runs)`,
+      ['stage', 'median', 'p95'],
+      names.map((n) => {
+        const xs = traces.map((t) => t[n] ?? 0);
+        return [n, ms(quantile(xs, 0.5)), ms(quantile(xs, 0.95))];
+      }),
+    );
+    process.stdout.write(`load average at end: ${readFileSync('/proc/loadavg', 'utf8').trim()}\n`);
+  } finally {
+    await swtpm.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
