@@ -2,18 +2,22 @@
 /**
  * The gate's overhead (issue 14): `execgate exec --artifact A -- /bin/true` as a whole process, against
  * `node -e 0` and `/bin/true`, on swtpm. The CLI runs as the built JavaScript that package.json's `bin`
- * names (`npm run build` makes it), as an operator's shell starts it: through tsx it would measure the
- * TypeScript transpiler, not the product. The cases are sampled round-robin (node, true, exec, exec
- * traced, node, …) after a warm-up, so that load from other processes lands on all of them alike; each
- * time is the wall time from spawn to exit as this process sees it, and an overhead is the difference
- * within one round (paired), whose median and p95 are reported.
+ * names (`npm run build` makes it: the bundle of scripts/bundle.mjs), as an operator's shell starts it;
+ * through tsx it would measure the TypeScript transpiler, not the product. tsc's unbundled output
+ * (dist/agent/cli/main.js) runs beside it. The cases are sampled round-robin (node, true, exec, …) after
+ * a warm-up, so that load from other processes lands on all of them alike; each time is the wall time
+ * from spawn to exit as this process sees it, and an overhead is the difference within one round
+ * (paired), whose median and p95 are reported. Every process gets a minimal environment (PATH, HOME):
+ * a variable such as NODE_EXTRA_CA_CERTS would add its cost to every Node process alike.
  *
  * The host is set up as an operator would (test/gate/gate-host.ts does the same for the tests): an
  * Ed25519 issuer key, a policy trusting it for /bin/true's directory, `host init` with its default AK,
  * and one artifact with a use for every run. "exec, traced" runs with EXECGATE_TRACE_TIMING=1: the gate
  * prints its stage times (agent/timing.ts) as one JSON line on stderr, tabled here as medians and p95;
  * "exec" runs without it, to show that the trace costs nothing measurable. BENCH_EXEC_RUNS=N sets the
- * number of rounds (default 60).
+ * number of rounds (default 60); BENCH_EXEC_EXTRA='[["name", "argv0", …], …]' adds commands that run the
+ * CLI another way (a startup variant under trial) to the rounds, each given the exec arguments after its
+ * own (BENCHMARKS.md lists the ones tried).
  */
 import { spawnSync } from 'node:child_process';
 import {
@@ -34,19 +38,17 @@ const ROUNDS = Number(process.env.BENCH_EXEC_RUNS ?? 60);
 const WARMUP = 5;
 const ROOT = join(import.meta.dirname, '..');
 
-/** The built CLI as package.json's bin names it; refuses a missing build, or one older than agent/. */
-function builtCli(): string[] {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: { execgate: string } };
-  const bin = join(ROOT, pkg.bin.execgate);
-  let built: number;
+/** `file` as Node runs it; refuses a missing build, or one older than agent/. */
+function built(file: string): string[] {
+  let mtime: number;
   try {
-    built = statSync(bin).mtimeMs;
+    mtime = statSync(file).mtimeMs;
   } catch {
-    throw new Error(`${bin} is missing: run npm run build first`);
+    throw new Error(`${file} is missing: run npm run build first`);
   }
-  if (newestSource(join(ROOT, 'agent')) > built)
-    throw new Error(`${bin} is older than agent/: run npm run build first`);
-  return [process.execPath, bin];
+  if (newestSource(join(ROOT, 'agent')) > mtime)
+    throw new Error(`${file} is older than agent/: run npm run build first`);
+  return [process.execPath, file];
 }
 
 function newestSource(dir: string): number {
@@ -89,7 +91,10 @@ function stages(stderr: string): Record<string, number> {
 }
 
 export async function main(): Promise<void> {
-  const cli = builtCli();
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: { execgate: string } };
+  const cli = built(join(ROOT, pkg.bin.execgate));
+  const unbundled = built(join(ROOT, 'dist', 'agent', 'cli', 'main.js'));
+  const extra = JSON.parse(process.env.BENCH_EXEC_EXTRA ?? '[]') as [string, ...string[]][];
   const swtpm = await startSwtpm();
   const dir = mkdtempSync(join(tmpdir(), 'execgate-bench-exec-'));
   try {
@@ -107,29 +112,33 @@ export async function main(): Promise<void> {
     setup('host', 'init', '--policy', policy);
     writeFileSync(join(dir, 'identity.json'), setup('host', 'identity', '--policy', policy, '--json').stdout);
     const artifact = join(dir, 'true.cose');
-    const uses = String(2 * (ROUNDS + WARMUP));
+    // A use for every exec run: three cases and the extra ones per round.
+    const uses = String((3 + extra.length) * (ROUNDS + WARMUP));
     setup(
       ...['artifact', 'issue', '--key', join(dir, 'ops.key'), '--issuer', 'ops'],
       ...['--host-identity', join(dir, 'identity.json'), '--exe', exe, '--ttl', '1h', '--uses', uses],
       ...['--out', artifact],
     );
-    const exec = [...cli, 'exec', '--policy', policy, '--artifact', artifact, '--', '/bin/true'];
+    const args = ['exec', '--policy', policy, '--artifact', artifact, '--', '/bin/true'];
+    const traced = { ...env, EXECGATE_TRACE_TIMING: '1' };
     const cases = [
       { name: '`node -e 0`', argv: [process.execPath, '-e', '0'], env },
       { name: '`/bin/true`', argv: ['/bin/true'], env },
-      { name: '`execgate exec --artifact A -- /bin/true`', argv: exec, env },
-      { name: 'the same, EXECGATE_TRACE_TIMING=1', argv: exec, env: { ...env, EXECGATE_TRACE_TIMING: '1' } },
+      { name: '`execgate exec --artifact A -- /bin/true`', argv: [...cli, ...args], env },
+      { name: 'the same, EXECGATE_TRACE_TIMING=1', argv: [...cli, ...args], env: traced },
+      { name: 'tsc output unbundled, traced', argv: [...unbundled, ...args], env: traced },
+      ...extra.map(([name, ...argv]) => ({ name, argv: [...argv, ...args], env: traced })),
     ];
     process.stdout.write(`\nload average at start: ${readFileSync('/proc/loadavg', 'utf8').trim()}\n`);
     process.stdout.write(`cli: ${cli.join(' ')}\n`);
     for (let r = 0; r < WARMUP; r++) for (const c of cases) run(c.argv, c.env, dir);
     const times = cases.map(() => [] as number[]);
-    const traces: Record<string, number>[] = [];
+    const traces = cases.map(() => [] as Record<string, number>[]);
     for (let r = 0; r < ROUNDS; r++) {
       cases.forEach((c, i) => {
         const t = run(c.argv, c.env, dir);
         times[i]?.push(t.ms);
-        if (c.env.EXECGATE_TRACE_TIMING === '1') traces.push(stages(t.stderr));
+        if (c.env === traced) traces[i]?.push(stages(t.stderr));
       });
     }
     const [node = [], bare = []] = times;
@@ -150,14 +159,21 @@ export async function main(): Promise<void> {
         ];
       }),
     );
-    const names = [...new Set(traces.flatMap((t) => Object.keys(t)))];
+    // One column pair (median, p95) per traced case; `node` and `load` are agent/timing.ts's first laps.
+    const tracedCases = cases.flatMap((c, i) => (c.env === traced ? [{ c, runs: traces[i] ?? [] }] : []));
+    const names = [...new Set(tracedCases.flatMap(({ runs }) => runs.flatMap((t) => Object.keys(t))))];
     table(
-      `Stages of the traced runs (agent/timing.ts; ${traces.length} runs)`,
-      ['stage', 'median', 'p95'],
-      names.map((n) => {
-        const xs = traces.map((t) => t[n] ?? 0);
-        return [n, ms(quantile(xs, 0.5)), ms(quantile(xs, 0.95))];
-      }),
+      `Stages of the traced runs (agent/timing.ts), median and p95 of ${ROUNDS} runs each`,
+      ['stage', ...tracedCases.map(({ c }) => c.name)],
+      [...names, 'sum'].map((n) => [
+        n,
+        ...tracedCases.map(({ runs }) => {
+          const xs = runs.map((t) =>
+            n === 'sum' ? Object.values(t).reduce((a, b) => a + b, 0) : (t[n] ?? 0),
+          );
+          return `${ms(quantile(xs, 0.5))}, ${ms(quantile(xs, 0.95))}`;
+        }),
+      ]),
     );
     process.stdout.write(`load average at end: ${readFileSync('/proc/loadavg', 'utf8').trim()}\n`);
   } finally {
