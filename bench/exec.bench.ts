@@ -15,7 +15,9 @@
  * and one artifact with a use for every run. "exec, traced" runs with EXECGATE_TRACE_TIMING=1: the gate
  * prints its stage times (agent/timing.ts) as one JSON line on stderr, tabled here as medians and p95;
  * "exec" runs without it, to show that the trace costs nothing measurable. BENCH_EXEC_RUNS=N sets the
- * number of rounds (default 60); BENCH_EXEC_EXTRA='[["name", "argv0", …], …]' adds commands that run the
+ * number of rounds (default 60). The last table is the floor under all of it: the same verdict in one warm
+ * process (agent/cli/run.ts's `execgate check`, 200 times after a warm-up: no process start, no module
+ * loading, no cold code; no audit append and no spawn either). BENCH_EXEC_EXTRA='[["name", "argv0", …], …]' adds commands that run the
  * CLI another way (a startup variant under trial) to the rounds, each given the exec arguments after its
  * own (BENCHMARKS.md lists the ones tried).
  */
@@ -31,6 +33,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { run as runCli } from '../agent/cli/run.js';
 import { startSwtpm } from '../swtpm/harness.js';
 import { table } from './measure.js';
 
@@ -112,8 +115,8 @@ export async function main(): Promise<void> {
     setup('host', 'init', '--policy', policy);
     writeFileSync(join(dir, 'identity.json'), setup('host', 'identity', '--policy', policy, '--json').stdout);
     const artifact = join(dir, 'true.cose');
-    // A use for every exec run: three cases and the extra ones per round.
-    const uses = String((3 + extra.length) * (ROUNDS + WARMUP));
+    // A use for every exec run (three cases and the extra ones per round), and one left for `check`.
+    const uses = String((3 + extra.length) * (ROUNDS + WARMUP) + 1);
     setup(
       ...['artifact', 'issue', '--key', join(dir, 'ops.key'), '--issuer', 'ops'],
       ...['--host-identity', join(dir, 'identity.json'), '--exe', exe, '--ttl', '1h', '--uses', uses],
@@ -174,6 +177,20 @@ export async function main(): Promise<void> {
           return `${ms(quantile(xs, 0.5))}, ${ms(quantile(xs, 0.95))}`;
         }),
       ]),
+    );
+    const check = ['check', '--policy', policy, '--artifact', artifact, '--', '/bin/true'];
+    let denial = '';
+    const io = { stdout: { write: () => true }, stderr: { write: (x: string) => (denial += x) }, env };
+    const warm: number[] = [];
+    for (let i = 0; i < 250; i++) {
+      const t0 = process.hrtime.bigint();
+      if ((await runCli(check, io)) !== 0) throw new Error(`execgate check denied in process: ${denial}`);
+      if (i >= 50) warm.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    table(
+      'The same verdict in one warm process (`execgate check` through agent/cli/run.ts, 200 runs)',
+      ['median', 'p95'],
+      [[ms(quantile(warm, 0.5)), ms(quantile(warm, 0.95))]],
     );
     process.stdout.write(`load average at end: ${readFileSync('/proc/loadavg', 'utf8').trim()}\n`);
   } finally {
