@@ -3,9 +3,12 @@
 // .tmp/ and run as a process on swtpm, as an operator's shell runs it: the gate allows a command (it runs,
 // its verdict is audited through the external better-sqlite3) and denies another (nothing runs); with
 // EXECGATE_TRACE_TIMING=1 it prints its stage times as one JSON line (their names, never their values).
+// V8 takes the code cache made beside the bundle when it compiles it as the loader does.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import Module from 'node:module';
 import { join } from 'node:path';
+import { constants, Script } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type GateHost, gateHost, type ProcessResult, ran } from '../gate/gate-host.js';
 import { useSwtpm } from '../helpers/swtpm.js';
@@ -18,7 +21,7 @@ let host: GateHost;
 beforeAll(async () => {
   // Under the repository, so that the bundle finds node_modules (better-sqlite3) as dist/ does.
   out = await mkdtemp(join(ROOT, '.tmp', 'bundle-'));
-  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs'), join(out, 'execgate.mjs')]);
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs'), out]);
   expect(r.status, r.stderr.toString()).toBe(0);
   host = await gateHost(swtpm());
 }, 60_000);
@@ -30,7 +33,7 @@ afterAll(async () => {
 
 function bundled(args: readonly string[], env: Record<string, string> = {}): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(out, 'execgate.mjs'), ...args], {
+    const child = spawn(process.execPath, [join(out, 'execgate.cjs'), ...args], {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: host.dir, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -43,7 +46,17 @@ function bundled(args: readonly string[], env: Record<string, string> = {}): Pro
   });
 }
 
-describe('the bundled CLI (dist/execgate.mjs)', () => {
+describe('the bundled CLI (dist/execgate.cjs)', () => {
+  test('its code cache fits the bundle', async () => {
+    const file = join(out, 'execgate-bundle.cjs');
+    const script = new Script(Module.wrap(await readFile(file, 'utf8')), {
+      filename: file,
+      cachedData: await readFile(`${file}.cache`),
+      importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+    });
+    expect(script.cachedDataRejected).toBe(false);
+  });
+
   test('allows, runs and audits; denies and runs nothing; traces its stages when asked', async () => {
     const ok = await host.script('ok');
     const other = await host.script('other');
