@@ -66,7 +66,7 @@ export type Appended = StoredEntry;
 
 /** One use of an artifact to count (its claims, as verified). */
 export interface ConsumeRequest {
-  /** The artifact's cti (1 to 64 bytes). */
+  /** The key uses are counted under, 1 to 64 bytes (the gate's: SHA-256 of the signer's kid and the cti). */
   readonly cti: Uint8Array;
   /** How many executions it allows in all (scope.uses, default 1). */
   readonly uses: number;

@@ -33,7 +33,9 @@ export const AUDIT_HELP = `Usage: execgate audit <command> [--policy FILE | --st
 The audit log: every verdict, in an append-only Merkle tree (RFC 9162) in STATE_DIR/audit.db, anchored
 by checkpoints: TPM quotes over C2SP checkpoint notes, each taking the next value of a TPM NV counter.
 
-  show [--from N] [--limit N] [--json]      the entries (default: the last 20), decoded
+  show [--from N] [--limit N] [--tree] [--json]
+                                            the entries (default: the last 20), decoded; --tree: each
+                                            under the verdict it ran under (execution lineage)
   checkpoint [--ak-handle H | --ak-alg rsa|ecc]
                                             checkpoint the whole log now (nothing when nothing is new)
   verify [--bundle FILE] [--ak PEM] [--offline] [--json]
@@ -106,10 +108,10 @@ function entryJson(value: unknown): unknown {
 
 async function show(argv: string[], ctx0: CliContext): Promise<number> {
   const usage =
-    'Usage: execgate audit show [--policy FILE | --state-dir DIR] [--from N] [--limit N] [--json]';
+    'Usage: execgate audit show [--policy FILE | --state-dir DIR] [--from N] [--limit N] [--tree] [--json]';
   const { values, positionals } = parseFlags(
     argv,
-    { ...COMMON, from: { type: 'string' }, limit: { type: 'string' } },
+    { ...COMMON, from: { type: 'string' }, limit: { type: 'string' }, tree: { type: 'boolean' } },
     usage,
   );
   noPositionals(positionals, usage);
@@ -131,7 +133,11 @@ async function show(argv: string[], ctx0: CliContext): Promise<number> {
       }
       return { seq: e.seq, leaf: toHex(e.leaf), entry };
     });
-    if (ctx.json) ctx.out(JSON.stringify({ size, entries: rows }));
+    if (values.tree) {
+      const tree = lineageTree(rows);
+      if (ctx.json) ctx.out(JSON.stringify({ size, tree: tree.roots }));
+      else for (const line of tree.lines) ctx.out(line);
+    } else if (ctx.json) ctx.out(JSON.stringify({ size, entries: rows }));
     else {
       for (const r of rows) ctx.out(`${r.seq} ${JSON.stringify(r.entry)}`);
       ctx.out(`${rows.length} of ${size} entries`);
@@ -140,6 +146,58 @@ async function show(argv: string[], ctx0: CliContext): Promise<number> {
   } finally {
     store.close();
   }
+}
+
+const MAX_TREE_INDENT = 3 * 32;
+
+interface ShownRow {
+  readonly seq: number;
+  readonly leaf: string;
+  readonly entry: unknown;
+}
+interface TreeNode extends ShownRow {
+  readonly children: TreeNode[];
+}
+
+/**
+ * The execution lineage of `rows` (`audit show --tree`): each entry under the verdict it ran under
+ * (`parent`), the rest at the top; as nodes for JSON and as indented lines. Iterative: a chain may be
+ * as long as the log.
+ */
+export function lineageTree(rows: readonly ShownRow[]): { roots: TreeNode[]; lines: string[] } {
+  const nodes = new Map<number, TreeNode>(rows.map((r) => [r.seq, { ...r, children: [] }]));
+  const roots: TreeNode[] = [];
+  for (const node of nodes.values()) {
+    const parent = (node.entry as { parent?: unknown }).parent;
+    const up = typeof parent === 'number' ? nodes.get(parent) : undefined;
+    // A parent is always an earlier entry (entry.ts), so this cannot make a cycle.
+    if (up !== undefined && up.seq < node.seq) up.children.push(node);
+    else roots.push(node);
+  }
+  const lines: string[] = [];
+  const stack: { node: TreeNode; prefix: string; branch: string }[] = roots
+    .map((node) => ({ node, prefix: '', branch: '' }))
+    .reverse();
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const { node, prefix, branch } = item;
+    const e = node.entry as { verdict?: string; reason?: string; exe?: string; malformed?: string };
+    const what =
+      e.malformed === undefined ? `${e.verdict} ${e.reason} ${e.exe ?? '-'}` : `malformed: ${e.malformed}`;
+    lines.push(`${prefix}${branch}${node.seq} ${what}`);
+    // Indentation stops growing 32 levels down: a long chain stays readable, and linear in size.
+    const below =
+      prefix.length >= MAX_TREE_INDENT
+        ? prefix
+        : prefix + (branch === '' ? '' : branch === '└─ ' ? '   ' : '│  ');
+    node.children.forEach((child, i) => {
+      stack.splice(stack.length - i, 0, {
+        node: child,
+        prefix: below,
+        branch: i === node.children.length - 1 ? '└─ ' : '├─ ',
+      });
+    });
+  }
+  return { roots, lines };
 }
 
 async function checkpoint(argv: string[], ctx0: CliContext): Promise<number> {

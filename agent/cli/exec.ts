@@ -8,6 +8,8 @@
  * Every failure before the verdict is a denial too: a broken policy is E_CONFIG (not audited: no state
  * directory is known), an audit store that cannot be opened is E_AUDIT, a host never initialised is
  * E_CONFIG. A denial exits 126 and runs nothing; an allowed command's status and signals pass through.
+ * An allowed command that cannot start (the kernel refuses the file: E_SCOPE) ends as a denial too,
+ * printed as one; its allow stays in the audit log with the use it spent, and the denial names the entry.
  */
 import { realpath, stat } from 'node:fs/promises';
 import { spkiOfPublic } from '../attest/quote.js';
@@ -31,8 +33,8 @@ Runs CMD only when an authorization artifact allows exactly this execution on th
 state, now; otherwise nothing runs and execgate exits 126 with one line on stderr:
   execgate: denied: CODE: what failed: what to do
 (a JSON object with --json). Every verdict, allow or deny, is recorded in the audit log before CMD starts.
-  --artifact FILE   the artifact (default: the valid one in the policy's [host] artifacts store that
-                    expires first)
+  --artifact FILE   the artifact (default: the valid one with a use left in the policy's [host] artifacts
+                    store that expires first)
   --policy FILE     the host policy (default /etc/execgate/policy.toml)
   --verdict FILE    also write the verdict JSON to FILE (atomically, before CMD starts)
   --json            the denial (or, in audit mode, the "would deny") as JSON on stderr
@@ -74,7 +76,8 @@ const euid = (): number => (typeof process.geteuid === 'function' ? process.gete
 
 /** The verdict JSON (--json, --verdict FILE). */
 export function verdictJson(v: GateVerdict): string {
-  return JSON.stringify({ execgate: 'verdict', ...v, run: undefined });
+  const { run: _run, ...printed } = v;
+  return JSON.stringify({ execgate: 'verdict', ...printed });
 }
 
 /** Prints a denial (or a "would deny") on stderr. */
@@ -85,9 +88,24 @@ function printVerdict(ctx: CliContext, v: GateVerdict): void {
     return;
   }
   const word = v.verdict === 'would-deny' ? 'would deny (audit mode, running anyway)' : 'denied';
-  ctx.stderr.write(`execgate: ${word}: ${v.reason}: ${v.detail}: ${v.remedy}\n`);
+  ctx.stderr.write(`execgate: ${word}: ${v.reason}: ${oneLine(v.detail)}: ${oneLine(v.remedy)}\n`);
   if (v.auditError !== undefined)
-    ctx.stderr.write(`execgate: this verdict was not recorded: ${v.auditError}\n`);
+    ctx.stderr.write(`execgate: this verdict was not recorded: ${oneLine(v.auditError)}\n`);
+}
+
+/**
+ * `s` on one line: C0 and C1 controls and Unicode's line and paragraph separators escaped, since the
+ * command name (or a file's) in a detail may hold them and split the denial line.
+ */
+function oneLine(s: string): string {
+  let out = '';
+  for (const c of s) {
+    const n = c.codePointAt(0) ?? 0;
+    const breaker = n < 0x20 || (n >= 0x7f && n <= 0x9f) || n === 0x2028 || n === 0x2029;
+    if (!breaker) out += c;
+    else out += c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\u${n.toString(16).padStart(4, '0')}`;
+  }
+  return out;
 }
 
 /** A denial made before `decide` could run (nothing to audit it in, or nothing known yet). */
@@ -338,28 +356,44 @@ function lazyTpm(ctx: CliContext, opened: { closeTpm?: () => Promise<void> }) {
   };
 }
 
-/** Artifacts of the [host] artifacts store: regular files, bounded in number and size. */
-async function readStore(dir: string | undefined): Promise<{ file: string; bytes: Uint8Array }[]> {
-  if (dir === undefined) return [];
+/** Artifacts of the [host] artifacts store, one at a time: regular files, bounded in number and size. */
+async function* readStore(dir: string | undefined): AsyncGenerator<{ file: string; bytes: Uint8Array }> {
+  if (dir === undefined) return;
   const { readdir } = await import('node:fs/promises');
   const { join } = await import('node:path');
-  const { readBounded } = await import('../fs/read-bounded.js');
+  const { readRegularFile } = await import('../fs/read-bounded.js');
   const { MAX_ARTIFACT_BYTES } = await import('../artifact/artifact.js');
-  const out: { file: string; bytes: Uint8Array }[] = [];
-  const names = (await readdir(dir)).sort().slice(0, MAX_STORE_FILES);
+  let all: string[];
+  try {
+    all = await readdir(dir);
+  } catch (e) {
+    throw new GateError(
+      'E_MISSING',
+      `cannot read the artifact store ${dir}: ${e instanceof Error ? e.message : String(e)}`,
+      `create ${dir} (the policy's [host] artifacts), or give --artifact FILE`,
+      { cause: e },
+    );
+  }
+  const names = all.sort().slice(0, MAX_STORE_FILES);
   for (const name of names) {
     const file = join(dir, name);
+    let bytes: Uint8Array;
     try {
-      out.push({ file, bytes: await readBounded(file, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' }) });
+      // Regular files only: a FIFO or device planted in the store (or linked from it) would hold the gate.
+      bytes = await readRegularFile(file, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' });
     } catch {
-      // Not a readable artifact file: not a candidate.
+      continue; // Not a readable artifact file: not a candidate.
     }
+    yield { file, bytes };
   }
-  return out;
 }
 
 /** Files of the artifact store considered (the rest is ignored: the store is the operator's). */
 const MAX_STORE_FILES = 10_000;
+
+/** For a denial that replaces a recorded verdict: which entry recorded it (a use spent by an allow). */
+const recordedAs = (v: GateVerdict): string =>
+  v.audit === undefined ? '' : ` (after its ${v.verdict}, audit entry ${v.audit.seq})`;
 
 async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<number> {
   lap('modules');
@@ -383,7 +417,7 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
       ...early(
         new GateError(
           'E_INTERNAL',
-          `cannot write --verdict ${flags.verdict}: ${e instanceof Error ? e.message : String(e)}`,
+          `cannot write --verdict ${flags.verdict}: ${e instanceof Error ? e.message : String(e)}${recordedAs(verdict)}`,
           'give a writable --verdict path',
         ),
       ),
@@ -411,7 +445,9 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
       verdict.audit.seq,
       Buffer.from(verdict.audit.entryHash, 'hex'),
     );
-  const child = runOpened(exe, command, { env, cwd: process.cwd() });
+  // argv[0] is the real path the artifact names, not the name typed: a link's name would choose what a
+  // multi-call binary does (a link named git-rm makes "git status" run "git rm status").
+  const child = runOpened(exe, [exe.realPath, ...command.slice(1)], { env, cwd: process.cwd() });
   lap('spawn');
   // The checkpoint, when due, is made while the command runs: it does not delay the start.
   const checkpoint = opened.checkpoint?.().catch((e: unknown) => {
@@ -419,7 +455,10 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
       `execgate: warning: audit checkpoint not made: ${e instanceof Error ? e.message : String(e)}\n`,
     );
   });
-  const result = await child;
+  const ended = await child.then(
+    (outcome) => ({ outcome }),
+    (error: unknown) => ({ error }),
+  );
   lap('child');
   await checkpoint;
   await opened.closeTpm?.();
@@ -428,7 +467,18 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
   lap('close');
   const t = timings();
   if (t !== undefined) ctx.stderr.write(`${JSON.stringify({ execgate: 'timing', ms: t })}\n`);
-  return exitLikeChild(result);
+  if ('outcome' in ended) return exitLikeChild(ended.outcome);
+  // The command could not start (the kernel refused it, or resources ran out: runOpened's GateError):
+  // nothing ran, so it ends as a denial does. Its allow stays recorded, with the use it spent.
+  const denial = early(ended.error);
+  printVerdict(ctx, {
+    ...denial,
+    detail: `${denial.detail}${recordedAs(verdict)}`,
+    mode: verdict.mode,
+    ...(verdict.artifact === undefined ? {} : { artifact: verdict.artifact }),
+    ...(verdict.exe === undefined ? {} : { exe: verdict.exe }),
+  });
+  return EXIT.DENIED;
 }
 
 export const EXEC_DEFAULT = (argv: string[], ctx: CliContext) => gate(argv, ctx, true);

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: Apache-2.0
+// First: until then a SIGUSR1 would open Node's inspector (no-inspector.ts).
+import './no-inspector.js';
 import { startTiming } from '../timing.js';
 import { run } from './run.js';
 

@@ -12,10 +12,12 @@
  * - E_INPUT_LIMIT: the file is longer than the limit for its kind (`INPUT_LIMITS`);
  * - E_INPUT_READ: it cannot be opened or read (no such file, a directory, permission): `cause` has errno.
  *
- * Not covered: a path that blocks on open (a FIFO with no writer). securityfs logs have their own reader
+ * Not covered: a path that blocks on open (a FIFO with no writer), except through `readRegularFile`,
+ * for files another user may have planted where the agent reads. securityfs logs have their own reader
  * (agent/measure/securityfs.ts) with the same loop and their own codes.
  */
 
+import { constants as fsConstants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { concatBytes } from '../encoding/bytes.js';
 import { ExecgateError } from '../errors.js';
@@ -125,6 +127,37 @@ export async function readBounded(path: string, options: ReadBoundedOptions): Pr
     });
   }
   try {
+    return await readOpened(handle, path, options);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * `readBounded` of a regular file only: opened without waiting (O_NONBLOCK, so a FIFO with no writer
+ * does not hold open(2) forever; O_NOCTTY) and refused (E_INPUT_READ) unless it is a regular file, since
+ * a FIFO, a terminal or another device may never end. For what a local user could plant where the agent
+ * reads without asking (the gate's --artifact and its artifact store).
+ */
+export async function readRegularFile(path: string, options: ReadBoundedOptions): Promise<Uint8Array> {
+  const failed = (why: string, cause?: unknown) =>
+    new InputError('E_INPUT_READ', path, `${options.what}: cannot read "${path}" (${why})`, {
+      ...(cause === undefined ? {} : { cause }),
+    });
+  let handle: FileHandle;
+  try {
+    handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY);
+  } catch (err) {
+    throw failed(reason(err), err);
+  }
+  try {
+    let regular: boolean;
+    try {
+      regular = (await handle.stat()).isFile();
+    } catch (err) {
+      throw failed(reason(err), err);
+    }
+    if (!regular) throw failed('not a regular file');
     return await readOpened(handle, path, options);
   } finally {
     await handle.close();

@@ -28,12 +28,18 @@
  *   writable by group or others without the sticky bit (agent/fs/atomic-write.ts `checkDir`; /tmp counts
  *   as safe): then no one else can swap the file or a directory in its path;
  * - a file moved or removed while being opened, or changed while being hashed (size, mtime or ctime
- *   differ after the hash).
+ *   differ after the hash);
+ * - a #! script whose interpreter (and each interpreter's own, as the kernel nests them) is missing, or
+ *   fails the file and directory rules above, or is named through a symbolic link another user owns or
+ *   that sits in a directory checkDir refuses: the kernel opens the interpreter by name at exec time, so
+ *   whoever could change it would choose what the allowed script runs.
  *
  * Not covered: root or the file's owner rewriting the file in place between the hash and the exec (both
  * are trusted by the rules above: a sealed copy would need memfd_create, which Node does not offer); the
- * #! interpreter of a script and the ELF's dynamic loader and libraries (only the named file is
- * measured); file names that are not UTF-8 (refused: read back lossily, they do not match the opened file).
+ * content of a #! interpreter (only who may change it is checked), a program it finds itself
+ * (`#!/usr/bin/env python3` searches PATH when it runs), and the ELF's dynamic loader and libraries
+ * (only the named file is measured); file names that are not UTF-8 (refused: read back lossily, they do
+ * not match the opened file).
  */
 import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
@@ -259,7 +265,7 @@ async function checkElf(head: Uint8Array, path: string): Promise<void> {
  * refuses the first with ENOEXEC (and glibc's execvp then runs the file with /bin/sh instead), and
  * resolves the second against the working directory, which whoever may write there would choose.
  */
-function checkShebang(head: Uint8Array, path: string): void {
+function checkShebang(head: Uint8Array, path: string): string {
   const end = head.indexOf(0x0a);
   const line = end < 0 ? '' : Buffer.from(head.subarray(SHEBANG.length, end)).toString('latin1');
   const interpreter = line.replace(/^[ \t]+/, '').split(/[ \t]/, 1)[0] ?? '';
@@ -268,15 +274,104 @@ function checkShebang(head: Uint8Array, path: string): void {
       `${path}: its #! line must name an absolute interpreter and end within ${HEAD_BYTES} bytes`,
       `make its first line name the interpreter by absolute path, e.g. #!/bin/sh`,
     );
+  return interpreter;
 }
 
-async function kindOf(head: Uint8Array, path: string): Promise<ExecutableKind> {
+/** How many #! interpreters the kernel runs one through another before ELOOP (fs/exec.c exec_binprm). */
+const MAX_INTERPRETERS = 5;
+/** How many symbolic links path resolution follows (MAXSYMLINKS). */
+const MAX_LINKS = 40;
+
+/**
+ * The real path `named` resolves to, refusing a resolution another user could change: every symbolic
+ * link on the way must be root's or `euid`'s in a directory checkDir accepts (so no one else may replace
+ * it), and the file's own directories are checked by the caller (checkDirectories). The kernel resolves
+ * an interpreter by name at exec time, so what matters is that no one else can change what it finds.
+ */
+async function resolveSafely(named: string, euid: number, what: string): Promise<string> {
+  const refuse = (why: string, cause?: unknown) =>
+    scope(
+      `${what} ${named}: ${why}`,
+      'name an interpreter that only root or the caller can change (e.g. #!/bin/sh), by a path whose links and directories are theirs',
+      cause,
+    );
+  const parts = named.split('/').filter((p) => p !== '' && p !== '.');
+  let dir = '/';
+  let links = 0;
+  for (let name = parts.shift(); name !== undefined; name = parts.shift()) {
+    if (name === '..') {
+      dir = dirname(dir);
+      continue;
+    }
+    const path = join(dir, name);
+    const st = await lstat(path).catch((e: unknown) => {
+      throw refuse(`${path} cannot be found (${errnoOf(e) ?? String(e)})`, e);
+    });
+    if (!st.isSymbolicLink()) {
+      dir = path;
+      continue;
+    }
+    if (++links > MAX_LINKS) throw refuse('too many symbolic links');
+    if (st.uid !== 0 && st.uid !== euid)
+      throw refuse(`the symbolic link ${path} is owned by uid ${st.uid}, neither root nor the caller`);
+    try {
+      await checkDir(dir);
+    } catch (e) {
+      if (!(e instanceof FileWriteError)) throw e;
+      throw refuse(`the symbolic link ${path} is in an unsafe directory: ${e.message}`, e);
+    }
+    const target = await readlink(path);
+    if (target.startsWith('/')) dir = '/';
+    parts.unshift(...target.split('/').filter((p) => p !== '' && p !== '.'));
+  }
+  return dir;
+}
+
+/**
+ * Refuses a script whose #! interpreter (and the interpreter's own, as the kernel nests them) another
+ * user could change: it must exist, pass checkExecutableStat, lie in directories checkDirectories accepts,
+ * and be named through links only root or the caller can change (resolveSafely). Otherwise whoever may
+ * replace the interpreter chooses what an allowed script runs.
+ */
+async function checkInterpreters(head: Uint8Array, path: string, euid: number): Promise<void> {
+  let interpreter = checkShebang(head, path);
+  for (let depth = 1; ; depth++) {
+    const what = `${path}: its #! interpreter`;
+    if (depth > MAX_INTERPRETERS)
+      throw scope(`${what} ${interpreter} nests #! lines too deeply`, REMEDY_RESOLVE);
+    const real = await resolveSafely(interpreter, euid, what);
+    let next: Uint8Array;
+    let fh: FileHandle | undefined;
+    try {
+      fh = await open(real, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY);
+      const st = await fh.stat();
+      checkExecutableStat(real, st, euid);
+      next = new Uint8Array(Math.min(HEAD_BYTES, st.size));
+      await fh.read(next, 0, next.length, 0);
+    } catch (e) {
+      if (e instanceof GateError) throw scope(`${what} ${interpreter}: ${e.message}`, e.remedy, e);
+      throw scope(`${what} ${interpreter} cannot be read (${errnoOf(e) ?? String(e)})`, REMEDY_RESOLVE, e);
+    } finally {
+      await fh?.close();
+    }
+    try {
+      await checkDirectories(real);
+    } catch (e) {
+      if (!(e instanceof GateError)) throw e;
+      throw scope(`${what} ${interpreter}: ${e.message}`, e.remedy, e);
+    }
+    if (!equalBytesAt(next, 0, SHEBANG)) return;
+    interpreter = checkShebang(next, real);
+  }
+}
+
+async function kindOf(head: Uint8Array, path: string, euid: number): Promise<ExecutableKind> {
   if (equalBytesAt(head, 0, ELF_MAGIC)) {
     await checkElf(head, path);
     return 'elf';
   }
   if (equalBytesAt(head, 0, SHEBANG)) {
-    checkShebang(head, path);
+    await checkInterpreters(head, path, euid);
     return 'script';
   }
   throw scope(
@@ -319,7 +414,7 @@ export async function openExecutable(
     const after = await fh.stat({ bigint: true });
     if (after.size !== before.size || after.mtimeNs !== before.mtimeNs || after.ctimeNs !== before.ctimeNs)
       throw changedWhileMeasured(realPath);
-    const kind = await kindOf(head, realPath);
+    const kind = await kindOf(head, realPath, euid);
     return { realPath, fd: fh, sha256, kind, size, close: () => fh.close() };
   } catch (e) {
     await fh.close();

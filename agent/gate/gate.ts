@@ -5,7 +5,8 @@
  * The gate's verdict (issue 14, DESIGN §6): one function, `decide`, whose every exit is a verdict. The
  * checks run in this order and the first that fails is the reason (GateCode):
  *
- *   1. artifact       the file given, or the valid one in the policy's store that expires first (E_MISSING)
+ *   1. artifact       the file given, or the valid one with a use left in the policy's store that expires
+ *                     first (E_MISSING)
  *   2. artifact       verifyArtifact (agent/artifact/verify.ts): E_FORMAT, E_UNTRUSTED_ISSUER, E_SIGNATURE,
  *                     E_LINEAGE, E_NOT_YET_VALID / E_EXPIRED (± [host] clock_skew), E_REVOKED (lists),
  *                     E_APPROVAL (every [[approval]] whose exe matches the scope's)
@@ -21,14 +22,16 @@
  *                     and [host] reference, judged on the quoted values (E_STATE)
  *   9. scope          the opened executable (safe path, real path, digest), argv, cwd, uid, caller; a
  *                     forged EXECGATE_VERDICT is E_LINEAGE
- *  10. replay+audit   one use consumed and the verdict appended in one transaction (E_REPLAY, E_AUDIT)
+ *  10. replay+audit   one use consumed and the verdict appended in one transaction (E_REPLAY, E_AUDIT);
+ *                     uses are counted per signer and cti (replayKey)
  *
  * A break-glass artifact (its root signed by the [breakglass] key) passes steps 5, 6 and 8 and is flagged
  * in its audit entry; nothing else is waived. Any other exception is E_INTERNAL: never an allow.
  *
  * Denials are audited too (the entry carries what was known when the check failed), unless the policy
  * itself could not be read: then no state directory is known (the CLI prints the denial only). In
- * "audit" mode a denial is recorded as "would-deny" and the command still runs; never by default.
+ * "audit" mode a denial is recorded as "would-deny" and the command still runs (only once recorded);
+ * never by default.
  *
  * The TPM and the host's logs are reached through `GateTpm`, so the CLI owns the connection and the
  * verdict stays testable; everything else is data.
@@ -50,7 +53,7 @@ import type { HostTrust } from '../config/trust.js';
 import { exeMatches } from '../config/trust.js';
 import { sha256 } from '../crypto/hash.js';
 import type { PublicKey } from '../crypto/keys.js';
-import { equalBytes, toHex } from '../encoding/bytes.js';
+import { concatBytes, equalBytes, toHex } from '../encoding/bytes.js';
 import { encodeCbor } from '../encoding/cbor.js';
 import { ExecgateError } from '../errors.js';
 import { type ReferenceState, referenceDigest } from '../measure/reference.js';
@@ -111,8 +114,12 @@ export interface GateContext {
   readonly tpm: GateTpm;
   /** The executable, opened once (or why it could not be). */
   readonly exe: OpenedExecutable | GateError;
-  /** Artifacts of the policy's store, when the request names none: file name and bytes. */
-  readonly candidates?: () => Promise<readonly { file: string; bytes: Uint8Array }[]>;
+  /**
+   * Artifacts of the policy's store, when the request names none: file name and bytes, one at a time
+   * (each is judged and dropped before the next is read: a store may hold thousands). A GateError
+   * (E_MISSING: the store cannot be read) is the verdict.
+   */
+  readonly candidates?: () => AsyncIterable<{ file: string; bytes: Uint8Array }>;
 }
 
 /** The verdict, as printed (--json, --verdict FILE) and acted on. */
@@ -124,7 +131,7 @@ export interface GateVerdict {
   /** What to do about it (empty for an allow). */
   readonly remedy: string;
   readonly mode: 'enforce' | 'audit';
-  /** Whether the command is to run: an allow, or a denial in audit mode with the executable opened. */
+  /** Whether the command is to run: an allow, or a recorded "would-deny" with the executable opened. */
   readonly run: boolean;
   readonly artifact?: {
     readonly file?: string;
@@ -192,9 +199,9 @@ async function artifactBytes(req: GateRequest, ctx: GateContext, facts: Facts): 
   }
   if (req.artifactFile !== undefined) {
     facts.file = req.artifactFile;
-    const { readBounded } = await import('../fs/read-bounded.js');
+    const { readRegularFile } = await import('../fs/read-bounded.js');
     try {
-      return await readBounded(req.artifactFile, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' });
+      return await readRegularFile(req.artifactFile, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' });
     } catch (e) {
       return deny(
         'E_MISSING',
@@ -208,7 +215,8 @@ async function artifactBytes(req: GateRequest, ctx: GateContext, facts: Facts): 
 
 /**
  * Step 1 without --artifact: among the store's artifacts whose scope names this executable (real path
- * and digest) and these arguments, the one that passes steps 2, 3 and 7 and expires first.
+ * and digest) and these arguments, the one that passes steps 2, 3 and 7, has a use left and expires
+ * first. Not covered: two gates at once may pick the same artifact's last use; the second is E_REPLAY.
  */
 async function fromStore(req: GateRequest, ctx: GateContext, facts: Facts): Promise<Uint8Array> {
   const store = ctx.policy.host.artifacts;
@@ -219,9 +227,9 @@ async function fromStore(req: GateRequest, ctx: GateContext, facts: Facts): Prom
       'give --artifact FILE, or set [host] artifacts in the policy',
     );
   const exe = ctx.exe;
-  const candidates = exe instanceof GateError ? [] : await ctx.candidates();
+  const candidates = exe instanceof GateError ? [] : ctx.candidates();
   let best: { file: string; bytes: Uint8Array; exp: number } | undefined;
-  for (const c of candidates) {
+  for await (const c of candidates) {
     let a: Artifact;
     try {
       a = decodeArtifact(c.bytes);
@@ -238,6 +246,10 @@ async function fromStore(req: GateRequest, ctx: GateContext, facts: Facts): Prom
     } catch {
       continue;
     }
+    // A spent one is not valid: it would shadow a later-expiring one with uses left until it expires.
+    const row = safely(() => ctx.store.uses(replayKey(a)));
+    if (row instanceof GateError) throw row;
+    if (row !== undefined && row.used >= row.allowed) continue;
     if (best === undefined || a.claims.exp < best.exp) best = { ...c, exp: a.claims.exp };
   }
   if (best === undefined)
@@ -415,7 +427,7 @@ async function checkMeasured(a: Artifact, ctx: GateContext, facts: Facts): Promi
     return deny(
       'E_TPM_UNAVAILABLE',
       `no verified quote from the TPM: ${e instanceof Error ? e.message : String(e)}`,
-      'check that the TPM is reachable (execgate doctor, --tcti) and that host init was run',
+      'check that the TPM answers at the TCTI (--tcti, $EXECGATE_TCTI or [host] tcti; execgate tpm info tests it) and that execgate host init was run',
     );
   }
   facts.quote = quote;
@@ -461,12 +473,19 @@ async function checkMeasured(a: Artifact, ctx: GateContext, facts: Facts): Promi
       );
   }
   for (const ref of refs) {
-    const v = judgeMeasuredState({
-      quoted: quote.pcrs,
-      quoteSource: 'fresh quote',
-      reference: ref,
-      ...(await ctx.tpm.logs(ref)),
-    });
+    let logs: Awaited<ReturnType<GateTpm['logs']>>;
+    try {
+      logs = await ctx.tpm.logs(ref);
+    } catch (e) {
+      // The measurement layer's typed refusals (no log, unreadable, malformed): the state cannot be shown.
+      if (!(e instanceof ExecgateError)) throw e;
+      return deny(
+        'E_STATE',
+        `the host's measured state cannot be judged against its reference: ${e.message}`,
+        'make the measurement logs the reference needs readable, as the message says, or drop their rules from the reference',
+      );
+    }
+    const v = judgeMeasuredState({ quoted: quote.pcrs, quoteSource: 'fresh quote', reference: ref, ...logs });
     if (!v.ok)
       deny(
         'E_STATE',
@@ -490,16 +509,28 @@ async function checkScope(a: Artifact, req: GateRequest, ctx: GateContext, facts
         'run nested commands only under an execgate-allowed parent',
       );
     const { decodeEntry } = await import('../audit/entry.js');
-    const parent = decodeEntry((stored as { bytes: Uint8Array }).bytes);
+    let parent: ReturnType<typeof decodeEntry>;
+    try {
+      parent = decodeEntry((stored as { bytes: Uint8Array }).bytes);
+    } catch (e) {
+      // A damaged log (entry bytes that no longer decode under their stored hash): no parent to trust.
+      if (!(e instanceof ExecgateError)) throw e;
+      return deny(
+        'E_LINEAGE',
+        `EXECGATE_VERDICT names entry ${seq}, which does not decode: ${e.message}`,
+        'the audit log is damaged: check it with execgate audit verify',
+      );
+    }
+    // Only an allow: a "would-deny" ran in audit mode without being allowed, and gates no one.
     if (
-      parent.verdict === 'deny' ||
+      parent.verdict !== 'allow' ||
       parent.pid === undefined ||
       parent.pidStart === undefined ||
       !(await isAncestor(parent.pid, BigInt(parent.pidStart)))
     )
       deny(
         'E_LINEAGE',
-        `EXECGATE_VERDICT names entry ${seq}, whose process is not an ancestor of this one`,
+        `EXECGATE_VERDICT names entry ${seq}, which is not an allow or whose process is not an ancestor of this one`,
         'do not set EXECGATE_VERDICT by hand',
       );
     facts.parent = seq;
@@ -573,14 +604,17 @@ function verdictOf(
   const a = facts.artifact;
   const exe = ctx.exe instanceof GateError ? undefined : ctx.exe;
   const allow = reason === 'OK';
-  const verdict = allow ? 'allow' : mode === 'audit' ? 'would-deny' : 'deny';
+  // Audit mode runs a denied command only once its "would-deny" is recorded: one the store could not
+  // take (E_AUDIT, or a denial whose append failed) is a denial in either mode.
+  const unrecorded = typeof audit === 'string' || (!allow && reason.code === 'E_AUDIT');
+  const verdict = allow ? 'allow' : mode === 'audit' && !unrecorded ? 'would-deny' : 'deny';
   return {
     verdict,
     reason: allow ? 'OK' : reason.code,
     detail: allow ? '' : reason.message,
     remedy: allow ? '' : reason.remedy,
     mode,
-    run: allow || (mode === 'audit' && exe !== undefined),
+    run: allow || (verdict === 'would-deny' && exe !== undefined),
     ...(a === undefined
       ? {}
       : {
@@ -613,7 +647,7 @@ export async function decide(req: GateRequest, ctx: GateContext): Promise<GateVe
   }
   lap('scope');
   const scope = artifact.claims.scope;
-  const consume = { cti: artifact.claims.cti, uses: scope.uses ?? 1, exp: artifact.claims.exp };
+  const consume = { cti: replayKey(artifact), uses: scope.uses ?? 1, exp: artifact.claims.exp };
   if (!req.consume) {
     const row = safely(() => ctx.store.uses(consume.cti));
     if (row instanceof GateError) return verdictOf(row, ctx, facts, undefined);
@@ -633,6 +667,14 @@ export async function decide(req: GateRequest, ctx: GateContext): Promise<GateVe
   const audit = { seq: r.seq, entryHash: toHex(r.leaf) };
   return verdictOf(r.consumed ? 'OK' : replayed(r.used), ctx, facts, audit);
 }
+
+/**
+ * The key its uses are counted under: SHA-256 of the signer's kid and the cti. A cti alone is chosen by
+ * whoever signs, so another issuer or a delegate could sign an artifact of its own with a victim's cti and
+ * more uses, spend one first, and so set the count the victim's artifact is then held to. The kid is
+ * signed (protected header), so another encoding of the same artifact keeps its key.
+ */
+const replayKey = (a: Artifact): Uint8Array => sha256(concatBytes([a.kid, a.claims.cti]));
 
 const replayed = (used: number): GateError =>
   new GateError(

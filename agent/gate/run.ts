@@ -7,7 +7,8 @@
  *
  * - An ELF runs as `/proc/<our pid>/fd/N`: execve(2) resolves that link to the opened file while our
  *   descriptor is still open (Node opens files close-on-exec, but the child's exec completes before
- *   spawn() returns), and the child inherits no extra descriptor. argv[0] is what the user typed.
+ *   spawn() returns), and the child inherits no extra descriptor. argv[0] is the caller's (execgate exec
+ *   gives the real path: a name the user chose, say a link's, would choose what a multi-call binary does).
  * - A #! script runs as `/proc/self/fd/3` with the descriptor handed to the child as stdio slot 3. Its
  *   interpreter opens that path only after the exec, when a close-on-exec descriptor is gone (measured in
  *   test/gate/run.test.ts), and a path into our fd table would race with our close. So the interpreter
@@ -93,7 +94,7 @@ function spawnFailed(exe: OpenedExecutable, cwd: string, e: unknown): GateError 
 }
 
 /**
- * Runs `exe` (its descriptor's file, as the module comment says) with `argv` (argv[0] as the user typed
+ * Runs `exe` (its descriptor's file, as the module comment says) with `argv` (argv[0] as the caller gives
  * it), `opts.env` and `opts.cwd`, forwarding signals while it runs. Resolves with how it ended; rejects
  * with a GateError (E_SCOPE or E_INTERNAL, see REFUSED_BY_KERNEL) if it could not start, with no handler
  * left installed. `exe` must still be open; closing it once this resolves is the caller's.

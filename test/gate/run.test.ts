@@ -5,7 +5,18 @@
 // descriptors it inherits; start failures as typed rejections; and, through a real runner process
 // (test/helpers/gate-runner.ts), exit status, stdin, forwarded signals and death by the command's signal.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmod, copyFile, mkdtemp, open, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  open,
+  readFile,
+  realpath,
+  rename,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -131,22 +142,40 @@ describe('runOpened: failures to start', () => {
   const listeners = () => FORWARDED_SIGNALS.map((s) => process.listenerCount(s));
 
   // Node emits 'error' later for ENOENT and EACCES, and throws from spawn() for ENOTDIR and E2BIG: both paths.
+  // openExecutable refuses a script whose interpreter is broken already, so each case breaks the
+  // interpreter after the open (as a change on the host between the check and the exec would).
   it.each([
-    ['a script whose interpreter does not exist', 'E_SCOPE', 'ENOENT', '#!/nonexistent/interpreter\n', []],
-    ['a script whose interpreter is not executable', 'E_SCOPE', 'EACCES', '#!INTERP\n', []],
-    ['a script whose interpreter path runs through a file', 'E_SCOPE', 'ENOTDIR', '#!INTERP/sh\n', []],
+    ['a script whose interpreter was removed', 'E_SCOPE', 'ENOENT', (i: string) => rm(i), []],
+    [
+      'a script whose interpreter is no longer executable',
+      'E_SCOPE',
+      'EACCES',
+      (i: string) => chmod(i, 0o644),
+      [],
+    ],
+    [
+      'a script whose interpreter path now runs through a file',
+      'E_SCOPE',
+      'ENOTDIR',
+      async (i: string) => {
+        await rm(join(i, '..'), { recursive: true });
+        await writeFile(join(i, '..'), '');
+      },
+      [],
+    ],
     [
       'an argument longer than the kernel takes',
       'E_INTERNAL',
       'E2BIG',
-      '#!/bin/sh\n',
+      async () => {},
       ['x'.repeat(200 * 1024)],
     ],
-  ])('rejects %s as %s (%s) and leaves no signal handler', async (_what, code, errno, content, args) => {
-    const interp = await writeExe('interp', '');
-    await chmod(interp, 0o644);
-    const path = await writeExe('tool', content.replace('INTERP', interp));
+  ])('rejects %s as %s (%s) and leaves no signal handler', async (_what, code, errno, breakIt, args) => {
+    await mkdir(join(dir, 'idir'));
+    const interp = await writeExe('idir/interp', '#!/bin/sh\n');
+    const path = await writeExe('tool', `#!${interp}\n`);
     const exe = await openExecutable(path, { cwd: dir, pathEnv: undefined });
+    await breakIt(interp);
     const before = listeners();
     const e = await runOpened(exe, [path, ...args], { env: process.env, cwd: dir }).then(
       () => undefined,
