@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Bundles the execgate CLI (`npm run build`) for package.json's `bin`. Every command is a process of its
 // own and the gate's start-up is on the path of every command it runs; as tsc's 120 separate modules the
-// gate's code loaded ~55 ms slower than as one file, and compiling that file from a code cache saved
-// ~25 ms more (BENCHMARKS.md, "The gate", with the code-split and snapshot variants measured beside).
+// gate's code loaded ~70 ms slower than as one file, and compiling that file from a code cache saved
+// ~45 ms more (BENCHMARKS.md, "The gate", with the code-split and snapshot variants measured beside).
 // Into DIR (default dist/), from agent/cli/main.ts (esbuild transpiles and bundles):
 //   execgate-bundle.cjs        the CLI as one CommonJS file, whitespace and syntax minified, names kept
 //   execgate-bundle.cjs.cache  V8's code cache of it, made here by this Node (V8 refuses it under another)
