@@ -132,6 +132,8 @@ interface WebAssemblyApi {
     bytes: Uint8Array,
     imports: object,
   ): Promise<{ instance: { exports: Record<string, unknown> } }>;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
 }
 function webAssembly(): WebAssemblyApi {
   const api = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
@@ -189,7 +191,21 @@ export async function instantiateCore(
   artifact: WasmArtifact,
 ): Promise<{ boundary: CoreBoundary; arena: Arena }> {
   const { instance } = await webAssembly().instantiate(artifactBytes(artifact), {});
-  const exports = instance.exports;
+  return checkedInstance(instance.exports);
+}
+
+/**
+ * `instantiateCore`, synchronously (WebAssembly JS API `Module` and `Instance`): for a caller that
+ * needs an instance inside a synchronous call. Node compiles a module of any size this way; a browser's
+ * main thread may refuse one this large (use a worker there).
+ */
+export function instantiateCoreSync(artifact: WasmArtifact): { boundary: CoreBoundary; arena: Arena } {
+  const api = webAssembly();
+  return checkedInstance(new api.Instance(new api.Module(artifactBytes(artifact)), {}).exports);
+}
+
+/** The checks of `instantiateCore` on an instance's exports, and its boundary and arena. */
+function checkedInstance(exports: Record<string, unknown>): { boundary: CoreBoundary; arena: Arena } {
   assertFunctions(exports, EXPORTED_FUNCTIONS);
   const memory = exports.memory as { buffer?: unknown } | undefined;
   if (!(memory?.buffer instanceof ArrayBuffer))

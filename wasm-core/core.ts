@@ -9,7 +9,13 @@
  * Not covered: concurrency. Every operation is synchronous and owns the whole arena for its duration.
  */
 import * as batch from './batch.js';
-import { type Arena, artifactBytes, type CoreBoundary, instantiateCore } from './boundary.js';
+import {
+  type Arena,
+  artifactBytes,
+  type CoreBoundary,
+  instantiateCore,
+  instantiateCoreSync,
+} from './boundary.js';
 import { assertBytes } from './checks.js';
 import type { WasmArtifact } from './generated/wasm.js';
 import { Hasher, oneShot, type StreamingHash } from './hasher.js';
@@ -59,6 +65,12 @@ export class WasmCore {
   static async instantiate(artifact: WasmArtifact, variant: WasmVariant, debug: boolean): Promise<WasmCore> {
     const { arena, boundary } = await instantiateCore(artifact);
     return new WasmCore(arena, boundary, variant, artifact, debug);
+  }
+
+  /** @internal Instantiate one artifact synchronously (see `createWasmCoreSync`). */
+  static instantiateSync(artifact: WasmArtifact, variant: WasmVariant): WasmCore {
+    const { arena, boundary } = instantiateCoreSync(artifact);
+    return new WasmCore(arena, boundary, variant, artifact, false);
   }
 
   /**

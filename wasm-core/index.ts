@@ -97,6 +97,19 @@ export async function createWasmCore(options: WasmCoreOptions = {}): Promise<Was
   return WasmCore.instantiate(artifact, variant, debug);
 }
 
+/**
+ * `createWasmCore` for a release build, synchronously: for a caller that finds it needs an instance in
+ * the middle of a synchronous call (agent/crypto/verify.ts, in a one-shot process). The same checks and
+ * the same module; in a browser, only off the main thread (which may refuse a synchronous compile).
+ */
+export function createWasmCoreSync(options: Pick<WasmCoreOptions, 'variant'> = {}): WasmCore {
+  const variant = options.variant ?? (simdSupported() ? 'simd' : 'scalar');
+  if (variant !== 'simd' && variant !== 'scalar') {
+    throw new TypeError(`options.variant must be 'simd' or 'scalar', got ${String(variant)}`);
+  }
+  return WasmCore.instantiateSync(variant === 'simd' ? releaseSimd : releaseScalar, variant);
+}
+
 let pending: Promise<WasmCore> | undefined;
 let ready: WasmCore | undefined;
 

@@ -35,10 +35,12 @@ import {
   makeCheckpoint,
   verifyCheckpoint,
 } from './checkpoint.js';
-import { decodeEntry } from './entry.js';
 import { type AuditCode, AuditError } from './errors.js';
+import { type CheckpointSchedule, checkpointDue } from './schedule.js';
 import type { AuditStore, Checkpoint as StoredCheckpoint } from './store.js';
 import { type CheckpointRoot, type EntryToVerify, type LogEntry, LogVerifier } from './tree.js';
+
+export { type CheckpointSchedule, checkpointDue } from './schedule.js';
 
 /** Entries pushed to the tree verifier at a time. */
 const VERIFY_BATCH = 4096;
@@ -201,14 +203,6 @@ export function storedCheckpoints(store: AuditStore): CheckpointRecord[] {
   }));
 }
 
-/** When checkpoints are due (`[audit] checkpoint_entries` and `checkpoint_interval`). */
-export interface CheckpointSchedule {
-  /** Due once this many entries are not covered by the newest checkpoint. */
-  readonly entries: number;
-  /** Due once the oldest entry not covered is this old, in seconds. */
-  readonly intervalSeconds: number;
-}
-
 export interface CheckpointNowOptions {
   /** The AK's Name for the origin line (default: from its public area). */
   readonly akName?: Uint8Array;
@@ -235,25 +229,6 @@ export interface CheckpointMade {
   readonly size: number;
   readonly counter: bigint;
   readonly body: string;
-}
-
-/**
- * Whether a checkpoint is due in `store` by `schedule` at `now` (ms): entries exist past the newest
- * checkpoint, and either `entries` of them or the oldest of them is `intervalSeconds` old. An oldest
- * entry that does not decode counts as due (checkpointing then refuses the log, loudly).
- */
-export function checkpointDue(store: AuditStore, schedule: CheckpointSchedule, now = Date.now()): boolean {
-  const covered = store.latestCheckpoint()?.size ?? 0;
-  const pending = store.size() - covered;
-  if (pending <= 0) return false;
-  if (pending >= schedule.entries) return true;
-  const oldest = store.entry(covered);
-  if (oldest === undefined) return true;
-  try {
-    return decodeEntry(oldest.bytes).time <= now - schedule.intervalSeconds * 1000;
-  } catch {
-    return true;
-  }
 }
 
 /** The newest checkpoint's root and frontier, verified, to extend from; undefined to recompute all. */

@@ -22,6 +22,7 @@ import { checkWritable, writeFileSafe } from '../fs/atomic-write.js';
 import { GateError } from '../gate/errors.js';
 import type { OpenedExecutable } from '../gate/executable.js';
 import type { GateTpm, GateVerdict } from '../gate/gate.js';
+import { lap, timings } from '../timing.js';
 import { parseFlags } from './args.js';
 import type { CliContext } from './context.js';
 import { EXIT, UsageError } from './exit.js';
@@ -146,6 +147,7 @@ async function judge(
   } catch (e) {
     return early(e);
   }
+  lap('policy');
   const stateDir = policy.host.stateDir;
   // Who may run the gate: the owner of the state directory (root, or the service user).
   try {
@@ -168,6 +170,7 @@ async function judge(
     );
   }
   const { readHostState, pinnedAk, withPinnedAk } = await import('./host-state.js');
+  lap('modules');
   let host: Awaited<ReturnType<typeof readHostState>>;
   try {
     host = await readHostState(stateDir);
@@ -189,7 +192,9 @@ async function judge(
         'run execgate host init --policy FILE',
       ),
     );
+  lap('host');
   const { AuditStore } = await import('../audit/store.js');
+  lap('modules');
   let store: AuditStore;
   try {
     store = await AuditStore.open(stateDir);
@@ -203,7 +208,9 @@ async function judge(
     );
   }
   opened.store = store;
+  lap('audit open');
   const { openExecutable } = await import('../gate/executable.js');
+  lap('modules');
   const cwd = await realpath(process.cwd());
   let exe: OpenedExecutable | GateError;
   try {
@@ -215,6 +222,7 @@ async function judge(
         ? e
         : new GateError('E_SCOPE', e instanceof Error ? e.message : String(e), 'check the command');
   }
+  lap('exe');
   // The TCTI: --tcti, else $EXECGATE_TCTI, else the policy's [host] tcti (host-policy.ts's order).
   const tcti = ctx.tcti ?? (ctx.env.EXECGATE_TCTI ? undefined : policy.host.tcti);
   const tpm = lazyTpm(tcti === ctx.tcti ? ctx : ctx.withTcti(tcti), opened);
@@ -224,9 +232,11 @@ async function judge(
       return allocatedBanks(await tpm());
     },
     async quote(selection, nonce) {
+      lap('artifact');
       const { encodeBundle, makeQuote } = await import('../attest/quote.js');
       const { verifyQuote } = await import('../attest/verify-quote.js');
       const { quotedPcrValues } = await import('../measure/compare.js');
+      lap('modules');
       const t = await tpm();
       const ev = await withPinnedAk(t, host, stateDir, (loaded) =>
         makeQuote(t, loaded, { selection, nonce }),
@@ -235,6 +245,7 @@ async function judge(
       if (!v.ok || v.attest === undefined)
         throw new Error(`the quote does not verify under the pinned AK: ${v.code}: ${v.detail}`);
       const c = v.attest.clockInfo;
+      lap('quote');
       return {
         pcrs: quotedPcrValues(selection, ev.pcrValues),
         clock: {
@@ -281,9 +292,11 @@ async function judge(
   const { decide } = await import('../gate/gate.js');
   const { ownStartTime } = await import('../gate/lineage.js');
   const { initVerification } = await import('../crypto/verify.js');
-  const { initHashing } = await import('../crypto/hash.js');
-  await initHashing();
-  await initVerification();
+  lap('modules');
+  // A handful of signatures in a process that then exits: node:crypto, not a wasm-core instance (the
+  // same verdicts; BENCHMARKS.md, "The gate"). Hashes go to node:crypto too without initHashing.
+  await initVerification({ oneShot: true });
+  lap('crypto init');
   const verdict = await decide(
     {
       argv: command,
@@ -306,18 +319,23 @@ async function judge(
       candidates: () => readStore(policy.host.artifacts),
     },
   );
+  lap('audit append');
   if (consume && verdict.audit !== undefined) {
+    const schedule = {
+      entries: Number(policy.audit.checkpointEntries),
+      intervalSeconds: policy.audit.checkpointIntervalSeconds,
+    };
     opened.checkpoint = async () => {
+      // Most appends find none due: asked first, the checkpoint code (audit/log.ts) loads only then.
+      const { checkpointDue } = await import('../audit/schedule.js');
+      if (!checkpointDue(store, schedule)) return;
       const { checkpointIfDue } = await import('../audit/log.js');
       const t = await tpm();
       await withPinnedAk(t, host, stateDir, (loaded) =>
         checkpointIfDue(store, t, loaded, {
           nvIndex: policy.audit.nvCounterIndex,
           selection: policy.audit.pcrs,
-          schedule: {
-            entries: Number(policy.audit.checkpointEntries),
-            intervalSeconds: policy.audit.checkpointIntervalSeconds,
-          },
+          schedule,
         }),
       );
     };
@@ -393,6 +411,7 @@ const recordedAs = (v: GateVerdict): string =>
   v.audit === undefined ? '' : ` (after its ${v.verdict}, audit entry ${v.audit.seq})`;
 
 async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<number> {
+  lap('modules');
   const usage = consume ? (EXEC_HELP.split('\n')[0] ?? '') : (CHECK_HELP.split('\n')[0] ?? '');
   const { flags, command } = parseCommandLine(argv, usage);
   if (flags.verdict !== undefined) await checkWritable(flags.verdict, { replace: true });
@@ -444,6 +463,7 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
   // argv[0] is the real path the artifact names, not the name typed: a link's name would choose what a
   // multi-call binary does (a link named git-rm makes "git status" run "git rm status").
   const child = runOpened(exe, [exe.realPath, ...command.slice(1)], { env, cwd: process.cwd() });
+  lap('spawn');
   // The checkpoint, when due, is made while the command runs: it does not delay the start.
   const checkpoint = opened.checkpoint?.().catch((e: unknown) => {
     ctx.stderr.write(
@@ -454,10 +474,14 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
     (outcome) => ({ outcome }),
     (error: unknown) => ({ error }),
   );
+  lap('child');
   await checkpoint;
   await opened.closeTpm?.();
   await exe.close();
   opened.store?.close();
+  lap('close');
+  const t = timings();
+  if (t !== undefined) ctx.stderr.write(`${JSON.stringify({ execgate: 'timing', ms: t })}\n`);
   if ('outcome' in ended) return exitLikeChild(ended.outcome);
   // The command could not start (the kernel refused it, or resources ran out: runOpened's GateError):
   // nothing ran, so it ends as a denial does. Its allow stays recorded, with the use it spent.

@@ -12,7 +12,9 @@
  * one-bit mutants through both engines and asserts equal verdicts.
  *
  * Call `await initVerification()` once; until it resolves, every call throws (there is no fallback that
- * could change a verdict).
+ * could change a verdict). A process that verifies a few signatures and exits (`execgate exec`) calls
+ * `initVerification({ oneShot: true })` instead: no wasm-core instance up front, node:crypto wherever its
+ * verdict is wasm-core's (`oneShotVerdict`), the same verdicts.
  *
  * Not covered: what wasm-core/verify does not cover (other curves, prehashed messages, PSS with an MGF1
  * hash other than the message hash).
@@ -20,6 +22,7 @@
 import { constants, createPublicKey, type KeyObject, verify as nodeVerify } from 'node:crypto';
 import {
   checkVerifyItem,
+  createWasmCoreSync,
   DerError,
   ECDSA_TABLE_MIN_GROUP,
   init,
@@ -29,6 +32,7 @@ import {
   type VerifyItem,
   type WasmCore,
 } from '../../wasm-core/index.js';
+import { fromHex, toHex } from '../encoding/bytes.js';
 import { digestByteLen } from './algorithms.js';
 
 export type { VerifyItem } from '../../wasm-core/index.js';
@@ -66,15 +70,31 @@ export function route(item: VerifyItem): Engine {
   return repeated ? 'wasm-core' : 'node:crypto';
 }
 
-/** wasm-core's default instance, once `initVerification()` has resolved. */
+/** wasm-core's default instance, once `initVerification()` has resolved (in one-shot mode, once needed). */
 let verifier: WasmCore | undefined;
+/** Whether `initVerification({ oneShot: true })` is in force. */
+let oneShot = false;
 
-/** Instantiate wasm-core (idempotent); its instance verifies through `verify` and `verifyBatch`. */
-export async function initVerification(): Promise<void> {
-  verifier ??= await init();
+/** Options of `initVerification`. */
+export interface VerificationOptions {
+  /**
+   * For a process that verifies a few signatures and exits (`execgate exec`, `check`): do not
+   * instantiate wasm-core up front (the largest part of such a process's verification cost, BENCHMARKS.md
+   * "The gate"); verify each item as `oneShotVerdict` says. A later call without it instantiates wasm-core
+   * and routes by `route` again. Default false.
+   */
+  readonly oneShot?: boolean;
+}
+
+/** Instantiate wasm-core (idempotent, unless `options.oneShot`); it verifies through `verify` and `verifyBatch`. */
+export async function initVerification(options: VerificationOptions = {}): Promise<void> {
+  oneShot = options.oneShot === true;
+  if (!oneShot) verifier ??= await init();
 }
 
 function wasmVerifier(): WasmCore {
+  // One-shot mode instantiates wasm-core only for a verdict that needs it, inside a synchronous call.
+  if (verifier === undefined && oneShot) verifier = createWasmCoreSync();
   if (verifier === undefined) throw new Error('agent/crypto/verify: call `await initVerification()` first');
   return verifier;
 }
@@ -195,6 +215,82 @@ function nodeVerdict(item: VerifyItem): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Ed25519 on node:crypto, where its verdict is wasm-core's
+
+/** p = 2^255 − 19 and the group order L = 2^252 + 27742317777372353535851937790883648493, little-endian. */
+const P_LE = fromHex('edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f');
+const L_LE = fromHex('edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010');
+/**
+ * The y coordinates (little-endian, sign bit clear) of the 8 points of small order: 1 (the identity),
+ * p − 1 (order 2), 0 (the two of order 4) and the two of order 8, each with both signs of x. The only
+ * points with x = 0 are the first two, so refusing these y also refuses every "negative zero".
+ */
+const SMALL_ORDER_Y = new Set([
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+]);
+
+/** Whether the little-endian number `a` is below `b` (both 32 bytes). */
+function lessLe(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 31; i >= 0; i--) {
+    const x = a[i] ?? 0;
+    const y = b[i] ?? 0;
+    if (x !== y) return x < y;
+  }
+  return false;
+}
+
+/**
+ * Whether a 32-byte point encoding passes wasm-core's rules 2 and 3 as far as they need no curve
+ * arithmetic (wasm-core/assembly/ed25519-rule.ts): y < p, not one of the 8 points of small order. A y
+ * with no point on the curve is left to node:crypto, which cannot accept it.
+ */
+function pointAdmitted(enc: Uint8Array): boolean {
+  const y = enc.slice();
+  y[31] = (y[31] ?? 0) & 0x7f;
+  return lessLe(y, P_LE) && !SMALL_ORDER_Y.has(toHex(y));
+}
+
+/**
+ * node:crypto's Ed25519 verdict where it is wasm-core's: false when wasm-core's rule rejects the key or
+ * the encodings (rules 1–3), true when node:crypto accepts, undefined when it rejects. node:crypto
+ * (OpenSSL) checks the cofactorless equation [S]B = R + [k]A; multiplied by 8 it gives wasm-core's
+ * cofactored one, so its acceptance stands once rules 1–3 hold; its rejection does not (a signature
+ * with a torsion component can pass the cofactored equation only: ed25519-speccheck cases 4 and 5).
+ */
+function ed25519OnNode(item: VerifyItem): boolean | undefined {
+  const entry = nodeKeys.get(item.publicKey, makeNodeKey);
+  if (entry.info?.kind !== 'ed25519') return false;
+  const sig = item.signature;
+  if (sig.length !== 64) return false;
+  if (
+    !lessLe(sig.subarray(32), L_LE) ||
+    !pointAdmitted(sig.subarray(0, 32)) ||
+    !pointAdmitted(entry.info.key)
+  )
+    return false;
+  if (entry.key === undefined) return undefined;
+  try {
+    return nodeVerify(null, item.message, entry.key, sig) ? true : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The verdict in one-shot mode: ECDSA and RSA on node:crypto behind wasm-core's key policy (the same
+ * verdict on every input, test/wasm-core/verify-facade.test.ts), Ed25519 on node:crypto where
+ * `ed25519OnNode` decides, else on wasm-core (instantiated then).
+ */
+function oneShotVerdict(item: VerifyItem): boolean {
+  if (item.alg !== 'ed25519') return nodeVerdict(item);
+  return ed25519OnNode(item) ?? wasmVerifier().verify(item);
+}
+
+// ---------------------------------------------------------------------------------------------------
 // The facade
 
 /**
@@ -203,6 +299,7 @@ function nodeVerdict(item: VerifyItem): boolean {
  */
 export function verifySignature(item: VerifyItem): boolean {
   checkVerifyItem(item, 'item');
+  if (oneShot) return oneShotVerdict(item);
   return verifyWith(route(item), item);
 }
 
@@ -222,8 +319,14 @@ export function verifyWith(engine: Engine, item: VerifyItem): boolean {
  * the rest are routed one by one as `verifySignature`.
  */
 export function verifySignatures(items: readonly VerifyItem[]): boolean[] {
-  const v = wasmVerifier();
+  const v = oneShot ? undefined : wasmVerifier();
   if (!Array.isArray(items)) throw new TypeError('items must be an array of VerifyItem');
+  if (v === undefined) {
+    items.forEach((item, i) => {
+      checkVerifyItem(item, `items[${i}]`);
+    });
+    return items.map(oneShotVerdict);
+  }
   // ECDSA items grouped by key: the cache gives one entry object per distinct key's bytes.
   const groups = new Map<NodeKey, number[]>();
   const itemKey: (NodeKey | undefined)[] = [];

@@ -57,7 +57,8 @@ import { concatBytes, equalBytes, toHex } from '../encoding/bytes.js';
 import { encodeCbor } from '../encoding/cbor.js';
 import { ExecgateError } from '../errors.js';
 import { type ReferenceState, referenceDigest } from '../measure/reference.js';
-import { judgeMeasuredState, type MeasuredStateInput, stateSelection } from '../measure/state/index.js';
+import type { MeasuredStateInput } from '../measure/state/index.js';
+import { lap } from '../timing.js';
 import type { PcrBankSelection, PcrSelection, PcrValues } from '../tpm/pcr-selection.js';
 import { type GateCode, GateError } from './errors.js';
 import type { OpenedExecutable } from './executable.js';
@@ -379,6 +380,7 @@ async function quoteSelection(
   const selection: PcrBankSelection[] = [];
   if (refs.length > 0) {
     const allocated = await ctx.tpm.allocated();
+    const { stateSelection } = await import('../measure/state/index.js');
     for (const ref of refs) merge(selection, stateSelection({ allocated, reference: ref }));
   }
   if (state !== undefined && 'pcrs' in state) merge(selection, [{ hash: SHA256, pcrs: [...state.pcrs] }]);
@@ -456,7 +458,9 @@ async function checkMeasured(a: Artifact, ctx: GateContext, facts: Facts): Promi
         );
   }
   checkHost(a, ctx);
-  if (waived) return;
+  if (waived || (state === undefined && refs.length === 0)) return;
+  // Loaded only for an artifact or a policy that names a state: the measured-state layer is large.
+  const { judgeMeasuredState } = await import('../measure/state/index.js');
   if (state !== undefined && 'pcrs' in state) {
     const v = judgeMeasuredState({ quoted: quote.pcrs, quoteSource: 'fresh quote', claim: state });
     if (!v.ok)
@@ -639,6 +643,7 @@ export async function decide(req: GateRequest, ctx: GateContext): Promise<GateVe
   } catch (e) {
     return denied(asGateError(e), req, ctx, facts);
   }
+  lap('scope');
   const scope = artifact.claims.scope;
   const consume = { cti: replayKey(artifact), uses: scope.uses ?? 1, exp: artifact.claims.exp };
   if (!req.consume) {

@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
+// The `execgate` command (package.json `bin`; scripts/bundle.mjs copies this file to dist/execgate.cjs):
+// runs the CLI bundle, dist/execgate-bundle.cjs, compiled with the V8 code cache that the build made for
+// it (dist/execgate-bundle.cjs.cache), so that a process that lives for one command does not parse 1.5 MB
+// of JavaScript first (BENCHMARKS.md, "The gate"). V8 checks the cache against the source, its own
+// version and its flags, and compiles from source when it does not fit (another Node, NODE_OPTIONS): the
+// same program, started slower. The cache is code: the build makes it beside the bundle, with the same
+// ownership, and nothing here ever writes it.
+'use strict';
+const { readFileSync } = require('node:fs');
+const { createRequire, wrap } = require('node:module');
+const { join } = require('node:path');
+const { constants, Script } = require('node:vm');
+
+const file = join(__dirname, 'execgate-bundle.cjs');
+let cachedData;
+try {
+  cachedData = readFileSync(`${file}.cache`);
+} catch {
+  // No cache: compile from source.
+}
+const script = new Script(wrap(readFileSync(file, 'utf8')), {
+  filename: file,
+  cachedData,
+  importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+});
+const bundle = { exports: {} };
+script.runInThisContext()(bundle.exports, createRequire(file), bundle, file, __dirname);
