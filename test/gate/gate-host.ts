@@ -222,8 +222,8 @@ export async function gateHost(swtpm: SwtpmInstance): Promise<GateHost> {
   const issueBy = async (signer: string, name: string, exe: string, ...flags: string[]) => {
     // An absolute path before the flags is where to write it (into the artifact store, say).
     const [first, ...rest] = flags;
-    const given = first !== undefined && first.startsWith('/');
-    const out = given ? first : join(dir, `artifact-${++n}.cose`);
+    const out = first?.startsWith('/') ? first : join(dir, `artifact-${++n}.cose`);
+    const given = out === first;
     const extra = given ? rest : flags;
     const target = extra.some((f) => ['--host', '--group', '--host-identity'].includes(f))
       ? []
