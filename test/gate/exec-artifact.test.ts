@@ -7,27 +7,21 @@
 import { execFileSync } from 'node:child_process';
 import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CHAIN_LABEL, chainEntry, decodeArtifact, withUnprotected } from '../../agent/artifact/artifact.js';
 import { toHex } from '../../agent/encoding/bytes.js';
 import { cli } from '../cli/helpers.js';
 import { useSwtpm } from '../helpers/swtpm.js';
-import { allowed, denialLine, denied, type GateHost, gateHost, ran } from './gate-host.js';
+import { allowed, denialLine, denied, type GateHost, ran, shareGateHost } from './gate-host.js';
 
 const swtpm = useSwtpm();
 let h: GateHost;
 /** The kid of the ops issuer key, as entries record it. */
 let opsKid: string;
 
-beforeAll(async () => {
-  h = await gateHost(swtpm());
+shareGateHost(swtpm, async (host) => {
+  h = host;
   opsKid = (await cli(['key', 'id', `${h.issuerKey}.pub`])).stdout.trim();
-});
-afterAll(async () => {
-  await h?.cleanup();
-});
-beforeEach(async () => {
-  await h.writePolicy();
 });
 
 const artifactOf = async (file: string) => decodeArtifact(new Uint8Array(await readFile(file)));

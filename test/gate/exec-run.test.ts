@@ -8,22 +8,15 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { toHex } from '../../agent/encoding/bytes.js';
 import { useSwtpm } from '../helpers/swtpm.js';
-import { allowed, denialLine, type GateHost, gateHost, ran } from './gate-host.js';
+import { allowed, denialLine, type GateHost, ran, shareGateHost } from './gate-host.js';
 
 const swtpm = useSwtpm();
 let h: GateHost;
-
-beforeAll(async () => {
-  h = await gateHost(swtpm());
-});
-afterAll(async () => {
-  await h?.cleanup();
-});
-beforeEach(async () => {
-  await h.writePolicy();
+shareGateHost(swtpm, (host) => {
+  h = host;
 });
 
 describe('one single-use artifact, 50 gates at once', () => {

@@ -9,23 +9,16 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../agent/audit/sqlite.js';
 import { toHex } from '../../agent/encoding/bytes.js';
 import { useSwtpm } from '../helpers/swtpm.js';
-import { allowed, denialLine, denied, type GateHost, gateHost, MAIN, ran } from './gate-host.js';
+import { allowed, denialLine, denied, type GateHost, MAIN, ran, shareGateHost } from './gate-host.js';
 
 const swtpm = useSwtpm();
 let h: GateHost;
-
-beforeAll(async () => {
-  h = await gateHost(swtpm());
-});
-afterAll(async () => {
-  await h?.cleanup();
-});
-beforeEach(async () => {
-  await h.writePolicy();
+shareGateHost(swtpm, (host) => {
+  h = host;
 });
 
 const sha256 = (b: string | Uint8Array) => createHash('sha256').update(b).digest('hex');

@@ -13,7 +13,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { type AuditEntry, decodeEntry } from '../../agent/audit/entry.js';
 import { AuditStore } from '../../agent/audit/store.js';
 import type { SwtpmInstance } from '../../swtpm/harness.js';
@@ -362,4 +362,22 @@ export async function expectCommandsExist(text: string): Promise<void> {
     const sub = await cli([group as string, command, '--help']);
     expect(sub.code, `${named}: ${sub.stderr}`).toBe(0);
   }
+}
+
+/**
+ * One gated host for a whole test file, handed to `set` once made: made before the file's tests,
+ * cleaned up after them, and its policy reset to the base one before each test.
+ */
+export function shareGateHost(swtpm: () => SwtpmInstance, set: (h: GateHost) => void | Promise<void>): void {
+  let host: GateHost | undefined;
+  beforeAll(async () => {
+    host = await gateHost(swtpm());
+    await set(host);
+  });
+  afterAll(async () => {
+    await host?.cleanup();
+  });
+  beforeEach(async () => {
+    await host?.writePolicy();
+  });
 }
