@@ -165,6 +165,9 @@ export function readBundle(bytes: Uint8Array, opts: BundleReadOptions = {}): Rea
         if (e instanceof CborError) throw bad('E_AUDIT_ENTRY', `entry ${i}: ${e.message}`);
         throw e;
       }
+      // The last item of a bundle cut short of a checkpoint is decoded: its seq tells a truncated log
+      // (E_AUDIT_TRUNCATED) from one with an entry deleted before it (E_AUDIT_ROOT).
+      if (itemEnd === bytes.length && i < covered - 1) break;
       yield { seq: i, bytes: bytes.subarray(offset, itemEnd) };
       offset = itemEnd;
     }

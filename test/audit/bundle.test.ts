@@ -166,6 +166,13 @@ describe('verifyBundle: verdicts by bytes, and strict, against the reader of bef
       ],
       ['the last entry dropped (uncovered)', withEntries((es) => es.slice(0, -1)), 'E_AUDIT_TRUNCATED'],
       ['an entry of the tail dropped', withEntries((es) => es.filter((_, j) => j !== 41)), 'E_AUDIT_ROOT'],
+      ['an entry dropped (covered)', withEntries((es) => es.filter((_, j) => j !== 10)), 'E_AUDIT_ROOT'],
+      ['cut inside the covered part, at an item', withEntries((es) => es.slice(0, 30)), 'E_AUDIT_TRUNCATED'],
+      [
+        'cut inside the covered part, an entry dropped before',
+        withEntries((es) => es.slice(0, 30).filter((_, j) => j !== 3)),
+        'E_AUDIT_ROOT',
+      ],
       ['a byte after the last entry', concatBytes([bundle, Uint8Array.of(0xff)]), 'E_AUDIT_ENTRY'],
       ['cut inside the last entry', bundle.subarray(0, bundle.length - 3), 'E_AUDIT_ENTRY'],
     ];
