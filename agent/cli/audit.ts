@@ -55,7 +55,7 @@ by checkpoints: TPM quotes over C2SP checkpoint notes, each taking the next valu
                  execgate quote finds it (default 0x81010002). Required with --bundle.
   --offline      verify: do not ask the TPM (no counter comparison; needs --ak)
   --strict       verify --bundle: also decode every entry a checkpoint covers (its deterministic CBOR
-                 and fields), not only its bytes under the roots; about 5× slower
+                 and fields), not only its bytes under the roots; about 6× slower
 Exit 0 when the log verifies, 7 with the tamper code otherwise: E_AUDIT_ENTRY, E_AUDIT_ROOT,
 E_AUDIT_TRUNCATED, E_AUDIT_CHECKPOINT, E_AUDIT_CONSISTENCY, E_AUDIT_ROLLBACK; 2 for E_AUDIT_STORE.`;
 
