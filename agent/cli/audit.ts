@@ -38,7 +38,7 @@ by checkpoints: TPM quotes over C2SP checkpoint notes, each taking the next valu
                                             under the verdict it ran under (execution lineage)
   checkpoint [--ak-handle H | --ak-alg rsa|ecc]
                                             checkpoint the whole log now (nothing when nothing is new)
-  verify [--bundle FILE] [--ak PEM] [--offline] [--json]
+  verify [--bundle FILE [--strict]] [--ak PEM] [--offline] [--json]
                                             recompute every leaf and the tree, verify every checkpoint
                                             (quote, body, counter certificate, counters increasing) and,
                                             on the host, the TPM's certified counter against the newest
@@ -54,6 +54,8 @@ by checkpoints: TPM quotes over C2SP checkpoint notes, each taking the next valu
                  E_AK_MISMATCH), or, with --ak-handle H / --ak-alg, or when none is pinned, the AK as
                  execgate quote finds it (default 0x81010002). Required with --bundle.
   --offline      verify: do not ask the TPM (no counter comparison; needs --ak)
+  --strict       verify --bundle: also decode every entry a checkpoint covers (its deterministic CBOR
+                 and fields), not only its bytes under the roots; about 6× slower
 Exit 0 when the log verifies, 7 with the tamper code otherwise: E_AUDIT_ENTRY, E_AUDIT_ROOT,
 E_AUDIT_TRUNCATED, E_AUDIT_CHECKPOINT, E_AUDIT_CONSISTENCY, E_AUDIT_ROLLBACK; 2 for E_AUDIT_STORE.`;
 
@@ -277,7 +279,7 @@ function report(ctx: CliContext, v: AuditVerdict): number {
 
 async function verify(argv: string[], ctx0: CliContext): Promise<number> {
   const usage =
-    'Usage: execgate audit verify [--policy FILE | --state-dir DIR | --bundle FILE] [--ak PEM] [--ak-handle H] [--offline] [--json]';
+    'Usage: execgate audit verify [--policy FILE | --state-dir DIR | --bundle FILE [--strict]] [--ak PEM] [--ak-handle H] [--offline] [--json]';
   const { values, positionals } = parseFlags(
     argv,
     {
@@ -286,12 +288,15 @@ async function verify(argv: string[], ctx0: CliContext): Promise<number> {
       ak: { type: 'string' },
       'ak-handle': { type: 'string' },
       offline: { type: 'boolean' },
+      strict: { type: 'boolean' },
     },
     usage,
   );
   noPositionals(positionals, usage);
   if (values.bundle !== undefined && values['state-dir'] !== undefined)
     throw new UsageError(`--bundle and --state-dir exclude each other\n${usage}`);
+  if (values.strict === true && values.bundle === undefined)
+    throw new UsageError(`--strict applies to --bundle only\n${usage}`);
   const { policy, stateDir, ctx } = await hostSetup(values, ctx0, { readDefault: true });
   const nvIndex = policy.audit.nvCounterIndex;
   const given = values.ak === undefined ? undefined : await akPemFlag(values.ak);
@@ -312,7 +317,13 @@ async function verify(argv: string[], ctx0: CliContext): Promise<number> {
       claimed = 0;
     }
     const progress = progressBar(ctx, claimed);
-    return report(ctx, await verifyBundle(bytes, given, progress ? { progress } : {}));
+    return report(
+      ctx,
+      await verifyBundle(bytes, given, {
+        strict: values.strict === true,
+        ...(progress === undefined ? {} : { progress }),
+      }),
+    );
   }
   const store = await AuditStore.open(stateDir, { readonly: true });
   try {

@@ -445,6 +445,96 @@ export function* decodeCborSequence(
   }
 }
 
+/** scanItem's "the item goes past the window", allocated once: cborItemEnd throws its own in its place. */
+const SCAN_CUT = new CborError('E_CBOR_FORMAT', 'input ends inside an item');
+
+/** The limits `cborItemEnd` checks: a decoder's, less what only a decoder can see (values, item count). */
+export type CborScanLimits = Pick<CborDecodeOptions, 'tags' | 'maxBytes' | 'maxDepth'>;
+
+/**
+ * Where the data item at `offset` of `bytes` ends: its heads and lengths walked, nothing decoded or
+ * allocated. For records whose integrity comes from elsewhere (an audit bundle's entries under a signed
+ * root), so only their boundaries are needed. Refuses, as `decodeCborSequence` would at that item, with
+ * a CborError at its offset in `bytes`: a truncated item, reserved additional information, an
+ * indefinite length or a break, a tag not in `tags`, nesting deeper than `maxDepth`, an item larger than
+ * `maxBytes` (E_CBOR_LIMIT). Not checked (the decoder's): shortest heads, key order and types, UTF-8,
+ * the supported simple values, `maxItems` (every item has a head of at least one byte, so the work is at
+ * most one step per byte of the item). When `decodeCborSequence` reads an item, this gives its end.
+ */
+export function cborItemEnd(bytes: Uint8Array, offset: number, limits: CborScanLimits): number {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array');
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset > bytes.length)
+    throw new RangeError(`offset must be an offset 0..${bytes.length}`);
+  const maxBytes = limit(limits.maxBytes, CBOR_DEFAULT_LIMITS.maxBytes, 'maxBytes');
+  const maxDepth = limit(limits.maxDepth, CBOR_DEFAULT_LIMITS.maxDepth, 'maxDepth', MAX_DEPTH_CAP);
+  const window = Math.min(bytes.length, offset + maxBytes);
+  try {
+    return scanItem(bytes, offset, 0, window, maxDepth, limits.tags);
+  } catch (e) {
+    // Cut by the window, not by the input: the item is over the limit (as decodeCborSequence says).
+    if (e !== SCAN_CUT) throw e;
+    if (window < bytes.length)
+      throw new CborError('E_CBOR_LIMIT', `an item of the sequence is larger than ${maxBytes} bytes`, offset);
+    throw new CborError('E_CBOR_FORMAT', 'input ends inside an item', offset);
+  }
+}
+
+/** The end of the item at `pos` of `bytes[..window]`, `depth` containers deep (`cborItemEnd`). */
+function scanItem(
+  bytes: Uint8Array,
+  pos: number,
+  depth: number,
+  window: number,
+  maxDepth: number,
+  tags: readonly number[],
+): number {
+  if (pos >= window) throw SCAN_CUT;
+  const initial = bytes[pos] as number;
+  const major = initial >> 5;
+  const info = initial & 0x1f;
+  let p = pos + 1;
+  // The argument as a number: past 2^53 it only matters as "more than is left", which it then is.
+  let arg = info;
+  if (info >= 24 && info <= 27) {
+    const size = 1 << (info - 24);
+    if (p + size > window) throw SCAN_CUT;
+    arg = 0;
+    for (let i = 0; i < size; i++) arg = arg * 256 + (bytes[p + i] as number);
+    p += size;
+  } else if (info === 31) {
+    if (major === MAJOR_SIMPLE)
+      throw new CborError('E_CBOR_FORMAT', 'break outside an indefinite-length item', pos);
+    throw new CborError(
+      'E_CBOR_NONCANONICAL',
+      'indefinite length (RFC 8949 §4.2.1: definite lengths only)',
+      pos,
+    );
+  } else if (info > 27) {
+    throw new CborError('E_CBOR_FORMAT', `reserved additional information ${info}`, pos);
+  }
+  switch (major) {
+    case MAJOR_BYTES:
+    case MAJOR_TEXT:
+      if (arg > window - p) throw SCAN_CUT;
+      return p + arg;
+    case MAJOR_ARRAY:
+    case MAJOR_MAP:
+    case MAJOR_TAG: {
+      if (major === MAJOR_TAG && !tags.includes(arg))
+        throw new CborError('E_CBOR_TAG', `tag ${arg} is not allowed here`, pos);
+      if (depth + 1 > maxDepth) throw new CborError('E_CBOR_LIMIT', `nesting deeper than ${maxDepth}`, pos);
+      const n = major === MAJOR_TAG ? 1 : major === MAJOR_MAP ? 2 * arg : arg;
+      // Every item takes at least one byte: more items than bytes left is a cut item.
+      if (n > window - p) throw SCAN_CUT;
+      for (let i = 0; i < n; i++) p = scanItem(bytes, p, depth + 1, window, maxDepth, tags);
+      return p;
+    }
+    default:
+      // Integers, and major type 7 (false, true, null, other simple values, floats): the head is all.
+      return p;
+  }
+}
+
 // ── Encoding ─────────────────────────────────────────────────────────────────────────────────────────
 
 /**

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// agent/audit/bundle on swtpm: readBundle decodes each entry item once, with decodeEntry's limits, and
-// leaves its leaf hash to the tree verifier (storedLeaves: false). verifyBundle's verdict (ok, code,
-// size, checkpoints) must be the one of the reader it replaced, kept here as the oracle: the whole
-// sequence read at the checkpoints' limits, decodeEntry on every entry item, its leaf hashed and handed
-// to the verifier to compare. Checked on the bundle as exported, on hand-made edits of its entries, and
-// on random ones (flips, cuts, insertions, overwrites).
+// agent/audit/bundle on swtpm: readBundle splits the entries the newest checkpoint covers into items
+// (cborItemEnd, decodeEntry's limits) and decodes the rest; strict, it decodes every entry once; the
+// leaves are left to the tree verifier (storedLeaves: false). The oracle is the reader of before, kept
+// here: the whole sequence read at the checkpoints' limits, decodeEntry on every entry item, its leaf
+// hashed and handed to the verifier to compare. The strict verdict (ok, code, size, checkpoints) must be
+// the oracle's; the default one must agree on ok (and be the same when ok), and on the code, except that
+// a covered item that is one CBOR item but not a well-formed entry is found by its root (E_AUDIT_ROOT)
+// where the oracle says E_AUDIT_ENTRY. Checked on the bundle as exported, on hand-made edits of its
+// entries, and on random ones (flips, cuts, insertions, overwrites).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,11 +117,17 @@ async function previousVerdict(bytes: Uint8Array): Promise<AuditVerdict> {
 
 const summary = (v: AuditVerdict) => ({ ok: v.ok, code: v.code, size: v.size, checkpoints: v.checkpoints });
 
-/** Both verdicts on `bytes`, checked equal; the current one's summary. */
-async function same(bytes: Uint8Array): Promise<ReturnType<typeof summary>> {
-  const now = summary(await verifyBundle(bytes, akSpki));
-  expect(now).toEqual(summary(await previousVerdict(bytes)));
-  return now;
+/** The verdicts on `bytes`, checked against the oracle's (file comment); the default's and strict's codes. */
+async function same(bytes: Uint8Array): Promise<{ code: string | undefined; strict: string | undefined }> {
+  const oracle = summary(await previousVerdict(bytes));
+  const strict = summary(await verifyBundle(bytes, akSpki, { strict: true }));
+  expect(strict).toEqual(oracle);
+  const byBytes = summary(await verifyBundle(bytes, akSpki));
+  if (oracle.ok) expect(byBytes).toEqual(oracle);
+  expect(byBytes.ok).toBe(oracle.ok);
+  if (!(byBytes.code === 'E_AUDIT_ROOT' && oracle.code === 'E_AUDIT_ENTRY'))
+    expect(byBytes.code).toBe(oracle.code);
+  return { code: byBytes.code, strict: strict.code };
 }
 
 /** The bundle with its entry items (index 0 = entry 0) replaced by `edit`'s. */
@@ -126,13 +135,20 @@ function withEntries(edit: (entries: Uint8Array[]) => Uint8Array[]): Uint8Array 
   return concatBytes([...items.slice(0, 1 + CHECKPOINTS), ...edit(items.slice(1 + CHECKPOINTS))]);
 }
 
-describe('verifyBundle: verdicts unchanged by reading each entry once', () => {
+describe('verifyBundle: verdicts by bytes, and strict, against the reader of before', () => {
   it('the bundle as exported, and edits of its entries by hand', async () => {
-    expect(await same(bundle)).toEqual({ ok: true, code: undefined, size: 45, checkpoints: 3 });
+    expect(summary(await verifyBundle(bundle, akSpki))).toEqual({
+      ok: true,
+      code: undefined,
+      size: 45,
+      checkpoints: 3,
+    });
+    expect(await same(bundle)).toEqual({ code: undefined, strict: undefined });
     const replace = (i: number, item: Uint8Array) =>
       withEntries((es) => es.map((e, j) => (j === i ? item : e)));
     const other = encodeEntry({ ...decodeEntry(items[4 + 12] as Uint8Array), pid: 1 });
-    const cases: [string, Uint8Array, string][] = [
+    // [name, bundle, code, strict's code when another]
+    const cases: [string, Uint8Array, string, string?][] = [
       ['an entry rewritten into another one', replace(12, other), 'E_AUDIT_ROOT'],
       [
         'a byte string of 30 KB (over an entry, under a checkpoint item)',
@@ -140,7 +156,9 @@ describe('verifyBundle: verdicts unchanged by reading each entry once', () => {
         'E_AUDIT_ENTRY',
       ],
       ['nesting deeper than an entry', replace(3, encodeCbor([[[0]]])), 'E_AUDIT_ENTRY'],
-      ['a text item', replace(30, encodeCbor('x')), 'E_AUDIT_ENTRY'],
+      ['a text item (covered)', replace(30, encodeCbor('x')), 'E_AUDIT_ROOT', 'E_AUDIT_ENTRY'],
+      ['a text item (after the newest checkpoint)', replace(42, encodeCbor('x')), 'E_AUDIT_ENTRY'],
+      ['an indefinite-length item (covered)', replace(5, Uint8Array.of(0x9f, 0xff)), 'E_AUDIT_ENTRY'],
       [
         'two entries swapped',
         withEntries((es) => [es[1], es[0], ...es.slice(2)] as Uint8Array[]),
@@ -148,13 +166,21 @@ describe('verifyBundle: verdicts unchanged by reading each entry once', () => {
       ],
       ['the last entry dropped (uncovered)', withEntries((es) => es.slice(0, -1)), 'E_AUDIT_TRUNCATED'],
       ['an entry of the tail dropped', withEntries((es) => es.filter((_, j) => j !== 41)), 'E_AUDIT_ROOT'],
+      ['an entry dropped (covered)', withEntries((es) => es.filter((_, j) => j !== 10)), 'E_AUDIT_ROOT'],
+      ['cut inside the covered part, at an item', withEntries((es) => es.slice(0, 30)), 'E_AUDIT_TRUNCATED'],
+      [
+        'cut inside the covered part, an entry dropped before',
+        withEntries((es) => es.slice(0, 30).filter((_, j) => j !== 3)),
+        'E_AUDIT_ROOT',
+      ],
       ['a byte after the last entry', concatBytes([bundle, Uint8Array.of(0xff)]), 'E_AUDIT_ENTRY'],
       ['cut inside the last entry', bundle.subarray(0, bundle.length - 3), 'E_AUDIT_ENTRY'],
     ];
-    for (const [name, bytes, code] of cases) expect((await same(bytes)).code, name).toBe(code);
+    for (const [name, bytes, code, strict] of cases)
+      expect(await same(bytes), name).toEqual({ code, strict: strict ?? code });
   });
 
-  it('property: random edits of the entries give the previous verdict', async () => {
+  it('property: random edits of the entries: the verdicts agree with the oracle', async () => {
     const start = bundle.length - items.slice(1 + CHECKPOINTS).reduce((n, e) => n + e.length, 0);
     const edit = fc.tuple(
       fc.constantFrom('flip', 'cut', 'insert', 'set'),

@@ -123,6 +123,8 @@ describe('audit verify: an intact log', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, size: 7, checkpoints: 2 });
     expect(await both(dir)).toEqual([undefined, undefined]);
+    const strict = await audit(['verify', '--bundle', await exportOf(dir), '--ak', akPem, '--strict']);
+    expect([strict.code, strict.stderr]).toEqual([0, '']);
     const s = await audit(['show', '--state-dir', dir, '--json', '--from', '5']);
     const doc = JSON.parse(s.stdout);
     expect(doc.size).toBe(7);

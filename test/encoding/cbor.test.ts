@@ -2,7 +2,8 @@
 // Strict deterministic CBOR: the RFC 8949 Appendix A examples of the supported subset (both directions)
 // and the refusal of the rest, §4.2.1 key order, one test per refusal code, what cbor-x accepts and we
 // do not, and properties: round trip, a value or a CborError for any bytes (random and mutated
-// encodings), and cbor-x (an independent decoder) reading our encodings as the same values.
+// encodings), and cbor-x (an independent decoder) reading our encodings as the same values. cborItemEnd
+// (the item-boundary scan) against the decoder: the same end wherever the decoder reads an item.
 import { Decoder as CborXDecoder, Tag as CborXTag } from 'cbor-x';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -12,9 +13,12 @@ import {
   CborError,
   type CborErrorCode,
   type CborKey,
+  type CborScanLimits,
   CborTag,
   type CborValue,
+  cborItemEnd,
   decodeCbor,
+  decodeCborSequence,
   encodeCbor,
 } from '../../agent/encoding/cbor.js';
 
@@ -592,6 +596,120 @@ describe('properties', () => {
     const bytes = encodeCbor(Array.from({ length: n }, (_, i) => i));
     const t0 = performance.now();
     expect(decodeCbor(bytes, { tags: [], maxItems: n + 1 })).toHaveLength(n);
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
+});
+
+describe('cborItemEnd: the item-boundary scan', () => {
+  const LIMITS: CborScanLimits = { tags: ALL_TAGS, maxDepth: 8, maxBytes: 512 };
+
+  /** The scan's end of the item at `offset`, or its CborError code; anything else thrown fails the test. */
+  function scan(bytes: Uint8Array, offset: number, limits = LIMITS): number | CborErrorCode {
+    try {
+      return cborItemEnd(bytes, offset, limits);
+    } catch (e) {
+      if (e instanceof CborError) return e.code;
+      throw e;
+    }
+  }
+
+  /** The end of the item decodeCborSequence reads at `offset` (deterministic or not), or undefined. */
+  function decodedEnd(bytes: Uint8Array, offset: number, deterministic: boolean): number | undefined {
+    try {
+      const it = decodeCborSequence(bytes, { ...LIMITS, deterministic }, offset).next();
+      return it.done ? undefined : it.value.offset + it.value.bytes.length;
+    } catch (e) {
+      if (e instanceof CborError) return undefined;
+      throw e;
+    }
+  }
+
+  it('valid items, with bytes before and after: the end of the item', () => {
+    fc.assert(
+      fc.property(
+        values(ALL_TAGS),
+        fc.uint8Array({ maxLength: 8 }),
+        fc.uint8Array({ maxLength: 8 }),
+        (v, before, after) => {
+          const item = encodeCbor(v);
+          const bytes = Uint8Array.from([...before, ...item, ...after]);
+          expect(cborItemEnd(bytes, before.length, { tags: ALL_TAGS })).toBe(before.length + item.length);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('mutated and random input: a CborError or, wherever the decoder reads an item, its end', () => {
+    const edit = fc.tuple(
+      fc.constantFrom('flip', 'cut', 'insert', 'set'),
+      fc.nat(),
+      fc.integer({ min: 0, max: 255 }),
+    );
+    const check = (bytes: Uint8Array) => {
+      const end = scan(bytes, 0);
+      for (const deterministic of [true, false]) {
+        const want = decodedEnd(bytes, 0, deterministic);
+        if (want !== undefined) expect(end).toBe(want);
+      }
+    };
+    fc.assert(
+      fc.property(values(ALL_TAGS), fc.array(edit, { minLength: 1, maxLength: 3 }), (v, edits) => {
+        let b = Array.from(encodeCbor(v));
+        for (const [op, at, byte] of edits) {
+          const i = at % (b.length + 1);
+          if (op === 'flip' && i < b.length) b[i] = (b[i] ?? 0) ^ (1 << (byte % 8));
+          else if (op === 'cut') b = b.slice(0, i);
+          else if (op === 'insert') b.splice(i, 0, byte);
+          else if (i < b.length) b[i] = byte;
+        }
+        check(Uint8Array.from(b));
+      }),
+      { numRuns: 3000 },
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (b) => check(b)),
+      { numRuns: 5000 },
+    );
+  });
+
+  it("refusals: the decoder's limits and malformations, at the item's offset in the input", () => {
+    const at = (hex: string, limits = LIMITS) => scan(fromHex(hex), 0, limits);
+    expect(at('')).toBe('E_CBOR_FORMAT');
+    expect(at('5b00000000000000ff')).toBe('E_CBOR_FORMAT'); // a string longer than the input
+    expect(at('9bffffffffffffffff')).toBe('E_CBOR_FORMAT'); // 2^64 − 1 elements claimed
+    expect(at('bbffffffffffffffff')).toBe('E_CBOR_FORMAT');
+    expect(at('1c')).toBe('E_CBOR_FORMAT'); // reserved additional information
+    expect(at('ff')).toBe('E_CBOR_FORMAT'); // a stray break
+    expect(at('9f01ff')).toBe('E_CBOR_NONCANONICAL'); // an indefinite length
+    expect(at('c101', { ...LIMITS, tags: [] })).toBe('E_CBOR_TAG');
+    expect(at('81818100', { ...LIMITS, maxDepth: 2 })).toBe('E_CBOR_LIMIT');
+    expect(at('818100', { ...LIMITS, maxDepth: 2 })).toBe(3);
+    // Larger than maxBytes with more input after: over the limit; cut by the input's end: truncated.
+    const big = encodeCbor(new Uint8Array(600));
+    expect(scan(Uint8Array.from([...big, 0]), 0)).toBe('E_CBOR_LIMIT');
+    expect(scan(big.subarray(0, 100), 0)).toBe('E_CBOR_FORMAT');
+    const e = (() => {
+      try {
+        cborItemEnd(fromHex('0001ff'), 2, LIMITS);
+      } catch (x) {
+        return x;
+      }
+    })();
+    expect(e).toBeInstanceOf(CborError);
+    expect((e as CborError).offset).toBe(2);
+  });
+
+  it('linear: a long flat array, and hostile heads, at any depth limit', () => {
+    const n = 500_000;
+    const bytes = encodeCbor(Array.from({ length: n }, (_, i) => i));
+    const t0 = performance.now();
+    expect(cborItemEnd(bytes, 0, { tags: [], maxBytes: bytes.length })).toBe(bytes.length);
+    // 1 MiB of heads claiming more than is left: refused at the first; of one-element arrays: at the limit.
+    const claims = new Uint8Array(1 << 20).fill(0x9a);
+    expect(scan(claims, 0, { tags: [], maxDepth: 256, maxBytes: claims.length })).toBe('E_CBOR_FORMAT');
+    const deep = new Uint8Array(1 << 20).fill(0x81);
+    expect(scan(deep, 0, { tags: [], maxDepth: 256, maxBytes: deep.length })).toBe('E_CBOR_LIMIT');
     expect(performance.now() - t0).toBeLessThan(2000);
   });
 });
