@@ -8,6 +8,9 @@ need_apt=()
 command -v swtpm >/dev/null || need_apt+=(swtpm)
 { command -v swtpm_setup >/dev/null && command -v swtpm_ioctl >/dev/null; } || need_apt+=(swtpm-tools)
 { command -v tpm2_quote >/dev/null && command -v tpm2_checkquote >/dev/null; } || need_apt+=(tpm2-tools)
+# The gate's adversary tests: git (a program that acts on its argv[0]) and GNU time (a process's peak memory).
+command -v git >/dev/null || need_apt+=(git)
+[[ -x /usr/bin/time ]] || need_apt+=(time)
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing ${need_apt[*]}; run as root or: sudo apt-get install -y ${need_apt[*]}" >&2

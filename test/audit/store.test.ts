@@ -495,33 +495,10 @@ describe('checkpoints', () => {
 
   it('refuses malformed arguments (caller misuse)', async () => {
     const s = await store();
-    expect(() =>
-      s.addCheckpoint({
-        size: -1,
-        counter: 1,
-        body: 'x',
-        quote: new Uint8Array(),
-        certificate: new Uint8Array(),
-      }),
-    ).toThrow(RangeError);
-    expect(() =>
-      s.addCheckpoint({
-        size: 0,
-        counter: 1.5,
-        body: 'x',
-        quote: new Uint8Array(),
-        certificate: new Uint8Array(),
-      }),
-    ).toThrow(RangeError);
-    expect(() =>
-      s.addCheckpoint({
-        size: 0,
-        counter: 1,
-        body: '',
-        quote: new Uint8Array(),
-        certificate: new Uint8Array(),
-      }),
-    ).toThrow(TypeError);
+    const base = { size: 0, counter: 1, body: 'x', quote: new Uint8Array(), certificate: new Uint8Array() };
+    expect(() => s.addCheckpoint({ ...base, size: -1 })).toThrow(RangeError);
+    expect(() => s.addCheckpoint({ ...base, counter: 1.5 })).toThrow(RangeError);
+    expect(() => s.addCheckpoint({ ...base, body: '' })).toThrow(TypeError);
     const noCert = { size: 0, counter: 1, body: 'x', quote: new Uint8Array() } as unknown as NewCheckpoint;
     expect(() => s.addCheckpoint(noCert)).toThrow(TypeError);
   });

@@ -215,6 +215,7 @@ describe('who may have written the policy (every file and directory it is read f
     expect(e.message).toBe(`policy fragment ${f} is writable by group or others (mode 664): chmod go-w ${f}`);
   });
 
+  // Making a file another user's needs chown, so root: CI and this project's test machines run as root.
   it.skipIf(!isRoot)('another user’s policy, fragment or policy.d is refused: chown', async () => {
     await put(policy, issuer('ops'));
     await chown(policy, NOBODY, NOBODY);

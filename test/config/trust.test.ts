@@ -292,6 +292,7 @@ describe('a planted key is refused (the key file, and every directory above it)'
     );
   });
 
+  // Making a file another user's needs chown, so root: CI and this project's test machines run as root.
   it.skipIf(!isRoot)('another user’s key file is refused: chown', async () => {
     const k = await pub('ops');
     await chown(k, NOBODY, NOBODY);

@@ -84,6 +84,7 @@ describe('readTrusted', () => {
     expect(await unsafe(fifo)).toMatch(/is not a regular file/);
   });
 
+  // Making a file another user's needs chown, so root: CI and this project's test machines run as root.
   it.skipIf(!isRoot)('another user’s file is refused: chown', async () => {
     const f = join(dir, 'theirs.pub');
     await writeFile(f, 'x', { mode: 0o644 });

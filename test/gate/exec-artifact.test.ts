@@ -1,10 +1,3 @@
-// SPDX-License-Identifier: Apache-2.0
-// `execgate exec` end to end on swtpm (issue 14 acceptance), the reasons decided by the artifact and the
-// host policy: E_MISSING, E_FORMAT, E_SIGNATURE, E_UNTRUSTED_ISSUER, E_LINEAGE (a broken chain),
-// E_POLICY, E_APPROVAL, E_EXPIRED, E_NOT_YET_VALID, E_REVOKED (a revocation list), E_HOST, E_CONFIG, and
-// the artifact store searched without --artifact. Each through the real CLI process, each checking the
-// exit status, the denial line, the marker file a command that ran would have left, and the audit entry.
-import { execFileSync } from 'node:child_process';
 import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -271,16 +264,6 @@ describe('the artifact store ([host] artifacts) without --artifact', () => {
     expect(hex(second.cti)).toBe(await ctiOf(later));
     const none = await denied(h, 'E_MISSING', ['--', s.path], s.marker, { message: /artifacts\.d/ });
     expect(none.cti).toBeUndefined();
-  });
-
-  it('a FIFO in the store does not hang the gate', async () => {
-    const s = await h.script('fifo');
-    const store = join(h.dir, 'fifo.d');
-    await mkdir(store, { mode: 0o700 });
-    execFileSync('mkfifo', [join(store, 'a-fifo.cose')]);
-    await writeFile(join(store, 'b.cose'), await readFile(await h.issue(s.path)));
-    await h.writePolicy({ host: 'artifacts = "fifo.d"' });
-    await allowed(h, ['--', s.path], s.marker);
   });
 
   it("a store others may write to (where they could evict the operator's artifacts) is E_CONFIG", async () => {
