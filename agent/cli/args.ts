@@ -13,7 +13,23 @@ type Parsed<O extends Options> = ReturnType<
   typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>
 >;
 
+/**
+ * `execgate GROUP COMMAND --help`: run.ts calls the command with `--help` alone, and parseFlags answers
+ * with the command's usage and the flags it really parses, so a command's help cannot omit a flag.
+ */
+export class HelpRequest {
+  constructor(
+    readonly usage: string,
+    readonly flags: readonly string[],
+  ) {}
+}
+
 export function parseFlags<O extends Options>(argv: string[], options: O, usage: string): Parsed<O> {
+  if (argv.length === 1 && argv[0] === '--help' && !Object.hasOwn(options, 'help'))
+    throw new HelpRequest(
+      usage,
+      Object.keys(options).map((k) => `--${k}`),
+    );
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {
@@ -71,7 +87,15 @@ export function parseEkAlg(value: string | undefined): EkAlg {
 /** Even-length hex (no 0x prefix needed, but allowed) to bytes, else a UsageError naming the flag. */
 export function parseHex(value: string, what: string): Uint8Array {
   const hex = value.startsWith('0x') ? value.slice(2) : value;
-  if (!isHex(hex)) throw new UsageError(`${what} must be hex, got "${value}"`);
+  if (!isHex(hex)) {
+    // An odd count of hex digits is hex with a digit missing: say so rather than "not hex".
+    const odd = /^[0-9a-fA-F]*$/.test(hex) && hex.length % 2 === 1;
+    throw new UsageError(
+      odd
+        ? `${what} has an odd number of hex digits (${hex.length}): give whole bytes, two digits each, got "${value}"`
+        : `${what} must be hex (digits 0-9a-f, two per byte), got "${value}"`,
+    );
+  }
   return fromHex(hex);
 }
 

@@ -23,7 +23,7 @@ import {
 } from '../artifact/index.js';
 import { keyId, type PublicKey } from '../crypto/keys.js';
 import { initVerification } from '../crypto/verify.js';
-import { checkWritable, writeFileSafe } from '../fs/atomic-write.js';
+import { writeFileSafe } from '../fs/atomic-write.js';
 import { INPUT_LIMITS, InputError, readBounded } from '../fs/read-bounded.js';
 import { isoTime, parseDuration, parseFlags, parseIndex, parseTime, toHex } from './args.js';
 import { CLAIM_FLAGS, CLAIM_HELP, claimsFromFlags, claimsRefused } from './artifact-flags.js';
@@ -31,6 +31,7 @@ import type { CliContext } from './context.js';
 import { EXIT, UsageError } from './exit.js';
 import { jsonSafe } from './json.js';
 import { readPublicKey, readSigningKey } from './key.js';
+import { checkOutput, writeOutput } from './output.js';
 
 export const ARTIFACT_HELP = `Usage: execgate artifact <command> [flags]
 
@@ -104,11 +105,11 @@ async function issue(argv: string[], ctx: CliContext): Promise<number> {
   if (values.key === undefined || values.out === undefined)
     throw new UsageError(`--key FILE and --out FILE are required\n${ISSUE_USAGE}`);
   const replace = values.force === true;
-  await checkWritable(values.out, { replace });
+  await checkOutput('--out', values.out, { replace });
   const key = await readSigningKey(values.key, '--key');
   const claims = await claimsFromFlags(values, ctx);
   const bytes = claimsRefused(() => issueArtifact(claims, key));
-  await writeFileSafe(values.out, bytes, { mode: 0o644, replace });
+  await writeOutput('--out', values.out, bytes, { mode: 0o644, replace });
   reportMade(ctx, values.out, bytes);
   return EXIT.OK;
 }
@@ -129,14 +130,14 @@ async function delegate(argv: string[], ctx: CliContext): Promise<number> {
   if (values.parent === undefined || values.key === undefined || values.out === undefined)
     throw new UsageError(`--parent FILE, --key FILE and --out FILE are required\n${DELEGATE_USAGE}`);
   const replace = values.force === true;
-  await checkWritable(values.out, { replace });
+  await checkOutput('--out', values.out, { replace });
   const parentBytes = await readArtifact(values.parent, '--parent');
   // A malformed parent is E_FORMAT (exit 7) here; past this point E_FORMAT can only come from the flags.
   const parent = decodeArtifact(parentBytes, `--parent ${values.parent}`);
   const key = await readSigningKey(values.key, '--key');
   const claims = await claimsFromFlags(values, ctx, parent.claims);
   const bytes = claimsRefused(() => delegateArtifact(parentBytes, claims, key));
-  await writeFileSafe(values.out, bytes, { mode: 0o644, replace });
+  await writeOutput('--out', values.out, bytes, { mode: 0o644, replace });
   reportMade(ctx, values.out, bytes);
   return EXIT.OK;
 }
@@ -396,7 +397,8 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
             }),
       }),
     );
-    return verdict.ok ? EXIT.OK : EXIT.EVIDENCE_INVALID;
+    // A failure goes on to the error below: the JSON on stdout, and the reason on stderr.
+    if (verdict.ok) return EXIT.OK;
   }
   if (!verdict.ok) throw new ArtifactError(verdict.code, `${file}: ${verdict.detail}`);
   const c = verdict.artifact.claims;

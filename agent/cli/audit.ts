@@ -18,7 +18,6 @@ import { AuditStore } from '../audit/store.js';
 import { DEFAULT_POLICY_FILE } from '../config/defaults.js';
 import { initVerification } from '../crypto/verify.js';
 import { toHex } from '../encoding/bytes.js';
-import { checkWritable, writeFileSafe } from '../fs/atomic-write.js';
 import { INPUT_LIMITS, readBoundedText } from '../fs/read-bounded.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseFlags, parseHandle, parseIndex } from './args.js';
@@ -27,6 +26,7 @@ import { akSource } from './evidence.js';
 import { EXIT, UsageError } from './exit.js';
 import { hostSetup, POLICY_FLAGS } from './host-policy.js';
 import { type HostState, pinnedAk, readHostState, withPinnedAk } from './host-state.js';
+import { checkOutput, writeOutput } from './output.js';
 
 export const AUDIT_HELP = `Usage: execgate audit <command> [--policy FILE | --state-dir DIR] [flags]
 
@@ -419,7 +419,7 @@ async function exportCmd(argv: string[], ctx0: CliContext): Promise<number> {
   noPositionals(positionals, usage);
   if (values.out === undefined) throw new UsageError(`--out FILE is required\n${usage}`);
   const replace = values.force === true;
-  await checkWritable(values.out, { replace });
+  await checkOutput('--out', values.out, { replace });
   const { stateDir, ctx } = await hostSetup(values, ctx0, { readDefault: true });
   const akSpki =
     values.ak === undefined
@@ -438,7 +438,7 @@ async function exportCmd(argv: string[], ctx0: CliContext): Promise<number> {
   } finally {
     store.close();
   }
-  await writeFileSafe(values.out, bundle, { mode: 0o644, replace });
+  await writeOutput('--out', values.out, bundle, { mode: 0o644, replace });
   if (ctx.json) ctx.out(JSON.stringify({ out: values.out, size, bytes: bundle.length }));
   else ctx.out(`wrote ${values.out}: ${size} entries, ${bundle.length} bytes`);
   return EXIT.OK;

@@ -7,6 +7,7 @@ import {
   openTransport,
   resolveTcti,
 } from '../tpm/transport/index.js';
+import { parseTcti } from '../tpm/transport/tcti.js';
 import { UsageError } from './exit.js';
 
 export interface CliIo {
@@ -57,7 +58,7 @@ export function makeContext(io: CliIo, flags: GlobalFlags): CliContext {
     },
     openTpm() {
       const ms = deadlineMs(deadline.raw, deadline.source);
-      const transport = openTransport(resolveTcti(tcti, io.env));
+      const transport = openTransport(tctiOf(tcti, io.env));
       return new Tpm(new DeadlineTransport(transport, { ms, source: deadline.source }));
     },
     async withTpm(fn) {
@@ -69,6 +70,22 @@ export function makeContext(io: CliIo, flags: GlobalFlags): CliContext {
       }
     },
   };
+}
+
+/**
+ * The TCTI to open, checked here: a malformed one (in --tcti, the policy, $EXECGATE_TCTI or
+ * $TPM2TOOLS_TCTI) is a usage error naming where it came from, not an unreachable TPM.
+ */
+function tctiOf(flag: string | undefined, env: CliIo['env']): string {
+  const tcti = resolveTcti(flag, env);
+  try {
+    parseTcti(tcti);
+  } catch (e) {
+    const source =
+      flag !== undefined ? '--tcti' : ['EXECGATE_TCTI', 'TPM2TOOLS_TCTI'].find((n) => env[n] === tcti);
+    throw new UsageError(`${source ?? 'TCTI'}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return tcti;
 }
 
 const DEADLINE_ENV = 'EXECGATE_TPM_DEADLINE';

@@ -14,12 +14,12 @@ import {
 } from '../attest/credential.js';
 import { ekPublicFromSpki } from '../attest/ek.js';
 import { equalBytes, u8 } from '../encoding/bytes.js';
-import { checkWritable, writeFileSafe } from '../fs/atomic-write.js';
 import { INPUT_LIMITS, readBounded } from '../fs/read-bounded.js';
 import { parseEkAlg, parseFlags, parseHandle, parseHex, toHex } from './args.js';
 import type { CliContext } from './context.js';
 import { EXIT, UsageError } from './exit.js';
 import { readHostState, requirePinnedEk, stateDirOf } from './host-state.js';
+import { checkOutput, writeOutput } from './output.js';
 
 export const CREDENTIAL_HELP = `Usage: execgate credential <command> [flags]
 
@@ -115,23 +115,23 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
   const out = values.out;
   if (out !== undefined) {
     // Nothing is written unless all of it can be.
-    await checkWritable(out, { replace });
+    await checkOutput('--out', out, { replace });
     if (enrolment) {
-      await checkWritable(akPemPath(out), { replace });
-      await checkWritable(akJsonPath(out), { replace });
+      await checkOutput('--out', akPemPath(out), { replace });
+      await checkOutput('--out', akJsonPath(out), { replace });
     }
   }
   const blob = makeCredential(ek.public, akName, parseHex(secret, '--secret'));
   const file = encodeCredentialFile(blob);
   if (out !== undefined) {
     if (enrolment) {
-      await writeFileSafe(akPemPath(out), enrolment.akPublicPem, { mode: 0o644, replace });
-      await writeFileSafe(akJsonPath(out), `${JSON.stringify({ ...enrolment, ekAlg: ek.alg })}\n`, {
+      await writeOutput('--out', akPemPath(out), enrolment.akPublicPem, { mode: 0o644, replace });
+      await writeOutput('--out', akJsonPath(out), `${JSON.stringify({ ...enrolment, ekAlg: ek.alg })}\n`, {
         mode: 0o644,
         replace,
       });
     }
-    await writeFileSafe(out, file, { mode: 0o644, replace });
+    await writeOutput('--out', out, file, { mode: 0o644, replace });
     if (ctx.json)
       ctx.out(
         JSON.stringify({

@@ -5,7 +5,6 @@
  */
 
 import { bankName } from '../crypto/algorithms.js';
-import { ExecgateError } from '../errors.js';
 import type { PcrMismatch } from '../measure/compare.js';
 import { checkEvents, type EventFinding } from '../measure/event-check.js';
 import {
@@ -13,9 +12,10 @@ import {
   decodeEventData,
   type VariableValue as UefiVariableValue,
 } from '../measure/event-data/index.js';
-import { type EventLog, parseEventLog } from '../measure/eventlog.js';
+import { type EventLog, EventLogError, parseEventLog } from '../measure/eventlog.js';
+import { parseImaLog } from '../measure/ima/index.js';
 import { replayEventLog, WORKAROUNDS, type WorkaroundId } from '../measure/replay.js';
-import { readMeasurementList, readToEnd, SECURITYFS_LIMITS } from '../measure/securityfs.js';
+import { readMeasurementList, SECURITYFS_LIMITS } from '../measure/securityfs.js';
 import {
   eventLogSelection,
   judgeEventLog,
@@ -26,7 +26,7 @@ import { allocatedBanks } from '../tpm/pcr.js';
 import type { PcrValues } from '../tpm/pcr-selection.js';
 import { parseFlags, toHex } from './args.js';
 import type { CliContext } from './context.js';
-import { QUOTE_SOURCE_FLAGS, QUOTE_SOURCE_HELP, quotedPcrs } from './evidence.js';
+import { QUOTE_SOURCE_FLAGS, QUOTE_SOURCE_HELP, quotedPcrs, readLogFile } from './evidence.js';
 import { EXIT, UsageError } from './exit.js';
 import { jsonSafe } from './json.js';
 
@@ -61,17 +61,31 @@ export async function loadEventLog(
   const { path, bytes } =
     file === undefined
       ? await readMeasurementList('tcg', root === undefined ? {} : { root })
-      : { path: file, bytes: await readFile(file) };
-  return { path, log: parseEventLog(bytes) };
+      : { path: file, bytes: await readLogFile(file, SECURITYFS_LIMITS.tcg) };
+  try {
+    return { path, log: parseEventLog(bytes) };
+  } catch (e) {
+    if (e instanceof EventLogError && looksLikeIma(bytes))
+      throw new EventLogError(
+        e.code,
+        `${path} is not a TCG event log but looks like an IMA measurement list: run execgate ima show ${path}`,
+        e.offset,
+        e.recordOffset,
+        { cause: e },
+      );
+    throw e;
+  }
 }
 
-async function readFile(file: string): Promise<Uint8Array> {
-  try {
-    return await readToEnd(file, { maxBytes: SECURITYFS_LIMITS.tcg });
-  } catch (e) {
-    if (e instanceof ExecgateError) throw e;
-    throw new UsageError(`${file}: ${e instanceof Error ? e.message : String(e)}`);
-  }
+/** Whether bytes that are no TCG event log parse as an IMA list (a mix-up the message should name). */
+function looksLikeIma(bytes: Uint8Array): boolean {
+  return (['sha1', 'sha256'] as const).some((alg) => {
+    try {
+      return parseImaLog(bytes, { templateHashAlgorithm: alg }).entries.length > 0;
+    } catch {
+      return false;
+    }
+  });
 }
 
 function fileArg(positionals: readonly string[], usage: string): string | undefined {
@@ -284,7 +298,8 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
         findings,
       }),
     );
-    return c.ok ? EXIT.OK : EXIT.EVIDENCE_INVALID;
+    // A failure goes on to the error below: the JSON on stdout, and the reason on stderr.
+    if (c.ok) return EXIT.OK;
   }
   if (!c.ok) {
     const lines = c.mismatches.map((m) => `  ${m.message}`);

@@ -10,12 +10,31 @@ import type { AkSource } from '../attest/quote.js';
 import type { QuoteCode } from '../attest/verify-quote.js';
 import { digestByteLen, hashAlgOf } from '../crypto/algorithms.js';
 import { ExecgateError } from '../errors.js';
+import { InputError } from '../fs/read-bounded.js';
 import { quotedPcrValues } from '../measure/compare.js';
+import { readToEnd, SecurityfsError } from '../measure/securityfs.js';
 import { type PcrSelection, type PcrValues, parseSelection } from '../tpm/pcr-selection.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseHandle, parseHex, parseNonce } from './args.js';
 import type { CliContext } from './context.js';
 import { UsageError } from './exit.js';
+
+/**
+ * A measurement log FILE named on the command line, read to EOF up to `maxBytes`. A file that cannot be
+ * read is the caller's mistake (E_INPUT_READ, exit 2), not a host without a log (E_MEASURE_UNREADABLE).
+ */
+export async function readLogFile(file: string, maxBytes: number): Promise<Uint8Array> {
+  try {
+    return await readToEnd(file, { maxBytes });
+  } catch (e) {
+    if (e instanceof SecurityfsError && e.code === 'E_MEASURE_UNREADABLE')
+      throw new InputError('E_INPUT_READ', file, `FILE: ${e.message}: give a readable log file`, {
+        cause: e,
+      });
+    if (e instanceof ExecgateError) throw e;
+    throw new UsageError(`${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
 
 /** A failed verification, as a typed error so run() prints its code and maps it to EXIT.EVIDENCE_INVALID. */
 export class QuoteInvalidError extends ExecgateError<QuoteCode> {}

@@ -18,7 +18,6 @@ import { loadPolicy } from '../config/policy.js';
 import { loadTrust } from '../config/trust.js';
 import { sha256 } from '../crypto/hash.js';
 import { ExecgateError } from '../errors.js';
-import { checkWritable, writeFileSafe } from '../fs/atomic-write.js';
 import { GateError } from '../gate/errors.js';
 import type { OpenedExecutable } from '../gate/executable.js';
 import type { GateTpm, GateVerdict } from '../gate/gate.js';
@@ -26,6 +25,7 @@ import { lap, timings } from '../timing.js';
 import { parseFlags } from './args.js';
 import type { CliContext } from './context.js';
 import { EXIT, UsageError } from './exit.js';
+import { checkOutput, writeOutput } from './output.js';
 
 export const EXEC_HELP = `Usage: execgate exec [--artifact FILE] [--policy FILE] [--json] [--verdict FILE] -- CMD [ARGS…]
 
@@ -414,7 +414,7 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
   lap('modules');
   const usage = consume ? (EXEC_HELP.split('\n')[0] ?? '') : (CHECK_HELP.split('\n')[0] ?? '');
   const { flags, command } = parseCommandLine(argv, usage);
-  if (flags.verdict !== undefined) await checkWritable(flags.verdict, { replace: true });
+  if (flags.verdict !== undefined) await checkOutput('--verdict', flags.verdict, { replace: true });
   const opened: Parameters<typeof judge>[4] = {};
   let verdict: GateVerdict;
   try {
@@ -426,7 +426,10 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
   }
   try {
     if (flags.verdict !== undefined)
-      await writeFileSafe(flags.verdict, `${verdictJson(verdict)}\n`, { mode: 0o600, replace: true });
+      await writeOutput('--verdict', flags.verdict, `${verdictJson(verdict)}\n`, {
+        mode: 0o600,
+        replace: true,
+      });
   } catch (e) {
     verdict = {
       ...early(

@@ -252,5 +252,8 @@ const TPM_HINTS: readonly (readonly [number, string])[] = [
 
 export function hintFor(err: unknown): string | undefined {
   if (!(err instanceof TpmError)) return undefined;
+  // A saved key pair (--ak-public/--ak-private) loads only under the parent it was made under.
+  if (err.command === 'Load' && err.is(TPM_RC.INTEGRITY))
+    return 'the saved key was made under another parent: give the --ek-alg it was saved with (host init --ak-save --ek-alg A; the default is rsa2048)';
   return TPM_HINTS.find(([rc]) => err.is(rc))?.[1];
 }

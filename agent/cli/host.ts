@@ -30,7 +30,7 @@ import {
   parseCounterIndex,
 } from '../attest/nv-counter.js';
 import { ExecgateError } from '../errors.js';
-import { checkWritable, ensureDir, writeFileSafe } from '../fs/atomic-write.js';
+import { checkWritable, ensureDir } from '../fs/atomic-write.js';
 import { INPUT_LIMITS, readBounded } from '../fs/read-bounded.js';
 import type { TPMT_PUBLIC } from '../tpm/structures.js';
 import type { Tpm } from '../tpm/tpm.js';
@@ -49,6 +49,7 @@ import {
   setEkPin,
   writeHostState,
 } from './host-state.js';
+import { checkOutput, writeOutput } from './output.js';
 
 /** The quirks validateEkCertificate can report (the Record makes the compiler list each one). */
 const EK_QUIRKS: Readonly<Record<EkCertQuirk, string>> = {
@@ -257,7 +258,7 @@ async function initSaved(
   const replace = opts.force;
   // Refused before the TPM makes a key: a symlinked or foreign directory, a planted link, a file kept.
   for (const f of Object.keys(AK_FILES) as (keyof typeof AK_FILES)[])
-    await checkWritable(path(f), { replace });
+    await checkOutput('--ak-save', path(f), { replace, makesDir: true });
   const made = await ctx.withTpm(async (tpm) => {
     const pin = await pinEkOnInit(tpm, opts);
     const counter = await defineCounter(tpm, opts.nvIndex);
@@ -274,10 +275,10 @@ async function initSaved(
   const saved = saveAkPair(made.pair);
   const pem = akPublicPem(made.pair.public);
   await ensureDir(dir, { mode: 0o755 });
-  await writeFileSafe(path('public'), saved.public, { mode: 0o644, replace });
-  await writeFileSafe(path('private'), saved.private, { mode: 0o600, replace });
-  await writeFileSafe(path('name'), made.pair.name, { mode: 0o644, replace });
-  await writeFileSafe(path('pem'), pem, { mode: 0o644, replace });
+  await writeOutput('--ak-save', path('public'), saved.public, { mode: 0o644, replace });
+  await writeOutput('--ak-save', path('private'), saved.private, { mode: 0o600, replace });
+  await writeOutput('--ak-save', path('name'), made.pair.name, { mode: 0o644, replace });
+  await writeOutput('--ak-save', path('pem'), pem, { mode: 0o644, replace });
   // The EK pin only: an AK kept as files is not pinned (the gate loads the AK from a persistent handle).
   await savePins(
     opts.stateDir,
@@ -342,7 +343,7 @@ async function init(argv: string[], ctx0: CliContext): Promise<number> {
   const cert = await readEkCertCheck(values, usage);
   const state = await readHostState(stateDir);
   // host.json is written once the AK is made: refused before the TPM makes a key.
-  await checkWritable(hostStatePath(stateDir), { replace: true });
+  await checkWritable(hostStatePath(stateDir), { replace: true, makesDir: true });
   if (values['ak-save'] !== undefined)
     return initSaved(ctx, values['ak-save'], { akAlg, ekAlg, force, stateDir, state, cert, nvIndex });
   const pinned = pinnedAk(state);

@@ -11,8 +11,6 @@ import {
   isHashAlgorithm,
   tpmAlgOf,
 } from '../crypto/algorithms.js';
-import { ExecgateError } from '../errors.js';
-import { writeFileSafe } from '../fs/atomic-write.js';
 import { INPUT_LIMITS, InputError, readBoundedText } from '../fs/read-bounded.js';
 import {
   type ImaCheckpoint,
@@ -22,13 +20,14 @@ import {
   parseImaLog,
   replayImaLog,
 } from '../measure/ima/index.js';
-import { readMeasurementList, readToEnd, SECURITYFS_LIMITS } from '../measure/securityfs.js';
+import { readMeasurementList, SECURITYFS_LIMITS } from '../measure/securityfs.js';
 import { imaSelection, judgeIma, MeasuredStateError } from '../measure/state/index.js';
 import { allocatedBanks } from '../tpm/pcr.js';
 import { parseFlags, parseHex, toHex } from './args.js';
 import type { CliContext } from './context.js';
-import { QUOTE_SOURCE_FLAGS, QUOTE_SOURCE_HELP, quotedPcrs } from './evidence.js';
+import { QUOTE_SOURCE_FLAGS, QUOTE_SOURCE_HELP, quotedPcrs, readLogFile } from './evidence.js';
 import { EXIT, UsageError } from './exit.js';
+import { checkOutput, writeOutput } from './output.js';
 
 export const IMA_HELP = `Usage: execgate ima <command> [FILE] [flags]
 
@@ -88,12 +87,7 @@ export async function loadImaLog(
     }));
   } else {
     path = file;
-    try {
-      bytes = await readToEnd(file, { maxBytes: SECURITYFS_LIMITS.ima });
-    } catch (e) {
-      if (e instanceof ExecgateError) throw e;
-      throw new UsageError(`${file}: ${e instanceof Error ? e.message : String(e)}`);
-    }
+    bytes = await readLogFile(file, SECURITYFS_LIMITS.ima);
   }
   const log = parseImaLog(bytes, {
     templateHashAlgorithm: hash,
@@ -227,13 +221,19 @@ async function replay(argv: string[], ctx: CliContext): Promise<number> {
   const hash = imaHashFlag(values.hash, '--hash') ?? 'sha1';
   const bank = imaHashFlag(values.bank, '--bank');
   const from = await readCheckpoint(values.checkpoint);
+  if (values.checkpoint !== undefined) await checkOutput('--checkpoint', values.checkpoint, CHECKPOINT);
   if (from !== undefined && bank !== undefined && from.bank !== bank)
     throw new UsageError(`--checkpoint is for the ${from.bank} bank, not ${bank}`);
   const { path, log } = await loadImaLog(fileArg(positionals, usage), hash, ctx, from);
   const options = replayOptions(log, bank ?? from?.bank, values.derive);
   const result = replayImaLog(log, from === undefined ? options : { ...options, from });
   if (values.checkpoint !== undefined)
-    await writeFileSafe(values.checkpoint, `${JSON.stringify(checkpointJson(result))}\n`, CHECKPOINT);
+    await writeOutput(
+      '--checkpoint',
+      values.checkpoint,
+      `${JSON.stringify(checkpointJson(result))}\n`,
+      CHECKPOINT,
+    );
   const byPcr = checkpointJson(result).pcrs;
   if (ctx.json) {
     ctx.out(JSON.stringify({ [result.bank]: byPcr }));
@@ -252,12 +252,14 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseFlags(argv, { ...FLAGS, ...QUOTE_SOURCE_FLAGS }, usage);
   const hash = imaHashFlag(values.hash, '--hash') ?? 'sha1';
   const from = await readCheckpoint(values.checkpoint);
+  if (values.checkpoint !== undefined) await checkOutput('--checkpoint', values.checkpoint, CHECKPOINT);
   const { path, log } = await loadImaLog(fileArg(positionals, usage), hash, ctx, from);
   const quoted = await quotedPcrs(ctx, values, async (tpm) => imaSelection(log, await allocatedBanks(tpm)));
   const v = judgeIma(log, quoted.pcrs, from === undefined ? {} : { from });
   const { ok, match, problems, bootAggregate: aggregate } = v;
   if (ok && values.checkpoint !== undefined && match !== undefined)
-    await writeFileSafe(
+    await writeOutput(
+      '--checkpoint',
       values.checkpoint,
       `${JSON.stringify(checkpointJson(match.checkpoint))}\n`,
       CHECKPOINT,
@@ -278,7 +280,8 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
         problems,
       }),
     );
-    return ok ? EXIT.OK : EXIT.EVIDENCE_INVALID;
+    // A failure goes on to the error below: the JSON on stdout, and the reason on stderr.
+    if (ok) return EXIT.OK;
   }
   if (!ok)
     throw new MeasuredStateError(

@@ -12,11 +12,12 @@ import {
   type SigningAlg,
   type SigningKey,
 } from '../crypto/keys.js';
-import { checkWritable, FileWriteError, writeFileSafe } from '../fs/atomic-write.js';
+import { FileWriteError } from '../fs/atomic-write.js';
 import { INPUT_LIMITS, readBounded } from '../fs/read-bounded.js';
 import { parseFlags, toHex } from './args.js';
 import type { CliContext } from './context.js';
 import { EXIT, UsageError } from './exit.js';
+import { checkOutput, writeOutput } from './output.js';
 
 export const KEY_HELP = `Usage: execgate key <command> [flags]
 
@@ -70,10 +71,10 @@ async function gen(argv: string[], ctx: CliContext): Promise<number> {
   const pair = generateSigningKey(alg as SigningAlg);
   try {
     // Both refused before either is written: no secret without its public half, nothing replaced.
-    await checkWritable(out, { replace: false });
-    await checkWritable(pub, { replace: false });
-    await writeFileSafe(out, pair.privatePem, { mode: 0o600, replace: false });
-    await writeFileSafe(pub, pair.publicPem, { mode: 0o644, replace: false });
+    await checkOutput('--out', out, { replace: false });
+    await checkOutput('--out', pub, { replace: false });
+    await writeOutput('--out', out, pair.privatePem, { mode: 0o600, replace: false });
+    await writeOutput('--out', pub, pair.publicPem, { mode: 0o644, replace: false });
   } catch (e) {
     // key gen has no --force: a key replaced by mistake is lost for good.
     if (e instanceof FileWriteError && e.code === 'E_FILE_EXISTS')

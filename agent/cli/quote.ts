@@ -15,12 +15,17 @@ import {
   spkiOfPublic,
   withAk,
 } from '../attest/quote.js';
-import { checkTpm2ToolsOut, splitValues, writeTpm2ToolsQuote } from '../attest/tpm2-tools-format.js';
+import {
+  checkTpm2ToolsOut,
+  parsePcrs,
+  splitValues,
+  writeTpm2ToolsQuote,
+} from '../attest/tpm2-tools-format.js';
 import { verifyQuote } from '../attest/verify-quote.js';
 import { initVerification } from '../crypto/verify.js';
 import { equalBytes } from '../encoding/bytes.js';
-import { checkWritable, writeFileSafe } from '../fs/atomic-write.js';
 import { INPUT_LIMITS, InputError, readBounded, readBoundedText } from '../fs/read-bounded.js';
+import { formatSelection, sameSelection } from '../tpm/pcr-selection.js';
 import type { TPMS_CLOCK_INFO, TPMT_PUBLIC } from '../tpm/structures.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseEkAlg, parseFlags, parseHandle, parseNonce, toHex } from './args.js';
@@ -28,6 +33,7 @@ import type { CliContext } from './context.js';
 import { akSource, QuoteInvalidError, qualifiedNameFlag, selectionFlag } from './evidence.js';
 import { EXIT, UsageError } from './exit.js';
 import { pinnedEk, readHostState, stateDirOf } from './host-state.js';
+import { checkOutput, forFlag, writeOutput } from './output.js';
 
 export const QUOTE_HELP = `Usage: execgate quote [flags]            make a quote
        execgate quote verify [flags]     verify one
@@ -42,12 +48,13 @@ quote [--pcrs SEL] [--nonce HEX] [--ak-handle H | --ak-alg rsa|ecc | --ak-public
   loaded under the default EK of --ek-alg (rsa2048, eccP256, eccP384; default rsa2048) for this quote,
   in a session salted to the EK host init pinned in DIR/host.json (--state-dir, else EXECGATE_STATE_DIR,
   else /var/lib/execgate) when there is one (E_EK_MISMATCH if the TPM reports another).
-  --format bundle (default) writes a CBOR evidence bundle to FILE (base64 on stdout without --out);
+  --format bundle (default) writes a CBOR evidence bundle to FILE (without --out: base64 on stdout and
+  the nonce on stderr; quote verify reads the bundle in either form);
   --format tpm2-tools writes quote.msg, quote.sig, quote.pcrs, quote.pcrs.values and ak.pem into the
   directory FILE (tpm2_checkquote -u ak.pem -m quote.msg -s quote.sig -f quote.pcrs -q NONCE).
   Existing files are replaced only with --force; a symbolic link, or a directory another user owns, never.
 
-verify (BUNDLE | --msg F --sig F --pcrs-values F --pcrs SEL) (--ak-public FILE | --ak PEM) --nonce HEX
+verify (BUNDLE | --msg F --sig F --pcrs-values F [--pcrs SEL]) (--ak-public FILE | --ak PEM) --nonce HEX
        [--ak-qualified-name HEX] [--last-clock FILE|JSON] [--save-clock FILE] [--allow-sha1-ak] [--json]
   --ak-public FILE: the AK to trust, as enrolled: the FILE.ak.json that credential make --ak-public wrote
   beside the credential (its akPublic, and its akQualifiedName pinned as by --ak-qualified-name), or a
@@ -225,8 +232,11 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
   const saved = await savedAkFlags(values, usage);
   const replace = values.force === true;
   // Refused before the TPM quotes: a planted link or a file kept without --force.
-  if (format === 'bundle' && values.out !== undefined) await checkWritable(values.out, { replace });
-  if (format === 'tpm2-tools') await checkTpm2ToolsOut(values.out ?? '.', { replace });
+  if (format === 'bundle' && values.out !== undefined) await checkOutput('--out', values.out, { replace });
+  if (format === 'tpm2-tools') {
+    const dir = values.out ?? '.';
+    await forFlag('--out', dir, () => checkTpm2ToolsOut(dir, { replace }));
+  }
 
   // The saved pair is loaded in a session salted to the EK: the pinned one, once host init pinned it.
   const pinned =
@@ -240,29 +250,52 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
   });
 
   if (format === 'tpm2-tools') {
-    const files = await writeTpm2ToolsQuote(values.out ?? '.', ev, { replace });
+    const dir = values.out ?? '.';
+    const files = await forFlag('--out', dir, () => writeTpm2ToolsQuote(dir, ev, { replace }));
     if (ctx.json) ctx.out(JSON.stringify({ nonce: toHex(nonce), pcrs: values.pcrs ?? 'sha256:0-7', files }));
     else ctx.out(`nonce ${toHex(nonce)}; wrote ${Object.values(files).join(' ')}`);
     return EXIT.OK;
   }
   const bundle = encodeBundle(ev);
   if (values.out === undefined) {
-    ctx.out(
-      ctx.json
-        ? JSON.stringify({ nonce: toHex(nonce), bundle: Buffer.from(bundle).toString('base64') })
-        : Buffer.from(bundle).toString('base64'),
-    );
+    if (ctx.json)
+      ctx.out(JSON.stringify({ nonce: toHex(nonce), bundle: Buffer.from(bundle).toString('base64') }));
+    else {
+      // stdout stays the bundle alone (for a pipe or a file); the nonce the verifier needs goes beside it.
+      ctx.out(Buffer.from(bundle).toString('base64'));
+      ctx.stderr.write(`nonce ${toHex(nonce)} (quote verify BUNDLE --nonce ${toHex(nonce)})\n`);
+    }
     return EXIT.OK;
   }
-  await writeFileSafe(values.out, bundle, { mode: 0o644, replace });
+  await writeOutput('--out', values.out, bundle, { mode: 0o644, replace });
   if (ctx.json) ctx.out(JSON.stringify({ nonce: toHex(nonce), out: values.out }));
   else ctx.out(`nonce ${toHex(nonce)}; wrote ${values.out}`);
   return EXIT.OK;
 }
 
+/**
+ * A bundle as `execgate quote` prints it without --out (base64 text, a newline after) is decoded; a CBOR
+ * bundle starts with a map header (0xb9), never a base64 character, so it is taken as it is.
+ */
+function fromBase64Text(bytes: Uint8Array): Uint8Array {
+  const text = Buffer.from(bytes).toString('latin1').trim();
+  if (text.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 !== 0) return bytes;
+  return new Uint8Array(Buffer.from(text, 'base64'));
+}
+
+/** tpm2-tools' serialized PCR file (tpm2_quote -o, quote.pcrs) when `bytes` is one; else undefined. */
+function serializedPcrs(bytes: Uint8Array): ReturnType<typeof parsePcrs> | undefined {
+  try {
+    return parsePcrs(bytes);
+  } catch (e) {
+    if (e instanceof QuoteError) return undefined;
+    throw e;
+  }
+}
+
 async function verify(argv: string[], ctx: CliContext): Promise<number> {
   const usage =
-    'Usage: execgate quote verify (BUNDLE | --msg F --sig F --pcrs-values F --pcrs SEL) (--ak-public FILE | --ak PEM) --nonce HEX [--ak-qualified-name HEX] [--last-clock FILE|JSON] [--save-clock FILE] [--allow-sha1-ak] [--json]';
+    'Usage: execgate quote verify (BUNDLE | --msg F --sig F --pcrs-values F [--pcrs SEL]) (--ak-public FILE | --ak PEM) --nonce HEX [--ak-qualified-name HEX] [--last-clock FILE|JSON] [--save-clock FILE] [--allow-sha1-ak] [--json]';
   const { values, positionals } = parseFlags(
     argv,
     {
@@ -318,7 +351,9 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
     try {
       if (!files) {
         const ev = decodeBundle(
-          await readBounded(positionals[0] ?? '', { maxBytes: INPUT_LIMITS.quoteBundle, what: 'BUNDLE' }),
+          fromBase64Text(
+            await readBounded(positionals[0] ?? '', { maxBytes: INPUT_LIMITS.quoteBundle, what: 'BUNDLE' }),
+          ),
         );
         return {
           attest: ev.attest,
@@ -327,26 +362,32 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
           pcrValues: ev.pcrValues,
         };
       }
-      if (
-        values.msg === undefined ||
-        values.sig === undefined ||
-        values['pcrs-values'] === undefined ||
-        requested === undefined
-      ) {
-        throw new UsageError(`--msg, --sig, --pcrs-values and --pcrs go together\n${usage}`);
+      if (values.msg === undefined || values.sig === undefined || values['pcrs-values'] === undefined) {
+        throw new UsageError(`--msg, --sig and --pcrs-values go together\n${usage}`);
       }
-      return {
-        attest: await readBounded(values.msg, { maxBytes: INPUT_LIMITS.tpm2ToolsFile, what: '--msg' }),
-        signature: await readBounded(values.sig, { maxBytes: INPUT_LIMITS.tpm2ToolsFile, what: '--sig' }),
-        selection: requested,
-        pcrValues: splitValues(
-          requested,
-          await readBounded(values['pcrs-values'], {
-            maxBytes: INPUT_LIMITS.tpm2ToolsFile,
-            what: '--pcrs-values',
-          }),
-        ),
-      };
+      const attest = await readBounded(values.msg, { maxBytes: INPUT_LIMITS.tpm2ToolsFile, what: '--msg' });
+      const signature = await readBounded(values.sig, {
+        maxBytes: INPUT_LIMITS.tpm2ToolsFile,
+        what: '--sig',
+      });
+      const pcrFile = await readBounded(values['pcrs-values'], {
+        maxBytes: INPUT_LIMITS.tpm2ToolsFile,
+        what: '--pcrs-values',
+      });
+      const serialized = serializedPcrs(pcrFile);
+      if (serialized !== undefined) {
+        // tpm2_quote -o (its default "serialized" form, execgate's quote.pcrs): it carries its selection.
+        if (requested !== undefined && !sameSelection(requested, serialized.selection))
+          throw new UsageError(
+            `--pcrs ${values.pcrs} differs from the selection in ${values['pcrs-values']} (${formatSelection(serialized.selection)}): leave --pcrs out`,
+          );
+        return { attest, signature, selection: serialized.selection, pcrValues: serialized.values };
+      }
+      if (requested === undefined)
+        throw new UsageError(
+          `--pcrs-values ${values['pcrs-values']} holds bare values (tpm2_quote -F values): give their selection with --pcrs`,
+        );
+      return { attest, signature, selection: requested, pcrValues: splitValues(requested, pcrFile) };
     } catch (e) {
       if (e instanceof QuoteError) return { failure: e.message };
       throw e;
@@ -368,7 +409,7 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
   const saveTo = values['save-clock'];
   if (verdict.ok && saveTo !== undefined && 'attest' in verdict && verdict.attest !== undefined) {
     // The clock file is state, rewritten by each verification: replaced (never through a link).
-    await writeFileSafe(saveTo, `${JSON.stringify(clockJson(verdict.attest.clockInfo))}\n`, {
+    await writeOutput('--save-clock', saveTo, `${JSON.stringify(clockJson(verdict.attest.clockInfo))}\n`, {
       mode: 0o644,
       replace: true,
     });
@@ -389,7 +430,8 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
             }),
       }),
     );
-    return verdict.ok ? EXIT.OK : EXIT.EVIDENCE_INVALID;
+    // A failure goes on to the error below: the JSON on stdout, and the reason on stderr.
+    if (verdict.ok) return EXIT.OK;
   }
   if (!verdict.ok) throw new QuoteInvalidError(verdict.code ?? 'E_QUOTE_PARSE', verdict.detail);
   ctx.out(`OK: ${verdict.detail}`);

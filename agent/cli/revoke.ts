@@ -13,12 +13,12 @@ import {
   verifyRevocationList,
 } from '../artifact/revocation.js';
 import { initVerification } from '../crypto/verify.js';
-import { checkWritable, writeFileSafe } from '../fs/atomic-write.js';
 import { INPUT_LIMITS, readBounded } from '../fs/read-bounded.js';
 import { parseFlags, parseHex, toHex } from './args.js';
 import type { CliContext } from './context.js';
 import { EXIT, UsageError } from './exit.js';
 import { readSigningKey } from './key.js';
+import { checkOutput, writeOutput } from './output.js';
 
 export const REVOKE_HELP = `Usage: execgate revoke --key FILE (--cti HEX | --kid HEX)… [--list OLD | --issuer NAME] --out LIST [--force]
 
@@ -77,7 +77,7 @@ async function revoke(argv: string[], ctx: CliContext): Promise<number> {
   if (issuer !== undefined && (issuer.length === 0 || issuer.length > 256))
     throw new UsageError('--issuer must have 1 to 256 characters');
   const replace = values.force === true;
-  await checkWritable(values.out, { replace });
+  await checkOutput('--out', values.out, { replace });
   const key = await readSigningKey(values.key, '--key');
 
   let old: RevocationList | undefined;
@@ -105,7 +105,7 @@ async function revoke(argv: string[], ctx: CliContext): Promise<number> {
     },
     key,
   );
-  await writeFileSafe(values.out, bytes, { mode: 0o644, replace });
+  await writeOutput('--out', values.out, bytes, { mode: 0o644, replace });
   const { list } = decodeRevocationList(bytes);
   if (ctx.json)
     ctx.out(

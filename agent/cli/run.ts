@@ -4,9 +4,11 @@
  * errors to messages and exit codes. Nothing below cli/ prints or exits (DESIGN.md §1).
  */
 import { ExecgateError } from '../errors.js';
-import { parseFlags } from './args.js';
+import { parseTcti } from '../tpm/transport/tcti.js';
+import { HelpRequest, parseFlags } from './args.js';
 import { type CliContext, type CliIo, makeContext } from './context.js';
 import { EXIT, exitCodeOf, hintFor, UsageError } from './exit.js';
+import { EXECGATE_VERSION } from './version.js';
 
 /** The groups that replay measurement logs, and so hash through agent/crypto/hash.ts. */
 const HASHING_GROUPS: ReadonlySet<string> = new Set(['eventlog', 'ima', 'state']);
@@ -60,15 +62,17 @@ Global flags:
   --tpm-deadline S  overall deadline in seconds for all TPM commands of this run (default:
                 $EXECGATE_TPM_DEADLINE, else 60; at most 3600): past it, E_TPM_TIMEOUT (exit 3)
   --json        machine-readable output where the output is data
-  --help        this text; "execgate tpm --help" for a group
+  --debug       on an error, also print its stack trace and causes (for a bug report)
+  --help        this text; "execgate tpm --help" for a group, "execgate tpm pcrs --help" for a command
+  --version     the version of execgate
 
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 TPM unavailable, 4 TPM error response,
             5 malformed TPM response, 6 request not supported by this TPM, 7 evidence failed verification,
             8 no measurement log to read.`;
 
-type CommandFn = (argv: string[], ctx: CliContext) => Promise<number>;
+export type CommandFn = (argv: string[], ctx: CliContext) => Promise<number>;
 
-interface CommandGroup {
+export interface CommandGroup {
   readonly help: string;
   readonly commands: Readonly<Record<string, CommandFn>>;
   readonly default?: CommandFn;
@@ -76,7 +80,7 @@ interface CommandGroup {
 
 // Each group's modules load only when that group runs: a command pays for its own imports, not for every
 // group's (X.509, CBOR, the TPM client), which keeps start-up short for `eventlog replay` and the like.
-const GROUPS: Readonly<Record<string, () => Promise<CommandGroup>>> = {
+export const GROUPS: Readonly<Record<string, () => Promise<CommandGroup>>> = {
   tpm: async () => {
     const m = await import('./tpm.js');
     return { help: m.TPM_HELP, commands: m.TPM_COMMANDS };
@@ -137,48 +141,165 @@ const GROUPS: Readonly<Record<string, () => Promise<CommandGroup>>> = {
 
 /** Runs one command line; returns the exit code. Never throws. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
+  let debug = argv.includes('--debug');
   try {
     // Global flags may stand before the group; the rest goes to the command's own parser.
     const { values, positionals, rest } = parseGlobal(argv);
+    debug = values.debug === true;
+    if (values.version) {
+      io.stdout.write(`execgate ${EXECGATE_VERSION}\n`);
+      return EXIT.OK;
+    }
     const [group, name] = positionals;
     if (group === undefined) {
       io.stdout.write(`${HELP}\n`);
       return values.help ? EXIT.OK : EXIT.USAGE;
     }
+    if (values.tcti !== undefined) tctiFlag(values.tcti);
     const load = GROUPS[group];
     if (!load) throw new UsageError(`unknown command group "${group}"; run "execgate --help"`);
     const g = await load();
+    const ctx = makeContext(io, values);
     // A group with a default command runs it when no sub-command is named (`execgate quote --pcrs …`).
-    if (name === undefined && g.default && !values.help) {
-      await prepare(group, io);
-      return await g.default(rest, makeContext(io, values));
-    }
-    if (name === undefined || name === 'help' || values.help) {
-      if (name !== undefined && name !== 'help' && !g.commands[name]) {
-        throw new UsageError(`unknown command "${group} ${name}"; run "execgate ${group} --help"`);
+    if (name === undefined && g.default) {
+      if (values.help) {
+        io.stdout.write(`${g.help}\n\n${await commandHelp(group, undefined, g.default, ctx)}\n`);
+        return EXIT.OK;
       }
+      await prepare(group, io);
+      return await g.default(rest, ctx);
+    }
+    if (name === undefined || name === 'help') {
       io.stdout.write(`${g.help}\n`);
       return name === undefined && !values.help ? EXIT.USAGE : EXIT.OK;
     }
     const cmd = g.commands[name];
     if (!cmd) throw new UsageError(`unknown command "${group} ${name}"; run "execgate ${group} --help"`);
+    if (values.help) {
+      io.stdout.write(`${await commandHelp(group, name, cmd, ctx)}\n`);
+      return EXIT.OK;
+    }
     await prepare(group, io);
-    return await cmd(rest, makeContext(io, values));
+    return await cmd(rest, ctx);
   } catch (e) {
     const code = exitCodeOf(e);
     if (e instanceof ExecgateError) {
       const hint = hintFor(e);
       io.stderr.write(`execgate: ${e.code}: ${e.message}${hint ? `\n  hint: ${hint}` : ''}\n`);
+      if (debug) io.stderr.write(`${stackOf(e)}\n`);
     } else {
+      const what = e instanceof Error ? e.message : String(e);
       io.stderr.write(
-        `execgate: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+        debug
+          ? `execgate: internal error: ${stackOf(e)}\n`
+          : `execgate: internal error: ${what}\n  this is a bug: please report it with the output of the same command run with --debug\n`,
       );
     }
     return code;
   }
 }
 
-/** Splits the global flags (--tcti, --tpm-deadline, --json, --help) from everything else, wherever they stand. */
+/** An error's stack and its causes' (for --debug). */
+function stackOf(e: unknown): string {
+  const lines: string[] = [];
+  for (let c: unknown = e, depth = 0; c !== undefined && depth < 8; depth++) {
+    lines.push(
+      `${depth === 0 ? '' : 'caused by: '}${c instanceof Error ? (c.stack ?? c.message) : String(c)}`,
+    );
+    c = c instanceof Error ? c.cause : undefined;
+  }
+  return lines.join('\n');
+}
+
+/**
+ * A --tcti value must parse as a TCTI: a malformed one is a usage error (exit 2), found before any
+ * command runs. A group or command name there means the value was forgotten (`execgate --tcti tpm info`).
+ */
+function tctiFlag(value: string): void {
+  try {
+    parseTcti(value);
+  } catch (e) {
+    const forgotten = value === '' || Object.hasOwn(GROUPS, value);
+    throw new UsageError(
+      forgotten
+        ? `--tcti needs a value: got "${value}", which is no TCTI; write --tcti TCTI before the command, e.g. --tcti swtpm:host=127.0.0.1,port=2321 (or leave it out: $EXECGATE_TCTI, else device:/dev/tpmrm0)`
+        : `--tcti: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+}
+
+/**
+ * `execgate GROUP COMMAND --help`: the command's usage, every flag it parses, and its examples (the
+ * lines of the group help's Example section that run it).
+ */
+async function commandHelp(
+  group: string,
+  name: string | undefined,
+  cmd: CommandFn,
+  ctx: CliContext,
+): Promise<string> {
+  let request: HelpRequest | undefined;
+  try {
+    await cmd(['--help'], ctx);
+  } catch (e) {
+    if (!(e instanceof HelpRequest)) throw e;
+    request = e;
+  }
+  if (request === undefined)
+    throw new Error(`execgate ${group} ${name ?? ''}: --help did not reach parseFlags`);
+  const g = await GROUPS[group]?.();
+  const examples = g === undefined ? [] : examplesOf(g, group, name);
+  return [
+    request.usage,
+    `Flags: ${request.flags.join(' ')}${request.flags.length ? ' ' : ''}(and the global --tcti --tpm-deadline --json --debug)`,
+    `Example${examples.length > 1 ? 's' : ''}:`,
+    ...examples.map((l) => `  ${l}`),
+    `More: execgate ${group} --help`,
+  ].join('\n');
+}
+
+/**
+ * The example lines of a group help (its "Example:" section) that run `group name`, or the group's
+ * default command when `name` is undefined, each with its continuation lines.
+ */
+export function examplesOf(g: CommandGroup, group: string, name: string | undefined): string[] {
+  const lines = g.help.split('\n');
+  const at = lines.findIndex((l) => /^Examples?:\s*$/.test(l));
+  const out: string[] = [];
+  let taking = false;
+  for (const raw of at < 0 ? [] : lines.slice(at + 1)) {
+    if (!raw.startsWith('  ')) break;
+    if (taking && raw.startsWith('    ')) {
+      out.push(raw.slice(2));
+      continue;
+    }
+    taking = invocations(raw).some(([gr, c]) => {
+      if (gr !== group) return false;
+      const sub = c !== undefined && Object.hasOwn(g.commands, c) ? c : undefined;
+      return sub === name;
+    });
+    if (taking) out.push(raw.trim());
+  }
+  return out;
+}
+
+/** [group, word after it] of each `execgate …` on a line, global flags skipped. */
+function invocations(line: string): [string | undefined, string | undefined][] {
+  const words = line.trim().split(/\s+/);
+  const out: [string | undefined, string | undefined][] = [];
+  words.forEach((w, i) => {
+    if (w !== 'execgate') return;
+    let k = i + 1;
+    while (/^--(json|debug|tcti|tpm-deadline)(=|$)/.test(words[k] ?? '')) {
+      const flag = words[k] ?? '';
+      k += flag === '--tcti' || flag === '--tpm-deadline' ? 2 : 1;
+    }
+    out.push([words[k], words[k + 1]]);
+  });
+  return out;
+}
+
+/** Splits the global flags (--tcti, --tpm-deadline, --json, --debug, --help, --version) from everything else, wherever they stand. */
 function parseGlobal(argv: string[]) {
   const globals: string[] = [];
   const others: string[] = [];
@@ -188,7 +309,8 @@ function parseGlobal(argv: string[]) {
       others.push(...argv.slice(i));
       break;
     }
-    if (a === '--json' || a === '--help' || a === '-h' || /^--(tcti|tpm-deadline)=/.test(a)) globals.push(a);
+    if (['--json', '--help', '-h', '--debug', '--version'].includes(a) || /^--(tcti|tpm-deadline)=/.test(a))
+      globals.push(a);
     else if (a === '--tcti' || a === '--tpm-deadline') globals.push(a, argv[++i] ?? '');
     else others.push(a);
   }
@@ -198,6 +320,8 @@ function parseGlobal(argv: string[]) {
       tcti: { type: 'string' },
       'tpm-deadline': { type: 'string' },
       json: { type: 'boolean' },
+      debug: { type: 'boolean' },
+      version: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     HELP,

@@ -6,7 +6,6 @@
  * verified quote; anything that cannot be believed fails the check (fail closed).
  */
 import { ExecgateError } from '../errors.js';
-import { writeFileSafe } from '../fs/atomic-write.js';
 import { INPUT_LIMITS, readBounded } from '../fs/read-bounded.js';
 import type { ImaLog } from '../measure/ima/index.js';
 import {
@@ -30,6 +29,7 @@ import { loadEventLog } from './eventlog.js';
 import { QUOTE_SOURCE_FLAGS, QUOTE_SOURCE_HELP, quotedPcrs } from './evidence.js';
 import { EXIT, UsageError } from './exit.js';
 import { imaHashFlag, loadImaLog } from './ima.js';
+import { checkOutput, writeOutput } from './output.js';
 
 export const STATE_HELP = `Usage: execgate state <command> [flags]
 
@@ -160,6 +160,8 @@ async function capture(argv: string[], ctx: CliContext): Promise<number> {
   const sb = values['secure-boot'];
   if (sb !== undefined && sb !== 'required' && sb !== 'any')
     throw new UsageError(`--secure-boot must be required or any, got "${sb}"`);
+  // Refused before the TPM quotes: a missing directory, a planted link, a file kept without --force.
+  await checkOutput('--out', values.out, { replace: values.force === true });
   const { verdict } = await judge(ctx, values, { wantIma: true, imaOptional: true });
   if (!verdict.ok)
     throw new MeasuredStateError(
@@ -180,7 +182,7 @@ async function capture(argv: string[], ctx: CliContext): Promise<number> {
     ...(values.note === undefined ? {} : { host: { note: values.note } }),
     ...(sb === undefined ? {} : { secureBoot: sb }),
   });
-  await writeFileSafe(values.out, stringifyReferenceState(doc), {
+  await writeOutput('--out', values.out, stringifyReferenceState(doc), {
     mode: 0o644,
     replace: values.force === true,
   });
@@ -230,7 +232,8 @@ async function check(argv: string[], ctx: CliContext): Promise<number> {
   const d = toHex(referenceDigest(ref));
   if (ctx.json) {
     ctx.out(JSON.stringify({ ok, reference: positionals[0], digest: d, quote: source, failures }));
-    return ok ? EXIT.OK : EXIT.EVIDENCE_INVALID;
+    // A failure goes on to the error below: the JSON on stdout, and the reason on stderr.
+    if (ok) return EXIT.OK;
   }
   if (!ok)
     throw new MeasuredStateError(

@@ -78,6 +78,12 @@ async function pcrs(argv: string[], ctx: CliContext): Promise<number> {
   );
   if (positionals.length)
     throw new UsageError(`tpm pcrs takes no arguments, got "${positionals.join(' ')}"\n${usage}`);
+  // tpm2-tools' BANK:LIST (quote --pcrs takes it) is --bank BANK --pcrs LIST here: say so.
+  const bankList = /^([a-z0-9_]+):([^+]*)$/.exec(values.pcrs ?? '');
+  if (bankList && values.bank === undefined)
+    throw new UsageError(
+      `--pcrs takes PCR indices only, got "${values.pcrs}": write --bank ${bankList[1]} --pcrs ${bankList[2]}\n${usage}`,
+    );
   const only = values.pcrs === undefined ? undefined : parseIndexList(values.pcrs, '--pcrs', 255);
   const bank = values.bank === undefined ? undefined : bankAlg(values.bank);
   const result = await ctx.withTpm(async (tpm) => {

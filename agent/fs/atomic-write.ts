@@ -56,6 +56,15 @@ function failed(what: string, e: unknown): FileWriteError {
   });
 }
 
+/** A directory that is not there: say which, and what to do. */
+function missingDir(dir: string, e?: unknown): FileWriteError {
+  return new FileWriteError(
+    'E_FILE_WRITE',
+    `directory ${dir} does not exist: make it (mkdir -p ${dir}) or choose another path`,
+    { cause: e },
+  );
+}
+
 const euid = (): number => (typeof process.geteuid === 'function' ? process.geteuid() : 0);
 
 /** The sticky bit (S_ISVTX): in such a directory only an entry's owner (or root) may rename or remove it. */
@@ -93,7 +102,7 @@ export async function checkDir(dir: string): Promise<void> {
   try {
     st = await lstat(abs);
   } catch (e) {
-    throw failed(`directory ${dir}`, e);
+    throw errnoOf(e) === 'ENOENT' ? missingDir(dir, e) : failed(`directory ${dir}`, e);
   }
   if (st.isSymbolicLink())
     throw new FileWriteError('E_FILE_UNSAFE', `directory ${dir} is a symbolic link; give the real path`);
@@ -189,6 +198,11 @@ async function checkTarget(file: string, replace: boolean): Promise<void> {
   }
   if (st.isSymbolicLink())
     throw new FileWriteError('E_FILE_UNSAFE', `${file} is a symbolic link; remove it to write there`);
+  if (st.isDirectory())
+    throw new FileWriteError(
+      'E_FILE_UNSAFE',
+      `${file} is a directory: give a file name, e.g. ${join(file, basename(file) === '' ? 'out' : 'out.bin')}`,
+    );
   if (!st.isFile()) throw new FileWriteError('E_FILE_UNSAFE', `${file} exists and is not a regular file`);
   if (!replace) throw new FileWriteError('E_FILE_EXISTS', `${file} exists; --force replaces it`);
 }
@@ -242,15 +256,20 @@ export async function writeFileSafe(
 
 /**
  * Checks, before costly work (a TPM command), that writeFileSafe(file, …, opts) would not be refused:
- * the directory when it exists (ensureDir makes a missing one), and the target. The write checks again.
+ * the directory (a missing one only when the caller makes it with ensureDir: `makesDir`), and the
+ * target. The write checks again.
  */
-export async function checkWritable(file: string, opts: Pick<WriteOptions, 'replace'>): Promise<void> {
+export async function checkWritable(
+  file: string,
+  opts: Pick<WriteOptions, 'replace'> & { readonly makesDir?: boolean },
+): Promise<void> {
   const dir = dirname(resolve(file));
   const exists = await lstat(dir).then(
     () => true,
     (e: unknown) => {
-      if (errnoOf(e) === 'ENOENT') return false;
-      throw failed(`directory ${dir}`, e);
+      if (errnoOf(e) !== 'ENOENT') throw failed(`directory ${dir}`, e);
+      if (opts.makesDir !== true) throw missingDir(dirname(file), e);
+      return false;
     },
   );
   if (exists) await checkDir(dir);
