@@ -29,7 +29,10 @@ async function main(argv: readonly string[]): Promise<number> {
     ...(values.dir === undefined ? {} : { stateDir: values.dir }),
   });
   for (const [name, value] of Object.entries(swtpm.env)) process.stdout.write(`export ${name}='${value}'\n`);
-  if (swtpm.ca) process.stdout.write(`# EK certificates chain to ${swtpm.ca.rootCert}\n`);
+  if (swtpm.ca)
+    process.stdout.write(
+      `# EK certificates chain to ${swtpm.ca.rootCert} through ${swtpm.ca.issuerCert}: --ca needs both in one bundle\n`,
+    );
   process.stdout.write(
     `# swtpm pid ${swtpm.pid}, state ${swtpm.stateDir}; stop with Ctrl-C or kill ${process.pid}\n`,
   );

@@ -165,7 +165,7 @@ const tpm2ToolsPath = (dir: string, k: keyof typeof TPM2_TOOLS_FILES): string =>
  */
 export async function checkTpm2ToolsOut(dir: string, opts: { replace: boolean }): Promise<void> {
   for (const k of Object.keys(TPM2_TOOLS_FILES) as (keyof typeof TPM2_TOOLS_FILES)[])
-    await checkWritable(tpm2ToolsPath(dir, k), opts);
+    await checkWritable(tpm2ToolsPath(dir, k), { ...opts, makesDir: true });
 }
 
 /**

@@ -68,7 +68,10 @@ Example:
   execgate key gen --alg ed25519 --out issuer.key && execgate key gen --alg p256 --out approver.key
   execgate artifact issue --key issuer.key --issuer ops --host-identity host.json \\
     --exe /usr/sbin/reboot --ttl 10m --gov ticket=CHG-1234 --out reboot.cose
+  execgate artifact delegate --parent team.cose --key team.key --issuer team --exe /usr/local/bin/deploy \\
+    --host-identity host.json --ttl 5m --out deploy.cose
   execgate artifact approve reboot.cose --key approver.key
+  execgate artifact inspect reboot.cose --json
   execgate artifact verify reboot.cose --trust issuer.key.pub --approver approver.key.pub --approvals 1`;
 
 const ISSUE_USAGE =

@@ -57,7 +57,14 @@ by checkpoints: TPM quotes over C2SP checkpoint notes, each taking the next valu
   --strict       verify --bundle: also decode every entry a checkpoint covers (its deterministic CBOR
                  and fields), not only its bytes under the roots; about 6× slower
 Exit 0 when the log verifies, 7 with the tamper code otherwise: E_AUDIT_ENTRY, E_AUDIT_ROOT,
-E_AUDIT_TRUNCATED, E_AUDIT_CHECKPOINT, E_AUDIT_CONSISTENCY, E_AUDIT_ROLLBACK; 2 for E_AUDIT_STORE.`;
+E_AUDIT_TRUNCATED, E_AUDIT_CHECKPOINT, E_AUDIT_CONSISTENCY, E_AUDIT_ROLLBACK; 2 for E_AUDIT_STORE.
+
+Examples:
+  execgate audit show --limit 5 --json
+  execgate audit checkpoint --policy /etc/execgate/policy.toml
+  execgate audit verify --json
+  execgate audit prove --index 0
+  execgate audit export --out audit.bundle && execgate audit verify --bundle audit.bundle --offline`;
 
 const COMMON = POLICY_FLAGS;
 

@@ -49,7 +49,9 @@ ${QUOTE_SOURCE_HELP}
 
 Exit 0 when the log matches the quote, 7 when it does not (E_EVENTLOG_MISMATCH) or is malformed
 (E_EVENTLOG_*), 8 when there is no log to read (E_MEASURE_NO_LOG, E_MEASURE_UNREADABLE).
-Example:
+Examples:
+  execgate eventlog show --json | jq '.events | length'
+  execgate eventlog replay boot.log --workaround ebs-events-missing
   execgate --tcti swtpm:host=127.0.0.1,port=2321 eventlog verify boot.log --json`;
 
 /** The log at FILE, or the kernel's when FILE is absent; parsed. */

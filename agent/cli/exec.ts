@@ -43,12 +43,18 @@ CMD runs with execgate's stdin, stdout and stderr, EXECGATE_VERDICT=<seq>:<entry
 exits with CMD's status, or dies of the signal that killed it.
 Reason codes: E_MISSING E_FORMAT E_SIGNATURE E_UNTRUSTED_ISSUER E_LINEAGE E_POLICY E_APPROVAL E_EXPIRED
 E_NOT_YET_VALID E_BOOT E_REVOKED E_HOST E_STATE E_SCOPE E_REPLAY E_CONFIG E_TPM_UNAVAILABLE E_AUDIT
-E_INTERNAL (README, "The gate").`;
+E_INTERNAL (README, "The gate").
+
+Example:
+  execgate exec --artifact reboot.cose -- /usr/sbin/reboot`;
 
 export const CHECK_HELP = `Usage: execgate check [--artifact FILE] [--policy FILE] [--json] [--verdict FILE] -- CMD [ARGS…]
 
 The verdict execgate exec would give, without consuming a use, recording it or running anything.
-Exit 0 for allow, 126 for deny (the line or JSON as for exec).`;
+Exit 0 for allow, 126 for deny (the line or JSON as for exec).
+
+Example:
+  execgate check --artifact reboot.cose --json -- /usr/sbin/reboot`;
 
 interface Flags {
   readonly artifact?: string | undefined;
@@ -58,15 +64,18 @@ interface Flags {
 
 /** Splits `[flags] -- CMD ARGS…`; the command is required and only after `--`. */
 function parseCommandLine(argv: string[], usage: string): { flags: Flags; command: string[] } {
+  const options = {
+    artifact: { type: 'string' },
+    policy: { type: 'string' },
+    verdict: { type: 'string' },
+  } as const;
+  // `execgate exec --help`: parseFlags answers with the usage and flags (run.ts, commandHelp).
+  if (argv.length === 1 && argv[0] === '--help') parseFlags(argv, options, usage);
   const at = argv.indexOf('--');
   if (at < 0) throw new UsageError(`give the command after "--"\n${usage}`);
   const command = argv.slice(at + 1);
   if (command.length === 0 || command[0] === '') throw new UsageError(`no command after "--"\n${usage}`);
-  const { values, positionals } = parseFlags(
-    argv.slice(0, at),
-    { artifact: { type: 'string' }, policy: { type: 'string' }, verdict: { type: 'string' } },
-    usage,
-  );
+  const { values, positionals } = parseFlags(argv.slice(0, at), options, usage);
   if (positionals.length)
     throw new UsageError(`unknown argument "${positionals[0]}"; the command goes after "--"\n${usage}`);
   return { flags: values, command };

@@ -52,8 +52,10 @@ ${QUOTE_SOURCE_HELP}
 Exit 0 when a prefix of the list matches the quote, every entry in it is intact, and boot_aggregate is the
 hash of the quoted PCRs 0–7 (SHA-1) or 0–9 (it ties the list to the attested boot); 7 when any of these
 fails (E_IMA_MISMATCH) or the list is malformed (E_IMA_*); 8 when there is no list (E_MEASURE_NO_LOG).
-Example:
-  execgate ima replay /sys/kernel/security/ima/binary_runtime_measurements --json`;
+Examples:
+  execgate ima show /sys/kernel/security/ima/ascii_runtime_measurements
+  execgate ima replay /sys/kernel/security/ima/binary_runtime_measurements --json
+  execgate ima verify --checkpoint /var/lib/execgate/ima.checkpoint`;
 
 /** A --hash/--bank/--ima-hash value. */
 export function imaHashFlag(value: string | undefined, what: string): HashAlgorithm | undefined {

@@ -76,7 +76,16 @@ verify (BUNDLE | --msg F --sig F --pcrs-values F [--pcrs SEL]) (--ak-public FILE
   Exit 0 when valid, 7 when not, with the reason code (E_QUOTE_SIGNATURE, E_QUOTE_SIGNATURE_ALG,
   E_QUOTE_MAGIC, E_QUOTE_TYPE, E_QUOTE_NONCE, E_QUOTE_SELECTION, E_QUOTE_PCR_DIGEST, E_QUOTE_CLOCK,
   E_QUOTE_SIGNER, E_QUOTE_PARSE); 2 when an input file cannot be read (E_INPUT_READ) or is longer than
-  its limit (E_INPUT_LIMIT: 64 KiB for a bundle, a tpm2-tools file or a PEM key).`;
+  its limit (E_INPUT_LIMIT: 64 KiB for a bundle, a tpm2-tools file or a PEM key).
+  --pcrs-values F: tpm2_quote -o's file (its default serialized form, as quote.pcrs: it carries the
+  selection, so --pcrs may be left out) or bare values (tpm2_quote -F values, quote.pcrs.values: --pcrs
+  gives their selection).
+
+Examples:
+  NONCE=$(openssl rand -hex 20)                  # the verifier's fresh nonce
+  execgate quote --nonce $NONCE --out quote.cbor
+  execgate quote verify quote.cbor --ak ak.pem --nonce $NONCE --ak-qualified-name $AKQN
+  execgate quote verify --msg m.bin --sig s.bin --pcrs-values pcrs.out --ak ak.pem --nonce $NONCE   # tpm2_quote's files`;
 
 const U32_MAX = 0xffff_ffff;
 const U64_MAX = (1n << 64n) - 1n;

@@ -163,7 +163,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     // A group with a default command runs it when no sub-command is named (`execgate quote --pcrs …`).
     if (name === undefined && g.default) {
       if (values.help) {
-        io.stdout.write(`${g.help}\n\n${await commandHelp(group, undefined, g.default, ctx)}\n`);
+        io.stdout.write(`${g.help}\n\n${flagLines(await helpRequestOf(g.default, ctx))}\n`);
         return EXIT.OK;
       }
       await prepare(group, io);
@@ -176,7 +176,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     const cmd = g.commands[name];
     if (!cmd) throw new UsageError(`unknown command "${group} ${name}"; run "execgate ${group} --help"`);
     if (values.help) {
-      io.stdout.write(`${await commandHelp(group, name, cmd, ctx)}\n`);
+      io.stdout.write(`${await commandHelp(g, group, name, cmd, ctx)}\n`);
       return EXIT.OK;
     }
     await prepare(group, io);
@@ -228,30 +228,34 @@ function tctiFlag(value: string): void {
   }
 }
 
+/** What a command answers to `--help` alone: parseFlags' HelpRequest (its usage and flags). */
+async function helpRequestOf(cmd: CommandFn, ctx: CliContext): Promise<HelpRequest> {
+  try {
+    await cmd(['--help'], ctx);
+  } catch (e) {
+    if (e instanceof HelpRequest) return e;
+    throw e;
+  }
+  throw new Error('--help did not reach parseFlags');
+}
+
+function flagLines(request: HelpRequest): string {
+  return [
+    `Flags: ${request.flags.length ? request.flags.join(' ') : '(none)'}`,
+    'Global flags: --tcti TCTI --tpm-deadline S --json --debug',
+  ].join('\n');
+}
+
 /**
  * `execgate GROUP COMMAND --help`: the command's usage, every flag it parses, and its examples (the
  * lines of the group help's Example section that run it).
  */
-async function commandHelp(
-  group: string,
-  name: string | undefined,
-  cmd: CommandFn,
-  ctx: CliContext,
-): Promise<string> {
-  let request: HelpRequest | undefined;
-  try {
-    await cmd(['--help'], ctx);
-  } catch (e) {
-    if (!(e instanceof HelpRequest)) throw e;
-    request = e;
-  }
-  if (request === undefined)
-    throw new Error(`execgate ${group} ${name ?? ''}: --help did not reach parseFlags`);
-  const g = await GROUPS[group]?.();
-  const examples = g === undefined ? [] : examplesOf(g, group, name);
+async function commandHelp(g: CommandGroup, group: string, name: string, cmd: CommandFn, ctx: CliContext) {
+  const request = await helpRequestOf(cmd, ctx);
+  const examples = examplesOf(g, group, name);
   return [
     request.usage,
-    `Flags: ${request.flags.join(' ')}${request.flags.length ? ' ' : ''}(and the global --tcti --tpm-deadline --json --debug)`,
+    flagLines(request),
     `Example${examples.length > 1 ? 's' : ''}:`,
     ...examples.map((l) => `  ${l}`),
     `More: execgate ${group} --help`,

@@ -62,8 +62,10 @@ digest) seen as an allowlist. Edit it to widen or narrow what is allowed; its di
 (RFC 8785 canonical JSON, SHA-256) changes only when its content does.
 Exit 0 when the state matches, 7 when it does not (E_STATE_MISMATCH) or the evidence does not hold together,
 2 for a malformed REF (E_REFERENCE_*), 8 when a log that is needed is missing.
-Example:
-  execgate state capture --out /etc/execgate/reference.json && execgate state check /etc/execgate/reference.json`;
+Examples:
+  execgate state capture --out /etc/execgate/reference.json --exact-pcrs 0-7
+  execgate state check /etc/execgate/reference.json --json
+  execgate state digest /etc/execgate/reference.json`;
 
 const EVIDENCE_FLAGS = {
   eventlog: { type: 'string' },

@@ -34,8 +34,10 @@ Commands:
                                               encrypted and HMAC-checked (E_TPM_INTEGRITY if altered)
 
 Examples:
+  execgate tpm info --json
   execgate --tcti swtpm:host=127.0.0.1,port=2321 tpm pcrs --bank sha256 --pcrs 0-7,16 --json
-  execgate tpm extend 16 --bank sha256 --digest $(printf x | sha256sum | cut -c1-64)`;
+  execgate tpm extend 16 --bank sha256 --digest $(printf x | sha256sum | cut -c1-64)
+  execgate tpm random 32 --encrypt                  # after host init pinned the EK`;
 
 function bankAlg(name: string): HashAlgId {
   const alg = hashByName(name.toLowerCase())?.tpmAlg;

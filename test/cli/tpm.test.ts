@@ -139,7 +139,8 @@ describe('execgate tpm', () => {
     expect((await cli(['tpm', 'pcrs', '--bank', 'md5'])).stderr).toContain('sha256');
     expect((await cli(['tpm', 'pcrs', '--pcrs', '3-1'])).code).toBe(EXIT.USAGE);
     expect((await cli(['tpm', 'random', 'lots'])).code).toBe(EXIT.USAGE);
-    expect((await cli(['--tcti', 'bogus:x', 'tpm', 'random', '1'])).code).toBe(EXIT.TPM_UNAVAILABLE);
+    // A malformed TCTI is a usage error (issue 15), as any malformed flag value.
+    expect((await cli(['--tcti', 'bogus:x', 'tpm', 'random', '1'])).code).toBe(EXIT.USAGE);
   });
 
   it('--help prints help with an example and exits 0', async () => {

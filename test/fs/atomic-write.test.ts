@@ -80,7 +80,10 @@ describe('writeFileSafe', () => {
 
   it('fails without leaving anything when the directory does not exist', async () => {
     const p = writeFileSafe(join(dir, 'missing', 'f'), 'x', REPLACE);
-    await expect(p).rejects.toMatchObject({ code: 'E_FILE_WRITE', message: expect.stringMatching(/ENOENT/) });
+    await expect(p).rejects.toMatchObject({
+      code: 'E_FILE_WRITE',
+      message: expect.stringMatching(/missing does not exist: make it \(mkdir -p /),
+    });
     expect(await readdir(dir)).toEqual([]);
   });
 
