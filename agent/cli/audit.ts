@@ -390,6 +390,8 @@ async function prove(argv: string[], ctx0: CliContext): Promise<number> {
         'E_AUDIT_TRUNCATED',
         `the newest checkpoint covers ${size} entries; the log has ${leaves.length}`,
       );
+    // The proofs hash through wasm-core (its Merkle tree), which a process must load first.
+    await initVerification();
     let doc: object;
     if (values.index !== undefined) {
       const index = parseIndex(values.index, '--index', Number.MAX_SAFE_INTEGER);
