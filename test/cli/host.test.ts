@@ -628,7 +628,8 @@ describe('host init pins the EK (host.json)', () => {
         ],
         { EXECGATE_STATE_DIR: state },
       );
-      expect(quoted.stderr).toBe('');
+      // Without --out the bundle goes to stdout and only its nonce to stderr (issue 15).
+      expect(quoted.stderr).toMatch(/^nonce [0-9a-f]{40} \(quote verify BUNDLE --nonce [0-9a-f]{40}\)\n$/);
       expect(quoted.code).toBe(EXIT.OK);
 
       await writeFile(join(state, 'host.json'), '{"version":1,"ek":{"rsa2048":{"public":"00","name":"00"}}}');
