@@ -36,7 +36,7 @@ async function prepare(group: string, io: CliIo): Promise<void> {
   await initHashing({ threads });
 }
 
-const HELP = `Usage: execgate [--tcti TCTI] [--tpm-deadline S] [--json] <group> <command> [flags]
+const HELP = `Usage: execgate [--tcti TCTI] [--tpm-deadline S] [--json] [--debug] <group> <command> [flags]
 
 A command runs only after it is verified. Groups:
   tpm      info | pcrs | extend | random       direct TPM access
