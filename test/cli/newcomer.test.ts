@@ -67,51 +67,20 @@ describe('nine file mistakes: the flag and path named, a documented code, checke
     const files = { msg: t2('quote.msg'), sig: t2('quote.sig'), values: t2('quote.pcrs.values') };
     const verify = (...a: string[]) =>
       eg('--tcti', NO_TPM, 'quote', 'verify', ...a, '--ak', ak, '--nonce', 'abcd');
+    /** quote verify from tpm2-tools files, one of them (`flag`) missing. */
+    const withMissing = (flag: '--msg' | '--sig' | '--pcrs-values', path: string) => {
+      const given = { '--msg': files.msg, '--sig': files.sig, '--pcrs-values': files.values, [flag]: path };
+      return verify(...Object.entries(given).flat(), '--pcrs', 'sha256:0-7');
+    };
     const [missing, directory, msg, sig, values, quote] = await Promise.all([
       verify(join(dir, 'nope.cbor')),
       verify(dir),
-      verify(
-        '--msg',
-        join(dir, 'no.msg'),
-        '--sig',
-        files.sig,
-        '--pcrs-values',
-        files.values,
-        '--pcrs',
-        'sha256:0-7',
-      ),
-      verify(
-        '--msg',
-        files.msg,
-        '--sig',
-        join(dir, 'no.sig'),
-        '--pcrs-values',
-        files.values,
-        '--pcrs',
-        'sha256:0-7',
-      ),
-      verify(
-        '--msg',
-        files.msg,
-        '--sig',
-        files.sig,
-        '--pcrs-values',
-        join(dir, 'no.values'),
-        '--pcrs',
-        'sha256:0-7',
-      ),
+      withMissing('--msg', join(dir, 'no.msg')),
+      withMissing('--sig', join(dir, 'no.sig')),
+      withMissing('--pcrs-values', join(dir, 'no.values')),
       eg(
-        '--tcti',
-        NO_TPM,
-        'eventlog',
-        'verify',
-        EVENT_LOG,
-        '--quote',
-        join(dir, 'no.cbor'),
-        '--ak',
-        ak,
-        '--nonce',
-        'ab',
+        ...['--tcti', NO_TPM, 'eventlog', 'verify', EVENT_LOG],
+        ...['--quote', join(dir, 'no.cbor'), '--ak', ak, '--nonce', 'ab'],
       ),
     ]);
     expectFileError(missing, 'E_INPUT_READ', 'BUNDLE', join(dir, 'nope.cbor'));
@@ -259,33 +228,23 @@ describe('quote and its files', () => {
 
 describe('messages that misled, now saying what was wrong and what to do', () => {
   it('odd-length hex, tpm pcrs --pcrs BANK:LIST, a forgotten or malformed --tcti, --version', async () => {
-    const [odd, bank, forgotten, empty, malformed, version] = await Promise.all([
-      eg('quote', 'verify', join(dir, 'q.cbor'), '--ak', join(dir, 'ak.pem'), '--nonce', 'abc'),
-      eg('tpm', 'pcrs', '--pcrs', 'sha256:0-7'),
-      eg('--tcti', 'tpm', 'info'),
-      eg('tpm', 'info', '--tcti'),
-      eg('--tcti', 'swtpm:port=abc', 'tpm', 'info'),
-      eg('--version'),
-    ]);
-    expect(odd).toMatchObject({
-      code: EXIT.USAGE,
-      stderr: expect.stringContaining('odd number of hex digits'),
-    });
-    expect(bank).toMatchObject({
-      code: EXIT.USAGE,
-      stderr: expect.stringContaining('--bank sha256 --pcrs 0-7'),
-    });
-    expect(forgotten).toMatchObject({
-      code: EXIT.USAGE,
-      stderr: expect.stringContaining('--tcti needs a value'),
-    });
-    expect(empty).toMatchObject({
-      code: EXIT.USAGE,
-      stderr: expect.stringContaining('--tcti needs a value'),
-    });
-    expect(malformed).toMatchObject({
-      code: EXIT.USAGE,
-      stderr: expect.stringContaining('--tcti: invalid TCTI'),
+    // [argv, what the usage error (exit 2) must say]
+    const cases: [string[], string][] = [
+      [
+        ['quote', 'verify', join(dir, 'q.cbor'), '--ak', join(dir, 'ak.pem'), '--nonce', 'abc'],
+        'odd number of hex digits',
+      ],
+      [['tpm', 'pcrs', '--pcrs', 'sha256:0-7'], '--bank sha256 --pcrs 0-7'],
+      [['--tcti', 'tpm', 'info'], '--tcti needs a value'],
+      [['tpm', 'info', '--tcti'], '--tcti needs a value'],
+      [['--tcti', 'swtpm:port=abc', 'tpm', 'info'], '--tcti: invalid TCTI'],
+    ];
+    const [version, ...results] = await Promise.all([eg('--version'), ...cases.map(([argv]) => eg(...argv))]);
+    cases.forEach(([argv, says], i) => {
+      expect(results[i], argv.join(' ')).toMatchObject({
+        code: EXIT.USAGE,
+        stderr: expect.stringContaining(says),
+      });
     });
     expect(version).toMatchObject({ code: 0, stdout: expect.stringMatching(/^execgate \d+\.\d+\.\d+\n$/) });
   });
