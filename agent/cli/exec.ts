@@ -97,7 +97,7 @@ function printVerdict(ctx: CliContext, v: GateVerdict): void {
  * `s` on one line: C0 and C1 controls and Unicode's line and paragraph separators escaped, since the
  * command name (or a file's) in a detail may hold them and split the denial line.
  */
-function oneLine(s: string): string {
+export function oneLine(s: string): string {
   let out = '';
   for (const c of s) {
     const n = c.codePointAt(0) ?? 0;
