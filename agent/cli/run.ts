@@ -53,6 +53,7 @@ A command runs only after it is verified. Groups:
   exec     [flags] -- CMD [ARGS…]              the gate: run CMD only when an artifact allows it (126 if not)
   check    [flags] -- CMD [ARGS…]              the gate's verdict on CMD, without running or recording it
   policy   check                               the host policy: load every file it names, print the trust
+  doctor   [--policy FILE] [--json]            is this host ready to gate? each check, and what to do
 
 Global flags:
   --tcti TCTI   the TPM to use: device:/dev/tpmrm0, swtpm:host=H,port=P, swtpm:path=SOCK, mssim:host=H,port=P
@@ -64,7 +65,7 @@ Global flags:
 
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 TPM unavailable, 4 TPM error response,
             5 malformed TPM response, 6 request not supported by this TPM, 7 evidence failed verification,
-            8 no measurement log to read.`;
+            8 no measurement log to read, 9 a doctor check failed.`;
 
 type CommandFn = (argv: string[], ctx: CliContext) => Promise<number>;
 
@@ -132,6 +133,10 @@ const GROUPS: Readonly<Record<string, () => Promise<CommandGroup>>> = {
   policy: async () => {
     const m = await import('./policy.js');
     return { help: m.POLICY_HELP, commands: m.POLICY_COMMANDS };
+  },
+  doctor: async () => {
+    const m = await import('./doctor.js');
+    return { help: m.DOCTOR_HELP, commands: {}, default: m.DOCTOR_DEFAULT };
   },
 };
 
