@@ -146,6 +146,42 @@ describe('execgate doctor', () => {
     );
   });
 
+  it('a revocation list no trusted key signed: FAIL revocation; a good one is listed with its issuer and number', async () => {
+    const revoke = async (key: string, out: string) => {
+      const r = await cli([
+        'revoke',
+        '--key',
+        key,
+        '--issuer',
+        'ops',
+        '--cti',
+        '00'.repeat(16),
+        '--out',
+        out,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+    };
+    await revoke(h.issuerKey, join(h.dir, 'good.cose'));
+    await revoke(await h.key('stranger'), join(h.dir, 'stranger.cose'));
+    await h.writePolicy({ extra: '[revocation]\nlists = ["good.cose", "stranger.cose"]\n' });
+    const out = await failsAt('revocation', /revocation\.lists\[1\]: revocation list .*stranger\.cose: /);
+    expect(lineOf(out, 'revocation')).not.toContain('good.cose');
+    expect(lineOf(out, 'trust')).toMatch(/^skip trust +skipped because revocation failed$/);
+    await h.writePolicy({ extra: '[revocation]\nlists = ["good.cose"]\n' });
+    const r = await doctor();
+    expect(r.code, r.stdout).toBe(0);
+    expect(lineOf(r.stdout, 'revocation')).toMatch(/^ok {3}revocation .*good\.cose: "ops" #1 of 20\d\d-/);
+  });
+
+  it('a revocation epoch counter the TPM does not have: FAIL nv, saying how to define it or drop it', async () => {
+    await h.writePolicy({ extra: '[revocation]\nepoch_nv_index = "0x01800101"\n' });
+    const out = await failsAt(
+      'nv',
+      /revocation epoch counter: no NV counter at 0x01800101.*: define an execgate NV counter at 0x01800101 .* or remove \[revocation\] epoch_nv_index/,
+    );
+    expect(lineOf(out, 'audit')).toMatch(/^skip audit +skipped because nv failed$/);
+  });
+
   it('the audit log tampered: FAIL audit with its code, pointing at audit verify', async () => {
     const db = openDatabase(join(h.stateDir, AUDIT_DB_FILE), {});
     try {
@@ -184,7 +220,7 @@ async function runEvict(tcti: string): Promise<{ code: number | null; stderr: st
   });
 }
 
-describe('the clock check', () => {
+describe('in-process, with a clock given', () => {
   const clockOf = async (now: number) => {
     const ctx = makeContext(
       { stdout: { write: () => true }, stderr: { write: () => true }, env: {} },
@@ -193,6 +229,38 @@ describe('the clock check', () => {
     const all = await runChecks({ policyFile: h.policy, stateDir: undefined, ctx, now: () => now });
     return all.find((c) => c.id === 'clock');
   };
+
+  it('no policy file: FAIL policy (write one), everything that reads it skipped', async () => {
+    const ctx = makeContext(
+      { stdout: { write: () => true }, stderr: { write: () => true }, env: {} },
+      { tcti: h.tcti },
+    );
+    const all = await runChecks({
+      policyFile: join(h.dir, 'none.toml'),
+      stateDir: undefined,
+      ctx,
+      now: Date.now,
+    });
+    const status = Object.fromEntries(all.map((c) => [c.id, c.status]));
+    expect(all[0]).toMatchObject({
+      id: 'policy',
+      status: 'fail',
+      remedy: expect.stringMatching(/^write the host policy/),
+    });
+    expect(status).toEqual({
+      policy: 'fail',
+      tpm: 'ok',
+      'state-dir': 'skip',
+      ak: 'skip',
+      'ek-cert': 'skip',
+      nv: 'skip',
+      keys: 'skip',
+      revocation: 'skip',
+      trust: 'skip',
+      audit: 'skip',
+      clock: 'ok',
+    });
+  });
 
   it('fails before the source date, and before the newest audit entry', async () => {
     expect(await clockOf(SOURCE_DATE_MS - 1)).toMatchObject({
