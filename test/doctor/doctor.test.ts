@@ -148,17 +148,10 @@ describe('execgate doctor', () => {
 
   it('a revocation list no trusted key signed: FAIL revocation; a good one is listed with its issuer and number', async () => {
     const revoke = async (key: string, out: string) => {
-      const r = await cli([
-        'revoke',
-        '--key',
-        key,
-        '--issuer',
-        'ops',
-        '--cti',
-        '00'.repeat(16),
-        '--out',
-        out,
-      ]);
+      // The paths are mkdtemp's: no spaces.
+      const r = await cli(
+        `revoke --key ${key} --issuer ops --cti ${'00'.repeat(16)} --out ${out}`.split(' '),
+      );
       expect(r.code, r.stderr).toBe(0);
     };
     await revoke(h.issuerKey, join(h.dir, 'good.cose'));
