@@ -9,9 +9,10 @@
 // not (or a step failed), 2 for a usage error.
 //
 // Everything it writes is under one temporary directory (state directory, policy, keys, artifacts, the
-// swtpm's state and CA), removed at the end, and it leaves no process running.
+// swtpm's state), removed at the end, and it leaves no process running. On a hardware TPM it leaves PCR 16
+// extended (until the next boot), the AK host init persists, and its own audit counter (NV_COUNTER).
 //   node scripts/demo.mjs [--swtpm] [--json FILE]
-//   --swtpm      never use /dev/tpmrm0 (a hardware TPM is changed by the demo: see TPM below)
+//   --swtpm      never use /dev/tpmrm0
 //   --json FILE  also write the summary as JSON to FILE
 // For tests, from sources: EXECGATE_BIN (the CLI, a JS file run by this Node; default dist/execgate.cjs)
 // and EXECGATE_SWTPM_MAIN (the swtpm helper; default dist/swtpm/main.js).
@@ -44,6 +45,9 @@ const say = (...lines) => {
   out();
   for (const l of lines) out(`# ${l}`);
 };
+
+/** The words of `line`, split at single spaces (so no word of it may hold a path: pass those apart). */
+const words = (line) => line.split(' ');
 
 /** A shell word: as it is when it needs no quoting, else single-quoted. */
 function word(s) {
@@ -289,9 +293,9 @@ async function main(demo, flags) {
     "Provision the host: pin the TPM's endorsement key, create the attestation key (AK) that signs every",
     'quote the gate relies on, and define the audit log’s rollback counter.',
   );
-  await demo.must(['host', 'init', '--policy', 'policy.toml'], { max: 5 });
+  await demo.must(words('host init --policy policy.toml'), { max: 5 });
   say('The host identity the issuer needs: the AK Name (the artifact’s subject) and the AK public key.');
-  const id = await demo.must(['host', 'identity', '--policy', 'policy.toml', '--json'], {
+  const id = await demo.must(words('host identity --policy policy.toml --json'), {
     suffix: ' > identity.json',
     quiet: true,
   });
@@ -306,10 +310,10 @@ async function main(demo, flags) {
     'and two approvers’ keys.',
   );
   await mkdir(join(dir, 'keys'), { mode: 0o700 });
-  await demo.must(['key', 'gen', '--alg', 'ed25519', '--out', 'keys/ops.key']);
-  await demo.must(['key', 'gen', '--alg', 'p256', '--out', 'keys/team.key']);
-  await demo.must(['key', 'gen', '--alg', 'ed25519', '--out', 'keys/alice.key']);
-  await demo.must(['key', 'gen', '--alg', 'p384', '--out', 'keys/bob.key']);
+  await demo.must(words('key gen --alg ed25519 --out keys/ops.key'));
+  await demo.must(words('key gen --alg p256 --out keys/team.key'));
+  await demo.must(words('key gen --alg ed25519 --out keys/alice.key'));
+  await demo.must(words('key gen --alg p384 --out keys/bob.key'));
 
   // A maintenance script for the delegated artifact, in a directory only we may write.
   const bin = join(dir, 'bin');
@@ -329,14 +333,14 @@ async function main(demo, flags) {
   out('$ cat >> policy.toml <<EOF');
   show(trust.replaceAll(dir, '$DEMO').slice(1));
   out('EOF');
-  await demo.must(['policy', 'check', '--policy', 'policy.toml'], { quiet: true });
+  await demo.must(words('policy check --policy policy.toml'), { quiet: true });
   out('  (policy check: it loads, every key included)');
 
   say(
     "The issuer asks the host for a quote: the TPM signs, with the AK, the host's current PCR values and",
     'a fresh nonce, so the issuer sees the state the host is in now, not numbers typed by hand.',
   );
-  const nonce = (await demo.must(['tpm', 'random', '16'])).stdout.trim();
+  const nonce = (await demo.must(words('tpm random 16'))).stdout.trim();
   await demo.must(['quote', '--pcrs', SELECTION, '--nonce', nonce, '--out', 'quote.cbor']);
 
   say(
@@ -344,125 +348,67 @@ async function main(demo, flags) {
     '(its AK Name) and in this state only: artifact issue verifies the quote (the AK’s signature, the',
     'nonce) and binds the digest of the quoted PCR values.',
   );
-  const bound = [
-    '--host-identity',
-    'identity.json',
-    '--pcrs',
-    SELECTION,
-    '--quote',
-    'quote.cbor',
-    '--ak',
-    'ak.pem',
-    '--nonce',
-    nonce,
-  ];
+  const bound = words(
+    `--host-identity identity.json --pcrs ${SELECTION} --quote quote.cbor --ak ak.pem --nonce ${nonce}`,
+  );
+  const opsIssues = words('artifact issue --key keys/ops.key --issuer ops --exe');
   const issue = (outFile, ticket) =>
     demo.must([
-      'artifact',
-      'issue',
-      '--key',
-      'keys/ops.key',
-      '--issuer',
-      'ops',
-      '--exe',
-      '/usr/bin/date',
-      '--arg=-u',
-      '--ttl',
-      '10m',
+      ...opsIssues,
+      ...words(`/usr/bin/date --arg=-u --ttl 10m --gov ticket=${ticket} --out ${outFile}`),
       ...bound,
-      '--gov',
-      `ticket=${ticket}`,
-      '--out',
-      outFile,
     ]);
   await issue('date.cose', 'DEMO-1');
   await issue('date-later.cose', 'DEMO-2');
   await issue('date-copy.cose', 'DEMO-3');
 
+  const allow = { verdict: 'allow', reason: 'OK' };
+  const deny = (reason) => ({ verdict: 'deny', reason });
   say(
     '1. The gate runs `date -u` under its artifact: signature, host, a fresh quote of the state, scope,',
     '   one use consumed and the verdict audited, all before date starts.',
   );
-  await demo.gate('date -u, its artifact fresh', 'date.cose', ['/usr/bin/date', '-u'], {
-    verdict: 'allow',
-    reason: 'OK',
-  });
+  await demo.gate('date -u, its artifact fresh', 'date.cose', ['/usr/bin/date', '-u'], allow);
 
   say('2. The same artifact again: its one use is spent.');
-  await demo.gate('the same artifact again', 'date.cose', ['/usr/bin/date', '-u'], {
-    verdict: 'deny',
-    reason: 'E_REPLAY',
-  });
+  await demo.gate('the same artifact again', 'date.cose', ['/usr/bin/date', '-u'], deny('E_REPLAY'));
 
   say(
     '3. A copy of an unused artifact, edited to allow `date -R` instead: the issuer’s signature no longer fits.',
   );
   await tamper(join(dir, 'date-copy.cose'), join(dir, 'date-tampered.cose'));
   out('$ # date-tampered.cose: date-copy.cose with its argv claim "-u" changed to "-R"');
-  await demo.gate('a tampered artifact', 'date-tampered.cose', ['/usr/bin/date', '-R'], {
-    verdict: 'deny',
-    reason: 'E_SIGNATURE',
-  });
+  await demo.gate('a tampered artifact', 'date-tampered.cose', ['/usr/bin/date', '-R'], deny('E_SIGNATURE'));
 
   say(
     'Delegation: ops grants the team key the right to issue artifacts for scripts in $DEMO/bin/, in the',
     'same state; the team issues a narrower child for `rotate-logs --now`, its chain included.',
   );
+  const grant = words('--delegate-key keys/team.key.pub --delegate-depth 0 --delegate-exe-prefix');
   await demo.must([
-    'artifact',
-    'issue',
-    '--key',
-    'keys/ops.key',
-    '--issuer',
-    'ops',
-    '--exe',
+    ...opsIssues,
     script,
-    '--any-args',
-    '--ttl',
-    '30m',
+    ...words('--any-args --ttl 30m --out team-grant.cose'),
     ...bound,
-    '--delegate-key',
-    'keys/team.key.pub',
-    '--delegate-depth',
-    '0',
-    '--delegate-exe-prefix',
+    ...grant,
     `${bin}/`,
-    '--out',
-    'team-grant.cose',
   ]);
+  const delegate = words(
+    'artifact delegate --parent team-grant.cose --key keys/team.key --issuer team --exe',
+  );
   await demo.must([
-    'artifact',
-    'delegate',
-    '--parent',
-    'team-grant.cose',
-    '--key',
-    'keys/team.key',
-    '--issuer',
-    'team',
-    '--exe',
+    ...delegate,
     script,
-    '--arg=--now',
-    '--ttl',
-    '10m',
-    '--gov',
-    'ticket=DEMO-4',
-    '--out',
-    'rotate.cose',
+    ...words('--arg=--now --ttl 10m --gov ticket=DEMO-4 --out rotate.cose'),
   ]);
-  await demo.must(['artifact', 'approve', 'rotate.cose', '--key', 'keys/alice.key']);
+  await demo.must(words('artifact approve rotate.cose --key keys/alice.key'));
 
   say('4. The child with one approval: the policy wants two.');
-  await demo.gate('delegated child, 1 of 2 approvals', 'rotate.cose', [script, '--now'], {
-    verdict: 'deny',
-    reason: 'E_APPROVAL',
-  });
+  await demo.gate('delegated child, 1 of 2 approvals', 'rotate.cose', [script, '--now'], deny('E_APPROVAL'));
 
   say('5. Bob approves too: the child runs.');
-  await demo.must(['artifact', 'approve', 'rotate.cose', '--key', 'keys/bob.key']);
-  await demo.gate('delegated child, 2 of 2 approvals', 'rotate.cose', [script, '--now'], {
-    verdict: 'allow',
-    reason: 'OK',
-  });
+  await demo.must(words('artifact approve rotate.cose --key keys/bob.key'));
+  await demo.gate('delegated child, 2 of 2 approvals', 'rotate.cose', [script, '--now'], allow);
 
   say(
     `6. The measured state changes: something is measured into PCR ${PCR}. An unused artifact bound to the`,
@@ -470,21 +416,23 @@ async function main(demo, flags) {
   );
   const digest = createHash('sha256').update('execgate demo').digest('hex');
   await demo.must(['tpm', 'extend', String(PCR), '--bank', 'sha256', '--digest', digest]);
-  await demo.gate(`date -u after PCR ${PCR} changed`, 'date-later.cose', ['/usr/bin/date', '-u'], {
-    verdict: 'deny',
-    reason: 'E_STATE',
-  });
+  await demo.gate(
+    `date -u after PCR ${PCR} changed`,
+    'date-later.cose',
+    ['/usr/bin/date', '-u'],
+    deny('E_STATE'),
+  );
 
   say(
     'The audit log holds every verdict above, allows and denials. A checkpoint anchors it in the TPM: a',
     'quote over the Merkle root, with the AK’s certification of the audit counter, then the counter bumped.',
   );
-  await demo.must(['audit', 'show', '--policy', 'policy.toml']);
-  await demo.must(['audit', 'checkpoint', '--policy', 'policy.toml']);
+  await demo.must(words('audit show --policy policy.toml'));
+  await demo.must(words('audit checkpoint --policy policy.toml'));
 
   say('7. The host verifies its log: every leaf, the tree, every checkpoint, the TPM’s counter.');
   await demo.check('audit verify on the host', async () => {
-    const r = await demo.run(['audit', 'verify', '--policy', 'policy.toml']);
+    const r = await demo.run(words('audit verify --policy policy.toml'));
     return { pass: r.code === 0, reason: r.code === 0 ? 'OK' : `exit ${r.code}` };
   });
 
@@ -493,7 +441,7 @@ async function main(demo, flags) {
     '   (RFC 9162): the path from its leaf must lead to the root the checkpoint signed.',
   );
   await demo.check('audit prove --index 0, checked', async () => {
-    const r = await demo.must(['audit', 'prove', '--policy', 'policy.toml', '--index', '0']);
+    const r = await demo.must(words('audit prove --policy policy.toml --index 0'));
     const p = JSON.parse(r.stdout);
     const hex = (h) => Buffer.from(h, 'hex');
     const root = inclusionRoot(p.index, p.size, hex(p.leaf), p.proof.map(hex));
@@ -508,7 +456,7 @@ async function main(demo, flags) {
   });
 
   say('9. The log exported for an auditor, who verifies it elsewhere with only the AK public key: no TPM.');
-  await demo.must(['audit', 'export', '--policy', 'policy.toml', '--out', 'audit.cbor']);
+  await demo.must(words('audit export --policy policy.toml --out audit.cbor'));
   const auditor = join(dir, 'auditor');
   await mkdir(auditor, { mode: 0o700 });
   await writeFile(join(auditor, 'audit.cbor'), await readFile(join(dir, 'audit.cbor')));
@@ -521,7 +469,7 @@ async function main(demo, flags) {
     EXECGATE_STATE_DIR: join(auditor, 'none'),
   };
   await demo.check('auditor: audit verify --bundle', async () => {
-    const r = await demo.run(['audit', 'verify', '--bundle', 'audit.cbor', '--ak', 'ak.pem'], {
+    const r = await demo.run(words('audit verify --bundle audit.cbor --ak ak.pem'), {
       cwd: auditor,
       env: auditorEnv,
     });

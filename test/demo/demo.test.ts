@@ -15,39 +15,10 @@ import { MAIN, SWTPM_MAIN } from '../gate/gate-host.js';
 const DEMO = join(import.meta.dirname, '../../scripts/demo.mjs');
 // The system calls that create, change or remove a file system entry (open only with these flags), and
 // those that start a process or change its working directory.
-const CALLS = [
-  'clone',
-  'clone3',
-  'fork',
-  'vfork',
-  'chdir',
-  'fchdir',
-  'open',
-  'openat',
-  'openat2',
-  'creat',
-  'mkdir',
-  'mkdirat',
-  'mknod',
-  'mknodat',
-  'rename',
-  'renameat',
-  'renameat2',
-  'unlink',
-  'unlinkat',
-  'rmdir',
-  'link',
-  'linkat',
-  'symlink',
-  'symlinkat',
-  'chmod',
-  'fchmodat',
-  'chown',
-  'lchown',
-  'fchownat',
-  'truncate',
-  'utimensat',
-];
+const CALLS = (
+  'clone clone3 fork vfork chdir fchdir open openat openat2 creat mkdir mkdirat mknod mknodat rename renameat ' +
+  'renameat2 unlink unlinkat rmdir link linkat symlink symlinkat chmod fchmodat chown lchown fchownat truncate utimensat'
+).split(' ');
 const WRITING = /O_WRONLY|O_RDWR|O_CREAT|O_TRUNC/;
 // A device a process may open for writing without writing a file.
 const DEVICES = new Set(['/dev/null']);
