@@ -360,7 +360,6 @@ async function main(demo, flags) {
     ]);
   await issue('date.cose', 'DEMO-1');
   await issue('date-later.cose', 'DEMO-2');
-  await issue('date-copy.cose', 'DEMO-3');
 
   const allow = { verdict: 'allow', reason: 'OK' };
   const deny = (reason) => ({ verdict: 'deny', reason });
@@ -376,8 +375,8 @@ async function main(demo, flags) {
   say(
     '3. A copy of an unused artifact, edited to allow `date -R` instead: the issuer’s signature no longer fits.',
   );
-  await tamper(join(dir, 'date-copy.cose'), join(dir, 'date-tampered.cose'));
-  out('$ # date-tampered.cose: date-copy.cose with its argv claim "-u" changed to "-R"');
+  await tamper(join(dir, 'date-later.cose'), join(dir, 'date-tampered.cose'));
+  out('$ # date-tampered.cose: a copy of date-later.cose with its argv claim "-u" changed to "-R"');
   await demo.gate('a tampered artifact', 'date-tampered.cose', ['/usr/bin/date', '-R'], deny('E_SIGNATURE'));
 
   say(
