@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // `npm run demo` (scripts/demo.mjs, issue 15) as a real process on a private swtpm, with the CLI and the
 // swtpm helper transpiled from sources (test/gate/gate-host.ts: a fresh `npm run build` takes ~30 s).
-// It runs under `strace -f`, which sees every file the demo and its children (execgate, the swtpm helper,
-// swtpm, swtpm_setup) create, change or remove, and which returns only once every one of them has exited:
-// nothing is written outside the demo's temporary directory, and nothing is left running.
+// It runs under `strace -ff`, which sees every file the demo and its children (execgate, the swtpm helper,
+// swtpm) create, change or remove, and which returns only once every one of them has exited: nothing is
+// written outside the demo's temporary directory, and nothing is left running. (It caught swtpm_setup,
+// which `swtpm/main.js start --ek` runs, writing a pidfile in /tmp whatever TMPDIR says.)
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
