@@ -16,6 +16,7 @@ import { type AuditVerdict, checkpointNow, storedCheckpoints, verifyAuditLogAsyn
 import { consistencyProofJson, inclusionProofJson } from '../audit/proofs.js';
 import { AuditStore } from '../audit/store.js';
 import { DEFAULT_POLICY_FILE } from '../config/defaults.js';
+import { initHashing } from '../crypto/hash.js';
 import { initVerification } from '../crypto/verify.js';
 import { toHex } from '../encoding/bytes.js';
 import { checkWritable, writeFileSafe } from '../fs/atomic-write.js';
@@ -391,6 +392,8 @@ async function prove(argv: string[], ctx0: CliContext): Promise<number> {
   if ((values.index === undefined) === (values['from-size'] === undefined))
     throw new UsageError(`give one of --index I and --from-size M\n${usage}`);
   const { stateDir, ctx } = await hostSetup(values, ctx0, { readDefault: true });
+  // The proofs hash in wasm-core (agent/audit/proofs.ts), which nothing else in this command starts.
+  await initHashing();
   const store = await AuditStore.open(stateDir, { readonly: true });
   try {
     const newest = store.latestCheckpoint();
