@@ -12,16 +12,14 @@
  * printed as one; its allow stays in the audit log with the use it spent, and the denial names the entry.
  */
 import { realpath, stat } from 'node:fs/promises';
-import { spkiOfPublic } from '../attest/quote.js';
 import type { AuditStore } from '../audit/store.js';
 import { loadPolicy } from '../config/policy.js';
 import { loadTrust } from '../config/trust.js';
-import { sha256 } from '../crypto/hash.js';
 import { ExecgateError } from '../errors.js';
 import { checkWritable, writeFileSafe } from '../fs/atomic-write.js';
 import { GateError } from '../gate/errors.js';
 import type { OpenedExecutable } from '../gate/executable.js';
-import type { GateTpm, GateVerdict } from '../gate/gate.js';
+import type { GateVerdict } from '../gate/gate.js';
 import { lap, timings } from '../timing.js';
 import { parseFlags } from './args.js';
 import type { CliContext } from './context.js';
@@ -226,69 +224,8 @@ async function judge(
   // The TCTI: --tcti, else $EXECGATE_TCTI, else the policy's [host] tcti (host-policy.ts's order).
   const tcti = ctx.tcti ?? (ctx.env.EXECGATE_TCTI ? undefined : policy.host.tcti);
   const tpm = lazyTpm(tcti === ctx.tcti ? ctx : ctx.withTcti(tcti), opened);
-  const gateTpm: GateTpm = {
-    async allocated() {
-      const { allocatedBanks } = await import('../tpm/pcr.js');
-      return allocatedBanks(await tpm());
-    },
-    async quote(selection, nonce) {
-      lap('artifact');
-      const { encodeBundle, makeQuote } = await import('../attest/quote.js');
-      const { verifyQuote } = await import('../attest/verify-quote.js');
-      const { quotedPcrValues } = await import('../measure/compare.js');
-      lap('modules');
-      const t = await tpm();
-      const ev = await withPinnedAk(t, host, stateDir, (loaded) =>
-        makeQuote(t, loaded, { selection, nonce }),
-      );
-      const v = verifyQuote({ ...ev, akPublicKey: spkiOfPublic(ak.public), nonce });
-      if (!v.ok || v.attest === undefined)
-        throw new Error(`the quote does not verify under the pinned AK: ${v.code}: ${v.detail}`);
-      const c = v.attest.clockInfo;
-      lap('quote');
-      return {
-        pcrs: quotedPcrValues(selection, ev.pcrValues),
-        clock: {
-          clock: Number(c.clock),
-          resetCount: c.resetCount,
-          restartCount: c.restartCount,
-          safe: c.safe === 1,
-        },
-        digest: sha256(encodeBundle(ev)),
-      };
-    },
-    async counter(index) {
-      const { readCounterCertified } = await import('../attest/nv-counter.js');
-      const t = await tpm();
-      return withPinnedAk(t, host, stateDir, (loaded) =>
-        readCounterCertified(t, loaded, spkiOfPublic(ak.public), index),
-      );
-    },
-    async logs(ref) {
-      const r = ref.rules;
-      const out: {
-        -readonly [K in 'eventLog' | 'ima']?: NonNullable<Awaited<ReturnType<GateTpm['logs']>>[K]>;
-      } = {};
-      const boot =
-        r.secureBoot === 'required' ||
-        r.bootApplications ||
-        r.kernels ||
-        r.initrds ||
-        r.loaderFiles ||
-        r.bootCommands;
-      if (boot) {
-        const { loadEventLog } = await import('./eventlog.js');
-        const e = await loadEventLog(undefined, ctx);
-        out.eventLog = { log: e.log, source: `event log ${e.path}` };
-      }
-      if (r.ima !== undefined) {
-        const { loadImaLog } = await import('./ima.js');
-        const i = await loadImaLog(undefined, 'sha1', ctx);
-        out.ima = { log: i.log, source: `IMA list ${i.path}` };
-      }
-      return out;
-    },
-  };
+  const { gateTpm } = await import('./gate-tpm.js');
+  const port = gateTpm({ tpm, host, ak, stateDir, ctx });
   const { decide } = await import('../gate/gate.js');
   const { ownStartTime } = await import('../gate/lineage.js');
   const { initVerification } = await import('../crypto/verify.js');
@@ -314,7 +251,7 @@ async function judge(
       trust,
       store,
       akName: ak.name,
-      tpm: gateTpm,
+      tpm: port,
       exe,
       candidates: () => readStore(policy.host.artifacts),
     },
