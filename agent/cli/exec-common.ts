@@ -17,6 +17,29 @@ import { parseFlags } from './args.js';
 import type { CliIo } from './context.js';
 import { EXIT, UsageError } from './exit.js';
 
+export const EXEC_HELP = `Usage: execgate exec [--artifact FILE] [--policy FILE] [--json] [--verdict FILE] -- CMD [ARGS…]
+
+Runs CMD only when an authorization artifact allows exactly this execution on this host, in its measured
+state, now; otherwise nothing runs and execgate exits 126 with one line on stderr:
+  execgate: denied: CODE: what failed: what to do
+(a JSON object with --json). Every verdict, allow or deny, is recorded in the audit log before CMD starts.
+  --artifact FILE   the artifact (default: the valid one with a use left in the policy's [host] artifacts
+                    store that expires first)
+  --policy FILE     the host policy (default /etc/execgate/policy.toml)
+  --verdict FILE    also write the verdict JSON to FILE (atomically, before CMD starts)
+  --json            the denial (or, in audit mode, the "would deny") as JSON on stderr
+CMD runs with execgate's stdin, stdout and stderr, EXECGATE_VERDICT=<seq>:<entry hash> in its environment
+(only the variables the artifact's scope.env names, when it names any); signals are forwarded; execgate
+exits with CMD's status, or dies of the signal that killed it.
+Reason codes: E_MISSING E_FORMAT E_SIGNATURE E_UNTRUSTED_ISSUER E_LINEAGE E_POLICY E_APPROVAL E_EXPIRED
+E_NOT_YET_VALID E_BOOT E_REVOKED E_HOST E_STATE E_SCOPE E_REPLAY E_CONFIG E_TPM_UNAVAILABLE E_AUDIT
+E_INTERNAL (README, "The gate").`;
+
+export const CHECK_HELP = `Usage: execgate check [--artifact FILE] [--policy FILE] [--json] [--verdict FILE] -- CMD [ARGS…]
+
+The verdict execgate exec would give, without consuming a use, recording it or running anything.
+Exit 0 for allow, 126 for deny (the line or JSON as for exec).`;
+
 /** What printing a verdict needs of the command line's context. */
 export interface VerdictIo extends CliIo {
   readonly json: boolean;

@@ -15,37 +15,15 @@ import { realpath, stat } from 'node:fs/promises';
 import type { AuditStore } from '../audit/store.js';
 import { loadPolicy } from '../config/policy.js';
 import { loadTrust } from '../config/trust.js';
-import { ExecgateError } from '../errors.js';
 import { checkWritable } from '../fs/atomic-write.js';
 import { GateError } from '../gate/errors.js';
 import type { OpenedExecutable } from '../gate/executable.js';
 import type { GateVerdict } from '../gate/gate.js';
 import { lap } from '../timing.js';
 import type { CliContext } from './context.js';
-import { act, early, type Flags, parseCommandLine } from './exec-common.js';
+import { act, CHECK_HELP, EXEC_HELP, early, type Flags, parseCommandLine } from './exec-common.js';
 
-export const EXEC_HELP = `Usage: execgate exec [--artifact FILE] [--policy FILE] [--json] [--verdict FILE] -- CMD [ARGS…]
-
-Runs CMD only when an authorization artifact allows exactly this execution on this host, in its measured
-state, now; otherwise nothing runs and execgate exits 126 with one line on stderr:
-  execgate: denied: CODE: what failed: what to do
-(a JSON object with --json). Every verdict, allow or deny, is recorded in the audit log before CMD starts.
-  --artifact FILE   the artifact (default: the valid one with a use left in the policy's [host] artifacts
-                    store that expires first)
-  --policy FILE     the host policy (default /etc/execgate/policy.toml)
-  --verdict FILE    also write the verdict JSON to FILE (atomically, before CMD starts)
-  --json            the denial (or, in audit mode, the "would deny") as JSON on stderr
-CMD runs with execgate's stdin, stdout and stderr, EXECGATE_VERDICT=<seq>:<entry hash> in its environment
-(only the variables the artifact's scope.env names, when it names any); signals are forwarded; execgate
-exits with CMD's status, or dies of the signal that killed it.
-Reason codes: E_MISSING E_FORMAT E_SIGNATURE E_UNTRUSTED_ISSUER E_LINEAGE E_POLICY E_APPROVAL E_EXPIRED
-E_NOT_YET_VALID E_BOOT E_REVOKED E_HOST E_STATE E_SCOPE E_REPLAY E_CONFIG E_TPM_UNAVAILABLE E_AUDIT
-E_INTERNAL (README, "The gate").`;
-
-export const CHECK_HELP = `Usage: execgate check [--artifact FILE] [--policy FILE] [--json] [--verdict FILE] -- CMD [ARGS…]
-
-The verdict execgate exec would give, without consuming a use, recording it or running anything.
-Exit 0 for allow, 126 for deny (the line or JSON as for exec).`;
+export { CHECK_HELP, EXEC_HELP } from './exec-common.js';
 
 const euid = (): number => (typeof process.geteuid === 'function' ? process.geteuid() : 0);
 
@@ -150,8 +128,9 @@ async function judge(
   const tcti = ctx.tcti ?? (ctx.env.EXECGATE_TCTI ? undefined : policy.host.tcti);
   const tpm = lazyTpm(tcti === ctx.tcti ? ctx : ctx.withTcti(tcti), opened);
   const { gateTpm } = await import('./gate-tpm.js');
-  const port = gateTpm({ tpm, host, ak, stateDir, ctx });
+  const port = gateTpm({ use: async (fn) => fn(await tpm()), host, ak, stateDir, ctx });
   const { decide } = await import('../gate/gate.js');
+  const { readArtifactStore } = await import('../gate/artifact-store.js');
   const { ownStartTime } = await import('../gate/lineage.js');
   const { initVerification } = await import('../crypto/verify.js');
   lap('modules');
@@ -178,7 +157,7 @@ async function judge(
       akName: ak.name,
       tpm: port,
       exe,
-      candidates: () => readStore(policy.host.artifacts),
+      candidates: () => readArtifactStore(policy.host.artifacts),
     },
   );
   lap('audit append');
@@ -218,56 +197,6 @@ function lazyTpm(ctx: CliContext, opened: { closeTpm?: () => Promise<void> }) {
   };
 }
 
-/** Artifacts of the [host] artifacts store, one at a time: regular files, bounded in number and size. */
-async function* readStore(dir: string | undefined): AsyncGenerator<{ file: string; bytes: Uint8Array }> {
-  if (dir === undefined) return;
-  const { readdir } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  const { readRegularFile } = await import('../fs/read-bounded.js');
-  const { MAX_ARTIFACT_BYTES } = await import('../artifact/artifact.js');
-  const { checkDir } = await import('../fs/atomic-write.js');
-  try {
-    // Whoever may write the store may evict the operator's artifacts from a lookup (by name order past
-    // MAX_STORE_FILES): it must be as trusted as the policy's own files.
-    await checkDir(dir);
-  } catch (e) {
-    // A store that is missing or unreadable is E_MISSING below; an unsafe one is the policy's fault.
-    if (e instanceof ExecgateError && e.code === 'E_FILE_UNSAFE')
-      throw new GateError(
-        'E_CONFIG',
-        `the artifact store: ${e.message}`,
-        `make ${dir} root's (or the gate user's) and not writable by others`,
-        { cause: e },
-      );
-  }
-  let all: string[];
-  try {
-    all = await readdir(dir);
-  } catch (e) {
-    throw new GateError(
-      'E_MISSING',
-      `cannot read the artifact store ${dir}: ${e instanceof Error ? e.message : String(e)}`,
-      `create ${dir} (the policy's [host] artifacts), or give --artifact FILE`,
-      { cause: e },
-    );
-  }
-  const names = all.sort().slice(0, MAX_STORE_FILES);
-  for (const name of names) {
-    const file = join(dir, name);
-    let bytes: Uint8Array;
-    try {
-      // Regular files only: a FIFO or device planted in the store (or linked from it) would hold the gate.
-      bytes = await readRegularFile(file, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' });
-    } catch {
-      continue; // Not a readable artifact file: not a candidate.
-    }
-    yield { file, bytes };
-  }
-}
-
-/** Files of the artifact store considered (the rest is ignored: the store is the operator's). */
-const MAX_STORE_FILES = 10_000;
-
 async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<number> {
   lap('modules');
   const usage = consume ? (EXEC_HELP.split('\n')[0] ?? '') : (CHECK_HELP.split('\n')[0] ?? '');
@@ -292,5 +221,9 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
   });
 }
 
-export const EXEC_DEFAULT = (argv: string[], ctx: CliContext) => gate(argv, ctx, true);
+export const EXEC_DEFAULT = async (argv: string[], ctx: CliContext): Promise<number> => {
+  // A running `execgate serve` judges it, warm; else this process does (exec-client.ts).
+  const { execViaServe } = await import('./exec-client.js');
+  return (await execViaServe(argv, ctx)) ?? gate(argv, ctx, true);
+};
 export const CHECK_DEFAULT = (argv: string[], ctx: CliContext) => gate(argv, ctx, false);

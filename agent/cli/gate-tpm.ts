@@ -14,8 +14,8 @@ import type { CliContext } from './context.js';
 import type { HostState, PinnedAk } from './host-state.js';
 
 export interface GateTpmOptions {
-  /** The TPM; called for each operation (a lazy connection, or the service's). */
-  readonly tpm: () => Promise<Tpm>;
+  /** Runs `fn` on the TPM (a connection opened on first use, or the service's, one user at a time). */
+  readonly use: <T>(fn: (tpm: Tpm) => Promise<T>) => Promise<T>;
   /** host.json as read, its pinned AK, and the state directory it was read from. */
   readonly host: HostState;
   readonly ak: PinnedAk;
@@ -29,7 +29,7 @@ export function gateTpm(o: GateTpmOptions): GateTpm {
   return {
     async allocated() {
       const { allocatedBanks } = await import('../tpm/pcr.js');
-      return allocatedBanks(await o.tpm());
+      return o.use((t) => allocatedBanks(t));
     },
     async quote(selection, nonce) {
       lap('artifact');
@@ -38,9 +38,8 @@ export function gateTpm(o: GateTpmOptions): GateTpm {
       const { quotedPcrValues } = await import('../measure/compare.js');
       const { withPinnedAk } = await import('./host-state.js');
       lap('modules');
-      const t = await o.tpm();
-      const ev = await withPinnedAk(t, host, stateDir, (loaded) =>
-        makeQuote(t, loaded, { selection, nonce }),
+      const ev = await o.use((t) =>
+        withPinnedAk(t, host, stateDir, (loaded) => makeQuote(t, loaded, { selection, nonce })),
       );
       const v = verifyQuote({ ...ev, akPublicKey: spkiOfPublic(ak.public), nonce });
       if (!v.ok || v.attest === undefined)
@@ -61,9 +60,10 @@ export function gateTpm(o: GateTpmOptions): GateTpm {
     async counter(index) {
       const { readCounterCertified } = await import('../attest/nv-counter.js');
       const { withPinnedAk } = await import('./host-state.js');
-      const t = await o.tpm();
-      return withPinnedAk(t, host, stateDir, (loaded) =>
-        readCounterCertified(t, loaded, spkiOfPublic(ak.public), index),
+      return o.use((t) =>
+        withPinnedAk(t, host, stateDir, (loaded) =>
+          readCounterCertified(t, loaded, spkiOfPublic(ak.public), index),
+        ),
       );
     },
     async logs(ref) {

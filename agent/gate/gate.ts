@@ -532,7 +532,10 @@ async function checkScope(a: Artifact, req: GateRequest, ctx: GateContext, facts
       parent.verdict !== 'allow' ||
       parent.pid === undefined ||
       parent.pidStart === undefined ||
-      !(await isAncestor(parent.pid, BigInt(parent.pidStart), { pid: req.pid, startTime: BigInt(req.pidStart) }))
+      !(await isAncestor(parent.pid, BigInt(parent.pidStart), {
+        pid: req.pid,
+        startTime: BigInt(req.pidStart),
+      }))
     )
       deny(
         'E_LINEAGE',
