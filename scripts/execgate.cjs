@@ -45,7 +45,7 @@ if ((end < 0 ? argv : argv.slice(0, end)).includes('exec')) {
         else process.exitCode = code;
       },
       (e) => {
-        process.stderr.write(`execgate: internal error: ${(e && e.stack) || e}\n`);
+        process.stderr.write(`execgate: internal error: ${e?.stack || e}\n`);
         process.exitCode = 1;
       },
     );
