@@ -66,7 +66,7 @@ import type { Tpm } from '../tpm/tpm.js';
 import { resolveTcti } from '../tpm/transport/index.js';
 import { verifyLiveLog } from './audit.js';
 import type { CliContext } from './context.js';
-import { oneLine } from './exec.js';
+import { oneLine } from './exec-common.js';
 import {
   type HostState,
   hostStatePath,

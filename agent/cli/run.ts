@@ -4,9 +4,9 @@
  * errors to messages and exit codes. Nothing below cli/ prints or exits (DESIGN.md §1).
  */
 import { ExecgateError } from '../errors.js';
-import { parseFlags } from './args.js';
 import { type CliContext, type CliIo, makeContext } from './context.js';
 import { EXIT, exitCodeOf, hintFor, UsageError } from './exit.js';
+import { parseGlobal } from './global-flags.js';
 
 /** The groups that replay measurement logs, and so hash through agent/crypto/hash.ts. */
 const HASHING_GROUPS: ReadonlySet<string> = new Set(['eventlog', 'ima', 'state']);
@@ -144,7 +144,7 @@ const GROUPS: Readonly<Record<string, () => Promise<CommandGroup>>> = {
 export async function run(argv: string[], io: CliIo): Promise<number> {
   try {
     // Global flags may stand before the group; the rest goes to the command's own parser.
-    const { values, positionals, rest } = parseGlobal(argv);
+    const { values, positionals, rest } = parseGlobal(argv, HELP);
     const [group, name] = positionals;
     if (group === undefined) {
       io.stdout.write(`${HELP}\n`);
@@ -181,34 +181,4 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     }
     return code;
   }
-}
-
-/** Splits the global flags (--tcti, --tpm-deadline, --json, --help) from everything else, wherever they stand. */
-function parseGlobal(argv: string[]) {
-  const globals: string[] = [];
-  const others: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] ?? '';
-    if (a === '--') {
-      others.push(...argv.slice(i));
-      break;
-    }
-    if (a === '--json' || a === '--help' || a === '-h' || /^--(tcti|tpm-deadline)=/.test(a)) globals.push(a);
-    else if (a === '--tcti' || a === '--tpm-deadline') globals.push(a, argv[++i] ?? '');
-    else others.push(a);
-  }
-  const { values } = parseFlags(
-    globals,
-    {
-      tcti: { type: 'string' },
-      'tpm-deadline': { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    HELP,
-  );
-  // The group and command names lead; what follows is the command's own, flags included.
-  let k = 0;
-  while (k < others.length && k < 2 && !(others[k] ?? '').startsWith('-')) k++;
-  return { values, positionals: others.slice(0, k), rest: others.slice(k) };
 }
