@@ -121,16 +121,29 @@ act() {
 owned_by_root() {
   if ((EUID == 0)); then chown -h 0:0 -- "$@"; fi
 }
+as_root=()
+if ((EUID == 0)); then as_root=(-o 0 -g 0); fi
 
-# Puts file SRC at DEST (on disk) with MODE: written beside it, flushed, then renamed over it, so that a
-# gate starting meanwhile finds the old file or the new one, never half of one.
+# Files are put in place in two steps: each is written beside its destination as DEST.execgate-new
+# (stage), then all are flushed to disk and each renamed over its destination (commit), so that a gate
+# starting meanwhile finds the old file or the new one, never half of one.
+staged=()
+stage() {
+  install -m "$1" "${as_root[@]}" -- "$2" "$3.execgate-new"
+  staged+=("$3")
+}
+
+commit() {
+  local dest
+  ((${#staged[@]})) || return 0
+  sync -- "${staged[@]/%/.execgate-new}"
+  for dest in "${staged[@]}"; do mv -f -- "$dest.execgate-new" "$dest"; done
+  staged=()
+}
+
 place() {
-  local mode=$1 from=$2 dest=$3 tmp=$3.execgate-new
-  cp -- "$from" "$tmp"
-  chmod "$mode" "$tmp"
-  owned_by_root "$tmp"
-  sync -- "$tmp"
-  mv -f -- "$tmp" "$dest"
+  stage "$@"
+  commit
 }
 
 place_link() {
@@ -252,10 +265,8 @@ uninstall() {
 }
 
 install_agent() {
-  local node major real
+  local node real
   node=$(command -v node) || die 3 "Node.js 20 or newer is needed on PATH (Debian: apt-get install nodejs)"
-  major=$("$node" -p 'process.versions.node.split(".")[0]')
-  ((major >= 20)) || die 3 "Node.js 20 or newer is needed; $node is $("$node" --version)"
   if [[ -z $root ]]; then
     # The unit runs the link through `env node` with systemd's default PATH, and ProtectHome=yes hides
     # a node kept under a home directory (nvm).
@@ -287,14 +298,27 @@ install_agent() {
     [[ -f $src/$f ]] || die 3 "$src/$f is missing: run npm ci"
     [[ $f =~ ^[A-Za-z0-9._+/-]+$ ]] || die 3 "$src/$f: a file name this script does not install"
   done
-  # The addon is built for one Node.js ABI: refuse here rather than fail in every later run.
-  "$node" -e 'new (require(process.argv[1]))(":memory:").close()' "$src/$sqlite" 2>"$tmp/addon" ||
-    die 3 "better-sqlite3's native addon does not load under $node ($("$node" --version)): run npm rebuild better-sqlite3 with this Node.js, then npm run build ($(head -c 300 "$tmp/addon"))"
-
-  # Generated files: package.json marks dist/'s .js files (wasm-debug.js) as ES modules, as the
-  # checkout's does; the unit gets its ExecStart for PREFIX.
-  "$node" -e 'const p = require(process.argv[1]); process.stdout.write(JSON.stringify({ name: p.name, version: p.version, private: true, type: "module", bin: p.bin }, null, 2) + "\n")' \
-    "$src/package.json" >"$tmp/package.json"
+  # One Node.js run: it must be 20 or newer and load better-sqlite3's addon, which is built for one
+  # Node.js ABI (refused here rather than in every later run); it writes the package.json, which marks
+  # dist/'s .js files (wasm-debug.js) as ES modules, as the checkout's does.
+  "$node" - "$src/$sqlite" "$src/package.json" "$tmp/package.json" <<'EOF' || exit $?
+const [sqlite, pkg, out] = process.argv.slice(2);
+const refuse = (why) => {
+  process.stderr.write(`install: ${why}\n`);
+  process.exit(3);
+};
+if (Number(process.versions.node.split('.')[0]) < 20)
+  refuse(`Node.js 20 or newer is needed; ${process.execPath} is ${process.version}`);
+try {
+  new (require(sqlite))(':memory:').close();
+} catch (e) {
+  refuse(`better-sqlite3's native addon does not load under Node.js ${process.version} (${e.message.split('\n')[0]}): run npm rebuild better-sqlite3 with this Node.js, then npm run build`);
+}
+const p = require(pkg);
+const fields = { name: p.name, version: p.version, private: true, type: 'module', bin: p.bin };
+require('node:fs').writeFileSync(out, `${JSON.stringify(fields, null, 2)}\n`);
+EOF
+  # The unit, with its ExecStart for PREFIX.
   sed "s|@BINDIR@|$bindir|g" "$src/scripts/install/execgate.service" >"$tmp/execgate.service"
   ! grep -q '@[A-Z]*@' "$tmp/execgate.service" || die 1 "scripts/install/execgate.service has a placeholder this script does not fill"
 
@@ -351,9 +375,10 @@ install_agent() {
   for f in "${files[@]}"; do
     local mode=0644
     [[ $f != dist/execgate.cjs ]] || mode=0755
-    act "install $libdir/$f ($mode)" place "$mode" "$src/$f" "$(on_disk "$libdir/$f")"
+    act "install $libdir/$f ($mode)" stage "$mode" "$src/$f" "$(on_disk "$libdir/$f")"
   done
-  act "install $libdir/package.json (0644)" place 0644 "$tmp/package.json" "$(on_disk "$libdir/package.json")"
+  act "install $libdir/package.json (0644)" stage 0644 "$tmp/package.json" "$(on_disk "$libdir/package.json")"
+  ((dry_run)) || commit
   act "link $link -> $link_target" place_link "$link_target" "$(on_disk "$link")"
   act "install $unit (0644)" place 0644 "$tmp/execgate.service" "$(on_disk "$unit")"
   if [[ -e $(on_disk "$policy") ]]; then
