@@ -168,9 +168,13 @@ read_manifest() {
   while IFS= read -r line; do
     n=$((n + 1))
     [[ $line == '#'* ]] && continue
-    # Only entries this script writes, for paths it installs: a MANIFEST is never a list of things to delete.
+    # Only entries this script writes, for paths it installs (in normal form: no ".." climbing out of
+    # them): a MANIFEST is never a list of things to delete.
+    if [[ ! $line =~ ^([fld]|c\ [0-9a-f]{64})\ (/[A-Za-z0-9._+-]+)+$ || $line =~ /\.\.?(/|$) ]]; then
+      die 4 "$file line $n is not an entry this script writes: '$line'; nothing was changed"
+    fi
     case $line in
-      "f $libdir/"* | "f $unit" | "l $link" | "c "[0-9a-f]*" $policy") old+=("$line") ;;
+      "f $libdir/"* | "f $unit" | "l $link" | "c "*" $policy") old+=("$line") ;;
       "d /"*)
         allowed_dir "${line#d }" ||
           die 4 "$file line $n names a directory this script does not make: '$line'; nothing was changed"
