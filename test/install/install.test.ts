@@ -167,6 +167,7 @@ describe('scripts/install.sh --root', () => {
     expect(one('ExecStart')).toBe('/usr/local/bin/execgate serve --policy /etc/execgate/policy.toml');
     expect(Object.fromEntries([...settings].map(([k, v]) => [k, v.join('\n')]))).toMatchObject({
       NoNewPrivileges: 'yes',
+      CapabilityBoundingSet: 'CAP_DAC_OVERRIDE',
       ProtectSystem: 'strict',
       ProtectHome: 'yes',
       PrivateTmp: 'yes',
