@@ -109,6 +109,7 @@ afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
 
+// One staging root, as a host lives through it: each test starts where the one before left it.
 describe('scripts/install.sh --root', () => {
   test('--dry-run says what it would do and changes nothing', () => {
     const r = install(host, '--dry-run');
@@ -346,6 +347,20 @@ describe('scripts/install.sh refuses, and changes nothing', () => {
     expect(r.stderr).toMatch(new RegExp(`^install: ${message.source}`));
     expect(r.stdout).toBe('');
     expect(snapshot(root, { mtime: true })).toEqual(was);
+  });
+
+  test('--help: exit 0, every flag, each also in the README section "Install on a host"', () => {
+    const help = run('bash', [SCRIPT, '--help']);
+    expect(help.code).toBe(0);
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(
+      readme.indexOf('\n## Install on a host\n'),
+      readme.indexOf('\n## Command line\n'),
+    );
+    for (const flag of ['--prefix DIR', '--root DIR', '--enable', '--dry-run', '--uninstall']) {
+      expect(help.stdout).toContain(flag);
+      expect(section).toContain(`\`${flag}\``);
+    }
   });
 
   test('--root that is not a directory: exit 2', () => {
