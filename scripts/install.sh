@@ -220,8 +220,9 @@ uninstall() {
   read_manifest
   [[ -f $(on_disk "$manifest") ]] ||
     die 4 "nothing to remove: no $(on_disk "$manifest") (was it installed with another --prefix?)"
-  local entry kind path sum made=()
-  if [[ -z $root ]] && command -v systemctl >/dev/null && printf '%s\n' "${old[@]}" | grep -qxF "f $unit"; then
+  local entry kind path sum made=() has_unit=0
+  for entry in "${old[@]}"; do [[ $entry != "f $unit" ]] || has_unit=1; done
+  if [[ -z $root ]] && ((has_unit)) && command -v systemctl >/dev/null; then
     if ((systemd_running)); then
       act "systemctl disable --now execgate.service" systemctl disable --now --quiet execgate.service
     else
@@ -234,9 +235,9 @@ uninstall() {
     case $kind in
       f) [[ ! -e $(on_disk "$path") ]] || act "remove $path" rm -f -- "$(on_disk "$path")" ;;
       l)
-        if [[ -L $(on_disk "$path") ]]; then
+        if [[ -L $(on_disk "$path") && $(readlink -- "$(on_disk "$path")") == "$link_target" ]]; then
           act "remove $path" rm -f -- "$(on_disk "$path")"
-        elif [[ -e $(on_disk "$path") ]]; then
+        elif [[ -e $(on_disk "$path") || -L $(on_disk "$path") ]]; then
           echo "install: kept $path: no longer the link this script made"
         fi
         ;;
