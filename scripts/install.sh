@@ -19,6 +19,7 @@
 set -Eeuo pipefail
 trap 'echo "install: unexpected failure at line $LINENO (exit $?); run it again, or with --uninstall" >&2; exit 1' ERR
 umask 022
+export LC_ALL=C
 
 usage() {
   cat <<'EOF'
@@ -105,17 +106,18 @@ unit=/etc/systemd/system/execgate.service
 systemd_running=0
 if [[ -z $root && -d /run/systemd/system ]]; then systemd_running=1; fi
 
-# The path on disk of a path as the host sees it.
-on_disk() { printf '%s%s' "$root" "$1"; }
+# Paths are named as the host sees them; "$root$path" is where one is on disk.
 
-# Runs "$@" after saying what it does ("would" in a dry run).
+# Says what it does ("would" in a dry run).
+say() {
+  if ((dry_run)); then echo "install: would $1"; else echo "install: $1"; fi
+}
+
+# Runs "$@" after saying what it does; nothing in a dry run.
 act() {
-  local what=$1
+  say "$1"
   shift
-  if ((dry_run)); then echo "install: would $what"; else
-    echo "install: $what"
-    "$@"
-  fi
+  ((dry_run)) || "$@"
 }
 
 owned_by_root() {
@@ -153,16 +155,19 @@ place_link() {
   mv -Tf -- "$tmp" "$2"
 }
 
-make_dir() {
-  mkdir -m "$1" -- "$2"
-  owned_by_root "$2"
+# Makes the directories "$@" with MODE, in the order given (parents first).
+make_dirs() {
+  local mode=$1
+  shift
+  mkdir -m "$mode" -- "$@"
+  owned_by_root "$@"
 }
 
 # The manifest's entries, one a line: "f PATH" a file, "l PATH" the link, "c SHA256 PATH" the policy
 # (removed only while unchanged), "d PATH" a directory made for them (removed when empty).
 read_manifest() {
   local file line n=0
-  file=$(on_disk "$manifest")
+  file=$root$manifest
   old=()
   [[ -f $file ]] || return 0
   while IFS= read -r line; do
@@ -195,11 +200,10 @@ manifest_text() {
 
 # Adds to install_agent's `dirs` every directory above PATH that does not exist yet.
 want_dir() {
-  local d
-  d=$(dirname -- "$1")
-  while [[ $d != / && ! -d $(on_disk "$d") ]]; do
+  local d=${1%/*}
+  while [[ -n $d && ! -d $root$d ]]; do
     dirs[$d]=1
-    d=$(dirname -- "$d")
+    d=${d%/*}
   done
 }
 
@@ -218,8 +222,8 @@ trap 'rm -rf -- "$tmp"' EXIT
 
 uninstall() {
   read_manifest
-  [[ -f $(on_disk "$manifest") ]] ||
-    die 4 "nothing to remove: no $(on_disk "$manifest") (was it installed with another --prefix?)"
+  [[ -f $root$manifest ]] ||
+    die 4 "nothing to remove: no $root$manifest (was it installed with another --prefix?)"
   local entry kind path sum made=() has_unit=0
   for entry in "${old[@]}"; do [[ $entry != "f $unit" ]] || has_unit=1; done
   if [[ -z $root ]] && ((has_unit)) && command -v systemctl >/dev/null; then
@@ -229,25 +233,27 @@ uninstall() {
       act "systemctl disable execgate.service (systemd is not running)" systemctl disable --quiet execgate.service
     fi
   fi
+  local gone=()
   for entry in "${old[@]}"; do
     kind=${entry%% *}
     path=${entry##* }
     case $kind in
-      f) [[ ! -e $(on_disk "$path") ]] || act "remove $path" rm -f -- "$(on_disk "$path")" ;;
+      f) [[ ! -e $root$path ]] || gone+=("$path") ;;
       l)
-        if [[ -L $(on_disk "$path") && $(readlink -- "$(on_disk "$path")") == "$link_target" ]]; then
-          act "remove $path" rm -f -- "$(on_disk "$path")"
-        elif [[ -e $(on_disk "$path") || -L $(on_disk "$path") ]]; then
+        if [[ -L $root$path && $(readlink -- "$root$path") == "$link_target" ]]; then
+          gone+=("$path")
+        elif [[ -e $root$path || -L $root$path ]]; then
           echo "install: kept $path: no longer the link this script made"
         fi
         ;;
       c)
         sum=${entry#c }
         sum=${sum%% *}
-        if [[ ! -e $(on_disk "$path") ]]; then
+        if [[ ! -e $root$path ]]; then
           :
-        elif [[ -f $(on_disk "$path") && $(sha256 "$(on_disk "$path")") == "$sum" ]]; then
-          act "remove $path (unchanged since installed)" rm -f -- "$(on_disk "$path")"
+        elif [[ -f $root$path && $(sha256 "$root$path") == "$sum" ]]; then
+          say "remove $path (unchanged since installed)"
+          ((dry_run)) || rm -f -- "$root$path"
         else
           echo "install: kept $path: changed since it was installed"
         fi
@@ -255,16 +261,22 @@ uninstall() {
       d) made+=("$path") ;;
     esac
   done
-  act "remove $manifest" rm -f -- "$(on_disk "$manifest")"
+  # The manifest last, so that an uninstall that stops half-way can be run again.
+  gone+=("$manifest")
+  for path in "${gone[@]}"; do say "remove $path"; done
+  ((dry_run)) || rm -f -- "${gone[@]/#/$root}"
   # Deepest first; a directory that holds anything else stays.
+  local ordered=()
   while IFS= read -r path; do
-    [[ -n $path && -d $(on_disk "$path") ]] || continue
-    if [[ -z $(ls -A -- "$(on_disk "$path")") ]] || ((dry_run)); then
-      act "remove directory $path (if empty)" rmdir --ignore-fail-on-non-empty -- "$(on_disk "$path")"
-    else
-      echo "install: kept $path: not empty"
-    fi
+    if [[ -n $path && -d $root$path ]]; then ordered+=("$path"); fi
   done < <(printf '%s\n' "${made[@]}" | sort -r)
+  if ((${#ordered[@]})); then
+    for path in "${ordered[@]}"; do say "remove directory $path if empty"; done
+    ((dry_run)) || rmdir --ignore-fail-on-non-empty -- "${ordered[@]/#/$root}"
+    for path in "${ordered[@]}"; do
+      if ((!dry_run)) && [[ -d $root$path ]]; then echo "install: kept $path: not empty"; fi
+    done
+  fi
   echo "install: kept $statedir (the state directory)"
   if ((systemd_running)); then act "systemctl daemon-reload" systemctl daemon-reload; fi
 }
@@ -332,12 +344,12 @@ EOF
   local entry
   for entry in "${old[@]}"; do ours[${entry##* }]=1; done
   # Never replace what another hand put there (npm link's execgate, a unit of one's own).
-  [[ -f $(on_disk "$manifest") || ! -e $(on_disk "$libdir") ]] ||
-    die 4 "$(on_disk "$libdir") exists but holds no MANIFEST, so this script did not install it: move it away first"
+  [[ -f $root$manifest || ! -e $root$libdir ]] ||
+    die 4 "$root$libdir exists but holds no MANIFEST, so this script did not install it: move it away first"
   local p
   for p in "$link" "$unit"; do
-    if [[ -e $(on_disk "$p") || -L $(on_disk "$p") ]] && [[ -z ${ours[$p]:-} ]]; then
-      die 4 "$(on_disk "$p") exists and this script did not install it: remove it first (for npm link's: npm rm -g execgate)"
+    if [[ -e $root$p || -L $root$p ]] && [[ -z ${ours[$p]:-} ]]; then
+      die 4 "$root$p exists and this script did not install it: remove it first (for npm link's: npm rm -g execgate)"
     fi
   done
   if ((enable && !systemd_running)); then
@@ -356,16 +368,16 @@ EOF
   want_dir "$link"
   want_dir "$manifest"
   local policy_entry=
-  if [[ ! -e $(on_disk "$policy") ]]; then
+  if [[ ! -e $root$policy ]]; then
     policy_entry="c $(sha256 "$src/scripts/install/policy.toml") $policy"
     want_dir "$policy"
   else
     for entry in "${old[@]}"; do [[ $entry != "c "* ]] || policy_entry=$entry; done
   fi
   [[ -z $policy_entry ]] || new+=("$policy_entry")
-  [[ -d $(on_disk "$statedir") ]] || want_dir "$statedir"
+  [[ -d $root$statedir ]] || want_dir "$statedir"
   for entry in "${old[@]}"; do
-    if [[ $entry == "d "* && -d $(on_disk "${entry#d }") ]]; then dirs[${entry#d }]=1; fi
+    if [[ $entry == "d "* && -d $root${entry#d } ]]; then dirs[${entry#d }]=1; fi
   done
   for p in "${!dirs[@]}"; do new+=("d $p"); done
   # Until the end, the manifest lists the old files and the new, so that an install that stops half-way
@@ -373,37 +385,42 @@ EOF
   manifest_text "${new[@]}" "${old[@]}" >"$tmp/MANIFEST.partial"
   manifest_text "${new[@]}" >"$tmp/MANIFEST"
 
+  local create=()
   while IFS= read -r p; do
-    [[ -d $(on_disk "$p") ]] || act "create directory $p" make_dir 0755 "$(on_disk "$p")"
+    if [[ -n $p && ! -d $root$p ]]; then create+=("$p"); fi
   done < <(printf '%s\n' "${!dirs[@]}" | sort)
-  act "write $manifest" place 0644 "$tmp/MANIFEST.partial" "$(on_disk "$manifest")"
+  if ((${#create[@]})); then
+    for p in "${create[@]}"; do say "create directory $p"; done
+    ((dry_run)) || make_dirs 0755 "${create[@]/#/$root}"
+  fi
+  act "write $manifest" place 0644 "$tmp/MANIFEST.partial" "$root$manifest"
   for f in "${files[@]}"; do
     local mode=0644
     [[ $f != dist/execgate.cjs ]] || mode=0755
-    act "install $libdir/$f ($mode)" stage "$mode" "$src/$f" "$(on_disk "$libdir/$f")"
+    act "install $libdir/$f ($mode)" stage "$mode" "$src/$f" "$root$libdir/$f"
   done
-  act "install $libdir/package.json (0644)" stage 0644 "$tmp/package.json" "$(on_disk "$libdir/package.json")"
+  act "install $libdir/package.json (0644)" stage 0644 "$tmp/package.json" "$root$libdir/package.json"
   ((dry_run)) || commit
-  act "link $link -> $link_target" place_link "$link_target" "$(on_disk "$link")"
-  act "install $unit (0644)" place 0644 "$tmp/execgate.service" "$(on_disk "$unit")"
-  if [[ -e $(on_disk "$policy") ]]; then
+  act "link $link -> $link_target" place_link "$link_target" "$root$link"
+  act "install $unit (0644)" place 0644 "$tmp/execgate.service" "$root$unit"
+  if [[ -e $root$policy ]]; then
     echo "install: kept $policy (present: never overwritten)"
   else
     act "install $policy (0644, an example: edit it, then execgate policy check)" \
-      place 0644 "$src/scripts/install/policy.toml" "$(on_disk "$policy")"
+      place 0644 "$src/scripts/install/policy.toml" "$root$policy"
   fi
-  if [[ -d $(on_disk "$statedir") ]]; then
+  if [[ -d $root$statedir ]]; then
     echo "install: kept $statedir (present)"
   else
-    act "create directory $statedir (0700)" make_dir 0700 "$(on_disk "$statedir")"
+    act "create directory $statedir (0700)" make_dirs 0700 "$root$statedir"
   fi
   # Files of an earlier version that this one no longer has.
   for entry in "${old[@]}"; do
     if [[ $entry == [fl]" "* ]] && ! grep -qxF -- "$entry" "$tmp/MANIFEST"; then
-      act "remove ${entry#? } (no longer part of execgate)" rm -f -- "$(on_disk "${entry#? }")"
+      act "remove ${entry#? } (no longer part of execgate)" rm -f -- "$root${entry#? }"
     fi
   done
-  act "write $manifest" place 0644 "$tmp/MANIFEST" "$(on_disk "$manifest")"
+  act "write $manifest" place 0644 "$tmp/MANIFEST" "$root$manifest"
 
   if ((systemd_running)); then
     act "systemctl daemon-reload" systemctl daemon-reload

@@ -278,10 +278,15 @@ describe('scripts/install.sh --root', () => {
     });
   });
 
-  test('a second install keeps the changed policy and changes no other file', () => {
+  test('a second install keeps the changed policy, removes what an older version had, changes nothing else', () => {
     const changed = snapshot(host);
+    // A file of an older version, listed in its manifest.
+    const file = join(host, LIB, 'MANIFEST');
+    writeFileSync(join(host, LIB, 'dist/old.cjs'), '');
+    writeFileSync(file, `${readFileSync(file, 'utf8')}f /${LIB}/dist/old.cjs\n`);
     const r = install(host);
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`install: remove /${LIB}/dist/old.cjs (no longer part of execgate)`);
     expect(r.stdout).toContain(`install: kept /${POLICY} (present: never overwritten)`);
     expect(r.stdout).toContain(`install: kept /${STATE} (present)`);
     expect(snapshot(host)).toEqual(changed);
@@ -320,7 +325,7 @@ describe('scripts/install.sh --root', () => {
   });
 });
 
-describe('scripts/install.sh refuses, and changes nothing', () => {
+describe('scripts/install.sh where another execgate is on PATH', () => {
   let root: string;
   let was: Map<string, string>;
   beforeAll(() => {
@@ -361,6 +366,19 @@ describe('scripts/install.sh refuses, and changes nothing', () => {
       expect(help.stdout).toContain(flag);
       expect(section).toContain(`\`${flag}\``);
     }
+  });
+
+  test('--prefix /opt/execgate installs beside it: the unit runs its own; --uninstall leaves the other', () => {
+    const r = install(root, '--prefix', '/opt/execgate');
+    expect(r.code, r.stderr).toBe(0);
+    expect(readlinkSync(join(root, 'opt/execgate/bin/execgate'))).toBe('../lib/execgate/dist/execgate.cjs');
+    const unit = readFileSync(join(root, UNIT), 'utf8');
+    expect(unit).toMatch(
+      /^ExecStart=\/opt\/execgate\/bin\/execgate serve --policy \/etc\/execgate\/policy\.toml$/m,
+    );
+    expect(install(root, '--prefix', '/opt/execgate', '--uninstall').code).toBe(0);
+    expect(existsSync(join(root, 'opt'))).toBe(false);
+    expect(readFileSync(join(root, BIN), 'utf8')).toBe('#!/bin/sh\n');
   });
 
   test('--root that is not a directory: exit 2', () => {
