@@ -5,7 +5,7 @@
 // installed `execgate` runs from there, with its own copy of better-sqlite3: the root is under the
 // temporary directory, so no node_modules of the checkout is on its module paths. What install.sh copies
 // is `npm run build`'s output (scripts/setup.sh builds it; built here once when dist/ lacks it).
-import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   copyFileSync,
@@ -47,12 +47,11 @@ interface Run {
   readonly stderr: string;
 }
 
-const result = (r: SpawnSyncReturns<string>): Run => ({ code: r.status, stdout: r.stdout, stderr: r.stderr });
-
 /** A process with a minimal environment (node's directory on PATH), in `cwd`. */
 function run(file: string, args: readonly string[], cwd = tmpdir()): Run {
   const PATH = `${dirname(process.execPath)}:/usr/sbin:/usr/bin:/sbin:/bin`;
-  return result(spawnSync(file, args, { cwd, env: { PATH }, encoding: 'utf8', timeout: 60_000 }));
+  const r = spawnSync(file, args, { cwd, env: { PATH }, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 const install = (root: string, ...args: string[]) => run('bash', [SCRIPT, '--root', root, ...args]);
@@ -81,11 +80,12 @@ function hostRoot(): string {
   return root;
 }
 
-/** The manifest's paths, as the host sees them, by kind (f, l, c, d). */
-function manifest(root: string): Map<string, string> {
+/** The paths the manifest lists (its entries' last field), relative to the root. */
+function manifest(root: string): Set<string> {
   const lines = readFileSync(join(root, LIB, 'MANIFEST'), 'utf8').split('\n');
-  const entries = lines.filter((l) => l !== '' && !l.startsWith('#')).map((l) => l.split(' '));
-  return new Map(entries.map((e) => [String(e.at(-1)).slice(1), String(e[0])]));
+  return new Set(
+    lines.filter((l) => l !== '' && !l.startsWith('#')).map((l) => String(l.split(' ').at(-1)).slice(1)),
+  );
 }
 
 const roots: string[] = [];
@@ -138,7 +138,7 @@ describe('scripts/install.sh --root', () => {
     const listed = manifest(host);
     const unlisted = added.filter((p) => !listed.has(p) && !after.get(p)?.startsWith('d '));
     expect(unlisted).toEqual([`${LIB}/MANIFEST`]);
-    for (const p of listed.keys()) expect(after.has(p), p).toBe(true);
+    for (const p of listed) expect(after.has(p), p).toBe(true);
 
     expect(after.get(BIN)).toMatch(/^l>\.\.\/lib\/execgate\/dist\/execgate\.cjs /);
     for (const f of [...BUILT, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node']) {
