@@ -4,8 +4,8 @@
 # From a checkout where `npm run build` ran (scripts/setup.sh does), it puts (PREFIX defaults to
 # /usr/local; with --root DIR every path below is under DIR):
 #   PREFIX/lib/execgate/        what the bundled command line loads at run time (scripts/bundle.mjs): the
-#                               `bin` dist/execgate.cjs, the bundle and its V8 code cache, wasm-core's debug
-#                               build, better-sqlite3 (native addon) and the packages it requires; and
+#                               `bin` dist/execgate.cjs, the bundles with their V8 code caches, wasm-core's
+#                               debug build, better-sqlite3 (native addon) and the packages it requires; and
 #                               MANIFEST, every path installed, so that --uninstall and an upgrade remove
 #                               exactly those
 #   PREFIX/bin/execgate         a link to ../lib/execgate/dist/execgate.cjs, run by the `node` on PATH
@@ -297,13 +297,20 @@ install_agent() {
     esac
   fi
 
-  # What the bundle needs at run time (scripts/bundle.mjs): the files the build made, and better-sqlite3,
-  # which stays outside the bundle, with what its lib/ requires (bindings, which requires file-uri-to-path).
+  # What the command needs at run time (scripts/bundle.mjs): the `bin`, every bundle beside it with its
+  # code cache (dist/execgate-*.cjs: the CLI, the exec client of a service), wasm-core's debug build,
+  # and better-sqlite3, which stays outside the bundles, with what its lib/ requires (bindings, which
+  # requires file-uri-to-path).
   local files=(dist/execgate.cjs dist/execgate-bundle.cjs dist/execgate-bundle.cjs.cache
     dist/wasm-core/generated/wasm-debug.js)
   local f
   for f in "${files[@]}"; do
     [[ -f $src/$f ]] || die 3 "$src/$f is missing: build first (npm ci && npm run build; scripts/setup.sh does both)"
+  done
+  shopt -s nullglob
+  for f in "$src"/dist/execgate-*.cjs "$src"/dist/execgate-*.cjs.cache; do
+    f=${f#"$src"/}
+    [[ $f == dist/execgate-bundle.* ]] || files+=("$f")
   done
   local sqlite=node_modules/better-sqlite3
   files+=("$sqlite/package.json" "$sqlite/LICENSE" "$sqlite/build/Release/better_sqlite3.node"

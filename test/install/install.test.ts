@@ -28,11 +28,13 @@ import { AuditStore } from '../../agent/audit/store.js';
 const ROOT = join(import.meta.dirname, '..', '..');
 const SCRIPT = join(ROOT, 'scripts', 'install.sh');
 const UNITS = '/usr/lib/systemd/system';
-/** What the build must have made for install.sh (its own check names the same files). */
+/** What the build makes that the installed command runs (scripts/bundle.mjs). */
 const BUILT = [
   'dist/execgate.cjs',
   'dist/execgate-bundle.cjs',
   'dist/execgate-bundle.cjs.cache',
+  'dist/execgate-exec.cjs',
+  'dist/execgate-exec.cjs.cache',
   'dist/wasm-core/generated/wasm-debug.js',
 ];
 const LIB = 'usr/local/lib/execgate';
@@ -203,6 +205,10 @@ describe('scripts/install.sh --root', () => {
     const help = execgate('--help');
     expect(help.code, help.stderr).toBe(0);
     expect(help.stdout).toMatch(/^Usage: execgate /);
+    // `exec` goes through the exec client's bundle first (scripts/execgate.cjs).
+    const exec = execgate('exec', '--help');
+    expect(exec.code, exec.stderr).toBe(0);
+    expect(exec.stdout).toMatch(/^Usage: execgate exec /);
 
     // As shipped, the policy is valid and trusts no issuer: the gate denies everything.
     const check = execgate('policy', 'check', '--policy', join(host, POLICY), '--json');
