@@ -13,3 +13,9 @@ export class ExecgateError<Code extends string = string> extends Error {
     this.name = new.target.name;
   }
 }
+
+/** The errno name (ENOENT, EACCES…) of a failed system call's error, if it is one. */
+export function errnoOf(e: unknown): string | undefined {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}

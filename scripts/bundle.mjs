@@ -6,6 +6,8 @@
 // Into DIR (default dist/), from agent/cli/main.ts (esbuild transpiles and bundles):
 //   execgate-bundle.cjs        the CLI as one CommonJS file, whitespace and syntax minified, names kept
 //   execgate-bundle.cjs.cache  V8's code cache of it, made here by this Node (V8 refuses it under another)
+//   execgate-exec.cjs(.cache)  `execgate exec` as a client of `execgate serve` alone (agent/cli/exec-main.ts),
+//                              with its cache: what a gated command loads when a service judges it
 //   execgate.cjs               scripts/execgate.cjs, the `bin`: runs the bundle with its cache
 // The library (package.json `exports`) stays tsc's output. Not in the bundle, loaded at run time as
 // before: better-sqlite3 (a native addon, found from DIR) and wasm-core's debug build (3 MB of base64,
@@ -22,45 +24,50 @@ import { build } from 'esbuild';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const dir = process.argv[2] ?? join(root, 'dist');
-const bundle = join(dir, 'execgate-bundle.cjs');
 
-await build({
-  entryPoints: [join(root, 'agent', 'cli', 'main.ts')],
-  outfile: bundle,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  external: ['better-sqlite3'],
-  // agent/audit/sqlite.ts finds better-sqlite3 from its own module URL: in CommonJS, the bundle's.
-  banner: { js: 'var __execgate_url = require("node:url").pathToFileURL(__filename).href;' },
-  define: { 'import.meta.url': '__execgate_url' },
-  logLevel: 'warning',
-  plugins: [
-    {
-      name: 'execgate',
-      setup(b) {
-        b.onResolve({ filter: /\/generated\/wasm-debug\.js$/ }, () => ({
-          path: './wasm-core/generated/wasm-debug.js',
-          external: true,
-        }));
-        b.onResolve({ filter: /^cbor-x$/ }, () => ({
-          path: join(dirname(require.resolve('cbor-x/package.json')), 'index.js'),
-        }));
+/** Bundles agent/cli/ENTRY into BUNDLE and makes its code cache beside it. */
+async function bundleOne(entry, bundle) {
+  await build({
+    entryPoints: [join(root, 'agent', 'cli', entry)],
+    outfile: bundle,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    external: ['better-sqlite3'],
+    // agent/audit/sqlite.ts finds better-sqlite3 from its own module URL: in CommonJS, the bundle's.
+    banner: { js: 'var __execgate_url = require("node:url").pathToFileURL(__filename).href;' },
+    define: { 'import.meta.url': '__execgate_url' },
+    logLevel: 'warning',
+    plugins: [
+      {
+        name: 'execgate',
+        setup(b) {
+          b.onResolve({ filter: /\/generated\/wasm-debug\.js$/ }, () => ({
+            path: './wasm-core/generated/wasm-debug.js',
+            external: true,
+          }));
+          b.onResolve({ filter: /^cbor-x$/ }, () => ({
+            path: join(dirname(require.resolve('cbor-x/package.json')), 'index.js'),
+          }));
+        },
       },
-    },
-  ],
-});
-// Without main.ts's #! line (the loader wraps the source in a function), then compiled exactly as
-// scripts/execgate.cjs compiles it, so that V8 takes the cache there.
-const source = (await readFile(bundle, 'utf8')).replace(/^#!.*\n/, '');
-await writeFile(bundle, source);
-const script = new Script(Module.wrap(source), {
-  filename: bundle,
-  importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-});
-await writeFile(`${bundle}.cache`, script.createCachedData());
+    ],
+  });
+  // Without main.ts's #! line (the loader wraps the source in a function), then compiled exactly as
+  // scripts/execgate.cjs compiles it, so that V8 takes the cache there.
+  const source = (await readFile(bundle, 'utf8')).replace(/^#!.*\n/, '');
+  await writeFile(bundle, source);
+  const script = new Script(Module.wrap(source), {
+    filename: bundle,
+    importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  await writeFile(`${bundle}.cache`, script.createCachedData());
+}
+
+await bundleOne('main.ts', join(dir, 'execgate-bundle.cjs'));
+await bundleOne('exec-main.ts', join(dir, 'execgate-exec.cjs'));
 await copyFile(join(root, 'scripts', 'execgate.cjs'), join(dir, 'execgate.cjs'));
 await chmod(join(dir, 'execgate.cjs'), 0o755);

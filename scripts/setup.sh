@@ -11,6 +11,12 @@ command -v swtpm >/dev/null || need_apt+=(swtpm)
 # The gate's adversary tests: git (a program that acts on its argv[0]) and GNU time (a process's peak memory).
 command -v git >/dev/null || need_apt+=(git)
 [[ -x /usr/bin/time ]] || need_apt+=(time)
+# The demo's test: strace sees every file the demo and its children write.
+command -v strace >/dev/null || need_apt+=(strace)
+# The install test's `systemd-analyze verify` of execgate.service: Debian ships it only in the systemd
+# package. Installing it does not make systemd the init (that is systemd-sysv), so in a container it adds
+# the tools and starts nothing.
+command -v systemd-analyze >/dev/null || need_apt+=(systemd)
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing ${need_apt[*]}; run as root or: sudo apt-get install -y ${need_apt[*]}" >&2

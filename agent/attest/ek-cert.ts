@@ -162,6 +162,29 @@ export async function validateEkCertificate(opts: ValidateOptions): Promise<EkCe
   return { chain, quirks: [...quirks] };
 }
 
+/** What `inspectEkCertificate` found: the certificate's names and validity. */
+export interface EkCertSummary {
+  readonly subject: string;
+  readonly issuer: string;
+  readonly notAfter: Date;
+}
+
+/**
+ * The EK certificate's own checks, without a CA bundle: it parses, is within its validity period at
+ * `now`, and certifies `ekPublic` (E_EK_CERT_PARSE, E_EK_CERT_CHAIN, E_EK_CERT_KEY). It says nothing about
+ * who issued it: only `validateEkCertificate` with the maker's CA bundle does.
+ */
+export function inspectEkCertificate(
+  certificate: Uint8Array | string,
+  ekPublic: TPMT_PUBLIC,
+  now: Date = new Date(),
+): EkCertSummary {
+  const leaf = parse(certificate, 'the EK certificate');
+  checkValidity(leaf, now, 'the EK certificate');
+  checkKey(leaf, ekPublic);
+  return { subject: leaf.subject, issuer: leaf.issuer, notAfter: leaf.notAfter };
+}
+
 async function findIssuer(cert: X509.X509Certificate, bundle: readonly X509.X509Certificate[]) {
   for (const candidate of bundle) {
     if (candidate.subject !== cert.issuer) continue;

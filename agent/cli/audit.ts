@@ -16,6 +16,7 @@ import { type AuditVerdict, checkpointNow, storedCheckpoints, verifyAuditLogAsyn
 import { consistencyProofJson, inclusionProofJson } from '../audit/proofs.js';
 import { AuditStore } from '../audit/store.js';
 import { DEFAULT_POLICY_FILE } from '../config/defaults.js';
+import { initHashing } from '../crypto/hash.js';
 import { initVerification } from '../crypto/verify.js';
 import { toHex } from '../encoding/bytes.js';
 import { INPUT_LIMITS, readBoundedText } from '../fs/read-bounded.js';
@@ -334,34 +335,57 @@ async function verify(argv: string[], ctx0: CliContext): Promise<number> {
   }
   const store = await AuditStore.open(stateDir, { readonly: true });
   try {
-    const checkpoints = storedCheckpoints(store);
     const progress = progressBar(ctx, store.size());
-    const run = (akSpki: Uint8Array, tpmCounter?: bigint) =>
-      verifyAuditLogAsync({
-        entries: store.iterate(),
-        checkpoints,
-        akSpki,
-        nvIndex,
-        ...(tpmCounter === undefined ? {} : { tpmCounter }),
-        ...(progress === undefined ? {} : { progress }),
-      });
     if (values.offline === true) {
       if (given === undefined) throw new UsageError(`--offline needs --ak PEM\n${usage}`);
-      return report(ctx, await run(given));
+      return report(ctx, await verifyLiveLog(store, { akSpki: given, nvIndex, progress }));
     }
     const state = await readHostState(stateDir);
     const verdict = await ctx.withTpm((tpm) =>
-      withAuditAk(tpm, values, state, stateDir, async (ak) => {
-        const akSpki = given ?? spkiOfPublic(ak.public);
-        // One pass: the log's own findings come first in the verdict, the TPM's counter last.
-        if (checkpoints.length === 0) return run(akSpki);
-        return run(akSpki, await readCounterCertified(tpm, ak, akSpki, nvIndex));
-      }),
+      withAuditAk(tpm, values, state, stateDir, (ak) =>
+        verifyLiveLog(store, {
+          akSpki: given ?? spkiOfPublic(ak.public),
+          nvIndex,
+          progress,
+          tpm: { tpm, ak },
+        }),
+      ),
     );
     return report(ctx, verdict);
   } finally {
     store.close();
   }
+}
+
+/**
+ * The verdict on the log in `store` (`audit verify` on the host, and `doctor`): every entry and
+ * checkpoint under `akSpki`, and, with `tpm`, the TPM's counter at `nvIndex` certified now by that AK
+ * against the newest checkpoint (none is read while the log has no checkpoint). One pass: the log's own
+ * findings come first in the verdict, the TPM's counter last. Call initVerification() first.
+ */
+export async function verifyLiveLog(
+  store: AuditStore,
+  opts: {
+    akSpki: Uint8Array;
+    nvIndex: number;
+    progress?: ((n: number) => void) | undefined;
+    tpm?: { tpm: Tpm; ak: LoadedAk };
+  },
+): Promise<AuditVerdict> {
+  const checkpoints = storedCheckpoints(store);
+  const { akSpki, nvIndex, progress, tpm } = opts;
+  const tpmCounter =
+    tpm === undefined || checkpoints.length === 0
+      ? undefined
+      : await readCounterCertified(tpm.tpm, tpm.ak, akSpki, nvIndex);
+  return verifyAuditLogAsync({
+    entries: store.iterate(),
+    checkpoints,
+    akSpki,
+    nvIndex,
+    ...(tpmCounter === undefined ? {} : { tpmCounter }),
+    ...(progress === undefined ? {} : { progress }),
+  });
 }
 
 async function prove(argv: string[], ctx0: CliContext): Promise<number> {
@@ -375,6 +399,8 @@ async function prove(argv: string[], ctx0: CliContext): Promise<number> {
   if ((values.index === undefined) === (values['from-size'] === undefined))
     throw new UsageError(`give one of --index I and --from-size M\n${usage}`);
   const { stateDir, ctx } = await hostSetup(values, ctx0, { readDefault: true });
+  // The proofs hash in wasm-core (agent/audit/proofs.ts), which nothing else in this command starts.
+  await initHashing();
   const store = await AuditStore.open(stateDir, { readonly: true });
   try {
     const newest = store.latestCheckpoint();

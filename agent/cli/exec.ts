@@ -12,128 +12,20 @@
  * printed as one; its allow stays in the audit log with the use it spent, and the denial names the entry.
  */
 import { realpath, stat } from 'node:fs/promises';
-import { spkiOfPublic } from '../attest/quote.js';
 import type { AuditStore } from '../audit/store.js';
 import { loadPolicy } from '../config/policy.js';
 import { loadTrust } from '../config/trust.js';
-import { sha256 } from '../crypto/hash.js';
-import { ExecgateError } from '../errors.js';
 import { GateError } from '../gate/errors.js';
 import type { OpenedExecutable } from '../gate/executable.js';
-import type { GateTpm, GateVerdict } from '../gate/gate.js';
-import { lap, timings } from '../timing.js';
-import { parseFlags } from './args.js';
+import type { GateVerdict } from '../gate/gate.js';
+import { lap } from '../timing.js';
 import type { CliContext } from './context.js';
-import { EXIT, UsageError } from './exit.js';
-import { checkOutput, writeOutput } from './output.js';
+import { act, CHECK_HELP, EXEC_HELP, early, type Flags, parseCommandLine } from './exec-common.js';
+import { checkOutput } from './output.js';
 
-export const EXEC_HELP = `Usage: execgate exec [--artifact FILE] [--policy FILE] [--json] [--verdict FILE] -- CMD [ARGS…]
-
-Runs CMD only when an authorization artifact allows exactly this execution on this host, in its measured
-state, now; otherwise nothing runs and execgate exits 126 with one line on stderr:
-  execgate: denied: CODE: what failed: what to do
-(a JSON object with --json). Every verdict, allow or deny, is recorded in the audit log before CMD starts.
-  --artifact FILE   the artifact (default: the valid one with a use left in the policy's [host] artifacts
-                    store that expires first)
-  --policy FILE     the host policy (default /etc/execgate/policy.toml)
-  --verdict FILE    also write the verdict JSON to FILE (atomically, before CMD starts)
-  --json            the denial (or, in audit mode, the "would deny") as JSON on stderr
-CMD runs with execgate's stdin, stdout and stderr, EXECGATE_VERDICT=<seq>:<entry hash> in its environment
-(only the variables the artifact's scope.env names, when it names any); signals are forwarded; execgate
-exits with CMD's status, or dies of the signal that killed it.
-Reason codes: E_MISSING E_FORMAT E_SIGNATURE E_UNTRUSTED_ISSUER E_LINEAGE E_POLICY E_APPROVAL E_EXPIRED
-E_NOT_YET_VALID E_BOOT E_REVOKED E_HOST E_STATE E_SCOPE E_REPLAY E_CONFIG E_TPM_UNAVAILABLE E_AUDIT
-E_INTERNAL (README, "The gate").
-
-Example:
-  execgate exec --artifact reboot.cose -- /usr/sbin/reboot`;
-
-export const CHECK_HELP = `Usage: execgate check [--artifact FILE] [--policy FILE] [--json] [--verdict FILE] -- CMD [ARGS…]
-
-The verdict execgate exec would give, without consuming a use, recording it or running anything.
-Exit 0 for allow, 126 for deny (the line or JSON as for exec).
-
-Example:
-  execgate check --artifact reboot.cose --json -- /usr/sbin/reboot`;
-
-interface Flags {
-  readonly artifact?: string | undefined;
-  readonly policy?: string | undefined;
-  readonly verdict?: string | undefined;
-}
-
-/** Splits `[flags] -- CMD ARGS…`; the command is required and only after `--`. */
-function parseCommandLine(argv: string[], usage: string): { flags: Flags; command: string[] } {
-  const options = {
-    artifact: { type: 'string' },
-    policy: { type: 'string' },
-    verdict: { type: 'string' },
-  } as const;
-  // `execgate exec --help`: parseFlags answers with the usage and flags (run.ts, commandHelp).
-  if (argv.length === 1 && argv[0] === '--help') parseFlags(argv, options, usage);
-  const at = argv.indexOf('--');
-  if (at < 0) throw new UsageError(`give the command after "--"\n${usage}`);
-  const command = argv.slice(at + 1);
-  if (command.length === 0 || command[0] === '') throw new UsageError(`no command after "--"\n${usage}`);
-  const { values, positionals } = parseFlags(argv.slice(0, at), options, usage);
-  if (positionals.length)
-    throw new UsageError(`unknown argument "${positionals[0]}"; the command goes after "--"\n${usage}`);
-  return { flags: values, command };
-}
+export { CHECK_HELP, EXEC_HELP } from './exec-common.js';
 
 const euid = (): number => (typeof process.geteuid === 'function' ? process.geteuid() : 0);
-
-/** The verdict JSON (--json, --verdict FILE). */
-export function verdictJson(v: GateVerdict): string {
-  const { run: _run, ...printed } = v;
-  return JSON.stringify({ execgate: 'verdict', ...printed });
-}
-
-/** Prints a denial (or a "would deny") on stderr. */
-function printVerdict(ctx: CliContext, v: GateVerdict): void {
-  if (v.verdict === 'allow') return;
-  if (ctx.json) {
-    ctx.stderr.write(`${verdictJson(v)}\n`);
-    return;
-  }
-  const word = v.verdict === 'would-deny' ? 'would deny (audit mode, running anyway)' : 'denied';
-  ctx.stderr.write(`execgate: ${word}: ${v.reason}: ${oneLine(v.detail)}: ${oneLine(v.remedy)}\n`);
-  if (v.auditError !== undefined)
-    ctx.stderr.write(`execgate: this verdict was not recorded: ${oneLine(v.auditError)}\n`);
-}
-
-/**
- * `s` on one line: C0 and C1 controls and Unicode's line and paragraph separators escaped, since the
- * command name (or a file's) in a detail may hold them and split the denial line.
- */
-function oneLine(s: string): string {
-  let out = '';
-  for (const c of s) {
-    const n = c.codePointAt(0) ?? 0;
-    const breaker = n < 0x20 || (n >= 0x7f && n <= 0x9f) || n === 0x2028 || n === 0x2029;
-    if (!breaker) out += c;
-    else out += c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\u${n.toString(16).padStart(4, '0')}`;
-  }
-  return out;
-}
-
-/** A denial made before `decide` could run (nothing to audit it in, or nothing known yet). */
-function early(e: unknown): GateVerdict {
-  const g =
-    e instanceof GateError
-      ? e
-      : e instanceof ExecgateError && e.code === 'E_CONFIG'
-        ? new GateError('E_CONFIG', e.message, 'fix the host policy (execgate policy check --policy FILE)')
-        : new GateError('E_INTERNAL', e instanceof Error ? e.message : String(e), 'report this as a bug');
-  return {
-    verdict: 'deny',
-    reason: g.code,
-    detail: g.message,
-    remedy: g.remedy,
-    mode: 'enforce',
-    run: false,
-  };
-}
 
 /** Everything the gate needs, then its verdict; the caller closes what `opened` holds. */
 async function judge(
@@ -235,70 +127,10 @@ async function judge(
   // The TCTI: --tcti, else $EXECGATE_TCTI, else the policy's [host] tcti (host-policy.ts's order).
   const tcti = ctx.tcti ?? (ctx.env.EXECGATE_TCTI ? undefined : policy.host.tcti);
   const tpm = lazyTpm(tcti === ctx.tcti ? ctx : ctx.withTcti(tcti), opened);
-  const gateTpm: GateTpm = {
-    async allocated() {
-      const { allocatedBanks } = await import('../tpm/pcr.js');
-      return allocatedBanks(await tpm());
-    },
-    async quote(selection, nonce) {
-      lap('artifact');
-      const { encodeBundle, makeQuote } = await import('../attest/quote.js');
-      const { verifyQuote } = await import('../attest/verify-quote.js');
-      const { quotedPcrValues } = await import('../measure/compare.js');
-      lap('modules');
-      const t = await tpm();
-      const ev = await withPinnedAk(t, host, stateDir, (loaded) =>
-        makeQuote(t, loaded, { selection, nonce }),
-      );
-      const v = verifyQuote({ ...ev, akPublicKey: spkiOfPublic(ak.public), nonce });
-      if (!v.ok || v.attest === undefined)
-        throw new Error(`the quote does not verify under the pinned AK: ${v.code}: ${v.detail}`);
-      const c = v.attest.clockInfo;
-      lap('quote');
-      return {
-        pcrs: quotedPcrValues(selection, ev.pcrValues),
-        clock: {
-          clock: Number(c.clock),
-          resetCount: c.resetCount,
-          restartCount: c.restartCount,
-          safe: c.safe === 1,
-        },
-        digest: sha256(encodeBundle(ev)),
-      };
-    },
-    async counter(index) {
-      const { readCounterCertified } = await import('../attest/nv-counter.js');
-      const t = await tpm();
-      return withPinnedAk(t, host, stateDir, (loaded) =>
-        readCounterCertified(t, loaded, spkiOfPublic(ak.public), index),
-      );
-    },
-    async logs(ref) {
-      const r = ref.rules;
-      const out: {
-        -readonly [K in 'eventLog' | 'ima']?: NonNullable<Awaited<ReturnType<GateTpm['logs']>>[K]>;
-      } = {};
-      const boot =
-        r.secureBoot === 'required' ||
-        r.bootApplications ||
-        r.kernels ||
-        r.initrds ||
-        r.loaderFiles ||
-        r.bootCommands;
-      if (boot) {
-        const { loadEventLog } = await import('./eventlog.js');
-        const e = await loadEventLog(undefined, ctx);
-        out.eventLog = { log: e.log, source: `event log ${e.path}` };
-      }
-      if (r.ima !== undefined) {
-        const { loadImaLog } = await import('./ima.js');
-        const i = await loadImaLog(undefined, 'sha1', ctx);
-        out.ima = { log: i.log, source: `IMA list ${i.path}` };
-      }
-      return out;
-    },
-  };
+  const { gateTpm } = await import('./gate-tpm.js');
+  const port = gateTpm({ use: async (fn) => fn(await tpm()), host, ak, stateDir, ctx });
   const { decide } = await import('../gate/gate.js');
+  const { readArtifactStore } = await import('../gate/artifact-store.js');
   const { ownStartTime } = await import('../gate/lineage.js');
   const { initVerification } = await import('../crypto/verify.js');
   lap('modules');
@@ -323,9 +155,9 @@ async function judge(
       trust,
       store,
       akName: ak.name,
-      tpm: gateTpm,
+      tpm: port,
       exe,
-      candidates: () => readStore(policy.host.artifacts),
+      candidates: () => readArtifactStore(policy.host.artifacts),
     },
   );
   lap('audit append');
@@ -365,60 +197,6 @@ function lazyTpm(ctx: CliContext, opened: { closeTpm?: () => Promise<void> }) {
   };
 }
 
-/** Artifacts of the [host] artifacts store, one at a time: regular files, bounded in number and size. */
-async function* readStore(dir: string | undefined): AsyncGenerator<{ file: string; bytes: Uint8Array }> {
-  if (dir === undefined) return;
-  const { readdir } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  const { readRegularFile } = await import('../fs/read-bounded.js');
-  const { MAX_ARTIFACT_BYTES } = await import('../artifact/artifact.js');
-  const { checkDir } = await import('../fs/atomic-write.js');
-  try {
-    // Whoever may write the store may evict the operator's artifacts from a lookup (by name order past
-    // MAX_STORE_FILES): it must be as trusted as the policy's own files.
-    await checkDir(dir);
-  } catch (e) {
-    // A store that is missing or unreadable is E_MISSING below; an unsafe one is the policy's fault.
-    if (e instanceof ExecgateError && e.code === 'E_FILE_UNSAFE')
-      throw new GateError(
-        'E_CONFIG',
-        `the artifact store: ${e.message}`,
-        `make ${dir} root's (or the gate user's) and not writable by others`,
-        { cause: e },
-      );
-  }
-  let all: string[];
-  try {
-    all = await readdir(dir);
-  } catch (e) {
-    throw new GateError(
-      'E_MISSING',
-      `cannot read the artifact store ${dir}: ${e instanceof Error ? e.message : String(e)}`,
-      `create ${dir} (the policy's [host] artifacts), or give --artifact FILE`,
-      { cause: e },
-    );
-  }
-  const names = all.sort().slice(0, MAX_STORE_FILES);
-  for (const name of names) {
-    const file = join(dir, name);
-    let bytes: Uint8Array;
-    try {
-      // Regular files only: a FIFO or device planted in the store (or linked from it) would hold the gate.
-      bytes = await readRegularFile(file, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' });
-    } catch {
-      continue; // Not a readable artifact file: not a candidate.
-    }
-    yield { file, bytes };
-  }
-}
-
-/** Files of the artifact store considered (the rest is ignored: the store is the operator's). */
-const MAX_STORE_FILES = 10_000;
-
-/** For a denial that replaces a recorded verdict: which entry recorded it (a use spent by an allow). */
-const recordedAs = (v: GateVerdict): string =>
-  v.audit === undefined ? '' : ` (after its ${v.verdict}, audit entry ${v.audit.seq})`;
-
 async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<number> {
   lap('modules');
   const usage = consume ? (EXEC_HELP.split('\n')[0] ?? '') : (CHECK_HELP.split('\n')[0] ?? '');
@@ -433,80 +211,19 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
   } finally {
     if (!consume || opened.checkpoint === undefined) await opened.closeTpm?.();
   }
-  try {
-    if (flags.verdict !== undefined)
-      await writeOutput('--verdict', flags.verdict, `${verdictJson(verdict)}\n`, {
-        mode: 0o600,
-        replace: true,
-      });
-  } catch (e) {
-    verdict = {
-      ...early(
-        new GateError(
-          'E_INTERNAL',
-          `cannot write --verdict ${flags.verdict}: ${e instanceof Error ? e.message : String(e)}${recordedAs(verdict)}`,
-          'give a writable --verdict path',
-        ),
-      ),
-      mode: verdict.mode,
-    };
-  }
-  printVerdict(ctx, verdict);
-  const exe = opened.exe;
-  if (!consume || !verdict.run || exe === undefined) {
-    await exe?.close();
-    opened.store?.close();
-    await opened.closeTpm?.();
-    if (!consume) return verdict.verdict === 'allow' ? EXIT.OK : EXIT.DENIED;
-    return EXIT.DENIED;
-  }
-  const { runOpened } = await import('../gate/run.js');
-  const { exitLikeChild } = await import('./child-exit.js');
-  const { formatVerdictVariable } = await import('../gate/lineage.js');
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(ctx.env))
-    if (v !== undefined && (verdict.env === undefined || verdict.env.includes(k))) env[k] = v;
-  delete env.EXECGATE_VERDICT;
-  if (verdict.audit !== undefined)
-    env.EXECGATE_VERDICT = formatVerdictVariable(
-      verdict.audit.seq,
-      Buffer.from(verdict.audit.entryHash, 'hex'),
-    );
-  // argv[0] is the real path the artifact names, not the name typed: a link's name would choose what a
-  // multi-call binary does (a link named git-rm makes "git status" run "git rm status").
-  const child = runOpened(exe, [exe.realPath, ...command.slice(1)], { env, cwd: process.cwd() });
-  lap('spawn');
-  // The checkpoint, when due, is made while the command runs: it does not delay the start.
-  const checkpoint = opened.checkpoint?.().catch((e: unknown) => {
-    ctx.stderr.write(
-      `execgate: warning: audit checkpoint not made: ${e instanceof Error ? e.message : String(e)}\n`,
-    );
+  return act(ctx, flags, command, consume, verdict, opened.exe, {
+    whileRunning: opened.checkpoint,
+    close: async () => {
+      await opened.closeTpm?.();
+      await opened.exe?.close();
+      opened.store?.close();
+    },
   });
-  const ended = await child.then(
-    (outcome) => ({ outcome }),
-    (error: unknown) => ({ error }),
-  );
-  lap('child');
-  await checkpoint;
-  await opened.closeTpm?.();
-  await exe.close();
-  opened.store?.close();
-  lap('close');
-  const t = timings();
-  if (t !== undefined) ctx.stderr.write(`${JSON.stringify({ execgate: 'timing', ms: t })}\n`);
-  if ('outcome' in ended) return exitLikeChild(ended.outcome);
-  // The command could not start (the kernel refused it, or resources ran out: runOpened's GateError):
-  // nothing ran, so it ends as a denial does. Its allow stays recorded, with the use it spent.
-  const denial = early(ended.error);
-  printVerdict(ctx, {
-    ...denial,
-    detail: `${denial.detail}${recordedAs(verdict)}`,
-    mode: verdict.mode,
-    ...(verdict.artifact === undefined ? {} : { artifact: verdict.artifact }),
-    ...(verdict.exe === undefined ? {} : { exe: verdict.exe }),
-  });
-  return EXIT.DENIED;
 }
 
-export const EXEC_DEFAULT = (argv: string[], ctx: CliContext) => gate(argv, ctx, true);
+export const EXEC_DEFAULT = async (argv: string[], ctx: CliContext): Promise<number> => {
+  // A running `execgate serve` judges it, warm; else this process does (exec-client.ts).
+  const { execViaServe } = await import('./exec-client.js');
+  return (await execViaServe(argv, ctx)) ?? gate(argv, ctx, true);
+};
 export const CHECK_DEFAULT = (argv: string[], ctx: CliContext) => gate(argv, ctx, false);

@@ -60,6 +60,8 @@ export const EXIT = {
   EVIDENCE_INVALID: 7,
   /** No measurement log to judge: securityfs not mounted, no firmware log or IMA, or not readable. */
   NO_MEASUREMENT_LOG: 8,
+  /** `execgate doctor`: a check failed (or could not run because one it needs failed). */
+  UNHEALTHY: 9,
   /** The gate denied the execution: nothing ran (as a shell reports a command it may not execute). */
   DENIED: 126,
 } as const;

@@ -228,7 +228,7 @@ export function setAkPin(state: HostState | undefined, pin: AkPin): HostState {
 
 /** Writes the state file atomically (writeFileSafe: temporary file, fsync, rename). */
 export async function writeHostState(dir: string, state: HostState): Promise<void> {
-  await ensureDir(dir, { mode: 0o755 });
+  await ensureDir(dir, { mode: 0o700 });
   await writeFileSafe(hostStatePath(dir), `${JSON.stringify(state, null, 2)}\n`, {
     mode: 0o644,
     replace: true,

@@ -5,9 +5,10 @@
  */
 import { ExecgateError } from '../errors.js';
 import { parseTcti } from '../tpm/transport/tcti.js';
-import { HelpRequest, parseFlags } from './args.js';
+import { HelpRequest } from './args.js';
 import { type CliContext, type CliIo, makeContext } from './context.js';
 import { EXIT, exitCodeOf, hintFor, UsageError } from './exit.js';
+import { parseGlobal } from './global-flags.js';
 import { EXECGATE_VERSION } from './version.js';
 
 /** The groups that replay measurement logs, and so hash through agent/crypto/hash.ts. */
@@ -55,6 +56,7 @@ A command runs only after it is verified. Groups:
   exec     [flags] -- CMD [ARGS…]              the gate: run CMD only when an artifact allows it (126 if not)
   check    [flags] -- CMD [ARGS…]              the gate's verdict on CMD, without running or recording it
   policy   check                               the host policy: load every file it names, print the trust
+  doctor   [--policy FILE] [--json]            is this host ready to gate? each check, and what to do
 
 Global flags:
   --tcti TCTI   the TPM to use: device:/dev/tpmrm0, swtpm:host=H,port=P, swtpm:path=SOCK, mssim:host=H,port=P
@@ -68,7 +70,7 @@ Global flags:
 
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 TPM unavailable, 4 TPM error response,
             5 malformed TPM response, 6 request not supported by this TPM, 7 evidence failed verification,
-            8 no measurement log to read.`;
+            8 no measurement log to read, 9 a doctor check failed.`;
 
 export type CommandFn = (argv: string[], ctx: CliContext) => Promise<number>;
 
@@ -137,6 +139,10 @@ export const GROUPS: Readonly<Record<string, () => Promise<CommandGroup>>> = {
     const m = await import('./policy.js');
     return { help: m.POLICY_HELP, commands: m.POLICY_COMMANDS };
   },
+  doctor: async () => {
+    const m = await import('./doctor.js');
+    return { help: m.DOCTOR_HELP, commands: {}, default: m.DOCTOR_DEFAULT };
+  },
 };
 
 /** Runs one command line; returns the exit code. Never throws. */
@@ -144,7 +150,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   let debug = argv.includes('--debug');
   try {
     // Global flags may stand before the group; the rest goes to the command's own parser.
-    const { values, positionals, rest } = parseGlobal(argv);
+    const { values, positionals, rest } = parseGlobal(argv, HELP);
     debug = values.debug === true;
     if (values.version) {
       io.stdout.write(`execgate ${EXECGATE_VERSION}\n`);
@@ -301,37 +307,4 @@ function invocations(line: string): [string | undefined, string | undefined][] {
     out.push([words[k], words[k + 1]]);
   });
   return out;
-}
-
-/** Splits the global flags (--tcti, --tpm-deadline, --json, --debug, --help, --version) from everything else, wherever they stand. */
-function parseGlobal(argv: string[]) {
-  const globals: string[] = [];
-  const others: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] ?? '';
-    if (a === '--') {
-      others.push(...argv.slice(i));
-      break;
-    }
-    if (['--json', '--help', '-h', '--debug', '--version'].includes(a) || /^--(tcti|tpm-deadline)=/.test(a))
-      globals.push(a);
-    else if (a === '--tcti' || a === '--tpm-deadline') globals.push(a, argv[++i] ?? '');
-    else others.push(a);
-  }
-  const { values } = parseFlags(
-    globals,
-    {
-      tcti: { type: 'string' },
-      'tpm-deadline': { type: 'string' },
-      json: { type: 'boolean' },
-      debug: { type: 'boolean' },
-      version: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    HELP,
-  );
-  // The group and command names lead; what follows is the command's own, flags included.
-  let k = 0;
-  while (k < others.length && k < 2 && !(others[k] ?? '').startsWith('-')) k++;
-  return { values, positionals: others.slice(0, k), rest: others.slice(k) };
 }

@@ -113,6 +113,48 @@ async function readNamed(path: string, place: Place, maxBytes: number, what: str
   }
 }
 
+/** Where in a policy a file is named: the file that names it (undefined: the policy file) and its TOML path. */
+export interface NamedAt {
+  readonly file: string | undefined;
+  readonly at: string;
+}
+
+/**
+ * The key file `path` that `policy` names at `where`, read as a trusted file and parsed (an Ed25519,
+ * P-256 or P-384 SubjectPublicKeyInfo): E_CONFIG naming the file and TOML path otherwise. One file at a
+ * time, so that `execgate doctor` can report every key that does not load, not only the first.
+ */
+export async function loadKeyFile(policy: HostPolicy, path: string, where: NamedAt): Promise<KeyFile> {
+  const place = placeOf(policy, where.file, where.at);
+  const bytes = await readNamed(path, place, INPUT_LIMITS.key, 'key file');
+  try {
+    return { ...parsePublicKey(bytes, `key file ${path}`), file: path };
+  } catch (e) {
+    if (e instanceof KeyError) throw refused(place, e.message, e);
+    throw e;
+  }
+}
+
+/**
+ * The revocation list `revocation.lists[index]` of `policy`, read as a trusted file and verified under
+ * one of `signers` (E_CONFIG naming it otherwise); call initVerification() first.
+ */
+export async function loadRevocationListFile(
+  policy: HostPolicy,
+  index: number,
+  signers: readonly PublicKey[],
+): Promise<LoadedRevocationList> {
+  const file = policy.revocation?.lists[index];
+  if (file === undefined) throw new RangeError(`the policy has no revocation.lists[${index}]`);
+  const place = placeOf(policy, policy.file, `revocation.lists[${index}]`);
+  const bytes = await readNamed(file, place, INPUT_LIMITS.revocationList, 'revocation list');
+  try {
+    return { file, list: verifyRevocationList(bytes, signers) };
+  } catch (e) {
+    throw listRefused(e, place, file);
+  }
+}
+
 /**
  * Loads the files `policy` names and checks them together (see the module comment): E_CONFIG naming the
  * file and TOML path of the first problem. Revocation lists are verified through agent/crypto/verify.ts
@@ -124,14 +166,7 @@ export async function loadTrust(policy: HostPolicy): Promise<HostTrust> {
   const loadKey = async (path: string, place: Place): Promise<KeyFile> => {
     const known = keys.get(path);
     if (known) return known;
-    const bytes = await readNamed(path, place, INPUT_LIMITS.key, 'key file');
-    let key: KeyFile;
-    try {
-      key = { ...parsePublicKey(bytes, `key file ${path}`), file: path };
-    } catch (e) {
-      if (e instanceof KeyError) throw refused(place, e.message, e);
-      throw e;
-    }
+    const key = await loadKeyFile(policy, path, place);
     keys.set(path, key);
     return key;
   };
@@ -202,15 +237,7 @@ export async function loadTrust(policy: HostPolicy): Promise<HostTrust> {
   if (lists.length > 0) {
     await initVerification();
     const signers = [...issuers.map((i) => i.key), ...(breakglass ? [breakglass.key] : [])];
-    for (const [i, file] of lists.entries()) {
-      const place = placeOf(policy, policy.file, `revocation.lists[${i}]`);
-      const bytes = await readNamed(file, place, INPUT_LIMITS.revocationList, 'revocation list');
-      try {
-        revocationLists.push({ file, list: verifyRevocationList(bytes, signers) });
-      } catch (e) {
-        throw listRefused(e, place, file);
-      }
-    }
+    for (const i of lists.keys()) revocationLists.push(await loadRevocationListFile(policy, i, signers));
   }
   // Oldest first, so that the newest list of each signer is the one kept whatever order they are named in.
   const state = new RevocationState();

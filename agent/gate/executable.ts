@@ -52,6 +52,9 @@ import { GateError } from './errors.js';
 /** What the kernel does with the file: load an ELF image, or hand a #! script to its interpreter. */
 export type ExecutableKind = 'elf' | 'script';
 
+/** What the verdict judges of an opened executable (all an `execgate serve` is told of it). */
+export type JudgedExecutable = Pick<OpenedExecutable, 'realPath' | 'sha256'>;
+
 /** An executable opened once and judged through its descriptor; `close()` when it has run. */
 export interface OpenedExecutable {
   /** The real path of the opened file (no symbolic links): what `scope.exe` is compared with. */

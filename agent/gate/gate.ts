@@ -61,7 +61,7 @@ import type { MeasuredStateInput } from '../measure/state/index.js';
 import { lap } from '../timing.js';
 import type { PcrBankSelection, PcrSelection, PcrValues } from '../tpm/pcr-selection.js';
 import { type GateCode, GateError } from './errors.js';
-import type { OpenedExecutable } from './executable.js';
+import type { JudgedExecutable } from './executable.js';
 import { isAncestor, parseVerdictVariable } from './lineage.js';
 
 /** The quote the verdict is made on, verified against the pinned AK. */
@@ -89,8 +89,10 @@ export interface GateRequest {
   readonly argv: readonly string[];
   /** --artifact FILE; undefined: search the policy's store. */
   readonly artifactFile?: string;
-  /** The artifact's bytes when the caller read it already (tests); else read from artifactFile. */
+  /** The artifact's bytes when the caller read it already; else read from artifactFile. */
   readonly artifactBytes?: Uint8Array;
+  /** Why the caller could not read artifactFile (`execgate exec` asking `execgate serve`): E_MISSING. */
+  readonly artifactError?: string;
   /** The working directory, as a real path. */
   readonly cwd: string;
   readonly uid: number;
@@ -112,8 +114,8 @@ export interface GateContext {
   /** The pinned AK's Name. */
   readonly akName: Uint8Array;
   readonly tpm: GateTpm;
-  /** The executable, opened once (or why it could not be). */
-  readonly exe: OpenedExecutable | GateError;
+  /** The executable, opened once by the process that runs it (or why it could not be). */
+  readonly exe: JudgedExecutable | GateError;
   /**
    * Artifacts of the policy's store, when the request names none: file name and bytes, one at a time
    * (each is judged and dropped before the next is read: a store may hold thousands). A GateError
@@ -199,6 +201,12 @@ async function artifactBytes(req: GateRequest, ctx: GateContext, facts: Facts): 
   }
   if (req.artifactFile !== undefined) {
     facts.file = req.artifactFile;
+    if (req.artifactError !== undefined)
+      return deny(
+        'E_MISSING',
+        `cannot read the artifact: ${req.artifactError}`,
+        'give a readable artifact file with --artifact FILE',
+      );
     const { readRegularFile } = await import('../fs/read-bounded.js');
     try {
       return await readRegularFile(req.artifactFile, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' });
@@ -524,7 +532,10 @@ async function checkScope(a: Artifact, req: GateRequest, ctx: GateContext, facts
       parent.verdict !== 'allow' ||
       parent.pid === undefined ||
       parent.pidStart === undefined ||
-      !(await isAncestor(parent.pid, BigInt(parent.pidStart)))
+      !(await isAncestor(parent.pid, BigInt(parent.pidStart), {
+        pid: req.pid,
+        startTime: BigInt(req.pidStart),
+      }))
     )
       deny(
         'E_LINEAGE',

@@ -149,16 +149,27 @@ export async function ownStartTime(): Promise<bigint> {
 }
 
 /**
- * Whether the process `pid` that started at `startTime` is an ancestor of this one: the walk goes up from
- * our parent, at most MAX_LINEAGE_STEPS, and ends at pid 1 or 0 (the top of our pid namespace). A pid on
- * the chain with another start time is a reused pid: false. A process of the chain that exits during the
- * walk is E_LINEAGE (processStat).
+ * Whether the process `pid` that started at `startTime` is an ancestor of the gate process `of` (this
+ * one, or the `execgate exec` client that asked `execgate serve`): the walk goes up from its parent, at
+ * most MAX_LINEAGE_STEPS, and ends at pid 1 or 0 (the top of our pid namespace). A pid on the chain with
+ * another start time is a reused pid: false. A process of the chain that exits during the walk is
+ * E_LINEAGE (processStat).
  */
-export async function isAncestor(pid: number, startTime: bigint): Promise<boolean> {
+export async function isAncestor(
+  pid: number,
+  startTime: bigint,
+  of: { readonly pid: number; readonly startTime: bigint } | undefined = undefined,
+): Promise<boolean> {
   checkPid(pid);
   if (typeof startTime !== 'bigint' || startTime < 0n)
     throw new RangeError('startTime must be a non-negative bigint');
   let current = process.ppid;
+  if (of !== undefined && of.pid !== process.pid) {
+    // Another process's lineage: it must still be the process that asked (not a reused pid).
+    const st = await processStat(of.pid);
+    if (st.startTime !== of.startTime) return false;
+    current = st.ppid;
+  }
   for (let step = 0; step < MAX_LINEAGE_STEPS && current > 0; step++) {
     const st = await processStat(current);
     if (current === pid) return st.startTime === startTime;

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import type * as X509 from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EkAlg, readEkCertificate, spkiDerOf, withEk } from '../../agent/attest/ek.js';
-import { type EkCertQuirk, validateEkCertificate } from '../../agent/attest/ek-cert.js';
+import { type EkCertQuirk, inspectEkCertificate, validateEkCertificate } from '../../agent/attest/ek-cert.js';
 import { x509 } from '../../agent/attest/x509.js';
 import { ExecgateError } from '../../agent/errors.js';
 import type { TPMT_PUBLIC } from '../../agent/tpm/structures.js';
@@ -167,6 +167,26 @@ describe("swtpm_setup's local CA", () => {
       validateEkCertificate({ certificate: facts.cert.rsa2048, bundle: 'no PEM here' }),
       'E_EK_CERT_PARSE',
     );
+  });
+});
+
+describe('inspectEkCertificate (execgate doctor, no CA bundle)', () => {
+  const inspect = (cert: Uint8Array, ek: TPMT_PUBLIC, now?: Date) =>
+    Promise.resolve().then(() => inspectEkCertificate(cert, ek, now));
+
+  it("the NV certificate of this TPM's EK: its names and end of validity", () => {
+    const c = inspectEkCertificate(facts.cert.rsa2048, facts.ek.rsa2048);
+    expect(c).toMatchObject({ subject: 'CN=unknown', issuer: 'CN=swtpm-localca' });
+    expect(c.notAfter.getTime()).toBeGreaterThan(Date.now());
+  });
+
+  it('another EK, another time, garbage: E_EK_CERT_KEY, E_EK_CERT_CHAIN, E_EK_CERT_PARSE', async () => {
+    await expectCode(inspect(facts.cert.rsa2048, facts.ek.eccP384), 'E_EK_CERT_KEY');
+    await expectCode(
+      inspect(facts.cert.rsa2048, facts.ek.rsa2048, new Date('2000-01-01')),
+      'E_EK_CERT_CHAIN',
+    );
+    await expectCode(inspect(new Uint8Array([0x30, 1, 2]), facts.ek.rsa2048), 'E_EK_CERT_PARSE');
   });
 });
 

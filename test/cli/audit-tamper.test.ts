@@ -2,7 +2,8 @@
 // `execgate audit` against swtpm: entries appended through AuditStore, checkpoints made by `audit
 // checkpoint`; each tamper kind refused by `audit verify` with its reason code (exit 7), on the database
 // (with the TPM's certified counter) and on an exported bundle (`--bundle FILE --ak PEM`, no TPM); and
-// `audit prove` output checked with verifyInclusionProofJson / verifyConsistencyProofJson.
+// `audit prove` output checked with verifyInclusionProofJson / verifyConsistencyProofJson (also from a
+// process of its own).
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import { AUDIT_DB_FILE, AuditStore } from '../../agent/audit/store.js';
 import { initHashing } from '../../agent/crypto/hash.js';
 import { initVerification } from '../../agent/crypto/verify.js';
 import { decodeCborSequence } from '../../agent/encoding/cbor.js';
+import { runProcess } from '../gate/gate-host.js';
 import { useSwtpm } from '../helpers/swtpm.js';
 import { openTpm } from '../tpm/swtpm-kit.js';
 import { cli } from './helpers.js';
@@ -239,6 +241,17 @@ describe('audit prove', () => {
     expect(verifyInclusionProofJson({ ...doc, index: 5 }, { size: body.size, root: body.root })).toBe(false);
     const c = JSON.parse((await audit(['prove', '--state-dir', dir, '--from-size', '3'])).stdout);
     expect(verifyConsistencyProofJson(c, { to: { size: body.size, root: body.root } })).toBe(true);
+  });
+
+  it('works as a process of its own, where no other command has started wasm-core', async () => {
+    // In-process, this file's beforeAll has started it; `npm run demo` met the process that had not.
+    const dir = await log(2);
+    const p = await runProcess(['audit', 'prove', '--state-dir', dir, '--index', '1']);
+    expect(p.stderr).toBe('');
+    expect(p.code).toBe(0);
+    const doc = JSON.parse(p.stdout);
+    const body = parseCheckpointBody(doc.checkpoint);
+    expect(verifyInclusionProofJson(doc, { size: body.size, root: body.root })).toBe(true);
   });
 });
 

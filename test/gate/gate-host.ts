@@ -21,7 +21,10 @@ import { cli } from '../cli/helpers.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
-/** Every .ts file the CLI may load: agent/ and wasm-core's loader (not its AssemblyScript or codegen). */
+/**
+ * Every .ts file the CLI may load: agent/ and wasm-core's loader (not its AssemblyScript or codegen); and
+ * swtpm/, the swtpm helper that `npm run demo` starts (test/demo).
+ */
 function sources(): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
@@ -34,11 +37,12 @@ function sources(): string[] {
   };
   walk('agent');
   walk('wasm-core');
+  walk('swtpm');
   return out.sort();
 }
 
 /**
- * The transpiled CLI's main.js: built into .tmp/gate-cli/<SHA-256 of the sources> unless there already
+ * The transpiled sources' directory: built into .tmp/gate-cli/<SHA-256 of the sources> unless there already
  * (in a temporary directory renamed into place, so files building at once never see half a build), and
  * older builds removed. Inside the checkout, so that its imports find node_modules as the sources do.
  */
@@ -76,10 +80,13 @@ function builtCli(): string {
       if (/^[0-9a-f]{64}$/.test(old) && old !== hash)
         rmSync(join(base, old), { recursive: true, force: true });
   }
-  return join(dir, 'agent/cli/main.js');
+  return dir;
 }
 
-export const MAIN = [builtCli()];
+const BUILT = builtCli();
+export const MAIN = [join(BUILT, 'agent/cli/main.js')];
+/** The swtpm helper (swtpm/main.ts, as `node dist/swtpm/main.js`) of the same build. */
+export const SWTPM_MAIN = join(BUILT, 'swtpm/main.js');
 
 export interface ProcessResult {
   readonly code: number | null;

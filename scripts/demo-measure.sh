@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# A short tour on a throw-away software TPM: start swtpm, show what execgate reads from it, stop it.
+# `npm run demo:measure`: a short tour of the measured state on a throw-away software TPM: start swtpm,
+# show what execgate reads from it (PCRs, quotes, event log, IMA, reference states), stop it.
 # Needs `./scripts/setup.sh` (or `npm run build`) first.
 set -euo pipefail
 cd "$(dirname "$0")/.."

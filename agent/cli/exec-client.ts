@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * `execgate exec` as a client of a running `execgate serve` (agent/gate/wire.ts): the policy names the
+ * state directory, whose gate.sock the service listens on; the client opens and hashes the executable
+ * and reads the artifact file, the service judges (and records) the verdict, and the client acts on it
+ * as the in-process gate does (agent/cli/exec-common.ts). A process that only asks pays for none of the
+ * verification code, the audit store or the TPM connection: the start-up issue 14 measures.
+ *
+ * `undefined` means "judge in this process" (agent/cli/exec.ts): no service answers at the socket (none
+ * is running, or this user may not connect), the service declined the request, or something failed
+ * before the request was sent (the in-process gate then meets it again and reports it as it always
+ * has). Once the request is sent, the service may have recorded a verdict and spent a use, so a lost
+ * or unreadable answer is a denial (E_INTERNAL), never a second verdict.
+ */
+import { realpath } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import { join, resolve } from 'node:path';
+import { MAX_ARTIFACT_BYTES } from '../artifact/artifact.js';
+import { loadPolicy } from '../config/policy.js';
+import { readRegularFile } from '../fs/read-bounded.js';
+import { GateError } from '../gate/errors.js';
+import { type OpenedExecutable, openExecutable } from '../gate/executable.js';
+import type { GateVerdict } from '../gate/gate.js';
+import { ownStartTime, VERDICT_VARIABLE } from '../gate/lineage.js';
+import {
+  decodeAnswer,
+  encodeRequest,
+  frame,
+  GATE_SOCKET,
+  MAX_ANSWER_BYTES,
+  readFrame,
+  type WireAnswer,
+} from '../gate/wire.js';
+import { lap } from '../timing.js';
+import { act, EXEC_HELP, early, parseCommandLine, type VerdictIo } from './exec-common.js';
+import { checkOutput } from './output.js';
+
+/** How long a verdict may take the service (a hardware TPM's quote is hundreds of milliseconds). */
+const ANSWER_TIMEOUT_MS = 120_000;
+
+/** The TPM this command was told to use, compared with the service's (null: the policy's). */
+export function explicitTcti(tcti: string | undefined, env: VerdictIo['env']): string | null {
+  return tcti ?? env.EXECGATE_TCTI ?? env.TPM2TOOLS_TCTI ?? null;
+}
+
+/** `execgate exec ARGV` through the service, or undefined (module comment). */
+export async function execViaServe(
+  argv: string[],
+  io: VerdictIo & { readonly tcti: string | undefined },
+): Promise<number | undefined> {
+  let prepared: Awaited<ReturnType<typeof prepare>>;
+  try {
+    prepared = await prepare(argv, io);
+  } catch {
+    return undefined;
+  }
+  if (prepared === undefined) return undefined;
+  const { flags, command, socket, exe, request } = prepared;
+  const close = async () => {
+    if (!(exe instanceof GateError)) await exe.close();
+  };
+  let answer: WireAnswer;
+  try {
+    socket.write(frame(request));
+    answer = decodeAnswer(await readFrame(socket, MAX_ANSWER_BYTES, ANSWER_TIMEOUT_MS));
+  } catch (e) {
+    socket.destroy();
+    const lost = early(
+      new GateError(
+        'E_INTERNAL',
+        `execgate serve gave no verdict: ${e instanceof Error ? e.message : String(e)}; it may have recorded one`,
+        'see execgate audit show and the service log (journalctl -u execgate), then run the command again',
+      ),
+    );
+    return act(io, flags, command, true, lost, undefined, { close });
+  }
+  socket.destroy();
+  if (answer.kind === 'decline') {
+    await close();
+    return undefined;
+  }
+  lap('verdict');
+  const verdict: GateVerdict = answer.verdict;
+  return act(io, flags, command, true, verdict, exe instanceof GateError ? undefined : exe, { close });
+}
+
+/** Everything up to the request; undefined when no service answers. */
+async function prepare(argv: string[], io: VerdictIo & { readonly tcti: string | undefined }) {
+  const { flags, command } = parseCommandLine(argv, EXEC_HELP.split('\n')[0] ?? '');
+  if (flags.verdict !== undefined) await checkOutput('--verdict', flags.verdict, { replace: true });
+  const policyFile = resolve(flags.policy ?? '/etc/execgate/policy.toml');
+  const policy = await loadPolicy(policyFile);
+  lap('policy');
+  const socket = await reach(join(policy.host.stateDir, GATE_SOCKET));
+  if (socket === undefined) return undefined;
+  lap('connect');
+  let exe: OpenedExecutable | GateError;
+  try {
+    const cwd = await realpath(process.cwd());
+    let artifact: Uint8Array | undefined;
+    let artifactError: string | undefined;
+    if (flags.artifact !== undefined) {
+      try {
+        artifact = await readRegularFile(flags.artifact, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' });
+      } catch (e) {
+        artifactError = e instanceof Error ? e.message : String(e);
+      }
+    }
+    try {
+      exe = await openExecutable(command[0] as string, { cwd, pathEnv: io.env.PATH });
+    } catch (e) {
+      exe =
+        e instanceof GateError
+          ? e
+          : new GateError('E_SCOPE', e instanceof Error ? e.message : String(e), 'check the command');
+    }
+    lap('exe');
+    const variable = io.env[VERDICT_VARIABLE];
+    const request = encodeRequest({
+      policy: policyFile,
+      tcti: explicitTcti(io.tcti, io.env),
+      argv: command,
+      cwd,
+      uid: typeof process.getuid === 'function' ? process.getuid() : 0,
+      pid: process.pid,
+      pidStart: Number(await ownStartTime()),
+      // Only what the verdict reads of the environment: the rest (tokens, keys) stays here.
+      env: variable === undefined ? {} : { [VERDICT_VARIABLE]: variable },
+      ...(flags.artifact === undefined ? {} : { artifactFile: flags.artifact }),
+      ...(artifact === undefined ? {} : { artifact }),
+      ...(artifactError === undefined ? {} : { artifactError }),
+      exe,
+    });
+    return { flags, command, socket, exe, request };
+  } catch (e) {
+    socket.destroy();
+    throw e;
+  }
+}
+
+/** A connection to the service, or undefined when none answers there (or this user may not connect). */
+function reach(path: string): Promise<Socket | undefined> {
+  return new Promise((done) => {
+    const socket = connect({ path, allowHalfOpen: true });
+    socket.once('connect', () => {
+      socket.off('error', failed);
+      done(socket);
+    });
+    const failed = () => done(undefined);
+    socket.once('error', failed);
+  });
+}
