@@ -109,8 +109,18 @@ export async function readToLimit(
   return concatBytes(chunks);
 }
 
+/** What to do about the usual reasons a named file cannot be read, after the system's own words. */
+const ERRNO_HINTS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file: check the path',
+  EISDIR: 'a directory: give a file in it',
+  EACCES: 'permission denied: run as root, or make the file readable',
+};
+
 function reason(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  const message = err instanceof Error ? err.message : String(err);
+  const code = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : '';
+  const hint = ERRNO_HINTS[code];
+  return hint === undefined ? message : `${message}; ${hint}`;
 }
 
 /**

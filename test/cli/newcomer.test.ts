@@ -83,8 +83,8 @@ describe('nine file mistakes: the flag and path named, a documented code, checke
         ...['--quote', join(dir, 'no.cbor'), '--ak', ak, '--nonce', 'ab'],
       ),
     ]);
-    expectFileError(missing, 'E_INPUT_READ', 'BUNDLE', join(dir, 'nope.cbor'));
-    expectFileError(directory, 'E_INPUT_READ', 'BUNDLE', dir);
+    expectFileError(missing, 'E_INPUT_READ', 'BUNDLE', join(dir, 'nope.cbor'), 'check the path');
+    expectFileError(directory, 'E_INPUT_READ', 'BUNDLE', dir, 'give a file in it');
     expectFileError(msg, 'E_INPUT_READ', '--msg', join(dir, 'no.msg'));
     expectFileError(sig, 'E_INPUT_READ', '--sig', join(dir, 'no.sig'));
     expectFileError(values, 'E_INPUT_READ', '--pcrs-values', join(dir, 'no.values'));
