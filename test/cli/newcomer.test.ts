@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../agent/cli/exit.js';
+import { run } from '../../agent/cli/run.js';
 import { MAIN, type ProcessResult, runProcess } from '../gate/gate-host.js';
 import { useSwtpm } from '../helpers/swtpm.js';
 
@@ -286,6 +287,31 @@ describe('messages that misled, now saying what was wrong and what to do', () =>
     expect(r.code).toBe(EXIT.EVIDENCE_INVALID);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, code: 'E_QUOTE_NONCE' });
     expect(r.stderr).toMatch(/^execgate: E_QUOTE_NONCE: /);
+  });
+
+  it('an internal error (a bug) says so in one line and how to report it; --debug adds the stack', async () => {
+    // In process: stdout that throws a plain Error is the one way to reach run()'s bug path from outside.
+    const internal = async (...argv: string[]) => {
+      let stderr = '';
+      const code = await run(argv, {
+        stdout: {
+          write: () => {
+            throw new Error('boom');
+          },
+        },
+        stderr: { write: (t: string) => (stderr += t) },
+        env: {},
+      });
+      return { code, stderr };
+    };
+    const [plain, debug] = await Promise.all([internal('--version'), internal('--debug', '--version')]);
+    expect(plain).toEqual({
+      code: EXIT.FAILURE,
+      stderr:
+        'execgate: internal error: boom\n  this is a bug: please report it with the output of the same command run with --debug\n',
+    });
+    expect(debug.code).toBe(EXIT.FAILURE);
+    expect(debug.stderr).toMatch(/^execgate: internal error: Error: boom\n {4}at /);
   });
 
   it('no stack trace unless --debug', async () => {
