@@ -115,7 +115,8 @@ export type Code =
   | InputErrorCode
   | ArtifactCode
   | AuditCode
-  | GateCode;
+  | GateCode
+  | 'E_WIRE';
 
 const BY_CODE = {
   E_USAGE: EXIT.USAGE,
@@ -229,6 +230,9 @@ const BY_CODE = {
   E_REPLAY: EXIT.DENIED,
   E_AUDIT: EXIT.DENIED,
   E_INTERNAL: EXIT.DENIED,
+  // A malformed message between `execgate exec` and `execgate serve` (agent/gate/wire.ts): the client then
+  // judges in its own process, or (the request sent) denies with E_INTERNAL; never a verdict of its own.
+  E_WIRE: EXIT.DENIED,
 } as const satisfies Readonly<Record<Code, Exit>>;
 
 function isCode(code: string): code is Code {
