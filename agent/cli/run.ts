@@ -53,6 +53,7 @@ A command runs only after it is verified. Groups:
   exec     [flags] -- CMD [ARGS…]              the gate: run CMD only when an artifact allows it (126 if not)
   check    [flags] -- CMD [ARGS…]              the gate's verdict on CMD, without running or recording it
   policy   check                               the host policy: load every file it names, print the trust
+  serve    [--policy FILE]                     the host's service: checkpoints, heartbeats, reloads, metrics
 
 Global flags:
   --tcti TCTI   the TPM to use: device:/dev/tpmrm0, swtpm:host=H,port=P, swtpm:path=SOCK, mssim:host=H,port=P
@@ -132,6 +133,10 @@ const GROUPS: Readonly<Record<string, () => Promise<CommandGroup>>> = {
   policy: async () => {
     const m = await import('./policy.js');
     return { help: m.POLICY_HELP, commands: m.POLICY_COMMANDS };
+  },
+  serve: async () => {
+    const m = await import('./serve.js');
+    return { help: m.SERVE_HELP, commands: {}, default: m.SERVE_DEFAULT };
   },
 };
 
