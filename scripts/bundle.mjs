@@ -8,7 +8,8 @@
 //   execgate-bundle.cjs.cache  V8's code cache of it, made here by this Node (V8 refuses it under another)
 //   execgate.cjs               scripts/execgate.cjs, the `bin`: runs the bundle with its cache
 // The library (package.json `exports`) stays tsc's output. Not in the bundle, loaded at run time as
-// before: better-sqlite3 (a native addon, found from DIR) and wasm-core's debug build (3 MB of base64,
+// before: better-sqlite3 (a native addon, found from DIR), pino and prom-client (`execgate serve`
+// only: the gate's bundle does not carry them) and wasm-core's debug build (3 MB of base64,
 // loaded only on request, from dist/wasm-core/generated/). cbor-x is bundled from its pure JavaScript
 // entry: its Node entry's optional native string extractor (cbor-extract) costs an addon lookup and load
 // in every process, for the few small quote bundles the CLI decodes.
@@ -33,7 +34,7 @@ await build({
   target: 'node20',
   minifyWhitespace: true,
   minifySyntax: true,
-  external: ['better-sqlite3'],
+  external: ['better-sqlite3', 'pino', 'prom-client'],
   // agent/audit/sqlite.ts finds better-sqlite3 from its own module URL: in CommonJS, the bundle's.
   banner: { js: 'var __execgate_url = require("node:url").pathToFileURL(__filename).href;' },
   define: { 'import.meta.url': '__execgate_url' },

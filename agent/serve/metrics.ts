@@ -157,7 +157,7 @@ export class ServeMetrics {
 
 /** A listening metrics endpoint. */
 export interface MetricsEndpoint {
-  /** The port it listens on (the one asked for). */
+  /** The port it listens on (the one asked for, or the one the system chose for port 0). */
   readonly port: number;
   close(): Promise<void>;
 }
@@ -191,8 +191,9 @@ export async function serveMetrics(metrics: ServeMetrics, address: MetricsAddres
     );
     server.listen(address.port, address.host, () => resolve());
   });
+  const bound = server.address();
   return {
-    port: address.port,
+    port: typeof bound === 'object' && bound !== null ? bound.port : address.port,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
