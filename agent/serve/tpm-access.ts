@@ -21,9 +21,19 @@ import { ExecgateError } from '../errors.js';
 import { TpmTransportError } from '../tpm/errors.js';
 import type { Tpm } from '../tpm/tpm.js';
 
+/** The codes of the TPM layer (agent/tpm/errors.ts, sessions.ts): the TPM could not be used. */
+const TPM_CODES: ReadonlySet<string> = new Set([
+  'E_TPM_UNAVAILABLE',
+  'E_TPM_TIMEOUT',
+  'E_TPM_PROTOCOL',
+  'E_TPM_RC',
+  'E_TPM_PARSE',
+  'E_TPM_INTEGRITY',
+]);
+
 /** Whether `e` says the TPM could not be used: unreachable, too slow, a malformed or error response. */
 export function isTpmFailure(e: unknown): e is ExecgateError<string> {
-  return e instanceof ExecgateError && e.code.startsWith('E_TPM_');
+  return e instanceof ExecgateError && TPM_CODES.has(e.code);
 }
 
 /** Serialised access to the TPM, a connection per operation. */

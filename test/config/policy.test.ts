@@ -115,6 +115,11 @@ describe('README', () => {
       },
     ]);
     expect(p.revocation).toEqual({ lists: ['/etc/execgate/revoked.cbor'], epochNvIndex: 0x0180_0101 });
+    expect(p.serve).toEqual({
+      heartbeatSeconds: 60,
+      metrics: { host: '127.0.0.1', port: 9464 },
+      pcrs: undefined,
+    });
   });
 
   it('the fragment example parses, its paths relative to policy.d', () => {
