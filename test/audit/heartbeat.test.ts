@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // Heartbeat entries (agent/audit/heartbeat.ts, entry.ts) on swtpm: a heartbeat verifies in its log
 // under the log's AK; the attacks fail verification with E_AUDIT_HEARTBEAT: a heartbeat quoted by
-// another AK, one copied into another log, one replayed later in its own log, one whose quote was
-// swapped for an older one. Decoding refuses every malformed heartbeat as E_AUDIT_ENTRY, and the byte
-// prefilter never misses a heartbeat.
+// another AK (in the store and in an exported bundle), one copied into another log, one replayed later
+// in its own log, one whose quote was swapped for an older one. Decoding refuses every malformed
+// heartbeat as E_AUDIT_ENTRY, and the byte prefilter never misses a heartbeat.
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type LoadedAk, spkiOfPublic, withAk } from '../../agent/attest/quote.js';
+import { exportBundle, verifyBundle } from '../../agent/audit/bundle.js';
 import {
   type AnyEntry,
   decodeEntry,
@@ -122,8 +123,14 @@ describe('heartbeat attacks', () => {
         const v = await verify(a, host);
         expect(v).toMatchObject({ ok: false, code: 'E_AUDIT_HEARTBEAT' });
         expect(v.detail).toMatch(/heartbeat 1: E_QUOTE_SIGNATURE/);
-        // The same log under the other AK verifies: only the key differs.
+        // The same log under the other AK verifies: only the key differs. A bundle of it, likewise.
         expect((await verify(a, other)).ok).toBe(true);
+        const bundle = exportBundle(a, spkiOfPublic(host.public));
+        expect(await verifyBundle(bundle, spkiOfPublic(host.public))).toMatchObject({
+          ok: false,
+          code: 'E_AUDIT_HEARTBEAT',
+        });
+        expect((await verifyBundle(bundle, spkiOfPublic(other.public), { strict: true })).ok).toBe(true);
       }),
     );
   });
