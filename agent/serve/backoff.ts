@@ -58,6 +58,11 @@ export class Backoff {
     this.#retryAt = 0;
   }
 
+  /** When the next attempt is due, ms (0 when not backing off). */
+  get retryAt(): number {
+    return this.#retryAt;
+  }
+
   /** Whether an attempt may be made at `now`. */
   ready(now: number): boolean {
     return now >= this.#retryAt;

@@ -183,14 +183,25 @@ export class Service {
     this.log.info({ event: 'stop', ...(signal === undefined ? {} : { signal }) }, 'stopped');
   }
 
-  /** The next tick in `ms`. */
+  /** The next tick in `ms`. A tick never rejects: what fails in it is logged (#failed). */
   #arm(ms: number): void {
     if (this.#stopping) return;
     this.#timer = setTimeout(() => {
-      this.#track(this.#tick().finally(() => this.#arm(this.#tickMs)));
+      this.#track(
+        this.#tick()
+          .catch((e: unknown) => this.#failed('tick', e))
+          .finally(() => this.#arm(this.#nextDelay())),
+      );
     }, ms);
   }
 
+  /** Until the next tick: `tickMs`, or sooner when a retry is due before (backoff.ts's 100 ms, 200 ms, …). */
+  #nextDelay(): number {
+    if (this.#backoff.failures === 0) return this.#tickMs;
+    return Math.min(this.#tickMs, Math.max(10, this.#backoff.retryAt - this.#now()));
+  }
+
+  /** Keeps `p` (which must not reject) until it settles, for `stop` to wait on. */
   #track(p: Promise<void>): void {
     this.#busy.add(p);
     void p.finally(() => this.#busy.delete(p));

@@ -19,6 +19,7 @@ describe('Backoff', () => {
     b.succeed();
     expect([b.failures, b.delayMs, b.ready(0)]).toEqual([0, 0, true]);
     expect(b.fail(10)).toBe(110);
+    expect(b.retryAt).toBe(110);
   });
 
   it('never exceeds the cap nor overflows, for any number of failures', () => {
