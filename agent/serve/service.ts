@@ -80,6 +80,8 @@ export class Service {
   readonly store: AuditStore;
   /** The pinned AK's Name (nameAlg ‖ H(TPMT_PUBLIC)), the host's identity. */
   readonly akName: Uint8Array;
+  /** The state directory (`[host] state_dir` at start: a reload that changes it is refused). */
+  readonly stateDir: string;
   readonly metrics: ServeMetrics;
   readonly log: Logger;
   readonly #opts: ServiceOptions;
@@ -102,6 +104,7 @@ export class Service {
     this.#opts = opts;
     this.store = opts.store;
     this.akName = opts.akName;
+    this.stateDir = opts.policy.host.stateDir;
     this.log = opts.log;
     this.#policy = opts.policy;
     this.#trust = opts.trust;

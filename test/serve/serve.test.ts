@@ -321,7 +321,7 @@ describe('execgate serve', () => {
     expect(verified.code).toBe(0);
   });
 
-  it('SIGTERM: exits 0 within a second and logs stop', async () => {
+  it('SIGTERM: exits 0 within a second and logs stop; SIGINT too', async () => {
     if (serving === undefined) throw new Error('serve is not running');
     const s = serving;
     const t0 = performance.now();
@@ -334,5 +334,11 @@ describe('execgate serve', () => {
     expect(s.lines.filter((l) => l.level === 'not-json')).toEqual([]);
     serving = undefined;
     console.log(`serve: SIGTERM to exit ${ms.toFixed(0)} ms`);
+    // SIGINT (Ctrl-C in a terminal) the same way.
+    const again = startServe();
+    await again.waitFor(event('start'));
+    again.child.kill('SIGINT');
+    expect(await again.exited).toEqual({ code: 0, signal: null });
+    expect(again.lines.at(-1)).toMatchObject({ event: 'stop', signal: 'SIGINT' });
   });
 });
