@@ -6,7 +6,7 @@
 // heartbeat as E_AUDIT_ENTRY, and the byte prefilter never misses a heartbeat.
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type LoadedAk, spkiOfPublic, withAk } from '../../agent/attest/quote.js';
+import { DEFAULT_AK_HANDLE, type LoadedAk, spkiOfPublic, withAk } from '../../agent/attest/quote.js';
 import { exportBundle, verifyBundle } from '../../agent/audit/bundle.js';
 import {
   type AnyEntry,
@@ -31,20 +31,11 @@ import { thrown } from '../helpers/thrown.js';
 import { openTpm, withTempDir } from '../tpm/swtpm-kit.js';
 
 const swtpm = useSwtpm();
-const AK = 0x81010004;
+const AK = DEFAULT_AK_HANDLE;
 const PCRS = parseSelection('sha256:0-7');
 
 beforeAll(async () => {
-  const r = await cli([
-    '--tcti',
-    swtpm().tcti,
-    'host',
-    'init',
-    '--ak-alg',
-    'ecc',
-    '--ak-handle',
-    `0x${AK.toString(16)}`,
-  ]);
+  const r = await cli(['--tcti', swtpm().tcti, 'host', 'init', '--ak-alg', 'ecc']);
   expect(r.stderr).toBe('');
 });
 

@@ -6,15 +6,14 @@
 // keeps the old one when the new one is broken or carries an older revocation list; it survives swtpm
 // stopped for a few seconds (one tpm_error line, then catches up); SIGTERM ends it with exit 0 in
 // under a second.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serializePcrs } from '../../agent/attest/tpm2-tools-format.js';
+import { pemToSpki } from '../../agent/attest/quote.js';
 import { decodeEntry, isHeartbeat } from '../../agent/audit/entry.js';
 import { heartbeatNonce } from '../../agent/audit/heartbeat.js';
 import { AuditStore } from '../../agent/audit/store.js';
@@ -23,8 +22,7 @@ import { parseSelection } from '../../agent/tpm/pcr-selection.js';
 import { type SwtpmInstance, startSwtpm } from '../../swtpm/harness.js';
 import { cli } from '../cli/helpers.js';
 import { type GateHost, gateHost, MAIN, runProcess } from '../gate/gate-host.js';
-
-const run = promisify(execFile);
+import { checkquote } from '../helpers/checkquote.js';
 
 let swtpm: SwtpmInstance;
 let swtpmDir: string;
@@ -199,37 +197,16 @@ describe('execgate serve', () => {
       const nonce = heartbeatNonce(at, stored[at - 1]?.leaf);
       const dir = await mkdtemp(join(tmpdir(), 'execgate-serve-cq-'));
       try {
-        await writeFile(join(dir, 'quote.msg'), hb.attest);
-        await writeFile(join(dir, 'quote.sig'), hb.signature);
-        await writeFile(join(dir, 'quote.pcrs'), serializePcrs(parseSelection(hb.pcrs), hb.pcrValues));
         const id = JSON.parse(
           (await cli(['--tcti', swtpm.tcti, 'host', 'identity', '--policy', h.policy, '--json'])).stdout,
         ) as { akPublicPem: string };
-        await writeFile(join(dir, 'ak.pem'), id.akPublicPem);
-        const check = (q: Uint8Array) =>
-          run(
-            'tpm2_checkquote',
-            [
-              '-u',
-              'ak.pem',
-              '-m',
-              'quote.msg',
-              '-s',
-              'quote.sig',
-              '-f',
-              'quote.pcrs',
-              '-g',
-              'sha256',
-              '-q',
-              toHex(q),
-            ],
-            { cwd: dir },
-          ).then(
-            () => 0,
-            (e: { code?: number }) => e.code ?? 1,
-          );
-        expect(await check(nonce)).toBe(0);
-        expect(await check(heartbeatNonce(at + 1, stored[at]?.leaf))).not.toBe(0);
+        const check = await checkquote(dir, {
+          ...hb,
+          selection: parseSelection(hb.pcrs),
+          akSpki: pemToSpki(id.akPublicPem),
+        });
+        expect(await check(toHex(nonce))).toBe(0);
+        expect(await check(toHex(heartbeatNonce(at + 1, stored[at]?.leaf)))).not.toBe(0);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
