@@ -46,7 +46,7 @@ import { type MetricsEndpoint, ServeMetrics, serveMetrics } from './metrics.js';
 import { changedFiles, fingerprints, watchedFiles } from './reload.js';
 import { isTpmFailure, TpmAccess } from './tpm-access.js';
 
-/** How long `stop` waits for the TPM work in flight before closing under it. */
+/** How long `stop` waits for the TPM work in flight before closing under it (then 100 ms more at most). */
 export const STOP_GRACE_MS = 700;
 
 /** What the service is given: everything opened and checked by its caller (cli/serve.ts). */
@@ -169,21 +169,30 @@ export class Service {
     if (this.#stopping) return;
     this.#stopping = true;
     clearTimeout(this.#timer);
-    const grace = new AbortController();
-    const finished = await Promise.race([
-      Promise.allSettled([...this.#busy]).then(() => true),
-      sleep(STOP_GRACE_MS, false, { signal: grace.signal }).catch(() => false),
-    ]);
-    grace.abort();
+    const finished = await this.#settled(STOP_GRACE_MS);
     if (!finished)
       this.log.warn(
         { event: 'stop_cut', graceMs: STOP_GRACE_MS },
         'TPM work still in flight at stop: abandoned',
       );
     await this.#tpm.close();
+    // The work cut off fails at once with its connection closed (and rolls back its write lock) before
+    // the store is closed under it.
+    if (!finished) await this.#settled(100);
     await this.#endpoint?.close();
     this.store.close();
     this.log.info({ event: 'stop', ...(signal === undefined ? {} : { signal }) }, 'stopped');
+  }
+
+  /** Whether the work in flight settled within `ms`. */
+  async #settled(ms: number): Promise<boolean> {
+    const timer = new AbortController();
+    const done = await Promise.race([
+      Promise.allSettled([...this.#busy]).then(() => true),
+      sleep(ms, false, { signal: timer.signal }).catch(() => false),
+    ]);
+    timer.abort();
+    return done;
   }
 
   /** The next tick in `ms`. A tick never rejects: what fails in it is logged (#failed). */
