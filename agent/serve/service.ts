@@ -47,7 +47,7 @@ import { changedFiles, fingerprints, watchedFiles } from './reload.js';
 import { isTpmFailure, TpmAccess } from './tpm-access.js';
 
 /** How long `stop` waits for the TPM work in flight before closing under it (then 100 ms more at most). */
-export const STOP_GRACE_MS = 700;
+export const STOP_GRACE_MS = 500;
 
 /** What the service is given: everything opened and checked by its caller (cli/serve.ts). */
 export interface ServiceOptions {

@@ -5,7 +5,7 @@
 // its metrics endpoint counts the verdicts of `execgate exec` runs; it reloads a changed policy and
 // keeps the old one when the new one is broken or carries an older revocation list; it survives swtpm
 // stopped for a few seconds (one tpm_error line, then catches up); SIGTERM ends it with exit 0 in
-// under a second.
+// under a second, also while a TPM that never answers holds its work.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -23,6 +23,7 @@ import { type SwtpmInstance, startSwtpm } from '../../swtpm/harness.js';
 import { cli } from '../cli/helpers.js';
 import { type GateHost, gateHost, MAIN, runProcess } from '../gate/gate-host.js';
 import { checkquote } from '../helpers/checkquote.js';
+import { startFakeTpm } from '../helpers/fake-tpm.js';
 
 let swtpm: SwtpmInstance;
 let swtpmDir: string;
@@ -70,10 +71,10 @@ interface Serving {
 }
 let serving: Serving | undefined;
 
-function startServe(): Serving {
+function startServe(tcti = swtpm.tcti): Serving {
   const child = spawn(
     process.execPath,
-    [...MAIN, '--tcti', swtpm.tcti, 'serve', '--policy', h.policy, '--log-level', 'debug'],
+    [...MAIN, '--tcti', tcti, 'serve', '--policy', h.policy, '--log-level', 'debug'],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
   );
   const lines: LogLine[] = [];
@@ -317,5 +318,28 @@ describe('execgate serve', () => {
     again.child.kill('SIGINT');
     expect(await again.exited).toEqual({ code: 0, signal: null });
     expect(again.lines.at(-1)).toMatchObject({ event: 'stop', signal: 'SIGINT' });
+  });
+
+  it('SIGTERM while the TPM does not answer: the stalled work is cut off, exit 0 within a second', async () => {
+    const silent = await startFakeTpm(() => undefined); // takes each command, never answers
+    try {
+      const s = startServe(silent.tcti);
+      await s.waitFor(event('start'));
+      for (let i = 0; silent.commands.length === 0 && i < 200; i++) await sleep(10);
+      expect(silent.commands.length).toBeGreaterThan(0); // the first heartbeat is waiting on the TPM
+      const t0 = performance.now();
+      s.child.kill('SIGTERM');
+      const exit = await s.exited;
+      const ms = performance.now() - t0;
+      expect(exit).toEqual({ code: 0, signal: null });
+      expect(ms).toBeLessThan(1000);
+      expect(s.lines.slice(-2)).toMatchObject([
+        { event: 'stop_cut', level: 'warn' },
+        { event: 'stop', signal: 'SIGTERM' },
+      ]);
+      console.log(`serve: SIGTERM to exit with the TPM stalled ${ms.toFixed(0)} ms`);
+    } finally {
+      await silent.close();
+    }
   });
 });
