@@ -34,6 +34,12 @@ export interface StartSwtpmOptions {
   readonly pcrBanks?: readonly string[];
   /** Use (and keep) this state directory instead of a fresh temporary one. */
   readonly stateDir?: string;
+  /**
+   * TCP: listen on this port pair (data P, control P + 1) instead of a free one picked at random, to
+   * start a stopped swtpm again on the same TCTI (with the same `stateDir`: a TPM that was away for a
+   * while). A port still held by the old process is tried again for a few seconds.
+   */
+  readonly port?: number;
   /** How long swtpm may take to answer on its control channel (default 10 000 ms). */
   readonly readyTimeoutMs?: number;
 }
@@ -69,6 +75,8 @@ export interface SwtpmInstance {
 }
 
 const MAX_BIND_ATTEMPTS = 8;
+/** Between attempts to bind a fixed port (`port`): 8 attempts span about 2 s. */
+const FIXED_PORT_RETRY_MS = 250;
 const STEP_TIMEOUT_MS = 2_000;
 const live = new Set<ChildProcess>();
 
@@ -88,7 +96,7 @@ export async function startSwtpm(options: StartSwtpmOptions = {}): Promise<Swtpm
       ca = await manufacture({ stateDir, caDir, ek, pcrBanks: pcrBanks ?? [] });
     }
     for (let attempt = 1; ; attempt++) {
-      const endpoints = await chooseEndpoints(transport, stateDir);
+      const endpoints = await chooseEndpoints(transport, stateDir, options.port);
       const started = await launch(endpoints, stateDir, readyTimeoutMs);
       if (started.ok) {
         return instance({ ...endpoints, ...started, stateDir, created, caDir, ca });
@@ -96,6 +104,8 @@ export async function startSwtpm(options: StartSwtpmOptions = {}): Promise<Swtpm
       if (!(started.addressInUse && attempt < MAX_BIND_ATTEMPTS)) {
         throw new SwtpmError('E_SWTPM_START', `swtpm did not start: ${started.reason}\n${started.log}`);
       }
+      // A fixed port frees itself (the old process exiting); a random one is picked again at once.
+      if (options.port !== undefined) await sleep(FIXED_PORT_RETRY_MS);
     }
   } catch (err) {
     await removeAll(created);
@@ -109,7 +119,11 @@ interface Endpoints {
   readonly args: readonly string[];
 }
 
-async function chooseEndpoints(transport: 'tcp' | 'unix', stateDir: string): Promise<Endpoints> {
+async function chooseEndpoints(
+  transport: 'tcp' | 'unix',
+  stateDir: string,
+  fixedPort: number | undefined,
+): Promise<Endpoints> {
   if (transport === 'unix') {
     const path = join(stateDir, 'swtpm.sock');
     // A live socket here means another swtpm owns this state directory; starting a second one would
@@ -129,7 +143,7 @@ async function chooseEndpoints(transport: 'tcp' | 'unix', stateDir: string): Pro
     };
   }
   const host = '127.0.0.1';
-  const port = await pickPortPair(host);
+  const port = fixedPort ?? (await pickPortPair(host));
   return {
     data: { host, port },
     ctrl: { host, port: port + 1 },

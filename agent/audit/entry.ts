@@ -2,10 +2,13 @@
 /**
  * @module agent/audit/entry
  *
- * One audit entry: a verdict of the gate (allow, deny, or "would deny" in audit mode), as a deterministic
- * CBOR map (RFC 8949 §4.2.1, encoding/cbor.ts) declared once below (encoding/cbor-schema.ts), and its
- * Merkle leaf hash (RFC 9162 §2.1.1: SHA-256 of 0x00 ‖ entry bytes). Keys are text, the property names,
- * so an auditor's tool reads an entry without a key table.
+ * One audit entry, as a deterministic CBOR map (RFC 8949 §4.2.1, encoding/cbor.ts) declared once below
+ * (encoding/cbor-schema.ts), and its Merkle leaf hash (RFC 9162 §2.1.1: SHA-256 of 0x00 ‖ entry bytes).
+ * Keys are text, the property names, so an auditor's tool reads an entry without a key table. An entry
+ * is one of two kinds: a verdict of the gate (allow, deny, or "would deny" in audit mode), or a signed
+ * heartbeat of `execgate serve` (a TPM quote by the log's AK; audit/heartbeat.ts says what it binds).
+ * A heartbeat carries `"kind": "heartbeat"`; a verdict has no `kind` (every log written before
+ * heartbeats existed reads unchanged).
  *
  * ```cddl
  * entry = {
@@ -28,13 +31,24 @@
  *   ? "quote": bstr .size 32,    ; SHA-256 of the quote the verdict was made on
  *   ? "breakglass": true,        ; the artifact was a break-glass one
  * }
+ * heartbeat = {
+ *   "seq": uint, "time": uint,
+ *   "kind": "heartbeat",
+ *   "attest": bstr .size (1..2048),   ; TPMS_ATTEST of the quote, as signed (tpm2-tools quote.msg)
+ *   "signature": bstr .size (1..1024), ; its TPMT_SIGNATURE (quote.sig)
+ *   "pcrs": text,                     ; the quoted selection, canonical (tpm/pcr-selection.ts formatSelection)
+ *   "pcrValues": [* bstr],            ; the quoted values, bank by bank, PCRs ascending (quote.pcrs.values)
+ * }
  * ```
  *
- * Decoding is strict: anything but this exact shape in deterministic form is E_AUDIT_ENTRY (a log that
- * was written by execgate holds nothing else). Rules across fields: allow ⇔ reason "OK", and a parent
- * precedes its child (parent < seq). Not checked here: that `seq` is the entry's position and that the
- * stored leaf matches (the store and verification do that), or anything about the artifact named.
+ * Decoding is strict: anything but one of these exact shapes in deterministic form is E_AUDIT_ENTRY (a
+ * log that was written by execgate holds nothing else). Rules across fields: allow ⇔ reason "OK", a
+ * parent precedes its child (parent < seq); a heartbeat's `pcrs` is canonical and its `pcrValues` are one
+ * digest of its bank's size per PCR selected. Not checked here: that `seq` is the entry's position and
+ * that the stored leaf matches (the store and verification do that), anything about the artifact named,
+ * or a heartbeat's quote (audit/heartbeat.ts `verifyHeartbeat`, under the log's AK).
  */
+import { hashByTpmAlg } from '../crypto/algorithms.js';
 import { sha256 } from '../crypto/hash.js';
 import {
   type CborDecodeOptions,
@@ -47,6 +61,8 @@ import {
   bytes,
   type Codec,
   type Fields,
+  list,
+  literal,
   optional,
   record,
   refine,
@@ -55,6 +71,7 @@ import {
   text,
   uint,
 } from '../encoding/cbor-schema.js';
+import { formatSelection, parseSelection, selectionSize } from '../tpm/pcr-selection.js';
 import { AuditError } from './errors.js';
 
 /** What the gate decided: "would-deny" is a denial in audit mode, where the command runs anyway. */
@@ -69,7 +86,7 @@ export interface TpmClock {
   readonly safe: boolean;
 }
 
-/** One audit entry; see the module comment for the meaning of each field. */
+/** One verdict entry; see the module comment for the meaning of each field. */
 export interface AuditEntry {
   readonly seq: number;
   readonly time: number;
@@ -91,14 +108,47 @@ export interface AuditEntry {
   readonly breakglass?: true;
 }
 
-/** An entry before the store gives it its place: everything but `seq`. */
+/** A signed heartbeat of `execgate serve`: a quote by the log's AK (audit/heartbeat.ts). */
+export interface HeartbeatEntry {
+  readonly seq: number;
+  readonly time: number;
+  readonly kind: 'heartbeat';
+  /** The marshalled TPMS_ATTEST, as signed. */
+  readonly attest: Uint8Array;
+  /** The marshalled TPMT_SIGNATURE. */
+  readonly signature: Uint8Array;
+  /** The quoted PCR selection, canonical ("sha256:0-7"). */
+  readonly pcrs: string;
+  /** The quoted PCR values, bank by bank in selection order, PCRs ascending. */
+  readonly pcrValues: readonly Uint8Array[];
+}
+
+/** Any entry of the log: a verdict of the gate (AuditEntry), or a heartbeat (tell them apart with `isHeartbeat`). */
+export type AnyEntry = AuditEntry | HeartbeatEntry;
+
+/** Whether `e` is a heartbeat (else a verdict). */
+export const isHeartbeat = (e: AnyEntry): e is HeartbeatEntry => 'kind' in e && e.kind === 'heartbeat';
+
+/** Omit over each member of a union. */
+type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A verdict before the store gives it its place: everything but `seq`. */
 export type EntryInput = Omit<AuditEntry, 'seq'>;
+
+/** Any entry before the store gives it its place. */
+export type AnyEntryInput = OmitEach<AnyEntry, 'seq'>;
 
 /** The largest entry accepted: a 4096-character path (up to 4 bytes each in UTF-8) and the fixed fields. */
 export const MAX_ENTRY_BYTES = 20 * 1024;
 
-/** How an entry's bytes are read: one deterministic item, no tags, the entry map and its tpmClock map. */
+/**
+ * How an entry's bytes are read: one deterministic item, no tags, the entry map and one level inside it
+ * (a verdict's tpmClock map, a heartbeat's pcrValues array).
+ */
 export const ENTRY_CBOR: CborDecodeOptions = { tags: [], maxBytes: MAX_ENTRY_BYTES, maxDepth: 2 };
+
+/** A heartbeat's limits: TPMS_ATTEST and TPMT_SIGNATURE bytes, and PCR values (4 banks of 24 PCRs). */
+export const HEARTBEAT_LIMITS = { attest: 2048, signature: 1024, pcrs: 256, pcrValues: 96 } as const;
 
 /**
  * The artifact's limits for what an entry repeats from it (agent/artifact/claims.ts LIMITS: cti 16 to
@@ -147,7 +197,7 @@ const TPM_CLOCK = record<TpmClock>({
   safe: required('safe', bool),
 });
 
-/** The entry's fields, each with its CBOR key (the property name) and codec. */
+/** The verdict entry's fields, each with its CBOR key (the property name) and codec. */
 const FIELDS: Fields<AuditEntry> = {
   seq: required('seq', uint(0, MAX_SEQ)),
   time: required('time', uint(0, MAX_SEQ)),
@@ -171,10 +221,42 @@ const FIELDS: Fields<AuditEntry> = {
   quote: optional('quote', bytes(32)),
   breakglass: optional('breakglass', flag),
 };
-const PROPERTIES = new Set(Object.keys(FIELDS));
 
-/** The entry's declaration: decode and encode derive from it. */
-export const ENTRY: Codec<AuditEntry> = refine(record<AuditEntry>(FIELDS), (e) => {
+/** The heartbeat entry's fields. */
+const HEARTBEAT_FIELDS: Fields<HeartbeatEntry> = {
+  seq: required('seq', uint(0, MAX_SEQ)),
+  time: required('time', uint(0, MAX_SEQ)),
+  kind: required('kind', literal('heartbeat')),
+  attest: required('attest', bytes(1, HEARTBEAT_LIMITS.attest)),
+  signature: required('signature', bytes(1, HEARTBEAT_LIMITS.signature)),
+  pcrs: required('pcrs', text(HEARTBEAT_LIMITS.pcrs)),
+  pcrValues: required('pcrValues', list(bytes(1, 64), HEARTBEAT_LIMITS.pcrValues)),
+};
+
+/** Why a heartbeat's pcrs and pcrValues do not fit together, or undefined when they do. */
+function pcrsProblem(e: HeartbeatEntry): string | undefined {
+  let selection: ReturnType<typeof parseSelection>;
+  try {
+    selection = parseSelection(e.pcrs);
+  } catch (err) {
+    return `pcrs is not a PCR selection: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  if (formatSelection(selection) !== e.pcrs)
+    return `pcrs must be written canonically (${JSON.stringify(formatSelection(selection))})`;
+  if (selectionSize(selection) !== e.pcrValues.length)
+    return `pcrValues has ${e.pcrValues.length} values, pcrs selects ${selectionSize(selection)}`;
+  let i = 0;
+  for (const bank of selection) {
+    const size = hashByTpmAlg(bank.hash)?.digestByteLen;
+    for (const _ of bank.pcrs)
+      if ((e.pcrValues[i++] as Uint8Array).length !== size)
+        return `pcrValues[${i - 1}] is not a digest of its bank's size (${size} bytes)`;
+  }
+  return undefined;
+}
+
+/** The verdict entry's declaration: decode and encode derive from it. */
+const VERDICT: Codec<AuditEntry> = refine(record<AuditEntry>(FIELDS), (e) => {
   if ((e.verdict === 'allow') !== (e.reason === 'OK'))
     return `reason must be "OK" exactly when verdict is "allow" (verdict ${e.verdict}, reason ${e.reason})`;
   if (e.parent !== undefined && e.parent >= e.seq)
@@ -182,14 +264,54 @@ export const ENTRY: Codec<AuditEntry> = refine(record<AuditEntry>(FIELDS), (e) =
   return undefined;
 });
 
+/** The heartbeat entry's declaration. */
+const HEARTBEAT: Codec<HeartbeatEntry> = refine(record<HeartbeatEntry>(HEARTBEAT_FIELDS), pcrsProblem);
+
+/** The entry's declaration: a map with a `kind` key is a heartbeat, any other a verdict. */
+export const ENTRY: Codec<AnyEntry> = {
+  decode: (v, path) =>
+    v instanceof Map && v.has('kind') ? HEARTBEAT.decode(v, path) : VERDICT.decode(v, path),
+  encode: (e) => (isHeartbeat(e) ? HEARTBEAT.encode(e) : VERDICT.encode(e)),
+};
+
+const PROPERTIES = new Set(Object.keys(FIELDS));
+const HEARTBEAT_PROPERTIES = new Set(Object.keys(HEARTBEAT_FIELDS));
+
+/**
+ * How every heartbeat entry begins, in deterministic CBOR (keys ordered shortest first, then bytewise):
+ * a map of its 7 keys, "seq" (its only 3-letter key) and seq's unsigned integer, then the key "kind" and
+ * its value "heartbeat" (the first 4-letter key). A verdict entry cannot begin so: "kind" is not one of
+ * its keys. `mayBeHeartbeat` compares these bytes only, so that a reader looking for heartbeats among
+ * millions of verdicts decodes only the heartbeats.
+ */
+const HEARTBEAT_HEAD = encodeCbor(new Map([['seq', 0]])).subarray(0, 5);
+const HEARTBEAT_MARK = encodeCbor(new Map([['kind', 'heartbeat']])).subarray(1);
+const HEARTBEAT_KEYS = 7;
+
+/**
+ * Whether `bytes` may be a heartbeat entry: false means it is not one (see HEARTBEAT_HEAD); true means
+ * decode it to know. Constant time, no decoding.
+ */
+export function mayBeHeartbeat(bytes: Uint8Array): boolean {
+  if (bytes[0] !== 0xa0 + HEARTBEAT_KEYS) return false;
+  for (let i = 1; i < 5; i++) if (bytes[i] !== HEARTBEAT_HEAD[i]) return false;
+  // seq's head (major type 0): the value itself below 24, else 1, 2, 4 or 8 bytes after it.
+  const head = bytes[5] ?? 0xff;
+  const at = 6 + (head < 24 ? 0 : head <= 27 ? 2 ** (head - 24) : Number.NaN);
+  if (!(at + HEARTBEAT_MARK.length <= bytes.length)) return false;
+  for (let i = 0; i < HEARTBEAT_MARK.length; i++) if (bytes[at + i] !== HEARTBEAT_MARK[i]) return false;
+  return true;
+}
+
 /**
  * The deterministic CBOR of `entry`. An entry that breaks its declaration (a bad length, a reason that
  * is not a code, an unknown property) is a programming error of the caller: TypeError naming it.
  */
-export function encodeEntry(entry: AuditEntry): Uint8Array {
+export function encodeEntry(entry: AnyEntry): Uint8Array {
   // record() encodes declared properties only: a misspelt one would vanish without this check.
+  const properties = isHeartbeat(entry) ? HEARTBEAT_PROPERTIES : PROPERTIES;
   for (const k of Object.keys(entry))
-    if (!PROPERTIES.has(k)) throw new TypeError(`audit entry: unknown property ${JSON.stringify(k)}`);
+    if (!properties.has(k)) throw new TypeError(`audit entry: unknown property ${JSON.stringify(k)}`);
   let map: CborValue;
   try {
     map = ENTRY.encode(entry);
@@ -207,7 +329,7 @@ export function encodeEntry(entry: AuditEntry): Uint8Array {
 }
 
 /** The entry in `bytes`; E_AUDIT_ENTRY for anything but one well-formed entry in deterministic CBOR. */
-export function decodeEntry(bytes: Uint8Array): AuditEntry {
+export function decodeEntry(bytes: Uint8Array): AnyEntry {
   let value: CborValue;
   try {
     value = decodeCbor(bytes, ENTRY_CBOR);
@@ -220,11 +342,22 @@ export function decodeEntry(bytes: Uint8Array): AuditEntry {
 }
 
 /**
+ * The verdict in `bytes`: decodeEntry, and E_AUDIT_ENTRY for a heartbeat (a reader that needs a verdict,
+ * such as the gate following EXECGATE_VERDICT to its parent).
+ */
+export function decodeVerdict(bytes: Uint8Array): AuditEntry {
+  const e = decodeEntry(bytes);
+  if (isHeartbeat(e))
+    throw new AuditError('E_AUDIT_ENTRY', `audit entry ${e.seq} is a heartbeat, not a verdict`);
+  return e;
+}
+
+/**
  * The entry that `value`, decoded with ENTRY_CBOR, is: decodeEntry's second half, for a reader that has
  * decoded the item already (a bundle's entries, read as a CBOR sequence, are decoded once, not twice).
  * E_AUDIT_ENTRY when it is not one.
  */
-export function entryOf(value: CborValue): AuditEntry {
+export function entryOf(value: CborValue): AnyEntry {
   try {
     return ENTRY.decode(value, '');
   } catch (e) {

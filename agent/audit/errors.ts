@@ -21,6 +21,11 @@ export type AuditCode =
   /** The NV counter went back between checkpoints, or the TPM's counter is ahead of the newest one. */
   | 'E_AUDIT_ROLLBACK'
   /**
+   * A heartbeat's quote does not verify under the log's AK at its place in the log (another AK, or a
+   * heartbeat moved or copied from elsewhere: its nonce binds it to the entry before it).
+   */
+  | 'E_AUDIT_HEARTBEAT'
+  /**
    * The store cannot be used: its state directory or database file is unsafe or unreadable, the
    * database is damaged, locked for longer than the busy timeout, or made by a newer execgate.
    */
@@ -34,6 +39,7 @@ export const AUDIT_CODES = [
   'E_AUDIT_CHECKPOINT',
   'E_AUDIT_CONSISTENCY',
   'E_AUDIT_ROLLBACK',
+  'E_AUDIT_HEARTBEAT',
   'E_AUDIT_STORE',
 ] as const satisfies readonly AuditCode[];
 

@@ -26,8 +26,19 @@ export {
   parseCheckpointBody,
   verifyCheckpoint,
 } from './checkpoint.js';
-export { type AuditEntry, decodeEntry, type EntryInput, encodeEntry, leafHash } from './entry.js';
+export {
+  type AnyEntry,
+  type AuditEntry,
+  decodeEntry,
+  decodeVerdict,
+  type EntryInput,
+  encodeEntry,
+  type HeartbeatEntry,
+  isHeartbeat,
+  leafHash,
+} from './entry.js';
 export { AUDIT_CODES, type AuditCode, AuditError } from './errors.js';
+export { appendHeartbeat, heartbeatNonce, heartbeatProblem } from './heartbeat.js';
 export {
   type AuditVerdict,
   type CheckpointMade,

@@ -35,7 +35,9 @@ import {
   makeCheckpoint,
   verifyCheckpoint,
 } from './checkpoint.js';
+import { decodeEntry, isHeartbeat, mayBeHeartbeat } from './entry.js';
 import { type AuditCode, AuditError } from './errors.js';
+import { heartbeatProblem } from './heartbeat.js';
 import { type CheckpointSchedule, checkpointDue } from './schedule.js';
 import type { AuditStore, Checkpoint as StoredCheckpoint } from './store.js';
 import { type CheckpointRoot, type EntryToVerify, type LogEntry, LogVerifier } from './tree.js';
@@ -104,7 +106,8 @@ const fail = (
  * `akSpki` (E_AUDIT_CHECKPOINT), all of one origin, each one's stored size and counter equal to its
  * body's (E_AUDIT_CHECKPOINT); counters strictly increasing (E_AUDIT_ROLLBACK); every entry's leaf and
  * position and each checkpoint's root (E_AUDIT_ENTRY, E_AUDIT_ROOT, E_AUDIT_TRUNCATED,
- * E_AUDIT_CONSISTENCY); then the TPM's counter against the newest checkpoint (E_AUDIT_ROLLBACK ahead,
+ * E_AUDIT_CONSISTENCY); every heartbeat's quote under `akSpki` at its place (E_AUDIT_HEARTBEAT,
+ * heartbeat.ts); then the TPM's counter against the newest checkpoint (E_AUDIT_ROLLBACK ahead,
  * E_AUDIT_CHECKPOINT when the checkpoint claims more than the TPM reached). Call `initHashing()` and
  * `initVerification()` first (or use `verifyAuditLogAsync`).
  */
@@ -154,8 +157,10 @@ export function verifyAuditLog(input: VerifyAuditLogInput): AuditVerdict {
     ...(input.storedLeaves === undefined ? {} : { storedLeaves: input.storedLeaves }),
   });
   let batch: EntryToVerify[] = [];
+  const heartbeats = new HeartbeatCheck(input.akSpki);
   for (const entry of input.entries) {
     batch.push(entry);
+    heartbeats.push(entry);
     if (batch.length >= VERIFY_BATCH) {
       if (verifier.push(batch) !== undefined) break;
       batch = [];
@@ -165,6 +170,8 @@ export function verifyAuditLog(input: VerifyAuditLogInput): AuditVerdict {
   if (verifier.failure === undefined && batch.length > 0) verifier.push(batch);
   const tree = verifier.finish();
   if (!tree.ok) return fail(tree.code, tree.detail, verifier.size, n);
+  // After the tree: a changed entry is reported as the tamper it is, not as the heartbeat it broke.
+  if (heartbeats.problem !== undefined) return fail('E_AUDIT_HEARTBEAT', heartbeats.problem, tree.size, n);
   input.progress?.(tree.size);
   const last = counters.at(-1);
   if (input.tpmCounter !== undefined && last !== undefined) {
@@ -183,6 +190,34 @@ export function verifyAuditLog(input: VerifyAuditLogInput): AuditVerdict {
     frontier: verifier.frontier(),
     ...(last === undefined ? {} : { newest: { size: last.size, counter: last.counter } }),
   };
+}
+
+/**
+ * The heartbeats of a stream of entries, each verified against the entry before it (heartbeat.ts);
+ * keeps the first problem. Only entries that may be heartbeats are decoded (entry.ts `mayBeHeartbeat`),
+ * so a log of verdicts costs one byte search per entry.
+ */
+class HeartbeatCheck {
+  #previous: EntryToVerify | undefined;
+  problem: string | undefined;
+
+  constructor(readonly akSpki: Uint8Array) {}
+
+  push(entry: EntryToVerify): void {
+    const previous = this.#previous;
+    this.#previous = entry;
+    if (this.problem !== undefined || !mayBeHeartbeat(entry.bytes)) return;
+    let decoded: ReturnType<typeof decodeEntry>;
+    try {
+      decoded = decodeEntry(entry.bytes);
+    } catch {
+      return; // not a well-formed entry at all: not this check's finding
+    }
+    if (!isHeartbeat(decoded)) return;
+    if (decoded.seq !== entry.seq || (previous !== undefined && previous.seq !== entry.seq - 1))
+      this.problem = `heartbeat at position ${entry.seq} carries seq ${decoded.seq}`;
+    else this.problem = heartbeatProblem(decoded, previous?.bytes, this.akSpki);
+  }
 }
 
 /** `verifyAuditLog` after initialising hashing and signature verification. */

@@ -33,7 +33,7 @@ import { lstat, open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { u8 } from '../encoding/bytes.js';
 import { checkDir, ensureDir, FileWriteError } from '../fs/atomic-write.js';
-import { type EntryInput, encodeEntry, leafHash } from './entry.js';
+import { type AnyEntryInput, type EntryInput, encodeEntry, leafHash } from './entry.js';
 import { AuditError } from './errors.js';
 import { checkNotNewer, MIGRATIONS, migrate, SCHEMA_VERSION, schemaVersion } from './migrations.js';
 import { type Database, openDatabase, type Statement, sqliteCode, type Transaction } from './sqlite.js';
@@ -285,7 +285,7 @@ export class AuditStore {
   readonly #db: Database;
   readonly #statements = new Map<string, Statement>();
   // Made once: each is a BEGIN IMMEDIATE … COMMIT around its function (ROLLBACK when it throws).
-  readonly #appendTx: Transaction<[readonly EntryInput[]], Appended[]>;
+  readonly #appendTx: Transaction<[readonly AnyEntryInput[]], Appended[]>;
   readonly #verdictTx: Transaction<[VerdictRequest, number], VerdictAppended>;
   readonly #checkpointTx: Transaction<[Checkpoint], Checkpoint>;
 
@@ -293,7 +293,9 @@ export class AuditStore {
     this.stateDir = stateDir;
     this.file = file;
     this.#db = db;
-    this.#appendTx = db.transaction((entries: readonly EntryInput[]) => entries.map((e) => this.#insert(e)));
+    this.#appendTx = db.transaction((entries: readonly AnyEntryInput[]) =>
+      entries.map((e) => this.#insert(e)),
+    );
     this.#verdictTx = db.transaction((req: VerdictRequest, cutoff: number) => this.#verdict(req, cutoff));
     this.#checkpointTx = db.transaction((c: Checkpoint) => this.#checkpoint(c));
   }
@@ -372,7 +374,7 @@ export class AuditStore {
   }
 
   /** Inserts `entry` at the next sequence number; inside a transaction. */
-  #insert(entry: EntryInput): Appended {
+  #insert(entry: AnyEntryInput): Appended {
     const seq = this.#stmt<number>('nextSeq').pluck().get() ?? 0;
     const bytes = encodeEntry({ ...entry, seq });
     const leaf = leafHash(bytes);
@@ -425,7 +427,7 @@ export class AuditStore {
    * Appends `entry` at the next sequence number in one transaction; returns when it is durable. A
    * malformed entry is a TypeError (encodeEntry); SQLite failures are E_AUDIT_STORE.
    */
-  append(entry: EntryInput): Appended {
+  append(entry: AnyEntryInput): Appended {
     return this.#guard('append', () => this.#appendTx.immediate([entry]))[0] as Appended;
   }
 
@@ -433,7 +435,7 @@ export class AuditStore {
    * Appends `entries` at the next sequence numbers in one transaction (one fsync for all: a writer with
    * many entries at once, e.g. a replay of a spool); all or none are stored. As `append` otherwise.
    */
-  appendBatch(entries: readonly EntryInput[]): Appended[] {
+  appendBatch(entries: readonly AnyEntryInput[]): Appended[] {
     if (!Array.isArray(entries)) throw new TypeError('entries must be an array');
     return this.#guard('append', () => this.#appendTx.immediate(entries));
   }

@@ -190,9 +190,20 @@ export function lineageTree(rows: readonly ShownRow[]): { roots: TreeNode[]; lin
     .reverse();
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
     const { node, prefix, branch } = item;
-    const e = node.entry as { verdict?: string; reason?: string; exe?: string; malformed?: string };
+    const e = node.entry as {
+      verdict?: string;
+      reason?: string;
+      exe?: string;
+      malformed?: string;
+      kind?: string;
+      pcrs?: string;
+    };
     const what =
-      e.malformed === undefined ? `${e.verdict} ${e.reason} ${e.exe ?? '-'}` : `malformed: ${e.malformed}`;
+      e.malformed !== undefined
+        ? `malformed: ${e.malformed}`
+        : e.kind === 'heartbeat'
+          ? `heartbeat ${e.pcrs}`
+          : `${e.verdict} ${e.reason} ${e.exe ?? '-'}`;
     lines.push(`${prefix}${branch}${node.seq} ${what}`);
     // Indentation stops growing 32 levels down: a long chain stays readable, and linear in size.
     const below =

@@ -217,6 +217,7 @@ const BY_CODE = {
   E_AUDIT_CHECKPOINT: EXIT.EVIDENCE_INVALID,
   E_AUDIT_CONSISTENCY: EXIT.EVIDENCE_INVALID,
   E_AUDIT_ROLLBACK: EXIT.EVIDENCE_INVALID,
+  E_AUDIT_HEARTBEAT: EXIT.EVIDENCE_INVALID,
   // The audit store cannot be used (unsafe or unwritable state directory, damaged, locked, newer schema):
   // like an output file that is refused, the operator fixes the directory or names another (--state-dir).
   E_AUDIT_STORE: EXIT.USAGE,

@@ -7,9 +7,10 @@
  */
 import { DEFAULT_POLICY_FILE } from '../config/defaults.js';
 import { durationText } from '../config/duration.js';
-import { hexIndex, loadPolicy } from '../config/policy.js';
+import { addressText, hexIndex, loadPolicy, servePcrs } from '../config/policy.js';
 import { type HostTrust, type KeyFile, loadTrust } from '../config/trust.js';
 import { equalBytes } from '../encoding/bytes.js';
+import { formatSelection } from '../tpm/pcr-selection.js';
 import { parseFlags, toHex } from './args.js';
 import type { CliContext } from './context.js';
 import { EXIT, UsageError } from './exit.js';
@@ -88,6 +89,11 @@ function trustJson(trust: HostTrust) {
       })),
       revoked: { ctis: trust.revoked.ctis.size, kids: trust.revoked.kids.size },
     },
+    serve: {
+      heartbeatSeconds: policy.serve.heartbeatSeconds,
+      metrics: policy.serve.metrics === undefined ? null : addressText(policy.serve.metrics),
+      pcrs: formatSelection(servePcrs(policy)),
+    },
   };
 }
 
@@ -130,6 +136,7 @@ function trustText(t: ReturnType<typeof trustJson>): string[] {
   lines.push(
     `revoked     ${t.revocation.revoked.ctis} ctis and ${t.revocation.revoked.kids} kids (newest list of each signer)`,
     `epoch       ${t.revocation.epochNvIndex === null ? '(none)' : `NV index ${t.revocation.epochNvIndex}`}`,
+    `serve       heartbeat every ${durationText(t.serve.heartbeatSeconds)} quoting ${t.serve.pcrs}, metrics ${t.serve.metrics ?? '(none)'}`,
   );
   return lines;
 }

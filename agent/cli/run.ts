@@ -57,6 +57,7 @@ A command runs only after it is verified. Groups:
   check    [flags] -- CMD [ARGS…]              the gate's verdict on CMD, without running or recording it
   policy   check                               the host policy: load every file it names, print the trust
   doctor   [--policy FILE] [--json]            is this host ready to gate? each check, and what to do
+  serve    [--policy FILE]                     the host's service: checkpoints, heartbeats, reloads, metrics
 
 Global flags:
   --tcti TCTI   the TPM to use: device:/dev/tpmrm0, swtpm:host=H,port=P, swtpm:path=SOCK, mssim:host=H,port=P
@@ -142,6 +143,10 @@ export const GROUPS: Readonly<Record<string, () => Promise<CommandGroup>>> = {
   doctor: async () => {
     const m = await import('./doctor.js');
     return { help: m.DOCTOR_HELP, commands: {}, default: m.DOCTOR_DEFAULT };
+  },
+  serve: async () => {
+    const m = await import('./serve.js');
+    return { help: m.SERVE_HELP, commands: {}, default: m.SERVE_DEFAULT };
   },
 };
 

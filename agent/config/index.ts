@@ -6,15 +6,18 @@ export { DURATION_EXAMPLES, durationSeconds, durationText } from './duration.js'
 export { ConfigError } from './errors.js';
 export {
   type ApprovalEntry,
+  addressText,
   defaultPolicy,
   type HostPolicy,
   hexIndex,
   type IssuerEntry,
   loadPolicy,
+  type MetricsAddress,
   type Origin,
   POLICY,
   parseFragment,
   parsePolicy,
+  servePcrs,
 } from './policy.js';
 export {
   boolean,

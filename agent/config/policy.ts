@@ -15,6 +15,7 @@
  * [[issuer]]    name, key, exe, max_ttl, delegation           (any number)
  * [[approval]]  exe, approvers, required                      (any number)
  * [revocation]  lists, epoch_nv_index                         (optional)
+ * [serve]       heartbeat, metrics, pcrs                      (execgate serve)
  * ```
  *
  * Relative paths are relative to the directory of the file they are in (policy.d/ for a fragment).
@@ -28,6 +29,7 @@
  * them), whether state_dir and artifacts exist, and whether the NV indices are defined on this TPM.
  */
 import { lstat, readdir } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { parse, TomlError, type TomlTable } from 'smol-toml';
 import { LIMITS, pathProblem } from '../artifact/claims.js';
@@ -119,6 +121,39 @@ const exeRule: ValueType<string> = {
   },
 };
 
+/** Where `execgate serve` serves its metrics: a loopback address and port. */
+export interface MetricsAddress {
+  /** An IPv4 address in 127.0.0.0/8, or ::1. */
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * "127.0.0.1:9464" or "[::1]:9464": loopback only, since the endpoint has no authentication and its
+ * counters tell which commands are denied and why.
+ */
+const loopbackAddress: ValueType<MetricsAddress> = {
+  expect: 'a loopback address and port like "127.0.0.1:9464" or "[::1]:9464"',
+  read(raw) {
+    if (typeof raw !== 'string') return refuse();
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(raw);
+    const host = m?.[1] ?? m?.[2];
+    const port = Number(m?.[3]);
+    if (host === undefined || !(port >= 1 && port <= 65535)) return refuse();
+    const loopback =
+      (isIP(host) === 4 && host.split('.')[0] === '127') || (isIP(host) === 6 && /^(0*:)*:?0*1$/.test(host));
+    if (!loopback)
+      return refuse(
+        `${host} is not a loopback address: the metrics endpoint has no authentication, so it listens on 127.0.0.1 or ::1 only (put a proxy in front to expose it)`,
+      );
+    return { host, port };
+  },
+};
+
+/** `a` as the policy writes it: "127.0.0.1:9464", "[::1]:9464". */
+export const addressText = (a: MetricsAddress): string =>
+  `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+
 const nonEmpty = (v: readonly unknown[]) => (v.length === 0 ? 'must not be empty' : undefined);
 
 const unique = (v: readonly string[]) => {
@@ -178,7 +213,19 @@ export const POLICY = {
     lists: key('lists', list(path, 256), { default: [] }),
     epochNvIndex: key('epoch_nv_index', nvIndex),
   }),
+  serve: table('serve', {
+    heartbeatSeconds: key('heartbeat', duration({ max: '1d' }), { default: '1m' }),
+    // Absent: no metrics endpoint.
+    metrics: key('metrics', loopbackAddress),
+    // Absent: [audit] pcrs (servePcrs).
+    pcrs: key('pcrs', pcrSelection),
+  }),
 } as const;
+
+/** The PCRs a heartbeat quotes: `[serve] pcrs`, else `[audit] pcrs`. */
+export function servePcrs(policy: HostPolicy): readonly PcrBankSelection[] {
+  return policy.serve.pcrs ?? policy.audit.pcrs;
+}
 
 /** What a policy.d fragment may hold: issuers and approval rules, nothing else. */
 const FRAGMENT = { issuers: POLICY.issuers, approvals: POLICY.approvals } as const;

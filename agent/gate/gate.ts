@@ -514,10 +514,10 @@ async function checkScope(a: Artifact, req: GateRequest, ctx: GateContext, facts
         `EXECGATE_VERDICT names entry ${seq}, which is not in the audit log with that hash`,
         'run nested commands only under an execgate-allowed parent',
       );
-    const { decodeEntry } = await import('../audit/entry.js');
-    let parent: ReturnType<typeof decodeEntry>;
+    const { decodeVerdict } = await import('../audit/entry.js');
+    let parent: ReturnType<typeof decodeVerdict>;
     try {
-      parent = decodeEntry((stored as { bytes: Uint8Array }).bytes);
+      parent = decodeVerdict((stored as { bytes: Uint8Array }).bytes);
     } catch (e) {
       // A damaged log (entry bytes that no longer decode under their stored hash): no parent to trust.
       if (!(e instanceof ExecgateError)) throw e;

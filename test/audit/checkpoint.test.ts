@@ -5,10 +5,8 @@
 // rollback (an older copy against the TPM, counters out of order) with E_AUDIT_ROLLBACK; the crash
 // windows of the counter protocol; and a bus interposer that drops NV_Increment and lies on NV_Read,
 // caught by the AK's certification of the counter.
-import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readAk } from '../../agent/attest/ak.js';
 import {
@@ -16,15 +14,7 @@ import {
   readCounter,
   readCounterCertified,
 } from '../../agent/attest/nv-counter.js';
-import {
-  decodeBundle,
-  encodeBundle,
-  type LoadedAk,
-  spkiOfPublic,
-  spkiToPem,
-  withAk,
-} from '../../agent/attest/quote.js';
-import { serializePcrs } from '../../agent/attest/tpm2-tools-format.js';
+import { decodeBundle, encodeBundle, type LoadedAk, spkiOfPublic, withAk } from '../../agent/attest/quote.js';
 import {
   bodyDigest,
   type Checkpoint,
@@ -45,11 +35,11 @@ import { Tpm } from '../../agent/tpm/tpm.js';
 import { openTransport } from '../../agent/tpm/transport/index.js';
 import type { Transport } from '../../agent/tpm/transport/transport.js';
 import { cli } from '../cli/helpers.js';
+import { checkquote } from '../helpers/checkquote.js';
 import { useSwtpm } from '../helpers/swtpm.js';
 import { hex, openTpm, tpm2, transientHandles, withTempDir } from '../tpm/swtpm-kit.js';
 
 const swtpm = useSwtpm();
-const run = promisify(execFile);
 const INDEX = DEFAULT_AUDIT_COUNTER_INDEX;
 const AK_RSA = 0x81010002;
 const AK_ECC = 0x81010003;
@@ -160,21 +150,7 @@ describe('makeCheckpoint / verifyCheckpoint', () => {
     const c = await checkpoint(tpm, 11, await readCounter(tpm, INDEX));
     const ev = decodeBundle(c.quote);
     await withTempDir(async (dir) => {
-      await writeFile(join(dir, 'quote.msg'), ev.attest);
-      await writeFile(join(dir, 'quote.sig'), ev.signature);
-      await writeFile(join(dir, 'quote.pcrs'), serializePcrs(ev.selection, ev.pcrValues));
-      await writeFile(join(dir, 'ak.pem'), spkiToPem(ev.akSpki));
-      const check = (q: string) =>
-        run(
-          'tpm2_checkquote',
-          ['-u', 'ak.pem', '-m', 'quote.msg', '-s', 'quote.sig', '-f', 'quote.pcrs', '-g', 'sha256', '-q', q],
-          {
-            cwd: dir,
-          },
-        ).then(
-          () => 0,
-          (e: { code?: number }) => e.code ?? 1,
-        );
+      const check = await checkquote(dir, ev);
       expect(await check(hex(bodyDigest(c.body)))).toBe(0);
       const other = c.body.replace(/^11$/m, '12');
       expect(other).not.toBe(c.body);

@@ -9,7 +9,7 @@ import { chmod, chown, lstat, mkdir, mkdtemp, rm, stat, symlink, writeFile } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { decodeEntry, type EntryInput, leafHash } from '../../agent/audit/entry.js';
+import { decodeEntry, decodeVerdict, type EntryInput, leafHash } from '../../agent/audit/entry.js';
 import { AuditError } from '../../agent/audit/errors.js';
 import { MIGRATIONS, migrate, SCHEMA_VERSION, schemaVersion } from '../../agent/audit/migrations.js';
 import { openDatabase } from '../../agent/audit/sqlite.js';
@@ -347,7 +347,7 @@ describe('use counting (replay) and verdict in one transaction', () => {
       uses,
     ]);
     expect(results.every((r) => r.allowed === uses)).toBe(true);
-    expect(results.map((r) => decodeEntry(r.bytes).verdict)).toEqual([
+    expect(results.map((r) => decodeVerdict(r.bytes).verdict)).toEqual([
       ...Array(uses).fill('allow'),
       'deny',
       'deny',

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAk } from '../../agent/attest/ak.js';
 import { decodeBundle, encodeBundle, spkiOfPublic, spkiToPem } from '../../agent/attest/quote.js';
 import { parseCheckpointBody } from '../../agent/audit/checkpoint.js';
-import { decodeEntry, type EntryInput, encodeEntry } from '../../agent/audit/entry.js';
+import { decodeVerdict, type EntryInput, encodeEntry } from '../../agent/audit/entry.js';
 import { verifyConsistencyProofJson, verifyInclusionProofJson } from '../../agent/audit/proofs.js';
 import { openDatabase } from '../../agent/audit/sqlite.js';
 import { AUDIT_DB_FILE, AuditStore } from '../../agent/audit/store.js';
@@ -144,7 +144,7 @@ describe('audit verify: tamper kinds', () => {
     sql(dir, (db) => {
       const row = db.prepare<{ bytes: Uint8Array }>('SELECT bytes FROM entries WHERE seq = 2').get();
       // Another well-formed entry (pid 1002 → 1003): only the stored leaf gives it away on the database.
-      const e = decodeEntry(Uint8Array.from(row?.bytes ?? []));
+      const e = decodeVerdict(Uint8Array.from(row?.bytes ?? []));
       const b = encodeEntry({ ...e, pid: (e.pid ?? 0) + 1 });
       db.prepare('UPDATE entries SET bytes = ? WHERE seq = 2').run(b);
     });

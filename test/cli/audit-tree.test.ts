@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // `audit show --tree` (agent/cli/audit.ts lineageTree): each verdict under the one it ran under, in
-// sequence order, with orphans (a parent outside the rows shown) and malformed entries at the top.
+// sequence order, with orphans (a parent outside the rows shown), malformed entries and heartbeats at
+// the top.
 import { describe, expect, it } from 'vitest';
 import { lineageTree } from '../../agent/cli/audit.js';
 
@@ -34,13 +35,19 @@ describe('lineageTree', () => {
     expect(roots[0]?.children.map((c) => c.seq)).toEqual([1, 3]);
   });
 
-  it('a claimed parent that is not earlier is ignored, malformed entries are shown as such', () => {
+  it('a claimed parent that is not earlier is ignored, malformed entries and heartbeats are shown as such', () => {
     const { lines } = lineageTree([
       row(0, 1),
       row(1),
       { seq: 2, leaf: '00', entry: { malformed: 'bad CBOR' } },
+      { seq: 3, leaf: '00', entry: { kind: 'heartbeat', pcrs: 'sha256:0-7' } },
     ]);
-    expect(lines).toEqual(['0 allow OK /bin/t0', '1 allow OK /bin/t1', '2 malformed: bad CBOR']);
+    expect(lines).toEqual([
+      '0 allow OK /bin/t0',
+      '1 allow OK /bin/t1',
+      '2 malformed: bad CBOR',
+      '3 heartbeat sha256:0-7',
+    ]);
   });
 
   it('a chain as long as the log does not overflow the stack', () => {

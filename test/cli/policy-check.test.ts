@@ -104,6 +104,7 @@ describe('execgate policy check', () => {
       'approvals',
       'breakglass',
       'revocation',
+      'serve',
     ]);
     expect(t.policy).toBe(policy);
     expect(t.fragments).toEqual([join(dir, 'policy.d/20-ci.toml')]);
@@ -178,6 +179,7 @@ describe('execgate policy check', () => {
       ],
       revoked: { ctis: 1, kids: 0 },
     });
+    expect(t.serve).toEqual({ heartbeatSeconds: 60, metrics: '127.0.0.1:9464', pcrs: 'sha256:0-7' });
   });
 
   it('prints the same for a person, one fact per line', () => {
@@ -194,6 +196,7 @@ describe('execgate policy check', () => {
     expect(lines).toContain('approval    2 of 3 for /usr/sbin/');
     expect(lines).toContain(`  from      ${join(dir, 'policy.d/20-ci.toml')} approval[0]`);
     expect(lines).toContain('epoch       NV index 0x01800101');
+    expect(lines).toContain('serve       heartbeat every 1m quoting sha256:0-7, metrics 127.0.0.1:9464');
     expect(r.stdout).toMatch(
       /^revocation {2}.*revoked\.cbor: list 3 of "ops", signed by ops \(kid [0-9a-f]{64}\)/m,
     );

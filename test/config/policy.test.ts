@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parse } from 'smol-toml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  addressText,
   boolean,
   ConfigError,
   DEFAULT_AUDIT_NV_INDEX,
@@ -25,6 +26,7 @@ import {
   parsePolicy,
   path,
   readDocument,
+  servePcrs,
   table,
   tableArray,
   text,
@@ -67,6 +69,7 @@ describe('defaults', () => {
       issuers: [],
       approvals: [],
       revocation: undefined,
+      serve: { heartbeatSeconds: 60, metrics: undefined, pcrs: undefined },
     });
     expect(defaultPolicy()).toEqual({ ...p, file: undefined });
   });
@@ -112,6 +115,11 @@ describe('README', () => {
       },
     ]);
     expect(p.revocation).toEqual({ lists: ['/etc/execgate/revoked.cbor'], epochNvIndex: 0x0180_0101 });
+    expect(p.serve).toEqual({
+      heartbeatSeconds: 60,
+      metrics: { host: '127.0.0.1', port: 9464 },
+      pcrs: undefined,
+    });
   });
 
   it('the fragment example parses, its paths relative to policy.d', () => {
@@ -251,7 +259,7 @@ describe('refusals name the TOML path (E_CONFIG)', () => {
 
   it('an unknown table, an unknown top-level key, a table of the wrong kind', () => {
     expect(refusal('[hots]\nstate_dir = "/x"').message).toMatch(
-      /\[hots\] is not a known table \(the policy has \[host\], \[audit\], \[breakglass\], \[\[issuer\]\], \[\[approval\]\], \[revocation\]\)/,
+      /\[hots\] is not a known table \(the policy has \[host\], \[audit\], \[breakglass\], \[\[issuer\]\], \[\[approval\]\], \[revocation\], \[serve\]\)/,
     );
     expect(refusal('[[issuers]]\nname = "x"').message).toMatch(/\[issuers\] is not a known table/);
     expect(refusal('state_dir = "/x"').message).toMatch(
@@ -643,6 +651,51 @@ describe('the gate tables (issue 14): [host], [breakglass], [[issuer]], [[approv
     expect(e.message).toContain(message);
     expect(e.message).not.toContain('\n');
     expect(e.at).toBe(at);
+  });
+});
+
+describe('[serve] (issue 15)', () => {
+  it('reads heartbeat, metrics and pcrs; the heartbeat quotes [audit] pcrs unless given', () => {
+    const p = parsePolicy(
+      '[audit]\npcrs = "sha1:0"\n[serve]\nheartbeat = "90s"\nmetrics = "127.0.0.1:9464"',
+      {
+        file: FILE,
+      },
+    );
+    expect(p.serve).toEqual({
+      heartbeatSeconds: 90,
+      metrics: { host: '127.0.0.1', port: 9464 },
+      pcrs: undefined,
+    });
+    expect(servePcrs(p)).toEqual([{ hash: TPM_ALG.SHA1, pcrs: [0] }]);
+    const q = parsePolicy('[serve]\nmetrics = "[::1]:1"\npcrs = "sha256:7"', { file: FILE });
+    expect(q.serve.metrics).toEqual({ host: '::1', port: 1 });
+    expect(addressText(q.serve.metrics ?? { host: '', port: 0 })).toBe('[::1]:1');
+    expect(servePcrs(q)).toEqual([{ hash: TPM_ALG.SHA256, pcrs: [7] }]);
+    expect(parsePolicy('[serve]\nmetrics = "127.8.9.10:65535"').serve.metrics?.host).toBe('127.8.9.10');
+  });
+
+  it.each([
+    ['heartbeat = "0s"', 'serve.heartbeat must be a duration'],
+    ['heartbeat = "2d"', 'serve.heartbeat must be a duration'],
+    ['heartbeat = 60', 'serve.heartbeat must be a duration'],
+    ['metrics = "0.0.0.0:9464"', 'serve.metrics must be a loopback address'],
+    ['metrics = "10.1.2.3:9464"', 'serve.metrics must be a loopback address'],
+    ['metrics = "[::]:9464"', 'serve.metrics must be a loopback address'],
+    ['metrics = "localhost:9464"', 'serve.metrics must be a loopback address'],
+    ['metrics = "127.0.0.1"', 'serve.metrics must be a loopback address'],
+    ['metrics = "127.0.0.1:0"', 'serve.metrics must be a loopback address'],
+    ['metrics = "127.0.0.1:65536"', 'serve.metrics must be a loopback address'],
+    ['metrics = 9464', 'serve.metrics must be a loopback address'],
+    ['pcrs = "sha256:99"', 'serve.pcrs must be a PCR selection'],
+    ['metric = "127.0.0.1:9464"', 'serve.metric'],
+  ])('[serve] %s', (line, message) => {
+    const e = refusal(`[serve]\n${line}`);
+    expect(e.message).toContain(`policy ${FILE}: ${message}`);
+  });
+
+  it('says why a non-loopback metrics address is refused', () => {
+    expect(refusal('[serve]\nmetrics = "192.168.1.5:9464"').message).toMatch(/no authentication/);
   });
 });
 

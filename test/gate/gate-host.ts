@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
-import { type AuditEntry, decodeEntry } from '../../agent/audit/entry.js';
+import { type AuditEntry, decodeVerdict } from '../../agent/audit/entry.js';
 import { AuditStore } from '../../agent/audit/store.js';
 import type { SwtpmInstance } from '../../swtpm/harness.js';
 import { cli } from '../cli/helpers.js';
@@ -284,7 +284,7 @@ export async function gateHost(swtpm: SwtpmInstance): Promise<GateHost> {
     async entries() {
       const store = await AuditStore.open(stateDir, { readonly: true });
       try {
-        return [...store.iterate()].map((e) => decodeEntry(e.bytes));
+        return [...store.iterate()].map((e) => decodeVerdict(e.bytes));
       } finally {
         store.close();
       }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
-import { decodeEntry, leafHash } from '../../agent/audit/entry.js';
+import { decodeVerdict, leafHash } from '../../agent/audit/entry.js';
 import { AuditError } from '../../agent/audit/errors.js';
 import { AuditStore } from '../../agent/audit/store.js';
 import { fromHex, toHex } from '../../agent/encoding/bytes.js';
@@ -123,7 +123,7 @@ export async function checkLog(dir: string, reported: readonly Report[], cti?: s
       expected++;
       if (toHex(leafHash(e.bytes)) !== toHex(e.leaf))
         expect.fail(`entry ${e.seq}: leaf does not match its bytes`);
-      const entry = decodeEntry(e.bytes);
+      const entry = decodeVerdict(e.bytes);
       if (entry.seq !== e.seq) expect.fail(`entry ${e.seq}: its bytes carry another seq`);
       if (
         cti !== undefined &&
