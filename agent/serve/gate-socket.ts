@@ -5,8 +5,8 @@
  * `execgate serve`'s side of agent/gate/wire.ts: a Unix socket in the state directory on which each
  * connection brings one request of `execgate exec` and gets one answer, the verdict of agent/gate/gate.ts
  * `decide` made with the service's warm state (policy and trust, audit store, wasm-core, one TPM
- * connection). Verdicts are made one at a time, in arrival order: they share the TPM connection and the
- * audit log, and a verdict takes milliseconds.
+ * connection). Verdicts are made one at a time, in arrival order, in the service's turn (`ServedGate.turn`):
+ * they share the TPM and the audit log with its heartbeats and checkpoints, and a verdict takes milliseconds.
  *
  * The service declines (and the client then judges in its own process, as without a service) a request
  * for another policy file or TPM than its own, one it cannot read (another version), and any past
@@ -35,10 +35,11 @@ export interface ServedGate {
   /** The TPM it was told to use (--tcti, $EXECGATE_TCTI), or null for the policy's. */
   readonly tcti: string | null;
   /**
-   * What a verdict is made with, current: the policy and trust as their files now are. A failure (a
-   * broken policy) is the verdict: a denial, never the previous policy's allow.
+   * Runs `fn` in the service's turn (its TPM work and audit writes are one at a time) with what a
+   * verdict is made with, current: the policy and trust as their files now are. A failure to get them
+   * (a broken policy) is the verdict: a denial, never the previous policy's allow.
    */
-  context(): Promise<Omit<GateContext, 'exe'>>;
+  turn<T>(fn: (ctx: Omit<GateContext, 'exe'>) => Promise<T>): Promise<T>;
   /** After each verdict (metrics; a checkpoint when one is due): must not throw or wait. */
   made?(verdict: GateVerdict, seconds: number): void;
 }
@@ -67,7 +68,6 @@ export async function listenGate(
 ): Promise<GateSocket> {
   await clearStale(path);
   let waiting = 0;
-  let queue: Promise<unknown> = Promise.resolve();
   const inFlight = new Set<Promise<void>>();
 
   const answer = async (req: WireRequest): Promise<WireAnswer> => {
@@ -75,10 +75,8 @@ export async function listenGate(
     if (req.tcti !== served.tcti) return decline('this service uses another TPM');
     if (waiting >= MAX_WAITING) return decline(`${MAX_WAITING} verdicts are waiting`);
     waiting++;
-    const turn = queue.then(() => verdictOn(req, served));
-    queue = turn.catch(() => undefined);
     try {
-      return { kind: 'verdict', verdict: await turn };
+      return { kind: 'verdict', verdict: await verdictOn(req, served) };
     } finally {
       waiting--;
     }
@@ -139,22 +137,23 @@ async function verdictOn(req: WireRequest, served: ServedGate): Promise<GateVerd
   const start = performance.now();
   let verdict: GateVerdict;
   try {
-    const ctx = await served.context();
-    verdict = await decide(
-      {
-        argv: req.argv,
-        ...(req.artifactFile === undefined ? {} : { artifactFile: req.artifactFile }),
-        ...(req.artifact === undefined ? {} : { artifactBytes: req.artifact }),
-        ...(req.artifactError === undefined ? {} : { artifactError: req.artifactError }),
-        cwd: req.cwd,
-        uid: req.uid,
-        env: req.env,
-        pid: req.pid,
-        pidStart: req.pidStart,
-        consume: true,
-        now: Date.now(),
-      },
-      { ...ctx, exe: req.exe },
+    verdict = await served.turn((ctx) =>
+      decide(
+        {
+          argv: req.argv,
+          ...(req.artifactFile === undefined ? {} : { artifactFile: req.artifactFile }),
+          ...(req.artifact === undefined ? {} : { artifactBytes: req.artifact }),
+          ...(req.artifactError === undefined ? {} : { artifactError: req.artifactError }),
+          cwd: req.cwd,
+          uid: req.uid,
+          env: req.env,
+          pid: req.pid,
+          pidStart: req.pidStart,
+          consume: true,
+          now: Date.now(),
+        },
+        { ...ctx, exe: req.exe },
+      ),
     );
   } catch (e) {
     const g =

@@ -96,7 +96,7 @@ export class ServeMetrics {
    * audit log (module comment), so `reason` is not counted here: it is taken for the caller's
    * convenience and ignored.
    */
-  observeVerdict(verdict: string, _reason: string, seconds: number): void {
+  observeVerdict(verdict: string, seconds: number): void {
     if (!(Number.isFinite(seconds) && seconds >= 0))
       throw new RangeError(`seconds must be a non-negative number, got ${seconds}`);
     this.#latency.observe({ verdict }, seconds);

@@ -29,7 +29,7 @@ export interface ServedGateParts {
   readonly stateDir: string;
   readonly host: HostState;
   readonly ak: PinnedAk;
-  /** The TPM, one user at a time (the service's heartbeats and checkpoints share it). */
+  /** The TPM and the audit store's writes, one user at a time (the service's heartbeats and checkpoints share them). */
   withTpm<T>(fn: (tpm: Tpm) => Promise<T>): Promise<T>;
   /** For the measurement logs a reference's rules need ($EXECGATE_SECURITYFS). */
   readonly ctx: CliContext;
@@ -37,32 +37,34 @@ export interface ServedGateParts {
 }
 
 export function servedGate(p: ServedGateParts): ServedGate {
-  const tpm = gateTpm({
-    use: (fn) => p.withTpm(fn),
-    host: p.host,
-    ak: p.ak,
-    stateDir: p.stateDir,
-    ctx: p.ctx,
-  });
   return {
     policyFile: p.policyFile,
     tcti: p.tcti,
-    async context() {
-      const { policy, trust } = await p.current();
-      // The store, host.json and socket are the service's from its start: a policy moved elsewhere needs it restarted.
-      if (policy.host.stateDir !== p.stateDir)
-        throw new ConfigError(
-          `the policy's [host] state_dir is now ${policy.host.stateDir}; this service runs on ${p.stateDir}: restart it`,
-        );
-      return {
-        policy,
-        trust,
-        store: p.store,
-        akName: p.ak.name,
-        tpm,
-        candidates: () => readArtifactStore(policy.host.artifacts),
-      };
-    },
+    turn: (fn) =>
+      p.withTpm(async (connection) => {
+        const { policy, trust } = await p.current();
+        // The store, host.json and socket are the service's from its start: a policy moved elsewhere needs it restarted.
+        if (policy.host.stateDir !== p.stateDir)
+          throw new ConfigError(
+            `the policy's [host] state_dir is now ${policy.host.stateDir}; this service runs on ${p.stateDir}: restart it`,
+          );
+        // The verdict's TPM commands go on this turn's connection: asking for another turn would wait on this one.
+        const tpm = gateTpm({
+          use: (f) => f(connection),
+          host: p.host,
+          ak: p.ak,
+          stateDir: p.stateDir,
+          ctx: p.ctx,
+        });
+        return fn({
+          policy,
+          trust,
+          store: p.store,
+          akName: p.ak.name,
+          tpm,
+          candidates: () => readArtifactStore(policy.host.artifacts),
+        });
+      }),
     ...(p.made === undefined ? {} : { made: p.made }),
   };
 }

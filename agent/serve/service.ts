@@ -99,6 +99,9 @@ export class Service {
   #nextHeartbeat = 0;
   #downSince = 0;
   #stopping = false;
+  /** Why the policy's files, as changed, do not load (verdicts are E_CONFIG until they do). */
+  #broken: ExecgateError | undefined;
+  #reloading: Promise<void> | undefined;
 
   private constructor(opts: ServiceOptions) {
     this.#opts = opts;
@@ -306,8 +309,26 @@ export class Service {
     else this.log.debug(fields, `${op} failed again`);
   }
 
-  /** Reloads policy and trust when a watched file changed (module comment). */
-  async #reloadIfChanged(): Promise<void> {
+  /**
+   * The policy and trust for a gate verdict, as their files are now (reloaded first when one changed).
+   * Where the tick keeps the policy in force when a change does not load, a verdict does not: it throws
+   * that change's error (the gate's E_CONFIG) until the files load again.
+   */
+  async current(): Promise<{ readonly policy: HostPolicy; readonly trust: HostTrust }> {
+    await this.#reloadIfChanged();
+    if (this.#broken !== undefined) throw this.#broken;
+    return { policy: this.#policy, trust: this.#trust };
+  }
+
+  /** Reloads policy and trust when a watched file changed (module comment), one reload at a time. */
+  #reloadIfChanged(): Promise<void> {
+    this.#reloading ??= this.#reload().finally(() => {
+      this.#reloading = undefined;
+    });
+    return this.#reloading;
+  }
+
+  async #reload(): Promise<void> {
     const now = await fingerprints(watchedFiles(this.#policy));
     const changed = changedFiles(this.#prints, now);
     if (changed.length === 0) return;
@@ -320,6 +341,7 @@ export class Service {
       refuseRollback(this.#trust, trust);
       refuseRestartKeys(this.#policy, policy);
     } catch (e) {
+      this.#broken = e instanceof ExecgateError ? e : new ConfigError(String(e));
       this.log.error(
         {
           event: 'reload_failed',
@@ -333,6 +355,7 @@ export class Service {
     }
     this.#policy = policy;
     this.#trust = trust;
+    this.#broken = undefined;
     this.#prints = await fingerprints(watchedFiles(policy));
     this.log.info(
       {

@@ -52,7 +52,7 @@ describe('ServeMetrics', () => {
       });
       expect(m.countNewEntries()).toBe(5);
       expect(m.countNewEntries()).toBe(0);
-      m.observeVerdict('allow', 'OK', 0.02); // latency only: the allow above is not counted again
+      m.observeVerdict('allow', 0.02); // latency only: the allow above is not counted again
       const text = await m.text();
       expect(sample(text, 'execgate_verdicts_total{verdict="allow",reason="OK"}')).toBe(1);
       expect(sample(text, 'execgate_verdicts_total{verdict="deny",reason="E_REPLAY"}')).toBe(2);
@@ -60,8 +60,8 @@ describe('ServeMetrics', () => {
       expect(sample(text, 'execgate_gate_latency_seconds_count{verdict="allow"}')).toBe(1);
       expect(sample(text, 'execgate_gate_latency_seconds_bucket{le="0.025",verdict="allow"}')).toBe(1);
       expect(sample(text, 'execgate_gate_latency_seconds_bucket{le="0.01",verdict="allow"}')).toBe(0);
-      expect(() => m.observeVerdict('allow', 'OK', -1)).toThrow(RangeError);
-      expect(() => m.observeVerdict('allow', 'OK', Number.NaN)).toThrow(RangeError);
+      expect(() => m.observeVerdict('allow', -1)).toThrow(RangeError);
+      expect(() => m.observeVerdict('allow', Number.NaN)).toThrow(RangeError);
     });
   });
 

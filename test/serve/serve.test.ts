@@ -234,6 +234,12 @@ describe('execgate serve', () => {
     const after = await scrape();
     expect(sample(after, 'execgate_verdicts_total{verdict="allow",reason="OK"}')).toBe(2);
     expect(sample(after, 'execgate_verdicts_total{verdict="deny",reason="E_REPLAY"}')).toBe(1);
+    // All three were judged by the service through its gate socket (the client asked; none was declined).
+    const judged = (t: string) =>
+      (sample(t, 'execgate_gate_latency_seconds_count{verdict="allow"}') ?? 0) +
+      (sample(t, 'execgate_gate_latency_seconds_count{verdict="deny"}') ?? 0);
+    expect(judged(after) - judged(before)).toBe(3);
+    expect(serving.lines.filter(event('gate-declined'))).toEqual([]);
     // A second scrape counts nothing twice.
     expect(sample(await scrape(), 'execgate_verdicts_total{verdict="allow",reason="OK"}')).toBe(2);
     expect((await fetch(`http://127.0.0.1:${metricsPort}/other`)).status).toBe(404);
@@ -261,6 +267,12 @@ describe('execgate serve', () => {
     const refused = await serving.waitFor(event('reload_failed'), { from: mark2 });
     expect(refused).toMatchObject({ level: 'error', code: 'E_CONFIG' });
     expect(refused.err).toMatch(/older than list 2 in force/);
+    // While the files in place do not load, the service's verdicts are E_CONFIG: never the old policy's allow.
+    const { path: held, marker } = await h.script('while-refused');
+    const denied = await h.exec(['--artifact', await h.issue(held), '--', held]);
+    expect(denied.code).toBe(126);
+    expect(denied.stderr).toMatch(/^execgate: denied: E_CONFIG: .*older than list 2 in force/);
+    expect(await readFile(marker).catch(() => undefined)).toBeUndefined();
     // A policy that is not TOML: refused, logged once, and the service carries on.
     const mark3 = serving.lines.length;
     await writeFile(h.policy, '[host\n', { mode: 0o600 });
