@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // A child process that appends audit entries and reports each one whose append returned, for the crash
 // and concurrency tests (test/audit/crash.test.ts, concurrent.test.ts and their slow versions). Run as
-//   node --import tsx test/helpers/audit-appender.ts '{"dir": …, "until": N | "count": N, …}'
+//   node <this file bundled by audit-children.ts> '{"dir": …, "until": N | "count": N, …}'
 // It opens the store, writes "ready", optionally waits for one line on stdin (so that several children
 // start appending at the same moment), then appends until the log holds `until` entries or it has made
 // `count` appends. Each returned append is reported as one line, "SEQ -" for a plain append, "SEQ a" or

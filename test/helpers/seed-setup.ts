@@ -8,6 +8,11 @@ import fc from 'fast-check';
 import { beforeEach } from 'vitest';
 import { deriveSeed, reseed, TEST_SEED } from './random.js';
 
+// Inputs drawn while the file is collected come from its 'collect' stream, also when the file shares
+// random.ts with the files before it in one worker (vitest.config.ts, isolate: false): this file runs
+// before each test file, random.ts's own start only before the first.
+reseed(deriveSeed(TEST_SEED, 'collect'));
+
 beforeEach(({ task, onTestFailed }) => {
   // fast-check takes a 32-bit signed seed (its reports print it that way).
   const seed = deriveSeed(TEST_SEED, task.fullTestName ?? task.name) | 0;

@@ -6,7 +6,8 @@ import { sha1 as nobleSha1 } from '@noble/hashes/legacy.js';
 import { sha256 as nobleSha256, sha384 as nobleSha384, sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { randomBytes } from '../helpers/random.js';
+import type { WasmCore } from '../../wasm-core/index.js';
+import { randomBytes, randomInt } from '../helpers/random.js';
 import { loadFips180Examples, loadShavs, SHA_ALGORITHMS, type ShaAlgorithm } from './vectors.js';
 
 /** The streaming shape every implementation offers (node:crypto's Hash has no digestInto). */
@@ -77,6 +78,67 @@ function streamInPieces(h: StreamingLike, data: Uint8Array): Uint8Array {
   return h.digest();
 }
 
+/** The buffer the split-point sweeps cut into three pieces. */
+const SPLIT_BUF = Uint8Array.from({ length: 768 }, (_, i) => (i * 7 + 13) & 0xff);
+/** How many split points the sweeps try: 0..255 for each piece boundary (noble's `partial` test). */
+const SPLITS = 256;
+
+/**
+ * The (i, j) pairs of `npm test`'s sweep: every first split i, and for each the second split j at an
+ * offset from i's block that lands on, just before or just after a block boundary of `alg`, plus random j.
+ */
+function splitPairs(alg: ShaAlgorithm): Array<readonly [number, number]> {
+  const block = alg === 'sha384' || alg === 'sha512' ? 128 : 64;
+  const pairs: Array<readonly [number, number]> = [];
+  for (let i = 0; i < SPLITS; i++) {
+    const js = new Set<number>([0, 1, SPLITS - 1]);
+    for (let edge = block - (i % block); edge < SPLITS + 1; edge += block)
+      for (const d of [-1, 0, 1]) if (edge + d >= 0 && edge + d < SPLITS) js.add(edge + d);
+    for (let k = 0; k < 4; k++) js.add(randomInt(SPLITS));
+    for (const j of js) pairs.push([i, j]);
+  }
+  return pairs;
+}
+
+/** Every (i, j) pair of the full 256×256 sweep (the slow suite). */
+export function allSplitPairs(): Array<readonly [number, number]> {
+  return Array.from({ length: SPLITS * SPLITS }, (_, n) => [Math.floor(n / SPLITS), n % SPLITS] as const);
+}
+
+/**
+ * Hashing SPLIT_BUF in three pieces cut at i and i + j gives its one-shot digest for each pair, with the
+ * pieces as views of the buffer and as copies that start at a non-zero byteOffset; and one-shot hashing at
+ * byteOffsets 1..63 does too.
+ */
+export function expectSplitsAgree(
+  impl: HashImpl,
+  alg: ShaAlgorithm,
+  pairs: ReadonlyArray<readonly [number, number]>,
+): void {
+  const buf = SPLIT_BUF;
+  const hash = impl.hash[alg];
+  const create = impl.create[alg];
+  const expected = hex(NODE[alg](buf));
+  expect(hex(hash(buf))).toBe(expected);
+  for (const [i, j] of pairs) {
+    const views = create();
+    views.update(buf.subarray(0, i));
+    views.update(buf.subarray(i, i + j));
+    views.update(buf.subarray(i + j));
+    const got = hex(views.digest());
+    if (got !== expected) expect(got, `split ${i}, ${j}`).toBe(expected);
+    const copies = create();
+    copies.update(atOffset(buf.subarray(0, i), 1 + (i % 15)));
+    copies.update(atOffset(buf.subarray(i, i + j), 1 + (j % 13)));
+    copies.update(atOffset(buf.subarray(i + j), 3));
+    const gotCopies = hex(copies.digest());
+    if (gotCopies !== expected) expect(gotCopies, `split ${i}, ${j} over copies`).toBe(expected);
+  }
+  for (let off = 1; off < 64; off++) {
+    expect(hex(hash(atOffset(buf, off))), `one-shot at byteOffset ${off}`).toBe(expected);
+  }
+}
+
 export function describeHashContract(impl: HashImpl): void {
   describe(`hash contract: ${impl.name}`, () => {
     for (const alg of SHA_ALGORITHMS) {
@@ -104,44 +166,11 @@ export function describeHashContract(impl: HashImpl): void {
           }
         });
 
-        // noble's `partial` test: every split of a 768-byte buffer into three pieces at i and i + j.
-        const buf = Uint8Array.from({ length: 768 }, (_, i) => (i * 7 + 13) & 0xff);
-        test('256×256 split-point sweep', () => {
-          const expected = hex(NODE[alg](buf));
-          expect(hex(hash(buf))).toBe(expected);
-          for (let i = 0; i < 256; i++) {
-            const b1 = buf.subarray(0, i);
-            for (let j = 0; j < 256; j++) {
-              const h = create();
-              h.update(b1);
-              h.update(buf.subarray(i, i + j));
-              h.update(buf.subarray(i + j));
-              const got = h.digest();
-              if (hex(got) !== expected) expect(hex(got), `split ${i}, ${j}`).toBe(expected);
-            }
-          }
+        // noble's `partial` test: splits of a 768-byte buffer into three pieces at i and i + j; here every
+        // i with the second split at and around each block boundary and at random, the slow suite every j.
+        test('split-point sweep: every first split, the second at block boundaries and at random', () => {
+          expectSplitsAgree(impl, alg, splitPairs(alg));
         });
-
-        test('256×256 split-point sweep over copied slices with a non-zero byteOffset', () => {
-          const expected = hex(NODE[alg](buf));
-          for (let i = 0; i < 256; i++) {
-            const b1 = atOffset(buf.subarray(0, i), 1 + (i % 15));
-            for (let j = 0; j < 256; j++) {
-              const b2 = atOffset(buf.subarray(i, i + j), 1 + (j % 13));
-              const b3 = atOffset(buf.subarray(i + j), 3);
-              const h = create();
-              h.update(b1);
-              h.update(b2);
-              h.update(b3);
-              const got = h.digest();
-              if (hex(got) !== expected) expect(hex(got), `split ${i}, ${j}`).toBe(expected);
-            }
-          }
-          for (let off = 1; off < 64; off++) {
-            expect(hex(hash(atOffset(buf, off))), `one-shot at byteOffset ${off}`).toBe(expected);
-          }
-        });
-
         test('update after digest throws', () => {
           const h = create();
           h.update(new Uint8Array([1, 2, 3]));
@@ -151,7 +180,7 @@ export function describeHashContract(impl: HashImpl): void {
 
         if (!impl.noDigestInto)
           test('digestInto writes the digest and nothing past it', () => {
-            const data = buf.subarray(0, 100);
+            const data = SPLIT_BUF.subarray(0, 100);
             const out = new Uint8Array(size + 32).fill(0xee);
             const h = create();
             h.update(data);
@@ -219,6 +248,25 @@ function nodeStreaming(alg: ShaAlgorithm): StreamingLike {
   return {
     update: (d) => h.update(d),
     digest: () => new Uint8Array(h.digest()),
+  };
+}
+
+/** A wasm-core instance (one build) as a contract implementation. */
+export function wasmCoreImpl(name: string, core: WasmCore): HashImpl {
+  return {
+    name,
+    hash: {
+      sha1: (d) => core.sha1(d),
+      sha256: (d) => core.sha256(d),
+      sha384: (d) => core.sha384(d),
+      sha512: (d) => core.sha512(d),
+    },
+    create: {
+      sha1: () => core.createSha1(),
+      sha256: () => core.createSha256(),
+      sha384: () => core.createSha384(),
+      sha512: () => core.createSha512(),
+    },
   };
 }
 
