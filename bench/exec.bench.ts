@@ -21,8 +21,9 @@
  * CLI another way (a startup variant under trial) to the rounds, each given the exec arguments after its
  * own (BENCHMARKS.md lists the ones tried).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
+  existsSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -33,6 +34,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { run as runCli } from '../agent/cli/run.js';
 import { startSwtpm } from '../swtpm/harness.js';
 import { table } from './measure.js';
@@ -79,6 +81,78 @@ function run(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Run 
   return { ms, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
+/**
+ * The same exec with `execgate serve` running on the host: the gate's client asks the service for its
+ * verdict (agent/cli/exec-client.ts) and loads only its own small bundle. Round-robin with `node -e 0`
+ * and `/bin/true` again, paired within each round; the service is stopped after.
+ */
+async function served(
+  cli: readonly string[],
+  policy: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  traced: NodeJS.ProcessEnv,
+  dir: string,
+): Promise<void> {
+  const service = spawn(cli[0] as string, [...cli.slice(1), 'serve', '--policy', policy], {
+    env,
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const socket = join(dir, 'state', 'gate.sock');
+  for (let i = 0; i < 200 && !existsSync(socket); i++) await sleep(25);
+  if (!existsSync(socket)) throw new Error('execgate serve did not open its gate socket');
+  try {
+    const cases = [
+      { name: '`node -e 0`', argv: [process.execPath, '-e', '0'], env },
+      { name: '`/bin/true`', argv: ['/bin/true'], env },
+      { name: '`execgate exec --artifact A -- /bin/true`, served', argv: [...cli, ...args], env },
+      { name: 'the same, EXECGATE_TRACE_TIMING=1', argv: [...cli, ...args], env: traced },
+    ];
+    for (let r = 0; r < WARMUP; r++) for (const c of cases) run(c.argv, c.env, dir);
+    const times = cases.map(() => [] as number[]);
+    const traces: Record<string, number>[] = [];
+    for (let r = 0; r < ROUNDS; r++)
+      cases.forEach((c, i) => {
+        const t = run(c.argv, c.env, dir);
+        times[i]?.push(t.ms);
+        if (c.env === traced) traces.push(stages(t.stderr));
+      });
+    const [node = [], bare = []] = times;
+    const paired = (xs: readonly number[], base: readonly number[]) => xs.map((x, i) => x - (base[i] ?? 0));
+    table(
+      `execgate exec with execgate serve running, ${ROUNDS} round-robin rounds on swtpm`,
+      ['command', 'median', 'p95', 'over `node -e 0`: median, p95', 'over `/bin/true`: median, p95'],
+      cases.map((c, i) => {
+        const xs = times[i] ?? [];
+        const overNode = paired(xs, node);
+        const overTrue = paired(xs, bare);
+        return [
+          c.name,
+          ms(quantile(xs, 0.5)),
+          ms(quantile(xs, 0.95)),
+          `${ms(quantile(overNode, 0.5))}, ${ms(quantile(overNode, 0.95))}`,
+          `${ms(quantile(overTrue, 0.5))}, ${ms(quantile(overTrue, 0.95))}`,
+        ];
+      }),
+    );
+    const names = [...new Set(traces.flatMap((t) => Object.keys(t)))];
+    table(
+      `Stages of the served, traced runs (the client's; \`verdict\` is the round trip to the service), median and p95 of ${ROUNDS}`,
+      ['stage', 'median, p95'],
+      [...names, 'sum'].map((n) => {
+        const xs = traces.map((t) =>
+          n === 'sum' ? Object.values(t).reduce((a, b) => a + b, 0) : (t[n] ?? 0),
+        );
+        return [n, `${ms(quantile(xs, 0.5))}, ${ms(quantile(xs, 0.95))}`];
+      }),
+    );
+  } finally {
+    service.kill('SIGTERM');
+    await new Promise((resolve) => service.once('close', resolve));
+  }
+}
+
 function quantile(xs: readonly number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? Number.NaN;
@@ -116,7 +190,7 @@ export async function main(): Promise<void> {
     writeFileSync(join(dir, 'identity.json'), setup('host', 'identity', '--policy', policy, '--json').stdout);
     const artifact = join(dir, 'true.cose');
     // A use for every exec run (three cases and the extra ones per round), and one left for `check`.
-    const uses = String((3 + extra.length) * (ROUNDS + WARMUP) + 1);
+    const uses = String((5 + extra.length) * (ROUNDS + WARMUP) + 1);
     setup(
       ...['artifact', 'issue', '--key', join(dir, 'ops.key'), '--issuer', 'ops'],
       ...['--host-identity', join(dir, 'identity.json'), '--exe', exe, '--ttl', '1h', '--uses', uses],
@@ -192,6 +266,7 @@ export async function main(): Promise<void> {
       ['median', 'p95'],
       [[ms(quantile(warm, 0.5)), ms(quantile(warm, 0.95))]],
     );
+    await served(cli, policy, args, env, traced, dir);
     process.stdout.write(`load average at end: ${readFileSync('/proc/loadavg', 'utf8').trim()}\n`);
   } finally {
     await swtpm.stop();
