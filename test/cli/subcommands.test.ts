@@ -17,7 +17,10 @@ import { useSwtpm } from '../helpers/swtpm.js';
 import { buildEventLog, uefiBootEvents } from '../helpers/synthetic-eventlog.js';
 
 /** Commands a process test of another file covers (the file named), e.g. long-running ones. */
-const ELSEWHERE: Readonly<Record<string, string>> = { doctor: 'test/doctor/doctor.test.ts' };
+const ELSEWHERE: Readonly<Record<string, string>> = {
+  doctor: 'test/doctor/doctor.test.ts',
+  serve: 'test/serve/serve.test.ts',
+};
 
 const swtpm = useSwtpm();
 let h: GateHost;
