@@ -142,9 +142,13 @@ export async function checkLog(dir: string, reported: readonly Report[], cti?: s
   try {
     store = await AuditStore.open(dir, { readonly: true });
   } catch (e) {
-    // A child killed before its first append may have left no log, or an empty database file (killed
+    // A child killed before its first append may have left no log (nor its directory), or an empty database file (killed
     // between creating it and committing the schema): fine while nothing was reported.
-    if (reported.length === 0 && e instanceof AuditError && /no audit log|ENOENT/.test(e.message))
+    if (
+      reported.length === 0 &&
+      e instanceof AuditError &&
+      /no audit log|ENOENT|does not exist/.test(e.message)
+    )
       return { size: 0, allows: 0, used: 0 };
     throw e;
   }

@@ -100,7 +100,7 @@ function startServe(tcti = swtpm.tcti): Serving {
     child,
     lines,
     exited,
-    waitFor(match, { from = 0, timeoutMs = 8000 } = {}) {
+    waitFor(match, { from = 0, timeoutMs = 20_000 } = {}) {
       return new Promise((resolve, reject) => {
         const check = () => {
           const found = lines.slice(from).find(match);
@@ -138,7 +138,8 @@ function sample(text: string, name: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(name.length + 1));
 }
 
-describe('execgate serve', () => {
+// Generous bounds: each waits for the service to do something, on a machine the whole suite loads.
+describe('execgate serve', { timeout: 60_000 }, () => {
   it('refuses a host never initialised: exit 2, E_AK_MISSING, and says to run host init', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'execgate-serve-none-'));
     try {
