@@ -302,7 +302,7 @@ function baselineCheckpoint(
 }
 
 /** `verifyBundle`'s checks over node:crypto (module comment): true when the bundle verifies under `akSpki`. */
-function baselineVerify(bundle: Uint8Array, akSpki: Uint8Array): boolean {
+export function baselineVerify(bundle: Uint8Array, akSpki: Uint8Array): boolean {
   try {
     const key = createPublicKey({ key: Buffer.from(akSpki), format: 'der', type: 'spki' });
     const items = decodeCborSequence(bundle, { tags: [], maxBytes: 64 * 1024, maxDepth: 4 });

@@ -38,12 +38,18 @@ import {
 import { type AuditCode, AuditError } from './errors.js';
 import { type CheckpointSchedule, checkpointDue } from './schedule.js';
 import type { AuditStore, Checkpoint as StoredCheckpoint } from './store.js';
-import { type CheckpointRoot, type EntryToVerify, type LogEntry, LogVerifier } from './tree.js';
+import {
+  type CheckpointRoot,
+  type EntryItems,
+  type EntryToVerify,
+  type LogEntry,
+  LogVerifier,
+} from './tree.js';
 
 export { type CheckpointSchedule, checkpointDue } from './schedule.js';
 
-/** Entries pushed to the tree verifier at a time. */
-const VERIFY_BATCH = 4096;
+/** Entries pushed to the tree verifier at a time (and items per chunk of a bundle's, bundle.ts). */
+export const VERIFY_BATCH = 4096;
 
 /** A checkpoint as verification takes it: the store's row or a bundle's array. */
 export interface CheckpointRecord {
@@ -57,8 +63,13 @@ export interface CheckpointRecord {
 
 /** What `verifyAuditLog` checks against. */
 export interface VerifyAuditLogInput {
-  /** The entries in sequence order. */
+  /** The entries in sequence order (after `items`, when given). */
   readonly entries: Iterable<EntryToVerify>;
+  /**
+   * The first entries as chunks of items of one buffer (tree.ts `pushItems`: seq by position, no stored
+   * leaf, so only with `storedLeaves: false`); each chunk is consumed before the next is read.
+   */
+  readonly items?: Iterable<EntryItems>;
   /** false: the entries carry no stored leaf hash (a bundle's); tree.ts LogVerifierOptions. Default true. */
   readonly storedLeaves?: boolean;
   /** The checkpoints in the order they were made (size ascending). */
@@ -153,15 +164,20 @@ export function verifyAuditLog(input: VerifyAuditLogInput): AuditVerdict {
     checkpoints: roots,
     ...(input.storedLeaves === undefined ? {} : { storedLeaves: input.storedLeaves }),
   });
-  let batch: EntryToVerify[] = [];
-  for (const entry of input.entries) {
-    batch.push(entry);
-    if (batch.length >= VERIFY_BATCH) {
-      if (verifier.push(batch) !== undefined) break;
-      batch = [];
-      input.progress?.(verifier.size);
-    }
+  for (const chunk of input.items ?? []) {
+    if (verifier.pushItems(chunk) !== undefined) break;
+    input.progress?.(verifier.size);
   }
+  let batch: EntryToVerify[] = [];
+  if (verifier.failure === undefined)
+    for (const entry of input.entries) {
+      batch.push(entry);
+      if (batch.length >= VERIFY_BATCH) {
+        if (verifier.push(batch) !== undefined) break;
+        batch = [];
+        input.progress?.(verifier.size);
+      }
+    }
   if (verifier.failure === undefined && batch.length > 0) verifier.push(batch);
   const tree = verifier.finish();
   if (!tree.ok) return fail(tree.code, tree.detail, verifier.size, n);

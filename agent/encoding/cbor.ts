@@ -467,9 +467,20 @@ export function cborItemEnd(bytes: Uint8Array, offset: number, limits: CborScanL
     throw new RangeError(`offset must be an offset 0..${bytes.length}`);
   const maxBytes = limit(limits.maxBytes, CBOR_DEFAULT_LIMITS.maxBytes, 'maxBytes');
   const maxDepth = limit(limits.maxDepth, CBOR_DEFAULT_LIMITS.maxDepth, 'maxDepth', MAX_DEPTH_CAP);
+  return itemEnd(bytes, offset, maxBytes, maxDepth, limits.tags);
+}
+
+/** `cborItemEnd` once its arguments are checked: a cut item is over the limit, or truncated input. */
+function itemEnd(
+  bytes: Uint8Array,
+  offset: number,
+  maxBytes: number,
+  maxDepth: number,
+  tags: readonly number[],
+): number {
   const window = Math.min(bytes.length, offset + maxBytes);
   try {
-    return scanItem(bytes, offset, 0, window, maxDepth, limits.tags);
+    return scanItem(bytes, offset, 0, window, maxDepth, tags);
   } catch (e) {
     // Cut by the window, not by the input: the item is over the limit (as decodeCborSequence says).
     if (e !== SCAN_CUT) throw e;
@@ -477,6 +488,44 @@ export function cborItemEnd(bytes: Uint8Array, offset: number, limits: CborScanL
       throw new CborError('E_CBOR_LIMIT', `an item of the sequence is larger than ${maxBytes} bytes`, offset);
     throw new CborError('E_CBOR_FORMAT', 'input ends inside an item', offset);
   }
+}
+
+/**
+ * `cborItemEnd` over consecutive items, into an array of boundaries instead of one call and one
+ * subarray per item: scans up to `count` items from `offset`, writes bounds[0] = offset and
+ * bounds[k + 1] = the end of item k, and returns how many it scanned. It stops early at the end of the
+ * input, and before an item `cborItemEnd` refuses: the items before it are returned, and the call that
+ * starts at it (bounds[k]) throws that CborError, so every refusal names its item's own offset. Float64
+ * boundaries: exact for any offset a Uint8Array can have.
+ */
+export function cborItemBounds(
+  bytes: Uint8Array,
+  offset: number,
+  limits: CborScanLimits,
+  bounds: Float64Array,
+  count: number,
+): number {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array');
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset > bytes.length)
+    throw new RangeError(`offset must be an offset 0..${bytes.length}`);
+  if (!(bounds instanceof Float64Array)) throw new TypeError('bounds must be a Float64Array');
+  if (!Number.isSafeInteger(count) || count < 0 || count >= bounds.length)
+    throw new RangeError(`count must be an integer 0..${bounds.length - 1} (bounds holds count + 1)`);
+  const maxBytes = limit(limits.maxBytes, CBOR_DEFAULT_LIMITS.maxBytes, 'maxBytes');
+  const maxDepth = limit(limits.maxDepth, CBOR_DEFAULT_LIMITS.maxDepth, 'maxDepth', MAX_DEPTH_CAP);
+  const length = bytes.length;
+  bounds[0] = offset;
+  let k = 0;
+  for (let at = offset; k < count && at < length; k++) {
+    try {
+      at = itemEnd(bytes, at, maxBytes, maxDepth, limits.tags);
+    } catch (e) {
+      if (k > 0 && e instanceof CborError) break;
+      throw e;
+    }
+    bounds[k + 1] = at;
+  }
+  return k;
 }
 
 /** The end of the item at `pos` of `bytes[..window]`, `depth` containers deep (`cborItemEnd`). */
