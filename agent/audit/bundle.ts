@@ -186,8 +186,8 @@ export function readBundle(bytes: Uint8Array, opts: BundleReadOptions = {}): Rea
       const cut = bounds[n] === bytes.length && i + n < covered;
       if (cut) n--;
       offset = bounds[n] as number;
-      if (n > 0) yield { bytes, bounds, count: n };
       i += n;
+      if (n > 0) yield { bytes, bounds, count: n };
       if (cut) return;
     }
   }
@@ -208,6 +208,7 @@ export function readBundle(bytes: Uint8Array, opts: BundleReadOptions = {}): Rea
   }
   function* entries(): Generator<EntryToVerify, void, undefined> {
     for (const chunk of coveredItems()) {
+      // `i` has passed the chunk already.
       const first = i - chunk.count;
       for (let k = 0; k < chunk.count; k++)
         yield { seq: first + k, bytes: bytes.subarray(bounds[k], bounds[k + 1]) };
