@@ -6,7 +6,8 @@
  * through `merkle_reduce`), inclusion and consistency proofs, and their verification; each both over
  * leaf data and over leaf hashes (a log that stores SHA-256(0x00 ‖ d) per entry proves from those), with
  * the two batch steps they are made of (`leafHashesInto`, `levelInto`) for callers that keep a tree of
- * their own, such as an incremental verifier's frontier.
+ * their own, such as an incremental verifier's frontier; `leafHashesOfItemsInto` is the first step for
+ * leaves that lie back to back in one buffer (a log's entries), given by their offsets.
  *
  * Not covered: who published or signed a root. The verifiers check only the hash chain, and give false
  * (never an exception) for hostile sizes, indices, proofs and roots.

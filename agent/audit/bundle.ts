@@ -14,9 +14,10 @@
  * trusts, `--ak PEM`), and the checkpoints are verified under that key.
  *
  * The entries a checkpoint covers are verified over their bytes: each is only split off as one CBOR
- * item (`cborItemEnd`: E_AUDIT_ENTRY when it is not one within an entry's limits), its leaf recomputed
- * and the tree checked against every root, so a changed, moved, inserted or deleted entry changes a
- * root (E_AUDIT_ROOT) whether or not it still decodes. Decoding each one (deterministic re-encoding and
+ * item (`cborItemBounds`, into an array of offsets, thousands per call: E_AUDIT_ENTRY when it is not one
+ * within an entry's limits), its leaf recomputed from the bundle's bytes in place (tree.ts `pushItems`:
+ * no object or subarray per entry) and the tree checked against every root, so a changed, moved,
+ * inserted or deleted entry changes a root (E_AUDIT_ROOT) whether or not it still decodes. Decoding each one (deterministic re-encoding and
  * the entry schema) was ~80% of a verify; `strict` still does it, for an auditor who also wants every
  * entry's form checked. The entries after the newest checkpoint, which no root speaks for yet, are
  * always decoded: one that is not a well-formed entry is E_AUDIT_ENTRY, one out of sequence
