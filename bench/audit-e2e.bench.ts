@@ -10,7 +10,7 @@
  * 2. `audit verify --bundle`: agent/audit/bundle.ts `verifyBundle` against the same checks written here
  *    over node:crypto (baseline): the header and checkpoints decoded with the same decoder
  *    (agent/encoding/cbor.ts `decodeCborSequence`), the entries the newest checkpoint covers split with
- *    the same item scan (`cborItemEnd`, as verifyBundle: their roots commit to their bytes) and the rest
+ *    the same item scan (`cborItemBounds`, as verifyBundle: their roots commit to their bytes) and the rest
  *    read as entries (`entryOf`), each checkpoint's body parsed and its size, counter and origin
  *    compared, its quote and counter
  *    certificate parsed with the project's parsers (attest/quote.ts `decodeBundle`, tpm/schema.ts
@@ -27,7 +27,8 @@
  * 4. Four appender processes (bench/audit-e2e-appender.ts) at once, one transaction per entry, without
  *    and with `checkpointIfDue` (group commit), each opening the TPM only when a checkpoint is due.
  *
- * Prints markdown tables of medians for BENCHMARKS.md. `BENCH_AUDIT_ENTRIES=N` shortens everything.
+ * Prints markdown tables of medians for BENCHMARKS.md. `BENCH_AUDIT_ENTRIES=N` shortens everything;
+ * `BENCH_AUDIT_VERIFY_ONLY=1` stops after 2.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, createPublicKey, type KeyObject, verify as nodeVerify, randomBytes } from 'node:crypto';
@@ -64,7 +65,7 @@ import {
 import { AuditStore } from '../agent/audit/store.js';
 import { run } from '../agent/cli/run.js';
 import { concatBytes, equalBytes } from '../agent/encoding/bytes.js';
-import { type CborValue, cborItemEnd, decodeCborSequence, encodeCbor } from '../agent/encoding/cbor.js';
+import { type CborValue, cborItemBounds, decodeCborSequence, encodeCbor } from '../agent/encoding/cbor.js';
 import { TPM_ALG, TPM_GENERATED_VALUE, TPM_ST } from '../agent/tpm/constants.js';
 import { fromTpml, sameSelection } from '../agent/tpm/pcr-selection.js';
 import { unmarshal } from '../agent/tpm/schema.js';
@@ -72,7 +73,7 @@ import { TPMS_ATTEST, TPMT_SIGNATURE } from '../agent/tpm/structures.js';
 import { Tpm } from '../agent/tpm/tpm.js';
 import { openTransport } from '../agent/tpm/transport/index.js';
 import { type SwtpmInstance, startSwtpm } from '../swtpm/harness.js';
-import { type AsyncCase, compareAsync, formatNs, ratio, table } from './measure.js';
+import { type AsyncCase, formatNs, median, ratio, sampleAsync, table } from './measure.js';
 import { LEAF, NodeFrontier, viaCreateHash } from './node-merkle.js';
 
 const ENTRIES = Number(process.env.BENCH_AUDIT_ENTRIES ?? 1_000_000);
@@ -81,6 +82,10 @@ const GROUP = 1000;
 export const SCHEDULE: CheckpointSchedule = { entries: 1000, intervalSeconds: 600 };
 export const NV_INDEX = DEFAULT_AUDIT_COUNTER_INDEX;
 const VERIFY_ROUNDS = 5;
+/** Items the baseline splits per `cborItemBounds` call (verifyBundle's chunk, agent/audit/log.ts). */
+const SPLIT_CHUNK = 4096;
+/** `BENCH_AUDIT_VERIFY_ONLY=1`: the build and the verify section only (no append or concurrent runs). */
+const VERIFY_ONLY = process.env.BENCH_AUDIT_VERIFY_ONLY === '1';
 const APPEND_ROUNDS = 3;
 /** Entries per run of the append cases: one transaction each, and grouped. */
 const SINGLE_ENTRIES = Math.min(ENTRIES, 10_000);
@@ -302,7 +307,7 @@ function baselineCheckpoint(
 }
 
 /** `verifyBundle`'s checks over node:crypto (module comment): true when the bundle verifies under `akSpki`. */
-function baselineVerify(bundle: Uint8Array, akSpki: Uint8Array): boolean {
+export function baselineVerify(bundle: Uint8Array, akSpki: Uint8Array): boolean {
   try {
     const key = createPublicKey({ key: Buffer.from(akSpki), format: 'der', type: 'spki' });
     const items = decodeCborSequence(bundle, { tags: [], maxBytes: 64 * 1024, maxDepth: 4 });
@@ -338,11 +343,14 @@ function baselineVerify(bundle: Uint8Array, akSpki: Uint8Array): boolean {
     // As verifyBundle: the entries the newest root covers split into items, the rest decoded as entries.
     const covered = last?.size ?? 0;
     let offset = end;
+    const bounds = new Float64Array(SPLIT_CHUNK + 1);
     while (f.size < covered && offset < bundle.length) {
-      const itemEnd = cborItemEnd(bundle, offset, ENTRY_CBOR);
-      f.append(viaCreateHash(LEAF, bundle.subarray(offset, itemEnd)));
-      offset = itemEnd;
-      if (!reached()) return false;
+      const n = cborItemBounds(bundle, offset, ENTRY_CBOR, bounds, Math.min(SPLIT_CHUNK, covered - f.size));
+      for (let k = 0; k < n; k++) {
+        f.append(viaCreateHash(LEAF, bundle.subarray(bounds[k], bounds[k + 1])));
+        if (!reached()) return false;
+      }
+      offset = bounds[n] as number;
     }
     for (const item of decodeCborSequence(bundle, ENTRY_CBOR, offset)) {
       if (entryOf(item.value).seq !== f.size) return false;
@@ -419,13 +427,17 @@ async function verifySection(host: Host, built: Built): Promise<void> {
     {
       name: '`readBundle` alone: the item split, no hashing or signatures',
       run: async () => {
+        // As verifyBundle reads it: the covered entries as chunks of items, then the rest decoded.
+        const read = readBundle(bundle);
         let n = 0;
-        for (const e of readBundle(bundle).entries) n = e.seq + 1;
+        for (const chunk of read.items) n += chunk.count;
+        for (const e of read.rest) n = e.seq + 1;
         return n;
       },
     },
   ];
-  const t = await compareAsync(cases, VERIFY_ROUNDS);
+  const samples = await sampleAsync(cases, VERIFY_ROUNDS);
+  const t = samples.map(median);
   const base = t[1] ?? 0;
   table(
     `verify a bundle of ${count(ENTRIES)} entries, ${count(Math.ceil(ENTRIES / GROUP))} checkpoints (${(bundle.length / 1e6).toFixed(1)} MB); ${VERIFY_ROUNDS} rounds, medians`,
@@ -439,6 +451,11 @@ async function verifySection(host: Host, built: Built): Promise<void> {
   const mine = t[0] ?? 0;
   const apart =
     parse < mine ? ratio(base - parse, mine - parse) : 'n/a (readBundle alone timed no faster than a verify)';
+  // Each round's baseline time over the same round's verifyBundle time: paired under the same load.
+  const paired = (samples[0] ?? []).map((ns, r) => ((samples[1]?.[r] ?? 0) / ns).toFixed(2));
+  note(
+    `Paired by round (baseline / verifyBundle): ${paired.join(', ')}; median ${median(paired.map(Number)).toFixed(2)}×.`,
+  );
   note(
     `Target ≥ 4×: verifyBundle is ${ratio(base, mine)} the baseline; without the item split both share ` +
       `(readBundle alone subtracted from each), ${apart}. --strict costs ${ratio(t[2] ?? 0, mine)} the time ` +
@@ -629,6 +646,7 @@ export async function main(): Promise<void> {
     const built = await build(host);
     note(`load average before verify: ${loadavg()}`);
     await verifySection(host, built);
+    if (VERIFY_ONLY) return;
     note(`load average before append: ${loadavg()}`);
     await appendSection(host);
     await concurrentSection(host);

@@ -28,7 +28,7 @@ function sampleNs(c: Case): number {
   return Number(process.hrtime.bigint() - t0) / c.reps;
 }
 
-function median(xs: readonly number[]): number {
+export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 ? (s[mid] ?? Number.NaN) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
@@ -47,18 +47,23 @@ export function compare(cases: readonly Case[], rounds: number, warmupRounds = 3
   return samples.map(median);
 }
 
-/** A case of `compareAsync`: one operation that returns a promise (a whole verify, seconds long). */
+/** A case of `sampleAsync`: one operation that returns a promise (a whole verify, seconds long). */
 export interface AsyncCase {
   readonly name: string;
   readonly run: () => Promise<unknown>;
 }
 
-/** `compare` for operations that return a promise: one awaited operation per sample, round-robin. */
-export async function compareAsync(
+/**
+ * `compare` for operations that return a promise (one awaited operation per sample, round-robin), as
+ * the samples: ns, one array per case with one sample per round. Sample r of every case was taken in
+ * the same round, so the ratio of two cases' samples r pairs them under the same load; `median` of
+ * each gives what `compare` gives.
+ */
+export async function sampleAsync(
   cases: readonly AsyncCase[],
   rounds: number,
   warmupRounds = 1,
-): Promise<number[]> {
+): Promise<number[][]> {
   const sample = async (c: AsyncCase): Promise<number> => {
     const t0 = process.hrtime.bigint();
     consume(await c.run());
@@ -69,7 +74,7 @@ export async function compareAsync(
   for (let r = 0; r < rounds; r++) {
     for (const [i, c] of cases.entries()) samples[i]?.push(await sample(c));
   }
-  return samples.map(median);
+  return samples;
 }
 
 export function formatNs(ns: number): string {

@@ -225,6 +225,17 @@ export class WasmCore {
   }
 
   /**
+   * RFC 9162 §2.1.1 leaf hashes of `count` consecutive items of one buffer: out[32 i ..] =
+   * SHA-256(0x00 ‖ bytes[bounds[i], bounds[i + 1])), in the multi-buffer kernel, without a subarray per
+   * item (a log's entries as `cborItemBounds` splits them). Nothing past 32 count is written. Throws
+   * TypeError for a wrong type, RangeError when bounds does not hold count + 1 non-decreasing integer
+   * offsets into bytes or out is shorter.
+   */
+  merkleLeafHashesOfItemsInto(bytes: Uint8Array, bounds: Float64Array, count: number, out: Uint8Array): void {
+    merkle.leafHashesOfItemsInto(this.#arena, bytes, bounds, count, out);
+  }
+
+  /**
    * One level of RFC 9162 §2.1.1: out[i] = SHA-256(0x01 ‖ nodes[2i] ‖ nodes[2i+1]) for each pair of the
    * 32-byte nodes back to back in `nodes`, then an odd last node copied up unchanged. Returns the number
    * of nodes written, ceil(count / 2). Throws RangeError when nodes is not a whole number of 32-byte

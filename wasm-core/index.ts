@@ -225,6 +225,16 @@ export function merkleLeafHashesInto(leaves: readonly Uint8Array[], out: Uint8Ar
   core().merkleLeafHashesInto(leaves, out);
 }
 /** One level of RFC 9162 §2.1.1 interior nodes, on the default instance. */
+/** RFC 9162 §2.1.1 leaf hashes of consecutive items of one buffer into out, on the default instance. */
+export function merkleLeafHashesOfItemsInto(
+  bytes: Uint8Array,
+  bounds: Float64Array,
+  count: number,
+  out: Uint8Array,
+): void {
+  core().merkleLeafHashesOfItemsInto(bytes, bounds, count, out);
+}
+
 export function merkleLevelInto(nodes: Uint8Array, out: Uint8Array): number {
   return core().merkleLevelInto(nodes, out);
 }

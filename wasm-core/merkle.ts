@@ -6,7 +6,8 @@
  * through `merkle_reduce`), inclusion and consistency proofs, and their verification; each both over
  * leaf data and over leaf hashes (a log that stores SHA-256(0x00 ‖ d) per entry proves from those), with
  * the two batch steps they are made of (`leafHashesInto`, `levelInto`) for callers that keep a tree of
- * their own, such as an incremental verifier's frontier.
+ * their own, such as an incremental verifier's frontier; `leafHashesOfItemsInto` is the first step for
+ * leaves that lie back to back in one buffer (a log's entries), given by their offsets.
  *
  * Not covered: who published or signed a root. The verifiers check only the hash chain, and give false
  * (never an exception) for hostile sizes, indices, proofs and roots.
@@ -22,13 +23,16 @@ import {
   isBytes,
   notBytesError,
 } from './checks.js';
-import { oneShot } from './hasher.js';
+import { Hasher, oneShot } from './hasher.js';
 import { SHA256, SHA256_DIGEST_BYTES } from './sha.js';
 
 /** Leaves per Merkle chunk: a power of two, so that every chunk is a complete subtree (RFC 9162 §2.1.1). */
 const MERKLE_CHUNK_LEAVES = 16384;
 const NODE_BYTES = SHA256_DIGEST_BYTES;
 const LEAF_PREFIX = 0x00;
+/** The batch kernel's limit of messages per call, and its (ptr, byteLen) record of two u32 (batch.ts). */
+const BATCH_MAX_COUNT = 65536;
+const RECORD_BYTES = 8;
 
 /** A tree size or index the verifiers accept: a non-negative safe integer. */
 function isCount(value: number): boolean {
@@ -91,6 +95,77 @@ export function leafHashesInto(a: Arena, leaves: readonly Uint8Array[], out: Uin
     throw new RangeError(`out must hold ${leaves.length * NODE_BYTES} bytes, has ${out.length}`);
   }
   batchInto(a, leaves, 0, leaves.length, LEAF_PREFIX, out, 0, 'leaves');
+}
+
+/**
+ * RFC 9162 §2.1.1 leaf hashes of consecutive items of one buffer (contract:
+ * `WasmCore.merkleLeafHashesOfItemsInto`). The items of a chunk are copied into the arena with one
+ * `set`, then each moved down by its position with `copyWithin` to open its 0x00 prefix byte: no
+ * subarray or prefixed copy is made per item.
+ */
+export function leafHashesOfItemsInto(
+  a: Arena,
+  bytes: Uint8Array,
+  bounds: Float64Array,
+  count: number,
+  out: Uint8Array,
+): void {
+  assertBytes(bytes, 'bytes');
+  if (!(bounds instanceof Float64Array)) throw new TypeError('bounds must be a Float64Array');
+  assertBytes(out, 'out');
+  if (!Number.isSafeInteger(count) || count < 0 || count >= bounds.length)
+    throw new RangeError(`count must be an integer 0..${bounds.length - 1} (bounds holds count + 1)`);
+  if (out.length < count * NODE_BYTES)
+    throw new RangeError(`out must hold ${count * NODE_BYTES} bytes, has ${out.length}`);
+  // Non-decreasing offsets into bytes: each item is bytes[bounds[i], bounds[i + 1]).
+  for (let i = 0, low = 0; i <= count; i++) {
+    const b = bounds[i] as number;
+    if (!Number.isSafeInteger(b) || b < low || b > bytes.length)
+      throw new RangeError(`bounds[${i}] must be an integer ${low}..${bytes.length}, got ${b}`);
+    low = b;
+  }
+  const u8 = a.u8;
+  const u32 = a.u32;
+  let i = 0;
+  while (i < count) {
+    // As many items as fit: a (ptr, byteLen) record, the prefix byte, the item and the digest each.
+    const first = bounds[i] as number;
+    let n = 0;
+    while (
+      i + n < count &&
+      n < BATCH_MAX_COUNT &&
+      (n + 1) * (RECORD_BYTES + 1 + NODE_BYTES) + ((bounds[i + n + 1] as number) - first) <= a.byteLen
+    )
+      n++;
+    if (n === 0) {
+      // This item alone does not fit the arena: stream it.
+      const h = new Hasher(a, SHA256);
+      h.update(Uint8Array.of(LEAF_PREFIX));
+      h.update(bytes.subarray(first, bounds[i + 1]));
+      h.digestInto(out.subarray(i * NODE_BYTES));
+      i++;
+      continue;
+    }
+    const dataPtr = a.base + n * RECORD_BYTES;
+    const span = (bounds[i + n] as number) - first;
+    // The items back to back after n bytes of room, then each moved down to leave one byte before it:
+    // item k moves by n − k − 1 ≥ 0 bytes, so it never overwrites an item not yet moved.
+    u8.set(bytes.subarray(first, first + span), dataPtr + n);
+    let desc = a.base >>> 2;
+    for (let k = 0; k < n; k++) {
+      const from = (bounds[i + k] as number) - first;
+      const to = (bounds[i + k + 1] as number) - first;
+      const at = dataPtr + from + k;
+      u8.copyWithin(at + 1, dataPtr + n + from, dataPtr + n + to);
+      u8[at] = LEAF_PREFIX;
+      u32[desc++] = at;
+      u32[desc++] = to - from + 1;
+    }
+    const outPtr = dataPtr + span + n;
+    a.x.sha256_batch(a.base, n, outPtr);
+    out.set(u8.subarray(outPtr, outPtr + n * NODE_BYTES), i * NODE_BYTES);
+    i += n;
+  }
 }
 
 /** One level of RFC 9162 §2.1.1 interior nodes (contract: `WasmCore.merkleLevelInto`). */

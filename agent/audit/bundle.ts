@@ -14,9 +14,10 @@
  * trusts, `--ak PEM`), and the checkpoints are verified under that key.
  *
  * The entries a checkpoint covers are verified over their bytes: each is only split off as one CBOR
- * item (`cborItemEnd`: E_AUDIT_ENTRY when it is not one within an entry's limits), its leaf recomputed
- * and the tree checked against every root, so a changed, moved, inserted or deleted entry changes a
- * root (E_AUDIT_ROOT) whether or not it still decodes. Decoding each one (deterministic re-encoding and
+ * item (`cborItemBounds`, into an array of offsets, thousands per call: E_AUDIT_ENTRY when it is not one
+ * within an entry's limits), its leaf recomputed from the bundle's bytes in place (tree.ts `pushItems`:
+ * no object or subarray per entry) and the tree checked against every root, so a changed, moved,
+ * inserted or deleted entry changes a root (E_AUDIT_ROOT) whether or not it still decodes. Decoding each one (deterministic re-encoding and
  * the entry schema) was ~80% of a verify; `strict` still does it, for an auditor who also wants every
  * entry's form checked. The entries after the newest checkpoint, which no root speaks for yet, are
  * always decoded: one that is not a well-formed entry is E_AUDIT_ENTRY, one out of sequence
@@ -26,16 +27,22 @@ import {
   CborError,
   type CborSequenceItem,
   type CborValue,
-  cborItemEnd,
+  cborItemBounds,
   decodeCborSequence,
   encodeCbor,
 } from '../encoding/cbor.js';
 import { ExecgateError } from '../errors.js';
 import { ENTRY_CBOR, entryOf } from './entry.js';
 import { AuditError } from './errors.js';
-import { type AuditVerdict, type CheckpointRecord, storedCheckpoints, verifyAuditLogAsync } from './log.js';
+import {
+  type AuditVerdict,
+  type CheckpointRecord,
+  storedCheckpoints,
+  VERIFY_BATCH,
+  verifyAuditLogAsync,
+} from './log.js';
 import type { AuditStore } from './store.js';
-import type { EntryToVerify } from './tree.js';
+import type { EntryItems, EntryToVerify } from './tree.js';
 
 export const BUNDLE_FORMAT = 'execgate-audit-bundle';
 export const BUNDLE_VERSION = 1;
@@ -87,6 +94,14 @@ export interface ReadBundle {
    * past the newest checkpoint (strict: anywhere), not a well-formed entry.
    */
   readonly entries: Iterable<EntryToVerify>;
+  /**
+   * The same entries in two parts, for the tree verifier (read `entries`, or `items` then `rest`, not
+   * both): those the newest checkpoint covers as chunks of items of the bundle (tree.ts `EntryItems`,
+   * at most VERIFY_BATCH entries each, in one reused bounds array: a chunk is valid until the next is
+   * read), with no object or subarray per entry; then the rest, decoded, once `items` is done.
+   */
+  readonly items: Iterable<EntryItems>;
+  readonly rest: Iterable<EntryToVerify>;
 }
 
 const bad = (code: 'E_AUDIT_CHECKPOINT' | 'E_AUDIT_ENTRY', detail: string): AuditError =>
@@ -154,23 +169,30 @@ export function readBundle(bytes: Uint8Array, opts: BundleReadOptions = {}): Rea
   // to the tree verifier (a bundle stores none), which hashes the entries in batches.
   let covered = 0;
   if (opts.strict !== true) for (const c of checkpoints) covered = Math.max(covered, c.size ?? 0);
-  function* entries(): Generator<EntryToVerify, void, undefined> {
-    let offset = end;
-    let i = 0;
-    for (; i < covered && offset < bytes.length; i++) {
-      let itemEnd: number;
+  // Where the next entry starts, and its position: shared by `items` and then `rest`.
+  let offset = end;
+  let i = 0;
+  const bounds = new Float64Array(VERIFY_BATCH + 1);
+  function* coveredItems(): Generator<EntryItems, void, undefined> {
+    while (i < covered && offset < bytes.length) {
+      let n: number;
       try {
-        itemEnd = cborItemEnd(bytes, offset, ENTRY_CBOR);
+        n = cborItemBounds(bytes, offset, ENTRY_CBOR, bounds, Math.min(VERIFY_BATCH, covered - i));
       } catch (e) {
         if (e instanceof CborError) throw bad('E_AUDIT_ENTRY', `entry ${i}: ${e.message}`);
         throw e;
       }
       // The last item of a bundle cut short of a checkpoint is decoded: its seq tells a truncated log
       // (E_AUDIT_TRUNCATED) from one with an entry deleted before it (E_AUDIT_ROOT).
-      if (itemEnd === bytes.length && i < covered - 1) break;
-      yield { seq: i, bytes: bytes.subarray(offset, itemEnd) };
-      offset = itemEnd;
+      const cut = bounds[n] === bytes.length && i + n < covered;
+      if (cut) n--;
+      offset = bounds[n] as number;
+      i += n;
+      if (n > 0) yield { bytes, bounds, count: n };
+      if (cut) return;
     }
+  }
+  function* rest(): Generator<EntryToVerify, void, undefined> {
     const entryItems = decodeCborSequence(bytes, ENTRY_CBOR, offset);
     for (; ; i++) {
       const it = next(entryItems, `entry ${i}`, 'E_AUDIT_ENTRY');
@@ -185,7 +207,22 @@ export function readBundle(bytes: Uint8Array, opts: BundleReadOptions = {}): Rea
       yield { seq, bytes: it.value.bytes };
     }
   }
-  return { header: { ak, size, checkpoints: count }, checkpoints, entries: entries() };
+  function* entries(): Generator<EntryToVerify, void, undefined> {
+    for (const chunk of coveredItems()) {
+      // `i` has passed the chunk already.
+      const first = i - chunk.count;
+      for (let k = 0; k < chunk.count; k++)
+        yield { seq: first + k, bytes: bytes.subarray(bounds[k], bounds[k + 1]) };
+    }
+    yield* rest();
+  }
+  return {
+    header: { ak, size, checkpoints: count },
+    checkpoints,
+    entries: entries(),
+    items: coveredItems(),
+    rest: rest(),
+  };
 }
 
 /**
@@ -209,7 +246,8 @@ export async function verifyBundle(
   let verdict: AuditVerdict;
   try {
     verdict = await verifyAuditLogAsync({
-      entries: read.entries,
+      items: read.items,
+      entries: read.rest,
       storedLeaves: false,
       checkpoints: read.checkpoints,
       akSpki,

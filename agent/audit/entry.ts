@@ -289,16 +289,16 @@ const HEARTBEAT_MARK = encodeCbor(new Map([['kind', 'heartbeat']])).subarray(1);
 const HEARTBEAT_KEYS = 7;
 
 /**
- * Whether `bytes` may be a heartbeat entry: false means it is not one (see HEARTBEAT_HEAD); true means
- * decode it to know. Constant time, no decoding.
+ * Whether `bytes` (or its item bytes[start, end)) may be a heartbeat entry: false means it is not one
+ * (see HEARTBEAT_HEAD); true means decode it to know. Constant time, no decoding, no view.
  */
-export function mayBeHeartbeat(bytes: Uint8Array): boolean {
-  if (bytes[0] !== 0xa0 + HEARTBEAT_KEYS) return false;
-  for (let i = 1; i < 5; i++) if (bytes[i] !== HEARTBEAT_HEAD[i]) return false;
+export function mayBeHeartbeat(bytes: Uint8Array, start = 0, end = bytes.length): boolean {
+  if (end - start < 6 || bytes[start] !== 0xa0 + HEARTBEAT_KEYS) return false;
+  for (let i = 1; i < 5; i++) if (bytes[start + i] !== HEARTBEAT_HEAD[i]) return false;
   // seq's head (major type 0): the value itself below 24, else 1, 2, 4 or 8 bytes after it.
-  const head = bytes[5] ?? 0xff;
-  const at = 6 + (head < 24 ? 0 : head <= 27 ? 2 ** (head - 24) : Number.NaN);
-  if (!(at + HEARTBEAT_MARK.length <= bytes.length)) return false;
+  const head = bytes[start + 5] ?? 0xff;
+  const at = start + 6 + (head < 24 ? 0 : head <= 27 ? 2 ** (head - 24) : Number.NaN);
+  if (!(at + HEARTBEAT_MARK.length <= end)) return false;
   for (let i = 0; i < HEARTBEAT_MARK.length; i++) if (bytes[at + i] !== HEARTBEAT_MARK[i]) return false;
   return true;
 }

@@ -40,12 +40,18 @@ import { type AuditCode, AuditError } from './errors.js';
 import { heartbeatProblem } from './heartbeat.js';
 import { type CheckpointSchedule, checkpointDue } from './schedule.js';
 import type { AuditStore, Checkpoint as StoredCheckpoint } from './store.js';
-import { type CheckpointRoot, type EntryToVerify, type LogEntry, LogVerifier } from './tree.js';
+import {
+  type CheckpointRoot,
+  type EntryItems,
+  type EntryToVerify,
+  type LogEntry,
+  LogVerifier,
+} from './tree.js';
 
 export { type CheckpointSchedule, checkpointDue } from './schedule.js';
 
-/** Entries pushed to the tree verifier at a time. */
-const VERIFY_BATCH = 4096;
+/** Entries pushed to the tree verifier at a time (and items per chunk of a bundle's, bundle.ts). */
+export const VERIFY_BATCH = 4096;
 
 /** A checkpoint as verification takes it: the store's row or a bundle's array. */
 export interface CheckpointRecord {
@@ -59,8 +65,13 @@ export interface CheckpointRecord {
 
 /** What `verifyAuditLog` checks against. */
 export interface VerifyAuditLogInput {
-  /** The entries in sequence order. */
+  /** The entries in sequence order (after `items`, when given). */
   readonly entries: Iterable<EntryToVerify>;
+  /**
+   * The first entries as chunks of items of one buffer (tree.ts `pushItems`: seq by position, no stored
+   * leaf, so only with `storedLeaves: false`); each chunk is consumed before the next is read.
+   */
+  readonly items?: Iterable<EntryItems>;
   /** false: the entries carry no stored leaf hash (a bundle's); tree.ts LogVerifierOptions. Default true. */
   readonly storedLeaves?: boolean;
   /** The checkpoints in the order they were made (size ascending). */
@@ -156,17 +167,23 @@ export function verifyAuditLog(input: VerifyAuditLogInput): AuditVerdict {
     checkpoints: roots,
     ...(input.storedLeaves === undefined ? {} : { storedLeaves: input.storedLeaves }),
   });
-  let batch: EntryToVerify[] = [];
   const heartbeats = new HeartbeatCheck(input.akSpki);
-  for (const entry of input.entries) {
-    batch.push(entry);
-    heartbeats.push(entry);
-    if (batch.length >= VERIFY_BATCH) {
-      if (verifier.push(batch) !== undefined) break;
-      batch = [];
-      input.progress?.(verifier.size);
-    }
+  for (const chunk of input.items ?? []) {
+    heartbeats.pushItems(chunk, verifier.size);
+    if (verifier.pushItems(chunk) !== undefined) break;
+    input.progress?.(verifier.size);
   }
+  let batch: EntryToVerify[] = [];
+  if (verifier.failure === undefined)
+    for (const entry of input.entries) {
+      batch.push(entry);
+      heartbeats.push(entry);
+      if (batch.length >= VERIFY_BATCH) {
+        if (verifier.push(batch) !== undefined) break;
+        batch = [];
+        input.progress?.(verifier.size);
+      }
+    }
   if (verifier.failure === undefined && batch.length > 0) verifier.push(batch);
   const tree = verifier.finish();
   if (!tree.ok) return fail(tree.code, tree.detail, verifier.size, n);
@@ -217,6 +234,21 @@ class HeartbeatCheck {
     if (decoded.seq !== entry.seq || (previous !== undefined && previous.seq !== entry.seq - 1))
       this.problem = `heartbeat at position ${entry.seq} carries seq ${decoded.seq}`;
     else this.problem = heartbeatProblem(decoded, previous?.bytes, this.akSpki);
+  }
+
+  /** `push` for a chunk of items whose first is entry `firstSeq`: a view is made only for a heartbeat and its predecessor. */
+  pushItems({ bytes, bounds, count }: EntryItems, firstSeq: number): void {
+    if (count === 0) return;
+    const at = (i: number): EntryToVerify => ({
+      seq: firstSeq + i,
+      bytes: bytes.subarray(bounds[i], bounds[i + 1]),
+    });
+    for (let i = 0; i < count && this.problem === undefined; i++) {
+      if (!mayBeHeartbeat(bytes, bounds[i], bounds[i + 1])) continue;
+      if (i > 0) this.#previous = at(i - 1);
+      this.push(at(i));
+    }
+    this.#previous = at(count - 1);
   }
 }
 

@@ -48,6 +48,16 @@ export interface LogEntry {
  */
 export type EntryToVerify = Omit<LogEntry, 'leaf'> & { readonly leaf?: Uint8Array };
 
+/**
+ * Entries as consecutive items of one buffer (a bundle's, split by agent/encoding/cbor.ts
+ * `cborItemBounds`): entry i is bytes[bounds[i], bounds[i + 1]) for i < count; its seq is its position.
+ */
+export interface EntryItems {
+  readonly bytes: Uint8Array;
+  readonly bounds: Float64Array;
+  readonly count: number;
+}
+
 /** A checkpoint's claim: the log's first `size` entries have the Merkle tree hash `root`. */
 export interface CheckpointRoot {
   readonly size: number;
@@ -310,6 +320,23 @@ export class LogVerifier {
     }
     bytes.length = 0;
     if (this.#failure === undefined && structural !== undefined) this.#failure = structural;
+    return this.#failure;
+  }
+
+  /**
+   * Consume the next `count` entries given as items of one buffer, as a bundle holds them: entry i of
+   * the call is bytes[bounds[i], bounds[i + 1]) (split by `cborItemBounds`), its seq is its position (firstSeq + size + i: nothing else carries it) and it has no stored leaf, so
+   * only a verifier with `storedLeaves: false` takes them (TypeError otherwise). Hashed straight from
+   * the buffer, with no object or subarray per entry. Returns the first finding, if any so far.
+   */
+  pushItems({ bytes, bounds, count }: EntryItems): TreeFailure | undefined {
+    if (this.#storedLeaves) throw new TypeError('pushItems needs storedLeaves: false (items carry no leaf)');
+    if (this.#failure !== undefined) return this.#failure;
+    this.#checkReached();
+    if (this.#failure !== undefined || count === 0) return this.#failure;
+    this.#reserve(count);
+    wasm.merkleLeafHashesOfItemsInto(bytes, bounds, count, this.#leaves.subarray(HASH_BYTES));
+    this.#appendUpTo(count);
     return this.#failure;
   }
 

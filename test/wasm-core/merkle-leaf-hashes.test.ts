@@ -45,6 +45,64 @@ for (const variant of ['simd', 'scalar'] as const) {
       );
     });
 
+    test('property: merkleLeafHashesOfItemsInto equals merkleLeafHashesInto of the items as subarrays', () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.integer({ min: 0, max: 300 }), { maxLength: 60 }),
+          fc.nat({ max: 9 }),
+          fc.nat({ max: 5 }),
+          (lengths, before, after) => {
+            const bounds = new Float64Array(lengths.length + 1 + after);
+            bounds[0] = before;
+            lengths.forEach((len, i) => {
+              bounds[i + 1] = (bounds[i] as number) + len;
+            });
+            const bytes = randomBytes((bounds[lengths.length] as number) + after);
+            const items = lengths.map((_, i) => bytes.subarray(bounds[i], bounds[i + 1]));
+            const want = new Uint8Array(items.length * 32);
+            core.merkleLeafHashesInto(items, want);
+            const out = new Uint8Array(items.length * 32 + 5).fill(0xee);
+            core.merkleLeafHashesOfItemsInto(bytes, bounds, items.length, out);
+            expect(hex(out.subarray(0, items.length * 32))).toBe(hex(want));
+            expect([...out.subarray(items.length * 32)]).toEqual(Array(5).fill(0xee));
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
+
+    test('merkleLeafHashesOfItemsInto: batches larger than the arena, an item larger than it, bad bounds', () => {
+      // 9 MB of items (over the 8 MB arena: several kernel calls), then one item of 9 MB alone (streamed).
+      const lengths = [...Array.from({ length: 40_000 }, () => 200 + randomInt(50)), 9_000_000, 3];
+      const bounds = new Float64Array(lengths.length + 1);
+      lengths.forEach((len, i) => {
+        bounds[i + 1] = (bounds[i] as number) + len;
+      });
+      const bytes = randomBytes(bounds[lengths.length] as number);
+      const out = new Uint8Array(lengths.length * 32);
+      core.merkleLeafHashesOfItemsInto(bytes, bounds, lengths.length, out);
+      const want = new Uint8Array(lengths.length * 32);
+      core.merkleLeafHashesInto(
+        lengths.map((_, i) => bytes.subarray(bounds[i], bounds[i + 1])),
+        want,
+      );
+      expect(hex(out)).toBe(hex(want));
+      const small = randomBytes(10);
+      const call =
+        (b: number[], count = b.length - 1, o = new Uint8Array(64)) =>
+        () =>
+          core.merkleLeafHashesOfItemsInto(small, Float64Array.from(b), count, o);
+      expect(call([0, 4, 10])).not.toThrow();
+      expect(call([0, 4, 11])).toThrow(/bounds\[2\]/); // past the bytes
+      expect(call([5, 4, 10])).toThrow(/bounds\[1\]/); // decreasing
+      expect(call([0, 2.5, 10])).toThrow(RangeError);
+      expect(call([0, 4, 10], 3)).toThrow(RangeError); // count + 1 bounds not there
+      expect(call([0, 4, 10], 2, new Uint8Array(63))).toThrow(RangeError);
+      expect(() => core.merkleLeafHashesOfItemsInto(small, [0, 4] as never, 1, new Uint8Array(32))).toThrow(
+        TypeError,
+      );
+    });
+
     test('merkleLevelInto: pairs hashed as SHA-256(0x01 ‖ l ‖ r), an odd last node copied up', () => {
       for (const count of [0, 1, 2, 3, 4, 5, 7, 8, 9, 31, 1001]) {
         const nodes = Array.from({ length: count }, () => randomBytes(32));
