@@ -320,6 +320,9 @@ export class Service {
    * that change's error (the gate's E_CONFIG) until the files load again.
    */
   async current(): Promise<{ readonly policy: HostPolicy; readonly trust: HostTrust }> {
+    // A reload in flight took its fingerprints before this call, maybe before a write it must see:
+    // after it, look again.
+    await this.#reloading;
     await this.#reloadIfChanged();
     if (this.#broken !== undefined) throw this.#broken;
     return { policy: this.#policy, trust: this.#trust };

@@ -38,7 +38,10 @@ let file: string;
 const services: Service[] = [];
 const policyText = (mode: string) => `[host]\nmode = "${mode}"\nstate_dir = "${join(dir, 'state')}"\n`;
 
-/** A service on the policy as loaded now (no TPM: its ticks fail and are logged, verdicts need none here). */
+/**
+ * A service on the policy as loaded now. No TPM: its ticks fail and are logged, and retry (each tick
+ * reloads too, like a verdict: either may be the reload a test writes into).
+ */
 async function start(prints?: ReadonlyMap<string, string>): Promise<Service> {
   const policy = await loadPolicy(file);
   const s = await Service.start({
@@ -76,9 +79,23 @@ describe('a policy written while it loads', () => {
     await writeFile(file, policyText('audit'));
     // While this reload loads the trust, the policy is set back to enforce.
     hook.afterLoad = () => writeFile(file, policyText('enforce'));
-    expect((await service.current()).policy.host.mode).toBe('audit');
+    await service.current(); // audit, or enforce when the service's own tick began this reload
     expect(hook.afterLoad).toBeUndefined();
     expect((await service.current()).policy.host.mode).toBe('enforce');
+    await service.stop();
+  });
+
+  it('during a reload already in flight: a verdict that comes after the write uses it', async () => {
+    const service = await start();
+    await writeFile(file, policyText('audit'));
+    let later: Promise<Awaited<ReturnType<Service['current']>>> | undefined;
+    // The reload of "audit" is reading the trust when enforce is written and then a verdict comes.
+    hook.afterLoad = async () => {
+      await writeFile(file, policyText('enforce'));
+      later = service.current();
+    };
+    await service.current();
+    expect((await later)?.policy.host.mode).toBe('enforce');
     await service.stop();
   });
 
