@@ -6,7 +6,13 @@
 // one that the prefilter would pass over.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeEntry, encodeEntry, type HeartbeatEntry, isHeartbeat, mayBeHeartbeat } from '../../agent/audit/entry.js';
+import {
+  decodeEntry,
+  encodeEntry,
+  type HeartbeatEntry,
+  isHeartbeat,
+  mayBeHeartbeat,
+} from '../../agent/audit/entry.js';
 import { AuditError } from '../../agent/audit/errors.js';
 import { encodeCbor } from '../../agent/encoding/cbor.js';
 

@@ -21,7 +21,14 @@ async function fakeService(path: string): Promise<{ server: Server; asked: () =>
         frame(
           encodeAnswer({
             kind: 'verdict',
-            verdict: { verdict: 'allow', reason: 'OK', detail: 'fake', remedy: '', mode: 'enforce', run: true },
+            verdict: {
+              verdict: 'allow',
+              reason: 'OK',
+              detail: 'fake',
+              remedy: '',
+              mode: 'enforce',
+              run: true,
+            },
           }),
         ),
       ),
