@@ -7,16 +7,18 @@
  * verification code, the audit store or the TPM connection: the start-up issue 14 measures.
  *
  * `undefined` means "judge in this process" (agent/cli/exec.ts): no service answers at the socket (none
- * is running, or this user may not connect), the service declined the request, or something failed
+ * is running, or this user may not connect, or the state directory is not this user's alone: the
+ * in-process gate then refuses it), the service declined the request, or something failed
  * before the request was sent (the in-process gate then meets it again and reports it as it always
  * has). Once the request is sent, the service may have recorded a verdict and spent a use, so a lost
  * or unreadable answer is a denial (E_INTERNAL), never a second verdict.
  */
-import { realpath } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { MAX_ARTIFACT_BYTES } from '../artifact/artifact.js';
 import { loadPolicy } from '../config/policy.js';
+import { checkDir } from '../fs/atomic-write.js';
 import { readRegularFile } from '../fs/read-bounded.js';
 import { GateError } from '../gate/errors.js';
 import { type OpenedExecutable, openExecutable } from '../gate/executable.js';
@@ -91,6 +93,7 @@ async function prepare(argv: string[], io: VerdictIo & { readonly tcti: string |
   const policyFile = resolve(flags.policy ?? '/etc/execgate/policy.toml');
   const policy = await loadPolicy(policyFile);
   lap('policy');
+  if (!(await ownStateDir(policy.host.stateDir))) return undefined;
   const socket = await reach(join(policy.host.stateDir, GATE_SOCKET));
   if (socket === undefined) return undefined;
   lap('connect');
@@ -135,6 +138,20 @@ async function prepare(argv: string[], io: VerdictIo & { readonly tcti: string |
   } catch (e) {
     socket.destroy();
     throw e;
+  }
+}
+
+/**
+ * Whether the state directory is one the in-process gate would use (agent/cli/exec.ts): this user's, and
+ * no other user able to replace it or put a socket in it (checkDir: it and every directory above). Only
+ * then is whoever listens at its gate.sock the owner's service; elsewhere a stand-in could answer allow.
+ */
+async function ownStateDir(dir: string): Promise<boolean> {
+  try {
+    await checkDir(dir);
+    return (await stat(dir)).uid === (typeof process.geteuid === 'function' ? process.geteuid() : 0);
+  } catch {
+    return false;
   }
 }
 

@@ -5,7 +5,7 @@
  * start, each failure a clear error and exit code before anything runs; then serves until SIGTERM or
  * SIGINT, and exits 0 once stopped. The TPM need not be reachable at start: the service retries it.
  */
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { AkError } from '../attest/ak.js';
 import { DEFAULT_POLICY_FILE } from '../config/defaults.js';
 import { addressText, servePcrs } from '../config/policy.js';
@@ -48,7 +48,13 @@ async function serve(argv: string[], ctx0: CliContext): Promise<number> {
   if (!(LEVELS as readonly string[]).includes(level))
     throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}, got "${level}"\n${usage}`);
   const policyFile = values.policy ?? DEFAULT_POLICY_FILE;
+  // Fingerprints from before each file is read: a policy or revocation list written while the service
+  // starts is reloaded at its first verdict or tick, not taken as loaded (serve/reload.ts).
+  const { fingerprints, printsBeforeRead } = await import('../serve/reload.js');
+  const policyAbs = resolve(policyFile);
+  const before = await fingerprints([policyAbs, join(dirname(policyAbs), 'policy.d')]);
   const { policy, stateDir, ctx } = await hostSetup({ policy: policyFile }, ctx0, { readDefault: true });
+  const prints = await printsBeforeRead(policy, before);
   const trust = await loadTrust(policy);
   const host = await readHostState(stateDir);
   const ak = pinnedAk(host);
@@ -79,6 +85,7 @@ async function serve(argv: string[], ctx0: CliContext): Promise<number> {
       policy,
       trust,
       policyFile,
+      prints,
       store,
       akName: ak.name,
       openTpm: () => ctx.openTpm(),

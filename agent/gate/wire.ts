@@ -9,7 +9,9 @@
  * Who may ask: the socket is `<state dir>/gate.sock`, mode 0600 in a 0700 directory, so only the state
  * directory's owner (who may run the gate in-process anyway) can connect; what such a client says of
  * itself (uid, pid, environment, working directory) is what the in-process gate reads of itself. Node
- * has no SO_PEERCRED, so the service cannot check it: the socket's mode is the boundary.
+ * has no SO_PEERCRED, so the service cannot check it: the socket's mode is the boundary. The other way,
+ * the client asks only in a state directory that is its own and that no other user may change
+ * (agent/cli/exec-client.ts): elsewhere whoever listens at gate.sock need not be the owner's service.
  *
  * What the client does itself: it resolves, opens and hashes the executable (it runs that descriptor:
  * agent/gate/executable.ts) and reads the --artifact file (a service under ProtectHome and PrivateTmp

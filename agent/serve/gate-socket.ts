@@ -10,7 +10,8 @@
  *
  * The service declines (and the client then judges in its own process, as without a service) a request
  * for another policy file or TPM than its own, one it cannot read (another version), and any past
- * MAX_WAITING waiting verdicts. Once it has begun a verdict it answers with that verdict, whatever it is.
+ * MAX_WAITING waiting verdicts, and one whose turn never began (the service stopped first). Once it has
+ * begun a verdict it answers with that verdict, whatever it is.
  */
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -37,12 +38,19 @@ export interface ServedGate {
   /**
    * Runs `fn` in the service's turn (its TPM work and audit writes are one at a time) with what a
    * verdict is made with, current: the policy and trust as their files now are. A failure to get them
-   * (a broken policy) is the verdict: a denial, never the previous policy's allow.
+   * (a broken policy) is the verdict: a denial, never the previous policy's allow. Rejects with
+   * TurnNotBegun when the turn did not begin.
    */
   turn<T>(fn: (ctx: Omit<GateContext, 'exe'>) => Promise<T>): Promise<T>;
   /** After each verdict (metrics; a checkpoint when one is due): must not throw or wait. */
   made?(verdict: GateVerdict, seconds: number): void;
 }
+
+/**
+ * `ServedGate.turn`'s rejection when its turn never began (the service stopped first): nothing was
+ * judged or recorded, so the socket declines and the client judges in its own process.
+ */
+export class TurnNotBegun extends Error {}
 
 /** Events the service logs. */
 export type GateSocketEvent =
@@ -76,7 +84,10 @@ export async function listenGate(
     if (waiting >= MAX_WAITING) return decline(`${MAX_WAITING} verdicts are waiting`);
     waiting++;
     try {
-      return { kind: 'verdict', verdict: await verdictOn(req, served) };
+      const verdict = await verdictOn(req, served);
+      return verdict instanceof TurnNotBegun
+        ? decline(`the service did not begin the verdict: ${verdict.message}`)
+        : { kind: 'verdict', verdict };
     } finally {
       waiting--;
     }
@@ -132,8 +143,8 @@ export async function listenGate(
   };
 }
 
-/** The verdict on `req`; any failure to get the service's context is a denial. */
-async function verdictOn(req: WireRequest, served: ServedGate): Promise<GateVerdict> {
+/** The verdict on `req`; any failure to get the service's context is a denial, unless its turn never began. */
+async function verdictOn(req: WireRequest, served: ServedGate): Promise<GateVerdict | TurnNotBegun> {
   const start = performance.now();
   let verdict: GateVerdict;
   try {
@@ -156,6 +167,7 @@ async function verdictOn(req: WireRequest, served: ServedGate): Promise<GateVerd
       ),
     );
   } catch (e) {
+    if (e instanceof TurnNotBegun) return e;
     const g =
       e instanceof GateError
         ? e

@@ -48,6 +48,24 @@ export async function fingerprints(files: readonly string[]): Promise<Map<string
   return out;
 }
 
+/**
+ * The fingerprints to keep for `policy` while it loads, each taken before its file was read, so that a
+ * write during the load differs at the next check: those in `before` (taken before the policy file was
+ * read), the others now. Call it after the policy is loaded and before its trust (keys, revocation
+ * lists, reference) is read. Not covered: a fragment new to policy.d written between its read and this call.
+ */
+export async function printsBeforeRead(
+  policy: HostPolicy,
+  before: ReadonlyMap<string, string>,
+): Promise<Map<string, string>> {
+  const out = await fingerprints(watchedFiles(policy));
+  for (const f of out.keys()) {
+    const b = before.get(f);
+    if (b !== undefined) out.set(f, b);
+  }
+  return out;
+}
+
 /** The files whose fingerprint differs between `before` and `after` (added, removed or changed). */
 export function changedFiles(
   before: ReadonlyMap<string, string>,

@@ -14,9 +14,9 @@ import { ConfigError } from '../config/errors.js';
 import type { HostPolicy } from '../config/policy.js';
 import type { HostTrust } from '../config/trust.js';
 import { readArtifactStore } from '../gate/artifact-store.js';
-import type { GateVerdict } from '../gate/gate.js';
+import type { GateContext, GateVerdict } from '../gate/gate.js';
 import type { Tpm } from '../tpm/tpm.js';
-import type { ServedGate } from './gate-socket.js';
+import { type ServedGate, TurnNotBegun } from './gate-socket.js';
 
 export interface ServedGateParts {
   /** The policy file (absolute) and the explicit TPM (or null) the service was started with. */
@@ -40,31 +40,47 @@ export function servedGate(p: ServedGateParts): ServedGate {
   return {
     policyFile: p.policyFile,
     tcti: p.tcti,
-    turn: (fn) =>
-      p.withTpm(async (connection) => {
-        const { policy, trust } = await p.current();
-        // The store, host.json and socket are the service's from its start: a policy moved elsewhere needs it restarted.
-        if (policy.host.stateDir !== p.stateDir)
-          throw new ConfigError(
-            `the policy's [host] state_dir is now ${policy.host.stateDir}; this service runs on ${p.stateDir}: restart it`,
-          );
-        // The verdict's TPM commands go on this turn's connection: asking for another turn would wait on this one.
-        const tpm = gateTpm({
-          use: (f) => f(connection),
-          host: p.host,
-          ak: p.ak,
-          stateDir: p.stateDir,
-          ctx: p.ctx,
+    async turn(fn) {
+      let began = false;
+      try {
+        return await p.withTpm(async (connection) => {
+          began = true;
+          return await verdictTurn(p, connection, fn);
         });
-        return fn({
-          policy,
-          trust,
-          store: p.store,
-          akName: p.ak.name,
-          tpm,
-          candidates: () => readArtifactStore(policy.host.artifacts),
-        });
-      }),
+      } catch (e) {
+        throw began ? e : new TurnNotBegun(e instanceof Error ? e.message : String(e), { cause: e });
+      }
+    },
     ...(p.made === undefined ? {} : { made: p.made }),
   };
+}
+
+/** The verdict `fn` on this turn's connection, with the policy and trust as their files now are. */
+async function verdictTurn<T>(
+  p: ServedGateParts,
+  connection: Tpm,
+  fn: (ctx: Omit<GateContext, 'exe'>) => Promise<T>,
+): Promise<T> {
+  const { policy, trust } = await p.current();
+  // The store, host.json and socket are the service's from its start: a policy moved elsewhere needs it restarted.
+  if (policy.host.stateDir !== p.stateDir)
+    throw new ConfigError(
+      `the policy's [host] state_dir is now ${policy.host.stateDir}; this service runs on ${p.stateDir}: restart it`,
+    );
+  // The verdict's TPM commands go on this turn's connection: asking for another turn would wait on this one.
+  const tpm = gateTpm({
+    use: (f) => f(connection),
+    host: p.host,
+    ak: p.ak,
+    stateDir: p.stateDir,
+    ctx: p.ctx,
+  });
+  return fn({
+    policy,
+    trust,
+    store: p.store,
+    akName: p.ak.name,
+    tpm,
+    candidates: () => readArtifactStore(policy.host.artifacts),
+  });
 }

@@ -43,7 +43,7 @@ import type { Tpm } from '../tpm/tpm.js';
 import { Backoff } from './backoff.js';
 import type { Logger } from './log.js';
 import { type MetricsEndpoint, ServeMetrics, serveMetrics } from './metrics.js';
-import { changedFiles, fingerprints, watchedFiles } from './reload.js';
+import { changedFiles, fingerprints, printsBeforeRead, watchedFiles } from './reload.js';
 import { isTpmFailure, TpmAccess } from './tpm-access.js';
 
 /** How long `stop` waits for the TPM work in flight before closing under it (then 100 ms more at most). */
@@ -55,6 +55,11 @@ export interface ServiceOptions {
   readonly policy: HostPolicy;
   readonly trust: HostTrust;
   readonly policyFile: string;
+  /**
+   * The watched files' fingerprints from before the caller read them (reload.ts printsBeforeRead), so
+   * that a write between that load and the start is reloaded; default: taken at start.
+   */
+  readonly prints?: ReadonlyMap<string, string>;
   /** The audit store of the policy's state directory, open for writing; closed by `stop`. */
   readonly store: AuditStore;
   /** The pinned AK's Name (host.json). */
@@ -123,7 +128,7 @@ export class Service {
    */
   static async start(opts: ServiceOptions): Promise<Service> {
     const s = new Service(opts);
-    s.#prints = await fingerprints(watchedFiles(opts.policy));
+    s.#prints = new Map(opts.prints ?? (await fingerprints(watchedFiles(opts.policy))));
     const address = opts.policy.serve.metrics;
     if (address !== undefined) s.#endpoint = await serveMetrics(s.metrics, address);
     s.#arm(0);
@@ -315,6 +320,9 @@ export class Service {
    * that change's error (the gate's E_CONFIG) until the files load again.
    */
   async current(): Promise<{ readonly policy: HostPolicy; readonly trust: HostTrust }> {
+    // A reload in flight took its fingerprints before this call, maybe before a write it must see:
+    // after it, look again.
+    await this.#reloading;
     await this.#reloadIfChanged();
     if (this.#broken !== undefined) throw this.#broken;
     return { policy: this.#policy, trust: this.#trust };
@@ -335,8 +343,10 @@ export class Service {
     this.#prints = now; // a broken change is reported once, not on every tick
     let policy: HostPolicy;
     let trust: HostTrust;
+    let prints: Map<string, string>;
     try {
       policy = await loadPolicy(this.#opts.policyFile);
+      prints = await printsBeforeRead(policy, now);
       trust = await loadTrust(policy);
       refuseRollback(this.#trust, trust);
       refuseRestartKeys(this.#policy, policy);
@@ -356,7 +366,8 @@ export class Service {
     this.#policy = policy;
     this.#trust = trust;
     this.#broken = undefined;
-    this.#prints = await fingerprints(watchedFiles(policy));
+    // Not fingerprinted again now: a file written since its read must differ at the next check.
+    this.#prints = prints;
     this.log.info(
       {
         event: 'reload',

@@ -8,11 +8,6 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditStore } from '../../agent/audit/store.js';
-import { makeContext } from '../../agent/cli/context.js';
-import { pinnedAk, readHostState } from '../../agent/cli/host-state.js';
-import { loadPolicy } from '../../agent/config/policy.js';
-import { loadTrust } from '../../agent/config/trust.js';
 import { initVerification } from '../../agent/crypto/verify.js';
 import type { GateVerdict } from '../../agent/gate/gate.js';
 import { ownStartTime } from '../../agent/gate/lineage.js';
@@ -26,11 +21,11 @@ import {
   type WireAnswer,
   type WireRequest,
 } from '../../agent/gate/wire.js';
-import { type GateSocket, listenGate } from '../../agent/serve/gate-socket.js';
-import { servedGate } from '../../agent/serve/served-gate.js';
+import type { GateSocket } from '../../agent/serve/gate-socket.js';
 import type { Tpm } from '../../agent/tpm/tpm.js';
 import { useSwtpm } from '../helpers/swtpm.js';
 import { allowed, denialLine, denied, type GateHost, ran, shareGateHost } from './gate-host.js';
+import { type ServedHost, serveHost } from './served-host.js';
 
 const swtpm = useSwtpm();
 let h: GateHost;
@@ -38,51 +33,29 @@ shareGateHost(swtpm, (host) => {
   h = host;
 });
 
+let served: ServedHost;
 let socket: GateSocket;
-let store: AuditStore;
-let tpm: Tpm;
-const made: GateVerdict[] = [];
-const declined: string[] = [];
+let tpm: Tpm | undefined;
+let made: GateVerdict[];
+let declined: string[];
 
 beforeAll(async () => {
   await initVerification();
-  const host = await readHostState(h.stateDir);
-  const ak = pinnedAk(host);
-  if (host === undefined || ak === undefined) throw new Error('host init did not pin an AK');
-  store = await AuditStore.open(h.stateDir);
-  const ctx = makeContext({ stdout: process.stdout, stderr: process.stderr, env: {} }, { tcti: h.tcti });
-  tpm = ctx.openTpm();
   let turn: Promise<unknown> = Promise.resolve();
-  socket = await listenGate(
-    join(h.stateDir, GATE_SOCKET),
-    servedGate({
-      policyFile: h.policy,
-      tcti: h.tcti,
-      async current() {
-        const policy = await loadPolicy(h.policy);
-        return { policy, trust: await loadTrust(policy) };
-      },
-      store,
-      stateDir: h.stateDir,
-      host,
-      ak,
-      withTpm<T>(fn: (t: Tpm) => Promise<T>): Promise<T> {
-        const p = turn.then(() => fn(tpm));
-        turn = p.catch(() => undefined);
-        return p;
-      },
-      ctx,
-      made: (v) => made.push(v),
-    }),
-    (e) => {
-      if (e.event === 'gate-declined') declined.push(e.reason);
-    },
-  );
+  served = await serveHost(h, (ctx) => {
+    const connection = ctx.openTpm();
+    tpm = connection;
+    return <T>(fn: (t: Tpm) => Promise<T>): Promise<T> => {
+      const p = turn.then(() => fn(connection));
+      turn = p.catch(() => undefined);
+      return p;
+    };
+  });
+  ({ socket, made, declined } = served);
 });
 
 afterAll(async () => {
-  await socket?.close();
-  store?.close();
+  await served?.close();
   await tpm?.close();
 });
 
