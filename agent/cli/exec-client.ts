@@ -13,7 +13,7 @@
  * has). Once the request is sent, the service may have recorded a verdict and spent a use, so a lost
  * or unreadable answer is a denial (E_INTERNAL), never a second verdict.
  */
-import { realpath, stat } from 'node:fs/promises';
+import { lstat, realpath, stat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { MAX_ARTIFACT_BYTES } from '../artifact/artifact.js';
@@ -94,30 +94,31 @@ async function prepare(argv: string[], io: VerdictIo & { readonly tcti: string |
   const policy = await loadPolicy(policyFile);
   lap('policy');
   if (!(await ownStateDir(policy.host.stateDir))) return undefined;
-  const socket = await reach(join(policy.host.stateDir, GATE_SOCKET));
-  if (socket === undefined) return undefined;
-  lap('connect');
+  const path = join(policy.host.stateDir, GATE_SOCKET);
+  if (!(await lstat(path).then((st) => st.isSocket(), () => false))) return undefined;
+  // The executable is hashed before connecting: a large one takes longer than the service waits for a
+  // request after a connection (10 s), and a connection held idle holds its stop.
+  const cwd = await realpath(process.cwd());
+  let artifact: Uint8Array | undefined;
+  let artifactError: string | undefined;
+  if (flags.artifact !== undefined) {
+    try {
+      artifact = await readRegularFile(flags.artifact, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' });
+    } catch (e) {
+      artifactError = e instanceof Error ? e.message : String(e);
+    }
+  }
   let exe: OpenedExecutable | GateError;
   try {
-    const cwd = await realpath(process.cwd());
-    let artifact: Uint8Array | undefined;
-    let artifactError: string | undefined;
-    if (flags.artifact !== undefined) {
-      try {
-        artifact = await readRegularFile(flags.artifact, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' });
-      } catch (e) {
-        artifactError = e instanceof Error ? e.message : String(e);
-      }
-    }
-    try {
-      exe = await openExecutable(command[0] as string, { cwd, pathEnv: io.env.PATH });
-    } catch (e) {
-      exe =
-        e instanceof GateError
-          ? e
-          : new GateError('E_SCOPE', e instanceof Error ? e.message : String(e), 'check the command');
-    }
-    lap('exe');
+    exe = await openExecutable(command[0] as string, { cwd, pathEnv: io.env.PATH });
+  } catch (e) {
+    exe =
+      e instanceof GateError
+        ? e
+        : new GateError('E_SCOPE', e instanceof Error ? e.message : String(e), 'check the command');
+  }
+  lap('exe');
+  try {
     const variable = io.env[VERDICT_VARIABLE];
     const request = encodeRequest({
       policy: policyFile,
@@ -134,9 +135,15 @@ async function prepare(argv: string[], io: VerdictIo & { readonly tcti: string |
       ...(artifactError === undefined ? {} : { artifactError }),
       exe,
     });
+    const socket = await reach(path);
+    lap('connect');
+    if (socket === undefined) {
+      if (!(exe instanceof GateError)) await exe.close();
+      return undefined;
+    }
     return { flags, command, socket, exe, request };
   } catch (e) {
-    socket.destroy();
+    if (!(exe instanceof GateError)) await exe.close();
     throw e;
   }
 }

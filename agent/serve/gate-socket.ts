@@ -4,14 +4,18 @@
  *
  * `execgate serve`'s side of agent/gate/wire.ts: a Unix socket in the state directory on which each
  * connection brings one request of `execgate exec` and gets one answer, the verdict of agent/gate/gate.ts
- * `decide` made with the service's warm state (policy and trust, audit store, wasm-core, one TPM
- * connection). Verdicts are made one at a time, in arrival order, in the service's turn (`ServedGate.turn`):
+ * `decide` made with the service's warm state (policy and trust, audit store, its TPM access). Verdicts are made one at a time, in arrival order, in the service's turn (`ServedGate.turn`):
  * they share the TPM and the audit log with its heartbeats and checkpoints, and a verdict takes milliseconds.
  *
  * The service declines (and the client then judges in its own process, as without a service) a request
  * for another policy file or TPM than its own, one it cannot read (another version), and any past
  * MAX_WAITING waiting verdicts, and one whose turn never began (the service stopped first). Once it has
- * begun a verdict it answers with that verdict, whatever it is.
+ * begun a verdict it answers with that verdict, whatever it is. At stop, a connection whose request has
+ * not arrived is declined at once rather than waited for.
+ *
+ * Not covered: the number of connections is not bounded (each may buffer a request of up to
+ * MAX_REQUEST_BYTES): only the state directory's owner can connect, and a connection refused after it
+ * was accepted would look to its client like a lost answer (E_INTERNAL), not a decline.
  */
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -97,15 +101,28 @@ export async function listenGate(
     return { kind: 'decline', reason };
   };
 
+  /** Connections whose request is still being read: at close, declined at once (not waited for). */
+  const reading = new Set<Socket>();
+  const answered = new WeakSet<Socket>();
+  const send = (socket: Socket, a: WireAnswer) => {
+    if (answered.has(socket) || socket.destroyed) return;
+    answered.add(socket);
+    // Closed once the answer is written, whatever the client does next (half-open sockets hold a stop).
+    socket.end(frame(encodeAnswer(a)), () => socket.destroy());
+  };
   const handle = async (socket: Socket): Promise<void> => {
     let a: WireAnswer;
+    reading.add(socket);
     try {
       const req = decodeRequest(await readFrame(socket, MAX_REQUEST_BYTES, REQUEST_TIMEOUT_MS));
+      reading.delete(socket);
       a = await answer(req);
     } catch (e) {
       a = decline(`unreadable request: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      reading.delete(socket);
     }
-    if (!socket.destroyed) socket.end(frame(encodeAnswer(a)));
+    send(socket, a);
   };
 
   const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
@@ -134,7 +151,10 @@ export async function listenGate(
   return {
     path,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // A connection that has not sent its request is not waited for: its client judges it itself.
+      for (const socket of reading) send(socket, { kind: 'decline', reason: 'the service is stopping' });
+      await closed;
       await Promise.all(inFlight);
       // Only our own socket: another service may have replaced it since.
       const now = await lstat(path).catch(() => undefined);
