@@ -32,6 +32,7 @@ import { constants as fsConstants } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { u8 } from '../encoding/bytes.js';
+import { errnoOf } from '../errors.js';
 import { checkDir, ensureDir, FileWriteError } from '../fs/atomic-write.js';
 import { type AnyEntryInput, type EntryInput, encodeEntry, leafHash } from './entry.js';
 import { AuditError } from './errors.js';
@@ -135,10 +136,6 @@ export interface OpenOptions {
 }
 
 const euid = (): number => (typeof process.geteuid === 'function' ? process.geteuid() : 0);
-
-function errnoOf(e: unknown): string | undefined {
-  return e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code : undefined;
-}
 
 /** Why a SQLite failure happened, in words an operator can act on. */
 const SQLITE_HINTS: Readonly<Record<string, string>> = {

@@ -59,7 +59,7 @@ import { bankName } from '../crypto/algorithms.js';
 import type { PublicKey } from '../crypto/keys.js';
 import { initVerification } from '../crypto/verify.js';
 import { toHex } from '../encoding/bytes.js';
-import { ExecgateError } from '../errors.js';
+import { ExecgateError, errnoOf } from '../errors.js';
 import { checkDir } from '../fs/atomic-write.js';
 import { allocatedBanks } from '../tpm/pcr.js';
 import type { Tpm } from '../tpm/tpm.js';
@@ -177,7 +177,6 @@ interface Check {
 }
 
 const euid = (): number => (typeof process.geteuid === 'function' ? process.geteuid() : 0);
-const errnoOf = (e: unknown): unknown => (e as NodeJS.ErrnoException | undefined)?.code;
 const codeOf = (e: unknown): string | undefined => (e instanceof ExecgateError ? e.code : undefined);
 const mode = (m: number) => (m & 0o7777).toString(8);
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -95,7 +95,13 @@ async function prepare(argv: string[], io: VerdictIo & { readonly tcti: string |
   lap('policy');
   if (!(await ownStateDir(policy.host.stateDir))) return undefined;
   const path = join(policy.host.stateDir, GATE_SOCKET);
-  if (!(await lstat(path).then((st) => st.isSocket(), () => false))) return undefined;
+  if (
+    !(await lstat(path).then(
+      (st) => st.isSocket(),
+      () => false,
+    ))
+  )
+    return undefined;
   // The executable is hashed before connecting: a large one takes longer than the service waits for a
   // request after a connection (10 s), and a connection held idle holds its stop.
   const cwd = await realpath(process.cwd());

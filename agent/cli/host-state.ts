@@ -34,6 +34,7 @@ import type { LoadedAk } from '../attest/quote.js';
 import { DEFAULT_STATE_DIR } from '../config/defaults.js';
 import { equalBytes, fromHex, isHex, toHex } from '../encoding/bytes.js';
 import { JsonError, parseJsonObject } from '../encoding/canonical-json.js';
+import { errnoOf } from '../errors.js';
 import { ensureDir, FileWriteError, writeFileSafe } from '../fs/atomic-write.js';
 import { InputError, readToLimit } from '../fs/read-bounded.js';
 import { openTrusted } from '../fs/trusted-file.js';
@@ -77,8 +78,6 @@ export function stateDirOf(env: Readonly<Record<string, string | undefined>>, fl
 }
 
 export const hostStatePath = (dir: string) => join(dir, HOST_STATE_FILE);
-
-const errnoOf = (e: unknown): unknown => (e as NodeJS.ErrnoException | undefined)?.code;
 
 /**
  * Opens the state file, or undefined when there is none, refusing (E_FILE_UNSAFE) what another user could

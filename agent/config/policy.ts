@@ -33,6 +33,7 @@ import { isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { parse, TomlError, type TomlTable } from 'smol-toml';
 import { LIMITS, pathProblem } from '../artifact/claims.js';
+import { errnoOf } from '../errors.js';
 import { checkDir } from '../fs/atomic-write.js';
 import { INPUT_LIMITS, InputError } from '../fs/read-bounded.js';
 import { readTrusted } from '../fs/trusted-file.js';
@@ -359,8 +360,6 @@ const FRAGMENT_DIR = 'policy.d';
 
 /** At most this many fragments: each may be 1 MiB, and every execution reads them all. */
 const MAX_FRAGMENTS = 1024;
-
-const errnoOf = (e: unknown): unknown => (e as NodeJS.ErrnoException | undefined)?.code;
 
 /** A trusted file's text (fs/trusted-file.ts, at most 1 MiB, UTF-8); E_CONFIG naming it otherwise. */
 async function readPolicyText(file: string, what: string): Promise<string> {

@@ -22,7 +22,7 @@ import { constants as fsConstants } from 'node:fs';
 import { link, lstat, mkdir, open, realpath, rename, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { toHex } from '../encoding/bytes.js';
-import { ExecgateError } from '../errors.js';
+import { ExecgateError, errnoOf } from '../errors.js';
 
 /**
  * E_FILE_UNSAFE: the target or its directory could let another user redirect or read the write (a
@@ -44,10 +44,6 @@ export interface WriteOptions {
 export interface DirOptions {
   /** The mode of directories created (exactly); existing ones are checked, not changed. */
   readonly mode: number;
-}
-
-function errnoOf(e: unknown): string | undefined {
-  return e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code : undefined;
 }
 
 function failed(what: string, e: unknown): FileWriteError {

@@ -23,12 +23,11 @@
 import { constants as fsConstants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { errnoOf } from '../errors.js';
 import { checkDir, FileWriteError } from './atomic-write.js';
 import { InputError, type ReadBoundedOptions, readOpened } from './read-bounded.js';
 
 const euid = (): number => (typeof process.geteuid === 'function' ? process.geteuid() : 0);
-
-const errnoOf = (e: unknown): unknown => (e as NodeJS.ErrnoException | undefined)?.code;
 
 /**
  * Opens `path` for reading, refusing what another user could have written (see the module comment).

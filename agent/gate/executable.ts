@@ -46,6 +46,7 @@ import { constants as fsConstants } from 'node:fs';
 import { type FileHandle, lstat, open, readlink, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { equalBytesAt } from '../encoding/bytes.js';
+import { errnoOf } from '../errors.js';
 import { checkDir, FileWriteError } from '../fs/atomic-write.js';
 import { GateError } from './errors.js';
 
@@ -106,10 +107,6 @@ const REMEDY_RESOLVE =
 
 function scope(message: string, remedy: string, cause?: unknown): GateError {
   return new GateError('E_SCOPE', message, remedy, cause === undefined ? undefined : { cause });
-}
-
-function errnoOf(e: unknown): string | undefined {
-  return e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code : undefined;
 }
 
 function effectiveUid(): number {

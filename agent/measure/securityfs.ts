@@ -23,7 +23,7 @@
  */
 
 import { open, readdir } from 'node:fs/promises';
-import { ExecgateError } from '../errors.js';
+import { ExecgateError, errnoOf } from '../errors.js';
 import { readToLimit } from '../fs/read-bounded.js';
 import { TPM_ALG } from '../tpm/constants.js';
 import { EVENTLOG_LIMITS } from './eventlog.js';
@@ -119,11 +119,6 @@ export interface ReadOptions {
   readonly maxBytes?: number;
   /** Test seam: how files are opened (default node:fs). */
   readonly open?: OpenFile;
-}
-
-function errnoOf(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
 }
 
 function unreadable(path: string, err: unknown, tried: readonly string[]): SecurityfsError {
