@@ -118,23 +118,10 @@ async function served(
         times[i]?.push(t.ms);
         if (c.env === traced) traces.push(stages(t.stderr));
       });
-    const [node = [], bare = []] = times;
-    const paired = (xs: readonly number[], base: readonly number[]) => xs.map((x, i) => x - (base[i] ?? 0));
-    table(
+    overheads(
       `execgate exec with execgate serve running, ${ROUNDS} round-robin rounds on swtpm`,
-      ['command', 'median', 'p95', 'over `node -e 0`: median, p95', 'over `/bin/true`: median, p95'],
-      cases.map((c, i) => {
-        const xs = times[i] ?? [];
-        const overNode = paired(xs, node);
-        const overTrue = paired(xs, bare);
-        return [
-          c.name,
-          ms(quantile(xs, 0.5)),
-          ms(quantile(xs, 0.95)),
-          `${ms(quantile(overNode, 0.5))}, ${ms(quantile(overNode, 0.95))}`,
-          `${ms(quantile(overTrue, 0.5))}, ${ms(quantile(overTrue, 0.95))}`,
-        ];
-      }),
+      cases,
+      times,
     );
     const names = [...new Set(traces.flatMap((t) => Object.keys(t)))];
     table(
@@ -151,6 +138,28 @@ async function served(
     service.kill('SIGTERM');
     await new Promise((resolve) => service.once('close', resolve));
   }
+}
+
+/** The table of each case's wall time and its overhead over the first two (`node -e 0`, `/bin/true`), paired by round. */
+function overheads(title: string, cases: readonly { name: string }[], times: readonly number[][]): void {
+  const [node = [], bare = []] = times;
+  const paired = (xs: readonly number[], base: readonly number[]) => xs.map((x, i) => x - (base[i] ?? 0));
+  table(
+    title,
+    ['command', 'median', 'p95', 'over `node -e 0`: median, p95', 'over `/bin/true`: median, p95'],
+    cases.map((c, i) => {
+      const xs = times[i] ?? [];
+      const overNode = paired(xs, node);
+      const overTrue = paired(xs, bare);
+      return [
+        c.name,
+        ms(quantile(xs, 0.5)),
+        ms(quantile(xs, 0.95)),
+        `${ms(quantile(overNode, 0.5))}, ${ms(quantile(overNode, 0.95))}`,
+        `${ms(quantile(overTrue, 0.5))}, ${ms(quantile(overTrue, 0.95))}`,
+      ];
+    }),
+  );
 }
 
 function quantile(xs: readonly number[], q: number): number {
@@ -218,24 +227,7 @@ export async function main(): Promise<void> {
         if (c.env === traced) traces[i]?.push(stages(t.stderr));
       });
     }
-    const [node = [], bare = []] = times;
-    const paired = (xs: readonly number[], base: readonly number[]) => xs.map((x, i) => x - (base[i] ?? 0));
-    table(
-      `execgate exec, ${ROUNDS} round-robin rounds on swtpm (wall time per process)`,
-      ['command', 'median', 'p95', 'over `node -e 0`: median, p95', 'over `/bin/true`: median, p95'],
-      cases.map((c, i) => {
-        const xs = times[i] ?? [];
-        const overNode = paired(xs, node);
-        const overTrue = paired(xs, bare);
-        return [
-          c.name,
-          ms(quantile(xs, 0.5)),
-          ms(quantile(xs, 0.95)),
-          `${ms(quantile(overNode, 0.5))}, ${ms(quantile(overNode, 0.95))}`,
-          `${ms(quantile(overTrue, 0.5))}, ${ms(quantile(overTrue, 0.95))}`,
-        ];
-      }),
-    );
+    overheads(`execgate exec, ${ROUNDS} round-robin rounds on swtpm (wall time per process)`, cases, times);
     // One column pair (median, p95) per traced case; `node` and `load` are agent/timing.ts's first laps.
     const tracedCases = cases.flatMap((c, i) => (c.env === traced ? [{ c, runs: traces[i] ?? [] }] : []));
     const names = [...new Set(tracedCases.flatMap(({ runs }) => runs.flatMap((t) => Object.keys(t))))];

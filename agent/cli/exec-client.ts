@@ -21,7 +21,7 @@ import { loadPolicy } from '../config/policy.js';
 import { checkDir } from '../fs/atomic-write.js';
 import { readRegularFile } from '../fs/read-bounded.js';
 import { GateError } from '../gate/errors.js';
-import { type OpenedExecutable, openExecutable } from '../gate/executable.js';
+import { openOrRefusal } from '../gate/executable.js';
 import type { GateVerdict } from '../gate/gate.js';
 import { ownStartTime, VERDICT_VARIABLE } from '../gate/lineage.js';
 import {
@@ -114,15 +114,7 @@ async function prepare(argv: string[], io: VerdictIo & { readonly tcti: string |
       artifactError = e instanceof Error ? e.message : String(e);
     }
   }
-  let exe: OpenedExecutable | GateError;
-  try {
-    exe = await openExecutable(command[0] as string, { cwd, pathEnv: io.env.PATH });
-  } catch (e) {
-    exe =
-      e instanceof GateError
-        ? e
-        : new GateError('E_SCOPE', e instanceof Error ? e.message : String(e), 'check the command');
-  }
+  const exe = await openOrRefusal(command[0] as string, { cwd, pathEnv: io.env.PATH });
   lap('exe');
   try {
     const variable = io.env[VERDICT_VARIABLE];

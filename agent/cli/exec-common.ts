@@ -8,7 +8,7 @@
  */
 
 import { ExecgateError } from '../errors.js';
-import { GateError } from '../gate/errors.js';
+import { GateError, unrecordedDenial } from '../gate/errors.js';
 import type { OpenedExecutable } from '../gate/executable.js';
 import type { GateVerdict } from '../gate/gate.js';
 import { lap, timings } from '../timing.js';
@@ -118,14 +118,7 @@ export function early(e: unknown): GateVerdict {
       : e instanceof ExecgateError && e.code === 'E_CONFIG'
         ? new GateError('E_CONFIG', e.message, 'fix the host policy (execgate policy check --policy FILE)')
         : new GateError('E_INTERNAL', e instanceof Error ? e.message : String(e), 'report this as a bug');
-  return {
-    verdict: 'deny',
-    reason: g.code,
-    detail: g.message,
-    remedy: g.remedy,
-    mode: 'enforce',
-    run: false,
-  };
+  return unrecordedDenial(g);
 }
 
 /** For a denial that replaces a recorded verdict: which entry recorded it (a use spent by an allow). */

@@ -110,19 +110,11 @@ async function judge(
   }
   opened.store = store;
   lap('audit open');
-  const { openExecutable } = await import('../gate/executable.js');
+  const { openOrRefusal } = await import('../gate/executable.js');
   lap('modules');
   const cwd = await realpath(process.cwd());
-  let exe: OpenedExecutable | GateError;
-  try {
-    exe = await openExecutable(command[0] as string, { cwd, pathEnv: ctx.env.PATH });
-    opened.exe = exe;
-  } catch (e) {
-    exe =
-      e instanceof GateError
-        ? e
-        : new GateError('E_SCOPE', e instanceof Error ? e.message : String(e), 'check the command');
-  }
+  const exe = await openOrRefusal(command[0] as string, { cwd, pathEnv: ctx.env.PATH });
+  if (!(exe instanceof GateError)) opened.exe = exe;
   lap('exe');
   // The TCTI: --tcti, else $EXECGATE_TCTI, else the policy's [host] tcti (host-policy.ts's order).
   const tcti = ctx.tcti ?? (ctx.env.EXECGATE_TCTI ? undefined : policy.host.tcti);

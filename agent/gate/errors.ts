@@ -6,6 +6,7 @@
  */
 import type { ArtifactCode } from '../artifact/errors.js';
 import { ExecgateError } from '../errors.js';
+import type { GateVerdict } from './gate.js';
 
 export type GateCode =
   /** No artifact given or found, or the file cannot be read. */
@@ -42,4 +43,16 @@ export class GateError extends ExecgateError<GateCode> {
     super(code, message, options);
     this.remedy = remedy;
   }
+}
+
+/** `e` as an enforce-mode denial that ran nothing and was not recorded (no audit store was reached). */
+export function unrecordedDenial(e: GateError): GateVerdict {
+  return {
+    verdict: 'deny',
+    reason: e.code,
+    detail: e.message,
+    remedy: e.remedy,
+    mode: 'enforce',
+    run: false,
+  };
 }

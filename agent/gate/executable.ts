@@ -421,3 +421,17 @@ export async function openExecutable(
     throw e;
   }
 }
+
+/** `openExecutable`, or its refusal as the verdict will judge it (anything unexpected is E_SCOPE too). */
+export async function openOrRefusal(
+  command: string,
+  opts: OpenExecutableOptions,
+): Promise<OpenedExecutable | GateError> {
+  try {
+    return await openExecutable(command, opts);
+  } catch (e) {
+    return e instanceof GateError
+      ? e
+      : new GateError('E_SCOPE', e instanceof Error ? e.message : String(e), 'check the command');
+  }
+}

@@ -21,7 +21,7 @@ import { chmod, lstat, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { ConfigError } from '../config/errors.js';
 import { errnoOf } from '../errors.js';
-import { GateError } from '../gate/errors.js';
+import { GateError, unrecordedDenial } from '../gate/errors.js';
 import { decide, type GateContext, type GateVerdict } from '../gate/gate.js';
 import {
   decodeRequest,
@@ -196,14 +196,7 @@ async function verdictOn(req: WireRequest, served: ServedGate): Promise<GateVerd
             `the service cannot judge: ${e instanceof Error ? e.message : String(e)}`,
             'fix the host policy (execgate policy check --policy FILE); the service reads it again on the next request',
           );
-    verdict = {
-      verdict: 'deny',
-      reason: g.code,
-      detail: g.message,
-      remedy: g.remedy,
-      mode: 'enforce',
-      run: false,
-    };
+    verdict = unrecordedDenial(g);
   }
   served.made?.(verdict, (performance.now() - start) / 1000);
   return verdict;

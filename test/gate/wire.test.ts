@@ -74,6 +74,22 @@ const verdict = {
   env: ['PATH'],
 } as const;
 
+/** A minimal request as it arrives (JSON parsed). */
+const sent = () =>
+  trip(
+    encodeRequest({
+      policy: '/p',
+      tcti: null,
+      argv: ['/bin/true'],
+      cwd: '/',
+      uid: 0,
+      pid: 1,
+      pidStart: 1,
+      env: {},
+      exe: { realPath: '/bin/true', sha256: new Uint8Array(32) },
+    }),
+  ) as Record<string, unknown>;
+
 describe('messages', () => {
   it('a request decodes to exactly what was encoded', () => {
     fc.assert(
@@ -84,19 +100,7 @@ describe('messages', () => {
   });
 
   it('random JSON and mutated requests are a WireError or a request, never another exception', () => {
-    const valid = trip(
-      encodeRequest({
-        policy: '/p',
-        tcti: null,
-        argv: ['/bin/true'],
-        cwd: '/',
-        uid: 0,
-        pid: 1,
-        pidStart: 1,
-        env: {},
-        exe: { realPath: '/bin/true', sha256: new Uint8Array(32) },
-      }),
-    ) as Record<string, unknown>;
+    const valid = sent();
     const mutated = fc
       .tuple(fc.constantFrom(...Object.keys(valid), 'extra'), fc.jsonValue())
       .map(([k, v]) => ({ ...valid, [k]: v }));
@@ -112,19 +116,7 @@ describe('messages', () => {
   });
 
   it('a request with an unknown field, a NUL in argv, a bad digest or an environment name with "=" is refused', () => {
-    const base = trip(
-      encodeRequest({
-        policy: '/p',
-        tcti: null,
-        argv: ['/bin/true'],
-        cwd: '/',
-        uid: 0,
-        pid: 1,
-        pidStart: 1,
-        env: {},
-        exe: { realPath: '/bin/true', sha256: new Uint8Array(32) },
-      }),
-    ) as Record<string, unknown>;
+    const base = sent();
     expect(() => decodeRequest(base)).not.toThrow();
     for (const bad of [
       { ...base, more: 1 },
