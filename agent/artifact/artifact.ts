@@ -27,9 +27,9 @@ import {
   signingAlgOf,
 } from './cose.js';
 import { ArtifactError } from './errors.js';
+import { MAX_ARTIFACT_BYTES } from './limits.js';
 
-/** Largest artifact file: a full chain of MAX_ANCESTORS and many approvals fit well inside. */
-export const MAX_ARTIFACT_BYTES = 256 * 1024;
+export { MAX_ARTIFACT_BYTES } from './limits.js';
 /** Most countersignatures one artifact may carry. */
 export const MAX_APPROVALS = 32;
 /**

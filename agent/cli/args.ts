@@ -5,7 +5,7 @@ import type { EkAlg } from '../attest/ek.js';
 import { DURATION_EXAMPLES, durationSeconds } from '../config/duration.js';
 import { fromHex, isHex } from '../encoding/bytes.js';
 import { TPM_HT } from '../tpm/constants.js';
-import { UsageError } from './exit.js';
+import { UsageError } from './exit-codes.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

@@ -16,8 +16,8 @@
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
-import { MAX_ARTIFACT_BYTES } from '../artifact/artifact.js';
-import { loadPolicy } from '../config/policy.js';
+import { MAX_ARTIFACT_BYTES } from '../artifact/limits.js';
+import { policyStateDir } from '../config/state-dir.js';
 import { checkDir } from '../fs/atomic-write.js';
 import { readRegularFile } from '../fs/read-bounded.js';
 import { GateError } from '../gate/errors.js';
@@ -91,10 +91,10 @@ async function prepare(argv: string[], io: VerdictIo & { readonly tcti: string |
   const { flags, command } = parseCommandLine(argv, EXEC_HELP.split('\n')[0] ?? '');
   if (flags.verdict !== undefined) await checkOutput('--verdict', flags.verdict, { replace: true });
   const policyFile = resolve(flags.policy ?? '/etc/execgate/policy.toml');
-  const policy = await loadPolicy(policyFile);
+  const stateDir = await policyStateDir(policyFile);
   lap('policy');
-  if (!(await ownStateDir(policy.host.stateDir))) return undefined;
-  const path = join(policy.host.stateDir, GATE_SOCKET);
+  if (stateDir === undefined || !(await ownStateDir(stateDir))) return undefined;
+  const path = join(stateDir, GATE_SOCKET);
   if (
     !(await lstat(path).then(
       (st) => st.isSocket(),

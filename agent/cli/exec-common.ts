@@ -14,7 +14,7 @@ import type { GateVerdict } from '../gate/gate.js';
 import { lap, timings } from '../timing.js';
 import { parseFlags } from './args.js';
 import type { CliIo } from './context.js';
-import { EXIT, UsageError } from './exit.js';
+import { EXIT, UsageError } from './exit-codes.js';
 import { writeOutput } from './output.js';
 
 export const EXEC_HELP = `Usage: execgate exec [--artifact FILE] [--policy FILE] [--json] [--verdict FILE] -- CMD [ARGS…]
