@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Installs the built execgate agent on this host (README.md, "Install on a host"), or removes it again.
+# Installs the built execgate agent on this host (docs/install.md), or removes it again.
 # From a checkout where `npm run build` ran (scripts/setup.sh does), it puts (PREFIX defaults to
 # /usr/local; with --root DIR every path below is under DIR):
 #   PREFIX/lib/execgate/        what the bundled command line loads at run time (scripts/bundle.mjs): the

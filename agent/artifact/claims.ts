@@ -5,7 +5,7 @@
  * The CWT claims set (RFC 8392) an artifact carries, declared once (CLAIMS, SCOPE, …, with
  * encoding/cbor-schema.ts) and both decoded and encoded from that declaration. Decoding is closed: a key that is not declared is E_FORMAT
  * naming it, at every level, so an issuer cannot add a restriction a verifier would silently ignore.
- * The CDDL is in README.md ("Artifact format").
+ * The CDDL is in docs/formats.md ("Artifact format").
  */
 import { publicKeyOf } from '../crypto/keys.js';
 import type { CborKey, CborMap, CborValue } from '../encoding/cbor.js';

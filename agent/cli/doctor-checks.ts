@@ -200,9 +200,7 @@ const policyCheck: Check = {
   onError(e, s) {
     const missing =
       e instanceof ConfigError && errnoOf((e.cause as { cause?: unknown } | undefined)?.cause) === 'ENOENT';
-    return missing
-      ? `write the host policy (README, "Host policy") or name it with --policy FILE`
-      : fixPolicy(e, s);
+    return missing ? `write the host policy (docs/policy.md) or name it with --policy FILE` : fixPolicy(e, s);
   },
 };
 

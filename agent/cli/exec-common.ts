@@ -33,7 +33,7 @@ CMD runs with execgate's stdin, stdout and stderr, EXECGATE_VERDICT=<seq>:<entry
 exits with CMD's status, or dies of the signal that killed it.
 Reason codes: E_MISSING E_FORMAT E_SIGNATURE E_UNTRUSTED_ISSUER E_LINEAGE E_POLICY E_APPROVAL E_EXPIRED
 E_NOT_YET_VALID E_BOOT E_REVOKED E_HOST E_STATE E_SCOPE E_REPLAY E_CONFIG E_TPM_UNAVAILABLE E_AUDIT
-E_INTERNAL (README, "The gate").
+E_INTERNAL (docs/gate.md).
 
 Example:
   execgate exec --artifact reboot.cose -- /usr/sbin/reboot`;

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * Exit codes of the `execgate` command, documented in README.md. Errors map to them by their stable
+ * Exit codes of the `execgate` command, documented in docs/cli.md. Errors map to them by their stable
  * `code`, so a script can tell "no TPM" from "the TPM said no" from "bad flags". The table is typed over
  * every error code of agent/ (`Code`), so a code without an exit code, or a misspelled one, does not
- * compile; test/cli/exit-codes.test.ts checks that README.md documents each.
+ * compile; test/cli/exit-codes.test.ts checks that docs/cli.md documents each.
  */
 import type { ArtifactCode } from '../artifact/errors.js';
 import type { AkCode } from '../attest/ak.js';

@@ -28,7 +28,7 @@ Commands:
   --policy FILE  the policy to check
   --json         the same as one JSON object (durations in seconds, kids as hex)
 
-README.md "Host policy" describes every table.
+docs/policy.md describes every table.
 
 Example:
   execgate policy check --policy /etc/execgate/policy.toml`;

@@ -15,7 +15,7 @@ import { EXECGATE_VERSION } from './version.js';
 const HASHING_GROUPS: ReadonlySet<string> = new Set(['eventlog', 'ima', 'state']);
 
 /**
- * The thread count for `initHashing` from $EXECGATE_HASH_THREADS (README, "Hashing"): unset or empty, 2
+ * The thread count for `initHashing` from $EXECGATE_HASH_THREADS (docs/development.md, "wasm-core"): unset or empty, 2
  * (large batches split with one worker thread on a machine with two cores); 0 or 1, one thread
  * (determinism, debugging); 2 or more, 2 (one worker is all there is). Anything else is a usage error.
  */

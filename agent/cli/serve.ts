@@ -21,7 +21,7 @@ import { hostStatePath, pinnedAk, readHostState, withPinnedAk } from './host-sta
 
 export const SERVE_HELP = `Usage: execgate serve [--policy FILE] [--log-level LEVEL]
 
-The host's long-running service (README.md, "The service"): makes audit checkpoints on the policy's
+The host's long-running service (docs/service.md): makes audit checkpoints on the policy's
 [audit] schedule, appends a signed heartbeat (a quote of [serve] pcrs by the pinned AK) every
 [serve] heartbeat, reloads the policy and revocation lists when their files change, serves Prometheus
 metrics on [serve] metrics (loopback only), and survives the TPM being away (retries with backoff).

@@ -5,8 +5,8 @@
  * The host policy: one TOML file (`--policy FILE`, default /etc/execgate/policy.toml), read with
  * smol-toml and declared once below (schema.ts), plus the drop-in fragments beside it: every
  * `policy.d/*.toml` (in name order; names starting with "." are ignored, as editors leave such files),
- * which add `[[issuer]]` and `[[approval]]` entries only (fleet tools distribute trust that way). README.md
- * "Host policy" has the whole shape with an example:
+ * which add `[[issuer]]` and `[[approval]]` entries only (fleet tools distribute trust that way). docs/policy.md
+ * has the whole shape with an example:
  *
  * ```
  * [host]        state_dir, tcti, groups, clock_skew, reference, mode ("enforce" | "audit"), artifacts

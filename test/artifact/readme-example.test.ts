@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// README.md "Artifact format" shows a worked example, in hex and in diagnostic notation. This test rebuilds
+// docs/formats.md "Artifact format" shows a worked example, in hex and in diagnostic notation. This test rebuilds
 // it from its inputs (the RFC 8032 §7.1 TEST 1 Ed25519 key, fixed claims: Ed25519 signatures are
-// deterministic) with the library, checks that both blocks in README.md are exactly what it makes, and
+// deterministic) with the library, checks that both blocks in docs/formats.md are exactly what it makes, and
 // that the example verifies. Run with EXECGATE_PRINT_EXAMPLE=1 to print the blocks after a format change.
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -73,17 +73,17 @@ function blocks() {
 }
 
 function readmeBlock(name: string): string {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const readme = readFileSync(new URL('../../docs/formats.md', import.meta.url), 'utf8');
   const m = readme.match(
     new RegExp(`<!-- ${name} -->\\n\`\`\`[a-z]*\\n([\\s\\S]*?)\`\`\`\\n<!-- /${name} -->`),
   );
-  if (!m) throw new Error(`README.md has no ${name} block`);
+  if (!m) throw new Error(`docs/formats.md has no ${name} block`);
   return m[1] as string;
 }
 
 beforeAll(() => initVerification());
 
-describe('README worked example', () => {
+describe('docs/formats.md worked example', () => {
   it('the hex and diagnostic blocks are what the library makes, and the example verifies', () => {
     const b = blocks();
     if (process.env.EXECGATE_PRINT_EXAMPLE) console.log(`${b.hex}\n${b.diag}`);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Every stable error code the agent can throw has a documented exit code: none falls through to 1
-// ("internal error"), and README.md's exit-code table names each one.
+// ("internal error"), and docs/cli.md's exit-code table names each one.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -30,7 +30,7 @@ describe('exit codes', () => {
     it(`${code} maps to a documented exit code other than FAILURE`, () => {
       const exit = exitCodeOf(new ExecgateError(code, 'x'));
       expect(exit).not.toBe(EXIT.FAILURE);
-      expect(readFileSync('README.md', 'utf8')).toContain(`\`${code}\``);
+      expect(readFileSync('docs/cli.md', 'utf8')).toContain(`\`${code}\``);
     });
   }
 });

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Issue 15: every command has its own --help with an example, and README.md's command reference names
+// Issue 15: every command has its own --help with an example, and docs/cli.md's command reference names
 // every flag the command parses and none it does not. The commands are those of agent/cli/run.ts GROUPS,
 // so a new group or command is checked without changing this file. Each --help runs as a real process.
 import { readFileSync } from 'node:fs';
@@ -7,11 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { type CommandGroup, GROUPS } from '../../agent/cli/run.js';
 import { type ProcessResult, runProcess } from '../gate/gate-host.js';
 
-/** Flags every command takes (run.ts parseGlobal), documented once in README's "Command line". */
+/** Flags every command takes (run.ts parseGlobal), documented once at the top of docs/cli.md. */
 const GLOBAL = new Set(['--tcti', '--tpm-deadline', '--json', '--debug', '--help', '--version']);
 
 const README = readFileSync('README.md', 'utf8');
-const ROWS = README.split('\n').filter((l) => l.startsWith('| `execgate '));
+const ROWS = readFileSync('docs/cli.md', 'utf8')
+  .split('\n')
+  .filter((l) => l.startsWith('| `execgate '));
 
 interface Command {
   readonly group: string;
@@ -29,7 +31,7 @@ const commands: Command[] = groups.flatMap(({ group, g }) => [
 ]);
 const title = (c: Command) => `execgate ${c.group}${c.name === undefined ? '' : ` ${c.name}`}`;
 
-/** README's row for a command: the table row whose first cell starts with its name. */
+/** docs/cli.md's row for a command: the table row whose first cell starts with its name. */
 function rowOf(c: Command): string | undefined {
   return ROWS.find((r) => {
     const cell = r.slice(3, r.indexOf('` |'));
@@ -103,9 +105,9 @@ describe('execgate --help', () => {
         expect(examples).toMatch(runs);
       });
 
-      it("README's row names every flag --help lists, and only flags it parses", () => {
+      it("docs/cli.md's row names every flag --help lists, and only flags it parses", () => {
         const row = rowOf(c);
-        expect(row, `README.md has no row for ${title(c)}`).toBeDefined();
+        expect(row, `docs/cli.md has no row for ${title(c)}`).toBeDefined();
         const text = [row ?? '', ...referencedRows(c, row ?? '')].join('\n');
         const flags = flagsOf(helps.get(c)?.stdout ?? '');
         expect(flags.filter((f) => !mentions(text, f))).toEqual([]);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// `execgate policy check` through the real process (node main.ts, as a shell runs it): README's own
+// `execgate policy check` through the real process (node main.ts, as a shell runs it): docs/policy.md's own
 // example policy and fragment, with every file they name made for real, loads and prints the effective
 // trust (JSON checked field by field, and the text form); a broken policy exits 2 with one line naming the
 // file, the TOML path and what to do; flags are checked like every command's.
@@ -56,7 +56,7 @@ async function keyAt(path: string, alg: 'ed25519' | 'p256' | 'p384' = 'ed25519')
 const kidOf = (path: string) => toHex(keys.get(path)?.kid ?? new Uint8Array());
 
 beforeAll(async () => {
-  // README's example, with every file it names made for real in a fresh directory.
+  // docs/policy.md's example, with every file it names made for real in a fresh directory.
   dir = await mkdtemp(join(tmpdir(), 'execgate-policy-check-'));
   policy = join(dir, 'policy.toml');
   const { policy: text, fragment } = readmePolicyBlocks();
@@ -85,7 +85,7 @@ afterAll(async () => {
 });
 
 describe('execgate policy check', () => {
-  it("README's example loads: exit 0 and the effective trust as JSON, field by field", () => {
+  it("docs/policy.md's example loads: exit 0 and the effective trust as JSON, field by field", () => {
     const r = execgate(['policy', 'check', '--policy', policy, '--json']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(EXIT.OK);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The host policy (agent/config): defaults, every key of every table, relative paths, README's example
+// The host policy (agent/config): defaults, every key of every table, relative paths, docs/policy.md's example
 // and fragment, and every refusal as E_CONFIG naming the TOML path: unknown tables and keys, missing and
 // malformed values, TOML syntax, an unreadable, oversized or non-UTF-8 file. The declaration machinery
 // (schema.ts) is also tried on test-only documents: each table kind, lists, required keys, table rules.
@@ -81,7 +81,7 @@ describe('defaults', () => {
   });
 });
 
-describe('README', () => {
+describe('docs/policy.md', () => {
   it('the host policy example parses to what its comments say', () => {
     const p = parsePolicy(readmePolicyBlocks().policy, { file: FILE });
     expect(p.host).toEqual({

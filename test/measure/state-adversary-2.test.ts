@@ -2,7 +2,7 @@
 // Second adversarial review of the measured-state verdict (agent/measure/state/), after the fixes for
 // state-adversary.test.ts: inputs for which the verdict says OK although the host booted something its
 // reference forbids, or for which the evidence says something other than what was measured. Each test
-// states the attack and the rule of README "Measured state: what is judged, and on what" it breaks, and
+// states the attack and the rule of docs/measured-state.md it breaks, and
 // fails on the code it was written against.
 // Threat model as before: the attacker is root on the host after boot, controls the log files it hands
 // over and may extend PCRs itself, but cannot undo an extend; the quote is genuine.
@@ -80,13 +80,13 @@ function captured(events: readonly SyntheticEvent[], exact: readonly number[]): 
 }
 
 describe('finding A: a forbidden PCR 8 command escapes bootCommands when no digest list covers PCR 8', () => {
-  // Rule broken: README "bootCommands lists the exact command strings allowed in PCR 8: a kernel started
+  // Rule broken: docs/measured-state.md "bootCommands lists the exact command strings allowed in PCR 8: a kernel started
   // with another command line (init=/bin/sh), or a grub command typed at the boot menu, fails", and
   // "Hostile logs give failures". bootCommands judges only the events evidence.ts recognises as commands
   // (definedForm: an EV_IPL in PCR 8 with a grub prefix or UCS-2 text whose digest verifies). Any other
   // PCR 8 event goes to `measured`, which only kernels/initrds/loaderFiles judge. So with a reference that
   // pins the firmware (PCRs 0–7) and the command lines (bootCommands) but lets kernel files change (no
-  // digest lists; a configuration the README allows: every rule is independent), the host shows its real
+  // digest lists; a configuration docs/measured-state.md allows: every rule is independent), the host shows its real
   // `linux … init=/bin/sh` and `kernel_cmdline: … init=/bin/sh` events in a form that is not a command:
   // - retyped to a type whose digest is not checked (EV_COMPACT_HASH, EV_EVENT_TAG, EV_POST_CODE, …): no
   //   'untrusted' finding at all; or
@@ -171,7 +171,7 @@ describe('finding A: a forbidden PCR 8 command escapes bootCommands when no dige
 });
 
 describe('finding B: a byte-order mark makes a PCR 8 command show a text that is not what was measured', () => {
-  // Rule broken: README "the boot loader's command strings in PCR 8 … (their digest is the hash of their
+  // Rule broken: docs/measured-state.md "the boot loader's command strings in PCR 8 … (their digest is the hash of their
   // data, which is then a label)" and evidence.ts BootCommand "its digest is the hash of its text, so the
   // text is what was measured". event-data/text.ts decodes with TextDecoder's default ignoreBOM: false,
   // which drops a leading U+FEFF: UTF-8 data EF BB BF "grub_cmd: X" decodes to the text "grub_cmd: X", and
@@ -245,7 +245,7 @@ function pcr9Events(count: number): Buffer {
 }
 
 describe('finding C: a log with many unallowed events makes judgeMeasuredState throw RangeError', () => {
-  // Contract broken: README "Hostile logs give failures, never exceptions" and verdict.ts "Never throws for
+  // Contract broken: docs/measured-state.md "Hostile logs give failures, never exceptions" and verdict.ts "Never throws for
   // hostile log contents". verdict.ts collects the reference's failures with
   // `failures.push(...checkReference(...).failures)`: a spread into a call's arguments, which V8 caps by
   // the stack (about 120,000 arguments). checkReference gives one failure per unallowed event and bank, so
@@ -271,7 +271,7 @@ describe('finding C: a log with many unallowed events makes judgeMeasuredState t
 });
 
 describe('finding D: one grub command naming a path many times throws, and amplifies memory ~150×', () => {
-  // Contract broken: README "Hostile logs give failures, never exceptions"; boot-summary.ts summarizeBoot
+  // Contract broken: docs/measured-state.md "Hostile logs give failures, never exceptions"; boot-summary.ts summarizeBoot
   // "Never throws for a parsed log" (reached through evidence.ts bootEvidence on every verified log).
   // For a PCR 8 "grub_cmd: initrd P1 P2 …", boot-summary.ts pushes one LoadedFile per *path named*, not
   // per PCR 9 event, with `target.push(...grubFiles(…))`. One 1 MiB event "grub_cmd: initrd /a /a …"

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Adversarial review of the measured-state verdict (agent/measure/state/): inputs for which the verdict
 // says OK although the host booted or ran something its reference forbids, or for which it throws. Each
-// test states the attack and the rule of README "Measured state: what is judged, and on what" it breaks.
+// test states the attack and the rule of docs/measured-state.md it breaks.
 // The quote's values are what the TPM holds after the host's real extends (replay of what was extended):
 // the attacker is root on the host after boot, so it controls the log files it hands over and may extend
 // PCRs 0–15 itself, but it cannot undo an extend.
@@ -40,7 +40,7 @@ const HONEST = parseEventLog(buildEventLog({ banks: [...BANKS], events: uefiBoot
 const HONEST_QUOTE = replayEventLog(HONEST).pcrs;
 
 /**
- * The reference `state capture --exact-pcrs 0-7` writes for the honest boot (README: "e.g. 0-7 so that
+ * The reference `state capture --exact-pcrs 0-7` writes for the honest boot (docs/cli.md: "e.g. 0-7 so that
  * kernels may change within the allowlist"): exact PCRs 0–7 in both banks, Secure Boot required, and the
  * allowlists of PCR 4 (shim) and PCRs 8–9 (the kernel; empty initrds and loaderFiles).
  */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // An honest host must pass its own captured reference: for every real event log in test/vectors/eventlog,
-// `state capture` then `state check` through the library (README "Measured state: what is judged, and on
-// what"): the quote is the log's own replay (what the TPM holds after those extends), the verdict of a
+// `state capture` then `state check` through the library (docs/measured-state.md): the quote is the log's
+// own replay (what the TPM holds after those extends), the verdict of a
 // capture (no reference) must be clean, captureReference must give a valid document, and the same log and
 // quote judged against that document must pass. A reference that an honest boot fails is a regression of
 // the stricter rules (definedForm, bootCommands, Secure Boot by content, the PCR 4/8/9 coverage).
