@@ -102,11 +102,8 @@ async function serve(argv: string[], ctx0: CliContext): Promise<number> {
   const { GATE_SOCKET } = await import('../gate/wire.js');
   const { explicitTcti } = await import('./exec-client.js');
   const { initVerification } = await import('../crypto/verify.js');
-  // Each verdict verifies a handful of signatures: node:crypto's route, with the same verdicts as
-  // wasm-core's (crypto/verify.ts, one-shot mode). Measured: with a wasm-core instance made at start, a
-  // SIGTERM soon after start ended the service by the signal after its own exit had begun (not exit 0);
-  // the cause was not found, and the instance buys nothing for single verifications.
-  await initVerification({ oneShot: true });
+  // A long-lived process: wasm-core instantiated once, its key cache warm for the pinned AK's quotes.
+  await initVerification();
   let gate: Awaited<ReturnType<typeof listenGate>>;
   try {
     gate = await listenGate(
