@@ -17,6 +17,7 @@ import { lstat, realpath, stat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { MAX_ARTIFACT_BYTES } from '../artifact/limits.js';
+import { DEFAULT_POLICY_FILE } from '../config/defaults.js';
 import { policyStateDir } from '../config/state-dir.js';
 import { checkDir } from '../fs/atomic-write.js';
 import { readRegularFile } from '../fs/read-bounded.js';
@@ -90,7 +91,7 @@ export async function execViaServe(
 async function prepare(argv: string[], io: VerdictIo & { readonly tcti: string | undefined }) {
   const { flags, command } = parseCommandLine(argv, EXEC_HELP.split('\n')[0] ?? '');
   if (flags.verdict !== undefined) await checkOutput('--verdict', flags.verdict, { replace: true });
-  const policyFile = resolve(flags.policy ?? '/etc/execgate/policy.toml');
+  const policyFile = resolve(flags.policy ?? DEFAULT_POLICY_FILE);
   const stateDir = await policyStateDir(policyFile);
   lap('policy');
   if (stateDir === undefined || !(await ownStateDir(stateDir))) return undefined;
