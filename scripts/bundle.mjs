@@ -14,8 +14,9 @@
 // loaded only on request, from dist/wasm-core/generated/). cbor-x is bundled from its pure JavaScript
 // entry: its Node entry's optional native string extractor (cbor-extract) costs an addon lookup and load
 // in every process, for the few small quote bundles the CLI decodes.
-import { chmod, copyFile, readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import Module, { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { constants, Script } from 'node:vm';
@@ -25,8 +26,12 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const dir = process.argv[2] ?? join(root, 'dist');
 
-/** Bundles agent/cli/ENTRY into BUNDLE and makes its code cache beside it. */
-async function bundleOne(entry, bundle) {
+/**
+ * Bundles agent/cli/ENTRY into BUNDLE and makes its code cache beside it: after running `warmUp` on the
+ * bundle's exports, when given, so that the cache also holds the functions that run compiled (V8
+ * compiles a function when first called; a cache made before running holds the top level only).
+ */
+async function bundleOne(entry, bundle, warmUp) {
   await build({
     entryPoints: [join(root, 'agent', 'cli', entry)],
     outfile: bundle,
@@ -64,10 +69,39 @@ async function bundleOne(entry, bundle) {
     filename: bundle,
     importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
+  if (warmUp !== undefined) {
+    const module = { exports: {} };
+    script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+    await warmUp(module.exports);
+  }
   await writeFile(`${bundle}.cache`, script.createCachedData());
 }
 
+/**
+ * The exec client's path up to its request, once: a policy in a temporary directory with no service
+ * there, so it reads the policy, opens and hashes an executable, finds no socket and answers undefined
+ * ("judge in this process"). Its start-up then compiles nothing of that path (BENCHMARKS.md, "With
+ * execgate serve").
+ */
+async function warmExecClient(client) {
+  const tmp = await mkdtemp(join(tmpdir(), 'execgate-bundle-'));
+  try {
+    await mkdir(join(tmp, 'state'), { mode: 0o700 });
+    const policy = join(tmp, 'policy.toml');
+    await writeFile(
+      policy,
+      '[host]\nstate_dir = "state"\ntcti = "device:/dev/tpmrm0"\n\n' +
+        '[[issuer]]\nname = "ops"\nkey = "ops.pub"\nexe = ["/usr/bin/"]\nmax_ttl = "1h"\n',
+      { mode: 0o600 },
+    );
+    const code = await client.main(['exec', '--policy', policy, '--', process.execPath]);
+    if (code !== undefined) throw new Error(`the exec client's warm-up gave ${code}, not undefined`);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
 await bundleOne('main.ts', join(dir, 'execgate-bundle.cjs'));
-await bundleOne('exec-main.ts', join(dir, 'execgate-exec.cjs'));
+await bundleOne('exec-main.ts', join(dir, 'execgate-exec.cjs'), warmExecClient);
 await copyFile(join(root, 'scripts', 'execgate.cjs'), join(dir, 'execgate.cjs'));
 await chmod(join(dir, 'execgate.cjs'), 0o755);

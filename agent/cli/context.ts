@@ -27,8 +27,11 @@ export interface CliContext extends CliIo {
    * with E_TPM_TIMEOUT.
    */
   withTpm<T>(fn: (tpm: Tpm) => Promise<T>): Promise<T>;
-  /** The TPM at the resolved TCTI under the same deadline, for a caller that closes it itself. */
-  openTpm(): Tpm;
+  /**
+   * The TPM at the resolved TCTI under the same deadline, for a caller that closes it itself; with
+   * `keepAlive`, a swtpm's commands share one connection until then (stream.ts).
+   */
+  openTpm(options?: { readonly keepAlive?: boolean }): Tpm;
   /** The same context with another TCTI (the host policy's), keeping --json and --tpm-deadline. */
   withTcti(tcti: string | undefined): CliContext;
 }
@@ -56,9 +59,9 @@ export function makeContext(io: CliIo, flags: GlobalFlags): CliContext {
     withTcti(other) {
       return makeContext(io, { ...flags, tcti: other });
     },
-    openTpm() {
+    openTpm(options = {}) {
       const ms = deadlineMs(deadline.raw, deadline.source);
-      const transport = openTransport(tctiOf(tcti, io.env));
+      const transport = openTransport(tctiOf(tcti, io.env), options);
       return new Tpm(new DeadlineTransport(transport, { ms, source: deadline.source }));
     },
     async withTpm(fn) {

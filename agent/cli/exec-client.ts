@@ -35,7 +35,7 @@ import {
   type WireAnswer,
 } from '../gate/wire.js';
 import { lap } from '../timing.js';
-import { act, EXEC_HELP, early, parseCommandLine, type VerdictIo } from './exec-common.js';
+import { act, EXEC_HELP, early, loadRunning, parseCommandLine, type VerdictIo } from './exec-common.js';
 import { checkOutput } from './output.js';
 
 /** How long a verdict may take the service (a hardware TPM's quote is hundreds of milliseconds). */
@@ -65,6 +65,9 @@ export async function execViaServe(
   let answer: WireAnswer;
   try {
     socket.write(frame(request));
+    // While the service judges, this process would wait: it loads what running the command takes (act
+    // awaits the same load, and meets a failure of it there).
+    loadRunning().catch(() => {});
     answer = decodeAnswer(await readFrame(socket, MAX_ANSWER_BYTES, ANSWER_TIMEOUT_MS));
   } catch (e) {
     socket.destroy();
@@ -90,34 +93,32 @@ export async function execViaServe(
 /** Everything up to the request; undefined when no service answers. */
 async function prepare(argv: string[], io: VerdictIo & { readonly tcti: string | undefined }) {
   const { flags, command } = parseCommandLine(argv, EXEC_HELP.split('\n')[0] ?? '');
-  if (flags.verdict !== undefined) await checkOutput('--verdict', flags.verdict, { replace: true });
   const policyFile = resolve(flags.policy ?? DEFAULT_POLICY_FILE);
-  const stateDir = await policyStateDir(policyFile);
-  lap('policy');
-  if (stateDir === undefined || !(await ownStateDir(stateDir))) return undefined;
-  const path = join(stateDir, GATE_SOCKET);
-  if (
-    !(await lstat(path).then(
-      (st) => st.isSocket(),
-      () => false,
-    ))
-  )
-    return undefined;
-  // The executable is hashed before connecting: a large one takes longer than the service waits for a
-  // request after a connection (10 s), and a connection held idle holds its stop.
-  const cwd = await realpath(process.cwd());
-  let artifact: Uint8Array | undefined;
-  let artifactError: string | undefined;
-  if (flags.artifact !== undefined) {
-    try {
-      artifact = await readRegularFile(flags.artifact, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' });
-    } catch (e) {
-      artifactError = e instanceof Error ? e.message : String(e);
-    }
-  }
-  const exe = await openOrRefusal(command[0] as string, { cwd, pathEnv: io.env.PATH });
-  lap('exe');
+  // Every read starts at once: each waits on libuv's thread pool, and while one waits the others go on
+  // (and the policy's TOML is parsed), instead of one after another (BENCHMARKS.md, "With execgate
+  // serve"). The executable is hashed before connecting: a large one takes longer than the service waits
+  // for a request after a connection (10 s), and a connection held idle holds its stop.
+  const [service, opened, artifact, pidStart, output] = await Promise.allSettled([
+    servicePath(policyFile),
+    realpath(process.cwd()).then(async (cwd) => ({
+      cwd,
+      exe: await openOrRefusal(command[0] as string, { cwd, pathEnv: io.env.PATH }),
+    })),
+    readArtifact(flags.artifact),
+    ownStartTime(),
+    flags.verdict === undefined ? undefined : checkOutput('--verdict', flags.verdict, { replace: true }),
+  ]);
+  lap('read');
+  const exe = opened.status === 'fulfilled' ? opened.value.exe : undefined;
+  let handed = false;
   try {
+    // A failure here is met again, and reported, by the in-process gate (module comment).
+    const path = settled(service);
+    const { cwd, exe: judged } = settled(opened);
+    const read = settled(artifact);
+    const start = settled(pidStart);
+    settled(output);
+    if (path === undefined) return undefined;
     const variable = io.env[VERDICT_VARIABLE];
     const request = encodeRequest({
       policy: policyFile,
@@ -126,24 +127,50 @@ async function prepare(argv: string[], io: VerdictIo & { readonly tcti: string |
       cwd,
       uid: typeof process.getuid === 'function' ? process.getuid() : 0,
       pid: process.pid,
-      pidStart: Number(await ownStartTime()),
+      pidStart: Number(start),
       // Only what the verdict reads of the environment: the rest (tokens, keys) stays here.
       env: variable === undefined ? {} : { [VERDICT_VARIABLE]: variable },
       ...(flags.artifact === undefined ? {} : { artifactFile: flags.artifact }),
-      ...(artifact === undefined ? {} : { artifact }),
-      ...(artifactError === undefined ? {} : { artifactError }),
-      exe,
+      ...read,
+      exe: judged,
     });
     const socket = await reach(path);
     lap('connect');
-    if (socket === undefined) {
-      if (!(exe instanceof GateError)) await exe.close();
-      return undefined;
-    }
-    return { flags, command, socket, exe, request };
+    if (socket === undefined) return undefined;
+    handed = true;
+    return { flags, command, socket, exe: judged, request };
+  } finally {
+    if (!handed && exe !== undefined && !(exe instanceof GateError)) await exe.close();
+  }
+}
+
+/** A settled read's value, or its error thrown. */
+function settled<T>(r: PromiseSettledResult<T>): T {
+  if (r.status === 'rejected') throw r.reason;
+  return r.value;
+}
+
+/** The policy's service socket, when this user may ask it (ownStateDir) and one is there. */
+async function servicePath(policyFile: string): Promise<string | undefined> {
+  const stateDir = await policyStateDir(policyFile);
+  if (stateDir === undefined || !(await ownStateDir(stateDir))) return undefined;
+  const path = join(stateDir, GATE_SOCKET);
+  const isSocket = await lstat(path).then(
+    (st) => st.isSocket(),
+    () => false,
+  );
+  return isSocket ? path : undefined;
+}
+
+/** The --artifact file's bytes, or why it could not be read (the service's verdict says so). */
+async function readArtifact(
+  file: string | undefined,
+): Promise<{ artifact?: Uint8Array; artifactError?: string }> {
+  if (file === undefined) return {};
+  try {
+    return { artifact: await readRegularFile(file, { maxBytes: MAX_ARTIFACT_BYTES, what: 'artifact' }) };
   } catch (e) {
-    if (!(exe instanceof GateError)) await exe.close();
-    throw e;
+    return { artifactError: e instanceof Error ? e.message : String(e) };
   }
 }
 

@@ -126,6 +126,24 @@ const recordedAs = (v: GateVerdict): string =>
   v.audit === undefined ? '' : ` (after its ${v.verdict}, audit entry ${v.audit.seq})`;
 
 /**
+ * What running an allowed command takes (node:child_process among it), loaded on first use: a denial
+ * never needs it, and the client of `execgate serve` starts it while the service judges.
+ */
+export function loadRunning(): ReturnType<typeof importRunning> {
+  running ??= importRunning();
+  return running;
+}
+let running: ReturnType<typeof importRunning> | undefined;
+const importRunning = () =>
+  Promise.all([import('../gate/run.js'), import('./child-exit.js'), import('../gate/lineage.js')]).then(
+    ([run, exit, lineage]) => ({
+      runOpened: run.runOpened,
+      exitLikeChild: exit.exitLikeChild,
+      formatVerdictVariable: lineage.formatVerdictVariable,
+    }),
+  );
+
+/**
  * Acts on `verdict` (module comment): writes it to --verdict FILE, prints a denial, and runs the command
  * from `exe` when it is to run; `whileRunning` (the audit checkpoint, when one is due) runs beside it, and
  * `close` releases what the verdict held. Returns the exit code.
@@ -163,9 +181,7 @@ export async function act(
     if (!consume) return verdict.verdict === 'allow' ? EXIT.OK : EXIT.DENIED;
     return EXIT.DENIED;
   }
-  const { runOpened } = await import('../gate/run.js');
-  const { exitLikeChild } = await import('./child-exit.js');
-  const { formatVerdictVariable } = await import('../gate/lineage.js');
+  const { runOpened, exitLikeChild, formatVerdictVariable } = await loadRunning();
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(io.env))
     if (v !== undefined && (verdict.env === undefined || verdict.env.includes(k))) env[k] = v;
