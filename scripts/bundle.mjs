@@ -16,6 +16,7 @@
 // in every process, for the few small quote bundles the CLI decodes.
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import Module, { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,13 +79,20 @@ async function bundleOne(entry, bundle, warmUp) {
 }
 
 /**
- * The exec client's path up to its request, once: a policy in a temporary directory with no service
- * there, so it reads the policy, opens and hashes an executable, finds no socket and answers undefined
- * ("judge in this process"). Its start-up then compiles nothing of that path (BENCHMARKS.md, "With
- * execgate serve").
+ * The exec client's whole path up to the service's answer, once: a policy in a temporary directory
+ * whose gate.sock is a stand-in service that declines every request (with the bundle's own wire
+ * encoding), so the client reads the policy, opens and hashes an executable, connects, sends its request
+ * and reads the answer, then gives undefined ("judge in this process"). A gated command's start then
+ * compiles none of that path (BENCHMARKS.md, "With execgate serve").
  */
 async function warmExecClient(client) {
   const tmp = await mkdtemp(join(tmpdir(), 'execgate-bundle-'));
+  const server = createServer((socket) => {
+    socket.once('data', () =>
+      socket.end(client.frame(client.encodeAnswer({ kind: 'decline', reason: 'build warm-up' }))),
+    );
+    socket.on('error', () => {});
+  });
   try {
     await mkdir(join(tmp, 'state'), { mode: 0o700 });
     const policy = join(tmp, 'policy.toml');
@@ -94,9 +102,14 @@ async function warmExecClient(client) {
         '[[issuer]]\nname = "ops"\nkey = "ops.pub"\nexe = ["/usr/bin/"]\nmax_ttl = "1h"\n',
       { mode: 0o600 },
     );
+    await new Promise((done, fail) =>
+      server.once('error', fail).listen(join(tmp, 'state', 'gate.sock'), done),
+    );
     const code = await client.main(['exec', '--policy', policy, '--', process.execPath]);
-    if (code !== undefined) throw new Error(`the exec client's warm-up gave ${code}, not undefined`);
+    if (code !== undefined)
+      throw new Error(`the exec client's warm-up gave ${code}, not undefined (a decline)`);
   } finally {
+    await new Promise((done) => server.close(done));
     await rm(tmp, { recursive: true, force: true });
   }
 }

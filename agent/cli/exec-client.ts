@@ -94,53 +94,52 @@ export async function execViaServe(
 async function prepare(argv: string[], io: VerdictIo & { readonly tcti: string | undefined }) {
   const { flags, command } = parseCommandLine(argv, EXEC_HELP.split('\n')[0] ?? '');
   const policyFile = resolve(flags.policy ?? DEFAULT_POLICY_FILE);
-  // Every read starts at once: each waits on libuv's thread pool, and while one waits the others go on
-  // (and the policy's TOML is parsed), instead of one after another (BENCHMARKS.md, "With execgate
-  // serve"). The executable is hashed before connecting: a large one takes longer than the service waits
-  // for a request after a connection (10 s), and a connection held idle holds its stop.
-  const [service, opened, artifact, pidStart, output] = await Promise.allSettled([
+  // The small reads start together and wait on libuv's thread pool side by side (BENCHMARKS.md, "With
+  // execgate serve"). The executable is opened and hashed only once there is a service to ask: without
+  // one, the in-process gate opens it itself, and a large file would be hashed twice.
+  const [service, cwd, artifact, pidStart, output] = await Promise.allSettled([
     servicePath(policyFile),
-    realpath(process.cwd()).then(async (cwd) => ({
-      cwd,
-      exe: await openOrRefusal(command[0] as string, { cwd, pathEnv: io.env.PATH }),
-    })),
+    realpath(process.cwd()),
     readArtifact(flags.artifact),
     ownStartTime(),
     flags.verdict === undefined ? undefined : checkOutput('--verdict', flags.verdict, { replace: true }),
   ]);
   lap('read');
-  const exe = opened.status === 'fulfilled' ? opened.value.exe : undefined;
-  let handed = false;
+  // A failure here is met again, and reported, by the in-process gate (module comment).
+  settled(output);
+  const path = settled(service);
+  if (path === undefined) return undefined;
+  const dir = settled(cwd);
+  // Hashed before connecting: a large executable takes longer than the service waits for a request
+  // after a connection (10 s), and a connection held idle holds its stop.
+  const exe = await openOrRefusal(command[0] as string, { cwd: dir, pathEnv: io.env.PATH });
+  lap('exe');
   try {
-    // A failure here is met again, and reported, by the in-process gate (module comment).
-    const path = settled(service);
-    const { cwd, exe: judged } = settled(opened);
-    const read = settled(artifact);
-    const start = settled(pidStart);
-    settled(output);
-    if (path === undefined) return undefined;
     const variable = io.env[VERDICT_VARIABLE];
     const request = encodeRequest({
       policy: policyFile,
       tcti: explicitTcti(io.tcti, io.env),
       argv: command,
-      cwd,
+      cwd: dir,
       uid: typeof process.getuid === 'function' ? process.getuid() : 0,
       pid: process.pid,
-      pidStart: Number(start),
+      pidStart: Number(settled(pidStart)),
       // Only what the verdict reads of the environment: the rest (tokens, keys) stays here.
       env: variable === undefined ? {} : { [VERDICT_VARIABLE]: variable },
       ...(flags.artifact === undefined ? {} : { artifactFile: flags.artifact }),
-      ...read,
-      exe: judged,
+      ...settled(artifact),
+      exe,
     });
     const socket = await reach(path);
     lap('connect');
-    if (socket === undefined) return undefined;
-    handed = true;
-    return { flags, command, socket, exe: judged, request };
-  } finally {
-    if (!handed && exe !== undefined && !(exe instanceof GateError)) await exe.close();
+    if (socket === undefined) {
+      if (!(exe instanceof GateError)) await exe.close();
+      return undefined;
+    }
+    return { flags, command, socket, exe, request };
+  } catch (e) {
+    if (!(exe instanceof GateError)) await exe.close();
+    throw e;
   }
 }
 

@@ -12,6 +12,9 @@ import { startTiming } from '../timing.js';
 import { execViaServe } from './exec-client.js';
 import { parseGlobal } from './global-flags.js';
 
+// For scripts/bundle.mjs's warm-up run, which answers this client as a declining service would.
+export { encodeAnswer, frame } from '../gate/wire.js';
+
 export async function main(argv: string[]): Promise<number | undefined> {
   if (process.env.EXECGATE_TRACE_TIMING === '1') startTiming();
   let global: ReturnType<typeof parseGlobal>;
