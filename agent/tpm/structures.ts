@@ -537,6 +537,7 @@ export type TPMA_NV = Infer<typeof TPMA_NV>;
 export type TPMS_SENSITIVE_CREATE = Infer<typeof TPMS_SENSITIVE_CREATE>;
 export type TPMT_SIGNATURE = Infer<typeof TPMT_SIGNATURE>;
 export type TPMT_TK_HASHCHECK = Infer<typeof TPMT_TK_HASHCHECK>;
+export type TPMT_TK_VERIFIED = Infer<typeof TPMT_TK_VERIFIED>;
 export type TPMS_CLOCK_INFO = Infer<typeof TPMS_CLOCK_INFO>;
 export type TPMS_TIME_INFO = Infer<typeof TPMS_TIME_INFO>;
 export type TPMS_ATTEST = Infer<typeof TPMS_ATTEST>;

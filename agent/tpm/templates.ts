@@ -162,6 +162,29 @@ export function srkEccP256Template(): EccPublic {
 }
 
 /**
+ * tpm2-tools' default owner primary (`tpm2_createprimary -C o`, tpm2-tools 5.4): RSA-2048, AES-128-CFB,
+ * attributes fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|decrypt (0x30072, without
+ * noDA, unlike the Provisioning Guidance SRK above) and an empty `unique`. Sealed secrets live under it,
+ * so a secret sealed by execgate and one sealed with tpm2-tools share a parent (test/secrets compares the
+ * Names).
+ */
+export function ownerPrimaryTemplate(): RsaPublic {
+  return {
+    ...ekRsa2048Template(),
+    objectAttributes: attrs(TPMA_OBJECT, {
+      fixedTPM: true,
+      fixedParent: true,
+      sensitiveDataOrigin: true,
+      userWithAuth: true,
+      restricted: true,
+      decrypt: true,
+    }),
+    authPolicy: new Uint8Array(0),
+    unique: new Uint8Array(0),
+  };
+}
+
+/**
  * An Attestation Key as tpm2-tools 5.4 `tpm2_createak` makes it: a restricted signing key (it signs only
  * TPM-generated data: quotes, certifications, and digests the TPM hashed itself), fixed to this TPM and
  * its parent, its secret generated inside the TPM, usable with its authValue (userWithAuth).
