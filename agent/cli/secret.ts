@@ -38,9 +38,11 @@ Commands:
 Every command takes --policy FILE and --state-dir DIR (the state directory: --state-dir, else the
 policy's [host] state_dir).
 
-Example:
+Examples:
   execgate secret seal --name deploy-token --in token.txt && shred -u token.txt
-  execgate artifact issue … --exe /usr/local/bin/deploy --secret deploy-token --out deploy.cose`;
+  execgate secret list --json
+  execgate secret policy-sign --key policy.key --pcrs sha256:0-7 --out now.policy
+  execgate secret rm deploy-token`;
 
 const PCRS_DEFAULT: PcrSelection = [{ hash: 0x000b, pcrs: [0, 1, 2, 3, 4, 5, 6, 7] }];
 
