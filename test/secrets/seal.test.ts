@@ -10,14 +10,16 @@ import { describe, expect, it } from 'vitest';
 import { generateSigningKey, parseSigningKey } from '../../agent/crypto/keys.js';
 import { SecretError } from '../../agent/secrets/errors.js';
 import { signPcrPolicy } from '../../agent/secrets/policy-key.js';
-import { sealSecret, selectionDigest, unsealSecret } from '../../agent/secrets/seal.js';
+import { sealPolicy, sealSecret, selectionDigest, unsealSecret } from '../../agent/secrets/seal.js';
 import { decodeSealed, encodeSealed } from '../../agent/secrets/store.js';
 import { PCR_Extend } from '../../agent/tpm/commands.js';
 import { TPM_ALG } from '../../agent/tpm/constants.js';
 import { objectName } from '../../agent/tpm/names.js';
 import { readPcrs } from '../../agent/tpm/pcr.js';
 import { parseSelection } from '../../agent/tpm/pcr-selection.js';
+import { policyAuthorize, policyAuthValue, policyGetDigest } from '../../agent/tpm/policy.js';
 import { unmarshal } from '../../agent/tpm/schema.js';
+import { startAuthSession } from '../../agent/tpm/sessions.js';
 import { TPM2B_PUBLIC } from '../../agent/tpm/structures.js';
 import { ownerPrimaryTemplate } from '../../agent/tpm/templates.js';
 import type { Tpm } from '../../agent/tpm/tpm.js';
@@ -56,6 +58,25 @@ describe('sealed secrets on swtpm', () => {
       return unmarshal(TPM2B_PUBLIC, new Uint8Array(await readFile(join(dir, 'p.pub'))));
     });
     expect(hex(ours)).toBe(hex(objectName(theirs)));
+  });
+
+  it("trial sessions: PolicyAuthValue and PolicyAuthorize give the offline calculator's digests", async () => {
+    const tpm = openTpm(swtpm());
+    const keyName = new Uint8Array([0, 0x0b, ...new Uint8Array(32).fill(7)]);
+    const s = await startAuthSession(tpm, { type: 'trial' });
+    try {
+      await policyAuthorize(tpm, s, {
+        approvedPolicy: new Uint8Array(32),
+        policyRef: new Uint8Array(0),
+        keySign: keyName,
+        // A trial session checks no ticket (Part 3 §23.16): a NULL one.
+        ticket: { tag: 0x8022, hierarchy: 0x40000007, digest: new Uint8Array(0) },
+      });
+      await policyAuthValue(tpm, s);
+      expect(hex(await policyGetDigest(tpm, s))).toBe(hex(sealPolicy({ policyKeyName: keyName })));
+    } finally {
+      await tpm.flush(s.handle);
+    }
   });
 
   it('unseals in the sealed state; after a PCR extend the TPM refuses (small and enveloped secrets)', async () => {
