@@ -120,7 +120,7 @@ describe('the secrets claim', () => {
       Array.from({ length: 17 }, (_, i) => `s${String(i).padStart(2, '0')}`),
     ];
     for (const secrets of bad) {
-      const m = encodeClaims({ ...claims, secrets: ['ok'] });
+      const m = new Map(encodeClaims({ ...claims, secrets: ['ok'] }));
       m.set('secrets', [...secrets]);
       expect(() => decodeClaims(m), JSON.stringify(secrets)).toThrow(
         expect.objectContaining({ code: 'E_FORMAT' }),
