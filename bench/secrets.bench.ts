@@ -128,7 +128,8 @@ async function perExecution(tcti: string): Promise<void> {
     ];
     for (let r = 0; r < 3; r++) for (const c of cases) timed(c.argv, env, dir);
     const times = cases.map(() => [] as number[]);
-    for (let r = 0; r < ROUNDS; r++) cases.forEach((c, i) => times[i]?.push(timed(c.argv, env, dir)));
+    for (let r = 0; r < ROUNDS; r++)
+      for (const [i, c] of cases.entries()) times[i]?.push(timed(c.argv, env, dir));
     const added = (times[1] ?? []).map((x, i) => x - (times[0]?.[i] ?? 0));
     table(
       `One sealed secret per gated execution, ${ROUNDS} round-robin rounds on swtpm (in-process gate, wall time per process)`,
