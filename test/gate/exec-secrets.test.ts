@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { cli } from '../cli/helpers.js';
 import { upstreamOf, useSwtpm } from '../helpers/swtpm.js';
 import { startTpmProxy } from '../helpers/tpm-proxy.js';
-import { denied, type GateHost, ran, shareGateHost } from './gate-host.js';
+import { denied, type GateHost, ran, sealOn, shareGateHost } from './gate-host.js';
 
 const swtpm = useSwtpm();
 let h: GateHost;
@@ -23,30 +23,10 @@ const LONG = Buffer.from(randomBytes(3000).toString('base64'));
 /** Something of each secret to look for in text: its hex and base64 forms and, for text, itself. */
 const needles = (s: Buffer) => [s.toString('hex'), s.toString('base64'), s.toString('latin1')];
 
-async function seal(name: string, data: Buffer, ...flags: string[]) {
-  const file = h.file(`${name}.in`);
-  await writeFile(file, data, { mode: 0o600 });
-  const r = await cli([
-    '--tcti',
-    h.tcti,
-    'secret',
-    'seal',
-    '--policy',
-    h.policy,
-    '--name',
-    name,
-    '--in',
-    file,
-    ...flags,
-  ]);
-  expect(r.code, r.stderr).toBe(0);
-  return r;
-}
-
 shareGateHost(swtpm, async (host) => {
   h = host;
-  await seal('short-tok', SHORT, '--pcrs', 'sha256:0-7,16');
-  await seal('long_tok', LONG);
+  await sealOn(h, 'short-tok', SHORT, ['--pcrs', 'sha256:0-7,16']);
+  await sealOn(h, 'long_tok', LONG);
 });
 
 /**
@@ -160,21 +140,7 @@ describe('execgate exec with sealed secrets', () => {
     const proxy = await startTpmProxy(upstreamOf(swtpm()));
     try {
       const secret = Buffer.from(`bus-${randomBytes(40).toString('hex')}`);
-      const file = h.file('bus.in');
-      await writeFile(file, secret, { mode: 0o600 });
-      const sealed = await cli([
-        '--tcti',
-        proxy.tcti,
-        'secret',
-        'seal',
-        '--policy',
-        h.policy,
-        '--name',
-        'bus',
-        '--in',
-        file,
-      ]);
-      expect(sealed.code, sealed.stderr).toBe(0);
+      await sealOn(h, 'bus', secret, [], proxy.tcti);
       const s = await reader('bus', ['EXECGATE_SECRET_BUS_FD']);
       await writeFile(s.go, '');
       const f = await h.issue(s.path, '--secret', 'bus');

@@ -23,9 +23,8 @@ import {
 } from '../../agent/gate/wire.js';
 import type { GateSocket } from '../../agent/serve/gate-socket.js';
 import type { Tpm } from '../../agent/tpm/tpm.js';
-import { cli } from '../cli/helpers.js';
 import { useSwtpm } from '../helpers/swtpm.js';
-import { allowed, denialLine, denied, type GateHost, ran, shareGateHost } from './gate-host.js';
+import { allowed, denialLine, denied, type GateHost, ran, sealOn, shareGateHost } from './gate-host.js';
 import { type ServedHost, serveHost } from './served-host.js';
 
 const swtpm = useSwtpm();
@@ -208,21 +207,7 @@ describe('when the service does not judge', () => {
   });
 
   it('an artifact naming sealed secrets: declined with nothing recorded, and the client unseals them itself', async () => {
-    const file = h.file('served-secret.in');
-    await writeFile(file, 'served secret', { mode: 0o600 });
-    const sealed = await cli([
-      '--tcti',
-      h.tcti,
-      'secret',
-      'seal',
-      '--policy',
-      h.policy,
-      '--name',
-      'served',
-      '--in',
-      file,
-    ]);
-    expect(sealed.code, sealed.stderr).toBe(0);
+    await sealOn(h, 'served', 'served secret');
     const s = await h.script('served-secret', 'cat <&"$EXECGATE_SECRET_SERVED_FD"');
     const f = await h.issue(s.path, '--secret', 'served');
     const before = declined.length;
