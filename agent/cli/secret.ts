@@ -10,7 +10,7 @@ import { SecretError } from '../secrets/errors.js';
 import { isSecretName } from '../secrets/name.js';
 import type { PcrBankSelection, PcrSelection } from '../tpm/pcr-selection.js';
 import { formatSelection } from '../tpm/pcr-selection.js';
-import { parseFlags } from './args.js';
+import { parseFlags, parseHex } from './args.js';
 import type { CliContext } from './context.js';
 import { selectionFlag } from './evidence.js';
 import { EXIT, UsageError } from './exit.js';
@@ -31,9 +31,11 @@ Commands:
                  (a P-256/P-384 key gen .pub), under PolicyAuthorize: any PCR policy that key signs
                  (policy-sign) unseals it, so an update needs a new signature, not a new seal
   list           the sealed secrets: name, size, PCRs, policy key
-  policy-sign --key K --pcrs SEL --out FILE
-                 sign, with the policy key K, a PCR policy for SEL at this TPM's values now; install
-                 FILE as STATE_DIR/secret-policies/NAME.policy for the gate to find it
+  policy-sign --key K --pcrs SEL [--pcr-digest HEX] --out FILE
+                 sign, with the policy key K, a PCR policy for SEL at this TPM's values now, or at the
+                 values whose SHA-256 (concatenated, bank by bank, PCR ascending) is HEX: then no TPM
+                 is needed and the key can stay off the host; install FILE as
+                 STATE_DIR/secret-policies/NAME.policy for the gate to find it
   rm NAME        remove a sealed secret (the TPM keeps nothing: the file was all there was)
 Every command takes --policy FILE and --state-dir DIR (the state directory: --state-dir, else the
 policy's [host] state_dir).
@@ -178,12 +180,14 @@ async function list(argv: string[], ctx: CliContext): Promise<number> {
 }
 
 async function policySign(argv: string[], ctx: CliContext): Promise<number> {
-  const usage = 'Usage: execgate secret policy-sign --key K --pcrs SEL --out FILE [--force]';
+  const usage =
+    'Usage: execgate secret policy-sign --key K --pcrs SEL [--pcr-digest HEX] --out FILE [--force]';
   const { values, positionals } = parseFlags(
     argv,
     {
       key: { type: 'string' },
       pcrs: { type: 'string' },
+      'pcr-digest': { type: 'string' },
       out: { type: 'string' },
       force: { type: 'boolean' },
     },
@@ -200,7 +204,13 @@ async function policySign(argv: string[], ctx: CliContext): Promise<number> {
   const { selectionDigest } = await import('../secrets/seal.js');
   const { signPcrPolicy } = await import('../secrets/policy-key.js');
   const { encodeSignedPolicy } = await import('../secrets/store.js');
-  const digest = await ctx.withTpm(async (t) => selectionDigest(selection, await readPcrs(t, selection)));
+  const given = values['pcr-digest'];
+  let digest: Uint8Array;
+  if (given !== undefined) {
+    digest = parseHex(given, '--pcr-digest');
+    if (digest.length !== 32)
+      throw new UsageError(`--pcr-digest must be 32 bytes (SHA-256), got ${digest.length}`);
+  } else digest = await ctx.withTpm(async (t) => selectionDigest(selection, await readPcrs(t, selection)));
   const signed = signPcrPolicy(key, selection, digest);
   await writeOutput('--out', values.out, encodeSignedPolicy(signed), { mode: 0o644, replace });
   if (ctx.json)

@@ -7,7 +7,7 @@
 // plaintext, sealing or unsealing; after a PCR extend the unseal fails, the verdict is E_STATE and nothing
 // runs (last: it changes the TPM for the file).
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from '../cli/helpers.js';
@@ -155,6 +155,60 @@ describe('execgate exec with sealed secrets', () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  it('with a policy key: released once a PCR policy signed off the TPM (--pcr-digest) is installed', async () => {
+    const key = await h.key('policy');
+    // key() makes Ed25519 keys: a policy key must be one the TPM verifies.
+    const p256 = join(h.dir, 'keys', 'policy-p256.key');
+    expect((await cli(['key', 'gen', '--alg', 'p256', '--out', p256])).code).toBe(0);
+    const ed = await cli([
+      '--tcti',
+      h.tcti,
+      'secret',
+      'seal',
+      '--policy',
+      h.policy,
+      '--name',
+      'x',
+      '--in',
+      key,
+      '--policy-key',
+      `${key}.pub`,
+    ]);
+    expect(ed.stderr).toMatch(/^execgate: E_SECRET_FORMAT: a policy key must be ECDSA P-256 or P-384/);
+    await sealOn(h, 'keyed', SHORT, ['--policy-key', `${p256}.pub`]);
+    const s = await reader('keyed', ['EXECGATE_SECRET_KEYED_FD']);
+    await writeFile(s.go, '');
+    const f = await h.issue(s.path, '--secret', 'keyed', '--uses', '2');
+    // No signed policy installed yet: the TPM has nothing to authorize, E_STATE and nothing runs.
+    const none = await h.exec(['--artifact', f, '--', s.path]);
+    expect(none.code).toBe(126);
+    expect(none.stderr).toMatch(/^execgate: denied: E_STATE: /);
+    expect(await ran(s.marker)).toBe(false);
+    const pcrs = await cli(['--tcti', h.tcti, 'tpm', 'pcrs', '--bank', 'sha256', '--pcrs', '0-7', '--json']);
+    const values = Object.values((JSON.parse(pcrs.stdout) as { sha256: Record<string, string> }).sha256);
+    const digest = sha(Buffer.concat(values.map((v) => Buffer.from(v, 'hex'))));
+    const out = h.file('now.policy');
+    // No --tcti: signing off the host needs no TPM.
+    const signed = await cli([
+      'secret',
+      'policy-sign',
+      '--key',
+      p256,
+      '--pcrs',
+      'sha256:0-7',
+      '--pcr-digest',
+      digest,
+      '--out',
+      out,
+    ]);
+    expect(signed.code, signed.stderr).toBe(0);
+    await mkdir(join(h.stateDir, 'secret-policies'), { mode: 0o700, recursive: true });
+    await copyFile(out, join(h.stateDir, 'secret-policies', 'now.policy'));
+    const r = await h.exec(['--artifact', f, '--', s.path]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${sha(SHORT)}\n`);
   });
 
   it('after a PCR extend the TPM refuses: E_STATE after the recorded allow, and nothing runs', async () => {
