@@ -314,7 +314,11 @@ async function satisfyPolicy(
   }
   await policyPCR(tpm, session, toTpml(chosen.pcrs));
   const approvedPolicy = approvedPcrPolicy(chosen.pcrs, chosen.pcrDigest);
-  const loaded = await tpm.run(LoadExternal, { inPrivate: 0, inPublic: key, hierarchy: TPM_RH.OWNER });
+  const loaded = await tpm.run(LoadExternal, {
+    inPrivate: new Uint8Array(0),
+    inPublic: key,
+    hierarchy: TPM_RH.OWNER,
+  });
   let ticket: Awaited<ReturnType<typeof verifyTicket>>;
   try {
     ticket = await verifyTicket(tpm, loaded.objectHandle, key, approvedPolicy, chosen.signature);

@@ -21,6 +21,7 @@ import {
   TPM2B_NV_PUBLIC,
   TPM2B_PRIVATE,
   TPM2B_PUBLIC,
+  TPM2B_SENSITIVE,
   TPM2B_SENSITIVE_CREATE,
   TPM2B_SENSITIVE_DATA,
   TPM2B_TIMEOUT,
@@ -343,16 +344,13 @@ export const Unseal = command({
   response: struct('TPM2_Unseal_Response', { outData: TPM2B_SENSITIVE_DATA }),
 });
 
-/**
- * Part 3 §12.3: a key from outside the TPM; with an empty inPrivate only its public part (to verify
- * signatures). `inPrivate` is a TPM2B_SENSITIVE, declared here only as its empty form.
- */
+/** Part 3 §12.3: a key from outside the TPM; with an empty inPrivate only its public part (to verify signatures). */
 export const LoadExternal = command({
   name: 'LoadExternal',
   cc: TPM_CC.LoadExternal,
   handles: [],
   params: struct('TPM2_LoadExternal', {
-    inPrivate: u16,
+    inPrivate: TPM2B_SENSITIVE,
     inPublic: TPM2B_PUBLIC,
     hierarchy: TPM_HANDLE,
   }),
