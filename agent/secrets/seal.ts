@@ -220,39 +220,68 @@ export async function unsealSecret(
   s: SealedSecret,
   signed: readonly SignedPolicy[] = [],
 ): Promise<Uint8Array> {
-  const pub = unmarshal(TPMT_PUBLIC, s.public);
-  let data: Uint8Array;
+  const [data] = await unsealSecrets(tpm, [s], signed);
+  return data as Uint8Array;
+}
+
+/** `unsealSecret` of each of `list`, in order, under one owner primary (made once: 24 ms on swtpm). */
+export async function unsealSecrets(
+  tpm: Tpm,
+  list: readonly SealedSecret[],
+  signed: readonly SignedPolicy[] = [],
+): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
   try {
-    data = await withSrk(tpm, async (srk) => {
-      if (!equalBytes(srk.name, s.srkName))
-        throw refused(
-          s.name,
-          "this TPM's owner primary is not the one it was sealed under (another TPM, or the owner hierarchy was cleared)",
-        );
-      const loaded = await tpm.run(Load, { parentHandle: srk.handle, inPrivate: s.private, inPublic: pub });
-      try {
-        return await withSession(
-          tpm,
-          startAuthSession(tpm, {
-            type: 'policy',
-            salt: { handle: srk.handle, public: srk.public },
-            encrypt: true,
-          }),
-          async (session) => {
-            await satisfyPolicy(tpm, session, s, signed);
-            await policyAuthValue(tpm, session);
-            const out = await tpm.run(
-              Unseal,
-              { itemHandle: { handle: loaded.objectHandle, name: loaded.name, auth: s.authValue } },
-              { sessions: [session] },
-            );
-            return out.outData;
-          },
-        );
-      } finally {
-        await tpm.flush(loaded.objectHandle);
-      }
+    await withSrk(tpm, async (srk) => {
+      for (const s of list) out.push(opened(s, await unsealUnder(tpm, srk, s, signed)));
     });
+  } catch (e) {
+    for (const d of out) d.fill(0);
+    throw e;
+  }
+  return out;
+}
+
+/** The sealed data of `s`, unsealed under `srk`; the TPM's refusals as E_SECRET_REFUSED. */
+async function unsealUnder(
+  tpm: Tpm,
+  srk: Srk,
+  s: SealedSecret,
+  signed: readonly SignedPolicy[],
+): Promise<Uint8Array> {
+  if (!equalBytes(srk.name, s.srkName))
+    throw refused(
+      s.name,
+      "this TPM's owner primary is not the one it was sealed under (another TPM, or the owner hierarchy was cleared)",
+    );
+  try {
+    const loaded = await tpm.run(Load, {
+      parentHandle: srk.handle,
+      inPrivate: s.private,
+      inPublic: unmarshal(TPMT_PUBLIC, s.public),
+    });
+    try {
+      return await withSession(
+        tpm,
+        startAuthSession(tpm, {
+          type: 'policy',
+          salt: { handle: srk.handle, public: srk.public },
+          encrypt: true,
+        }),
+        async (session) => {
+          await satisfyPolicy(tpm, session, s, signed);
+          await policyAuthValue(tpm, session);
+          const out = await tpm.run(
+            Unseal,
+            { itemHandle: { handle: loaded.objectHandle, name: loaded.name, auth: s.authValue } },
+            { sessions: [session] },
+          );
+          return out.outData;
+        },
+      );
+    } finally {
+      await tpm.flush(loaded.objectHandle);
+    }
   } catch (e) {
     if (e instanceof TpmError && REFUSALS.some((rc) => e.is(rc)))
       throw refused(
@@ -262,9 +291,14 @@ export async function unsealSecret(
       );
     throw e;
   }
+}
+
+/** The plaintext of `s` from its sealed data: the data itself, or the envelope opened with it (zeroed after). */
+function opened(s: SealedSecret, data: Uint8Array): Uint8Array {
   if (s.envelope === undefined) {
-    if (data.length !== s.size) throw refused(s.name, `it released ${data.length} bytes, not ${s.size}`);
-    return data;
+    if (data.length === s.size) return data;
+    data.fill(0);
+    throw refused(s.name, `it released ${data.length} bytes, not ${s.size}`);
   }
   try {
     const d = createDecipheriv('aes-256-gcm', data, s.envelope.iv);
