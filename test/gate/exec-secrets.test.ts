@@ -4,7 +4,8 @@
 // SHA-256); the secret is in no audit entry, no line execgate prints, and not in the running child's
 // /proc/PID/cmdline or environ; a denied execution runs nothing and receives nothing; a secret the host
 // has not sealed is E_SCOPE; an interposer recording every byte between execgate and swtpm sees no
-// plaintext, sealing or unsealing; after a PCR extend the unseal fails, the verdict is E_STATE and nothing
+// plaintext, sealing or unsealing; in audit mode a "would deny" runs without secrets; a policy key with a
+// PCR policy signed off the host releases; after a PCR extend the unseal fails, the verdict is E_STATE and nothing
 // runs (last: it changes the TPM for the file).
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
@@ -136,6 +137,21 @@ describe('execgate exec with sealed secrets', () => {
     });
   });
 
+  it('audit mode: a "would deny" runs the command without its secrets', async () => {
+    await h.writePolicy({ host: 'mode = "audit"' });
+    const s = await reader('audit-mode', ['EXECGATE_SECRET_SHORT_TOK_FD']);
+    await writeFile(s.go, '');
+    const f = await h.issue(s.path, '--secret', 'short-tok');
+    const before = (await h.entries()).length;
+    const r = await h.exec(['--artifact', f, '--', s.path, 'not-in-scope']);
+    expect(r.stderr).toMatch(/^execgate: would deny \(audit mode, running anyway\): E_SCOPE: /);
+    expect(await ran(s.marker)).toBe(true);
+    expect(r.stdout).not.toContain(sha(SHORT));
+    const [entry] = (await h.entries()).slice(before);
+    expect(entry).toMatchObject({ verdict: 'would-deny', reason: 'E_SCOPE' });
+    expect(entry?.secrets).toBeUndefined();
+  });
+
   it('an interposer recording every byte on the TPM bus sees no plaintext, sealing or releasing', async () => {
     const proxy = await startTpmProxy(upstreamOf(swtpm()));
     try {
@@ -238,6 +254,14 @@ describe('execgate exec with sealed secrets', () => {
       ['allow', 'OK'],
       ['deny', 'E_STATE'],
     ]);
+    // In audit mode too: a command that was to receive a secret never runs without it.
+    await h.writePolicy({ host: 'mode = "audit"' });
+    const g2 = await h.issue(s.path, '--secret', 'short-tok');
+    const audited = await h.exec(['--artifact', g2, '--', s.path]);
+    expect(audited.code).toBe(126);
+    expect(audited.stderr).toMatch(/^execgate: denied: E_STATE: /);
+    expect(await ran(s.marker)).toBe(false);
+    await h.writePolicy();
     // The long secret is sealed to sha256:0-7 only: still released.
     const l = await reader('long-after', ['EXECGATE_SECRET_LONG_TOK_FD']);
     await writeFile(l.go, '');
