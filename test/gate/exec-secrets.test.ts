@@ -4,9 +4,9 @@
 // SHA-256); the secret is in no audit entry, no line execgate prints, and not in the running child's
 // /proc/PID/cmdline or environ; a denied execution runs nothing and receives nothing; a secret the host
 // has not sealed is E_SCOPE; an interposer recording every byte between execgate and swtpm sees no
-// plaintext, sealing or unsealing; in audit mode a "would deny" runs without secrets; a policy key with a
-// PCR policy signed off the host releases; after a PCR extend the unseal fails, the verdict is E_STATE and nothing
-// runs (last: it changes the TPM for the file).
+// plaintext, sealing or unsealing; in audit mode a "would deny" runs without secrets; a policy key with
+// a PCR policy signed off the host releases; after a PCR extend the unseal fails, the verdict is E_STATE
+// and nothing runs (last: it changes the TPM for the file).
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
