@@ -204,11 +204,13 @@ function gateSecrets(
     },
     async release(names) {
       const { readSealed, readSignedPolicies } = await import('../secrets/store.js');
-      const { unsealSecret } = await import('../secrets/seal.js');
-      const t = await tpm();
+      const { unsealSecrets } = await import('../secrets/seal.js');
+      const sealed = await Promise.all(names.map((name) => readSealed(stateDir, name)));
       const signed = await readSignedPolicies(stateDir);
-      for (const name of names)
-        released.set(name, await unsealSecret(t, await readSealed(stateDir, name), signed));
+      const data = await unsealSecrets(await tpm(), sealed, signed);
+      names.forEach((name, i) => {
+        released.set(name, data[i] as Uint8Array);
+      });
       lap('unseal');
     },
   };
