@@ -167,7 +167,7 @@ export async function sealSecret(tpm: Tpm, o: SealOptions): Promise<SealedSecret
             {
               parentHandle: srk.handle,
               inSensitive: { userAuth: authValue, data: sealedData },
-              inPublic: sealedDataTemplate({ authPolicy }),
+              inPublic: sealedDataTemplate({ authPolicy, noDA: true }),
               outsideInfo: new Uint8Array(0),
               creationPCR: [],
             },

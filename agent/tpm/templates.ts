@@ -266,8 +266,12 @@ export function signingEccP256Template(): EccPublic {
  * A sealed-data object (Part 1 §25.2.2: a KEYEDHASH object with neither sign nor decrypt): the caller
  * supplies the secret in TPM2B_SENSITIVE_CREATE.data, so sensitiveDataOrigin is clear (the TPM rejects
  * it otherwise). With an `authPolicy`, userWithAuth is clear, so only the policy releases the data.
+ * `noDA`: a wrong authValue does not count towards dictionary-attack lockout (for a random 256-bit
+ * authValue, which no one guesses, lockout would only let a caller deny the TPM to everyone else).
  */
-export function sealedDataTemplate(options: { readonly authPolicy?: Uint8Array } = {}): KeyedHashPublic {
+export function sealedDataTemplate(
+  options: { readonly authPolicy?: Uint8Array; readonly noDA?: boolean } = {},
+): KeyedHashPublic {
   const authPolicy = options.authPolicy ?? new Uint8Array(0);
   return {
     type: TPM_ALG.KEYEDHASH,
@@ -276,6 +280,7 @@ export function sealedDataTemplate(options: { readonly authPolicy?: Uint8Array }
       fixedTPM: true,
       fixedParent: true,
       userWithAuth: authPolicy.length === 0,
+      noDA: options.noDA === true,
     }),
     authPolicy: authPolicy.slice(),
     parameters: { scheme: { scheme: TPM_ALG.NULL, details: null } },

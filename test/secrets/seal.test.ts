@@ -20,7 +20,7 @@ import { parseSelection } from '../../agent/tpm/pcr-selection.js';
 import { policyAuthorize, policyAuthValue, policyGetDigest } from '../../agent/tpm/policy.js';
 import { unmarshal } from '../../agent/tpm/schema.js';
 import { startAuthSession } from '../../agent/tpm/sessions.js';
-import { TPM2B_PUBLIC } from '../../agent/tpm/structures.js';
+import { TPM2B_PUBLIC, TPMT_PUBLIC } from '../../agent/tpm/structures.js';
 import { ownerPrimaryTemplate } from '../../agent/tpm/templates.js';
 import type { Tpm } from '../../agent/tpm/tpm.js';
 import { startSwtpm } from '../../swtpm/harness.js';
@@ -100,6 +100,15 @@ describe('sealed secrets on swtpm', () => {
   it('a wrong authValue (a copy of the blob without the state directory) is refused by the TPM', async () => {
     const tpm = openTpm(swtpm());
     const sealed = await sealSecret(tpm, { name: 'auth', data: new Uint8Array([1, 2, 3]), selection: SEL16 });
+    // Only the policy releases it, it never leaves this TPM or parent, and a wrong authValue counts for no lockout.
+    const a = unmarshal(TPMT_PUBLIC, sealed.public).objectAttributes;
+    expect([a.userWithAuth, a.fixedTPM, a.fixedParent, a.noDA, a.sensitiveDataOrigin]).toEqual([
+      false,
+      true,
+      true,
+      true,
+      false,
+    ]);
     const forged = { ...sealed, authValue: new Uint8Array(randomBytes(32)) };
     expect(await refusal(unsealSecret(tpm, forged))).toBe('E_SECRET_REFUSED');
     expect(hex(await unsealSecret(tpm, sealed))).toBe('010203');
