@@ -30,7 +30,9 @@ Commands:
                  the PCRs of the policy's [host] reference) at their values now, or, with --policy-key
                  (a P-256/P-384 key gen .pub), under PolicyAuthorize: any PCR policy that key signs
                  (policy-sign) unseals it, so an update needs a new signature, not a new seal
-  list           the sealed secrets: name, size, PCRs, policy key
+  list [--check] the sealed secrets: name, size, PCRs, policy key; with --check, whether each one's
+                 policy holds for the PCRs now (read from the TPM: a forecast, the unseal decides), to
+                 see before a verdict which secrets an update broke
   policy-sign --key K --pcrs SEL [--pcr-digest HEX] --out FILE
                  sign, with the policy key K, a PCR policy for SEL at this TPM's values now, or at the
                  values whose SHA-256 (concatenated, bank by bank, PCR ascending) is HEX: then no TPM
@@ -42,7 +44,7 @@ policy's [host] state_dir).
 
 Examples:
   execgate secret seal --name deploy-token --in token.txt && shred -u token.txt
-  execgate secret list --json
+  execgate secret list --check --json
   execgate secret policy-sign --key policy.key --pcrs sha256:0-7 --out now.policy
   execgate secret rm deploy-token`;
 
@@ -140,33 +142,42 @@ async function seal(argv: string[], ctx: CliContext): Promise<number> {
 }
 
 async function list(argv: string[], ctx: CliContext): Promise<number> {
-  const usage = 'Usage: execgate secret list [--json] [--policy FILE] [--state-dir DIR]';
-  const { values, positionals } = parseFlags(argv, { ...POLICY_FLAGS }, usage);
+  const usage = 'Usage: execgate secret list [--check] [--json] [--policy FILE] [--state-dir DIR]';
+  const { values, positionals } = parseFlags(argv, { ...POLICY_FLAGS, check: { type: 'boolean' } }, usage);
   if (positionals.length) throw new UsageError(`unknown argument "${positionals[0]}"\n${usage}`);
   const setup = await hostSetup(values, ctx, { readDefault: true });
-  const { listSealed, readSealed } = await import('../secrets/store.js');
+  const { listSealed, readSealed, readSignedPolicies } = await import('../secrets/store.js');
+  const { policyHoldsNow } = await import('../secrets/seal.js');
+  const { readPcrs } = await import('../tpm/pcr.js');
+  const signed = values.check ? await readSignedPolicies(setup.stateDir) : [];
   const rows: {
     name: string;
     size?: number;
     pcrs?: string;
     policyKey?: boolean;
     created?: string;
+    holdsNow?: boolean;
     error?: string;
   }[] = [];
-  for (const name of await listSealed(setup.stateDir)) {
-    try {
-      const s = await readSealed(setup.stateDir, name);
-      rows.push({
-        name,
-        size: s.size,
-        pcrs: formatSelection(s.pcrs),
-        policyKey: s.policyKey !== undefined,
-        created: s.created,
-      });
-    } catch (e) {
-      rows.push({ name, error: e instanceof Error ? e.message : String(e) });
+  const each = async (read?: (sel: PcrSelection) => ReturnType<typeof readPcrs>) => {
+    for (const name of await listSealed(setup.stateDir)) {
+      try {
+        const s = await readSealed(setup.stateDir, name);
+        rows.push({
+          name,
+          size: s.size,
+          pcrs: formatSelection(s.pcrs),
+          policyKey: s.policyKey !== undefined,
+          created: s.created,
+          ...(read === undefined ? {} : { holdsNow: await policyHoldsNow(s, signed, read) }),
+        });
+      } catch (e) {
+        rows.push({ name, error: e instanceof Error ? e.message : String(e) });
+      }
     }
-  }
+  };
+  if (values.check) await setup.ctx.withTpm((t) => each((sel) => readPcrs(t, sel)));
+  else await each();
   if (ctx.json) ctx.out(JSON.stringify({ secrets: rows }));
   else if (rows.length === 0) ctx.out(`no secrets are sealed in ${setup.stateDir}`);
   else
@@ -174,7 +185,7 @@ async function list(argv: string[], ctx: CliContext): Promise<number> {
       ctx.out(
         r.error !== undefined
           ? `${r.name}  unreadable: ${r.error}`
-          : `${r.name}  ${r.size} bytes  ${r.policyKey ? 'policy key' : `PolicyPCR ${r.pcrs}`}  sealed ${r.created}`,
+          : `${r.name}  ${r.size} bytes  ${r.policyKey ? 'policy key' : `PolicyPCR ${r.pcrs}`}  sealed ${r.created}${r.holdsNow === undefined ? '' : r.holdsNow ? '  policy holds now' : '  POLICY DOES NOT HOLD NOW'}`,
       );
   return EXIT.OK;
 }

@@ -193,6 +193,33 @@ export async function sealSecret(tpm: Tpm, o: SealOptions): Promise<SealedSecret
   }
 }
 
+/**
+ * Whether `s`'s policy holds for the PCR values `read` returns (for `execgate secret list --check`): its
+ * object's authPolicy is the one those values give, or (policy key) an installed signed policy of its key
+ * approves them. A forecast from values read in clear, not a proof: only the TPM's unseal decides.
+ */
+export async function policyHoldsNow(
+  s: SealedSecret,
+  signed: readonly SignedPolicy[],
+  read: (selection: PcrSelection) => Promise<PcrValues>,
+): Promise<boolean> {
+  if (s.policyKey === undefined) {
+    const want = unmarshal(TPMT_PUBLIC, s.public).authPolicy;
+    return equalBytes(
+      want,
+      sealPolicy({ selection: s.pcrs, pcrDigest: selectionDigest(s.pcrs, await read(s.pcrs)) }),
+    );
+  }
+  const keyName = objectName(unmarshal(TPMT_PUBLIC, s.policyKey));
+  for (const p of signed)
+    if (
+      equalBytes(p.keyName, keyName) &&
+      equalBytes(p.pcrDigest, selectionDigest(p.pcrs, await read(p.pcrs)))
+    )
+      return true;
+  return false;
+}
+
 /** TPM response codes that mean "the TPM will not release this here": E_SECRET_REFUSED. */
 const REFUSALS = [
   TPM_RC.POLICY_FAIL,

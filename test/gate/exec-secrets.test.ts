@@ -243,6 +243,15 @@ describe('execgate exec with sealed secrets', () => {
       sha(Buffer.from('moved')),
     ]);
     expect(ext.code, ext.stderr).toBe(0);
+    // The forecast says so before any verdict: short-tok's PCR 16 moved; the others do not read it.
+    const check = await cli(['--tcti', h.tcti, 'secret', 'list', '--check', '--json', '--policy', h.policy]);
+    expect(check.code, check.stderr).toBe(0);
+    const holds = (JSON.parse(check.stdout) as { secrets: { name: string; holdsNow: boolean }[] }).secrets;
+    expect(Object.fromEntries(holds.map((x) => [x.name, x.holdsNow]))).toMatchObject({
+      'short-tok': false,
+      long_tok: true,
+      keyed: true,
+    });
     const before = (await h.entries()).length;
     const r = await h.exec(['--artifact', f, '--', s.path]);
     expect(r.code).toBe(126);
