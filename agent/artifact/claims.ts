@@ -24,6 +24,7 @@ import {
   uint,
 } from '../encoding/cbor-schema.js';
 import { ExecgateError } from '../errors.js';
+import { isSecretName, MAX_SECRETS_PER_ARTIFACT } from '../secrets/name.js';
 import { ArtifactError } from './errors.js';
 
 /** What an execution may be. In a delegate grant, `exe` ending in "/" is a directory prefix and `sha256` may be absent. */
@@ -76,6 +77,11 @@ export interface ArtifactClaims {
   /** SHA-256 digest (artifactDigest) of the parent artifact. */
   readonly parent?: Uint8Array;
   readonly delegate?: DelegateGrant;
+  /**
+   * Names of secrets sealed on the host that the execution receives (issue 17; ascending, unique). In a
+   * delegation chain each must be named by every ancestor too.
+   */
+  readonly secrets?: readonly string[];
 }
 
 /** CWT claim keys (RFC 8392 §4), and ours (text). */
@@ -93,6 +99,7 @@ export const CLAIM_KEY = {
   gov: 'gov',
   parent: 'parent',
   delegate: 'delegate',
+  secrets: 'secrets',
 } as const satisfies Record<keyof ArtifactClaims, CborKey>;
 
 export const LIMITS = {
@@ -204,6 +211,13 @@ export const DELEGATE: Codec<DelegateGrant> = record<DelegateGrant>({
   scope: required('scope', GRANT_SCOPE),
 });
 
+const secretName = refine(text(64), (n, path) =>
+  isSecretName(n) ? undefined : `${path} is not a secret name ([a-z0-9_-]{1,64}): ${JSON.stringify(n)}`,
+);
+const SECRETS = refine(list(secretName, MAX_SECRETS_PER_ARTIFACT, ascending), (l, path) =>
+  l.length ? undefined : `${path} is empty`,
+);
+
 const SUB = /^(?:000b[0-9a-f]{64}|000c[0-9a-f]{96}|000d[0-9a-f]{128}|group:[A-Za-z0-9._-]{1,64})$/;
 
 /** Whether `sub` names a host (AK Name, SHA-256/384/512) or a group, in the one accepted spelling. */
@@ -235,6 +249,7 @@ export const CLAIMS: Codec<ArtifactClaims> = refine(
     gov: optional(CLAIM_KEY.gov, textMap(text(LIMITS.text), text(LIMITS.text), LIMITS.gov)),
     parent: optional(CLAIM_KEY.parent, bytes(32)),
     delegate: optional(CLAIM_KEY.delegate, DELEGATE),
+    secrets: optional(CLAIM_KEY.secrets, SECRETS),
   }),
   (c) => (c.exp > (c.nbf ?? c.iat) ? undefined : 'exp must be later than nbf (or iat)'),
 );

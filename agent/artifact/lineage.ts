@@ -11,7 +11,8 @@
  *   env     a subset of the grant's (an absent env in the child would allow any: not within)
  *   uses    at most the grant's (each defaults to 1)
  * Link: same sub; window inside the parent's; state, boot equal and epoch not lower when the parent sets
- * them; a child's own grant within its parent's grant and strictly shallower.
+ * them; secrets a subset of the parent's (a parent naming none lets its children name none); a child's
+ * own grant within its parent's grant and strictly shallower.
  */
 import { equalBytes } from '../encoding/bytes.js';
 import type { ArtifactClaims, Scope, StateBinding } from './claims.js';
@@ -67,6 +68,9 @@ export function linkWithin(child: ArtifactClaims, parent: ArtifactClaims): strin
   if (parent.boot !== undefined && child.boot !== parent.boot) return "boot differs from the parent's";
   if (parent.epoch !== undefined && (child.epoch ?? -1) < parent.epoch)
     return `epoch is lower than the parent's ${parent.epoch}`;
+  const parentSecrets = new Set(parent.secrets ?? []);
+  const extra = (child.secrets ?? []).filter((n) => !parentSecrets.has(n));
+  if (extra.length) return `secrets ${extra.join(', ')} are not among the parent's`;
   if (child.delegate) {
     if (grant.depth < 1) return "the parent's grant allows no further delegation (depth 0)";
     if (child.delegate.depth > grant.depth - 1)

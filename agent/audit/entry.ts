@@ -30,6 +30,8 @@
  *   ? "mode": "enforce" / "audit",
  *   ? "quote": bstr .size 32,    ; SHA-256 of the quote the verdict was made on
  *   ? "breakglass": true,        ; the artifact was a break-glass one
+ *   ? "secrets": [+ text],       ; with allow: the names of the sealed secrets the execution is handed
+ *                                ; (ascending; never their bytes); a failed unseal follows as a deny
  * }
  * heartbeat = {
  *   "seq": uint, "time": uint,
@@ -71,6 +73,7 @@ import {
   text,
   uint,
 } from '../encoding/cbor-schema.js';
+import { MAX_SECRETS_PER_ARTIFACT, SECRET_NAME } from '../secrets/name.js';
 import { formatSelection, parseSelection, selectionSize } from '../tpm/pcr-selection.js';
 import { AuditError } from './errors.js';
 
@@ -106,6 +109,7 @@ export interface AuditEntry {
   readonly mode?: 'enforce' | 'audit';
   readonly quote?: Uint8Array;
   readonly breakglass?: true;
+  readonly secrets?: readonly string[];
 }
 
 /** A signed heartbeat of `execgate serve`: a quote by the log's AK (audit/heartbeat.ts). */
@@ -220,6 +224,14 @@ const FIELDS: Fields<AuditEntry> = {
   mode: optional('mode', oneOf('enforce', 'audit')),
   quote: optional('quote', bytes(32)),
   breakglass: optional('breakglass', flag),
+  secrets: optional(
+    'secrets',
+    list(
+      refine(text(64), (n, path) => (SECRET_NAME.test(n) ? undefined : `${path} is not a secret name`)),
+      MAX_SECRETS_PER_ARTIFACT,
+      (a, b) => (a < b ? -1 : a === b ? 0 : 1),
+    ),
+  ),
 };
 
 /** The heartbeat entry's fields. */

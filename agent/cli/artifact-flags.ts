@@ -21,6 +21,7 @@ import { concatBytes } from '../encoding/bytes.js';
 import { JsonError, parseJsonObject } from '../encoding/canonical-json.js';
 import { INPUT_LIMITS, readBounded, streamFile } from '../fs/read-bounded.js';
 import { parseReferenceState, referenceDigest } from '../measure/reference.js';
+import { isSecretName, MAX_SECRETS_PER_ARTIFACT } from '../secrets/name.js';
 import { TPM_ALG } from '../tpm/constants.js';
 import { parseDuration, parseHex, parseIndex, parseTime } from './args.js';
 import type { CliContext } from './context.js';
@@ -58,6 +59,7 @@ export const CLAIM_FLAGS = {
   'delegate-key': { type: 'string' },
   'delegate-depth': { type: 'string' },
   'delegate-exe-prefix': { type: 'string' },
+  secret: { type: 'string', multiple: true },
 } as const;
 
 export type ClaimValues = {
@@ -98,6 +100,9 @@ export const CLAIM_HELP = `Claim flags (issue and delegate):
   --boot N                 the TPM resetCount it is valid for (a reboot ends it)
   --epoch N                the lowest host revocation epoch it is valid at
   --gov KEY=VALUE …        governance metadata (ticket, reason, …)
+  --secret NAME …          secrets sealed on the host (execgate secret seal) the execution receives, each
+                           on a descriptor named in EXECGATE_SECRET_<NAME>_FD (names [a-z0-9_-]{1,64}, at
+                           most ${MAX_SECRETS_PER_ARTIFACT}; a child may name only secrets its parent names)
   --delegate-key PUB --delegate-depth N [--delegate-exe-prefix DIR/]
                            grant the key PUB to issue children (execgate artifact delegate), N levels
                            below them (0: children may not delegate, at most ${LIMITS.depth}), within the
@@ -267,6 +272,19 @@ async function stateOf(values: ClaimValues, ctx: CliContext): Promise<StateBindi
   return { bank: 'sha256', pcrs: bank.pcrs, digest: sha256(concatBytes(pcrValues)) };
 }
 
+function secretsOf(list: readonly string[] | undefined): string[] | undefined {
+  if (list === undefined) return undefined;
+  for (const name of list)
+    if (!isSecretName(name))
+      throw new UsageError(`--secret must be a secret name (1 to 64 of a-z, 0-9, _ and -), got "${name}"`);
+  const names = [...new Set(list)].sort();
+  if (names.length > MAX_SECRETS_PER_ARTIFACT)
+    throw new UsageError(
+      `an artifact names at most ${MAX_SECRETS_PER_ARTIFACT} secrets, got ${names.length}`,
+    );
+  return names;
+}
+
 function govOf(list: readonly string[] | undefined): ReadonlyMap<string, string> | undefined {
   if (list === undefined) return undefined;
   const gov = new Map<string, string>();
@@ -330,6 +348,7 @@ export async function claimsFromFlags(
     values.epoch === undefined ? parent?.epoch : parseIndex(values.epoch, '--epoch', Number.MAX_SAFE_INTEGER);
   const gov = govOf(values.gov);
   const delegate = await delegateOf(values, scope);
+  const secrets = secretsOf(values.secret);
   return {
     iss: values.issuer,
     sub,
@@ -341,6 +360,7 @@ export async function claimsFromFlags(
     ...(epoch === undefined ? {} : { epoch }),
     ...(gov === undefined ? {} : { gov }),
     ...(delegate === undefined ? {} : { delegate }),
+    ...(secrets === undefined ? {} : { secrets }),
   };
 }
 

@@ -30,7 +30,9 @@ state, now; otherwise nothing runs and execgate exits 126 with one line on stder
   --json            the denial (or, in audit mode, the "would deny") as JSON on stderr
 CMD runs with execgate's stdin, stdout and stderr, EXECGATE_VERDICT=<seq>:<entry hash> in its environment
 (only the variables the artifact's scope.env names, when it names any); signals are forwarded; execgate
-exits with CMD's status, or dies of the signal that killed it.
+exits with CMD's status, or dies of the signal that killed it. Each sealed secret the artifact names
+(execgate secret) is unsealed after the allow is recorded and handed to CMD on a descriptor whose number
+is in EXECGATE_SECRET_<NAME>_FD (docs/secrets.md).
 Reason codes: E_MISSING E_FORMAT E_SIGNATURE E_UNTRUSTED_ISSUER E_LINEAGE E_POLICY E_APPROVAL E_EXPIRED
 E_NOT_YET_VALID E_BOOT E_REVOKED E_HOST E_STATE E_SCOPE E_REPLAY E_CONFIG E_TPM_UNAVAILABLE E_AUDIT
 E_INTERNAL (docs/gate.md).
@@ -135,13 +137,19 @@ export function loadRunning(): ReturnType<typeof importRunning> {
 }
 let running: ReturnType<typeof importRunning> | undefined;
 const importRunning = () =>
-  Promise.all([import('../gate/run.js'), import('./child-exit.js'), import('../gate/lineage.js')]).then(
-    ([run, exit, lineage]) => ({
-      runOpened: run.runOpened,
-      exitLikeChild: exit.exitLikeChild,
-      formatVerdictVariable: lineage.formatVerdictVariable,
-    }),
-  );
+  Promise.all([
+    import('../gate/run.js'),
+    import('./child-exit.js'),
+    import('../gate/lineage.js'),
+    import('../secrets/name.js'),
+  ]).then(([run, exit, lineage, secrets]) => ({
+    runOpened: run.runOpened,
+    inputFd: run.inputFd,
+    exitLikeChild: exit.exitLikeChild,
+    formatVerdictVariable: lineage.formatVerdictVariable,
+    isSecretFdVariable: secrets.isSecretFdVariable,
+    secretFdVariable: secrets.secretFdVariable,
+  }));
 
 /**
  * Acts on `verdict` (module comment): writes it to --verdict FILE, prints a denial, and runs the command
@@ -155,7 +163,12 @@ export async function act(
   consume: boolean,
   verdict: GateVerdict,
   exe: OpenedExecutable | undefined,
-  opened: { whileRunning?: (() => Promise<void>) | undefined; close(): Promise<void> },
+  opened: {
+    whileRunning?: (() => Promise<void>) | undefined;
+    close(): Promise<void>;
+    /** The secrets the verdict released, by name (issue 17); zeroed once handed over or dropped. */
+    secrets?: ReadonlyMap<string, Uint8Array>;
+  },
 ): Promise<number> {
   try {
     if (flags.verdict !== undefined)
@@ -181,11 +194,29 @@ export async function act(
     if (!consume) return verdict.verdict === 'allow' ? EXIT.OK : EXIT.DENIED;
     return EXIT.DENIED;
   }
-  const { runOpened, exitLikeChild, formatVerdictVariable } = await loadRunning();
+  const { runOpened, inputFd, exitLikeChild, formatVerdictVariable, isSecretFdVariable, secretFdVariable } =
+    await loadRunning();
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(io.env))
-    if (v !== undefined && (verdict.env === undefined || verdict.env.includes(k))) env[k] = v;
+    if (v !== undefined && (verdict.env === undefined || verdict.env.includes(k)) && !isSecretFdVariable(k))
+      env[k] = v;
   delete env.EXECGATE_VERDICT;
+  // Only the secrets this allow names, each on its own descriptor (agent/gate/run.ts inputs); one the
+  // verdict names but nobody unsealed would be a bug: the command does not run without it.
+  const inputs: Uint8Array[] = [];
+  for (const name of verdict.secrets ?? []) {
+    const bytes = opened.secrets?.get(name);
+    if (bytes === undefined) {
+      printVerdict(
+        io,
+        early(new GateError('E_INTERNAL', `the secret ${name} was not unsealed`, 'report this as a bug')),
+      );
+      await opened.close();
+      return EXIT.DENIED;
+    }
+    env[secretFdVariable(name)] = String(inputFd(exe, inputs.length));
+    inputs.push(bytes);
+  }
   if (verdict.audit !== undefined)
     env.EXECGATE_VERDICT = formatVerdictVariable(
       verdict.audit.seq,
@@ -193,7 +224,7 @@ export async function act(
     );
   // argv[0] is the real path the artifact names, not the name typed: a link's name would choose what a
   // multi-call binary does (a link named git-rm makes "git status" run "git rm status").
-  const child = runOpened(exe, [exe.realPath, ...command.slice(1)], { env, cwd: process.cwd() });
+  const child = runOpened(exe, [exe.realPath, ...command.slice(1)], { env, cwd: process.cwd(), inputs });
   lap('spawn');
   // The checkpoint, when due, is made while the command runs: it does not delay the start.
   const checkpoint = opened.whileRunning?.().catch((e: unknown) => {

@@ -38,6 +38,7 @@ async function judge(
     exe?: OpenedExecutable;
     closeTpm?: () => Promise<void>;
     checkpoint?: () => Promise<void>;
+    secrets?: Map<string, Uint8Array>;
   },
 ): Promise<GateVerdict> {
   let policy: Awaited<ReturnType<typeof loadPolicy>>;
@@ -121,6 +122,9 @@ async function judge(
   const tpm = lazyTpm(tcti === ctx.tcti ? ctx : ctx.withTcti(tcti), opened);
   const { gateTpm } = await import('./gate-tpm.js');
   const port = gateTpm({ use: async (fn) => fn(await tpm()), host, ak, stateDir, ctx });
+  const released = new Map<string, Uint8Array>();
+  opened.secrets = released;
+  const secrets = gateSecrets(stateDir, tpm, released);
   const { decide } = await import('../gate/gate.js');
   const { readArtifactStore } = await import('../gate/artifact-store.js');
   const { ownStartTime } = await import('../gate/lineage.js');
@@ -150,6 +154,7 @@ async function judge(
       tpm: port,
       exe,
       candidates: () => readArtifactStore(policy.host.artifacts),
+      secrets,
     },
   );
   lap('audit append');
@@ -174,6 +179,41 @@ async function judge(
     };
   }
   return verdict;
+}
+
+/**
+ * The state directory's sealed secrets (agent/secrets) for the gate: `release` unseals into `released`,
+ * which `act` hands to the command; the modules load only for an artifact that names secrets.
+ */
+function gateSecrets(
+  stateDir: string,
+  tpm: () => Promise<import('../tpm/tpm.js').Tpm>,
+  released: Map<string, Uint8Array>,
+): import('../gate/gate.js').GateSecrets {
+  return {
+    async sealed(name) {
+      const { readSealed } = await import('../secrets/store.js');
+      const { SecretError } = await import('../secrets/errors.js');
+      try {
+        await readSealed(stateDir, name);
+        return true;
+      } catch (e) {
+        if (e instanceof SecretError && e.code === 'E_SECRET_MISSING') return false;
+        throw e;
+      }
+    },
+    async release(names) {
+      const { readSealed, readSignedPolicies } = await import('../secrets/store.js');
+      const { unsealSecrets } = await import('../secrets/seal.js');
+      const sealed = await Promise.all(names.map((name) => readSealed(stateDir, name)));
+      const signed = await readSignedPolicies(stateDir);
+      const data = await unsealSecrets(await tpm(), sealed, signed);
+      names.forEach((name, i) => {
+        released.set(name, data[i] as Uint8Array);
+      });
+      lap('unseal');
+    },
+  };
 }
 
 /** The TPM, opened on first use and closed by `opened.closeTpm`. */
@@ -205,7 +245,9 @@ async function gate(argv: string[], ctx: CliContext, consume: boolean): Promise<
   }
   return act(ctx, flags, command, consume, verdict, opened.exe, {
     whileRunning: opened.checkpoint,
+    ...(opened.secrets === undefined ? {} : { secrets: opened.secrets }),
     close: async () => {
+      for (const bytes of opened.secrets?.values() ?? []) bytes.fill(0);
       await opened.closeTpm?.();
       await opened.exe?.close();
       opened.store?.close();

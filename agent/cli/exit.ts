@@ -31,6 +31,7 @@ import type { ImaLogErrorCode } from '../measure/ima/index.js';
 import type { ReferenceStateErrorCode } from '../measure/reference.js';
 import type { SecurityfsErrorCode } from '../measure/securityfs.js';
 import type { MeasuredStateErrorCode } from '../measure/state/index.js';
+import type { SecretCode } from '../secrets/errors.js';
 import { TpmError, type TpmParseError, type TpmTransportCode } from '../tpm/errors.js';
 import type { PcrErrorCode } from '../tpm/pcr.js';
 import type { SelectionError } from '../tpm/pcr-selection.js';
@@ -86,6 +87,7 @@ export type Code =
   | ArtifactCode
   | AuditCode
   | GateCode
+  | SecretCode
   | 'E_WIRE';
 
 const BY_CODE = {
@@ -201,6 +203,14 @@ const BY_CODE = {
   E_REPLAY: EXIT.DENIED,
   E_AUDIT: EXIT.DENIED,
   E_INTERNAL: EXIT.DENIED,
+  // Sealed secrets (agent/secrets, issue 17): a bad name or size, none of that name, one there already;
+  // a sealed or signed-policy file that does not parse; the TPM refusing to unseal (a TPM error answer).
+  E_SECRET_NAME: EXIT.USAGE,
+  E_SECRET_MISSING: EXIT.USAGE,
+  E_SECRET_EXISTS: EXIT.USAGE,
+  E_SECRET_SIZE: EXIT.USAGE,
+  E_SECRET_FORMAT: EXIT.EVIDENCE_INVALID,
+  E_SECRET_REFUSED: EXIT.TPM_ERROR,
   // A malformed message between `execgate exec` and `execgate serve` (agent/gate/wire.ts): the client then
   // judges in its own process, or (the request sent) denies with E_INTERNAL; never a verdict of its own.
   E_WIRE: EXIT.DENIED,

@@ -48,6 +48,7 @@ A command runs only after it is verified. Groups:
   ima      show | replay | verify [FILE]       the kernel's IMA measurement list, replayed and judged likewise
   state    capture | check | digest            the host's reference state: record it, judge against it
   key      gen | id                            signing keys of issuers, delegates and approvers
+  secret   seal | list | policy-sign | rm      secrets sealed to the TPM, handed only to allowed commands
   artifact issue | delegate | approve | inspect | verify
                                                authorization artifacts: who may run what, where, when
   revoke   (make)                              a signed revocation list of artifacts and keys
@@ -115,6 +116,10 @@ export const GROUPS: Readonly<Record<string, () => Promise<CommandGroup>>> = {
   key: async () => {
     const m = await import('./key.js');
     return { help: m.KEY_HELP, commands: m.KEY_COMMANDS };
+  },
+  secret: async () => {
+    const m = await import('./secret.js');
+    return { help: m.SECRET_HELP, commands: m.SECRET_COMMANDS };
   },
   artifact: async () => {
     const m = await import('./artifact.js');

@@ -68,6 +68,10 @@ export const INPUT_LIMITS = {
   hostIdentity: 1024 * 1024,
   /** The host policy, TOML (agent/config/policy.ts). */
   policy: 1024 * 1024,
+  /** A secret's plaintext (`execgate secret seal --in`; agent/secrets MAX_SECRET_BYTES). */
+  secret: 64 * 1024,
+  /** A sealed secret or a signed PCR policy (agent/secrets/store.ts), JSON. */
+  sealedSecret: 256 * 1024,
 } as const satisfies Readonly<Record<string, number>>;
 
 export interface ReadBoundedOptions {

@@ -45,6 +45,13 @@ export class GateError extends ExecgateError<GateCode> {
   }
 }
 
+/**
+ * Thrown by `decide` (never a verdict) when the artifact names sealed secrets and the context has no
+ * GateSecrets: `execgate serve` then declines, and the client judges in its own process, which unseals
+ * them itself. Nothing was recorded or consumed.
+ */
+export class SecretsNotServed extends Error {}
+
 /** `e` as an enforce-mode denial that ran nothing and was not recorded (no audit store was reached). */
 export function unrecordedDenial(e: GateError): GateVerdict {
   return {

@@ -21,9 +21,13 @@
  *   8. state          the `state` claim (PCR digest, or a reference whose digest is [host] reference's)
  *                     and [host] reference, judged on the quoted values (E_STATE)
  *   9. scope          the opened executable (safe path, real path, digest), argv, cwd, uid, caller; a
- *                     forged EXECGATE_VERDICT is E_LINEAGE
+ *                     forged EXECGATE_VERDICT is E_LINEAGE; each secret the artifact names is sealed on
+ *                     this host (E_SCOPE)
  *  10. replay+audit   one use consumed and the verdict appended in one transaction (E_REPLAY, E_AUDIT);
- *                     uses are counted per signer and cti (replayKey)
+ *                     uses are counted per signer and cti (replayKey); the allow entry names the secrets
+ *  11. secrets        only then, after an allow, each named secret is unsealed (GateSecrets.release); a
+ *                     refusal by the TPM is E_STATE, any other failure E_TPM_UNAVAILABLE, recorded as a
+ *                     deny entry after the allow, and nothing runs (in audit mode too)
  *
  * A break-glass artifact (its root signed by the [breakglass] key) passes steps 5, 6 and 8 and is flagged
  * in its audit entry; nothing else is waived. Any other exception is E_INTERNAL: never an allow.
@@ -60,7 +64,7 @@ import { type ReferenceState, referenceDigest } from '../measure/reference.js';
 import type { MeasuredStateInput } from '../measure/state/index.js';
 import { lap } from '../timing.js';
 import type { PcrBankSelection, PcrSelection, PcrValues } from '../tpm/pcr-selection.js';
-import { type GateCode, GateError } from './errors.js';
+import { type GateCode, GateError, SecretsNotServed } from './errors.js';
 import type { JudgedExecutable } from './executable.js';
 import { isAncestor, parseVerdictVariable } from './lineage.js';
 
@@ -82,6 +86,17 @@ export interface GateTpm {
   counter(index: number): Promise<bigint>;
   /** The event log and IMA list a reference's rules need (undefined when not needed or absent). */
   logs(reference: ReferenceState): Promise<Pick<MeasuredStateInput, 'eventLog' | 'ima'>>;
+}
+
+/**
+ * The host's sealed secrets (issue 17, agent/secrets), as the gate needs them; the CLI implements it and
+ * keeps what `release` unseals for the command's descriptors.
+ */
+export interface GateSecrets {
+  /** Whether a secret of this name is sealed on this host. */
+  sealed(name: string): Promise<boolean>;
+  /** Unseals every named secret; throws SecretError E_SECRET_REFUSED when the TPM refuses. */
+  release(names: readonly string[]): Promise<void>;
 }
 
 export interface GateRequest {
@@ -122,6 +137,8 @@ export interface GateContext {
    * (E_MISSING: the store cannot be read) is the verdict.
    */
   readonly candidates?: () => AsyncIterable<{ file: string; bytes: Uint8Array }>;
+  /** The sealed secrets; absent (execgate serve), an artifact naming secrets throws SecretsNotServed. */
+  readonly secrets?: GateSecrets;
 }
 
 /** The verdict, as printed (--json, --verdict FILE) and acted on. */
@@ -151,6 +168,8 @@ export interface GateVerdict {
   readonly parent?: number;
   /** Environment variable names the command may receive (scope.env), when restricted. */
   readonly env?: readonly string[];
+  /** With an allow: the names of the secrets released to it (GateSecrets.release holds their bytes). */
+  readonly secrets?: readonly string[];
 }
 
 /** What the checks learnt, for the audit entry and the verdict. */
@@ -573,6 +592,25 @@ async function checkScope(a: Artifact, req: GateRequest, ctx: GateContext, facts
       `the artifact must run under a gated ${s.caller}; ${parentExe === undefined ? 'there is no parent verdict' : `the parent is ${parentExe}`}`,
       `run it from ${s.caller} started through execgate exec`,
     );
+  const names = a.claims.secrets ?? [];
+  if (names.length === 0) return;
+  if (ctx.secrets === undefined) throw new SecretsNotServed('the artifact names sealed secrets');
+  for (const name of names) {
+    let sealed: boolean;
+    try {
+      sealed = await ctx.secrets.sealed(name);
+    } catch (e) {
+      return fail(
+        `the sealed secret ${name} cannot be read: ${e instanceof Error ? e.message : String(e)}`,
+        `seal it again (execgate secret seal --name ${name})`,
+      );
+    }
+    if (!sealed)
+      fail(
+        `the artifact names the secret ${name}, which is not sealed on this host`,
+        `seal it first (execgate secret seal --name ${name} --in FILE), or issue an artifact without it`,
+      );
+  }
 }
 
 /** The audit entry of a verdict with what is known. */
@@ -600,6 +638,7 @@ function entryOf(
     ...(exe === undefined ? {} : { exe: exe.realPath, exeSha256: exe.sha256 }),
     ...(facts.parent === undefined ? {} : { parent: facts.parent }),
     ...(facts.breakglass ? { breakglass: true as const } : {}),
+    ...(verdict === 'allow' && a?.claims.secrets !== undefined ? { secrets: a.claims.secrets } : {}),
   };
 }
 
@@ -639,6 +678,7 @@ function verdictOf(
     ...(facts.parent === undefined ? {} : { parent: facts.parent }),
     ...(typeof audit === 'string' ? { auditError: audit } : audit === undefined ? {} : { audit }),
     ...(allow && a?.claims.scope.env !== undefined ? { env: a.claims.scope.env } : {}),
+    ...(allow && a?.claims.secrets !== undefined ? { secrets: a.claims.secrets } : {}),
   };
 }
 
@@ -652,6 +692,7 @@ export async function decide(req: GateRequest, ctx: GateContext): Promise<GateVe
     await checkMeasured(artifact, ctx, facts);
     await checkScope(artifact, req, ctx, facts);
   } catch (e) {
+    if (e instanceof SecretsNotServed) throw e;
     return denied(asGateError(e), req, ctx, facts);
   }
   lap('scope');
@@ -674,7 +715,52 @@ export async function decide(req: GateRequest, ctx: GateContext): Promise<GateVe
   );
   if (r instanceof GateError) return verdictOf(r, ctx, facts, undefined);
   const audit = { seq: r.seq, entryHash: toHex(r.leaf) };
-  return verdictOf(r.consumed ? 'OK' : replayed(r.used), ctx, facts, audit);
+  const names = artifact.claims.secrets;
+  if (!r.consumed || names === undefined || ctx.secrets === undefined)
+    return verdictOf(r.consumed ? 'OK' : replayed(r.used), ctx, facts, audit);
+  try {
+    await ctx.secrets.release(names);
+    return verdictOf('OK', ctx, facts, audit);
+  } catch (e) {
+    return unsealFailed(e, names, req, ctx, facts, r.seq);
+  }
+}
+
+/**
+ * Step 11 failed: a deny entry after the allow (the use stays spent), and a denial in either mode: a
+ * command that was to receive secrets never runs without them.
+ */
+function unsealFailed(
+  e: unknown,
+  names: readonly string[],
+  req: GateRequest,
+  ctx: GateContext,
+  facts: Facts,
+  allowSeq: number,
+): GateVerdict {
+  const message = e instanceof Error ? e.message : String(e);
+  const refused = e instanceof ExecgateError && e.code === 'E_SECRET_REFUSED';
+  const g = refused
+    ? new GateError(
+        'E_STATE',
+        `the TPM refused to unseal the secrets ${names.join(', ')} (allow recorded as entry ${allowSeq}): ${message}`,
+        'the host is not in the state its secrets are sealed to: investigate, then seal them again or sign a PCR policy for this state (execgate secret policy-sign)',
+        { cause: e },
+      )
+    : new GateError(
+        'E_TPM_UNAVAILABLE',
+        `the secrets ${names.join(', ')} could not be unsealed (allow recorded as entry ${allowSeq}): ${message}`,
+        'check that the TPM answers (execgate tpm info) and the sealed files in the state directory (execgate secret list)',
+        { cause: e },
+      );
+  const r = safely(() => ctx.store.append(entryOf('deny', g.code, req, ctx, facts)));
+  const v = verdictOf(
+    g,
+    ctx,
+    facts,
+    r instanceof GateError ? r.message : { seq: r.seq, entryHash: toHex(r.leaf) },
+  );
+  return { ...v, verdict: 'deny', run: false };
 }
 
 /**

@@ -15,6 +15,13 @@
  *   sees `$0` = /proc/self/fd/3 (the kernel drops argv[0] for a script), and the script and what it
  *   starts inherit fd 3, read-only, open on the script itself.
  *
+ * Secrets (issue 17) go to the command as `inputs`: each one on its own descriptor, the next ones after
+ * stdio (and the script's fd 3), each the child's end of a stream Node makes for stdio "pipe" (a Unix
+ * socket pair): written in full and closed by us once the command has started, so the command reads
+ * the bytes and then end of file. They are never in argv, the environment or a file; `inputFd` says
+ * which number each gets. (A socket, not a pipe(2): open(/proc/self/fd/N) fails on it; read the
+ * descriptor itself, e.g. `cat <&N`.)
+ *
  * stdin, stdout and stderr are inherited. While the command runs, SIGINT, SIGTERM, SIGHUP, SIGQUIT,
  * SIGUSR1, SIGUSR2 and SIGWINCH sent to us are forwarded to it (and do not end us); the handlers are
  * removed when it ends. agent/cli/child-exit.ts then exits as the command did.
@@ -53,6 +60,13 @@ export interface RunOptions {
   readonly env: NodeJS.ProcessEnv;
   /** The command's working directory. */
   readonly cwd: string;
+  /** Bytes for the command to read, one descriptor each, from `inputFd(exe, 0)` up. */
+  readonly inputs?: readonly Uint8Array[];
+}
+
+/** The descriptor number the command gets for input `i` (RunOptions.inputs). */
+export function inputFd(exe: OpenedExecutable, i: number): number {
+  return (exe.kind === 'elf' ? 3 : SCRIPT_FD + 1) + i;
 }
 
 /** The fd a script's descriptor gets in the child: the first slot after stdin, stdout and stderr. */
@@ -109,8 +123,11 @@ export function runOpened(
   const fd = exe.fd.fd;
   if (fd < 0) throw new RangeError(`the executable ${exe.realPath} is closed`);
   const file = exe.kind === 'elf' ? `/proc/${process.pid}/fd/${fd}` : `/proc/self/fd/${SCRIPT_FD}`;
-  const stdio: StdioOptions =
-    exe.kind === 'elf' ? ['inherit', 'inherit', 'inherit'] : ['inherit', 'inherit', 'inherit', fd];
+  const inputs = opts.inputs ?? [];
+  const stdio: StdioOptions = [
+    ...(exe.kind === 'elf' ? ['inherit', 'inherit', 'inherit'] : ['inherit', 'inherit', 'inherit', fd]),
+    ...inputs.map(() => 'pipe' as const),
+  ] as StdioOptions;
 
   return new Promise((resolvePromise, reject) => {
     let child: ChildProcess | undefined;
@@ -136,6 +153,14 @@ export function runOpened(
       return;
     }
     child = started;
+    inputs.forEach((bytes, i) => {
+      const stream = started.stdio[inputFd(exe, i)];
+      // A command that exits without reading closes its end: that is its business, not an error of ours.
+      stream?.on('error', () => undefined);
+      // A view, not a copy: the caller zeroes `bytes`, and so do we once the kernel has them.
+      const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      if (stream && 'end' in stream) stream.end(view, () => bytes.fill(0));
+    });
     started.on('error', (e) => {
       // After a start, 'error' only reports a failed kill(2) of a forwarded signal: the run goes on.
       if (started.pid !== undefined) return;

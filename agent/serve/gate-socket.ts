@@ -9,8 +9,10 @@
  *
  * The service declines (and the client then judges in its own process, as without a service) a request
  * for another policy file or TPM than its own, one it cannot read (another version), and any past
- * MAX_WAITING waiting verdicts, and one whose turn never began (the service stopped first). Once it has
- * begun a verdict it answers with that verdict, whatever it is. At stop, a connection whose request has
+ * MAX_WAITING waiting verdicts, one whose turn never began (the service stopped first), and one whose
+ * artifact names sealed secrets (issue 17: the client unseals them in its own process, so the plaintext
+ * never crosses this socket; the service recorded nothing). Otherwise, once it has begun a verdict it
+ * answers with that verdict, whatever it is. At stop, a connection whose request has
  * not arrived is declined at once rather than waited for.
  *
  * Not covered: the number of connections is not bounded (each may buffer a request of up to
@@ -21,7 +23,7 @@ import { chmod, lstat, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { ConfigError } from '../config/errors.js';
 import { errnoOf } from '../errors.js';
-import { GateError, unrecordedDenial } from '../gate/errors.js';
+import { GateError, SecretsNotServed, unrecordedDenial } from '../gate/errors.js';
 import { decide, type GateContext, type GateVerdict } from '../gate/gate.js';
 import {
   decodeRequest,
@@ -89,6 +91,8 @@ export async function listenGate(
     waiting++;
     try {
       const verdict = await verdictOn(req, served);
+      if (verdict instanceof SecretsNotServed)
+        return decline('the artifact names sealed secrets: the client unseals them itself');
       return verdict instanceof TurnNotBegun
         ? decline(`the service did not begin the verdict: ${verdict.message}`)
         : { kind: 'verdict', verdict };
@@ -164,7 +168,10 @@ export async function listenGate(
 }
 
 /** The verdict on `req`; any failure to get the service's context is a denial, unless its turn never began. */
-async function verdictOn(req: WireRequest, served: ServedGate): Promise<GateVerdict | TurnNotBegun> {
+async function verdictOn(
+  req: WireRequest,
+  served: ServedGate,
+): Promise<GateVerdict | TurnNotBegun | SecretsNotServed> {
   const start = performance.now();
   let verdict: GateVerdict;
   try {
@@ -187,7 +194,7 @@ async function verdictOn(req: WireRequest, served: ServedGate): Promise<GateVerd
       ),
     );
   } catch (e) {
-    if (e instanceof TurnNotBegun) return e;
+    if (e instanceof TurnNotBegun || e instanceof SecretsNotServed) return e;
     const g =
       e instanceof GateError
         ? e

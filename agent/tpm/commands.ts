@@ -21,7 +21,9 @@ import {
   TPM2B_NV_PUBLIC,
   TPM2B_PRIVATE,
   TPM2B_PUBLIC,
+  TPM2B_SENSITIVE,
   TPM2B_SENSITIVE_CREATE,
+  TPM2B_SENSITIVE_DATA,
   TPM2B_TIMEOUT,
   TPMI_ALG_HASH,
   TPMI_YES_NO,
@@ -37,6 +39,7 @@ import {
   TPMT_TK_AUTH,
   TPMT_TK_CREATION,
   TPMT_TK_HASHCHECK,
+  TPMT_TK_VERIFIED,
 } from './structures.js';
 
 const none = struct('(none)', {});
@@ -293,6 +296,34 @@ export const PolicySecret = command({
   response: struct('TPM2_PolicySecret_Response', { timeout: TPM2B_TIMEOUT, policyTicket: TPMT_TK_AUTH }),
 });
 
+/** Part 3 §23.18: the authorized entity's authValue enters the session's HMAC (Part 1 §19.7.9). */
+export const PolicyAuthValue = command({
+  name: 'PolicyAuthValue',
+  cc: TPM_CC.PolicyAuthValue,
+  handles: [{ name: 'policySession' }],
+  params: none,
+  responseHandles: [],
+  response: none,
+});
+
+/**
+ * Part 3 §23.16: replaces the session's policyDigest, when it equals approvedPolicy and `checkTicket`
+ * shows keySign signed H(approvedPolicy ‖ policyRef), with the digest PolicyAuthorize(keySign) itself.
+ */
+export const PolicyAuthorize = command({
+  name: 'PolicyAuthorize',
+  cc: TPM_CC.PolicyAuthorize,
+  handles: [{ name: 'policySession' }],
+  params: struct('TPM2_PolicyAuthorize', {
+    approvedPolicy: TPM2B_DIGEST,
+    policyRef: TPM2B_NONCE,
+    keySign: TPM2B_NAME,
+    checkTicket: TPMT_TK_VERIFIED,
+  }),
+  responseHandles: [],
+  response: none,
+});
+
 /** Part 3 §23.19 */
 export const PolicyGetDigest = command({
   name: 'PolicyGetDigest',
@@ -301,6 +332,44 @@ export const PolicyGetDigest = command({
   params: none,
   responseHandles: [],
   response: struct('TPM2_PolicyGetDigest_Response', { policyDigest: TPM2B_DIGEST }),
+});
+
+/** Part 3 §12.7: the sensitive data of a sealed-data object, which must be authorized (USER role). */
+export const Unseal = command({
+  name: 'Unseal',
+  cc: TPM_CC.Unseal,
+  handles: [{ name: 'itemHandle', auth: 'USER' }],
+  params: none,
+  responseHandles: [],
+  response: struct('TPM2_Unseal_Response', { outData: TPM2B_SENSITIVE_DATA }),
+});
+
+/** Part 3 §12.3: a key from outside the TPM; with an empty inPrivate only its public part (to verify signatures). */
+export const LoadExternal = command({
+  name: 'LoadExternal',
+  cc: TPM_CC.LoadExternal,
+  handles: [],
+  params: struct('TPM2_LoadExternal', {
+    inPrivate: TPM2B_SENSITIVE,
+    inPublic: TPM2B_PUBLIC,
+    hierarchy: TPM_HANDLE,
+  }),
+  responseHandles: ['objectHandle'],
+  response: struct('TPM2_LoadExternal_Response', { name: TPM2B_NAME }),
+});
+
+/**
+ * Part 3 §20.1: verifies a signature over a digest with a loaded key; the ticket proves it to
+ * PolicyAuthorize. A NULL-hierarchy key (LoadExternal) gives a NULL ticket, which PolicyAuthorize refuses:
+ * load the key in the owner hierarchy.
+ */
+export const VerifySignature = command({
+  name: 'VerifySignature',
+  cc: TPM_CC.VerifySignature,
+  handles: [{ name: 'keyHandle' }],
+  params: struct('TPM2_VerifySignature', { digest: TPM2B_DIGEST, signature: TPMT_SIGNATURE }),
+  responseHandles: [],
+  response: struct('TPM2_VerifySignature_Response', { validation: TPMT_TK_VERIFIED }),
 });
 
 /** Part 3 §12.6 (a software version for verifiers lives with attestation). */
@@ -442,7 +511,12 @@ export const ALL_COMMANDS = [
   StartAuthSession,
   PolicyPCR,
   PolicySecret,
+  PolicyAuthValue,
+  PolicyAuthorize,
   PolicyGetDigest,
+  Unseal,
+  LoadExternal,
+  VerifySignature,
   MakeCredential,
   ActivateCredential,
   NV_DefineSpace,

@@ -8,10 +8,10 @@
 import { digestByteLen, type HashAlgorithm } from '../crypto/algorithms.js';
 import { createHasher } from '../crypto/hash.js';
 import type { HandleRef } from './command.js';
-import { PolicyGetDigest, PolicyPCR, PolicySecret } from './commands.js';
+import { PolicyAuthorize, PolicyAuthValue, PolicyGetDigest, PolicyPCR, PolicySecret } from './commands.js';
 import { marshal } from './schema.js';
 import type { AuthSession } from './sessions.js';
-import { TPML_PCR_SELECTION } from './structures.js';
+import { TPML_PCR_SELECTION, type TPMT_TK_VERIFIED } from './structures.js';
 import type { Tpm } from './tpm.js';
 
 function u32be(n: number): Uint8Array {
@@ -53,6 +53,32 @@ export class PolicyCalculator {
     this.extend(policyRef);
     return this;
   }
+
+  /** Part 3 §23.18: policyDigest' = H(policyDigest ‖ TPM_CC_PolicyAuthValue). */
+  policyAuthValue(): this {
+    this.extend(u32be(PolicyAuthValue.cc));
+    return this;
+  }
+
+  /**
+   * Part 3 §23.16: the digest is reset to zeros, then policyDigest' = H(H(0…0 ‖ TPM_CC_PolicyAuthorize ‖
+   * keySign) ‖ policyRef), where keySign is the Name of the key that signs approved policies.
+   */
+  policyAuthorize(keySign: Uint8Array, policyRef: Uint8Array = new Uint8Array(0)): this {
+    this.value = new Uint8Array(digestByteLen(this.hash));
+    this.extend(u32be(PolicyAuthorize.cc), keySign);
+    this.extend(policyRef);
+    return this;
+  }
+}
+
+/** aHash of Part 3 §23.16: H(approvedPolicy ‖ policyRef), what the policy key signs. */
+export function approvedPolicyHash(
+  hash: HashAlgorithm,
+  approvedPolicy: Uint8Array,
+  policyRef: Uint8Array = new Uint8Array(0),
+): Uint8Array {
+  return createHasher(hash).update(approvedPolicy).update(policyRef).digest();
 }
 
 /** H(concatenated PCR values), the pcrDigest PolicyPCR and quotes use, with the policy's hash. */
@@ -93,6 +119,36 @@ export async function policySecret(
     cpHashA: new Uint8Array(0),
     policyRef,
     expiration: 0,
+  });
+}
+
+/** TPM2_PolicyAuthValue in `session`: from now on the session's HMAC includes the entity's authValue. */
+export async function policyAuthValue(tpm: Tpm, session: AuthSession): Promise<void> {
+  await tpm.run(PolicyAuthValue, { policySession: session.handle });
+  session.requireAuthValue();
+}
+
+/**
+ * TPM2_PolicyAuthorize in `session`: the session's digest must be `approvedPolicy` now, and `ticket` (from
+ * TPM2_VerifySignature with the key named `keySign`, loaded in a hierarchy other than NULL) must cover
+ * approvedPolicyHash(approvedPolicy, policyRef).
+ */
+export async function policyAuthorize(
+  tpm: Tpm,
+  session: AuthSession,
+  approved: {
+    readonly approvedPolicy: Uint8Array;
+    readonly policyRef: Uint8Array;
+    readonly keySign: Uint8Array;
+    readonly ticket: TPMT_TK_VERIFIED;
+  },
+): Promise<void> {
+  await tpm.run(PolicyAuthorize, {
+    policySession: session.handle,
+    approvedPolicy: approved.approvedPolicy,
+    policyRef: approved.policyRef,
+    keySign: approved.keySign,
+    checkTicket: approved.ticket,
   });
 }
 

@@ -356,6 +356,11 @@ export const TPMS_SENSITIVE_CREATE = struct('TPMS_SENSITIVE_CREATE', {
 });
 /** Part 2 §11.1.16 */
 export const TPM2B_SENSITIVE_CREATE = sized('TPM2B_SENSITIVE_CREATE', TPMS_SENSITIVE_CREATE);
+/**
+ * Part 2 §12.3.3 TPM2B_SENSITIVE, kept opaque: execgate loads only public keys with TPM2_LoadExternal,
+ * where it is empty (a TPMT_SENSITIVE of an RSA-4096 key is under 1 KiB).
+ */
+export const TPM2B_SENSITIVE = bytes('TPM2B_SENSITIVE', 1024);
 /** Part 2 §12.3.7 (an encrypted blob: opaque to the host). */
 export const TPM2B_PRIVATE = bytes('TPM2B_PRIVATE', 2048);
 /** Part 2 §12.4.3 (an encrypted credential: opaque). */
@@ -537,6 +542,7 @@ export type TPMA_NV = Infer<typeof TPMA_NV>;
 export type TPMS_SENSITIVE_CREATE = Infer<typeof TPMS_SENSITIVE_CREATE>;
 export type TPMT_SIGNATURE = Infer<typeof TPMT_SIGNATURE>;
 export type TPMT_TK_HASHCHECK = Infer<typeof TPMT_TK_HASHCHECK>;
+export type TPMT_TK_VERIFIED = Infer<typeof TPMT_TK_VERIFIED>;
 export type TPMS_CLOCK_INFO = Infer<typeof TPMS_CLOCK_INFO>;
 export type TPMS_TIME_INFO = Infer<typeof TPMS_TIME_INFO>;
 export type TPMS_ATTEST = Infer<typeof TPMS_ATTEST>;
@@ -573,6 +579,7 @@ export const ALL_STRUCTURES: readonly Schema<unknown>[] = [
   TPMT_SIGNATURE,
   TPMT_TK_CREATION,
   TPMT_TK_AUTH,
+  TPMT_TK_VERIFIED,
   TPMT_TK_HASHCHECK,
   TPM2B_CREATION_DATA,
   TPMS_TIME_INFO,

@@ -162,6 +162,29 @@ export function srkEccP256Template(): EccPublic {
 }
 
 /**
+ * tpm2-tools' default owner primary (`tpm2_createprimary -C o`, tpm2-tools 5.4): RSA-2048, AES-128-CFB,
+ * attributes fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|decrypt (0x30072, without
+ * noDA, unlike the Provisioning Guidance SRK above) and an empty `unique`. Sealed secrets live under it,
+ * so a secret sealed by execgate and one sealed with tpm2-tools share a parent (test/secrets compares the
+ * Names).
+ */
+export function ownerPrimaryTemplate(): RsaPublic {
+  return {
+    ...ekRsa2048Template(),
+    objectAttributes: attrs(TPMA_OBJECT, {
+      fixedTPM: true,
+      fixedParent: true,
+      sensitiveDataOrigin: true,
+      userWithAuth: true,
+      restricted: true,
+      decrypt: true,
+    }),
+    authPolicy: new Uint8Array(0),
+    unique: new Uint8Array(0),
+  };
+}
+
+/**
  * An Attestation Key as tpm2-tools 5.4 `tpm2_createak` makes it: a restricted signing key (it signs only
  * TPM-generated data: quotes, certifications, and digests the TPM hashed itself), fixed to this TPM and
  * its parent, its secret generated inside the TPM, usable with its authValue (userWithAuth).
@@ -243,8 +266,12 @@ export function signingEccP256Template(): EccPublic {
  * A sealed-data object (Part 1 §25.2.2: a KEYEDHASH object with neither sign nor decrypt): the caller
  * supplies the secret in TPM2B_SENSITIVE_CREATE.data, so sensitiveDataOrigin is clear (the TPM rejects
  * it otherwise). With an `authPolicy`, userWithAuth is clear, so only the policy releases the data.
+ * `noDA`: a wrong authValue does not count towards dictionary-attack lockout (for a random 256-bit
+ * authValue, which no one guesses, lockout would only let a caller deny the TPM to everyone else).
  */
-export function sealedDataTemplate(options: { readonly authPolicy?: Uint8Array } = {}): KeyedHashPublic {
+export function sealedDataTemplate(
+  options: { readonly authPolicy?: Uint8Array; readonly noDA?: boolean } = {},
+): KeyedHashPublic {
   const authPolicy = options.authPolicy ?? new Uint8Array(0);
   return {
     type: TPM_ALG.KEYEDHASH,
@@ -253,6 +280,7 @@ export function sealedDataTemplate(options: { readonly authPolicy?: Uint8Array }
       fixedTPM: true,
       fixedParent: true,
       userWithAuth: authPolicy.length === 0,
+      noDA: options.noDA === true,
     }),
     authPolicy: authPolicy.slice(),
     parameters: { scheme: { scheme: TPM_ALG.NULL, details: null } },

@@ -241,6 +241,64 @@ describe('every subcommand as a process', () => {
     expect((await readFile(f('audit.bundle'))).length).toBeGreaterThan(0);
   });
 
+  it('secret: seal, list, policy-sign, rm (the gate hands them out in test/gate/exec-secrets.test.ts)', async () => {
+    await writeFile(f('secret.in'), 'abc', { mode: 0o600 });
+    const keyed = await eg(['key', 'gen', '--alg', 'p256', '--out', f('policy.key')]);
+    expect(keyed.code, keyed.stderr).toBe(0);
+    const seal = await eg(
+      [
+        'secret',
+        'seal',
+        '--policy',
+        h.policy,
+        '--name',
+        'cli',
+        '--in',
+        f('secret.in'),
+        '--pcrs',
+        'sha256:0,7',
+      ],
+      { json: true },
+    );
+    expect(json(seal)).toMatchObject({ name: 'cli', size: 3, pcrs: 'sha256:0,7', policyKey: false });
+    const again = await eg(['secret', 'seal', '--policy', h.policy, '--name', 'cli', '--in', f('secret.in')]);
+    expect(again.code).toBe(EXIT.USAGE);
+    expect(again.stderr).toMatch(/^execgate: E_SECRET_EXISTS: /);
+    const keyedSeal = await eg([
+      'secret',
+      'seal',
+      '--policy',
+      h.policy,
+      '--name',
+      'cli-keyed',
+      '--in',
+      f('secret.in'),
+      '--policy-key',
+      f('policy.key.pub'),
+    ]);
+    expect(keyedSeal.code, keyedSeal.stderr).toBe(0);
+    const signed = await eg(
+      ['secret', 'policy-sign', '--key', f('policy.key'), '--pcrs', 'sha256:0-7', '--out', f('now.policy')],
+      {
+        json: true,
+      },
+    );
+    expect(json(signed)).toMatchObject({
+      pcrs: 'sha256:0-7',
+      pcrDigest: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    const list = await eg(['secret', 'list', '--policy', h.policy], { json: true });
+    expect(json(list).secrets).toMatchObject([
+      { name: 'cli', size: 3, pcrs: 'sha256:0,7', policyKey: false },
+      { name: 'cli-keyed', size: 3, policyKey: true },
+    ]);
+    const rm = await eg(['secret', 'rm', 'cli', '--policy', h.policy]);
+    expect(rm).toMatchObject({ code: 0, stdout: 'removed "cli"\n' });
+    const gone = await eg(['secret', 'rm', 'cli', '--policy', h.policy]);
+    expect(gone.code).toBe(EXIT.USAGE);
+    expect(gone.stderr).toMatch(/^execgate: E_SECRET_MISSING: /);
+  });
+
   it('no command goes without a process test (run here, or named in ELSEWHERE)', async () => {
     const all: string[] = [];
     for (const [group, load] of Object.entries(GROUPS)) {

@@ -24,7 +24,7 @@ import {
 import type { GateSocket } from '../../agent/serve/gate-socket.js';
 import type { Tpm } from '../../agent/tpm/tpm.js';
 import { useSwtpm } from '../helpers/swtpm.js';
-import { allowed, denialLine, denied, type GateHost, ran, shareGateHost } from './gate-host.js';
+import { allowed, denialLine, denied, type GateHost, ran, sealOn, shareGateHost } from './gate-host.js';
 import { type ServedHost, serveHost } from './served-host.js';
 
 const swtpm = useSwtpm();
@@ -204,6 +204,22 @@ describe('when the service does not judge', () => {
     );
     expect(verdicts).toEqual([]);
     expect(declined.slice(before)).toEqual(['this service uses another TPM']);
+  });
+
+  it('an artifact naming sealed secrets: declined with nothing recorded, and the client unseals them itself', async () => {
+    await sealOn(h, 'served', 'served secret');
+    const s = await h.script('served-secret', 'cat <&"$EXECGATE_SECRET_SERVED_FD"');
+    const f = await h.issue(s.path, '--secret', 'served');
+    const before = declined.length;
+    const entries = (await h.entries()).length;
+    const { result, verdicts } = await through(() => h.exec(['--artifact', f, '--', s.path]));
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe('served secret');
+    expect(verdicts).toEqual([]);
+    expect(declined.slice(before)).toEqual([
+      'the artifact names sealed secrets: the client unseals them itself',
+    ]);
+    expect((await h.entries()).slice(entries)).toMatchObject([{ verdict: 'allow', secrets: ['served'] }]);
   });
 
   it('a service that takes the request and dies: E_INTERNAL, nothing runs', async () => {

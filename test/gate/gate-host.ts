@@ -295,6 +295,35 @@ export async function gateHost(swtpm: SwtpmInstance): Promise<GateHost> {
   };
 }
 
+/**
+ * `execgate secret seal --name NAME` of `data` on `h` (through `tcti`, default the host's), from a 0600
+ * file in the host's directory, with `flags`; checks it succeeded.
+ */
+export async function sealOn(
+  h: GateHost,
+  name: string,
+  data: Uint8Array | string,
+  flags: readonly string[] = [],
+  tcti = h.tcti,
+): Promise<void> {
+  const file = h.file(`${name}.in`);
+  await writeFile(file, data, { mode: 0o600 });
+  const r = await cli([
+    '--tcti',
+    tcti,
+    'secret',
+    'seal',
+    '--policy',
+    h.policy,
+    '--name',
+    name,
+    '--in',
+    file,
+    ...flags,
+  ]);
+  expect(r.code, r.stderr).toBe(0);
+}
+
 /** Whether `file` exists (a marker: the command ran). */
 export async function ran(marker: string): Promise<boolean> {
   try {
