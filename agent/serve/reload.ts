@@ -9,8 +9,9 @@
  * by rename into a watched name's place, and on some filesystems reports nothing; a stat per file per
  * tick costs microseconds.
  *
- * Not covered: a change that keeps the inode, size and mtime (a write within the filesystem's time
- * granularity that keeps the size); the next write is seen.
+ * Not covered: a write that keeps the size within the filesystem's time granularity of the last one
+ * (both times unchanged); the next write is seen. A directory above a file made writable by others is
+ * seen by the next reload, not by polling.
  */
 import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -32,14 +33,14 @@ export function watchedFiles(policy: HostPolicy): string[] {
   return [...files].sort();
 }
 
-/** Each file's identity and version ("dev:ino:size:mtimeNs", or "-" when it cannot be stat'ed), by path. */
+/** Each file's identity and version ("dev:ino:uid:mode:size:mtimeNs:ctimeNs", or "-" when it cannot be stat'ed), by path. */
 export async function fingerprints(files: readonly string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   await Promise.all(
     files.map(async (f) => {
       try {
         const s = await stat(f, { bigint: true });
-        out.set(f, `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}`);
+        out.set(f, `${s.dev}:${s.ino}:${s.uid}:${s.mode}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`);
       } catch {
         out.set(f, '-');
       }

@@ -5,7 +5,7 @@
 // taken as already loaded. The write is made at that moment by wrapping loadTrust, the read after the
 // policy file's.
 import { openSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -105,6 +105,35 @@ describe('a policy written while it loads', () => {
     hook.afterLoad = () => writeFile(file, policyText('enforce'));
     const service = await start(before);
     expect((await service.current()).policy.host.mode).toBe('enforce');
+    await service.stop();
+  });
+});
+
+describe('a change that keeps the size and mtime', () => {
+  // chmod changes neither, nor does an edit whose mtime is set back (touch -r): both change the ctime,
+  // and the mode decides whether the file may be trusted at all (fs/trusted-file.ts).
+  it('the policy made group-writable: the next verdict is E_CONFIG, not the old policy', async () => {
+    await writeFile(file, policyText('enforce'), { mode: 0o600 });
+    await chmod(file, 0o600);
+    const service = await start();
+    expect((await service.current()).policy.host.mode).toBe('enforce');
+    await chmod(file, 0o620);
+    await expect(service.current()).rejects.toMatchObject({ code: 'E_CONFIG' });
+    await chmod(file, 0o600);
+    expect((await service.current()).policy.host.mode).toBe('enforce');
+    await service.stop();
+  });
+
+  it('an edit of the same size with its mtime set back: the next verdict uses it', async () => {
+    const then = new Date(1_700_000_000_000); // whole seconds: utimes sets them back exactly
+    await writeFile(file, policyText('enforce'));
+    await chmod(file, 0o600);
+    await utimes(file, then, then);
+    const service = await start();
+    await writeFile(file, policyText('audit').replace('"audit"', '"audit"  '));
+    await utimes(file, then, then);
+    expect((await stat(file)).size).toBe(policyText('enforce').length);
+    expect((await service.current()).policy.host.mode).toBe('audit');
     await service.stop();
   });
 });
