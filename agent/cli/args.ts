@@ -166,6 +166,4 @@ export function parseDuration(value: string, what: string, opts: { zero?: boolea
 }
 
 /** An ISO 8601 UTC time of seconds since the epoch, without fractions: 2026-12-07T10:00:00Z. */
-export function isoTime(seconds: number): string {
-  return new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
-}
+export { isoTime } from './verdict-json.js';
