@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The esbuild settings every browser bundle of execgate's code shares (the auditor page, scripts/build-web.mjs,
 // and test/web/browser-safe.test.ts): agent/crypto/backend.ts swapped for backend.browser.ts (no node:crypto,
-// everything on wasm-core), and any import of a Node built-in an error naming the importer, so that a module
+// everything on wasm-core), wasm-core's debug build left out, and any import of a Node built-in an error naming the importer, so that a module
 // of the verification path that starts to need Node fails the build instead of failing in the auditor's browser.
 import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -25,6 +25,8 @@ export const browserSeam = {
         ? { path: join(root, 'agent', 'crypto', 'backend.browser.ts') }
         : undefined,
     );
+    // wasm-core's debug build (3 MB of base64) is loaded only on request (variant 'debug'): not bundled.
+    b.onResolve({ filter: /\/generated\/wasm-debug\.js$/ }, (args) => ({ path: args.path, external: true }));
     b.onResolve({ filter: /.*/ }, (args) =>
       isNodeBuiltin(args.path)
         ? {

@@ -21,11 +21,7 @@ import type { EventLogVerdict } from '../measure/state/eventlog-verdict.js';
 import type { StateFailure } from '../measure/state/failure.js';
 import type { TPMS_CLOCK_INFO } from '../tpm/structures.js';
 import { jsonSafe } from './json.js';
-
-/** Seconds since the epoch as ISO 8601 UTC, whole seconds ("2026-12-08T02:33:18Z"). */
-export function isoTime(seconds: number): string {
-  return new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
-}
+import { isoTime } from './values.js';
 
 /** `audit verify --json`. */
 export function auditVerdictJson(v: AuditVerdict) {

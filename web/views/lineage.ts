@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * @module web/views/lineage
+ *
+ * The execution lineage of an audit bundle: `audit show --tree`'s tree (agent/cli/audit-tree.ts
+ * lineageTree, the same nodes), each verdict under the one it ran under, as nested lists; a node opens
+ * the entry's fields.
+ */
+import { lineageTree, type ShownRow, type TreeNode } from '../../agent/cli/audit-tree.js';
+import { el } from './dom.js';
+
+function label(node: TreeNode): string {
+  const e = node.entry as {
+    verdict?: string;
+    reason?: string;
+    exe?: string;
+    malformed?: string;
+    kind?: string;
+    pcrs?: string;
+  };
+  if (e.malformed !== undefined) return `${node.seq} malformed: ${e.malformed}`;
+  if (e.kind === 'heartbeat') return `${node.seq} heartbeat ${e.pcrs}`;
+  return `${node.seq} ${e.verdict} ${e.reason} ${e.exe ?? '-'}`;
+}
+
+export function lineageView(rows: readonly ShownRow[], onPick: (row: ShownRow) => void): HTMLElement {
+  const { roots } = lineageTree(rows);
+  const top = el('ul', { class: 'lineage' });
+  // Iterative, as lineageTree is: a chain may be as long as the log.
+  const stack: { node: TreeNode; into: HTMLElement }[] = roots.map((node) => ({ node, into: top })).reverse();
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const { node, into } = item;
+    const verdict = (node.entry as { verdict?: string }).verdict ?? 'other';
+    const button = el('button', { class: `node ${verdict}`, type: 'button' }, label(node));
+    button.addEventListener('click', () => onPick(node));
+    const li = el('li', {}, button);
+    into.append(li);
+    if (node.children.length > 0) {
+      const ul = el('ul');
+      li.append(ul);
+      for (let i = node.children.length - 1; i >= 0; i--) {
+        const child = node.children[i];
+        if (child !== undefined) stack.push({ node: child, into: ul });
+      }
+    }
+  }
+  return top;
+}
