@@ -120,6 +120,8 @@ function keysOf(files: readonly NamedBytes[], what: string): PublicKey[] {
 
 export async function runArtifact(input: ArtifactInput): Promise<Outcome<ArtifactVerdict>> {
   try {
+    // Before the keys: their kids are hashes (in the CLI, node:crypto's before wasm-core is up).
+    await ready();
     if (input.trust.length === 0)
       throw new UsageError('--trust PUB|DIR is required: the issuer keys whose artifacts are trusted');
     const approverFiles = input.approvers ?? [];
@@ -137,7 +139,6 @@ export async function runArtifact(input: ArtifactInput): Promise<Outcome<Artifac
       if (required === 0) throw new UsageError('--approvals must be at least 1');
       approvals = { approvers, required };
     }
-    await ready();
     const state = new RevocationState();
     const lists: RevocationList[] = [];
     for (const list of input.revoked ?? []) {
@@ -212,10 +213,10 @@ function quoteParts(input: QuoteInput): QuoteParts | { failure: string } {
 
 export async function runQuote(input: QuoteInput): Promise<Outcome<QuoteVerdict>> {
   try {
+    await ready();
     const nonce = parseNonce(input.nonce);
     const akPublicKey = akFlag(input.ak);
     const evidence = quoteParts(input);
-    await ready();
     const verdict: QuoteVerdict =
       'failure' in evidence
         ? { ok: false, code: 'E_QUOTE_PARSE', detail: evidence.failure }
@@ -267,9 +268,9 @@ export interface EventLogView {
 
 export async function runEventLog(input: QuoteSource & { log: NamedBytes }): Promise<Outcome<EventLogView>> {
   try {
+    await ready();
     const log = parseEventLog(input.log.bytes);
     const replay = replayEventLog(log, { workarounds: [] });
-    await ready();
     const quoted = quotedPcrs(input);
     const verdict = judgeEventLog(log, quoted.pcrs, { replay });
     const c = verdict.comparison;

@@ -51,7 +51,7 @@ export function pcrTableView(
         el('td', {}, String(pcr)),
         el('td', {}, el('code', {}, expected === undefined ? '—' : short(toHex(expected)))),
         el('td', {}, el('code', {}, short(toHex(q)))),
-        el('td', {}, m === undefined ? 'match' : m.kind),
+        el('td', {}, m === undefined ? 'match' : `mismatch: ${m.kind}`),
         el('td', {}, m?.divergence === undefined ? '' : `#${m.divergence.index} ${m.divergence.typeName}`),
       );
       if (m !== undefined) row.addEventListener('click', () => onPick(`${bankName(alg)} PCR ${pcr}`, m));
