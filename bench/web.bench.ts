@@ -8,25 +8,22 @@
  * - by the page in Debian's Chromium (headless, playwright-core), from file://: the time its worker
  *   measures around the same `verifyBundle` (wasm-core for everything, agent/crypto/backend.browser.ts),
  *   and, beside it, from the click on Verify to the verdict on screen (the bundle copied to the
- *   worker, and the views' first 20,000 entries decoded).
+ *   worker, and the views' first 5,000 entries decoded and drawn).
  * Rounds alternate the two (sampleAsync's round-robin is not possible across a browser, so each round
  * is one CLI verify then one page verify). Prints a markdown table of medians and the page/CLI ratio.
  * `BENCH_WEB_ENTRIES=N` changes the size (default 100,000), `BENCH_WEB_ROUNDS=N` the rounds (default 5).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { spkiOfPublic, spkiToPem } from '../agent/attest/quote.js';
+import { spkiToPem } from '../agent/attest/quote.js';
 import { exportBundle, verifyBundle } from '../agent/audit/bundle.js';
 import { checkpointNow } from '../agent/audit/log.js';
 import { AuditStore } from '../agent/audit/store.js';
-import { run } from '../agent/cli/run.js';
 import { initHashing } from '../agent/crypto/hash.js';
 import { initVerification } from '../agent/crypto/verify.js';
-import { startSwtpm } from '../swtpm/harness.js';
-import { NV_INDEX, realisticEntry, withHostAk } from './audit-e2e.bench.js';
+import { type Host, NV_INDEX, realisticEntry, startHost, withHostAk } from './audit-e2e.bench.js';
 import { formatNs, median, ratio, table } from './measure.js';
 
 const ENTRIES = Number(process.env.BENCH_WEB_ENTRIES ?? 100_000);
@@ -34,43 +31,31 @@ const ROUNDS = Number(process.env.BENCH_WEB_ROUNDS ?? 5);
 const GROUP = 1000;
 const ROOT = join(import.meta.dirname, '..');
 
-/** The bundle and its AK's SPKI, built on a fresh swtpm host in `dir`. */
-async function buildBundle(dir: string): Promise<{ bundle: Uint8Array; akSpki: Uint8Array }> {
-  const swtpm = await startSwtpm();
+/** The bundle, built on a fresh swtpm host (its AK and NV counter) in the host's directory. */
+async function buildBundle(host: Host): Promise<Uint8Array> {
+  const store = await AuditStore.open(join(host.dir, 'log'));
   try {
-    let stderr = '';
-    const code = await run(['--tcti', swtpm.tcti, 'host', 'init'], {
-      stdout: { write: () => true },
-      stderr: { write: (s: string) => (stderr += s) },
-      env: { EXECGATE_STATE_DIR: join(dir, 'host') },
+    await withHostAk(host.swtpm.tcti, async (tpm, ak) => {
+      for (let done = 0; done < ENTRIES; done += GROUP) {
+        store.appendBatch(
+          Array.from({ length: Math.min(GROUP, ENTRIES - done) }, (_, j) => realisticEntry(done + j)),
+        );
+        await checkpointNow(store, tpm, ak, { nvIndex: NV_INDEX });
+      }
     });
-    if (code !== 0) throw new Error(`execgate host init: exit ${code}: ${stderr}`);
-    const store = await AuditStore.open(join(dir, 'log'));
-    try {
-      const akSpki = await withHostAk(swtpm.tcti, async (tpm, ak) => {
-        for (let done = 0; done < ENTRIES; done += GROUP) {
-          store.appendBatch(
-            Array.from({ length: Math.min(GROUP, ENTRIES - done) }, (_, j) => realisticEntry(done + j)),
-          );
-          await checkpointNow(store, tpm, ak, { nvIndex: NV_INDEX });
-        }
-        return spkiOfPublic(ak.public);
-      });
-      return { bundle: exportBundle(store, akSpki), akSpki };
-    } finally {
-      store.close();
-    }
+    return exportBundle(store, host.akSpki);
   } finally {
-    await swtpm.stop();
+    store.close();
   }
 }
 
 export async function main(): Promise<void> {
   await initHashing({ threads: 2 });
   await initVerification();
-  const dir = await mkdtemp(join(tmpdir(), 'execgate-bench-web-'));
+  const host = await startHost();
+  const { dir, akSpki } = host;
   try {
-    const { bundle, akSpki } = await buildBundle(dir);
+    const bundle = await buildBundle(host);
     const bundleFile = join(dir, 'bundle.cbor');
     const akFile = join(dir, 'ak.pem');
     await writeFile(bundleFile, bundle);
@@ -143,6 +128,7 @@ export async function main(): Promise<void> {
       await browser.close();
     }
   } finally {
+    await host.swtpm.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -19,7 +19,7 @@ import { decodeCborSequence } from '../agent/encoding/cbor.js';
 import { jsonLine, type NamedBytes, type Outcome, ready, refusal } from './run.js';
 
 /** Entries decoded for the views at most: the verdict covers all of them, the drawing the first ones. */
-export const VIEW_MAX_ENTRIES = 20_000;
+export const VIEW_MAX_ENTRIES = 5000;
 
 export interface AuditView {
   /** Each checkpoint's tree size and counter, oldest first (those whose body parses). */

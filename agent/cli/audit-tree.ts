@@ -40,6 +40,25 @@ export interface TreeNode extends ShownRow {
   readonly children: TreeNode[];
 }
 
+/** A row in one line, as the tree prints it: "5 allow OK /usr/bin/x", "6 heartbeat sha256:0-7". */
+export function rowLabel(row: ShownRow): string {
+  const e = row.entry as {
+    verdict?: string;
+    reason?: string;
+    exe?: string;
+    malformed?: string;
+    kind?: string;
+    pcrs?: string;
+  };
+  const what =
+    e.malformed !== undefined
+      ? `malformed: ${e.malformed}`
+      : e.kind === 'heartbeat'
+        ? `heartbeat ${e.pcrs}`
+        : `${e.verdict} ${e.reason} ${e.exe ?? '-'}`;
+  return `${row.seq} ${what}`;
+}
+
 /**
  * The execution lineage of `rows` (`audit show --tree`): each entry under the verdict it ran under
  * (`parent`), the rest at the top; as nodes for JSON and as indented lines. Iterative: a chain may be
@@ -61,21 +80,7 @@ export function lineageTree(rows: readonly ShownRow[]): { roots: TreeNode[]; lin
     .reverse();
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
     const { node, prefix, branch } = item;
-    const e = node.entry as {
-      verdict?: string;
-      reason?: string;
-      exe?: string;
-      malformed?: string;
-      kind?: string;
-      pcrs?: string;
-    };
-    const what =
-      e.malformed !== undefined
-        ? `malformed: ${e.malformed}`
-        : e.kind === 'heartbeat'
-          ? `heartbeat ${e.pcrs}`
-          : `${e.verdict} ${e.reason} ${e.exe ?? '-'}`;
-    lines.push(`${prefix}${branch}${node.seq} ${what}`);
+    lines.push(`${prefix}${branch}${rowLabel(node)}`);
     // Indentation stops growing 32 levels down: a long chain stays readable, and linear in size.
     const below =
       prefix.length >= MAX_TREE_INDENT

@@ -89,36 +89,29 @@ describe('artifacts', () => {
     ])
       await ok(['key', 'gen', '--alg', alg as string, '--out', `${k}.key`]);
     await writeFile('tool', 'a tool\n');
-    const window = ['--not-before', `@${T}`, '--ttl', '1h'];
-    const common = ['--host', `000b${'ab'.repeat(32)}`, '--exe', at('tool')];
-    await ok([
-      'artifact',
-      'issue',
-      '--key',
-      'iss.key',
-      '--issuer',
-      'ops',
-      ...common,
-      ...window,
-      '--out',
-      'root.cose',
-    ]);
-    await ok([
-      'artifact',
-      'issue',
-      '--key',
-      'iss.key',
-      '--issuer',
-      'ops',
-      ...common,
-      ...window,
-      '--delegate-key',
-      'del.key.pub',
-      '--delegate-depth',
-      '0',
-      '--out',
-      'parent.cose',
-    ]);
+    // Issued by ops for this host and tool, valid for an hour from T.
+    const issue = (out: string, ...extra: string[]) =>
+      ok([
+        'artifact',
+        'issue',
+        '--key',
+        'iss.key',
+        '--issuer',
+        'ops',
+        '--host',
+        `000b${'ab'.repeat(32)}`,
+        '--exe',
+        at('tool'),
+        '--not-before',
+        `@${T}`,
+        '--ttl',
+        '1h',
+        ...extra,
+        '--out',
+        out,
+      ]);
+    await issue('root.cose');
+    await issue('parent.cose', '--delegate-key', 'del.key.pub', '--delegate-depth', '0');
     await ok([
       'artifact',
       'delegate',

@@ -6,22 +6,8 @@
  * lineageTree, the same nodes), each verdict under the one it ran under, as nested lists; a node opens
  * the entry's fields.
  */
-import { lineageTree, type ShownRow, type TreeNode } from '../../agent/cli/audit-tree.js';
+import { lineageTree, rowLabel, type ShownRow, type TreeNode } from '../../agent/cli/audit-tree.js';
 import { el } from './dom.js';
-
-function label(node: TreeNode): string {
-  const e = node.entry as {
-    verdict?: string;
-    reason?: string;
-    exe?: string;
-    malformed?: string;
-    kind?: string;
-    pcrs?: string;
-  };
-  if (e.malformed !== undefined) return `${node.seq} malformed: ${e.malformed}`;
-  if (e.kind === 'heartbeat') return `${node.seq} heartbeat ${e.pcrs}`;
-  return `${node.seq} ${e.verdict} ${e.reason} ${e.exe ?? '-'}`;
-}
 
 export function lineageView(rows: readonly ShownRow[], onPick: (row: ShownRow) => void): HTMLElement {
   const { roots } = lineageTree(rows);
@@ -31,7 +17,7 @@ export function lineageView(rows: readonly ShownRow[], onPick: (row: ShownRow) =
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
     const { node, into } = item;
     const verdict = (node.entry as { verdict?: string }).verdict ?? 'other';
-    const button = el('button', { class: `node ${verdict}`, type: 'button' }, label(node));
+    const button = el('button', { class: `node ${verdict}`, type: 'button' }, rowLabel(node));
     button.addEventListener('click', () => onPick(node));
     const li = el('li', {}, button);
     into.append(li);
