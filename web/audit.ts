@@ -25,7 +25,7 @@ export interface AuditView {
   /** Each checkpoint's tree size and counter, oldest first (those whose body parses). */
   readonly checkpoints: readonly { readonly size: number; readonly counter: string }[];
   readonly rows: readonly ShownRow[];
-  /** Entries in the bundle, when it reads that far. */
+  /** Entries the bundle's header claims (the verdict says how many there are). */
   readonly total: number;
 }
 
@@ -59,7 +59,7 @@ export async function runAudit(
   }
 }
 
-/** The bundle as far as it reads: checkpoints, and entries (the first VIEW_MAX_ENTRIES decoded). */
+/** The bundle as far as it reads: its checkpoints, and its first VIEW_MAX_ENTRIES entries decoded. */
 export function auditView(bytes: Uint8Array): AuditView {
   const checkpoints: { size: number; counter: string }[] = [];
   const rows: ShownRow[] = [];
@@ -67,6 +67,7 @@ export function auditView(bytes: Uint8Array): AuditView {
   let skip = 1;
   try {
     const read = readBundle(bytes);
+    total = read.header.size;
     skip += read.checkpoints.length;
     for (const c of read.checkpoints) {
       try {
@@ -79,8 +80,8 @@ export function auditView(bytes: Uint8Array): AuditView {
     let i = 0;
     for (const item of decodeCborSequence(bytes, { tags: [] })) {
       if (i++ < skip) continue; // the header and the checkpoints
-      if (total < VIEW_MAX_ENTRIES) rows.push(shownRow(total, item.bytes, leafHash(item.bytes)));
-      total++;
+      if (rows.length === VIEW_MAX_ENTRIES) break;
+      rows.push(shownRow(rows.length, item.bytes, leafHash(item.bytes)));
     }
   } catch {
     // The views show what reads; the verdict says why the rest does not.

@@ -170,7 +170,7 @@ describe('audit bundle verification on the page', () => {
       expect(r.code).toBe(code === undefined ? 0 : 7);
       const page = await verifyOnPage(auditor(), 'audit', { bundle: join(work, file), ak: join(work, ak) });
       expect(page).toEqual({ ok: code === undefined, code: code ?? '', json: r.stdout });
-      await screenshot(auditor(), 'audit', `audit-${name}`);
+      if (name === 'valid' || name === 'entry-changed') await screenshot(auditor(), 'audit', `audit-${name}`);
     });
   }
 
