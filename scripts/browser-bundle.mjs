@@ -73,5 +73,6 @@ export const VERIFICATION_ENTRIES = [
   'agent/audit/checkpoint.ts',
   'agent/cli/verdict-json.ts',
   'agent/cli/audit-tree.ts',
+  'agent/cli/values.ts',
   'agent/attest/tpm2-tools-pcrs.ts',
 ];
