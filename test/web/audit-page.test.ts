@@ -5,9 +5,10 @@
 // exported bundle (an entry changed, made malformed, deleted inside and at the end, two swapped, the log
 // truncated, a checkpoint's signature changed, another AK, checkpoints out of order). For each, the
 // verdict JSON the page exports equals `execgate audit verify --bundle F --ak PEM --json`'s stdout
-// byte for byte, and the code is the tamper's. Screenshots of the views go to test-results/web/.
+// byte for byte, and the code is the tamper's; inputs also arrive by drag and drop. Screenshots of the views
+// go to test-results/web/.
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,7 +92,6 @@ beforeAll(async () => {
     'ak.pem',
   ]);
   expect(r.stderr).toBe('');
-  const { readFile } = await import('node:fs/promises');
   items = [...decodeCborSequence(new Uint8Array(await readFile('valid.cbor')), { tags: [] })].map((i) =>
     Uint8Array.from(i.bytes),
   );
@@ -204,6 +204,35 @@ describe('audit bundle verification on the page', () => {
     await page.click('#audit-lanes');
     expect(await page.locator('#audit .counts td').first().textContent()).toBe('/usr/bin/backup');
     await screenshot(auditor(), 'audit', 'audit-views');
+  });
+
+  it('takes its inputs by drag and drop too', async () => {
+    const { page } = auditor();
+    for (const [field, file] of [
+      ['bundle', 'valid.cbor'],
+      ['ak', 'ak.pem'],
+    ] as const) {
+      const bytes = [...(await readFile(join(work, file)))];
+      const dataTransfer = await page.evaluateHandle(
+        ([name, data]) => {
+          // In the page: the DOM's DataTransfer and File (this file is typed for Node).
+          const dom = globalThis as unknown as {
+            DataTransfer: new () => { items: { add(file: unknown): void } };
+            File: new (parts: Uint8Array[], name: string) => unknown;
+          };
+          const dt = new dom.DataTransfer();
+          dt.items.add(new dom.File([new Uint8Array(data)], name));
+          return dt;
+        },
+        [file, bytes] as const,
+      );
+      await page.dispatchEvent(`#audit-${field}`, 'drop', { dataTransfer });
+      await page.locator(`#audit .drop:has(#audit-${field}) .chosen`, { hasText: file }).waitFor();
+    }
+    await page.click('#audit-verify');
+    const banner = page.locator('#audit-banner');
+    await banner.waitFor();
+    expect(await banner.getAttribute('class')).toContain(' ok');
   });
 
   it('works offline: nothing was requested after load', () => {
