@@ -70,6 +70,8 @@ export async function main(): Promise<void> {
       await page.waitForSelector('body[data-ready=yes]');
       await page.setInputFiles('#audit-bundle', bundleFile);
       await page.setInputFiles('#audit-ak', akFile);
+      /** Progress messages the page's bar took during the last verification. */
+      let updates = 0;
       const onPage = async (): Promise<{ worker: number; click: number }> => {
         const t0 = process.hrtime.bigint();
         await page.click('#audit-verify');
@@ -78,6 +80,7 @@ export async function main(): Promise<void> {
         const click = Number(process.hrtime.bigint() - t0);
         if ((await banner.getAttribute('class'))?.includes(' ok') !== true)
           throw new Error(`the page refused the bundle: ${await banner.textContent()}`);
+        updates = Number(await banner.getAttribute('data-progress-updates'));
         return { worker: Number(await banner.getAttribute('data-ms')) * 1e6, click };
       };
       const inCli = async (): Promise<number> => {
@@ -117,7 +120,7 @@ export async function main(): Promise<void> {
             `**${ratio(w, c)}**`,
           ],
           [
-            'page: click to verdict on screen (copy to the worker, views)',
+            `page: click to verdict on screen (copy to the worker, views; ${updates} progress updates)`,
             formatNs(k),
             Math.round((ENTRIES / k) * 1e9).toLocaleString('en'),
             ratio(k, c),

@@ -214,8 +214,10 @@ function verifyAudit(panel: Panel, result: HTMLElement): void {
   const status = el('span', {}, 'verifying…');
   result.replaceChildren(el('div', { class: 'progress' }, bar, status));
   worker ??= new Worker(URL.createObjectURL(new Blob([workerSource], { type: 'text/javascript' })));
+  let updates = 0;
   worker.onmessage = ({ data }) => {
     if (data.type === 'progress') {
+      updates++;
       bar.max = Math.max(1, data.total);
       bar.value = data.verified;
       status.textContent = `verified ${data.verified} of ${data.total} entries`;
@@ -225,6 +227,7 @@ function verifyAudit(panel: Panel, result: HTMLElement): void {
     const view = data.view as AuditView;
     const b = banner(panel, outcome);
     b.setAttribute('data-ms', String(data.ms));
+    b.setAttribute('data-progress-updates', String(updates));
     b.append(el('span', { class: 'timing' }, `verified in ${Math.round(data.ms)} ms`));
     const details = el('div', { class: 'picked' });
     const pick = (row: ShownRow) => picker(details)(`entry ${row.seq}`, row);

@@ -62,7 +62,14 @@ export function timelineView(view: AuditView, key: LaneKey, onPick: (row: ShownR
     if (last === undefined) return;
     const cx = x(times[c.size - 1] ?? t0);
     plot.append(svg('line', { x1: cx, x2: cx, y1: 12, y2: height - 4, class: 'checkpoint' }));
-    const t = svg('text', { x: cx + 3, y: 12, class: 'checkpoint-label' });
+    // Labels right of their line, or left of it in the right half (so that they stay in the plot).
+    const right = cx > (LEFT + WIDTH) / 2;
+    const t = svg('text', {
+      x: right ? cx - 3 : cx + 3,
+      y: 12,
+      class: 'checkpoint-label',
+      'text-anchor': right ? 'end' : 'start',
+    });
     t.textContent = `checkpoint ${i + 1} (size ${c.size}, counter ${c.counter})`;
     plot.append(t);
   });
