@@ -135,15 +135,15 @@ export async function withHostAk<T>(tcti: string, fn: (tpm: Tpm, ak: LoadedAk) =
   }
 }
 
-interface Host {
+export interface Host {
   readonly swtpm: SwtpmInstance;
   /** The temporary directory: host state, stores, the bundle. */
   readonly dir: string;
   readonly akSpki: Uint8Array;
 }
 
-/** A swtpm with `execgate host init` run on it (AK and NV counter), and a temporary directory. */
-async function startHost(): Promise<Host> {
+/** A swtpm with `execgate host init` run on it (AK and NV counter), and a temporary directory (bench/web.bench.ts too). */
+export async function startHost(): Promise<Host> {
   const swtpm = await startSwtpm();
   const dir = await mkdtemp(join(tmpdir(), 'execgate-bench-audit-'));
   try {

@@ -11,7 +11,7 @@ import { dirname, join, normalize, sep } from 'node:path';
 const wasmLoader = readdirSync('wasm-core')
   .filter((name) => name.endsWith('.ts'))
   .map((name) => join('wasm-core', name));
-const roots = ['agent', ...wasmLoader, 'wasm-core/verify', 'wasm-core/assembly', 'swtpm'];
+const roots = ['agent', ...wasmLoader, 'wasm-core/verify', 'wasm-core/assembly', 'swtpm', 'web'];
 const rules = [
   { re: /\bas any\b/, why: '`as any`', applies: () => true },
   { re: /\bMath\.random\(/, why: 'Math.random (use crypto.getRandomValues)', applies: () => true },

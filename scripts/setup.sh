@@ -17,6 +17,8 @@ command -v strace >/dev/null || need_apt+=(strace)
 # package. Installing it does not make systemd the init (that is systemd-sysv), so in a container it adds
 # the tools and starts nothing.
 command -v systemd-analyze >/dev/null || need_apt+=(systemd)
+# The auditor page's tests (test/web/): Debian's Chromium, driven by playwright-core (no browser download).
+command -v chromium >/dev/null || need_apt+=(chromium)
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing ${need_apt[*]}; run as root or: sudo apt-get install -y ${need_apt[*]}" >&2

@@ -13,7 +13,7 @@
  * is stored in that form, so its digest is SHA-256 of its bytes.
  */
 import { sha256 } from '../crypto/hash.js';
-import type { SigningAlg } from '../crypto/keys.js';
+import type { SigningAlg } from '../crypto/public-key.js';
 import { CborError, type CborMap, type CborValue, decodeCbor } from '../encoding/cbor.js';
 import { type ArtifactClaims, decodeClaims, LIMITS } from './claims.js';
 import {

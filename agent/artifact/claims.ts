@@ -7,7 +7,7 @@
  * naming it, at every level, so an issuer cannot add a restriction a verifier would silently ignore.
  * The CDDL is in docs/formats.md ("Artifact format").
  */
-import { publicKeyOf } from '../crypto/keys.js';
+import { publicKeyOf } from '../crypto/public-key.js';
 import type { CborKey, CborMap, CborValue } from '../encoding/cbor.js';
 import {
   bytes,

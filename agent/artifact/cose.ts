@@ -16,7 +16,7 @@
  * Decoding is strict (deterministic CBOR throughout, RFC 8949 §4.2.1) unless a caller reading someone
  * else's examples asks otherwise; what a header means is decided by the layer above.
  */
-import type { SigningAlg } from '../crypto/keys.js';
+import type { SigningAlg } from '../crypto/public-key.js';
 import type { VerifyItem } from '../crypto/verify.js';
 import {
   CborError,

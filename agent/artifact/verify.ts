@@ -24,7 +24,7 @@
  * Without an approval policy, countersignatures are decoded but not verified (the verdict says so).
  */
 import { KeyCache } from '../../wasm-core/index.js';
-import { type PublicKey, publicKeyOf } from '../crypto/keys.js';
+import { type PublicKey, publicKeyOf } from '../crypto/public-key.js';
 import { type VerifyItem, verifySignatures } from '../crypto/verify.js';
 import { equalBytes, toHex } from '../encoding/bytes.js';
 import { type Artifact, type ArtifactLink, decodeArtifact } from './artifact.js';

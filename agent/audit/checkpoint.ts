@@ -58,11 +58,17 @@ import {
   readCounter,
   verifyCounterCertificate,
 } from '../attest/nv-counter.js';
-import { decodeBundle, encodeBundle, type LoadedAk, makeQuote, spkiOfPublic } from '../attest/quote.js';
+import {
+  decodeBundle,
+  encodeBundle,
+  type LoadedAk,
+  makeQuote,
+  spkiOfPublic,
+} from '../attest/quote-evidence.js';
 import { verifyQuote } from '../attest/verify-quote.js';
 import { sha256 } from '../crypto/hash.js';
 import { initVerification } from '../crypto/verify.js';
-import { equalBytes, toHex } from '../encoding/bytes.js';
+import { equalBytes, fromBase64, toBase64, toHex } from '../encoding/bytes.js';
 import { type CborValue, decodeCbor, encodeCbor } from '../encoding/cbor.js';
 import { bytes, record, required, uint } from '../encoding/cbor-schema.js';
 import { ExecgateError } from '../errors.js';
@@ -122,7 +128,7 @@ const PRINTABLE = /^[\x20-\x7e\n]*$/;
 
 /** Standard base64 with padding (RFC 4648 §4). */
 function base64(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+  return toBase64(b);
 }
 
 /** The body's text for these values; E_AUDIT_CHECKPOINT for a value no body can carry. */
@@ -153,7 +159,7 @@ export function parseCheckpointBody(text: string): CheckpointBody {
   if (!SIZE.test(size) || !Number.isSafeInteger(Number(size)))
     throw fail('line 2: the tree size is not a canonical decimal safe integer');
   if (!BASE64_32.test(root)) throw fail('line 3: the root hash is not 32 bytes of padded standard base64');
-  const rootBytes = Uint8Array.from(Buffer.from(root, 'base64'));
+  const rootBytes = fromBase64(root);
   // 43 characters carry 258 bits: the last one's low 2 bits must be zero, or two spellings share a hash.
   if (rootBytes.length !== ROOT_BYTES || base64(rootBytes) !== root)
     throw fail('line 3: the root hash is not in canonical base64');

@@ -18,8 +18,8 @@
  * first heartbeat could be copied between them; and a heartbeat proves nothing about wall-clock time
  * beyond what its entry's `time` (the host's clock) claims: its TPM clock is the TPM's own count.
  */
-import type { LoadedAk } from '../attest/quote.js';
-import { makeQuote } from '../attest/quote.js';
+import type { LoadedAk } from '../attest/quote-evidence.js';
+import { makeQuote } from '../attest/quote-evidence.js';
 import { verifyQuote } from '../attest/verify-quote.js';
 import { sha256 } from '../crypto/hash.js';
 import { formatSelection, type PcrSelection, parseSelection } from '../tpm/pcr-selection.js';

@@ -20,8 +20,8 @@
  * Not covered: a log deleted whole (or all of its checkpoints) has no newest checkpoint to compare with
  * the TPM's counter; detecting that needs a checkpoint kept elsewhere (an exported bundle).
  */
-import type { LoadedAk } from '../attest/quote.js';
-import { spkiOfPublic } from '../attest/quote.js';
+import type { LoadedAk } from '../attest/quote-evidence.js';
+import { spkiOfPublic } from '../attest/quote-evidence.js';
 import { initHashing } from '../crypto/hash.js';
 import { initVerification } from '../crypto/verify.js';
 import { ExecgateError } from '../errors.js';

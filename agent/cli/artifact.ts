@@ -8,10 +8,8 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { COSE_ALG_NAME } from '../artifact/cose.js';
 import {
-  type Artifact,
   type ArtifactClaims,
   ArtifactError,
-  type ArtifactLink,
   approveArtifact,
   decodeArtifact,
   delegateArtifact,
@@ -32,6 +30,7 @@ import { EXIT, UsageError } from './exit.js';
 import { jsonSafe } from './json.js';
 import { readPublicKey, readSigningKey } from './key.js';
 import { checkOutput, writeOutput } from './output.js';
+import { artifactVerdictJson, claimsJson, linkJson } from './verdict-json.js';
 
 export const ARTIFACT_HELP = `Usage: execgate artifact <command> [flags]
 
@@ -162,35 +161,6 @@ async function approve(argv: string[], ctx: CliContext): Promise<number> {
 }
 
 // ── Printing claims ───────────────────────────────────────────────────────────────────────────────────
-
-function timeJson(s: number) {
-  return { unix: s, iso: isoTime(s) };
-}
-
-/** The claims as JSON: bytes as hex, times as {unix, iso}, the delegate key with its kid. */
-function claimsJson(c: ArtifactClaims) {
-  const { iss, sub, iat, nbf, exp, delegate: grant, ...rest } = c;
-  return {
-    iss,
-    sub,
-    iat: timeJson(iat),
-    ...(nbf === undefined ? {} : { nbf: timeJson(nbf) }),
-    exp: timeJson(exp),
-    ...(jsonSafe(rest) as object),
-    ...(grant === undefined
-      ? {}
-      : { delegate: { kid: toHex(keyId(grant.key)), ...(jsonSafe(grant) as object) } }),
-  };
-}
-
-function linkJson(l: ArtifactLink) {
-  return {
-    digest: toHex(l.digest),
-    alg: COSE_ALG_NAME[l.alg],
-    kid: toHex(l.kid),
-    claims: claimsJson(l.claims),
-  };
-}
 
 /** "in 9m 58s" or "3h 2m ago", two units at most. */
 function relative(s: number, from: number): string {
@@ -378,28 +348,8 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
     at,
     skew,
   });
-  const decoded: Artifact | undefined = verdict.artifact;
   if (ctx.json) {
-    ctx.out(
-      JSON.stringify({
-        verdict: verdict.ok ? 'valid' : 'invalid',
-        ...(verdict.ok ? {} : { code: verdict.code, detail: verdict.detail }),
-        at: timeJson(at),
-        ...(verdict.ok
-          ? {
-              issuer: toHex(verdict.issuer.kid),
-              approvedBy: verdict.approvedBy ?? null,
-            }
-          : {}),
-        ...(decoded === undefined
-          ? {}
-          : {
-              ...linkJson(decoded),
-              chain: decoded.chain.map(linkJson),
-              approvals: decoded.approvals.map((x) => ({ alg: COSE_ALG_NAME[x.alg], kid: toHex(x.kid) })),
-            }),
-      }),
-    );
+    ctx.out(JSON.stringify(artifactVerdictJson(verdict, at)));
     // A failure goes on to the error below: the JSON on stdout, and the reason on stderr.
     if (verdict.ok) return EXIT.OK;
   }

@@ -10,7 +10,6 @@ import { readFile } from 'node:fs/promises';
 import { readCounterCertified } from '../attest/nv-counter.js';
 import { type LoadedAk, pemToSpki, spkiOfPublic, withAk } from '../attest/quote.js';
 import { exportBundle, readBundle, verifyBundle } from '../audit/bundle.js';
-import { decodeEntry } from '../audit/entry.js';
 import { AuditError } from '../audit/errors.js';
 import { type AuditVerdict, checkpointNow, storedCheckpoints, verifyAuditLogAsync } from '../audit/log.js';
 import { consistencyProofJson, inclusionProofJson } from '../audit/proofs.js';
@@ -18,16 +17,19 @@ import { AuditStore } from '../audit/store.js';
 import { DEFAULT_POLICY_FILE } from '../config/defaults.js';
 import { initHashing } from '../crypto/hash.js';
 import { initVerification } from '../crypto/verify.js';
-import { toHex } from '../encoding/bytes.js';
 import { INPUT_LIMITS, readBoundedText } from '../fs/read-bounded.js';
 import type { Tpm } from '../tpm/tpm.js';
 import { parseFlags, parseHandle, parseIndex } from './args.js';
+import { lineageTree, shownRow } from './audit-tree.js';
 import type { CliContext } from './context.js';
 import { akSource } from './evidence.js';
 import { EXIT, UsageError } from './exit.js';
 import { hostSetup, POLICY_FLAGS } from './host-policy.js';
 import { type HostState, pinnedAk, readHostState, withPinnedAk } from './host-state.js';
 import { checkOutput, writeOutput } from './output.js';
+import { auditVerdictJson } from './verdict-json.js';
+
+export { lineageTree } from './audit-tree.js';
 
 export const AUDIT_HELP = `Usage: execgate audit <command> [--policy FILE | --state-dir DIR] [flags]
 
@@ -106,16 +108,6 @@ async function akPemFlag(file: string): Promise<Uint8Array> {
   }
 }
 
-/** An entry's fields as JSON: bytes as hex. */
-function entryJson(value: unknown): unknown {
-  if (value instanceof Uint8Array) return toHex(value);
-  if (typeof value === 'bigint') return value.toString();
-  if (Array.isArray(value)) return value.map(entryJson);
-  if (typeof value === 'object' && value !== null)
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, entryJson(v)]));
-  return value;
-}
-
 async function show(argv: string[], ctx0: CliContext): Promise<number> {
   const usage =
     'Usage: execgate audit show [--policy FILE | --state-dir DIR] [--from N] [--limit N] [--tree] [--json]';
@@ -134,15 +126,7 @@ async function show(argv: string[], ctx0: CliContext): Promise<number> {
       values.from === undefined
         ? Math.max(0, size - limit)
         : parseIndex(values.from, '--from', Number.MAX_SAFE_INTEGER);
-    const rows = store.entries(from, limit).map((e) => {
-      let entry: unknown;
-      try {
-        entry = entryJson(decodeEntry(e.bytes));
-      } catch (err) {
-        entry = { malformed: err instanceof Error ? err.message : String(err) };
-      }
-      return { seq: e.seq, leaf: toHex(e.leaf), entry };
-    });
+    const rows = store.entries(from, limit).map((e) => shownRow(e.seq, e.bytes, e.leaf));
     if (values.tree) {
       const tree = lineageTree(rows);
       if (ctx.json) ctx.out(JSON.stringify({ size, tree: tree.roots }));
@@ -156,69 +140,6 @@ async function show(argv: string[], ctx0: CliContext): Promise<number> {
   } finally {
     store.close();
   }
-}
-
-const MAX_TREE_INDENT = 3 * 32;
-
-interface ShownRow {
-  readonly seq: number;
-  readonly leaf: string;
-  readonly entry: unknown;
-}
-interface TreeNode extends ShownRow {
-  readonly children: TreeNode[];
-}
-
-/**
- * The execution lineage of `rows` (`audit show --tree`): each entry under the verdict it ran under
- * (`parent`), the rest at the top; as nodes for JSON and as indented lines. Iterative: a chain may be
- * as long as the log.
- */
-export function lineageTree(rows: readonly ShownRow[]): { roots: TreeNode[]; lines: string[] } {
-  const nodes = new Map<number, TreeNode>(rows.map((r) => [r.seq, { ...r, children: [] }]));
-  const roots: TreeNode[] = [];
-  for (const node of nodes.values()) {
-    const parent = (node.entry as { parent?: unknown }).parent;
-    const up = typeof parent === 'number' ? nodes.get(parent) : undefined;
-    // A parent is always an earlier entry (entry.ts), so this cannot make a cycle.
-    if (up !== undefined && up.seq < node.seq) up.children.push(node);
-    else roots.push(node);
-  }
-  const lines: string[] = [];
-  const stack: { node: TreeNode; prefix: string; branch: string }[] = roots
-    .map((node) => ({ node, prefix: '', branch: '' }))
-    .reverse();
-  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
-    const { node, prefix, branch } = item;
-    const e = node.entry as {
-      verdict?: string;
-      reason?: string;
-      exe?: string;
-      malformed?: string;
-      kind?: string;
-      pcrs?: string;
-    };
-    const what =
-      e.malformed !== undefined
-        ? `malformed: ${e.malformed}`
-        : e.kind === 'heartbeat'
-          ? `heartbeat ${e.pcrs}`
-          : `${e.verdict} ${e.reason} ${e.exe ?? '-'}`;
-    lines.push(`${prefix}${branch}${node.seq} ${what}`);
-    // Indentation stops growing 32 levels down: a long chain stays readable, and linear in size.
-    const below =
-      prefix.length >= MAX_TREE_INDENT
-        ? prefix
-        : prefix + (branch === '' ? '' : branch === '└─ ' ? '   ' : '│  ');
-    node.children.forEach((child, i) => {
-      stack.splice(stack.length - i, 0, {
-        node: child,
-        prefix: below,
-        branch: i === node.children.length - 1 ? '└─ ' : '├─ ',
-      });
-    });
-  }
-  return { roots, lines };
 }
 
 async function checkpoint(argv: string[], ctx0: CliContext): Promise<number> {
@@ -279,15 +200,7 @@ function progressBar(ctx: CliContext, total: number): ((n: number) => void) | un
 
 /** The verdict printed; exit 7 with the code on stderr when it failed. */
 function report(ctx: CliContext, v: AuditVerdict): number {
-  const doc = {
-    ok: v.ok,
-    size: v.size,
-    checkpoints: v.checkpoints,
-    ...(v.newest ? { newest: { size: v.newest.size, counter: v.newest.counter.toString() } } : {}),
-    ...(v.root ? { root: toHex(v.root) } : {}),
-    ...(v.code ? { code: v.code, detail: v.detail } : {}),
-  };
-  if (ctx.json) ctx.out(JSON.stringify(doc));
+  if (ctx.json) ctx.out(JSON.stringify(auditVerdictJson(v)));
   if (!v.ok) {
     ctx.stderr.write(`execgate: ${v.code}: ${v.detail}\n`);
     return EXIT.EVIDENCE_INVALID;

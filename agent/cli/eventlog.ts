@@ -5,7 +5,6 @@
  */
 
 import { bankName } from '../crypto/algorithms.js';
-import type { PcrMismatch } from '../measure/compare.js';
 import { checkEvents, type EventFinding } from '../measure/event-check.js';
 import {
   type DecodedEventData,
@@ -29,6 +28,7 @@ import type { CliContext } from './context.js';
 import { QUOTE_SOURCE_FLAGS, QUOTE_SOURCE_HELP, quotedPcrs, readLogFile } from './evidence.js';
 import { EXIT, UsageError } from './exit.js';
 import { jsonSafe } from './json.js';
+import { eventLogVerdictJson } from './verdict-json.js';
 
 export const EVENTLOG_HELP = `Usage: execgate eventlog <command> [FILE] [flags]
 
@@ -255,18 +255,6 @@ async function replay(argv: string[], ctx: CliContext): Promise<number> {
   return EXIT.OK;
 }
 
-function mismatchJson(m: PcrMismatch) {
-  return {
-    bank: bankName(m.algId),
-    pcr: m.pcr,
-    kind: m.kind,
-    quoted: toHex(m.quoted),
-    ...(m.expected === undefined ? {} : { expected: toHex(m.expected) }),
-    ...(m.divergence === undefined ? {} : { divergence: m.divergence }),
-    message: m.message,
-  };
-}
-
 async function verify(argv: string[], ctx: CliContext): Promise<number> {
   const usage =
     'Usage: execgate eventlog verify [FILE] [--workaround ID] [--pcrs SEL] [--ak-handle H | --quote BUNDLE --ak PEM --nonce HEX] [--json]';
@@ -289,17 +277,7 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
   const v = judgeEventLog(log, quoted.pcrs, { replay: r });
   const { comparison: c, findings, untrusted } = v;
   if (ctx.json) {
-    ctx.out(
-      JSON.stringify({
-        ok: c.ok,
-        log: path,
-        quote: quoted.source,
-        matched: c.matched.map((p) => ({ bank: bankName(p.algId), pcr: p.pcr })),
-        mismatches: c.mismatches.map(mismatchJson),
-        notQuoted: c.notQuoted,
-        findings,
-      }),
-    );
+    ctx.out(JSON.stringify(eventLogVerdictJson(v, path, quoted.source)));
     // A failure goes on to the error below: the JSON on stdout, and the reason on stderr.
     if (c.ok) return EXIT.OK;
   }

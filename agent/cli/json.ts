@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /** Decoded structures as JSON: bytes as lowercase hex, bigints as decimal strings, Maps as objects. */
-import { toHex } from './args.js';
+import { toHex } from '../encoding/bytes.js';
 
 export function jsonSafe(value: unknown): unknown {
   if (value instanceof Uint8Array) return toHex(value);

@@ -5,6 +5,7 @@ import { AkError, type AkPair, loadAk, parseAkPair, parseAkPublic } from '../att
 import { parseAkEnrolment } from '../attest/credential.js';
 import { type EkAlg, withEk } from '../attest/ek.js';
 import {
+  bundleFromText,
   decodeBundle,
   encodeBundle,
   type LoadedAk,
@@ -34,6 +35,7 @@ import { akSource, QuoteInvalidError, qualifiedNameFlag, selectionFlag } from '.
 import { EXIT, UsageError } from './exit.js';
 import { pinnedEk, readHostState, stateDirOf } from './host-state.js';
 import { checkOutput, forFlag, writeOutput } from './output.js';
+import { clockJson, quoteVerdictJson } from './verdict-json.js';
 
 export const QUOTE_HELP = `Usage: execgate quote [flags]            make a quote
        execgate quote verify [flags]     verify one
@@ -128,10 +130,6 @@ async function lastClockFlag(text: string): Promise<TPMS_CLOCK_INFO> {
 }
 
 /** The clock info as `quote verify --json` prints it and `--last-clock` reads it. */
-function clockJson(c: TPMS_CLOCK_INFO) {
-  return { clock: c.clock.toString(), resetCount: c.resetCount, restartCount: c.restartCount, safe: c.safe };
-}
-
 /**
  * `--ak-public F --ak-private F [--ek-alg A]`: a saved AK pair, parsed and checked to be an AK
  * (E_AK_INVALID otherwise) before the TPM is asked anything; undefined when neither flag is given.
@@ -282,16 +280,6 @@ async function make(argv: string[], ctx: CliContext): Promise<number> {
   return EXIT.OK;
 }
 
-/**
- * A bundle as `execgate quote` prints it without --out (base64 text, a newline after) is decoded; a CBOR
- * bundle starts with a map header (0xb9), never a base64 character, so it is taken as it is.
- */
-function fromBase64Text(bytes: Uint8Array): Uint8Array {
-  const text = Buffer.from(bytes).toString('latin1').trim();
-  if (text.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 !== 0) return bytes;
-  return new Uint8Array(Buffer.from(text, 'base64'));
-}
-
 /** tpm2-tools' serialized PCR file (tpm2_quote -o, quote.pcrs) when `bytes` is one; else undefined. */
 function serializedPcrs(bytes: Uint8Array): ReturnType<typeof parsePcrs> | undefined {
   try {
@@ -360,7 +348,7 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
     try {
       if (!files) {
         const ev = decodeBundle(
-          fromBase64Text(
+          bundleFromText(
             await readBounded(positionals[0] ?? '', { maxBytes: INPUT_LIMITS.quoteBundle, what: 'BUNDLE' }),
           ),
         );
@@ -424,21 +412,7 @@ async function verify(argv: string[], ctx: CliContext): Promise<number> {
     });
   }
   if (ctx.json) {
-    const a = 'attest' in verdict ? verdict.attest : undefined;
-    ctx.out(
-      JSON.stringify({
-        ok: verdict.ok,
-        ...(verdict.code === undefined ? {} : { code: verdict.code }),
-        detail: verdict.detail,
-        ...(a === undefined
-          ? {}
-          : {
-              ...clockJson(a.clockInfo),
-              firmwareVersion: `0x${a.firmwareVersion.toString(16).padStart(16, '0')}`,
-              qualifiedSigner: toHex(a.qualifiedSigner),
-            }),
-      }),
-    );
+    ctx.out(JSON.stringify(quoteVerdictJson(verdict)));
     // A failure goes on to the error below: the JSON on stdout, and the reason on stderr.
     if (verdict.ok) return EXIT.OK;
   }

@@ -30,6 +30,7 @@ import { QUOTE_SOURCE_FLAGS, QUOTE_SOURCE_HELP, quotedPcrs } from './evidence.js
 import { EXIT, UsageError } from './exit.js';
 import { imaHashFlag, loadImaLog } from './ima.js';
 import { checkOutput, writeOutput } from './output.js';
+import { stateCheckJson } from './verdict-json.js';
 
 export const STATE_HELP = `Usage: execgate state <command> [flags]
 
@@ -224,16 +225,11 @@ async function check(argv: string[], ctx: CliContext): Promise<number> {
     imaOptional: false,
     ref,
   });
-  const failures = verdict.failures.map((f) => ({
-    rule: f.rule,
-    code: f.code,
-    message: f.message,
-    detail: f.detail,
-  }));
-  const { ok } = verdict;
-  const d = toHex(referenceDigest(ref));
+  const { ok, failures } = verdict;
+  const digest = referenceDigest(ref);
+  const d = toHex(digest);
   if (ctx.json) {
-    ctx.out(JSON.stringify({ ok, reference: positionals[0], digest: d, quote: source, failures }));
+    ctx.out(JSON.stringify(stateCheckJson(verdict, positionals[0], digest, source)));
     // A failure goes on to the error below: the JSON on stdout, and the reason on stderr.
     if (ok) return EXIT.OK;
   }

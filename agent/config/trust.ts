@@ -24,7 +24,7 @@ import { pathProblem } from '../artifact/claims.js';
 import { ArtifactError } from '../artifact/errors.js';
 import { type RevocationList, RevocationState, verifyRevocationList } from '../artifact/revocation.js';
 import type { ApprovalPolicy, Revocations } from '../artifact/verify.js';
-import { KeyError, type PublicKey, parsePublicKey } from '../crypto/keys.js';
+import { KeyError, type PublicKey, parsePublicKey } from '../crypto/public-key.js';
 import { initVerification } from '../crypto/verify.js';
 import { toHex } from '../encoding/bytes.js';
 import { INPUT_LIMITS } from '../fs/read-bounded.js';

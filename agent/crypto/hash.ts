@@ -16,13 +16,16 @@
  * node:crypto (same results, slower for small messages) and the Merkle functions throw. Nothing here
  * reads the environment: the thread count is the caller's option (the CLI maps EXECGATE_HASH_THREADS).
  *
+ * In a browser bundle (backend.browser.ts: no node:crypto) every call goes to wasm-core, streams
+ * included, and everything throws until `initHashing()` has resolved.
+ *
  * Not covered: secrets. These are hashes of public data; keyed or secret hashing (HMAC keys, KDFs) stays
  * with node:crypto or the TPM.
  */
-import { createHash, hash as nativeHash } from 'node:crypto';
 import * as wasm from '../../wasm-core/index.js';
 import { assertHashAlgorithm, digestByteLen, type HashAlgorithm } from './algorithms.js';
-import { batchThreadsFor, type ParallelSha256Batch } from './parallel-batch.js';
+import { native as nodeCrypto, twoThreadBatch } from './backend.js';
+import type { ParallelSha256Batch } from './parallel-batch.js';
 
 /** The hashes this facade computes; their facts are in the registry (algorithms.ts). */
 export type { HashAlgorithm } from './algorithms.js';
@@ -46,7 +49,9 @@ export const NATIVE_MIN_BYTES: Readonly<Record<HashAlgorithm, number>> = {
 
 /** Which engine `digest` uses for a message of byteLen bytes right now. */
 export function engineFor(alg: HashAlgorithm, byteLen: number): 'wasm-core' | 'node:crypto' {
-  return wasmReady && byteLen < NATIVE_MIN_BYTES[alg] ? 'wasm-core' : 'node:crypto';
+  return wasmReady && (nodeCrypto === undefined || byteLen < NATIVE_MIN_BYTES[alg])
+    ? 'wasm-core'
+    : 'node:crypto';
 }
 
 const WASM_ONE_SHOT: Readonly<Record<HashAlgorithm, (data: Uint8Array) => Uint8Array>> = {
@@ -89,7 +94,7 @@ export async function initHashing(options: HashingOptions = {}): Promise<void> {
   wasmReady = true;
   if (threads === undefined) return;
   if (threads >= 2) {
-    batchThreadsInstance ??= batchThreadsFor(core);
+    if (twoThreadBatch !== undefined) batchThreadsInstance ??= twoThreadBatch(core);
   } else if (batchThreadsInstance !== undefined) {
     const closing = batchThreadsInstance;
     batchThreadsInstance = undefined;
@@ -103,8 +108,14 @@ function assertBytes(value: unknown, name: string): asserts value is Uint8Array 
   }
 }
 
+/** node:crypto, or the error that says wasm-core is not ready where there is no node:crypto. */
+function nodeEngine(): NonNullable<typeof nodeCrypto> {
+  if (nodeCrypto === undefined) throw new Error('agent/crypto: call `await initHashing()` first');
+  return nodeCrypto;
+}
+
 function native(alg: HashAlgorithm, data: Uint8Array): Uint8Array {
-  const b = nativeHash(alg, data, 'buffer');
+  const b = nodeEngine().hash(alg, data, 'buffer');
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
@@ -135,7 +146,7 @@ export function sha1Legacy(data: Uint8Array): Uint8Array {
   return digest('sha1', data);
 }
 
-/** A streaming hash over node:crypto, with the same contract as wasm-core's (`digestInto`, one digest). */
+/** A streaming hash over node:crypto (wasm-core in a browser), with wasm-core's contract (`digestInto`, one digest). */
 export interface Hasher {
   readonly algorithm: HashAlgorithm;
   readonly digestByteLen: number;
@@ -147,7 +158,8 @@ export interface Hasher {
 /** Streaming FIPS 180-4 hash (node:crypto: streams are long, and their length is unknown up front). */
 export function createHasher(alg: HashAlgorithm): Hasher {
   assertHashAlgorithm(alg, 'alg');
-  const h = createHash(alg);
+  if (nodeCrypto === undefined) return wasmHasher(alg);
+  const h = nodeCrypto.createHash(alg);
   const size = digestByteLen(alg);
   let finished = false;
   const hasher: Hasher = {
@@ -171,6 +183,30 @@ export function createHasher(alg: HashAlgorithm): Hasher {
       finished = true;
       out.set(h.digest());
     },
+  };
+  return hasher;
+}
+
+const WASM_STREAMING: Readonly<Record<HashAlgorithm, () => wasm.StreamingHash>> = {
+  sha1: wasm.createSha1,
+  sha256: wasm.createSha256,
+  sha384: wasm.createSha384,
+  sha512: wasm.createSha512,
+};
+
+/** wasm-core's streaming hash, where there is no node:crypto (initHashing first). */
+function wasmHasher(alg: HashAlgorithm): Hasher {
+  if (!wasmReady) throw new Error('agent/crypto: call `await initHashing()` first');
+  const h = WASM_STREAMING[alg]();
+  const hasher: Hasher = {
+    algorithm: alg,
+    digestByteLen: h.digestByteLen,
+    update(data: Uint8Array) {
+      h.update(data);
+      return this;
+    },
+    digest: () => h.digest(),
+    digestInto: (out: Uint8Array) => h.digestInto(out),
   };
   return hasher;
 }

@@ -16,10 +16,12 @@
  * `initVerification({ oneShot: true })` instead: no wasm-core instance up front, node:crypto wherever its
  * verdict is wasm-core's (`oneShotVerdict`), the same verdicts.
  *
+ * In a browser bundle (backend.browser.ts: no node:crypto) every verdict is wasm-core's, in every mode.
+ *
  * Not covered: what wasm-core/verify does not cover (other curves, prehashed messages, PSS with an MGF1
  * hash other than the message hash).
  */
-import { constants, createPublicKey, type KeyObject, verify as nodeVerify } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import {
   checkVerifyItem,
   createWasmCoreSync,
@@ -34,6 +36,7 @@ import {
 } from '../../wasm-core/index.js';
 import { fromHex, toHex } from '../encoding/bytes.js';
 import { digestByteLen } from './algorithms.js';
+import { native as nodeCrypto } from './backend.js';
 
 export type { VerifyItem } from '../../wasm-core/index.js';
 
@@ -61,7 +64,7 @@ let lastP256: NodeKey | undefined;
 
 /** Which engine verifies this single item (after its misuse checks). */
 export function route(item: VerifyItem): Engine {
-  if (item.alg === 'ed25519') return 'wasm-core';
+  if (item.alg === 'ed25519' || nodeCrypto === undefined) return 'wasm-core';
   if (item.alg !== 'ecdsa') return 'node:crypto';
   const k = nodeKeys.get(item.publicKey, makeNodeKey);
   if (k.info?.kind !== 'ec' || k.info.curve !== 'P-256') return 'wasm-core';
@@ -155,9 +158,9 @@ function makeNodeKey(spki: Uint8Array): NodeKey {
     if (!(err instanceof DerError)) throw err;
   }
   let key: KeyObject | undefined;
-  if (info !== undefined && keyAdmitted(info)) {
+  if (nodeCrypto !== undefined && info !== undefined && keyAdmitted(info)) {
     try {
-      key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+      key = nodeCrypto.createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
     } catch {
       key = undefined;
     }
@@ -173,8 +176,13 @@ function nodeKey(spki: Uint8Array): { info: PublicKeyInfo; key: KeyObject } | un
     : { info: entry.info, key: entry.key };
 }
 
-/** node:crypto's verdict for an item whose misuse checks wasm-core has already run. */
+/**
+ * node:crypto's verdict for an item whose misuse checks wasm-core has already run (wasm-core's where
+ * there is no node:crypto).
+ */
 function nodeVerdict(item: VerifyItem): boolean {
+  if (nodeCrypto === undefined) return wasmVerifier().verify(item);
+  const nodeVerify = nodeCrypto.verify;
   const k = nodeKey(item.publicKey);
   if (k === undefined) return false;
   const { info, key } = k;
@@ -206,7 +214,7 @@ function nodeVerdict(item: VerifyItem): boolean {
     return nodeVerify(
       hash,
       item.message,
-      { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength },
+      { key, padding: nodeCrypto.constants.RSA_PKCS1_PSS_PADDING, saltLength },
       item.signature,
     );
   } catch {
@@ -272,9 +280,9 @@ function ed25519OnNode(item: VerifyItem): boolean | undefined {
     !pointAdmitted(entry.info.key)
   )
     return false;
-  if (entry.key === undefined) return undefined;
+  if (entry.key === undefined || nodeCrypto === undefined) return undefined;
   try {
-    return nodeVerify(null, item.message, entry.key, sig) ? true : undefined;
+    return nodeCrypto.verify(null, item.message, entry.key, sig) ? true : undefined;
   } catch {
     return undefined;
   }

@@ -6,7 +6,13 @@
  * concatenation, and a strict hex codec. Inputs are `Uint8Array` (a Node `Buffer` is one); outputs are
  * plain `Uint8Array`s that own their memory, so a result never aliases Node's shared Buffer pool and
  * compares equal to other `Uint8Array`s in tests.
+ *
+ * Browser-safe (the auditor page, docs/auditor.md, runs this module): hex and base64 use Node's native
+ * Buffer codecs where a `Buffer` global exists and a portable loop with the same output elsewhere.
  */
+
+/** Node's Buffer (native hex and base64), or undefined in a browser. */
+const NodeBuffer: typeof Buffer | undefined = (globalThis as { Buffer?: typeof Buffer }).Buffer;
 
 function checkBytes(value: unknown, name: string): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array`);
@@ -65,8 +71,14 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
 /** Lowercase hex, two digits per byte (RFC 4648 §8's alphabet, lowercase as TPM tools print digests). */
 export function toHex(bytes: Uint8Array): string {
   checkBytes(bytes, 'bytes');
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+  if (NodeBuffer !== undefined)
+    return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+  let out = '';
+  for (const b of bytes) out += HEX_DIGITS[b];
+  return out;
 }
+
+const HEX_DIGITS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 // Value of each ASCII hex digit (either case), -1 for every other code unit below 128.
 const HEX_VALUE = (() => {
@@ -107,4 +119,89 @@ export function isHex(text: string): boolean {
 /** A Node `Buffer` (or any byte view) as a plain `Uint8Array` view of the same memory, without a copy. */
 export function u8(view: ArrayBufferView): Uint8Array {
   return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+// Value of each base64 digit of either alphabet (RFC 4648 §4 and §5), -1 for every other code unit below 128.
+const B64_VALUE = (() => {
+  const t = new Int8Array(128).fill(-1);
+  for (let i = 0; i < 64; i++) t[B64.charCodeAt(i)] = i;
+  t[0x2d] = 62; // '-'
+  t[0x5f] = 63; // '_'
+  return t;
+})();
+
+/** Base64 (RFC 4648 §4, padded), or its URL alphabet without padding (§5) when `url`. */
+export function toBase64(bytes: Uint8Array, url = false): string {
+  checkBytes(bytes, 'bytes');
+  if (NodeBuffer !== undefined)
+    return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(
+      url ? 'base64url' : 'base64',
+    );
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = ((bytes[i] ?? 0) << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    const left = bytes.length - i;
+    out += B64[(n >> 18) & 63] ?? '';
+    out += B64[(n >> 12) & 63] ?? '';
+    out += left > 1 ? (B64[(n >> 6) & 63] ?? '') : '=';
+    out += left > 2 ? (B64[n & 63] ?? '') : '=';
+  }
+  return url ? out.replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_') : out;
+}
+
+/**
+ * Base64 of either alphabet to bytes, as leniently as Node's Buffer.from(text, 'base64'): characters
+ * outside the alphabets are skipped, the first "=" ends the data, and bits short of a byte are dropped.
+ * Callers that need strictness check the text first (a regular expression) or re-encode and compare.
+ */
+export function fromBase64(text: string): Uint8Array {
+  if (typeof text !== 'string') throw new TypeError('base64 must be a string');
+  if (NodeBuffer !== undefined) return Uint8Array.from(NodeBuffer.from(text, 'base64'));
+  const out = new Uint8Array(Math.floor((text.length * 3) / 4));
+  let n = 0;
+  let acc = 0;
+  let bits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x3d) break;
+    const v = c < 128 ? (B64_VALUE[c] ?? -1) : -1;
+    if (v < 0) continue;
+    acc = ((acc << 6) | v) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[n++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out.slice(0, n);
+}
+
+/** Bytes as a string of one code unit each (ISO 8859-1), as Buffer's 'latin1' decodes them. */
+export function latin1(bytes: Uint8Array): string {
+  checkBytes(bytes, 'bytes');
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 8192)
+    out += String.fromCharCode(...bytes.subarray(i, Math.min(bytes.length, i + 8192)));
+  return out;
+}
+
+/** The UTF-8 length of `text` in bytes, as Buffer.byteLength(text, 'utf8') counts it (a lone surrogate: 3). */
+export function utf8ByteLength(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (
+      c >= 0xd800 &&
+      c < 0xdc00 &&
+      i + 1 < text.length &&
+      (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00
+    ) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
 }

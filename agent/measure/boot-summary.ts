@@ -22,7 +22,7 @@
  * is a claim of the software that logged it, not a measurement.
  */
 import { bankName } from '../crypto/algorithms.js';
-import { toHex } from '../encoding/bytes.js';
+import { latin1, toHex } from '../encoding/bytes.js';
 import {
   type DecodedEventData,
   decodeEventData,
@@ -176,7 +176,7 @@ export function summarizeBoot(log: EventLog): BootSummary {
         });
       }
     } else if (e.eventType === EV.EVENT_TAG && e.pcrIndex === 9 && d.kind === 'TCG_PCClientTaggedEvent') {
-      const tagText = Buffer.from(d.taggedEventData).toString('latin1').replace(/\0+$/, '');
+      const tagText = latin1(d.taggedEventData).replace(/\0+$/, '');
       if (d.taggedEventID === LINUX_INITRD_TAG && tagText === LINUX_INITRD_TEXT) {
         initrds.push({ index: e.index, pcrIndex: 9, source: 'linux-efi-stub', digests: hexDigests(e) });
       }

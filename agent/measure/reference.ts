@@ -45,6 +45,7 @@ import {
   isBankName,
 } from '../crypto/algorithms.js';
 import { digest } from '../crypto/hash.js';
+import { utf8ByteLength } from '../encoding/bytes.js';
 import { canonicalBytes, JsonError, type JsonValue, parseJson } from '../encoding/canonical-json.js';
 import { ExecgateError } from '../errors.js';
 
@@ -440,7 +441,7 @@ export function parseReferenceState(
   options?: ReferenceParseOptions,
 ): ReferenceState {
   const limits: Limits = { ...REFERENCE_LIMITS, ...options?.limits };
-  const bytes = typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.length;
+  const bytes = typeof input === 'string' ? utf8ByteLength(input) : input.length;
   if (bytes > limits.maxDocumentBytes) {
     throw new ReferenceStateError(
       'E_REFERENCE_LIMIT',
