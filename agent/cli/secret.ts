@@ -4,6 +4,7 @@
  * measured state (agent/secrets), released by `execgate exec` only to a command whose artifact names
  * them (docs/secrets.md).
  */
+import type { EkAlg } from '../attest/ek.js';
 import { toHex } from '../encoding/bytes.js';
 import { INPUT_LIMITS, readBounded } from '../fs/read-bounded.js';
 import { SecretError } from '../secrets/errors.js';
@@ -48,6 +49,8 @@ Examples:
   execgate secret policy-sign --key policy.key --pcrs sha256:0-7 --out now.policy
   execgate secret rm deploy-token`;
 
+const EK_ALGS: readonly EkAlg[] = ['rsa2048', 'eccP256', 'eccP384'];
+
 const PCRS_DEFAULT: PcrSelection = [{ hash: 0x000b, pcrs: [0, 1, 2, 3, 4, 5, 6, 7] }];
 
 /** The default selection: sha256:0-7 and the reference state's PCRs, when the policy names one. */
@@ -74,6 +77,17 @@ function nameFlag(name: string | undefined, usage: string): string {
   if (!isSecretName(name))
     throw new UsageError(`--name must be 1 to 64 of a-z, 0-9, _ and -, got "${name.slice(0, 80)}"`);
   return name;
+}
+
+/**
+ * The EK host init pinned, which sealing salts to (agent/secrets/seal.ts): E_EK_MISMATCH before host
+ * init, since the SRK's public area, read over the bus, is no key to encrypt a secret's salt to.
+ */
+async function pinnedEkOf(stateDir: string) {
+  const { pinnedEk, readHostState, requirePinnedEk } = await import('./host-state.js');
+  const state = await readHostState(stateDir);
+  const alg = EK_ALGS.find((a) => pinnedEk(state, a) !== undefined) ?? 'rsa2048';
+  return { alg, pinned: requirePinnedEk(state, alg, stateDir) };
 }
 
 async function seal(argv: string[], ctx: CliContext): Promise<number> {
@@ -114,11 +128,12 @@ async function seal(argv: string[], ctx: CliContext): Promise<number> {
       : policyKeyPublic(await readPublicKey(values['policy-key'], '--policy-key'));
   const selection =
     values.pcrs === undefined ? await defaultSelection(setup.policy, setup.ctx) : selectionFlag(values.pcrs);
+  const ek = await pinnedEkOf(setup.stateDir);
   const data = await readBounded(values.in, { maxBytes: INPUT_LIMITS.secret, what: '--in' });
   const { sealSecret } = await import('../secrets/seal.js');
   try {
     const sealed = await setup.ctx.withTpm((t) =>
-      sealSecret(t, { name, data, selection, ...(policyKey === undefined ? {} : { policyKey }) }),
+      sealSecret(t, { name, data, selection, ek, ...(policyKey === undefined ? {} : { policyKey }) }),
     );
     const path = await writeSealed(setup.stateDir, sealed, values.force === true);
     if (ctx.json)

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: Apache-2.0
+// Adversary review of issue 17: an interposer between execgate and swtpm that, while a secret is sealed,
+// reports its own RSA key as the owner primary (the SRK: CreatePrimary's outPublic), unwraps the salt
+// execgate then encrypts to it, re-wraps it to the real SRK so that the TPM goes along, derives the
+// session key, and decrypts TPM2_Create's parameter-encrypted inSensitive: the secret and the object's
+// authValue. The seal must salt to a key it can check (the EK pinned at host init), so the interposer
+// recovers nothing, and must not record a key it was lied to about.
+import { constants, createPublicKey, generateKeyPairSync, privateDecrypt, publicEncrypt } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { sessionKey } from '../../agent/tpm/hmac.js';
+import { cfbDecrypt, cfbKeyIv } from '../../agent/tpm/paramcrypt.js';
+import { marshal, unmarshal } from '../../agent/tpm/schema.js';
+import { TPMT_PUBLIC } from '../../agent/tpm/structures.js';
+import { cli } from '../cli/helpers.js';
+import { upstreamOf, useSwtpm } from '../helpers/swtpm.js';
+import { commandCode, startTpmProxy } from '../helpers/tpm-proxy.js';
+import { type GateHost, shareGateHost } from './gate-host.js';
+
+const swtpm = useSwtpm();
+let h: GateHost;
+shareGateHost(swtpm, (host) => {
+  h = host;
+});
+
+const OAEP = {
+  padding: constants.RSA_PKCS1_OAEP_PADDING,
+  oaepHash: 'sha256',
+  oaepLabel: Buffer.from('SECRET\0'),
+};
+const tpm2b = (b: Buffer, at: number) => b.subarray(at + 2, at + 2 + b.readUInt16BE(at));
+const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
+
+describe('sealing through a bus interposer', () => {
+  it('an interposer posing as the owner primary recovers neither the secret nor its authValue', async () => {
+    const attacker = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const modulus = Buffer.from(attacker.publicKey.export({ format: 'jwk' }).n as string, 'base64url');
+    let srk: { handle: number; real: TPMT_PUBLIC } | undefined;
+    let started: { salt: Buffer; nonceCaller: Buffer } | undefined;
+    const keys = new Map<number, { key: Uint8Array; nonceTPM: Buffer }>();
+    const recovered: Buffer[] = [];
+    const proxy = await startTpmProxy(upstreamOf(swtpm()), {
+      onCommand(cmd) {
+        const cc = commandCode(cmd);
+        if (cc === 0x176 && srk !== undefined && cmd.readUInt32BE(10) === srk.handle) {
+          // StartAuthSession salted to "the SRK": header, tpmKey, bind, nonceCaller, encryptedSalt, rest.
+          const nonceCaller = tpm2b(cmd, 18);
+          const at = 20 + nonceCaller.length;
+          let salt: Buffer;
+          try {
+            salt = privateDecrypt({ key: attacker.privateKey, ...OAEP }, tpm2b(cmd, at));
+          } catch {
+            return cmd; // salted to the real key: nothing to learn
+          }
+          const real = createPublicKey({
+            key: {
+              kty: 'RSA',
+              n: Buffer.from(srk.real.unique as Uint8Array).toString('base64url'),
+              e: 'AQAB',
+            },
+            format: 'jwk',
+          });
+          const rewrapped = publicEncrypt({ key: real, ...OAEP }, salt);
+          started = { salt, nonceCaller: Buffer.from(nonceCaller) };
+          const out = Buffer.concat([
+            cmd.subarray(0, at),
+            u16(rewrapped.length),
+            rewrapped,
+            cmd.subarray(at + 2 + cmd.readUInt16BE(at)),
+          ]);
+          out.writeUInt32BE(out.length, 2);
+          return out;
+        }
+        if (cc === 0x153) {
+          // Create: header, parentHandle, authSize, session (handle, nonce, attrs, hmac), inSensitive.
+          const s = keys.get(cmd.readUInt32BE(18));
+          const nonceCaller = tpm2b(cmd, 22);
+          const hmacAt = 24 + nonceCaller.length + 1;
+          const paramsAt = 18 + cmd.readUInt32BE(14);
+          if (s !== undefined && hmacAt < paramsAt) {
+            const { key, iv } = cfbKeyIv('sha256', s.key, new Uint8Array(0), nonceCaller, s.nonceTPM);
+            recovered.push(Buffer.from(cfbDecrypt(key, iv, tpm2b(cmd, paramsAt))));
+          }
+        }
+        return cmd;
+      },
+      onResponse(rsp, cmd) {
+        if (rsp.readUInt32BE(6) !== 0) return rsp;
+        const cc = commandCode(cmd);
+        if (cc === 0x131 && cmd.readUInt32BE(10) === 0x40000001) {
+          // CreatePrimary(owner): header, objectHandle, parameterSize, outPublic, the rest.
+          const pubLen = rsp.readUInt16BE(18);
+          const real = unmarshal(TPMT_PUBLIC, rsp.subarray(20, 20 + pubLen));
+          srk = { handle: rsp.readUInt32BE(10), real };
+          const fake = marshal(TPMT_PUBLIC, { ...real, unique: modulus } as TPMT_PUBLIC);
+          expect(fake.length).toBe(pubLen);
+          return Buffer.concat([rsp.subarray(0, 20), fake, rsp.subarray(20 + pubLen)]);
+        }
+        if (cc === 0x176 && started !== undefined) {
+          // StartAuthSession's response: header, sessionHandle, nonceTPM.
+          const nonceTPM = Buffer.from(tpm2b(rsp, 14));
+          keys.set(rsp.readUInt32BE(10), {
+            key: sessionKey('sha256', started.salt, nonceTPM, started.nonceCaller),
+            nonceTPM,
+          });
+          started = undefined;
+        }
+        return rsp;
+      },
+    });
+    try {
+      const secret = Buffer.from(`seal-bus-${'k'.repeat(40)}-${Date.now()}`);
+      const file = h.file('bus.in');
+      await import('node:fs/promises').then((fs) => fs.writeFile(file, secret, { mode: 0o600 }));
+      const r = await cli([
+        '--tcti',
+        proxy.tcti,
+        'secret',
+        'seal',
+        '--policy',
+        h.policy,
+        '--name',
+        'bus',
+        '--in',
+        file,
+      ]);
+      expect(srk, 'the interposer saw the owner primary made').toBeDefined();
+      for (const p of recovered) expect(p.includes(secret)).toBe(false);
+      expect(recovered).toEqual([]);
+      // Lied to about the owner primary, the seal fails and keeps nothing: no secret bound to a stand-in.
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(
+        /^execgate: E_TPM_INTEGRITY: the TPM.s owner primary is not the key it reported/,
+      );
+      expect(await readdir(join(h.stateDir, 'secrets')).catch(() => [])).not.toContain('bus');
+    } finally {
+      await proxy.close();
+    }
+  });
+});
