@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fromHex, isHex, toHex } from '../encoding/bytes.js';
 import { errnoOf } from '../errors.js';
 import { ensureDir, writeFileSafe } from '../fs/atomic-write.js';
-import { INPUT_LIMITS, InputError, readBounded } from '../fs/read-bounded.js';
+import { INPUT_LIMITS, InputError, readRegularFile } from '../fs/read-bounded.js';
 import { formatSelection, type PcrSelection, parseSelection } from '../tpm/pcr-selection.js';
 import { SecretError } from './errors.js';
 import { isSecretName } from './name.js';
@@ -232,8 +232,9 @@ export function decodeSignedPolicy(text: string, what = 'signed policy'): Signed
   };
 }
 
+/** A regular file only: a FIFO planted here would hold open(2), and the gate with it, forever. */
 async function readText(path: string, what: string): Promise<string> {
-  const bytes = await readBounded(path, { maxBytes: INPUT_LIMITS.sealedSecret, what });
+  const bytes = await readRegularFile(path, { maxBytes: INPUT_LIMITS.sealedSecret, what });
   return Buffer.from(bytes).toString('utf8');
 }
 
