@@ -19,7 +19,9 @@
  * decrypt the secret and its authValue out of TPM2_Create. Create's HMAC covers the SRK's Name as
  * computed here, so the TPM refuses a seal under a stand-in's Name. That Name is kept, and unsealing
  * salts to the SRK only once its Name is the kept one (the key under Unseal's response encryption also
- * mixes in the authValue, which never crosses the bus).
+ * mixes in the authValue, which never crosses the bus). The PCR values the policy is computed from are
+ * read in clear, so Create also reports the TPM's digest of them (creationPCR), under the response HMAC:
+ * a seal to values an interposer made up is refused.
  *
  * Secrets over 128 bytes (MAX_SYM_DATA) are encrypted with AES-256-GCM under a random key, and the key
  * is what the TPM seals.
@@ -156,13 +158,13 @@ export async function sealSecret(tpm: Tpm, o: SealOptions): Promise<SealedSecret
     envelope = { iv, ciphertext, tag: new Uint8Array(c.getAuthTag()) };
     sealedData = key;
   }
+  // PCR_Read's answer is not authenticated: Create's creation data, under the response HMAC, checks it.
+  const sealedPcrs =
+    o.policyKey === undefined ? selectionDigest(o.selection, await readPcrs(tpm, o.selection)) : undefined;
   const authPolicy =
-    o.policyKey === undefined
-      ? sealPolicy({
-          selection: o.selection,
-          pcrDigest: selectionDigest(o.selection, await readPcrs(tpm, o.selection)),
-        })
-      : sealPolicy({ policyKeyName: objectName(o.policyKey) });
+    sealedPcrs === undefined
+      ? sealPolicy({ policyKeyName: objectName(o.policyKey as TPMT_PUBLIC) })
+      : sealPolicy({ selection: o.selection, pcrDigest: sealedPcrs });
   try {
     return await withSrk(tpm, (srk) =>
       withEk(
@@ -182,7 +184,7 @@ export async function sealSecret(tpm: Tpm, o: SealOptions): Promise<SealedSecret
                     inSensitive: { userAuth: authValue, data: sealedData },
                     inPublic: sealedDataTemplate({ authPolicy, noDA: true }),
                     outsideInfo: new Uint8Array(0),
-                    creationPCR: [],
+                    creationPCR: sealedPcrs === undefined ? [] : toTpml(o.selection),
                   },
                   { sessions: [session] },
                 )
@@ -193,6 +195,10 @@ export async function sealSecret(tpm: Tpm, o: SealOptions): Promise<SealedSecret
                     );
                   throw e;
                 });
+              if (sealedPcrs !== undefined && !equalBytes(created.creationData.pcrDigest, sealedPcrs))
+                throw new TpmIntegrityError(
+                  `the PCR values read (digest ${toHex(sealedPcrs)}) are not the TPM's (${toHex(created.creationData.pcrDigest)}): an interposer on the TPM bus, or a PCR extended meanwhile? Nothing was sealed`,
+                );
               return {
                 name: o.name,
                 created: (o.now ?? new Date()).toISOString(),

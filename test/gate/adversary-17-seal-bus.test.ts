@@ -5,8 +5,15 @@
 // session key, and decrypts TPM2_Create's parameter-encrypted inSensitive: the secret and the object's
 // authValue. The seal must salt to a key it can check (the EK pinned at host init), so the interposer
 // recovers nothing, and must not record a key it was lied to about.
-import { constants, createPublicKey, generateKeyPairSync, privateDecrypt, publicEncrypt } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import {
+  constants,
+  createHash,
+  createPublicKey,
+  generateKeyPairSync,
+  privateDecrypt,
+  publicEncrypt,
+} from 'node:crypto';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sessionKey } from '../../agent/tpm/hmac.js';
@@ -112,7 +119,7 @@ describe('sealing through a bus interposer', () => {
     try {
       const secret = Buffer.from(`seal-bus-${'k'.repeat(40)}-${Date.now()}`);
       const file = h.file('bus.in');
-      await import('node:fs/promises').then((fs) => fs.writeFile(file, secret, { mode: 0o600 }));
+      await writeFile(file, secret, { mode: 0o600 });
       const r = await cli([
         '--tcti',
         proxy.tcti,
@@ -137,5 +144,69 @@ describe('sealing through a bus interposer', () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  // Last: it extends PCR 16 for the file.
+  it('an interposer reporting PCR values of its choosing cannot seal a secret to its own state', async () => {
+    const evil = createHash('sha256').update('evil').digest();
+    let lied = false;
+    const proxy = await startTpmProxy(upstreamOf(swtpm()), {
+      onResponse(rsp, cmd) {
+        // PCR_Read of one SHA-256 PCR: the response ends with TPML_DIGEST { 1, TPM2B_DIGEST(32) }.
+        const at = rsp.length - 38;
+        if (commandCode(cmd) !== 0x17e || rsp.readUInt32BE(6) !== 0 || rsp.readUInt32BE(at) !== 1) return rsp;
+        if (rsp.readUInt16BE(at + 4) !== 32) return rsp;
+        // The value PCR 16 takes once the attacker's state extends it with `evil`.
+        const bad = createHash('sha256')
+          .update(rsp.subarray(at + 6))
+          .update(evil)
+          .digest();
+        lied = true;
+        return Buffer.concat([rsp.subarray(0, at + 6), bad]);
+      },
+    });
+    const secret = Buffer.from(`pcr-lie-${Date.now()}-${'p'.repeat(20)}`);
+    const file = h.file('pcrs.in');
+    await writeFile(file, secret, { mode: 0o600 });
+    let r: Awaited<ReturnType<typeof cli>>;
+    try {
+      r = await cli([
+        '--tcti',
+        proxy.tcti,
+        'secret',
+        'seal',
+        '--policy',
+        h.policy,
+        '--name',
+        'pcrs',
+        '--in',
+        file,
+        '--pcrs',
+        'sha256:16',
+      ]);
+    } finally {
+      await proxy.close();
+    }
+    expect(lied).toBe(true);
+    // The attacker's state, reached without any interposer: it must not release the secret.
+    const ext = await cli([
+      '--tcti',
+      h.tcti,
+      'tpm',
+      'extend',
+      '16',
+      '--bank',
+      'sha256',
+      '--digest',
+      evil.toString('hex'),
+    ]);
+    expect(ext.code, ext.stderr).toBe(0);
+    const s = await h.script('pcrs-reader', 'cat <&"$EXECGATE_SECRET_PCRS_FD"');
+    const f = await h.issue(s.path, '--secret', 'pcrs');
+    const x = await h.exec(['--artifact', f, '--', s.path]);
+    expect(x.stdout).not.toContain(secret.toString());
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/^execgate: E_TPM_INTEGRITY: the PCR values read .* not the TPM's/);
+    expect(await readdir(join(h.stateDir, 'secrets')).catch(() => [])).not.toContain('pcrs');
   });
 });
