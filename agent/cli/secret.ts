@@ -35,7 +35,8 @@ Commands:
                  policy holds for the PCRs now (read from the TPM: a forecast, the unseal decides), to
                  see before a verdict which secrets an update broke
   policy-sign --key K --pcrs SEL [--pcr-digest HEX] --out FILE
-                 sign, with the policy key K, a PCR policy for SEL at this TPM's values now, or at the
+                 sign, with the policy key K, a PCR policy for SEL at this TPM's values now (as a
+                 quote by the AK host init pinned verifies them), or at the
                  values whose SHA-256 (concatenated, bank by bank, PCR ascending) is HEX: then no TPM
                  is needed and the key can stay off the host; install FILE as
                  STATE_DIR/secret-policies/NAME.policy for the gate to find it
@@ -205,12 +206,45 @@ async function list(argv: string[], ctx: CliContext): Promise<number> {
   return EXIT.OK;
 }
 
+/**
+ * SHA-256 of the values of `selection` now, as the AK host init pinned quotes them: PCR_Read's answer is
+ * the bus's word, and a policy key signing made-up values would approve a state of an interposer's choosing.
+ */
+async function quotedPcrDigest(
+  setup: Awaited<ReturnType<typeof hostSetup>>,
+  selection: PcrSelection,
+): Promise<Uint8Array> {
+  const { randomBytes } = await import('node:crypto');
+  const { makeQuote, spkiOfPublic } = await import('../attest/quote.js');
+  const { verifyQuote } = await import('../attest/verify-quote.js');
+  const { initVerification } = await import('../crypto/verify.js');
+  const { QuoteInvalidError } = await import('./evidence.js');
+  const { quotedPcrValues } = await import('../measure/compare.js');
+  const { selectionDigest } = await import('../secrets/seal.js');
+  const { readHostState, requirePinnedAk, withPinnedAk } = await import('./host-state.js');
+  const state = await readHostState(setup.stateDir);
+  const pin = requirePinnedAk(state, setup.stateDir);
+  const nonce = new Uint8Array(randomBytes(32));
+  const ev = await setup.ctx.withTpm((t) =>
+    withPinnedAk(t, state, setup.stateDir, (ak) => makeQuote(t, ak, { selection, nonce })),
+  );
+  await initVerification();
+  const v = verifyQuote({ ...ev, akPublicKey: spkiOfPublic(pin.public), nonce });
+  if (!v.ok)
+    throw new QuoteInvalidError(
+      v.code ?? 'E_QUOTE_PARSE',
+      `the quote of ${formatSelection(selection)}: ${v.detail}`,
+    );
+  return selectionDigest(selection, quotedPcrValues(selection, ev.pcrValues));
+}
+
 async function policySign(argv: string[], ctx: CliContext): Promise<number> {
   const usage =
-    'Usage: execgate secret policy-sign --key K --pcrs SEL [--pcr-digest HEX] --out FILE [--force]';
+    'Usage: execgate secret policy-sign --key K --pcrs SEL [--pcr-digest HEX] --out FILE [--force] [--policy FILE] [--state-dir DIR]';
   const { values, positionals } = parseFlags(
     argv,
     {
+      ...POLICY_FLAGS,
       key: { type: 'string' },
       pcrs: { type: 'string' },
       'pcr-digest': { type: 'string' },
@@ -226,8 +260,6 @@ async function policySign(argv: string[], ctx: CliContext): Promise<number> {
   const replace = values.force === true;
   await checkOutput('--out', values.out, { replace });
   const key = await readSigningKey(values.key, '--key');
-  const { readPcrs } = await import('../tpm/pcr.js');
-  const { selectionDigest } = await import('../secrets/seal.js');
   const { signPcrPolicy } = await import('../secrets/policy-key.js');
   const { encodeSignedPolicy } = await import('../secrets/store.js');
   const given = values['pcr-digest'];
@@ -236,7 +268,7 @@ async function policySign(argv: string[], ctx: CliContext): Promise<number> {
     digest = parseHex(given, '--pcr-digest');
     if (digest.length !== 32)
       throw new UsageError(`--pcr-digest must be 32 bytes (SHA-256), got ${digest.length}`);
-  } else digest = await ctx.withTpm(async (t) => selectionDigest(selection, await readPcrs(t, selection)));
+  } else digest = await quotedPcrDigest(await hostSetup(values, ctx, { readDefault: true }), selection);
   const signed = signPcrPolicy(key, selection, digest);
   await writeOutput('--out', values.out, encodeSignedPolicy(signed), { mode: 0o644, replace });
   if (ctx.json)

@@ -13,7 +13,7 @@ import {
   privateDecrypt,
   publicEncrypt,
 } from 'node:crypto';
-import { readdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sessionKey } from '../../agent/tpm/hmac.js';
@@ -23,7 +23,7 @@ import { TPMT_PUBLIC } from '../../agent/tpm/structures.js';
 import { cli } from '../cli/helpers.js';
 import { upstreamOf, useSwtpm } from '../helpers/swtpm.js';
 import { commandCode, startTpmProxy } from '../helpers/tpm-proxy.js';
-import { type GateHost, shareGateHost } from './gate-host.js';
+import { type GateHost, sealOn, shareGateHost } from './gate-host.js';
 
 const swtpm = useSwtpm();
 let h: GateHost;
@@ -38,6 +38,25 @@ const OAEP = {
 };
 const tpm2b = (b: Buffer, at: number) => b.subarray(at + 2, at + 2 + b.readUInt16BE(at));
 const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
+
+/**
+ * A response rewrite for PCR_Read of one SHA-256 PCR (the response ends with TPML_DIGEST { 1,
+ * TPM2B_DIGEST(32) }): it reports the value that PCR takes once the attacker's state extends it with
+ * `evil`.
+ */
+function lieAboutOnePcr(evil: Buffer, lied: () => void = () => {}) {
+  return (rsp: Buffer, cmd: Buffer): Buffer => {
+    const at = rsp.length - 38;
+    if (commandCode(cmd) !== 0x17e || rsp.readUInt32BE(6) !== 0 || rsp.readUInt32BE(at) !== 1) return rsp;
+    if (rsp.readUInt16BE(at + 4) !== 32) return rsp;
+    lied();
+    const bad = createHash('sha256')
+      .update(rsp.subarray(at + 6))
+      .update(evil)
+      .digest();
+    return Buffer.concat([rsp.subarray(0, at + 6), bad]);
+  };
+}
 
 describe('sealing through a bus interposer', () => {
   it('an interposer posing as the owner primary recovers neither the secret nor its authValue', async () => {
@@ -146,24 +165,65 @@ describe('sealing through a bus interposer', () => {
     }
   });
 
+  it('an interposer reporting PCR values of its choosing cannot have policy-sign approve its own state', async () => {
+    const evil = createHash('sha256').update('evil-23').digest();
+    const key = h.file('adv-policy.key');
+    expect((await cli(['key', 'gen', '--alg', 'p256', '--out', key])).code).toBe(0);
+    const secret = `keyed-lie-${Date.now()}-${'q'.repeat(20)}`;
+    await sealOn(h, 'keyed-lie', secret, ['--policy-key', `${key}.pub`]);
+    const out = h.file('lie.policy');
+    const proxy = await startTpmProxy(upstreamOf(swtpm()), { onResponse: lieAboutOnePcr(evil) });
+    let r: Awaited<ReturnType<typeof cli>>;
+    try {
+      r = await cli([
+        '--tcti',
+        proxy.tcti,
+        'secret',
+        'policy-sign',
+        '--policy',
+        h.policy,
+        '--key',
+        key,
+        '--pcrs',
+        'sha256:23',
+        '--out',
+        out,
+      ]);
+    } finally {
+      await proxy.close();
+    }
+    // Whatever was signed is installed, then the attacker's state is reached.
+    await mkdir(join(h.stateDir, 'secret-policies'), { recursive: true, mode: 0o700 });
+    await copyFile(out, join(h.stateDir, 'secret-policies', 'lie.policy')).catch(() => undefined);
+    const ext = await cli([
+      '--tcti',
+      h.tcti,
+      'tpm',
+      'extend',
+      '23',
+      '--bank',
+      'sha256',
+      '--digest',
+      evil.toString('hex'),
+    ]);
+    expect(ext.code, ext.stderr).toBe(0);
+    const s = await h.script('keyed-lie-reader', 'cat <&"$EXECGATE_SECRET_KEYED_LIE_FD"');
+    const f = await h.issue(s.path, '--secret', 'keyed-lie');
+    const x = await h.exec(['--artifact', f, '--', s.path]);
+    expect(x.stdout).not.toContain(secret);
+    expect(r.code).not.toBe(0);
+    // The quote signed by the pinned AK never matches the values the interposer reports.
+    expect(r.stderr).toMatch(/^execgate: E_QUOTE_PCR_CHANGED: /);
+  });
+
   // Last: it extends PCR 16 for the file.
   it('an interposer reporting PCR values of its choosing cannot seal a secret to its own state', async () => {
     const evil = createHash('sha256').update('evil').digest();
     let lied = false;
     const proxy = await startTpmProxy(upstreamOf(swtpm()), {
-      onResponse(rsp, cmd) {
-        // PCR_Read of one SHA-256 PCR: the response ends with TPML_DIGEST { 1, TPM2B_DIGEST(32) }.
-        const at = rsp.length - 38;
-        if (commandCode(cmd) !== 0x17e || rsp.readUInt32BE(6) !== 0 || rsp.readUInt32BE(at) !== 1) return rsp;
-        if (rsp.readUInt16BE(at + 4) !== 32) return rsp;
-        // The value PCR 16 takes once the attacker's state extends it with `evil`.
-        const bad = createHash('sha256')
-          .update(rsp.subarray(at + 6))
-          .update(evil)
-          .digest();
+      onResponse: lieAboutOnePcr(evil, () => {
         lied = true;
-        return Buffer.concat([rsp.subarray(0, at + 6), bad]);
-      },
+      }),
     });
     const secret = Buffer.from(`pcr-lie-${Date.now()}-${'p'.repeat(20)}`);
     const file = h.file('pcrs.in');
