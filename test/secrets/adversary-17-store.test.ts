@@ -2,12 +2,14 @@
 // Adversary review of issue 17: what is planted under the state directory's secrets/ and
 // secret-policies/ must not stop the gate. A FIFO with no writer at secrets/NAME, or among the
 // *.policy files every release of a policy-key secret reads, held open(2) forever: the gate hung on
-// its own state. Now each is refused as not a regular file (the other policies still read).
+// its own state. Now each is refused as not a regular file (the other policies still read). And two
+// names of one artifact that share a descriptor variable (a-b, a_b) are refused.
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { type ArtifactClaims, decodeClaims, encodeClaims } from '../../agent/artifact/claims.js';
 import { generateSigningKey, parseSigningKey } from '../../agent/crypto/keys.js';
 import { signPcrPolicy } from '../../agent/secrets/policy-key.js';
 import {
@@ -18,7 +20,17 @@ import {
   signedPoliciesDir,
 } from '../../agent/secrets/store.js';
 import { parseSelection } from '../../agent/tpm/pcr-selection.js';
+import { HOST, NOW } from '../helpers/artifact-forge.js';
 import { withTempDir } from '../tpm/swtpm-kit.js';
+
+const CLAIMS: ArtifactClaims = {
+  iss: 'ops',
+  sub: HOST,
+  iat: NOW,
+  exp: NOW + 60,
+  cti: new Uint8Array(16).fill(1),
+  scope: { exe: '/usr/bin/true', sha256: new Uint8Array(32) },
+};
 
 /** `p`'s outcome, or "blocked" if it has none once a FIFO's reader would have had to wait. */
 async function settled<T>(p: Promise<T>, fifos: readonly string[]): Promise<T | Error | 'blocked'> {
@@ -41,7 +53,7 @@ async function settled<T>(p: Promise<T>, fifos: readonly string[]): Promise<T | 
   return first;
 }
 
-describe('planted files in the state directory', () => {
+describe('planted files and names', () => {
   it('a FIFO at secrets/NAME is refused, not waited on', () =>
     withTempDir(async (dir) => {
       await mkdir(secretsDir(dir), { recursive: true, mode: 0o700 });
@@ -67,4 +79,13 @@ describe('planted files in the state directory', () => {
         ['07'.repeat(32)],
       );
     }));
+
+  it('an artifact may not name two secrets that share a descriptor variable (a-b and a_b)', () => {
+    // Both would be handed over, and EXECGATE_SECRET_A_B_FD would name only one of them.
+    const m = new Map(encodeClaims({ ...CLAIMS, secrets: ['ok'] }));
+    m.set('secrets', ['a-b', 'a_b']);
+    expect(() => decodeClaims(m)).toThrow(expect.objectContaining({ code: 'E_FORMAT' }));
+    m.set('secrets', ['a-b', 'a_c']);
+    expect(decodeClaims(m).secrets).toEqual(['a-b', 'a_c']);
+  });
 });
