@@ -3,13 +3,17 @@
 // encrypted outData) for the second of two secrets must get a denial, with no secret handed to anything
 // and nothing run, never a command started with a wrong or missing secret; the allow stays recorded and
 // spent, the denial after it. A break-glass artifact naming a secret passes the gate's state check but
-// not the TPM's: in a state the secret is not sealed to, the denial is E_STATE and nothing runs.
+// not the TPM's: in a state the secret is not sealed to, the denial is E_STATE and nothing runs. A sealed
+// file whose public area does not parse was an allow (its use spent) then E_TPM_UNAVAILABLE: it is now
+// E_SECRET_FORMAT when the gate checks the secret is sealed, so E_SCOPE before anything is spent.
 import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from '../cli/helpers.js';
 import { upstreamOf, useSwtpm } from '../helpers/swtpm.js';
 import { commandCode, startTpmProxy } from '../helpers/tpm-proxy.js';
-import { type GateHost, ran, sealOn, shareGateHost } from './gate-host.js';
+import { denied, type GateHost, ran, sealOn, shareGateHost } from './gate-host.js';
 
 const swtpm = useSwtpm();
 let h: GateHost;
@@ -71,6 +75,18 @@ describe('releasing secrets past a lying TPM', () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  it('a sealed file whose TPM structures do not parse is E_SCOPE before the allow, its use not spent', async () => {
+    const one = JSON.parse(await readFile(join(h.stateDir, 'secrets', 'one'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    const broken = { ...one, name: 'broken', public: Buffer.alloc(64, 0xff).toString('base64') };
+    await writeFile(join(h.stateDir, 'secrets', 'broken'), `${JSON.stringify(broken)}\n`, { mode: 0o600 });
+    const s = await h.script('broken-reader', 'cat <&"$EXECGATE_SECRET_BROKEN_FD"');
+    const f = await h.issue(s.path, '--secret', 'broken');
+    await denied(h, 'E_SCOPE', ['--artifact', f, '--', s.path], s.marker, { message: /broken.*public/ });
   });
 
   // Last: it extends PCR 16 for the file.
