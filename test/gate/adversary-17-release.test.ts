@@ -5,14 +5,15 @@
 // spent, the denial after it. A break-glass artifact naming a secret passes the gate's state check but
 // not the TPM's: in a state the secret is not sealed to, the denial is E_STATE and nothing runs. A sealed
 // file whose public area does not parse was an allow (its use spent) then E_TPM_UNAVAILABLE: it is now
-// E_SECRET_FORMAT when the gate checks the secret is sealed, so E_SCOPE before anything is spent.
-import { createHash } from 'node:crypto';
+// E_SECRET_FORMAT when the gate checks the secret is sealed, so E_SCOPE before anything is spent. An
+// interposer reporting its own key as the owner primary at release gets no salt: the kept Name refuses it.
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from '../cli/helpers.js';
 import { upstreamOf, useSwtpm } from '../helpers/swtpm.js';
-import { commandCode, startTpmProxy } from '../helpers/tpm-proxy.js';
+import { commandCode, startTpmProxy, swapOwnerPrimary } from '../helpers/tpm-proxy.js';
 import { denied, type GateHost, ran, sealOn, shareGateHost } from './gate-host.js';
 
 const swtpm = useSwtpm();
@@ -87,6 +88,30 @@ describe('releasing secrets past a lying TPM', () => {
     const s = await h.script('broken-reader', 'cat <&"$EXECGATE_SECRET_BROKEN_FD"');
     const f = await h.issue(s.path, '--secret', 'broken');
     await denied(h, 'E_SCOPE', ['--artifact', f, '--', s.path], s.marker, { message: /broken.*public/ });
+  });
+
+  it('an interposer posing as the owner primary at release: E_STATE, no session salted to its key', async () => {
+    const attacker = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const modulus = Buffer.from(attacker.publicKey.export({ format: 'jwk' }).n as string, 'base64url');
+    const stand: number[] = [];
+    let saltedToIt = 0;
+    const proxy = await startTpmProxy(upstreamOf(swtpm()), {
+      onResponse: swapOwnerPrimary(modulus, (handle) => stand.push(handle)),
+      onCommand(cmd) {
+        if (commandCode(cmd) === 0x176 && stand.includes(cmd.readUInt32BE(10))) saltedToIt++;
+        return cmd;
+      },
+    });
+    try {
+      const s = await h.script('srk-reader', 'cat <&"$EXECGATE_SECRET_ONE_FD"');
+      const f = await h.issue(s.path, '--secret', 'one');
+      const { r } = await deniedAfterAllow(['--artifact', f, '--', s.path], s.marker, 'E_STATE', proxy.tcti);
+      expect(r.stderr).toMatch(/owner primary is not the one it was sealed under/);
+      expect(stand.length).toBeGreaterThan(0);
+      expect(saltedToIt).toBe(0);
+    } finally {
+      await proxy.close();
+    }
   });
 
   // Last: it extends PCR 16 for the file.
