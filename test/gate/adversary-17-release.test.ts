@@ -11,10 +11,9 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli } from '../cli/helpers.js';
 import { upstreamOf, useSwtpm } from '../helpers/swtpm.js';
 import { commandCode, startTpmProxy, swapOwnerPrimary } from '../helpers/tpm-proxy.js';
-import { denied, type GateHost, ran, sealOn, shareGateHost } from './gate-host.js';
+import { denied, extendOn, type GateHost, ran, sealOn, shareGateHost } from './gate-host.js';
 
 const swtpm = useSwtpm();
 let h: GateHost;
@@ -118,18 +117,7 @@ describe('releasing secrets past a lying TPM', () => {
   it('break-glass waives the gate state check, not the TPM policy: E_STATE, nothing runs', async () => {
     const bgKey = await h.key('breakglass');
     await h.writePolicy({ extra: `[breakglass]\nkey = "keys/breakglass.key.pub"\nmax_ttl = "15m"\n` });
-    const ext = await cli([
-      '--tcti',
-      h.tcti,
-      'tpm',
-      'extend',
-      '16',
-      '--bank',
-      'sha256',
-      '--digest',
-      createHash('sha256').update('elsewhere').digest('hex'),
-    ]);
-    expect(ext.code, ext.stderr).toBe(0);
+    await extendOn(h, 16, createHash('sha256').update('elsewhere').digest());
     const s = await h.script('bg-reader', 'cat <&"$EXECGATE_SECRET_TWO_FD"');
     const bg = await h.issueBy(bgKey, 'breakglass', s.path, '--secret', 'two');
     const { after } = await deniedAfterAllow(['--artifact', bg, '--', s.path], s.marker, 'E_STATE');

@@ -13,7 +13,7 @@ import {
   privateDecrypt,
   publicEncrypt,
 } from 'node:crypto';
-import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sessionKey } from '../../agent/tpm/hmac.js';
@@ -22,7 +22,7 @@ import type { TPMT_PUBLIC } from '../../agent/tpm/structures.js';
 import { cli } from '../cli/helpers.js';
 import { upstreamOf, useSwtpm } from '../helpers/swtpm.js';
 import { commandCode, startTpmProxy, swapOwnerPrimary } from '../helpers/tpm-proxy.js';
-import { type GateHost, sealOn, shareGateHost } from './gate-host.js';
+import { extendOn, type GateHost, sealOn, shareGateHost, trySeal } from './gate-host.js';
 
 const swtpm = useSwtpm();
 let h: GateHost;
@@ -131,20 +131,7 @@ describe('sealing through a bus interposer', () => {
     });
     try {
       const secret = Buffer.from(`seal-bus-${'k'.repeat(40)}-${Date.now()}`);
-      const file = h.file('bus.in');
-      await writeFile(file, secret, { mode: 0o600 });
-      const r = await cli([
-        '--tcti',
-        proxy.tcti,
-        'secret',
-        'seal',
-        '--policy',
-        h.policy,
-        '--name',
-        'bus',
-        '--in',
-        file,
-      ]);
+      const r = await trySeal(h, 'bus', secret, [], proxy.tcti);
       expect(srk, 'the interposer saw the owner primary made').toBeDefined();
       for (const p of recovered) expect(p.includes(secret)).toBe(false);
       expect(recovered).toEqual([]);
@@ -189,18 +176,7 @@ describe('sealing through a bus interposer', () => {
     // Whatever was signed is installed, then the attacker's state is reached.
     await mkdir(join(h.stateDir, 'secret-policies'), { recursive: true, mode: 0o700 });
     await copyFile(out, join(h.stateDir, 'secret-policies', 'lie.policy')).catch(() => undefined);
-    const ext = await cli([
-      '--tcti',
-      h.tcti,
-      'tpm',
-      'extend',
-      '23',
-      '--bank',
-      'sha256',
-      '--digest',
-      evil.toString('hex'),
-    ]);
-    expect(ext.code, ext.stderr).toBe(0);
+    await extendOn(h, 23, evil);
     const s = await h.script('keyed-lie-reader', 'cat <&"$EXECGATE_SECRET_KEYED_LIE_FD"');
     const f = await h.issue(s.path, '--secret', 'keyed-lie');
     const x = await h.exec(['--artifact', f, '--', s.path]);
@@ -220,41 +196,15 @@ describe('sealing through a bus interposer', () => {
       }),
     });
     const secret = Buffer.from(`pcr-lie-${Date.now()}-${'p'.repeat(20)}`);
-    const file = h.file('pcrs.in');
-    await writeFile(file, secret, { mode: 0o600 });
-    let r: Awaited<ReturnType<typeof cli>>;
+    let r: Awaited<ReturnType<typeof trySeal>>;
     try {
-      r = await cli([
-        '--tcti',
-        proxy.tcti,
-        'secret',
-        'seal',
-        '--policy',
-        h.policy,
-        '--name',
-        'pcrs',
-        '--in',
-        file,
-        '--pcrs',
-        'sha256:16',
-      ]);
+      r = await trySeal(h, 'pcrs', secret, ['--pcrs', 'sha256:16'], proxy.tcti);
     } finally {
       await proxy.close();
     }
     expect(lied).toBe(true);
     // The attacker's state, reached without any interposer: it must not release the secret.
-    const ext = await cli([
-      '--tcti',
-      h.tcti,
-      'tpm',
-      'extend',
-      '16',
-      '--bank',
-      'sha256',
-      '--digest',
-      evil.toString('hex'),
-    ]);
-    expect(ext.code, ext.stderr).toBe(0);
+    await extendOn(h, 16, evil);
     const s = await h.script('pcrs-reader', 'cat <&"$EXECGATE_SECRET_PCRS_FD"');
     const f = await h.issue(s.path, '--secret', 'pcrs');
     const x = await h.exec(['--artifact', f, '--', s.path]);
