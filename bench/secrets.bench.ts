@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { withEk } from '../agent/attest/ek.js';
 import { generateSigningKey, parseSigningKey } from '../agent/crypto/keys.js';
 import { policyKeyPublic, signPcrPolicy } from '../agent/secrets/policy-key.js';
 import { sealSecret, selectionDigest, unsealSecret } from '../agent/secrets/seal.js';
@@ -43,12 +44,15 @@ async function unsealLatency(tcti: string): Promise<void> {
   try {
     const selection = parseSelection('sha256:0-7');
     const key = parseSigningKey(Buffer.from(generateSigningKey('p256').privatePem));
-    const small = await sealSecret(tpm, { name: 'small', data: new Uint8Array(32).fill(1), selection });
-    const large = await sealSecret(tpm, { name: 'large', data: new Uint8Array(4096).fill(2), selection });
+    // The EK as swtpm reports it: what host init would pin.
+    const ek = { alg: 'rsa2048' as const, pinned: await withEk(tpm, 'rsa2048', async (e) => e.public) };
+    const small = await sealSecret(tpm, { name: 'small', data: new Uint8Array(32).fill(1), selection, ek });
+    const large = await sealSecret(tpm, { name: 'large', data: new Uint8Array(4096).fill(2), selection, ek });
     const keyed = await sealSecret(tpm, {
       name: 'keyed',
       data: new Uint8Array(32).fill(3),
       selection,
+      ek,
       policyKey: policyKeyPublic(key),
     });
     const signed = [
@@ -60,7 +64,7 @@ async function unsealLatency(tcti: string): Promise<void> {
       { name: 'unseal, 32 bytes, PolicyAuthorize (policy key)', run: () => unsealSecret(tpm, keyed, signed) },
       {
         name: 'seal, 32 bytes, PolicyPCR',
-        run: () => sealSecret(tpm, { name: 'again', data: new Uint8Array(32), selection }),
+        run: () => sealSecret(tpm, { name: 'again', data: new Uint8Array(32), selection, ek }),
       },
     ];
     const samples = await sampleAsync(cases, ROUNDS, 2);

@@ -24,7 +24,7 @@ import {
   uint,
 } from '../encoding/cbor-schema.js';
 import { ExecgateError } from '../errors.js';
-import { isSecretName, MAX_SECRETS_PER_ARTIFACT } from '../secrets/name.js';
+import { isSecretName, MAX_SECRETS_PER_ARTIFACT, secretFdVariable } from '../secrets/name.js';
 import { ArtifactError } from './errors.js';
 
 /** What an execution may be. In a delegate grant, `exe` ending in "/" is a directory prefix and `sha256` may be absent. */
@@ -214,8 +214,13 @@ export const DELEGATE: Codec<DelegateGrant> = record<DelegateGrant>({
 const secretName = refine(text(64), (n, path) =>
   isSecretName(n) ? undefined : `${path} is not a secret name ([a-z0-9_-]{1,64}): ${JSON.stringify(n)}`,
 );
+// Two names the descriptor variable does not tell apart (a-b, a_b): the command could read only one.
 const SECRETS = refine(list(secretName, MAX_SECRETS_PER_ARTIFACT, ascending), (l, path) =>
-  l.length ? undefined : `${path} is empty`,
+  !l.length
+    ? `${path} is empty`
+    : new Set(l.map(secretFdVariable)).size < l.length
+      ? `${path} names two secrets of one descriptor variable ("-" and "_" are the same there)`
+      : undefined,
 );
 
 const SUB = /^(?:000b[0-9a-f]{64}|000c[0-9a-f]{96}|000d[0-9a-f]{128}|group:[A-Za-z0-9._-]{1,64})$/;

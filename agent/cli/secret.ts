@@ -4,6 +4,7 @@
  * measured state (agent/secrets), released by `execgate exec` only to a command whose artifact names
  * them (docs/secrets.md).
  */
+import type { EkAlg } from '../attest/ek.js';
 import { toHex } from '../encoding/bytes.js';
 import { INPUT_LIMITS, readBounded } from '../fs/read-bounded.js';
 import { SecretError } from '../secrets/errors.js';
@@ -34,7 +35,8 @@ Commands:
                  policy holds for the PCRs now (read from the TPM: a forecast, the unseal decides), to
                  see before a verdict which secrets an update broke
   policy-sign --key K --pcrs SEL [--pcr-digest HEX] --out FILE
-                 sign, with the policy key K, a PCR policy for SEL at this TPM's values now, or at the
+                 sign, with the policy key K, a PCR policy for SEL at this TPM's values now (as a
+                 quote by the AK host init pinned verifies them), or at the
                  values whose SHA-256 (concatenated, bank by bank, PCR ascending) is HEX: then no TPM
                  is needed and the key can stay off the host; install FILE as
                  STATE_DIR/secret-policies/NAME.policy for the gate to find it
@@ -47,6 +49,8 @@ Examples:
   execgate secret list --check --json
   execgate secret policy-sign --key policy.key --pcrs sha256:0-7 --out now.policy
   execgate secret rm deploy-token`;
+
+const EK_ALGS: readonly EkAlg[] = ['rsa2048', 'eccP256', 'eccP384'];
 
 const PCRS_DEFAULT: PcrSelection = [{ hash: 0x000b, pcrs: [0, 1, 2, 3, 4, 5, 6, 7] }];
 
@@ -74,6 +78,17 @@ function nameFlag(name: string | undefined, usage: string): string {
   if (!isSecretName(name))
     throw new UsageError(`--name must be 1 to 64 of a-z, 0-9, _ and -, got "${name.slice(0, 80)}"`);
   return name;
+}
+
+/**
+ * The EK host init pinned, which sealing salts to (agent/secrets/seal.ts): E_EK_MISMATCH before host
+ * init, since the SRK's public area, read over the bus, is no key to encrypt a secret's salt to.
+ */
+async function pinnedEkOf(stateDir: string) {
+  const { pinnedEk, readHostState, requirePinnedEk } = await import('./host-state.js');
+  const state = await readHostState(stateDir);
+  const alg = EK_ALGS.find((a) => pinnedEk(state, a) !== undefined) ?? 'rsa2048';
+  return { alg, pinned: requirePinnedEk(state, alg, stateDir) };
 }
 
 async function seal(argv: string[], ctx: CliContext): Promise<number> {
@@ -114,11 +129,12 @@ async function seal(argv: string[], ctx: CliContext): Promise<number> {
       : policyKeyPublic(await readPublicKey(values['policy-key'], '--policy-key'));
   const selection =
     values.pcrs === undefined ? await defaultSelection(setup.policy, setup.ctx) : selectionFlag(values.pcrs);
+  const ek = await pinnedEkOf(setup.stateDir);
   const data = await readBounded(values.in, { maxBytes: INPUT_LIMITS.secret, what: '--in' });
   const { sealSecret } = await import('../secrets/seal.js');
   try {
     const sealed = await setup.ctx.withTpm((t) =>
-      sealSecret(t, { name, data, selection, ...(policyKey === undefined ? {} : { policyKey }) }),
+      sealSecret(t, { name, data, selection, ek, ...(policyKey === undefined ? {} : { policyKey }) }),
     );
     const path = await writeSealed(setup.stateDir, sealed, values.force === true);
     if (ctx.json)
@@ -190,12 +206,45 @@ async function list(argv: string[], ctx: CliContext): Promise<number> {
   return EXIT.OK;
 }
 
+/**
+ * SHA-256 of the values of `selection` now, as the AK host init pinned quotes them: PCR_Read's answer is
+ * the bus's word, and a policy key signing made-up values would approve a state of an interposer's choosing.
+ */
+async function quotedPcrDigest(
+  setup: Awaited<ReturnType<typeof hostSetup>>,
+  selection: PcrSelection,
+): Promise<Uint8Array> {
+  const { randomBytes } = await import('node:crypto');
+  const { makeQuote, spkiOfPublic } = await import('../attest/quote.js');
+  const { verifyQuote } = await import('../attest/verify-quote.js');
+  const { initVerification } = await import('../crypto/verify.js');
+  const { QuoteInvalidError } = await import('./evidence.js');
+  const { quotedPcrValues } = await import('../measure/compare.js');
+  const { selectionDigest } = await import('../secrets/seal.js');
+  const { readHostState, requirePinnedAk, withPinnedAk } = await import('./host-state.js');
+  const state = await readHostState(setup.stateDir);
+  const pin = requirePinnedAk(state, setup.stateDir);
+  const nonce = new Uint8Array(randomBytes(32));
+  const ev = await setup.ctx.withTpm((t) =>
+    withPinnedAk(t, state, setup.stateDir, (ak) => makeQuote(t, ak, { selection, nonce })),
+  );
+  await initVerification();
+  const v = verifyQuote({ ...ev, akPublicKey: spkiOfPublic(pin.public), nonce });
+  if (!v.ok)
+    throw new QuoteInvalidError(
+      v.code ?? 'E_QUOTE_PARSE',
+      `the quote of ${formatSelection(selection)}: ${v.detail}`,
+    );
+  return selectionDigest(selection, quotedPcrValues(selection, ev.pcrValues));
+}
+
 async function policySign(argv: string[], ctx: CliContext): Promise<number> {
   const usage =
-    'Usage: execgate secret policy-sign --key K --pcrs SEL [--pcr-digest HEX] --out FILE [--force]';
+    'Usage: execgate secret policy-sign --key K --pcrs SEL [--pcr-digest HEX] --out FILE [--force] [--policy FILE] [--state-dir DIR]';
   const { values, positionals } = parseFlags(
     argv,
     {
+      ...POLICY_FLAGS,
       key: { type: 'string' },
       pcrs: { type: 'string' },
       'pcr-digest': { type: 'string' },
@@ -211,8 +260,6 @@ async function policySign(argv: string[], ctx: CliContext): Promise<number> {
   const replace = values.force === true;
   await checkOutput('--out', values.out, { replace });
   const key = await readSigningKey(values.key, '--key');
-  const { readPcrs } = await import('../tpm/pcr.js');
-  const { selectionDigest } = await import('../secrets/seal.js');
   const { signPcrPolicy } = await import('../secrets/policy-key.js');
   const { encodeSignedPolicy } = await import('../secrets/store.js');
   const given = values['pcr-digest'];
@@ -221,7 +268,7 @@ async function policySign(argv: string[], ctx: CliContext): Promise<number> {
     digest = parseHex(given, '--pcr-digest');
     if (digest.length !== 32)
       throw new UsageError(`--pcr-digest must be 32 bytes (SHA-256), got ${digest.length}`);
-  } else digest = await ctx.withTpm(async (t) => selectionDigest(selection, await readPcrs(t, selection)));
+  } else digest = await quotedPcrDigest(await hostSetup(values, ctx, { readDefault: true }), selection);
   const signed = signPcrPolicy(key, selection, digest);
   await writeOutput('--out', values.out, encodeSignedPolicy(signed), { mode: 0o644, replace });
   if (ctx.json)

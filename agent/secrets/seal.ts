@@ -12,10 +12,16 @@
  *                    restores access after an update, as systemd-measure/pcrlock do.
  *
  * PolicyAuthValue binds it to the object's authValue, which only the state directory holds
- * (store.ts). Sealing and unsealing run in sessions salted to the SRK, with parameter encryption: the
- * plaintext is encrypted in TPM2_Create's command and TPM2_Unseal's response, under a key that mixes
- * the salt and the authValue, so a bus observer sees neither. The SRK's Name is kept at sealing and
- * checked before use: a stand-in key on the bus is refused before any salt is encrypted to it.
+ * (store.ts). Sealing and unsealing run in salted sessions with parameter encryption: the plaintext is
+ * encrypted in TPM2_Create's command and TPM2_Unseal's response, so a bus observer sees neither. Sealing
+ * salts to the EK pinned at host init (E_EK_MISMATCH for another): the SRK's public area comes from the
+ * bus, and an interposer reporting its own key as the SRK would unwrap a salt encrypted to it and
+ * decrypt the secret and its authValue out of TPM2_Create. Create's HMAC covers the SRK's Name as
+ * computed here, so the TPM refuses a seal under a stand-in's Name. That Name is kept, and unsealing
+ * salts to the SRK only once its Name is the kept one (the key under Unseal's response encryption also
+ * mixes in the authValue, which never crosses the bus). The PCR values the policy is computed from are
+ * read in clear, so Create also reports the TPM's digest of them (creationPCR), under the response HMAC:
+ * a seal to values an interposer made up is refused.
  *
  * Secrets over 128 bytes (MAX_SYM_DATA) are encrypted with AES-256-GCM under a random key, and the key
  * is what the TPM seals.
@@ -25,7 +31,8 @@
  * TPM has allocated; a signed policy over another bank than the sealed selection's.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { equalBytes } from '../encoding/bytes.js';
+import { type EkAlg, withEk } from '../attest/ek.js';
+import { equalBytes, toHex } from '../encoding/bytes.js';
 import { Create, CreatePrimary, Load, LoadExternal, Unseal, VerifySignature } from '../tpm/commands.js';
 import { TPM_ALG, TPM_RH } from '../tpm/constants.js';
 import { TpmError } from '../tpm/errors.js';
@@ -42,7 +49,7 @@ import {
 } from '../tpm/policy.js';
 import { TPM_RC } from '../tpm/rc.js';
 import { marshal, unmarshal } from '../tpm/schema.js';
-import { type AuthSession, startAuthSession } from '../tpm/sessions.js';
+import { type AuthSession, startAuthSession, TpmIntegrityError } from '../tpm/sessions.js';
 import { TPMT_PUBLIC, TPMT_SIGNATURE } from '../tpm/structures.js';
 import { ownerPrimaryTemplate, sealedDataTemplate } from '../tpm/templates.js';
 import type { Tpm } from '../tpm/tpm.js';
@@ -127,6 +134,8 @@ export interface SealOptions {
   readonly selection: PcrSelection;
   /** With --policy-key: the key's public area (policyKeyPublic). */
   readonly policyKey?: TPMT_PUBLIC;
+  /** The EK pinned at host init (host.json): the Create session is salted to it, nothing else (module comment). */
+  readonly ek: { readonly alg: EkAlg; readonly pinned: TPMT_PUBLIC };
   readonly now?: Date;
 }
 
@@ -149,43 +158,62 @@ export async function sealSecret(tpm: Tpm, o: SealOptions): Promise<SealedSecret
     envelope = { iv, ciphertext, tag: new Uint8Array(c.getAuthTag()) };
     sealedData = key;
   }
+  // PCR_Read's answer is not authenticated: Create's creation data, under the response HMAC, checks it.
+  const sealedPcrs =
+    o.policyKey === undefined ? selectionDigest(o.selection, await readPcrs(tpm, o.selection)) : undefined;
   const authPolicy =
-    o.policyKey === undefined
-      ? sealPolicy({
-          selection: o.selection,
-          pcrDigest: selectionDigest(o.selection, await readPcrs(tpm, o.selection)),
-        })
-      : sealPolicy({ policyKeyName: objectName(o.policyKey) });
+    sealedPcrs === undefined
+      ? sealPolicy({ policyKeyName: objectName(o.policyKey as TPMT_PUBLIC) })
+      : sealPolicy({ selection: o.selection, pcrDigest: sealedPcrs });
   try {
     return await withSrk(tpm, (srk) =>
-      withSession(
+      withEk(
         tpm,
-        startAuthSession(tpm, { salt: { handle: srk.handle, public: srk.public }, decrypt: true }),
-        async (session) => {
-          const created = await tpm.run(
-            Create,
-            {
-              parentHandle: srk.handle,
-              inSensitive: { userAuth: authValue, data: sealedData },
-              inPublic: sealedDataTemplate({ authPolicy, noDA: true }),
-              outsideInfo: new Uint8Array(0),
-              creationPCR: [],
+        o.ek.alg,
+        (ek) =>
+          withSession(
+            tpm,
+            startAuthSession(tpm, { salt: { handle: ek.handle, public: ek.public }, decrypt: true }),
+            async (session) => {
+              const created = await tpm
+                .run(
+                  Create,
+                  {
+                    // The Name computed here, not the TPM's: the HMAC fails under a stand-in's public area.
+                    parentHandle: { handle: srk.handle, name: srk.name },
+                    inSensitive: { userAuth: authValue, data: sealedData },
+                    inPublic: sealedDataTemplate({ authPolicy, noDA: true }),
+                    outsideInfo: new Uint8Array(0),
+                    creationPCR: sealedPcrs === undefined ? [] : toTpml(o.selection),
+                  },
+                  { sessions: [session] },
+                )
+                .catch((e: unknown) => {
+                  if (e instanceof TpmError && e.is(TPM_RC.AUTH_FAIL))
+                    throw new TpmIntegrityError(
+                      `the TPM's owner primary is not the key it reported (Name ${toHex(srk.name)}): an interposer on the TPM bus? Nothing was sealed`,
+                    );
+                  throw e;
+                });
+              if (sealedPcrs !== undefined && !equalBytes(created.creationData.pcrDigest, sealedPcrs))
+                throw new TpmIntegrityError(
+                  `the PCR values read (digest ${toHex(sealedPcrs)}) are not the TPM's (${toHex(created.creationData.pcrDigest)}): an interposer on the TPM bus, or a PCR extended meanwhile? Nothing was sealed`,
+                );
+              return {
+                name: o.name,
+                created: (o.now ?? new Date()).toISOString(),
+                size: o.data.length,
+                srkName: srk.name,
+                pcrs: o.selection,
+                ...(o.policyKey === undefined ? {} : { policyKey: marshal(TPMT_PUBLIC, o.policyKey) }),
+                authValue,
+                public: marshal(TPMT_PUBLIC, created.outPublic),
+                private: created.outPrivate,
+                ...(envelope === undefined ? {} : { envelope }),
+              };
             },
-            { sessions: [session] },
-          );
-          return {
-            name: o.name,
-            created: (o.now ?? new Date()).toISOString(),
-            size: o.data.length,
-            srkName: srk.name,
-            pcrs: o.selection,
-            ...(o.policyKey === undefined ? {} : { policyKey: marshal(TPMT_PUBLIC, o.policyKey) }),
-            authValue,
-            public: marshal(TPMT_PUBLIC, created.outPublic),
-            private: created.outPrivate,
-            ...(envelope === undefined ? {} : { envelope }),
-          };
-        },
+          ),
+        { pinned: o.ek.pinned },
       ),
     );
   } finally {

@@ -17,8 +17,10 @@ import { join } from 'node:path';
 import { fromHex, isHex, toHex } from '../encoding/bytes.js';
 import { errnoOf } from '../errors.js';
 import { ensureDir, writeFileSafe } from '../fs/atomic-write.js';
-import { INPUT_LIMITS, InputError, readBounded } from '../fs/read-bounded.js';
+import { INPUT_LIMITS, InputError, readRegularFile } from '../fs/read-bounded.js';
 import { formatSelection, type PcrSelection, parseSelection } from '../tpm/pcr-selection.js';
+import { unmarshal } from '../tpm/schema.js';
+import { TPMT_PUBLIC } from '../tpm/structures.js';
 import { SecretError } from './errors.js';
 import { isSecretName } from './name.js';
 
@@ -140,6 +142,20 @@ class Fields {
     return new Uint8Array(Buffer.from(v, 'base64'));
   }
 
+  /**
+   * A marshalled TPMT_PUBLIC, parsed here: a file whose structures do not parse is refused when the gate
+   * checks the secret is sealed, before an allow spends a use, not at the unseal after it.
+   */
+  tpmtPublic(key: string): Uint8Array {
+    const b = this.base64(key, 1024);
+    try {
+      unmarshal(TPMT_PUBLIC, b);
+    } catch (e) {
+      this.bad(`${key} is not a TPMT_PUBLIC: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return b;
+  }
+
   selection(key: string): PcrSelection {
     try {
       return parseSelection(this.text(key, 256));
@@ -195,9 +211,9 @@ export function decodeSealed(text: string, what = 'sealed secret'): SealedSecret
     size,
     srkName: f.hex('srkName', 34, 34),
     pcrs: f.selection('pcrs'),
-    ...(o.policyKey === undefined ? {} : { policyKey: f.base64('policyKey', 1024) }),
+    ...(o.policyKey === undefined ? {} : { policyKey: f.tpmtPublic('policyKey') }),
     authValue: f.hex('authValue', 32, 32),
-    public: f.base64('public', 1024),
+    public: f.tpmtPublic('public'),
     private: f.base64('private', 2048),
     ...(envelope === undefined ? {} : { envelope }),
   };
@@ -232,8 +248,9 @@ export function decodeSignedPolicy(text: string, what = 'signed policy'): Signed
   };
 }
 
+/** A regular file only: a FIFO planted here would hold open(2), and the gate with it, forever. */
 async function readText(path: string, what: string): Promise<string> {
-  const bytes = await readBounded(path, { maxBytes: INPUT_LIMITS.sealedSecret, what });
+  const bytes = await readRegularFile(path, { maxBytes: INPUT_LIMITS.sealedSecret, what });
   return Buffer.from(bytes).toString('utf8');
 }
 

@@ -278,7 +278,18 @@ describe('every subcommand as a process', () => {
     ]);
     expect(keyedSeal.code, keyedSeal.stderr).toBe(0);
     const signed = await eg(
-      ['secret', 'policy-sign', '--key', f('policy.key'), '--pcrs', 'sha256:0-7', '--out', f('now.policy')],
+      [
+        'secret',
+        'policy-sign',
+        '--policy',
+        h.policy,
+        '--key',
+        f('policy.key'),
+        '--pcrs',
+        'sha256:0-7',
+        '--out',
+        f('now.policy'),
+      ],
       {
         json: true,
       },

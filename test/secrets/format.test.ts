@@ -7,8 +7,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type ArtifactClaims, decodeClaims, encodeClaims } from '../../agent/artifact/claims.js';
 import { linkWithin } from '../../agent/artifact/lineage.js';
+import { generateSigningKey, parseSigningKey } from '../../agent/crypto/keys.js';
 import { SecretError } from '../../agent/secrets/errors.js';
 import { isSecretFdVariable, secretFdVariable } from '../../agent/secrets/name.js';
+import { policyKeyPublic } from '../../agent/secrets/policy-key.js';
 import {
   decodeSealed,
   decodeSignedPolicy,
@@ -17,6 +19,9 @@ import {
   type SealedSecret,
 } from '../../agent/secrets/store.js';
 import { parseSelection } from '../../agent/tpm/pcr-selection.js';
+import { marshal } from '../../agent/tpm/schema.js';
+import { TPMT_PUBLIC } from '../../agent/tpm/structures.js';
+import { sealedDataTemplate } from '../../agent/tpm/templates.js';
 import { HOST, NOW } from '../helpers/artifact-forge.js';
 
 const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill);
@@ -27,7 +32,7 @@ const SEALED: SealedSecret = {
   srkName: bytes(34, 1),
   pcrs: parseSelection('sha256:0-7,16'),
   authValue: bytes(32, 2),
-  public: bytes(80, 3),
+  public: marshal(TPMT_PUBLIC, sealedDataTemplate({ authPolicy: bytes(32, 3), noDA: true })),
   private: bytes(150, 4),
   envelope: { iv: bytes(12, 5), ciphertext: bytes(200, 6), tag: bytes(16, 7) },
 };
@@ -44,7 +49,11 @@ const code = (f: () => unknown): string | undefined => {
 describe('sealed-secret files', () => {
   it('round-trip, with and without an envelope and a policy key', () => {
     expect(decodeSealed(encodeSealed(SEALED))).toEqual(SEALED);
-    const { envelope: _e, ...small } = { ...SEALED, size: 5, policyKey: bytes(90, 8) };
+    const policyKey = marshal(
+      TPMT_PUBLIC,
+      policyKeyPublic(parseSigningKey(Buffer.from(generateSigningKey('p256').privatePem))),
+    );
+    const { envelope: _e, ...small } = { ...SEALED, size: 5, policyKey };
     expect(decodeSealed(encodeSealed(small))).toEqual(small);
     const p = {
       pcrs: parseSelection('sha256:0-7'),
@@ -67,6 +76,8 @@ describe('sealed-secret files', () => {
       { authValue: '00' },
       { pcrs: 'sha999:0' },
       { private: '***' },
+      { public: Buffer.alloc(64, 0xff).toString('base64') },
+      { policyKey: Buffer.alloc(8, 1).toString('base64') },
       { envelope: { iv: '00', ciphertext: '', tag: '' } },
       { envelope: [] },
       { extra: 1 },

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { withEk } from '../../agent/attest/ek.js';
 import { generateSigningKey, parseSigningKey } from '../../agent/crypto/keys.js';
 import { SecretError } from '../../agent/secrets/errors.js';
 import { signPcrPolicy } from '../../agent/secrets/policy-key.js';
@@ -35,6 +36,12 @@ const extend16 = (tpm: Tpm, byte: number) =>
     pcrHandle: 16,
     digests: [{ hashAlg: TPM_ALG.SHA256, digest: new Uint8Array(32).fill(byte) }],
   });
+
+/** The EK as this swtpm reports it, trusted on first use as host init pins it. */
+const pinEk = async (tpm: Tpm) => ({
+  alg: 'rsa2048' as const,
+  pinned: await withEk(tpm, 'rsa2048', async (ek) => ek.public),
+});
 
 const refusal = async (p: Promise<unknown>): Promise<string> => {
   const e = await p.then(
@@ -83,7 +90,12 @@ describe('sealed secrets on swtpm', () => {
     const tpm = openTpm(swtpm());
     for (const size of [1, 128, 129, 65536]) {
       const data = new Uint8Array(randomBytes(size));
-      const sealed = await sealSecret(tpm, { name: `s${size}`, data, selection: SEL16 });
+      const sealed = await sealSecret(tpm, {
+        name: `s${size}`,
+        data,
+        selection: SEL16,
+        ek: await pinEk(tpm),
+      });
       expect(sealed.envelope === undefined).toBe(size <= 128);
       // Through the file format, as the gate reads it.
       const back = decodeSealed(encodeSealed(sealed));
@@ -91,7 +103,7 @@ describe('sealed secrets on swtpm', () => {
       expect(encodeSealed(sealed)).not.toContain(Buffer.from(data).toString('base64').slice(0, 16));
     }
     const data = new Uint8Array(randomBytes(32));
-    const sealed = await sealSecret(tpm, { name: 'pcr', data, selection: SEL16 });
+    const sealed = await sealSecret(tpm, { name: 'pcr', data, selection: SEL16, ek: await pinEk(tpm) });
     await extend16(tpm, 1);
     expect(await refusal(unsealSecret(tpm, sealed))).toBe('E_SECRET_REFUSED');
     expect(await transientHandles(tpm)).toEqual([]);
@@ -99,7 +111,12 @@ describe('sealed secrets on swtpm', () => {
 
   it('a wrong authValue (a copy of the blob without the state directory) is refused by the TPM', async () => {
     const tpm = openTpm(swtpm());
-    const sealed = await sealSecret(tpm, { name: 'auth', data: new Uint8Array([1, 2, 3]), selection: SEL16 });
+    const sealed = await sealSecret(tpm, {
+      name: 'auth',
+      data: new Uint8Array([1, 2, 3]),
+      selection: SEL16,
+      ek: await pinEk(tpm),
+    });
     // Only the policy releases it, it never leaves this TPM or parent, and a wrong authValue counts for no lockout.
     const a = unmarshal(TPMT_PUBLIC, sealed.public).objectAttributes;
     expect([a.userWithAuth, a.fixedTPM, a.fixedParent, a.noDA, a.sensitiveDataOrigin]).toEqual([
@@ -123,6 +140,7 @@ describe('sealed secrets on swtpm', () => {
       name: 'upd',
       data,
       selection: SEL16,
+      ek: await pinEk(tpm),
       policyKey: policyKeyPublic(key),
     });
     const signNow = async () => signPcrPolicy(key, SEL16, selectionDigest(SEL16, await readPcrs(tpm, SEL16)));
@@ -145,7 +163,12 @@ describe('sealed secrets on swtpm', () => {
 
   it('a secret sealed on one swtpm is refused by another', async () => {
     const tpm = openTpm(swtpm());
-    const sealed = await sealSecret(tpm, { name: 'moved', data: new Uint8Array([9]), selection: SEL16 });
+    const sealed = await sealSecret(tpm, {
+      name: 'moved',
+      data: new Uint8Array([9]),
+      selection: SEL16,
+      ek: await pinEk(tpm),
+    });
     const other = await startSwtpm();
     try {
       const t2 = openTpm(other);
