@@ -22,21 +22,13 @@
  * own (BENCHMARKS.md lists the ones tried).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  realpathSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run as runCli } from '../agent/cli/run.js';
 import { startSwtpm } from '../swtpm/harness.js';
+import { gatedHost } from './gated-host.js';
 import { table } from './measure.js';
 
 const ROUNDS = Number(process.env.BENCH_EXEC_RUNS ?? 60);
@@ -184,27 +176,9 @@ export async function main(): Promise<void> {
   const swtpm = await startSwtpm();
   const dir = mkdtempSync(join(tmpdir(), 'execgate-bench-exec-'));
   try {
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
-    const setup = (...args: string[]) => run([...cli, ...args], env, dir);
-    const exe = realpathSync('/bin/true');
-    const policy = join(dir, 'policy.toml');
-    setup('key', 'gen', '--alg', 'ed25519', '--out', join(dir, 'ops.key'));
-    writeFileSync(
-      policy,
-      `[host]\nstate_dir = "state"\ntcti = "${swtpm.tcti}"\n\n` +
-        `[[issuer]]\nname = "ops"\nkey = "ops.key.pub"\nexe = ["${dirname(exe)}/"]\nmax_ttl = "1h"\n`,
-      { mode: 0o600 },
-    );
-    setup('host', 'init', '--policy', policy);
-    writeFileSync(join(dir, 'identity.json'), setup('host', 'identity', '--policy', policy, '--json').stdout);
-    const artifact = join(dir, 'true.cose');
+    const { env, policy, issue } = gatedHost(cli, swtpm.tcti, dir);
     // A use for every exec run (three cases and the extra ones per round), and one left for `check`.
-    const uses = String((5 + extra.length) * (ROUNDS + WARMUP) + 1);
-    setup(
-      ...['artifact', 'issue', '--key', join(dir, 'ops.key'), '--issuer', 'ops'],
-      ...['--host-identity', join(dir, 'identity.json'), '--exe', exe, '--ttl', '1h', '--uses', uses],
-      ...['--out', artifact],
-    );
+    const artifact = issue('true.cose', (5 + extra.length) * (ROUNDS + WARMUP) + 1);
     const args = ['exec', '--policy', policy, '--artifact', artifact, '--', '/bin/true'];
     const traced = { ...env, EXECGATE_TRACE_TIMING: '1' };
     const cases = [

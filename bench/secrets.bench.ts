@@ -9,9 +9,9 @@
  * and paired by round. BENCH_SECRETS_RUNS=N sets the rounds (default 30).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { withEk } from '../agent/attest/ek.js';
 import { generateSigningKey, parseSigningKey } from '../agent/crypto/keys.js';
 import { policyKeyPublic, signPcrPolicy } from '../agent/secrets/policy-key.js';
@@ -21,6 +21,7 @@ import { parseSelection } from '../agent/tpm/pcr-selection.js';
 import { Tpm } from '../agent/tpm/tpm.js';
 import { openTransport } from '../agent/tpm/transport/index.js';
 import { startSwtpm } from '../swtpm/harness.js';
+import { gatedHost } from './gated-host.js';
 import { formatNs, median, sampleAsync, table } from './measure.js';
 
 const ROUNDS = Number(process.env.BENCH_SECRETS_RUNS ?? 30);
@@ -89,33 +90,11 @@ async function perExecution(tcti: string): Promise<void> {
   const cli = [process.execPath, bin];
   const dir = mkdtempSync(join(tmpdir(), 'execgate-bench-secrets-'));
   try {
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
-    const setup = (...args: string[]) => {
-      const r = spawnSync(cli[0] as string, [...cli.slice(1), ...args], { env, cwd: dir, encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`execgate ${args.join(' ')}: ${r.stderr}`);
-      return r.stdout;
-    };
-    const exe = realpathSync('/bin/true');
-    const policy = join(dir, 'policy.toml');
-    setup('key', 'gen', '--alg', 'ed25519', '--out', join(dir, 'ops.key'));
-    writeFileSync(
-      policy,
-      `[host]\nstate_dir = "state"\ntcti = "${tcti}"\n\n` +
-        `[[issuer]]\nname = "ops"\nkey = "ops.key.pub"\nexe = ["${dirname(exe)}/"]\nmax_ttl = "1h"\n`,
-      { mode: 0o600 },
-    );
-    setup('host', 'init', '--policy', policy);
-    writeFileSync(join(dir, 'identity.json'), setup('host', 'identity', '--policy', policy, '--json'));
+    const { env, policy, exe, setup, issue } = gatedHost(cli, tcti, dir);
     writeFileSync(join(dir, 'secret.in'), 'a deploy token of 32 bytes……', { mode: 0o600 });
     setup('secret', 'seal', '--policy', policy, '--name', 'token', '--in', join(dir, 'secret.in'));
-    const issue = (out: string, ...extra: string[]) =>
-      setup(
-        ...['artifact', 'issue', '--key', join(dir, 'ops.key'), '--issuer', 'ops'],
-        ...['--host-identity', join(dir, 'identity.json'), '--exe', exe, '--ttl', '1h'],
-        ...['--uses', String(ROUNDS + 3), ...extra, '--out', join(dir, out)],
-      );
-    issue('plain.cose');
-    issue('secret.cose', '--secret', 'token');
+    issue('plain.cose', ROUNDS + 3);
+    issue('secret.cose', ROUNDS + 3, '--secret', 'token');
     const exec = (artifact: string) => [
       ...cli,
       'exec',
