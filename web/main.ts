@@ -198,10 +198,14 @@ function picker(into: HTMLElement) {
   };
 }
 
+const workerUrl = URL.createObjectURL(new Blob([workerSource], { type: 'text/javascript' }));
 let worker: Worker | undefined;
 
 /** Runs the audit bundle in the worker, with its progress bar. */
 function verifyAudit(panel: Panel, result: HTMLElement): void {
+  // One run at a time: a new Verify ends the previous run, whose messages are about other files.
+  worker?.terminate();
+  worker = undefined;
   const bundle = one('audit-bundle');
   const ak = one('audit-ak');
   if (bundle === undefined || ak === undefined) {
@@ -213,9 +217,11 @@ function verifyAudit(panel: Panel, result: HTMLElement): void {
   const bar = el('progress', { id: 'audit-progress', max: '1', value: '0' });
   const status = el('span', {}, 'verifying…');
   result.replaceChildren(el('div', { class: 'progress' }, bar, status));
-  worker ??= new Worker(URL.createObjectURL(new Blob([workerSource], { type: 'text/javascript' })));
+  const w = new Worker(workerUrl);
+  worker = w;
   let updates = 0;
-  worker.onmessage = ({ data }) => {
+  w.onmessage = ({ data }) => {
+    if (worker !== w) return;
     if (data.type === 'progress') {
       updates++;
       bar.max = Math.max(1, data.total);
@@ -229,32 +235,42 @@ function verifyAudit(panel: Panel, result: HTMLElement): void {
     b.setAttribute('data-ms', String(data.ms));
     b.setAttribute('data-progress-updates', String(updates));
     b.append(el('span', { class: 'timing' }, `verified in ${Math.round(data.ms)} ms`));
-    const details = el('div', { class: 'picked' });
-    const pick = (row: ShownRow) => picker(details)(`entry ${row.seq}`, row);
-    const lanes = el('div', { class: 'timeline-slot' });
-    let laneKey: LaneKey = 'reason';
-    const draw = () => lanes.replaceChildren(timelineView(view, laneKey, pick));
-    const toggle = el('button', { type: 'button', id: 'audit-lanes' }, 'lanes: by executable');
-    toggle.addEventListener('click', () => {
-      laneKey = laneKey === 'reason' ? 'exe' : 'reason';
-      toggle.textContent = laneKey === 'reason' ? 'lanes: by executable' : 'lanes: by reason code';
-      draw();
-    });
-    draw();
-    const shown =
-      view.total > view.rows.length ? ` (the first ${view.rows.length} of ${view.total} entries drawn)` : '';
-    result.replaceChildren(
-      b,
-      el('h3', {}, `Timeline${shown}`),
-      toggle,
-      lanes,
-      el('h3', {}, 'Execution lineage'),
-      el('div', { class: 'lineage-view', id: 'audit-lineage' }, lineageView(view.rows, pick)),
-      el('h3', {}, 'Fields'),
-      details,
-    );
+    // The verdict first: views of hostile evidence must never keep it from showing.
+    result.replaceChildren(b);
+    try {
+      result.append(...auditViews(view));
+    } catch (e) {
+      result.append(el('p', { class: 'no-json' }, `the views failed: ${e instanceof Error ? e.message : e}`));
+    }
   };
-  worker.postMessage({ bundle, ak, strict: values.get('audit-strict') === 'yes' });
+  w.postMessage({ bundle, ak, strict: values.get('audit-strict') === 'yes' });
+}
+
+/** The timeline, the lineage and the fields of an audit bundle. */
+function auditViews(view: AuditView): HTMLElement[] {
+  const details = el('div', { class: 'picked' });
+  const pick = (row: ShownRow) => picker(details)(`entry ${row.seq}`, row);
+  const lanes = el('div', { class: 'timeline-slot' });
+  let laneKey: LaneKey = 'reason';
+  const draw = () => lanes.replaceChildren(timelineView(view, laneKey, pick));
+  const toggle = el('button', { type: 'button', id: 'audit-lanes' }, 'lanes: by executable');
+  toggle.addEventListener('click', () => {
+    laneKey = laneKey === 'reason' ? 'exe' : 'reason';
+    toggle.textContent = laneKey === 'reason' ? 'lanes: by executable' : 'lanes: by reason code';
+    draw();
+  });
+  draw();
+  const shown =
+    view.total > view.rows.length ? ` (the first ${view.rows.length} of ${view.total} entries drawn)` : '';
+  return [
+    el('h3', {}, `Timeline${shown}`),
+    toggle,
+    lanes,
+    el('h3', {}, 'Execution lineage'),
+    el('div', { class: 'lineage-view', id: 'audit-lineage' }, lineageView(view.rows, pick)),
+    el('h3', {}, 'Fields'),
+    details,
+  ];
 }
 
 async function verifyPanel(panel: Panel, result: HTMLElement): Promise<void> {
