@@ -110,6 +110,8 @@ const PANELS: readonly Panel[] = [
 /** The files and values each panel holds. */
 const files = new Map<string, NamedBytes[]>();
 const values = new Map<string, string>();
+/** Each file input's latest read: Verify waits for them all, or it would judge the files chosen before. */
+const reading = new Map<string, Promise<void>>();
 
 const key = (panel: Panel, field: Field) => `${panel.id}-${field.name}`;
 const one = (k: string) => files.get(k)?.[0];
@@ -137,12 +139,18 @@ function fieldInput(panel: Panel, field: Field): HTMLElement {
   const input = el('input', { id, type: 'file', ...(field.kind === 'files' ? { multiple: '' } : {}) });
   const chosen = el('span', { class: 'chosen' }, field.optional ? '(optional)' : 'drop a file or choose');
   const zone = el('div', { class: 'drop' }, el('span', {}, field.label), flag, input, chosen);
-  const take = async (list: FileList | null) => {
-    const got = await readFiles(list);
-    files.set(id, got);
-    chosen.textContent = got.map((f) => `${f.name} (${f.bytes.length} B)`).join(', ') || '(none)';
+  const take = (list: FileList | null) => {
+    files.delete(id);
+    const read: Promise<void> = readFiles(list)
+      .catch(() => [])
+      .then((got) => {
+        if (reading.get(id) !== read) return; // a later choice replaced this one
+        files.set(id, got);
+        chosen.textContent = got.map((f) => `${f.name} (${f.bytes.length} B)`).join(', ') || '(none)';
+      });
+    reading.set(id, read);
   };
-  input.addEventListener('change', () => void take(input.files));
+  input.addEventListener('change', () => take(input.files));
   zone.addEventListener('dragover', (e) => {
     e.preventDefault();
     zone.classList.add('over');
@@ -151,7 +159,7 @@ function fieldInput(panel: Panel, field: Field): HTMLElement {
   zone.addEventListener('drop', (e) => {
     e.preventDefault();
     zone.classList.remove('over');
-    void take(e.dataTransfer?.files ?? null);
+    take(e.dataTransfer?.files ?? null);
   });
   return zone;
 }
@@ -343,7 +351,7 @@ function panelView(panel: Panel): HTMLElement {
   const verify = el('button', { type: 'button', class: 'verify', id: `${panel.id}-verify` }, 'Verify');
   verify.addEventListener('click', () => {
     result.replaceChildren(el('div', { class: 'progress' }, 'verifying…'));
-    void verifyPanel(panel, result);
+    void Promise.all(reading.values()).then(() => verifyPanel(panel, result));
   });
   return el(
     'section',

@@ -2,6 +2,8 @@
 // Adversary tests of the auditor page (issue 16), in Chromium, offline, on evidence made to mislead it:
 // - a second Verify while the worker still has the first bundle: the banner must only ever show the
 //   verdict of the files it was asked about (a long valid bundle's VALID was shown for a truncated one);
+// - Verify clicked before the page has read the file just chosen: the previous file was judged (VALID)
+//   while the new one's name stood beside the input;
 // - an entry whose time is out of Date's range (the schema allows up to 2^53 − 1): the views must not
 //   keep the verdict from showing (the timeline threw, and the page stayed at "verifying…");
 // - markup in an executable path and in a file name: shown as text, never parsed (no element, no script);
@@ -10,7 +12,7 @@
 // decoded and hashed (valid when there are as many as the header says), and a header claiming an entry
 // the bundle lacks is E_AUDIT_TRUNCATED.
 import { generateKeyPairSync } from 'node:crypto';
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,6 +128,30 @@ describe('the auditor page against misleading evidence', () => {
     // Until the long bundle's run would have ended: nothing of it may be drawn for the truncated one.
     await page.waitForTimeout(2000);
     expect(await shown()).toEqual(['banner fail E_AUDIT_TRUNCATED']);
+  });
+
+  it('judges the file just chosen, even when Verify is clicked before the page has read it', async () => {
+    const { page } = auditor();
+    await page.setInputFiles('#audit-ak', at('ak.pem'));
+    await choose('long.cbor');
+    const bytes = [...(await readFile('truncated.cbor'))];
+    // In one task of the page: the truncated bundle chosen, and Verify clicked at once.
+    await page.evaluate((data) => {
+      const dom = globalThis as unknown as {
+        DataTransfer: new () => { items: { add(file: unknown): void }; files: unknown };
+        File: new (parts: Uint8Array[], name: string) => unknown;
+        document: Document;
+      };
+      const dt = new dom.DataTransfer();
+      dt.items.add(new dom.File([new Uint8Array(data)], 'truncated.cbor'));
+      const input = dom.document.querySelector('#audit-bundle') as unknown as { files: unknown };
+      input.files = dt.files;
+      dom.document.querySelector('#audit-bundle')?.dispatchEvent(new Event('change'));
+      (dom.document.querySelector('#audit-verify') as HTMLButtonElement).click();
+    }, bytes);
+    const banner = page.locator('#audit-banner');
+    await banner.waitFor();
+    expect(await banner.getAttribute('data-code')).toBe('E_AUDIT_TRUNCATED');
   });
 
   it('shows the verdict when an entry is timed beyond what a Date holds', async () => {
