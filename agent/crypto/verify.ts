@@ -160,7 +160,7 @@ function makeNodeKey(spki: Uint8Array): NodeKey {
   let key: KeyObject | undefined;
   if (nodeCrypto !== undefined && info !== undefined && keyAdmitted(info)) {
     try {
-      key = nodeCrypto.createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+      key = nodeCrypto.createPublicKey({ key: spki, format: 'der', type: 'spki' });
     } catch {
       key = undefined;
     }
