@@ -91,10 +91,16 @@ async function choose(file: string): Promise<void> {
 async function recordBanners(): Promise<() => Promise<string[]>> {
   const { page } = auditor();
   await page.evaluate(() => {
+    // In the page: the DOM's document and MutationObserver (this file is typed for Node).
+    type Element = {
+      getAttribute(n: string): string | null;
+      setAttribute(n: string, v: string): void;
+      className: string;
+    };
     const w = globalThis as unknown as {
       shown: string[];
-      document: Document;
-      MutationObserver: typeof MutationObserver;
+      document: { querySelector(s: string): Element | null };
+      MutationObserver: new (f: () => void) => { observe(e: Element, o: object): void };
     };
     w.shown = [];
     const result = w.document.querySelector('#audit-result');
@@ -137,17 +143,20 @@ describe('the auditor page against misleading evidence', () => {
     const bytes = [...(await readFile('truncated.cbor'))];
     // In one task of the page: the truncated bundle chosen, and Verify clicked at once.
     await page.evaluate((data) => {
+      // In the page: the DOM's DataTransfer, File and elements (this file is typed for Node).
       const dom = globalThis as unknown as {
         DataTransfer: new () => { items: { add(file: unknown): void }; files: unknown };
         File: new (parts: Uint8Array[], name: string) => unknown;
-        document: Document;
+        document: {
+          querySelector(s: string): { files: unknown; dispatchEvent(e: Event): void; click(): void };
+        };
       };
       const dt = new dom.DataTransfer();
       dt.items.add(new dom.File([new Uint8Array(data)], 'truncated.cbor'));
-      const input = dom.document.querySelector('#audit-bundle') as unknown as { files: unknown };
+      const input = dom.document.querySelector('#audit-bundle');
       input.files = dt.files;
-      dom.document.querySelector('#audit-bundle')?.dispatchEvent(new Event('change'));
-      (dom.document.querySelector('#audit-verify') as HTMLButtonElement).click();
+      input.dispatchEvent(new Event('change'));
+      dom.document.querySelector('#audit-verify').click();
     }, bytes);
     const banner = page.locator('#audit-banner');
     await banner.waitFor();

@@ -4,7 +4,8 @@
 // bundle's codec, reads it differently in its Node and browser builds: both refused it (E_QUOTE_PARSE),
 // with other details ("Unexpected end of buffer reading string" on the CLI, "Indefinite length not
 // supported…" on the page), so the verdict JSON differed. A bundle execgate writes has definite lengths
-// only: both refuse such a bundle for that, with the same JSON.
+// only: both refuse such a bundle for that, with the same JSON. And an AK PEM longer than the CLI reads
+// (INPUT_LIMITS.pem): the CLI refused it (E_INPUT_LIMIT), the page found the key in it and said valid.
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { encodeBundle } from '../../agent/attest/quote-evidence.js';
 import { parsePcrs } from '../../agent/attest/tpm2-tools-pcrs.js';
 import { concatBytes, fromHex } from '../../agent/encoding/bytes.js';
 import { encodeCbor } from '../../agent/encoding/cbor.js';
+import { INPUT_LIMITS } from '../../agent/fs/read-bounded.js';
 import { cli } from '../cli/helpers.js';
 import { useAuditorPage, verifyOnPage } from './page.js';
 
@@ -67,4 +69,34 @@ it('a quote bundle with an indefinite-length byte string: the same verdict as th
   expect(page.json).toContain('indefinite length');
   expect(r.stderr).toMatch(/^execgate: E_QUOTE_PARSE: /);
   expect(auditor().requests).toEqual([]);
+});
+
+it("an AK PEM over the CLI's input limit: refused on the page as by the CLI, not judged", async () => {
+  // The keylime AK, after more text than the CLI reads of a PEM file: the page found the block and said valid.
+  const ak = join(work, 'long-ak.pem');
+  await writeFile(ak, `${'#'.repeat(INPUT_LIMITS.pem)}\n${readFileSync(join(KEYLIME, 'akpub.pem'), 'utf8')}`);
+  const files = {
+    msg: join(KEYLIME, 'quote.out'),
+    sig: join(KEYLIME, 'quotesig.out'),
+    pcrs: join(KEYLIME, 'quotepcr.out'),
+  };
+  const r = await cli([
+    '--json',
+    'quote',
+    'verify',
+    '--msg',
+    files.msg,
+    '--sig',
+    files.sig,
+    '--pcrs-values',
+    files.pcrs,
+    '--ak',
+    ak,
+    '--nonce',
+    NONCE,
+  ]);
+  expect(r.stdout).toBe('');
+  expect(r.stderr).toMatch(/^execgate: E_INPUT_LIMIT: /);
+  const page = await verifyOnPage(auditor(), 'quote', { ...files, bundle: undefined, ak, nonce: NONCE });
+  expect(page).toEqual({ ok: false, code: 'E_INPUT_LIMIT', json: undefined });
 });
