@@ -80,21 +80,14 @@ it("an AK PEM over the CLI's input limit: refused on the page as by the CLI, not
     sig: join(KEYLIME, 'quotesig.out'),
     pcrs: join(KEYLIME, 'quotepcr.out'),
   };
-  const r = await cli([
-    '--json',
-    'quote',
-    'verify',
-    '--msg',
-    files.msg,
-    '--sig',
-    files.sig,
-    '--pcrs-values',
-    files.pcrs,
-    '--ak',
-    ak,
-    '--nonce',
-    NONCE,
-  ]);
+  const flags = {
+    '--msg': files.msg,
+    '--sig': files.sig,
+    '--pcrs-values': files.pcrs,
+    '--ak': ak,
+    '--nonce': NONCE,
+  };
+  const r = await cli(['--json', 'quote', 'verify', ...Object.entries(flags).flat()]);
   expect(r.stdout).toBe('');
   expect(r.stderr).toMatch(/^execgate: E_INPUT_LIMIT: /);
   const page = await verifyOnPage(auditor(), 'quote', { ...files, bundle: undefined, ak, nonce: NONCE });
