@@ -75,4 +75,5 @@ export const VERIFICATION_ENTRIES = [
   'agent/cli/audit-tree.ts',
   'agent/cli/values.ts',
   'agent/attest/tpm2-tools-pcrs.ts',
+  'agent/fs/input-limits.ts',
 ];

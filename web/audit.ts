@@ -16,7 +16,8 @@ import { type ShownRow, shownRow } from '../agent/cli/audit-tree.js';
 import { UsageError } from '../agent/cli/exit-codes.js';
 import { auditVerdictJson } from '../agent/cli/verdict-json.js';
 import { decodeCborSequence } from '../agent/encoding/cbor.js';
-import { jsonLine, type NamedBytes, type Outcome, ready, refusal } from './run.js';
+import { INPUT_LIMITS } from '../agent/fs/input-limits.js';
+import { bounded, jsonLine, type NamedBytes, type Outcome, ready, refusal } from './run.js';
 
 /** Entries decoded for the views at most: the verdict covers all of them, the drawing the first ones. */
 export const VIEW_MAX_ENTRIES = 5000;
@@ -35,6 +36,7 @@ export async function runAudit(
   opts: { strict?: boolean; progress?: (n: number) => void } = {},
 ): Promise<Outcome> {
   try {
+    bounded(ak, INPUT_LIMITS.tpm2ToolsFile, '--ak');
     let akSpki: Uint8Array;
     try {
       akSpki = pemToSpki(new TextDecoder().decode(ak.bytes));

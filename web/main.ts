@@ -110,6 +110,8 @@ const PANELS: readonly Panel[] = [
 /** The files and values each panel holds. */
 const files = new Map<string, NamedBytes[]>();
 const values = new Map<string, string>();
+/** Each file input's latest read: Verify waits for them all, or it would judge the files chosen before. */
+const reading = new Map<string, Promise<void>>();
 
 const key = (panel: Panel, field: Field) => `${panel.id}-${field.name}`;
 const one = (k: string) => files.get(k)?.[0];
@@ -137,12 +139,18 @@ function fieldInput(panel: Panel, field: Field): HTMLElement {
   const input = el('input', { id, type: 'file', ...(field.kind === 'files' ? { multiple: '' } : {}) });
   const chosen = el('span', { class: 'chosen' }, field.optional ? '(optional)' : 'drop a file or choose');
   const zone = el('div', { class: 'drop' }, el('span', {}, field.label), flag, input, chosen);
-  const take = async (list: FileList | null) => {
-    const got = await readFiles(list);
-    files.set(id, got);
-    chosen.textContent = got.map((f) => `${f.name} (${f.bytes.length} B)`).join(', ') || '(none)';
+  const take = (list: FileList | null) => {
+    files.delete(id);
+    const read: Promise<void> = readFiles(list)
+      .catch(() => [])
+      .then((got) => {
+        if (reading.get(id) !== read) return; // a later choice replaced this one
+        files.set(id, got);
+        chosen.textContent = got.map((f) => `${f.name} (${f.bytes.length} B)`).join(', ') || '(none)';
+      });
+    reading.set(id, read);
   };
-  input.addEventListener('change', () => void take(input.files));
+  input.addEventListener('change', () => take(input.files));
   zone.addEventListener('dragover', (e) => {
     e.preventDefault();
     zone.classList.add('over');
@@ -151,7 +159,7 @@ function fieldInput(panel: Panel, field: Field): HTMLElement {
   zone.addEventListener('drop', (e) => {
     e.preventDefault();
     zone.classList.remove('over');
-    void take(e.dataTransfer?.files ?? null);
+    take(e.dataTransfer?.files ?? null);
   });
   return zone;
 }
@@ -198,10 +206,14 @@ function picker(into: HTMLElement) {
   };
 }
 
+const workerUrl = URL.createObjectURL(new Blob([workerSource], { type: 'text/javascript' }));
 let worker: Worker | undefined;
 
 /** Runs the audit bundle in the worker, with its progress bar. */
 function verifyAudit(panel: Panel, result: HTMLElement): void {
+  // One run at a time: a new Verify ends the previous run, whose messages are about other files.
+  worker?.terminate();
+  worker = undefined;
   const bundle = one('audit-bundle');
   const ak = one('audit-ak');
   if (bundle === undefined || ak === undefined) {
@@ -213,9 +225,11 @@ function verifyAudit(panel: Panel, result: HTMLElement): void {
   const bar = el('progress', { id: 'audit-progress', max: '1', value: '0' });
   const status = el('span', {}, 'verifying…');
   result.replaceChildren(el('div', { class: 'progress' }, bar, status));
-  worker ??= new Worker(URL.createObjectURL(new Blob([workerSource], { type: 'text/javascript' })));
+  const w = new Worker(workerUrl);
+  worker = w;
   let updates = 0;
-  worker.onmessage = ({ data }) => {
+  w.onmessage = ({ data }) => {
+    if (worker !== w) return;
     if (data.type === 'progress') {
       updates++;
       bar.max = Math.max(1, data.total);
@@ -229,32 +243,56 @@ function verifyAudit(panel: Panel, result: HTMLElement): void {
     b.setAttribute('data-ms', String(data.ms));
     b.setAttribute('data-progress-updates', String(updates));
     b.append(el('span', { class: 'timing' }, `verified in ${Math.round(data.ms)} ms`));
-    const details = el('div', { class: 'picked' });
-    const pick = (row: ShownRow) => picker(details)(`entry ${row.seq}`, row);
-    const lanes = el('div', { class: 'timeline-slot' });
-    let laneKey: LaneKey = 'reason';
-    const draw = () => lanes.replaceChildren(timelineView(view, laneKey, pick));
-    const toggle = el('button', { type: 'button', id: 'audit-lanes' }, 'lanes: by executable');
-    toggle.addEventListener('click', () => {
-      laneKey = laneKey === 'reason' ? 'exe' : 'reason';
-      toggle.textContent = laneKey === 'reason' ? 'lanes: by executable' : 'lanes: by reason code';
-      draw();
-    });
-    draw();
-    const shown =
-      view.total > view.rows.length ? ` (the first ${view.rows.length} of ${view.total} entries drawn)` : '';
+    // The verdict first: views of hostile evidence must never keep it from showing.
+    result.replaceChildren(b);
+    try {
+      result.append(...auditViews(view));
+    } catch (e) {
+      result.append(el('p', { class: 'no-json' }, `the views failed: ${e instanceof Error ? e.message : e}`));
+    }
+  };
+  // A worker that dies (out of memory, an uncaught error) gives no verdict message: say so, never VALID.
+  const died = (why: string) => {
+    if (worker !== w) return;
+    worker = undefined;
+    w.terminate();
     result.replaceChildren(
-      b,
-      el('h3', {}, `Timeline${shown}`),
-      toggle,
-      lanes,
-      el('h3', {}, 'Execution lineage'),
-      el('div', { class: 'lineage-view', id: 'audit-lineage' }, lineageView(view.rows, pick)),
-      el('h3', {}, 'Fields'),
-      details,
+      banner(panel, { ok: false, code: 'E_INTERNAL', detail: `the verifier stopped: ${why}` }),
     );
   };
-  worker.postMessage({ bundle, ak, strict: values.get('audit-strict') === 'yes' });
+  w.onerror = (e) => {
+    e.preventDefault();
+    died(e.message || 'an error in the worker');
+  };
+  w.onmessageerror = () => died('a message from the worker could not be read');
+  w.postMessage({ bundle, ak, strict: values.get('audit-strict') === 'yes' });
+}
+
+/** The timeline, the lineage and the fields of an audit bundle. */
+function auditViews(view: AuditView): HTMLElement[] {
+  const details = el('div', { class: 'picked' });
+  const pick = (row: ShownRow) => picker(details)(`entry ${row.seq}`, row);
+  const lanes = el('div', { class: 'timeline-slot' });
+  let laneKey: LaneKey = 'reason';
+  const draw = () => lanes.replaceChildren(timelineView(view, laneKey, pick));
+  const toggle = el('button', { type: 'button', id: 'audit-lanes' }, 'lanes: by executable');
+  toggle.addEventListener('click', () => {
+    laneKey = laneKey === 'reason' ? 'exe' : 'reason';
+    toggle.textContent = laneKey === 'reason' ? 'lanes: by executable' : 'lanes: by reason code';
+    draw();
+  });
+  draw();
+  const shown =
+    view.total > view.rows.length ? ` (the first ${view.rows.length} of ${view.total} entries drawn)` : '';
+  return [
+    el('h3', {}, `Timeline${shown}`),
+    toggle,
+    lanes,
+    el('h3', {}, 'Execution lineage'),
+    el('div', { class: 'lineage-view', id: 'audit-lineage' }, lineageView(view.rows, pick)),
+    el('h3', {}, 'Fields'),
+    details,
+  ];
 }
 
 async function verifyPanel(panel: Panel, result: HTMLElement): Promise<void> {
@@ -327,7 +365,7 @@ function panelView(panel: Panel): HTMLElement {
   const verify = el('button', { type: 'button', class: 'verify', id: `${panel.id}-verify` }, 'Verify');
   verify.addEventListener('click', () => {
     result.replaceChildren(el('div', { class: 'progress' }, 'verifying…'));
-    void verifyPanel(panel, result);
+    void Promise.all(reading.values()).then(() => verifyPanel(panel, result));
   });
   return el(
     'section',

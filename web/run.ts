@@ -35,6 +35,7 @@ import { type PublicKey, parsePublicKey } from '../agent/crypto/public-key.js';
 import { initVerification } from '../agent/crypto/verify.js';
 import { latin1, toHex } from '../agent/encoding/bytes.js';
 import { ExecgateError } from '../agent/errors.js';
+import { INPUT_LIMITS, inputTooLong } from '../agent/fs/input-limits.js';
 import { quotedPcrValues } from '../agent/measure/compare.js';
 import { type EventLog, parseEventLog } from '../agent/measure/eventlog.js';
 import { parseReferenceState, referenceDigest } from '../agent/measure/reference.js';
@@ -76,8 +77,18 @@ export async function ready(): Promise<void> {
 
 const text = (f: NamedBytes) => new TextDecoder().decode(f.bytes);
 
+/**
+ * The CLI's bounded read of a file (agent/fs/read-bounded.ts) on a dropped one: over its kind's limit
+ * (INPUT_LIMITS), E_INPUT_LIMIT, refused as the CLI refuses it rather than judged.
+ */
+export function bounded(f: NamedBytes, maxBytes: number, what: string): NamedBytes {
+  if (f.bytes.length > maxBytes) throw inputTooLong(what, f.name, maxBytes);
+  return f;
+}
+
 /** `--ak PEM` of the quote source flags (agent/cli/evidence.ts, quote.ts). */
 function akFlag(ak: NamedBytes): Uint8Array {
+  bounded(ak, INPUT_LIMITS.pem, '--ak');
   try {
     return pemToSpki(text(ak));
   } catch (e) {
@@ -101,6 +112,7 @@ export interface ArtifactInput {
 
 /** agent/cli/key.ts readPublicKey, on a dropped file. */
 function publicKeyFile(f: NamedBytes, what: string): PublicKey {
+  bounded(f, INPUT_LIMITS.key, what);
   if (latin1(f.bytes).includes('PRIVATE KEY-----'))
     throw new UsageError(
       `${what} ${f.name} holds a private key: give its public key (the .pub file key gen wrote beside it)`,
@@ -139,9 +151,11 @@ export async function runArtifact(input: ArtifactInput): Promise<Outcome<Artifac
       if (required === 0) throw new UsageError('--approvals must be at least 1');
       approvals = { approvers, required };
     }
+    bounded(input.artifact, INPUT_LIMITS.artifact, 'artifact');
     const state = new RevocationState();
     const lists: RevocationList[] = [];
     for (const list of input.revoked ?? []) {
+      bounded(list, INPUT_LIMITS.revocationList, '--revoked');
       try {
         lists.push(verifyRevocationList(list.bytes, trust));
       } catch (e) {
@@ -192,11 +206,19 @@ function quoteParts(input: QuoteInput): QuoteParts | { failure: string } {
     if (input.bundle !== undefined) {
       if (input.msg !== undefined || input.sig !== undefined || input.pcrs !== undefined)
         throw new UsageError('give either a BUNDLE file or --msg, --sig, --pcrs-values and --pcrs');
-      const ev = decodeBundle(bundleFromText(input.bundle.bytes));
+      const ev = decodeBundle(
+        bundleFromText(bounded(input.bundle, INPUT_LIMITS.quoteBundle, 'BUNDLE').bytes),
+      );
       return { attest: ev.attest, signature: ev.signature, selection: ev.selection, pcrValues: ev.pcrValues };
     }
     if (input.msg === undefined || input.sig === undefined || input.pcrs === undefined)
       throw new UsageError('--msg, --sig and --pcrs-values go together');
+    for (const [f, what] of [
+      [input.msg, '--msg'],
+      [input.sig, '--sig'],
+      [input.pcrs, '--pcrs-values'],
+    ] as const)
+      bounded(f, INPUT_LIMITS.tpm2ToolsFile, what);
     // The serialized quote.pcrs (tpm2_quote -o) carries its selection; bare values would need --pcrs.
     const serialized = parsePcrs(input.pcrs.bytes);
     return {
@@ -245,6 +267,7 @@ export interface QuoteSource {
 function quotedPcrs(q: QuoteSource): { pcrs: PcrValues; source: string } {
   const akPublicKey = akFlag(q.ak);
   const nonce = parseNonce(q.nonce);
+  bounded(q.quote, INPUT_LIMITS.quoteBundle, '--quote');
   let ev: QuoteEvidence;
   try {
     ev = decodeBundle(q.quote.bytes);
@@ -293,7 +316,7 @@ export async function runState(
 ): Promise<Outcome<EventLogView>> {
   try {
     await ready();
-    const ref = parseReferenceState(input.reference.bytes);
+    const ref = parseReferenceState(bounded(input.reference, INPUT_LIMITS.reference, 'REF').bytes);
     const log = parseEventLog(input.log.bytes);
     const quoted = quotedPcrs(input);
     const verdict = judgeMeasuredState({

@@ -16,12 +16,14 @@
  *   v: 1, attest: TPMS_ATTEST bytes, signature: TPMT_SIGNATURE bytes, selection: tpm2-tools text,
  *   pcrValues: [bytes…] (bank by bank in selection order, PCRs ascending), nonce: bytes,
  *   akPublic: TPMT_PUBLIC bytes, akSpki: DER SubjectPublicKeyInfo.
- * Decoding is size-limited and checks every field's type and size (E_QUOTE_PARSE); the AK key inside a
+ * Decoding is size-limited, takes definite lengths only (no tag, no duplicate key), and checks every
+ * field's type and size (E_QUOTE_PARSE); the AK key inside a
  * bundle is information, not trust: verifiers use their own copy of the AK.
  */
 import { Decoder, Encoder } from 'cbor-x';
 import { native } from '../crypto/backend.js';
 import { equalBytes, fromBase64, fromHex, latin1, toBase64, u8 } from '../encoding/bytes.js';
+import { decodeCbor } from '../encoding/cbor.js';
 import { ExecgateError } from '../errors.js';
 import { Quote } from '../tpm/commands.js';
 import { TPM_ALG, TPM_ECC_CURVE, TPM_ST } from '../tpm/constants.js';
@@ -237,6 +239,10 @@ export function decodeBundle(bytes: Uint8Array): QuoteEvidence {
   }
   let doc: unknown;
   try {
+    // Well-formed with definite lengths, no tag, no duplicate key, as encodeBundle writes it (in any key
+    // order): cbor-x reads more, and its Node and browser builds differ there (an indefinite-length
+    // byte string needs Node's Buffer), so the auditor page would judge such a bundle unlike the CLI.
+    decodeCbor(bytes, { tags: [], maxBytes: MAX_BUNDLE_BYTES, deterministic: false });
     doc = decoder.decode(bytes);
   } catch (e) {
     throw new QuoteError(

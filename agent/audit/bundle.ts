@@ -23,6 +23,7 @@
  * always decoded: one that is not a well-formed entry is E_AUDIT_ENTRY, one out of sequence
  * E_AUDIT_ROOT, and the header's size says whether any are missing (E_AUDIT_TRUNCATED).
  */
+import { concatBytes } from '../encoding/bytes.js';
 import {
   CborError,
   type CborSequenceItem,
@@ -74,7 +75,7 @@ export function exportBundle(store: AuditStore, akSpki: Uint8Array): Uint8Array 
   for (const c of checkpoints)
     parts.push(encodeCbor([c.size ?? 0, BigInt(c.counter ?? 0), c.body, c.quote, c.certificate]));
   for (const e of store.iterate({ to: size })) parts.push(e.bytes);
-  return Buffer.concat(parts);
+  return concatBytes(parts);
 }
 
 export interface BundleReadOptions {

@@ -160,7 +160,8 @@ function makeNodeKey(spki: Uint8Array): NodeKey {
   let key: KeyObject | undefined;
   if (nodeCrypto !== undefined && info !== undefined && keyAdmitted(info)) {
     try {
-      key = nodeCrypto.createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+      // node:crypto reads any Uint8Array (its types say Buffer); the Buffer global is Node's alone.
+      key = nodeCrypto.createPublicKey({ key: spki as Buffer, format: 'der', type: 'spki' });
     } catch {
       key = undefined;
     }

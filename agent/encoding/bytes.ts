@@ -152,7 +152,8 @@ export function toBase64(bytes: Uint8Array, url = false): string {
 
 /**
  * Base64 of either alphabet to bytes, as leniently as Node's Buffer.from(text, 'base64'): characters
- * outside the alphabets are skipped, the first "=" ends the data, and bits short of a byte are dropped.
+ * outside the alphabets are skipped (a code unit above 0xff counts as its low byte), the first "=" ends
+ * the data, and bits short of a byte are dropped.
  * Callers that need strictness check the text first (a regular expression) or re-encode and compare.
  */
 export function fromBase64(text: string): Uint8Array {
@@ -163,7 +164,9 @@ export function fromBase64(text: string): Uint8Array {
   let acc = 0;
   let bits = 0;
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+    // Buffer reads each UTF-16 code unit by its low byte ("Ł", U+0141, is an "A" to it): so does this,
+    // or such a text would decode to other bytes in the auditor's browser than in the CLI.
+    const c = text.charCodeAt(i) & 0xff;
     if (c === 0x3d) break;
     const v = c < 128 ? (B64_VALUE[c] ?? -1) : -1;
     if (v < 0) continue;

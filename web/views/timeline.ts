@@ -40,6 +40,12 @@ function verdictClass(e: Shown): string {
   return e.verdict ?? 'malformed';
 }
 
+/** Milliseconds since the epoch in ISO 8601; beyond a Date's range (an entry's time may be up to 2^53 − 1), as a number. */
+function isoTime(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? `${ms} ms` : d.toISOString();
+}
+
 export function timelineView(view: AuditView, key: LaneKey, onPick: (row: ShownRow) => void): HTMLElement {
   const rows = view.rows;
   const entries = rows.map((r) => r.entry as Shown);
@@ -83,8 +89,7 @@ export function timelineView(view: AuditView, key: LaneKey, onPick: (row: ShownR
     dot.addEventListener('click', () => onPick(row));
     plot.append(dot);
   });
-  const span =
-    t1 >= t0 ? `${new Date(t0).toISOString()} … ${new Date(t1).toISOString()}` : 'no entries to draw';
+  const span = t1 >= t0 ? `${isoTime(t0)} … ${isoTime(t1)}` : 'no entries to draw';
   return el(
     'div',
     { class: 'timeline-view' },
