@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { cli } from '../cli/helpers.js';
 import { upstreamOf, useSwtpm } from '../helpers/swtpm.js';
 import { startTpmProxy } from '../helpers/tpm-proxy.js';
-import { denied, type GateHost, ran, sealOn, shareGateHost } from './gate-host.js';
+import { denied, extendOn, type GateHost, ran, sealOn, shareGateHost } from './gate-host.js';
 
 const swtpm = useSwtpm();
 let h: GateHost;
@@ -231,18 +231,7 @@ describe('execgate exec with sealed secrets', () => {
     const s = await reader('after-extend', ['EXECGATE_SECRET_SHORT_TOK_FD']);
     await writeFile(s.go, '');
     const f = await h.issue(s.path, '--secret', 'short-tok');
-    const ext = await cli([
-      '--tcti',
-      h.tcti,
-      'tpm',
-      'extend',
-      '16',
-      '--bank',
-      'sha256',
-      '--digest',
-      sha(Buffer.from('moved')),
-    ]);
-    expect(ext.code, ext.stderr).toBe(0);
+    await extendOn(h, 16, Buffer.from(sha(Buffer.from('moved')), 'hex'));
     // The forecast says so before any verdict: short-tok's PCR 16 moved; the others do not read it.
     const check = await cli(['--tcti', h.tcti, 'secret', 'list', '--check', '--json', '--policy', h.policy]);
     expect(check.code, check.stderr).toBe(0);
