@@ -183,19 +183,21 @@ async function judge(
 
 /**
  * The state directory's sealed secrets (agent/secrets) for the gate: `release` unseals into `released`,
- * which `act` hands to the command; the modules load only for an artifact that names secrets.
+ * which `act` hands to the command; the modules load only for an artifact that names secrets. The
+ * files `sealed` read for the scope check are the ones `release` unseals (read once, not again).
  */
 function gateSecrets(
   stateDir: string,
   tpm: () => Promise<import('../tpm/tpm.js').Tpm>,
   released: Map<string, Uint8Array>,
 ): import('../gate/gate.js').GateSecrets {
+  const read = new Map<string, import('../secrets/store.js').SealedSecret>();
   return {
     async sealed(name) {
       const { readSealed } = await import('../secrets/store.js');
       const { SecretError } = await import('../secrets/errors.js');
       try {
-        await readSealed(stateDir, name);
+        read.set(name, await readSealed(stateDir, name));
         return true;
       } catch (e) {
         if (e instanceof SecretError && e.code === 'E_SECRET_MISSING') return false;
@@ -205,7 +207,7 @@ function gateSecrets(
     async release(names) {
       const { readSealed, readSignedPolicies } = await import('../secrets/store.js');
       const { unsealSecrets } = await import('../secrets/seal.js');
-      const sealed = await Promise.all(names.map((name) => readSealed(stateDir, name)));
+      const sealed = await Promise.all(names.map((name) => read.get(name) ?? readSealed(stateDir, name)));
       const signed = await readSignedPolicies(stateDir);
       const data = await unsealSecrets(await tpm(), sealed, signed);
       names.forEach((name, i) => {
