@@ -19,23 +19,12 @@ import {
 } from 'node:crypto';
 import { batchThreadsFor } from './parallel-batch.js';
 
-/** What agent/crypto (and the keys and AK formats above it) take from node:crypto. */
-export interface NativeCrypto {
-  readonly constants: typeof constants;
-  readonly createHash: typeof createHash;
-  readonly createPrivateKey: typeof createPrivateKey;
-  readonly createPublicKey: typeof createPublicKey;
-  readonly generateKeyPairSync: typeof generateKeyPairSync;
-  readonly hash: typeof hash;
-  readonly sign: typeof sign;
-  readonly verify: typeof verify;
-}
-
 /**
- * node:crypto, or undefined where there is none (the browser). A plain object of the functions, not the
- * module namespace: a bundle wraps a namespace in getters, which each call would go through.
+ * What agent/crypto (and the keys and AK formats above it) take from node:crypto: a plain object of the
+ * functions, not the module namespace, since a bundle wraps a namespace in getters that each call would
+ * go through.
  */
-export const native: NativeCrypto | undefined = {
+const nodeCrypto = {
   constants,
   createHash,
   createPrivateKey,
@@ -45,6 +34,10 @@ export const native: NativeCrypto | undefined = {
   sign,
   verify,
 };
+export type NativeCrypto = typeof nodeCrypto;
+
+/** node:crypto, or undefined where there is none (the browser). */
+export const native: NativeCrypto | undefined = nodeCrypto;
 
 /** The two-thread SHA-256 batch maker, or undefined where there are no worker threads. */
 export const twoThreadBatch: typeof batchThreadsFor | undefined = batchThreadsFor;
